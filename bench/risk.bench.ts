@@ -1,0 +1,137 @@
+import { pathToFileURL } from 'node:url';
+import { buildRiskReport, marketStructure, portfolioVariance, type RiskSnapshotInput } from '#lib/risk/index.js';
+import type { BenchFigure } from './types.js';
+
+// Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
+// market-structure indicators, and the wᵀΣw kernel's throughput. Inputs come from a seeded PRNG so
+// every run measures the same work.
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Daily returns from a one-factor model: rᵢ,ₜ = βᵢ·fₜ + εᵢ,ₜ, vol around 1%. */
+function factorReturns(n: number, t: number, seed: number): Float64Array[] {
+  const rand = mulberry32(seed);
+  const normal = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const factor = Float64Array.from({ length: t }, () => 0.008 * normal());
+  return Array.from({ length: n }, () => {
+    const beta = 0.3 + rand();
+    const idio = 0.004 + 0.01 * rand();
+    return Float64Array.from(factor, (f) => beta * f + idio * normal());
+  });
+}
+
+/** A snapshot with weights summing to 1, the full covariance map and per-strategy returns. */
+function snapshotOf(n: number, t: number, seed: number): RiskSnapshotInput {
+  const returns = factorReturns(n, t, seed);
+  const ids = Array.from({ length: n }, (_, i) => `s${String(i).padStart(4, '0')}`);
+  const rand = mulberry32(seed + 1);
+  const raw = ids.map(() => 0.5 + rand());
+  const sum = raw.reduce((a, b) => a + b, 0);
+  const weights = Object.fromEntries(ids.map((id, i) => [id, raw[i]! / sum]));
+  const means = returns.map((r) => r.reduce((a, b) => a + b, 0) / t);
+  const covariance: Record<string, number> = {};
+  for (let i = 0; i < n; i++)
+    for (let j = i; j < n; j++) {
+      let s = 0;
+      const ri = returns[i]!;
+      const rj = returns[j]!;
+      for (let k = 0; k < t; k++) s += (ri[k]! - means[i]!) * (rj[k]! - means[j]!);
+      covariance[`${ids[i]},${ids[j]}`] = s / (t - 1);
+    }
+  const realized_returns = Object.fromEntries(ids.map((id, i) => [id, Array.from(returns[i]!)]));
+  return { world_id: `bench-${n}x${t}`, as_of: '2025-01-01T00:00:00Z', weights, covariance, realized_returns };
+}
+
+/** Per-call times in ms: warm-up first, then `samples` timed batches of `batch` calls. */
+function time(fn: () => unknown, samples: number, batch = 1, warmup = 20): { median: number; p99: number } {
+  for (let i = 0; i < warmup; i++) fn();
+  const times = new Float64Array(samples);
+  for (let s = 0; s < samples; s++) {
+    const start = performance.now();
+    for (let b = 0; b < batch; b++) fn();
+    times[s] = (performance.now() - start) / batch;
+  }
+  times.sort();
+  const at = (q: number) => times[Math.min(samples - 1, Math.floor(q * samples))]!;
+  return { median: at(0.5), p99: at(0.99) };
+}
+
+const round = (x: number) => Number(x.toPrecision(4));
+const options = { confidence: 0.99, horizon: 1, withMean: false };
+
+/** Runs the risk benchmarks and returns their figures. */
+export async function run(): Promise<BenchFigure[]> {
+  const figures: BenchFigure[] = [];
+  for (const [n, t, budget, samples] of [
+    [20, 2520, 0.5, 400],
+    [200, 1000, 3, 200],
+    [1000, 500, 30, 40],
+  ] as const) {
+    const snapshot = snapshotOf(n, t, n * 7919 + t);
+    const { median, p99 } = time(() => buildRiskReport(snapshot, options), samples, 1, 10);
+    figures.push({
+      name: `risk report N=${n} T=${t}`,
+      unit: 'ms',
+      median: round(median),
+      p99: round(p99),
+      budget: `< ${budget} ms`,
+      ok: median < budget,
+    });
+  }
+
+  const returns = factorReturns(50, 500, 4242);
+  const windows = { turbulenceWindow: 250, shortWindow: 50, longWindow: 500 };
+  const ms = time(() => marketStructure(returns, windows), 100, 1, 10);
+  figures.push({
+    name: 'market structure N=50 T=500 (turbulence 250d + percentile, absorption & correlation 50d vs 500d)',
+    unit: 'ms',
+    median: round(ms.median),
+    p99: round(ms.p99),
+    budget: '< 10 ms',
+    ok: ms.median < 10,
+  });
+
+  const n = 1000;
+  const cov = new Float64Array(n * n);
+  const w = new Float64Array(n);
+  const rand = mulberry32(99);
+  for (let i = 0; i < n * n; i++) cov[i] = rand();
+  for (let i = 0; i < n; i++) w[i] = rand();
+  let sink = 0;
+  const kernel = time(
+    () => {
+      sink += portfolioVariance(w, cov);
+    },
+    100,
+    10,
+    50,
+  );
+  // 2n² flops per wᵀΣw (n² multiplies and n² adds); time per call in ms.
+  const gflops = (2 * n * n) / (kernel.median * 1e-3) / 1e9;
+  const gflopsP99 = (2 * n * n) / (kernel.p99 * 1e-3) / 1e9;
+  figures.push({
+    name: `wᵀΣw kernel N=${n}${sink === 0 ? '' : ''}`,
+    unit: 'GFLOP/s',
+    median: round(gflops),
+    p99: round(gflopsP99),
+    budget: '≥ 1 GFLOP/s',
+    ok: gflops >= 1,
+  });
+  return figures;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  for (const f of await run())
+    console.log(
+      `${f.ok ? 'ok  ' : 'SLOW'} ${f.name}: median ${f.median} ${f.unit}${f.p99 === undefined ? '' : `, p99 ${f.p99} ${f.unit}`} (budget ${f.budget})`,
+    );
+}

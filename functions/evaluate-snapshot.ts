@@ -1,0 +1,9 @@
+import { loadConfig } from '#lib/config.js';
+import { ExitEngine } from '#lib/engine/engine.js';
+import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
+import { wireEngine } from '#lib/runtime/wire.js';
+
+/** Lambda entry for `risk_snapshot_updated`: wiring only; config is validated at cold start. */
+const engine = new ExitEngine(wireEngine(loadConfig()));
+
+export const handler = createSnapshotHandler({ engine, clock: () => Date.now() });

@@ -1,0 +1,259 @@
+import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnEventBusPolicy, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import type { Construct } from 'constructs';
+import {
+  EXIT_ENGINE_SOURCE,
+  EXIT_SIGNAL_DETAIL_TYPE,
+  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
+} from '#lib/contracts/exit-signal.js';
+import {
+  DEFAULT_SNAPSHOT_SOURCE,
+  type ExitEngineProps,
+  MARKET_DETAIL_TYPE,
+  SNAPSHOT_DETAIL_TYPE,
+} from '../config.js';
+import { EngineFunction } from '../constructs/engine-function.js';
+import { GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
+import { Monitoring } from '../constructs/monitoring.js';
+import { OpsPolicies } from '../constructs/ops-policies.js';
+import type { StatefulStack } from '../stateful/stateful-stack.js';
+
+/** Detail types the engine may put on the bus, and nothing else. */
+export const PUBLISHED_DETAIL_TYPES = [EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE] as const;
+
+/**
+ * Inbound snapshots are worth retrying for an hour at most: a hub snapshot lives 900 s by default, and an
+ * expired one is recorded and refused anyway, so longer retries only delay the dead-letter signal to ops.
+ */
+export const INBOUND_TARGET_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours(1) } as const;
+
+export interface StatelessStackProps extends StackProps {
+  readonly stateful: StatefulStack;
+  readonly engine: ExitEngineProps;
+}
+
+/**
+ * Everything that can be replaced at will: functions, rules, queues, policies, alarms, dashboard.
+ * It reads the stateful stack's tables and bus through ordinary cross-stack references; the bus policy that
+ * names the engine roles lives here (not with the bus) because those roles do.
+ */
+export class StatelessStack extends Stack {
+  readonly evaluateSnapshot: EngineFunction;
+  readonly evaluateMarket: EngineFunction;
+  readonly approvalTimeout: EngineFunction;
+  readonly opsCommand: EngineFunction;
+  readonly opsCommandUrl: FunctionUrl;
+  readonly gateway: GatewaySubscriptions;
+  readonly opsPolicies: OpsPolicies;
+  readonly monitoring: Monitoring;
+
+  constructor(scope: Construct, id: string, props: StatelessStackProps) {
+    super(scope, id, props);
+    const { stateful, engine } = props;
+    const bus = stateful.bus;
+
+    this.evaluateSnapshot = new EngineFunction(this, 'EvaluateSnapshot', {
+      entry: 'functions/evaluate-snapshot.ts',
+      description: 'Evaluates each hub risk snapshot against the world rule set',
+      asyncFailureQueue: true,
+    });
+    this.evaluateMarket = new EngineFunction(this, 'EvaluateMarket', {
+      entry: 'functions/evaluate-market.ts',
+      description: 'Re-evaluates the latest fresh snapshot of the worlds a market update concerns',
+      asyncFailureQueue: true,
+    });
+    this.approvalTimeout = new EngineFunction(this, 'ApprovalTimeout', {
+      entry: 'functions/approval-timeout.ts',
+      description: 'Applies the default action to proposed signals whose approval timed out',
+      asyncFailureQueue: true,
+      timeout: Duration.seconds(50),
+    });
+    this.opsCommand = new EngineFunction(this, 'OpsCommand', {
+      entry: 'functions/ops-command.ts',
+      description: 'Ops approve, reject, mute and unmute, behind an IAM-authenticated function URL',
+      timeout: Duration.seconds(15),
+    });
+    const engineFunctions = [
+      this.evaluateSnapshot,
+      this.evaluateMarket,
+      this.approvalTimeout,
+      this.opsCommand,
+    ];
+
+    for (const fn of engineFunctions) {
+      fn.useTable(stateful.signals.table, stateful.signals.definition, 'readWrite')
+        // Mutes and claims are removed when they end; the state table is the engine's own bookkeeping.
+        .useTable(stateful.state.table, stateful.state.definition, 'readWriteDelete')
+        .useTable(stateful.audit.table, stateful.audit.definition, 'append')
+        .setEnv('EVENT_BUS_NAME', bus.eventBusName);
+      allowPublishing(fn.role, bus);
+    }
+    for (const bucket of engine.snapshotRefBuckets ?? []) {
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarket]) {
+        fn.role.addToPolicy(
+          new iam.PolicyStatement({
+            sid: 'ReadSnapshotRefs',
+            actions: ['s3:GetObject'],
+            resources: [`arn:${this.partition}:s3:::${bucket}/*`],
+          }),
+        );
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
+          reason: `snapshot *_ref objects are arbitrary keys in the deployer-named bucket ${bucket}; read-only.`,
+        });
+      }
+    }
+
+    denyForeignPublishers(this, bus, engineFunctions);
+
+    const inboundFailures = new Queue(this, 'InboundDeliveryFailures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    Validations.of(inboundFailures).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason:
+        'This queue is the dead-letter queue of the inbound rule targets (EventBridge DeadLetterConfig).',
+    });
+
+    new Rule(this, 'SnapshotRule', {
+      eventBus: bus,
+      description: 'risk_snapshot_updated from the risk signal hub to the evaluator',
+      eventPattern: {
+        source: [engine.snapshotSource ?? DEFAULT_SNAPSHOT_SOURCE],
+        detailType: [SNAPSHOT_DETAIL_TYPE],
+      },
+      targets: [
+        new targets.LambdaFunction(this.evaluateSnapshot.function, {
+          deadLetterQueue: inboundFailures,
+          ...INBOUND_TARGET_RETRY,
+        }),
+      ],
+    });
+    new Rule(this, 'MarketRule', {
+      eventBus: bus,
+      description: 'market_snapshot_updated to the market re-evaluator',
+      eventPattern: {
+        ...(engine.marketSource ? { source: [engine.marketSource] } : {}),
+        detailType: [MARKET_DETAIL_TYPE],
+      },
+      targets: [
+        new targets.LambdaFunction(this.evaluateMarket.function, {
+          deadLetterQueue: inboundFailures,
+          ...INBOUND_TARGET_RETRY,
+        }),
+      ],
+    });
+    // Schedules run on the account's default bus, whatever bus the engine uses for its events.
+    new Rule(this, 'ApprovalTimeoutSchedule', {
+      description: 'Every minute: settle proposed signals whose approval window has passed',
+      schedule: Schedule.rate(Duration.minutes(1)),
+      targets: [
+        new targets.LambdaFunction(this.approvalTimeout.function, {
+          deadLetterQueue: inboundFailures,
+          retryAttempts: 2,
+          // The next tick is a minute away; an older tick is worthless.
+          maxEventAge: Duration.minutes(5),
+        }),
+      ],
+    });
+
+    this.opsCommandUrl = this.opsCommand.function.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
+
+    this.gateway = new GatewaySubscriptions(this, 'Gateway', {
+      bus,
+      ...(engine.gatewayQueue === undefined ? {} : { queue: engine.gatewayQueue }),
+      ...(engine.gatewayHttps ? { https: engine.gatewayHttps } : {}),
+      ...(engine.gatewayTargetBusArn ? { targetBusArn: engine.gatewayTargetBusArn } : {}),
+    });
+
+    this.opsPolicies = new OpsPolicies(this, 'OpsPolicies', {
+      readableTables: [stateful.signals, stateful.audit],
+      stackNames: [stateful.stackName, this.stackName],
+      opsCommand: this.opsCommand.function,
+    });
+
+    const deadLetterQueues: Record<string, Queue> = {
+      InboundDelivery: inboundFailures,
+      GatewayDelivery: this.gateway.deliveryFailures,
+    };
+    if (this.gateway.queueDeadLetters) deadLetterQueues.GatewayQueue = this.gateway.queueDeadLetters;
+    for (const [name, fn] of Object.entries({
+      EvaluateSnapshot: this.evaluateSnapshot,
+      EvaluateMarket: this.evaluateMarket,
+      ApprovalTimeout: this.approvalTimeout,
+    })) {
+      if (fn.failureQueue) deadLetterQueues[`${name}AsyncFailures`] = fn.failureQueue;
+    }
+
+    this.monitoring = new Monitoring(this, 'Monitoring', {
+      functions: {
+        EvaluateSnapshot: this.evaluateSnapshot.function,
+        EvaluateMarket: this.evaluateMarket.function,
+        ApprovalTimeout: this.approvalTimeout.function,
+        OpsCommand: this.opsCommand.function,
+      },
+      deadLetterQueues,
+      topicKey: stateful.opsKey,
+      ...(engine.alarmEmail ? { alarmEmail: engine.alarmEmail } : {}),
+      approvalAgeAlarmSeconds: engine.approvalAgeAlarmSeconds ?? 3600,
+      monitoredWorlds: engine.monitoredWorlds ?? [],
+      snapshotIntervalSeconds: engine.snapshotIntervalSeconds ?? 3600,
+    });
+
+    if (this.gateway.queue) {
+      new CfnOutput(this, 'GatewayQueueUrl', { value: this.gateway.queue.queueUrl });
+      new CfnOutput(this, 'GatewayQueueArn', { value: this.gateway.queue.queueArn });
+    }
+    new CfnOutput(this, 'OpsCommandUrl', { value: this.opsCommandUrl.url });
+    new CfnOutput(this, 'OpsReadPolicyArn', { value: this.opsPolicies.read.managedPolicyArn });
+    new CfnOutput(this, 'OpsApprovePolicyArn', { value: this.opsPolicies.approve.managedPolicyArn });
+    new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
+  }
+}
+
+/** The engine may put only our own event types, under our own source, on the one bus. */
+function allowPublishing(role: iam.IRole, bus: IEventBus): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'PublishExitEngineEventsOnly',
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: {
+        StringEquals: {
+          'events:source': EXIT_ENGINE_SOURCE,
+          'events:detail-type': [...PUBLISHED_DETAIL_TYPES],
+        },
+      },
+    }),
+  );
+}
+
+/**
+ * A resource policy on the bus refusing our source to every principal but the engine's roles, so no one
+ * else (an ops user with broad rights included) can forge an `exit_signal_emitted`.
+ */
+function denyForeignPublishers(scope: Stack, bus: IEventBus, engine: readonly EngineFunction[]): void {
+  const statementId = 'DenyForeignExitEngineSource';
+  const statement = new iam.PolicyStatement({
+    sid: statementId,
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['events:PutEvents'],
+    resources: [bus.eventBusArn],
+    conditions: {
+      StringEquals: { 'events:source': EXIT_ENGINE_SOURCE },
+      ArnNotEquals: { 'aws:PrincipalArn': engine.map((fn) => fn.role.roleArn) },
+    },
+  });
+  new CfnEventBusPolicy(scope, 'BusDenyForeignPublishers', {
+    eventBusName: bus.eventBusName,
+    statementId,
+    statement: statement.toStatementJson(),
+  });
+}

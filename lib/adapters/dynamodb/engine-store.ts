@@ -1,0 +1,478 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
+import type { SnapshotData } from '../../contracts/risk-snapshot.js';
+import type { EpisodeState } from '../../engine/episodes.js';
+import { EvaluationInProgressError } from '../../engine/errors.js';
+import type { Mute } from '../../engine/evaluate.js';
+import type {
+  AdvanceResult,
+  AuditRecord,
+  EngineStore,
+  EvaluationCommit,
+  EvaluationRecord,
+  LatestSnapshot,
+  SignalItem,
+} from '../../engine/ports.js';
+import type { MarketScopeView } from '../../rules/types.js';
+import { toStorable } from './storable.js';
+
+export interface TableNames {
+  signals: string;
+  state: string;
+  audit: string;
+}
+
+/** How long evaluation claims (the dedupe window) are kept: far beyond EventBridge's 24 h retries. */
+const CLAIM_RETENTION_SEC = 30 * 86_400;
+const MAX_TRANSACTION_ITEMS = 100;
+
+const worldPk = (worldId: string) => `WORLD#${worldId}`;
+const marketPk = (scope: string) => `MARKET#${scope}`;
+
+/** Wraps a raw client in a document client that drops undefined and keeps numbers as numbers. */
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+/**
+ * The engine's store over the three tables. Every dedupe is a conditional write mapped to a domain
+ * outcome (STYLE 4); the evaluation commit is one transaction so episodes, the audit record and
+ * the outbox move together.
+ */
+export class DynamoDbEngineStore implements EngineStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tables: TableNames,
+    /** False on backends without transactions (dynalite): writes are then applied in a safe order. */
+    private readonly transactions = true,
+  ) {
+    this.doc = documentClient(client);
+  }
+
+  async getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      evaluation_key: evaluationKey,
+      world_id: worldId,
+      status: item.status,
+      lease_owner: item.lease_owner,
+      lease_until: item.lease_until,
+      outcome: item.outcome,
+      outbox_status: item.outbox_status,
+      ...(item.event_json ? { event: JSON.parse(item.event_json) as ExitSignalEvent } : {}),
+      ...(item.signal_items_json ? { signal_items: JSON.parse(item.signal_items_json) as SignalItem[] } : {}),
+    };
+  }
+
+  async advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.state,
+          Item: {
+            pk: worldPk(latest.world_id),
+            sk: 'LATEST',
+            world_id: latest.world_id,
+            as_of: latest.as_of,
+            as_of_ms: latest.as_of_ms,
+            version: latest.version,
+            trigger_key: latest.trigger_key,
+            source_event_id: latest.source_event_id,
+            data_json: JSON.stringify(latest.data),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR as_of_ms < :ms',
+          ExpressionAttributeValues: { ':ms': latest.as_of_ms },
+        }),
+      );
+      return 'advanced';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const current = await this.getLatestSnapshot(latest.world_id);
+      return current && current.as_of_ms === latest.as_of_ms && current.version === latest.version
+        ? 'same'
+        : 'older';
+    }
+  }
+
+  async getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: 'LATEST' },
+        ConsistentRead: true,
+      }),
+    );
+    const item = out.Item;
+    if (!item) return undefined;
+    return {
+      world_id: worldId,
+      as_of: item.as_of,
+      as_of_ms: item.as_of_ms,
+      version: item.version,
+      trigger_key: item.trigger_key,
+      source_event_id: item.source_event_id,
+      data: JSON.parse(item.data_json) as SnapshotData,
+    };
+  }
+
+  async claimEvaluation(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    leaseUntilMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.state,
+          Item: {
+            pk: worldPk(worldId),
+            sk: `EVAL#${evaluationKey}`,
+            world_id: worldId,
+            status: 'in_progress',
+            lease_owner: owner,
+            lease_until: leaseUntilMs,
+            claimed_at: new Date(nowMs).toISOString(),
+            expires_at: Math.floor(nowMs / 1000) + CLAIM_RETENTION_SEC,
+          },
+          // A claim whose holder crashed is taken over once its lease has run out.
+          ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inprog AND lease_until < :now)',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':inprog': 'in_progress', ':now': nowMs },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
+    const items = await this.queryAll({
+      TableName: this.tables.state,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'EPISODE#' },
+      ConsistentRead: true,
+    });
+    const map = new Map<string, EpisodeState>();
+    for (const item of items) {
+      const { pk: _pk, sk, world_id: _w, ...state } = item;
+      map.set(String(sk).slice('EPISODE#'.length), state as unknown as EpisodeState);
+    }
+    return map;
+  }
+
+  async loadMutes(worldId: string): Promise<Mute[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.state,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'MUTE#' },
+      ConsistentRead: true,
+    });
+    return (items as unknown as (Mute & { ended_at?: string })[])
+      .filter((i) => i.ended_at === undefined)
+      .map((i) => ({
+        mute_id: i.mute_id,
+        world_id: i.world_id,
+        ...(i.strategy_id ? { strategy_id: i.strategy_id } : {}),
+        ...(i.rule_id ? { rule_id: i.rule_id } : {}),
+        until: i.until,
+        reason: i.reason,
+        actor: i.actor,
+      }));
+  }
+
+  async commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {
+    const pk = worldPk(commit.world_id);
+    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+      {
+        Update: {
+          TableName: this.tables.state,
+          Key: { pk, sk: `EVAL#${commit.evaluation_key}` },
+          UpdateExpression:
+            'SET #status = :done, outcome = :outcome, outbox_status = :outbox, completed_at = :at' +
+            (commit.event ? ', event_json = :event, signal_items_json = :items' : ''),
+          ConditionExpression: '#status = :inprog AND lease_owner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: {
+            ':done': 'completed',
+            ':inprog': 'in_progress',
+            ':owner': commit.lease_owner,
+            ':outcome': commit.outcome,
+            ':outbox': commit.event ? 'pending' : 'none',
+            ':at': commit.audit.recorded_at,
+            ...(commit.event
+              ? {
+                  ':event': JSON.stringify(commit.event),
+                  ':items': JSON.stringify(toStorable(commit.signal_items)),
+                }
+              : {}),
+          },
+        },
+      },
+    ];
+    const latestCheckIndex = Number.isNaN(commit.snapshot_as_of_ms) ? -1 : items.length;
+    if (latestCheckIndex >= 0) {
+      items.push({
+        ConditionCheck: {
+          TableName: this.tables.state,
+          Key: { pk, sk: 'LATEST' },
+          ConditionExpression: 'as_of_ms = :ms',
+          ExpressionAttributeValues: { ':ms': commit.snapshot_as_of_ms },
+        },
+      });
+    }
+    const firstEpisode = items.length;
+    for (const episode of commit.episodes) {
+      const { version, ...rest } = episode;
+      items.push({
+        Put: {
+          TableName: this.tables.state,
+          Item: toStorable({
+            pk,
+            sk: `EPISODE#${episode.rule_id}#${episode.scope_key}`,
+            world_id: commit.world_id,
+            ...rest,
+            version: version + 1,
+          }),
+          ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
+          ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
+        },
+      });
+    }
+    items.push({
+      Put: {
+        TableName: this.tables.audit,
+        Item: toStorable(commit.audit),
+        ConditionExpression: 'attribute_not_exists(record_id)',
+      },
+    });
+    if (items.length > MAX_TRANSACTION_ITEMS) {
+      throw new Error(
+        `evaluation of world ${commit.world_id} changes ${commit.episodes.length} episodes; at most ${MAX_TRANSACTION_ITEMS - 3} fit one commit`,
+      );
+    }
+    if (!this.transactions) return this.commitSequentially(items, latestCheckIndex, firstEpisode);
+    try {
+      await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return 'committed';
+    } catch (error) {
+      if (!(error instanceof TransactionCanceledException)) throw error;
+      const reasons = error.CancellationReasons ?? [];
+      const failed = (i: number) => reasons[i]?.Code === 'ConditionalCheckFailed';
+      if (failed(0))
+        throw new EvaluationInProgressError(
+          `claim on evaluation ${commit.evaluation_key.slice(0, 16)} was taken over`,
+        );
+      if (latestCheckIndex >= 0 && failed(latestCheckIndex)) return 'superseded';
+      if (reasons.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ConditionalCheckFailed'))
+        return 'conflict';
+      throw error;
+    }
+  }
+
+  /** The dynalite fallback: the same writes one by one, claim last, so a crash leaves it retryable. */
+  private async commitSequentially(
+    items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    latestCheckIndex: number,
+    firstEpisode: number,
+  ): Promise<'committed' | 'conflict' | 'superseded'> {
+    for (let i = 1; i < items.length; i++) {
+      const item = items[i]!;
+      try {
+        if (item.ConditionCheck) {
+          const c = item.ConditionCheck;
+          const got = await this.doc.send(
+            new GetCommand({ TableName: c.TableName, Key: c.Key, ConsistentRead: true }),
+          );
+          if (got.Item?.as_of_ms !== c.ExpressionAttributeValues?.[':ms']) return 'superseded';
+        } else if (item.Put) {
+          await this.doc.send(new PutCommand(item.Put));
+        }
+      } catch (error) {
+        if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        if (i === latestCheckIndex) return 'superseded';
+        if (i >= firstEpisode && i < items.length - 1) return 'conflict';
+        // A duplicate audit record: written by an earlier attempt of this same evaluation.
+      }
+    }
+    const update = items[0]!.Update!;
+    try {
+      await this.doc.send(new UpdateCommand(update));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException)
+        throw new EvaluationInProgressError('claim was taken over');
+      throw error;
+    }
+    return 'committed';
+  }
+
+  async putSignals(items: readonly SignalItem[]): Promise<void> {
+    await Promise.all(
+      items.map(async (item) => {
+        try {
+          await this.doc.send(
+            new PutCommand({
+              TableName: this.tables.signals,
+              Item: toStorable(item),
+              ConditionExpression: 'attribute_not_exists(signal_id)',
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+  }
+
+  async markPublished(
+    worldId: string,
+    evaluationKey: string,
+    signalIds: readonly string[],
+    publishedAt: string,
+  ): Promise<void> {
+    await Promise.all(
+      signalIds.map(async (signalId) => {
+        try {
+          await this.doc.send(
+            new UpdateCommand({
+              TableName: this.tables.signals,
+              Key: { signal_id: signalId },
+              UpdateExpression: 'SET #status = :published, published_at = :at',
+              ConditionExpression: '#status = :pending',
+              ExpressionAttributeNames: { '#status': 'status' },
+              ExpressionAttributeValues: {
+                ':published': 'published',
+                ':pending': 'pending_publish',
+                ':at': publishedAt,
+              },
+            }),
+          );
+        } catch (error) {
+          if (!(error instanceof ConditionalCheckFailedException)) throw error;
+        }
+      }),
+    );
+    await this.doc.send(
+      new UpdateCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+        UpdateExpression: 'SET outbox_status = :published, published_at = :at',
+        ExpressionAttributeValues: { ':published': 'published', ':at': publishedAt },
+      }),
+    );
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.audit,
+          Item: toStorable(record),
+          ConditionExpression: 'attribute_not_exists(record_id)',
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async putMarket(view: MarketScopeView & { source_event_id: string }): Promise<AdvanceResult> {
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.state,
+          Item: {
+            pk: marketPk(view.scope),
+            sk: 'LATEST',
+            scope: view.scope,
+            as_of: view.as_of,
+            as_of_ms: view.asOfMs,
+            source_event_id: view.source_event_id,
+            indicators_json: JSON.stringify(view.indicators),
+            series_json: JSON.stringify(view.series),
+          },
+          ConditionExpression: 'attribute_not_exists(pk) OR as_of_ms < :ms',
+          ExpressionAttributeValues: { ':ms': view.asOfMs },
+        }),
+      );
+      return 'advanced';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const got = await this.doc.send(
+        new GetCommand({
+          TableName: this.tables.state,
+          Key: { pk: marketPk(view.scope), sk: 'LATEST' },
+          ConsistentRead: true,
+        }),
+      );
+      return got.Item?.as_of_ms === view.asOfMs && got.Item?.source_event_id === view.source_event_id
+        ? 'same'
+        : 'older';
+    }
+  }
+
+  async loadMarket(scopes: readonly string[]): Promise<Map<string, MarketScopeView>> {
+    const map = new Map<string, MarketScopeView>();
+    await Promise.all(
+      scopes.map(async (scope) => {
+        const got = await this.doc.send(
+          new GetCommand({
+            TableName: this.tables.state,
+            Key: { pk: marketPk(scope), sk: 'LATEST' },
+            ConsistentRead: true,
+          }),
+        );
+        const item = got.Item;
+        if (!item) return;
+        map.set(scope, {
+          scope,
+          as_of: item.as_of,
+          asOfMs: item.as_of_ms,
+          indicators: JSON.parse(item.indicators_json),
+          series: JSON.parse(item.series_json),
+        });
+      }),
+    );
+    return map;
+  }
+
+  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      out.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+}

@@ -1,0 +1,56 @@
+import { type CliCommand, UsageError } from './args.js';
+
+/** Every subcommand, loaded on demand so `exit-engine risk` does not pay for the local runtime. */
+const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
+  local: () => import('./commands/local.js'),
+  risk: () => import('./commands/risk.js'),
+  'test-event-pattern': () => import('./commands/test-event-pattern.js'),
+  bench: () => import('./commands/bench.js'),
+};
+
+function help(): string {
+  return [
+    'usage: exit-engine <command> [options]',
+    '',
+    'commands:',
+    ...Object.keys(commands).map((name) => `  ${name}`),
+    '',
+    "Run 'exit-engine <command> --help' for a command's options.",
+  ].join('\n');
+}
+
+/** CLI entry point: returns the exit code; user mistakes print a message, never a stack trace. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name === undefined ? 2 : 0;
+  }
+  const load = commands[name];
+  if (!load) {
+    console.error(`exit-engine: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  const { command } = await load();
+  if (rest.includes('--help') || rest.includes('-h')) {
+    console.log(`usage: ${command.usage}\n\n${command.summary}`);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`exit-engine ${name}: ${error.message}\nusage: ${command.usage}`);
+      return 2;
+    }
+    if (error instanceof Error && (error.name === 'InputError' || error.name === 'RuleSetError')) {
+      console.error(`exit-engine ${name}: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT') {
+      console.error(`exit-engine ${name}: ${error.message}`);
+      return 1;
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { formatZodIssues } from './contracts/issues.js';
+
+/**
+ * Function configuration, read once at cold start and validated, so a misconfigured deployment
+ * fails on its first invocation with a message naming the variable, not halfway through a request.
+ */
+const EnvSchema = z.object({
+  SIGNALS_TABLE_NAME: z.string().min(1),
+  STATE_TABLE_NAME: z.string().min(1),
+  AUDIT_TABLE_NAME: z.string().min(1),
+  EVENT_BUS_NAME: z.string().min(1),
+  /** Folder holding the per-world rule sets (bundled beside the function code in AWS). */
+  RULESETS_PATH: z.string().min(1).default('rulesets'),
+  SIGNAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(2555),
+  /** Stale market data older than this is not used (fail closed per the rule set's staleness rules). */
+  MARKET_DATA_MAX_AGE_SEC: z.coerce.number().int().min(1).default(3600),
+  /** Endpoint overrides for local runs; absent in AWS. */
+  DYNAMODB_ENDPOINT: z.string().url().optional(),
+  EVENTBRIDGE_ENDPOINT: z.string().url().optional(),
+  S3_ENDPOINT: z.string().url().optional(),
+});
+
+export type EngineConfig = z.infer<typeof EnvSchema>;
+
+/** A configuration problem: the deployment, not the event, is wrong. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates the environment once; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(`invalid configuration: ${formatZodIssues(parsed.error).join('; ')}`);
+  }
+  return parsed.data;
+}

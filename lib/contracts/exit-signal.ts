@@ -1,0 +1,54 @@
+import { z } from 'zod';
+
+/**
+ * Outbound contract: upstream's `exit_signal_emitted` (contracts/qmtl/event_exit_signal_emitted.schema.json).
+ * Strict objects: upstream forbids unknown keys in `data` and in each signal, so anything extra
+ * must ride in `tags`, `metrics` or `provenance`.
+ */
+
+export const EXIT_SIGNAL_DETAIL_TYPE = 'exit_signal_emitted';
+export const EXIT_SIGNAL_PROPOSED_DETAIL_TYPE = 'exit_signal_proposed';
+export const EXIT_ENGINE_SOURCE = 'qmtl.services.exit_engine';
+
+export const SignalActionSchema = z.enum(['exit', 'reduce', 'hold']);
+export type SignalAction = z.infer<typeof SignalActionSchema>;
+
+export const ExitSignalSchema = z.strictObject({
+  strategy_id: z.string(),
+  action: SignalActionSchema,
+  reduction_ratio: z.number().min(0).max(1).optional(),
+  reason: z.string().optional(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(z.string()).optional(),
+});
+export type ExitSignal = z.infer<typeof ExitSignalSchema>;
+
+export const ExitSignalEventSchema = z.strictObject({
+  specversion: z.literal('1.0'),
+  id: z.string(),
+  source: z.string(),
+  type: z.literal(EXIT_SIGNAL_DETAIL_TYPE),
+  time: z.iso.datetime({ offset: true }),
+  datacontenttype: z.literal('application/json'),
+  correlation_id: z.string(),
+  data: z.strictObject({
+    world_id: z.string(),
+    as_of: z.iso.datetime({ offset: true }),
+    snapshot_version: z.string(),
+    event_version: z.number().int().min(1),
+    idempotency_key: z.string(),
+    signals: z.array(ExitSignalSchema).min(1),
+    provenance: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ExitSignalEvent = z.infer<typeof ExitSignalEventSchema>;
+
+/** Upstream's idempotency-key pattern, extended with the evaluation key (see README §Contracts). */
+export function exitSignalIdempotencyKey(
+  worldId: string,
+  snapshotVersion: string,
+  eventVersion: number,
+  evaluationKey: string,
+): string {
+  return `exit_signal_emitted:${worldId}:${snapshotVersion}:${eventVersion}:${evaluationKey}`;
+}

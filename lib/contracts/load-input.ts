@@ -1,0 +1,81 @@
+import { readFile } from 'node:fs/promises';
+import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
+import { formatZodIssues } from './issues.js';
+import { type SnapshotData, SnapshotDataSchema } from './risk-snapshot.js';
+
+/** An input file or line that is not a snapshot we can use; the message names the problem. */
+export class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+/** Which of the three accepted shapes a JSON value is. */
+export function inputShape(value: unknown): 'eventbridge' | 'cloudevent' | 'snapshot' | 'unknown' {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'unknown';
+  const v = value as Record<string, unknown>;
+  if ('detail-type' in v && 'detail' in v) return 'eventbridge';
+  if ('specversion' in v && 'data' in v) return 'cloudevent';
+  if ('weights' in v || 'world_id' in v) return 'snapshot';
+  return 'unknown';
+}
+
+/** The snapshot inside a bare snapshot, a CloudEvent or an EventBridge event. */
+export function extractSnapshotData(value: unknown): unknown {
+  switch (inputShape(value)) {
+    case 'eventbridge':
+      return extractSnapshotData((value as { detail: unknown }).detail);
+    case 'cloudevent':
+      return (value as { data: unknown }).data;
+    case 'snapshot':
+      return value;
+    default:
+      throw new InputError(
+        'not a snapshot, a CloudEvent or an EventBridge event (no weights, data or detail)',
+      );
+  }
+}
+
+/**
+ * Reads a snapshot file (bare, CloudEvent, or EventBridge event), validates it against the inbound
+ * contract and resolves `file://` refs (and refuses others with a reason), for the CLI.
+ */
+export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
+  const text = await readFile(path, 'utf8');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = extractSnapshotData(json);
+  } catch (error) {
+    throw new InputError(`${path}: ${(error as Error).message}`);
+  }
+  const parsed = SnapshotDataSchema.safeParse(data);
+  if (!parsed.success)
+    throw new InputError(`${path}: invalid snapshot:\n  ${formatZodIssues(parsed.error).join('\n  ')}`);
+  const snapshot = parsed.data;
+  const refs = new UriRefResolver({ allowFiles: true });
+  const merged: Record<string, unknown> = { ...snapshot };
+  for (const [ref, field] of [
+    ['covariance_ref', 'covariance'],
+    ['realized_returns_ref', 'realized_returns'],
+    ['stress_ref', 'stress'],
+  ] as const) {
+    const uri = snapshot[ref];
+    if (uri !== undefined && snapshot[field] === undefined) {
+      try {
+        merged[field] = await refs.resolve(uri, ref);
+      } catch (error) {
+        throw new InputError(`${path}: ${ref}: ${(error as Error).message}`);
+      }
+    }
+  }
+  const resolved = SnapshotDataSchema.safeParse(merged);
+  if (!resolved.success)
+    throw new InputError(
+      `${path}: invalid referenced content:\n  ${formatZodIssues(resolved.error).join('\n  ')}`,
+    );
+  return resolved.data;
+}

@@ -1,0 +1,97 @@
+import { z } from 'zod';
+import type { MarketScopeView } from '../rules/types.js';
+
+/**
+ * Our own contract for market indicators, `market_snapshot_updated` (BRIEF §3): the same
+ * CloudEvents 1.0 envelope as upstream's events, `data` carrying one scope's latest indicators and
+ * per-strategy (or per-instrument) series. Published as `schemas/market_snapshot_updated.schema.json`
+ * (kept in step with this module by test/contract/market-snapshot.test.ts). Unknown keys are allowed
+ * so producers can add fields without breaking us.
+ */
+
+export const MARKET_SNAPSHOT_DETAIL_TYPE = 'market_snapshot_updated';
+/** The source our market-data producer uses (any non-empty source is accepted). */
+export const MARKET_DATA_SOURCE = 'qmtl.services.market_data';
+
+const isoDateTime = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
+});
+const finite = z.number({ message: 'must be a finite number' });
+const nonNegative = finite.min(0, 'must be 0 or more');
+const finiteSeries = z.array(finite, { message: 'must be an array of finite numbers (oldest first)' });
+const nonNegativeSeries = z.array(nonNegative, { message: 'must be an array of numbers ≥ 0 (oldest first)' });
+
+/** Indicator values: `vix`, `vix3m` and any other finite numbers. */
+export const MarketIndicatorsSchema = z
+  .object({
+    vix: finite.positive('must be greater than 0').optional(),
+    vix3m: finite.positive('must be greater than 0').optional(),
+  })
+  .catchall(finite);
+
+/** Time series for one strategy or instrument, oldest first; extra series must be numbers too. */
+export const MarketSeriesSchema = z
+  .object({
+    /** Relative quoted spread (ask − bid)/mid per period. */
+    spread: finiteSeries.optional(),
+    /** Traded value per period (currency units), the Amihud denominator. */
+    dollar_volume: nonNegativeSeries.optional(),
+    /** Returns per period, aligned with `dollar_volume` on the latest period. */
+    returns: finiteSeries.optional(),
+    /** Position as a fraction of average daily volume, per period. */
+    adv_util: nonNegativeSeries.optional(),
+  })
+  .catchall(finiteSeries);
+
+export const MarketSnapshotDataSchema = z.looseObject({
+  /** `global`, a world id, or a venue. */
+  scope: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+  /** Worlds this data concerns; absent means every world. */
+  worlds: z
+    .array(z.string().min(1, 'must not be empty'), { message: 'must be an array of world ids' })
+    .min(1, 'must name at least one world (omit it to mean every world)')
+    .optional(),
+  as_of: isoDateTime,
+  indicators: MarketIndicatorsSchema,
+  series: z.record(z.string(), MarketSeriesSchema).optional(),
+  event_version: z
+    .number({ message: 'must be a whole number ≥ 1' })
+    .int('must be a whole number ≥ 1')
+    .min(1, 'must be a whole number ≥ 1'),
+  idempotency_key: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+});
+export type MarketSnapshotData = z.infer<typeof MarketSnapshotDataSchema>;
+
+/** The CloudEvents 1.0 envelope around the market data. */
+export const MarketSnapshotCloudEventSchema = z.looseObject({
+  specversion: z.literal('1.0', { message: "must be '1.0'" }),
+  id: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+  source: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+  type: z.literal(MARKET_SNAPSHOT_DETAIL_TYPE, { message: `must be '${MARKET_SNAPSHOT_DETAIL_TYPE}'` }),
+  time: isoDateTime,
+  datacontenttype: z.literal('application/json', { message: "must be 'application/json'" }),
+  correlation_id: z.string({ message: 'must be a string' }),
+  data: MarketSnapshotDataSchema,
+});
+export type MarketSnapshotCloudEvent = z.infer<typeof MarketSnapshotCloudEventSchema>;
+
+/** Whether market data for `worlds` (absent: every world) concerns the given world. */
+export function concernsWorld(data: Pick<MarketSnapshotData, 'worlds'>, worldId: string): boolean {
+  return data.worlds === undefined || data.worlds.includes(worldId);
+}
+
+/** The view the rules read: indicators and series as plain numbers, `as_of` as epoch milliseconds. */
+export function toMarketScopeView(data: MarketSnapshotData): MarketScopeView {
+  const indicators: Record<string, number> = {};
+  for (const [name, value] of Object.entries(data.indicators)) {
+    if (typeof value === 'number' && Number.isFinite(value)) indicators[name] = value;
+  }
+  const series: Record<string, Record<string, number[]>> = {};
+  for (const [key, entry] of Object.entries(data.series ?? {})) {
+    const out: Record<string, number[]> = {};
+    for (const [name, values] of Object.entries(entry)) if (Array.isArray(values)) out[name] = [...values];
+    series[key] = out;
+  }
+  return { scope: data.scope, as_of: data.as_of, asOfMs: Date.parse(data.as_of), indicators, series };
+}

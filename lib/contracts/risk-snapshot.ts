@@ -1,0 +1,194 @@
+import { z } from 'zod';
+
+/**
+ * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
+ * snapshot it carries. Unknown keys are allowed (upstream adds fields after hashing), optional keys
+ * are absent rather than null, and the documented variants are normalized here so nothing past the
+ * edge has to know about them.
+ */
+
+/** Tolerance on the sum of weights, as upstream enforces it. */
+export const WEIGHT_SUM_TOLERANCE = 1e-3;
+/** Upstream's default and maximum snapshot lifetime. */
+export const DEFAULT_TTL_SEC = 900;
+export const MAX_TTL_SEC = 86_400;
+
+const isoDateTime = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
+});
+const finite = z.number({ message: 'must be a finite number' });
+const finiteSeries = z.array(finite);
+const refUri = z.string().regex(/^(s3|file|redis):\/\/.+/, 'must be an s3://, file:// or redis:// reference');
+
+/** Splits a covariance key `"a,b"` or `"a:b"` into its two strategy ids, or null when malformed. */
+export function splitCovarianceKey(key: string): [string, string] | null {
+  const sep = key.includes(',') ? ',' : key.includes(':') ? ':' : null;
+  if (!sep) return null;
+  const parts = key.split(sep);
+  if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
+  return [parts[0].trim(), parts[1].trim()];
+}
+
+/** Per-scenario stress metrics; older producers write `dd_max` for `max_drawdown`. */
+const scenarioMetrics = z.record(z.string(), z.unknown()).transform((raw, ctx) => {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      ctx.addIssue({ code: 'custom', path: [key], message: 'must be a finite number' });
+      continue;
+    }
+    out[key === 'dd_max' ? 'max_drawdown' : key] = value;
+  }
+  return out;
+});
+
+export const RealizedReturnsSchema = z.union([z.record(z.string(), finiteSeries), finiteSeries]);
+export const CovarianceMapSchema = z.record(z.string(), finite);
+
+/**
+ * Stress is `{scenario: metrics}` or, from some producers, `{strategy: {scenario: metrics}}`.
+ * Both are kept apart after parsing: `world` for the former, `by_strategy` for the latter.
+ */
+export const StressSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+export interface NormalizedStress {
+  world: Record<string, Record<string, number>>;
+  by_strategy: Record<string, Record<string, Record<string, number>>>;
+}
+
+export const SnapshotDataSchema = z
+  .looseObject({
+    world_id: z.string().min(1, 'must not be empty'),
+    as_of: isoDateTime,
+    version: z.string().min(1, 'must not be empty'),
+    weights: z
+      .record(z.string(), finite)
+      .refine((w) => Object.keys(w).length > 0, 'must name at least one strategy'),
+    covariance: CovarianceMapSchema.optional(),
+    covariance_ref: refUri.optional(),
+    realized_returns: RealizedReturnsSchema.optional(),
+    realized_returns_ref: refUri.optional(),
+    stress: StressSchema.optional(),
+    stress_ref: refUri.optional(),
+    constraints: z.record(z.string(), z.unknown()).optional(),
+    provenance: z.record(z.string(), z.unknown()).optional(),
+    hash: z.string().optional(),
+    ttl_sec: z.number().int('must be a whole number of seconds').min(1).max(MAX_TTL_SEC).optional(),
+    created_at: isoDateTime.optional(),
+    event_version: z.number().int().min(1).optional(),
+    idempotency_key: z.string().optional(),
+  })
+  .superRefine((s, ctx) => {
+    const sum = Object.values(s.weights).reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['weights'],
+        message: `must sum to 1 ± ${WEIGHT_SUM_TOLERANCE} (sum is ${Number(sum.toPrecision(10))})`,
+      });
+    }
+    if (s.covariance) {
+      for (const key of Object.keys(s.covariance)) {
+        const pair = splitCovarianceKey(key);
+        if (!pair) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['covariance', key],
+            message: "key must be '<idA>,<idB>' or '<idA>:<idB>'",
+          });
+          continue;
+        }
+        for (const id of pair) {
+          if (!(id in s.weights)) {
+            ctx.addIssue({
+              code: 'custom',
+              path: ['covariance', key],
+              message: `unknown strategy '${id}' (not in weights)`,
+            });
+          }
+        }
+      }
+    }
+    if (s.realized_returns && !Array.isArray(s.realized_returns)) {
+      for (const id of Object.keys(s.realized_returns)) {
+        if (!(id in s.weights)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['realized_returns', id],
+            message: `unknown strategy '${id}' (not in weights)`,
+          });
+        }
+      }
+    }
+    if (s.stress) {
+      for (const [key, value] of Object.entries(s.stress)) {
+        const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
+        const target = nested ? value : { [key]: value };
+        for (const [scenario, metrics] of Object.entries(target)) {
+          const parsed = scenarioMetrics.safeParse(metrics);
+          if (!parsed.success) {
+            for (const issue of parsed.error.issues) {
+              ctx.addIssue({
+                code: 'custom',
+                path: ['stress', key, ...(nested ? [scenario] : []), ...issue.path] as PropertyKey[],
+                message: issue.message,
+              });
+            }
+          }
+        }
+      }
+    }
+    if (s.created_at && Date.parse(s.created_at) < Date.parse(s.as_of) - 86_400_000) {
+      ctx.addIssue({ code: 'custom', path: ['created_at'], message: 'is more than a day before as_of' });
+    }
+  });
+
+export type SnapshotData = z.infer<typeof SnapshotDataSchema>;
+
+/** Upstream's CloudEvents 1.0 envelope around the snapshot. */
+export const RiskSnapshotCloudEventSchema = z.looseObject({
+  specversion: z.literal('1.0'),
+  id: z.string().min(1),
+  source: z.string().min(1),
+  type: z.literal('risk_snapshot_updated'),
+  time: isoDateTime,
+  datacontenttype: z.literal('application/json'),
+  correlation_id: z.string(),
+  data: SnapshotDataSchema,
+});
+export type RiskSnapshotCloudEvent = z.infer<typeof RiskSnapshotCloudEventSchema>;
+
+/** Splits stress into world scenarios and per-strategy scenarios, with `dd_max` renamed. */
+export function normalizeStress(
+  stress: SnapshotData['stress'],
+  strategyIds: ReadonlySet<string>,
+): NormalizedStress {
+  const out: NormalizedStress = { world: {}, by_strategy: {} };
+  if (!stress) return out;
+  for (const [key, value] of Object.entries(stress)) {
+    const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
+    if (nested && strategyIds.has(key)) {
+      const scenarios: Record<string, Record<string, number>> = {};
+      for (const [scenario, metrics] of Object.entries(value)) scenarios[scenario] = renameMetrics(metrics);
+      out.by_strategy[key] = scenarios;
+    } else if (!nested) {
+      out.world[key] = renameMetrics(value);
+    }
+  }
+  return out;
+}
+
+function renameMetrics(metrics: unknown): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of Object.entries(metrics as Record<string, unknown>)) {
+    if (typeof value === 'number') out[key === 'dd_max' ? 'max_drawdown' : key] = value;
+  }
+  return out;
+}
+
+/** When the snapshot stops being fit to act on: `created_at` (else `as_of`) + `ttl_sec`. */
+export function snapshotExpiresAt(s: Pick<SnapshotData, 'created_at' | 'as_of' | 'ttl_sec'>): number {
+  const base = Date.parse(s.created_at ?? s.as_of);
+  return base + (s.ttl_sec ?? DEFAULT_TTL_SEC) * 1000;
+}

@@ -1,0 +1,46 @@
+import {
+  EXIT_ENGINE_SOURCE,
+  EXIT_SIGNAL_DETAIL_TYPE,
+  type ExitSignalEvent,
+  exitSignalIdempotencyKey,
+} from '../contracts/exit-signal.js';
+import type { DecidedSignal } from './evaluate.js';
+import { deterministicUuid } from './ids.js';
+
+export interface EventContext {
+  world_id: string;
+  as_of: string;
+  snapshot_version: string;
+  snapshot_event_version: number;
+  evaluation_key: string;
+  now: string;
+  provenance: Record<string, unknown>;
+}
+
+/** Builds the upstream-exact `exit_signal_emitted` CloudEvent for the signals to publish. */
+export function buildExitSignalEvent(ctx: EventContext, signals: readonly DecidedSignal[]): ExitSignalEvent {
+  const id = deterministicUuid('exit_signal_emitted', ctx.evaluation_key);
+  return {
+    specversion: '1.0',
+    id,
+    source: EXIT_ENGINE_SOURCE,
+    type: EXIT_SIGNAL_DETAIL_TYPE,
+    time: ctx.now,
+    datacontenttype: 'application/json',
+    correlation_id: `exit_signal:${ctx.world_id}:${ctx.evaluation_key.slice(0, 16)}`,
+    data: {
+      world_id: ctx.world_id,
+      as_of: ctx.as_of,
+      snapshot_version: ctx.snapshot_version,
+      event_version: ctx.snapshot_event_version,
+      idempotency_key: exitSignalIdempotencyKey(
+        ctx.world_id,
+        ctx.snapshot_version,
+        ctx.snapshot_event_version,
+        ctx.evaluation_key.slice(0, 16),
+      ),
+      signals: signals.map((d) => d.signal),
+      provenance: ctx.provenance,
+    },
+  };
+}

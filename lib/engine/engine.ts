@@ -1,0 +1,653 @@
+import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import { formatZodIssues } from '../contracts/issues.js';
+import {
+  type RiskSnapshotCloudEvent,
+  type SnapshotData,
+  SnapshotDataSchema,
+} from '../contracts/risk-snapshot.js';
+import { prepareSnapshot } from '../rules/prepare.js';
+import type { RuleSet } from '../rules/rule-schema.js';
+import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
+import type { MarketScopeView } from '../rules/types.js';
+import { buildExitSignalEvent } from './build-event.js';
+import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
+import { type DecidedSignal, type EvaluationResult, evaluateRuleSet } from './evaluate.js';
+import { deterministicUuid, digest } from './ids.js';
+import type {
+  AuditRecord,
+  EngineLogger,
+  EngineMetrics,
+  EngineStore,
+  EvaluationRecord,
+  RefResolver,
+  SignalItem,
+  SignalPublisher,
+  SignalStatus,
+} from './ports.js';
+
+/** Everything the engine needs from outside, passed in (no globals, no clock reads). */
+export interface EngineDeps {
+  store: EngineStore;
+  publisher: SignalPublisher;
+  refs: RefResolver;
+  ruleSets: RuleSetRegistry;
+  metrics: EngineMetrics;
+  logger: EngineLogger;
+  engineVersion: string;
+  /** How long a claim protects an evaluation from a concurrent duplicate. */
+  leaseMs: number;
+  signalRetentionDays: number;
+  auditRetentionDays: number;
+  marketMaxAgeMs: number;
+}
+
+/** What happened to one delivery; the handler maps it to logs and metrics, never to a retry. */
+export type Outcome =
+  | { outcome: 'published'; world_id: string; event_id: string; signals: number; stored: number }
+  | { outcome: 'stored_only'; world_id: string; stored: number }
+  | { outcome: 'no_signal'; world_id: string }
+  | { outcome: 'duplicate'; world_id: string }
+  | { outcome: 'completed_on_retry'; world_id: string; event_id: string }
+  | { outcome: 'out_of_order'; world_id: string; latest_as_of: string }
+  | { outcome: 'superseded'; world_id: string }
+  | { outcome: 'expired'; world_id: string; expired_at: string }
+  | { outcome: 'rejected'; world_id: string; reasons: string[] }
+  | { outcome: 'no_ruleset'; world_id: string };
+
+/** A hub snapshot delivery: the validated CloudEvent and the EventBridge delivery facts. */
+export interface SnapshotDelivery {
+  cloudEvent: RiskSnapshotCloudEvent;
+  /** The EventBridge event id (stable across EventBridge's own retries). */
+  deliveryId: string;
+  /** Who is evaluating (Lambda request id): the owner of the claim. */
+  invocationId: string;
+  nowMs: number;
+}
+
+const MAX_COMMIT_ATTEMPTS = 4;
+/** Rejections whose world cannot be read are filed under this world id. */
+export const UNKNOWN_WORLD = '_unknown';
+const MAX_STORED_RAW_CHARS = 300_000;
+const DAY_SECONDS = 86_400;
+
+/** The Exit Engine use cases: evaluate a hub snapshot, or re-evaluate on market data. */
+export class ExitEngine {
+  constructor(private readonly deps: EngineDeps) {}
+
+  /** Validate-resolve-expire-evaluate-dedupe-store-publish for one `risk_snapshot_updated`. */
+  async handleSnapshot(delivery: SnapshotDelivery): Promise<Outcome> {
+    const { store } = this.deps;
+    const ce = delivery.cloudEvent;
+    const data = ce.data;
+    const world = data.world_id;
+    const triggerKey =
+      data.idempotency_key ??
+      `risk_snapshot_updated:${world}:${data.hash ?? data.version}:${data.event_version ?? 1}`;
+    const ruleSet = this.deps.ruleSets.forWorld(world);
+    if (!ruleSet) {
+      await this.audit({
+        world_id: world,
+        kind: 'rejection',
+        id: delivery.deliveryId,
+        at: ce.time,
+        nowMs: delivery.nowMs,
+        extra: { reasons: ['no rule set for this world and no default rule set'], source_event_id: ce.id },
+      });
+      this.deps.metrics.count('RejectedEvents', 1, { reason: 'no_ruleset' });
+      return { outcome: 'no_ruleset', world_id: world };
+    }
+    const evaluationKey = digest('snapshot', world, triggerKey, ruleSet.version);
+
+    // A redelivery of an event already evaluated: finish what a crash may have left, else done.
+    const existing = await store.getEvaluation(world, evaluationKey);
+    if (existing?.status === 'completed') return this.finishExisting(existing);
+
+    const expiresAtMs = Date.parse(data.created_at ?? data.as_of) + (data.ttl_sec ?? 900) * 1000;
+    if (delivery.nowMs > expiresAtMs) {
+      const expiredAt = new Date(expiresAtMs).toISOString();
+      await this.audit({
+        world_id: world,
+        kind: 'expired',
+        id: delivery.deliveryId,
+        at: ce.time,
+        nowMs: delivery.nowMs,
+        extra: {
+          source_event_id: ce.id,
+          snapshot_version: data.version,
+          as_of: data.as_of,
+          expired_at: expiredAt,
+          policy:
+            'not evaluated (fail closed): a staleness rule acts on the age of the latest fresh snapshot',
+        },
+      });
+      this.deps.metrics.count('ExpiredSnapshots', 1);
+      this.deps.logger.warn('snapshot expired before evaluation; recorded, not evaluated', {
+        world_id: world,
+        version: data.version,
+        expired_at: expiredAt,
+      });
+      return { outcome: 'expired', world_id: world, expired_at: expiredAt };
+    }
+
+    const latest = {
+      world_id: world,
+      as_of: data.as_of,
+      as_of_ms: Date.parse(data.as_of),
+      version: data.version,
+      trigger_key: triggerKey,
+      source_event_id: ce.id,
+      data,
+    };
+    const advance = await store.advanceLatestSnapshot(latest);
+    if (advance === 'older') {
+      const current = await store.getLatestSnapshot(world);
+      await this.audit({
+        world_id: world,
+        kind: 'out_of_order',
+        id: delivery.deliveryId,
+        at: ce.time,
+        nowMs: delivery.nowMs,
+        extra: {
+          source_event_id: ce.id,
+          snapshot_version: data.version,
+          as_of: data.as_of,
+          latest_as_of: current?.as_of,
+          latest_version: current?.version,
+        },
+      });
+      this.deps.metrics.count('OutOfOrderSnapshots', 1);
+      this.deps.logger.warn('older snapshot arrived after a newer one; recorded and ignored', {
+        world_id: world,
+        as_of: data.as_of,
+        latest_as_of: current?.as_of,
+      });
+      return { outcome: 'out_of_order', world_id: world, latest_as_of: current?.as_of ?? '' };
+    }
+
+    return this.evaluateClaimed({
+      world,
+      evaluationKey,
+      ruleSet,
+      data,
+      invocationId: delivery.invocationId,
+      nowMs: delivery.nowMs,
+      snapshotEventVersion: data.event_version ?? 1,
+      provenance: {
+        trigger: 'risk_snapshot_updated',
+        source_event_id: ce.id,
+        delivery_id: delivery.deliveryId,
+        correlation_id: ce.correlation_id,
+      },
+      auditId: delivery.deliveryId,
+    });
+  }
+
+  /**
+   * Records an inbound event that failed validation: an audit record holding the reasons and the
+   * raw event (so an operator can fix and redrive it), a metric, a warning. Never retried.
+   */
+  async recordRejection(r: {
+    worldId: string | undefined;
+    deliveryId: string;
+    time: string;
+    reasons: string[];
+    category: string;
+    raw: unknown;
+    nowMs: number;
+  }): Promise<Outcome> {
+    const world = r.worldId ?? UNKNOWN_WORLD;
+    const rawJson = safeJson(r.raw);
+    await this.audit({
+      world_id: world,
+      kind: 'rejection',
+      id: r.deliveryId,
+      at: r.time,
+      nowMs: r.nowMs,
+      extra: {
+        category: r.category,
+        reasons: r.reasons,
+        delivery_id: r.deliveryId,
+        raw_event_bytes: Buffer.byteLength(rawJson),
+        // Kept whole up to what fits an item, so the event can be fixed and put on the bus again.
+        raw_event:
+          rawJson.length <= MAX_STORED_RAW_CHARS
+            ? rawJson
+            : `${rawJson.slice(0, MAX_STORED_RAW_CHARS)}…(truncated)`,
+      },
+    });
+    this.deps.metrics.count('RejectedEvents', 1, { reason: r.category });
+    this.deps.logger.warn('inbound event rejected', {
+      world_id: world,
+      delivery_id: r.deliveryId,
+      category: r.category,
+      reasons: r.reasons.slice(0, 20),
+    });
+    return { outcome: 'rejected', world_id: world, reasons: r.reasons };
+  }
+
+  /** Re-evaluates a world's latest fresh snapshot because market data for it changed. */
+  async reevaluateOnMarket(args: {
+    worldId: string;
+    marketEventId: string;
+    invocationId: string;
+    nowMs: number;
+  }): Promise<Outcome> {
+    const { store } = this.deps;
+    const latest = await store.getLatestSnapshot(args.worldId);
+    if (!latest) return { outcome: 'no_signal', world_id: args.worldId };
+    const ruleSet = this.deps.ruleSets.forWorld(args.worldId);
+    if (!ruleSet) return { outcome: 'no_ruleset', world_id: args.worldId };
+    const evaluationKey = digest(
+      'market',
+      args.worldId,
+      latest.trigger_key,
+      args.marketEventId,
+      ruleSet.version,
+    );
+    const existing = await store.getEvaluation(args.worldId, evaluationKey);
+    if (existing?.status === 'completed') return this.finishExisting(existing);
+    const expiresAtMs =
+      Date.parse(latest.data.created_at ?? latest.as_of) + (latest.data.ttl_sec ?? 900) * 1000;
+    if (args.nowMs > expiresAtMs) {
+      // Fail closed: market data alone never revives an expired snapshot.
+      return { outcome: 'expired', world_id: args.worldId, expired_at: new Date(expiresAtMs).toISOString() };
+    }
+    return this.evaluateClaimed({
+      world: args.worldId,
+      evaluationKey,
+      ruleSet,
+      data: latest.data,
+      invocationId: args.invocationId,
+      nowMs: args.nowMs,
+      snapshotEventVersion: latest.data.event_version ?? 1,
+      provenance: {
+        trigger: 'market_snapshot_updated',
+        source_event_id: args.marketEventId,
+        snapshot_event_id: latest.source_event_id,
+      },
+      auditId: `${args.marketEventId}:${args.worldId}`,
+    });
+  }
+
+  private async evaluateClaimed(a: {
+    world: string;
+    evaluationKey: string;
+    ruleSet: RuleSet;
+    data: SnapshotData;
+    invocationId: string;
+    nowMs: number;
+    snapshotEventVersion: number;
+    provenance: Record<string, unknown>;
+    auditId: string;
+  }): Promise<Outcome> {
+    const { store, metrics, logger } = this.deps;
+    const claimed = await store.claimEvaluation(
+      a.world,
+      a.evaluationKey,
+      a.invocationId,
+      a.nowMs + this.deps.leaseMs,
+      a.nowMs,
+    );
+    if (!claimed) {
+      const again = await store.getEvaluation(a.world, a.evaluationKey);
+      if (again?.status === 'completed') return this.finishExisting(again);
+      metrics.count('ConcurrentDuplicates', 1);
+      throw new EvaluationInProgressError(
+        `evaluation ${a.evaluationKey.slice(0, 16)} of world ${a.world} is in progress elsewhere; retry after its lease`,
+      );
+    }
+
+    let data: SnapshotData;
+    try {
+      data = await this.resolveRefs(a.data);
+    } catch (error) {
+      if (error instanceof RefResolutionError && !error.retryable) {
+        const reasons = [`${error.field}: ${error.message}`];
+        await this.commitTerminal(a, 'rejected', { kind: 'rejection', reasons, source: a.provenance });
+        metrics.count('RejectedEvents', 1, { reason: 'unresolvable_ref' });
+        logger.warn('snapshot rejected: unresolvable reference', { world_id: a.world, reasons });
+        return { outcome: 'rejected', world_id: a.world, reasons };
+      }
+      throw error;
+    }
+
+    const prepared = prepareSnapshot(data);
+    const now = new Date(a.nowMs).toISOString();
+    for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
+      const [episodes, mutes, market] = await Promise.all([
+        store.loadEpisodes(a.world),
+        store.loadMutes(a.world),
+        store.loadMarket(marketScopes(a.ruleSet, a.world)),
+      ]);
+      const started = performance.now();
+      const result = evaluateRuleSet({
+        ruleSet: a.ruleSet,
+        input: { snapshot: prepared, market, nowMs: a.nowMs, marketMaxAgeMs: this.deps.marketMaxAgeMs },
+        episodes,
+        mutes,
+        now,
+      });
+      metrics.measure('EvaluationLatency', performance.now() - started, 'Milliseconds');
+      const marketAsOf = Object.fromEntries([...market].map(([scope, v]) => [scope, v.as_of]));
+      const provenance = {
+        actor: 'exit-engine',
+        stage: prepared.stage ?? 'unknown',
+        engine_version: this.deps.engineVersion,
+        ruleset_world: a.ruleSet.world,
+        ruleset_version: a.ruleSet.version,
+        snapshot_hash: prepared.hash ?? null,
+        snapshot_as_of: prepared.as_of,
+        market_as_of: marketAsOf,
+        evaluated_at: now,
+        evaluation_key: a.evaluationKey.slice(0, 16),
+        ...a.provenance,
+      };
+      const publishable = result.signals.filter((s) => s.channel === 'enforce');
+      const event =
+        publishable.length > 0
+          ? buildExitSignalEvent(
+              {
+                world_id: a.world,
+                as_of: prepared.as_of,
+                snapshot_version: prepared.version,
+                snapshot_event_version: a.snapshotEventVersion,
+                evaluation_key: a.evaluationKey,
+                now,
+                provenance,
+              },
+              publishable,
+            )
+          : undefined;
+      const items = result.signals.map((d) =>
+        this.signalItem(d, a, prepared.as_of, prepared.version, now, event),
+      );
+      const outcomeName = event ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
+      const audit = this.evaluationAudit(a, now, prepared.warnings, result, provenance, event, items);
+      const committed = await store.commitEvaluation({
+        world_id: a.world,
+        evaluation_key: a.evaluationKey,
+        lease_owner: a.invocationId,
+        snapshot_as_of_ms: prepared.asOfMs,
+        outcome: outcomeName,
+        episodes: result.episodes,
+        audit,
+        ...(event ? { event } : {}),
+        signal_items: items,
+      });
+      if (committed === 'superseded') {
+        await this.commitTerminal(a, 'superseded', {
+          kind: 'superseded',
+          reasons: ['a newer snapshot for this world arrived during evaluation'],
+          source: a.provenance,
+        });
+        metrics.count('OutOfOrderSnapshots', 1);
+        return { outcome: 'superseded', world_id: a.world };
+      }
+      if (committed === 'conflict') {
+        logger.info('episode state changed under this evaluation; re-evaluating', {
+          world_id: a.world,
+          attempt,
+        });
+        continue;
+      }
+      for (const outcome of result.outcomes) {
+        if (outcome.measure !== null && outcome.measure > outcome.limit) {
+          metrics.count('RuleBreaches', 1, { rule: outcome.rule_id });
+        }
+      }
+      await store.putSignals(items);
+      for (const item of items) metrics.count('SignalsStored', 1, { status: item.status });
+      if (!event) {
+        return items.length > 0
+          ? { outcome: 'stored_only', world_id: a.world, stored: items.length }
+          : { outcome: 'no_signal', world_id: a.world };
+      }
+      await this.publishAndMark(a.world, a.evaluationKey, event, items);
+      return {
+        outcome: 'published',
+        world_id: a.world,
+        event_id: event.id,
+        signals: event.data.signals.length,
+        stored: items.length,
+      };
+    }
+    throw new ConcurrentUpdateError(
+      `world ${a.world}: episode state kept changing during ${MAX_COMMIT_ATTEMPTS} evaluation attempts`,
+    );
+  }
+
+  /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
+  private async finishExisting(record: EvaluationRecord): Promise<Outcome> {
+    if (record.outbox_status === 'pending' && record.event) {
+      const items = record.signal_items ?? [];
+      await this.deps.store.putSignals(items);
+      await this.publishAndMark(record.world_id, record.evaluation_key, record.event, items);
+      this.deps.metrics.count('CompletedOnRetry', 1);
+      this.deps.logger.info('completed a publish left pending by an earlier attempt', {
+        world_id: record.world_id,
+        event_id: record.event.id,
+      });
+      return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: record.event.id };
+    }
+    this.deps.metrics.count('DuplicateDeliveries', 1);
+    return { outcome: 'duplicate', world_id: record.world_id };
+  }
+
+  private async publishAndMark(
+    world: string,
+    evaluationKey: string,
+    event: ExitSignalEvent,
+    items: readonly SignalItem[],
+  ) {
+    await this.deps.publisher.publish([event]);
+    const publishedIds = items.filter((i) => i.event_id === event.id).map((i) => i.signal_id);
+    await this.deps.store.markPublished(world, evaluationKey, publishedIds, event.time);
+    for (const s of event.data.signals) {
+      this.deps.metrics.count('SignalsEmitted', 1, { world: world, reason: s.reason ?? 'unknown' });
+    }
+  }
+
+  /** Closes a claim without signals (rejected or superseded), with its audit record. */
+  private async commitTerminal(
+    a: {
+      world: string;
+      evaluationKey: string;
+      invocationId: string;
+      nowMs: number;
+      auditId: string;
+      data: SnapshotData;
+    },
+    outcome: 'rejected' | 'superseded',
+    info: { kind: 'rejection' | 'superseded'; reasons: string[]; source: Record<string, unknown> },
+  ): Promise<void> {
+    const now = new Date(a.nowMs).toISOString();
+    const result = await this.deps.store.commitEvaluation({
+      world_id: a.world,
+      evaluation_key: a.evaluationKey,
+      lease_owner: a.invocationId,
+      snapshot_as_of_ms: Number.NaN,
+      outcome,
+      episodes: [],
+      audit: {
+        world_id: a.world,
+        record_id: `${now}#${info.kind}#${a.auditId}`,
+        kind: info.kind,
+        recorded_at: now,
+        reasons: info.reasons,
+        snapshot_version: a.data.version,
+        as_of: a.data.as_of,
+        ...info.source,
+        expires_at: this.expiry(a.nowMs, this.deps.auditRetentionDays),
+      },
+      signal_items: [],
+    });
+    if (result !== 'committed')
+      this.deps.logger.warn('terminal commit did not apply', { world_id: a.world, result });
+  }
+
+  private async resolveRefs(data: SnapshotData): Promise<SnapshotData> {
+    const refs: [keyof SnapshotData, keyof SnapshotData][] = [
+      ['covariance_ref', 'covariance'],
+      ['realized_returns_ref', 'realized_returns'],
+      ['stress_ref', 'stress'],
+    ];
+    const pending = refs.filter(([ref, field]) => data[ref] !== undefined && data[field] === undefined);
+    if (pending.length === 0) return data;
+    const merged: Record<string, unknown> = { ...data };
+    for (const [ref, field] of pending) {
+      merged[field] = await this.deps.refs.resolve(String(data[ref]), ref);
+    }
+    // Referenced content meets the same contract as inline content.
+    const parsed = SnapshotDataSchema.safeParse(merged);
+    if (!parsed.success) {
+      const field = pending.map(([ref]) => ref).join(', ');
+      throw new RefResolutionError(
+        `referenced content is invalid: ${formatZodIssues(parsed.error).join('; ')}`,
+        field,
+        false,
+      );
+    }
+    return parsed.data;
+  }
+
+  private signalItem(
+    d: DecidedSignal,
+    a: { world: string; evaluationKey: string; ruleSet: RuleSet; nowMs: number },
+    asOf: string,
+    version: string,
+    now: string,
+    event: ExitSignalEvent | undefined,
+  ): SignalItem {
+    const status: SignalStatus =
+      d.channel === 'enforce'
+        ? 'pending_publish'
+        : d.channel === 'approval'
+          ? 'proposed'
+          : d.channel === 'shadow'
+            ? 'shadow'
+            : 'muted';
+    const approval =
+      d.channel === 'approval'
+        ? (d.approval ?? { timeout_sec: 900, default: 'drop' as const, four_eyes: false })
+        : undefined;
+    return {
+      signal_id: `sig-${deterministicUuid('signal', a.evaluationKey, d.channel, d.signal.strategy_id)}`,
+      world_id: a.world,
+      strategy_id: d.signal.strategy_id,
+      action: d.signal.action,
+      reduction_ratio: d.signal.reduction_ratio,
+      reason: d.signal.reason,
+      status,
+      mode: d.channel,
+      emitted_at: now,
+      as_of: asOf,
+      snapshot_version: version,
+      ...(d.channel === 'enforce' && event ? { event_id: event.id } : {}),
+      evaluation_key: a.evaluationKey.slice(0, 16),
+      rule_ids: d.rule_ids,
+      severity: d.severity,
+      tags: d.signal.tags,
+      metrics: d.signal.metrics,
+      ruleset_version: a.ruleSet.version,
+      ...(approval
+        ? {
+            approval: {
+              ...approval,
+              deadline: new Date(a.nowMs + approval.timeout_sec * 1000).toISOString(),
+            },
+          }
+        : {}),
+      ...(d.mute ? { mute_id: d.mute.mute_id } : {}),
+      expires_at: this.expiry(a.nowMs, this.deps.signalRetentionDays),
+    };
+  }
+
+  private evaluationAudit(
+    a: {
+      world: string;
+      evaluationKey: string;
+      ruleSet: RuleSet;
+      nowMs: number;
+      auditId: string;
+      data: SnapshotData;
+    },
+    now: string,
+    warnings: string[],
+    result: EvaluationResult,
+    provenance: Record<string, unknown>,
+    event: ExitSignalEvent | undefined,
+    items: readonly SignalItem[],
+  ): AuditRecord {
+    return {
+      world_id: a.world,
+      record_id: `${now}#evaluation#${a.auditId}`,
+      kind: 'evaluation',
+      recorded_at: now,
+      evaluation_key: a.evaluationKey.slice(0, 16),
+      ruleset_version: a.ruleSet.version,
+      inputs: {
+        snapshot_version: a.data.version,
+        snapshot_hash: a.data.hash ?? null,
+        as_of: a.data.as_of,
+        refs: Object.fromEntries(
+          (['covariance_ref', 'realized_returns_ref', 'stress_ref'] as const)
+            .filter((k) => a.data[k])
+            .map((k) => [k, a.data[k]]),
+        ),
+      },
+      provenance,
+      warnings,
+      rules: result.outcomes,
+      decisions: items.map((i) => ({
+        signal_id: i.signal_id,
+        strategy_id: i.strategy_id,
+        action: i.action,
+        reduction_ratio: i.reduction_ratio,
+        status: i.status,
+        rule_ids: i.rule_ids,
+      })),
+      published_event_id: event?.id ?? null,
+      expires_at: this.expiry(a.nowMs, this.deps.auditRetentionDays),
+    };
+  }
+
+  private async audit(r: {
+    world_id: string;
+    kind: AuditRecord['kind'];
+    id: string;
+    at: string;
+    nowMs: number;
+    extra: Record<string, unknown>;
+  }) {
+    await this.deps.store.appendAudit({
+      world_id: r.world_id,
+      // Keyed by the delivery's own time and id, so a redelivered event is one record, not two.
+      record_id: `${r.at}#${r.kind}#${r.id}`,
+      kind: r.kind,
+      recorded_at: new Date(r.nowMs).toISOString(),
+      ...r.extra,
+      expires_at: this.expiry(r.nowMs, this.deps.auditRetentionDays),
+    });
+  }
+
+  private expiry(nowMs: number, days: number): number {
+    return Math.floor(nowMs / 1000) + days * DAY_SECONDS;
+  }
+}
+
+/** Market scopes a rule set reads: the world's own scope, `global`, and any the rules name. */
+function marketScopes(ruleSet: RuleSet, worldId: string): string[] {
+  const scopes = new Set<string>(['global', worldId]);
+  for (const rule of ruleSet.rules) if ('market_scope' in rule) scopes.add(rule.market_scope);
+  return [...scopes];
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+export type { MarketScopeView };

@@ -1,0 +1,127 @@
+import type { SignalAction } from '../contracts/exit-signal.js';
+
+/**
+ * Anti-flapping state per (world, rule, scope unit): one risk episode, one signal. Pure functions;
+ * the store persists the result with optimistic concurrency on `version`.
+ */
+export interface EpisodeState {
+  rule_id: string;
+  scope_key: string;
+  /** idle: no breach; pending: breaching but not yet for `persistence` evaluations; active: fired. */
+  status: 'idle' | 'pending' | 'active';
+  breach_count: number;
+  episode_id?: string;
+  opened_at?: string;
+  last_action?: SignalAction;
+  last_ratio?: number;
+  last_emitted_at?: string;
+  last_value?: number;
+  /** The as_of of the snapshot last evaluated: an older one must never move the state. */
+  last_as_of?: string;
+  /** Optimistic-concurrency counter; 0 for a state never stored. */
+  version: number;
+}
+
+/** What one evaluation did to an episode. */
+export type Verdict =
+  | 'ok'
+  | 'breach_pending'
+  | 'fired'
+  | 'escalated'
+  | 'repeated'
+  | 'active'
+  | 'cleared'
+  | 'unavailable';
+
+export const ACTION_RANK: Record<SignalAction, number> = { hold: 0, reduce: 1, exit: 2 };
+
+export function episodeKey(ruleId: string, scopeKey: string): string {
+  return `${ruleId}#${scopeKey}`;
+}
+
+export function idleEpisode(ruleId: string, scopeKey: string): EpisodeState {
+  return { rule_id: ruleId, scope_key: scopeKey, status: 'idle', breach_count: 0, version: 0 };
+}
+
+export interface EpisodeStepInput {
+  value: number | null;
+  limit: number;
+  clear: number;
+  persistence: number;
+  /** The action (and its largest ratio) the rule would ask for now. */
+  proposed: { action: SignalAction; ratio: number };
+  minRatioStep: number;
+  repeatAfterMs: number | undefined;
+  nowMs: number;
+  now: string;
+  asOf: string;
+}
+
+/** Advances one episode by one evaluation: hysteresis, persistence, escalation and repeat. */
+export function stepEpisode(
+  prev: EpisodeState,
+  input: EpisodeStepInput,
+): { next: EpisodeState; verdict: Verdict } {
+  const { value } = input;
+  const base = { ...prev, last_as_of: input.asOf };
+  if (value === null) return { next: base, verdict: 'unavailable' };
+  base.last_value = value;
+
+  if (prev.status === 'active') {
+    if (value <= input.clear) {
+      return {
+        next: {
+          rule_id: prev.rule_id,
+          scope_key: prev.scope_key,
+          status: 'idle',
+          breach_count: 0,
+          last_value: value,
+          last_as_of: input.asOf,
+          version: prev.version,
+        },
+        verdict: 'cleared',
+      };
+    }
+    const stricter = ACTION_RANK[input.proposed.action] > ACTION_RANK[prev.last_action ?? 'hold'];
+    const deeper =
+      input.proposed.action === prev.last_action &&
+      input.proposed.ratio >= (prev.last_ratio ?? 0) + input.minRatioStep - 1e-12;
+    const emitted = {
+      ...base,
+      last_action: input.proposed.action,
+      last_ratio: input.proposed.ratio,
+      last_emitted_at: input.now,
+    };
+    if (value > input.limit && (stricter || deeper)) return { next: emitted, verdict: 'escalated' };
+    const lastMs = prev.last_emitted_at ? Date.parse(prev.last_emitted_at) : Number.NEGATIVE_INFINITY;
+    if (
+      value > input.limit &&
+      input.repeatAfterMs !== undefined &&
+      input.nowMs - lastMs >= input.repeatAfterMs
+    ) {
+      return { next: emitted, verdict: 'repeated' };
+    }
+    return { next: base, verdict: 'active' };
+  }
+
+  if (value > input.limit) {
+    const count = prev.breach_count + 1;
+    if (count >= input.persistence) {
+      return {
+        next: {
+          ...base,
+          status: 'active',
+          breach_count: count,
+          episode_id: `${prev.rule_id}:${prev.scope_key}:${input.asOf}`,
+          opened_at: input.now,
+          last_action: input.proposed.action,
+          last_ratio: input.proposed.ratio,
+          last_emitted_at: input.now,
+        },
+        verdict: 'fired',
+      };
+    }
+    return { next: { ...base, status: 'pending', breach_count: count }, verdict: 'breach_pending' };
+  }
+  return { next: { ...base, status: 'idle', breach_count: 0 }, verdict: 'ok' };
+}

@@ -1,0 +1,382 @@
+import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
+import { measureRule } from '../rules/kinds/index.js';
+import { effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import type { RuleInput, RuleMeasurement } from '../rules/types.js';
+import {
+  ACTION_RANK,
+  type EpisodeState,
+  episodeKey,
+  idleEpisode,
+  stepEpisode,
+  type Verdict,
+} from './episodes.js';
+
+/**
+ * The pure heart of the engine: measure every rule, size the action, advance each risk episode,
+ * and merge what fires into one signal per strategy and channel. No I/O, no clock.
+ */
+
+/** A time-boxed silence on a rule (or all rules) for a world or one strategy. */
+export interface Mute {
+  mute_id: string;
+  world_id: string;
+  strategy_id?: string;
+  rule_id?: string;
+  until: string;
+  reason: string;
+  actor: string;
+}
+
+/** Where a decided signal goes: published, held for approval, stored only, or silenced. */
+export type Channel = RuleMode | 'muted';
+
+/** One rule's verdict on one scope unit, with its numbers: the audit trail's row. */
+export interface RuleOutcome {
+  rule_id: string;
+  kind: string;
+  mode: RuleMode;
+  scope: 'world' | 'strategy';
+  scope_key: string;
+  measure: number | null;
+  limit: number;
+  clear: number;
+  target: number;
+  utilization: number | null;
+  verdict: Verdict;
+  unavailable?: string;
+  proposed?: { action: SignalAction; ratio: number; sizing: string; after?: number };
+  evidence: Record<string, unknown>;
+}
+
+/** A rule's ask for one strategy, before the merge. */
+interface Ask {
+  rule: Rule;
+  mode: RuleMode;
+  channel: Channel;
+  strategy_id: string;
+  action: SignalAction;
+  ratio: number;
+  reason: string;
+  metrics: Record<string, unknown>;
+  scope: 'world' | 'strategy';
+  mute?: Mute;
+}
+
+/** A merged signal for one strategy in one channel, with every rule that asked for it. */
+export interface DecidedSignal {
+  channel: Channel;
+  signal: ExitSignal & {
+    reduction_ratio: number;
+    reason: string;
+    tags: string[];
+    metrics: Record<string, unknown>;
+  };
+  rule_ids: string[];
+  severity: string;
+  approval?: NonNullable<Rule['approval']>;
+  mute?: Mute;
+}
+
+export interface EvaluationResult {
+  outcomes: RuleOutcome[];
+  /** Episodes whose state changed, with the version they were read at (for the conditional write). */
+  episodes: EpisodeState[];
+  signals: DecidedSignal[];
+}
+
+export interface EvaluateArgs {
+  ruleSet: RuleSet;
+  input: RuleInput;
+  episodes: ReadonlyMap<string, EpisodeState>;
+  mutes: readonly Mute[];
+  /** ISO form of input.nowMs, for stored timestamps. */
+  now: string;
+}
+
+const EPS = 1e-12;
+
+/** Evaluates a rule set against one prepared snapshot and the current episode states. */
+export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: EvaluateArgs): EvaluationResult {
+  const outcomes: RuleOutcome[] = [];
+  const changed: EpisodeState[] = [];
+  const asks: Ask[] = [];
+  const clears: Ask[] = [];
+  const activeCover = new Map<Channel, Set<string>>();
+  const { snapshot } = input;
+  const liveStrategies = snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS);
+
+  for (const rule of ruleSet.rules) {
+    const mode = effectiveMode(ruleSet, rule);
+    const clear = rule.clear ?? rule.limit;
+    const target = rule.target ?? rule.limit;
+    for (const m of measureRule(rule, input)) {
+      const strategies = m.strategies.filter((s) => liveStrategies.includes(s));
+      const sizing = sizeAction(rule, m, target, strategies);
+      const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
+      const maxRatio = Math.max(0, ...Object.values(sizing.ratios));
+      const { next, verdict } = stepEpisode(prev, {
+        value: m.value,
+        limit: rule.limit,
+        clear,
+        persistence: rule.persistence,
+        proposed: { action: sizing.action, ratio: maxRatio },
+        minRatioStep: rule.reemit.min_ratio_step,
+        repeatAfterMs:
+          rule.reemit.repeat_after_sec === undefined ? undefined : rule.reemit.repeat_after_sec * 1000,
+        nowMs: input.nowMs,
+        now,
+        asOf: snapshot.as_of,
+      });
+      if (!sameEpisode(prev, next)) changed.push(next);
+      const breached = m.value !== null && m.value > rule.limit;
+      outcomes.push({
+        rule_id: rule.id,
+        kind: rule.kind,
+        mode,
+        scope: rule.scope,
+        scope_key: m.scopeKey,
+        measure: m.value,
+        limit: rule.limit,
+        clear,
+        target,
+        utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
+        verdict,
+        ...(m.unavailable ? { unavailable: m.unavailable } : {}),
+        ...(breached
+          ? {
+              proposed: {
+                action: sizing.action,
+                ratio: maxRatio,
+                sizing: sizing.method,
+                ...(sizing.after !== undefined ? { after: sizing.after } : {}),
+              },
+            }
+          : {}),
+        evidence: m.evidence,
+      });
+
+      // Evidence first: the engine's own fields (measure, limit, …) must not be overwritten by it.
+      const metrics = (strategyRatio: number) => ({
+        ...m.evidence,
+        rule_id: rule.id,
+        kind: rule.kind,
+        measure: m.value,
+        limit: rule.limit,
+        clear,
+        target,
+        utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
+        ...(breached
+          ? { sizing: sizing.method, measure_after: sizing.after ?? afterUniform(m.value, strategyRatio) }
+          : {}),
+      });
+      if (next.status === 'active') {
+        const channelOf = (s: string) =>
+          channelFor(mode, findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs));
+        for (const s of strategies) {
+          const channel = channelOf(s);
+          const cover = activeCover.get(channel) ?? new Set<string>();
+          activeCover.set(channel, cover);
+          cover.add(s);
+        }
+      }
+      if (verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated') {
+        for (const s of strategies) {
+          const ratio = sizing.ratios[s] ?? 0;
+          if (ratio <= EPS) continue;
+          const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
+          asks.push({
+            rule,
+            mode,
+            channel: channelFor(mode, mute),
+            strategy_id: s,
+            action,
+            ratio: action === 'exit' ? 1 : ratio,
+            reason: `${rule.kind}_breach`,
+            metrics: { ...metrics(ratio), verdict },
+            scope: rule.scope,
+            ...(mute ? { mute } : {}),
+          });
+        }
+      } else if (verdict === 'cleared') {
+        for (const s of strategies) {
+          const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          clears.push({
+            rule,
+            mode,
+            channel: channelFor(mode, mute),
+            strategy_id: s,
+            action: 'hold',
+            ratio: 0,
+            reason: 'risk_episode_cleared',
+            metrics: {
+              ...metrics(0),
+              verdict,
+              episode_id: prev.episode_id,
+              episode_opened_at: prev.opened_at,
+            },
+            scope: rule.scope,
+            ...(mute ? { mute } : {}),
+          });
+        }
+      }
+    }
+  }
+
+  // A cleared episode says `hold` only when no other episode still holds that strategy.
+  for (const c of clears) {
+    if (!activeCover.get(c.channel)?.has(c.strategy_id)) asks.push(c);
+  }
+  return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+function channelFor(mode: RuleMode, mute: Mute | undefined): Channel {
+  return mute ? 'muted' : mode;
+}
+
+/** The active mute covering this rule and strategy, if any (the latest-ending one). */
+export function findMute(
+  mutes: readonly Mute[],
+  worldId: string,
+  strategyId: string,
+  ruleId: string,
+  nowMs: number,
+): Mute | undefined {
+  let found: Mute | undefined;
+  for (const m of mutes) {
+    if (m.world_id !== worldId) continue;
+    if (m.strategy_id !== undefined && m.strategy_id !== strategyId) continue;
+    if (m.rule_id !== undefined && m.rule_id !== ruleId) continue;
+    if (Date.parse(m.until) <= nowMs) continue;
+    if (!found || m.until > found.until) found = m;
+  }
+  return found;
+}
+
+function afterUniform(value: number | null, ratio: number): number | null {
+  return value === null ? null : value * (1 - ratio);
+}
+
+interface Sizing {
+  action: SignalAction;
+  method: string;
+  ratios: Record<string, number>;
+  after?: number;
+}
+
+/** The smallest cut that restores the target, per the rule's action (BRIEF §4 "Size the action"). */
+function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: string[]): Sizing {
+  const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
+  const action = rule.action;
+  if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
+  if (action.type === 'reduce_fixed') {
+    return {
+      action: 'reduce',
+      method: 'fixed',
+      ratios: all(action.ratio),
+      ...(m.value !== null ? { after: m.value * (1 - action.ratio) } : {}),
+    };
+  }
+  if (m.value === null || m.value <= target)
+    return { action: 'reduce', method: action.sizing, ratios: all(0) };
+  if (action.sizing === 'contribution' && m.contributionSizing) {
+    const ratios: Record<string, number> = {};
+    for (const s of strategies) ratios[s] = clamp01(m.contributionSizing.ratios[s] ?? 0);
+    return { action: 'reduce', method: 'contribution', ratios, after: m.contributionSizing.after };
+  }
+  // Uniform: the measure is homogeneous of degree one in the weights, so r = 1 − target/measure.
+  const r = clamp01(1 - target / m.value);
+  return {
+    action: 'reduce',
+    method: action.sizing === 'contribution' ? 'uniform_fallback' : 'uniform',
+    ratios: all(r),
+    after: m.value * (1 - r),
+  };
+}
+
+function clamp01(x: number): number {
+  return x < 0 ? 0 : Math.min(x, 1);
+}
+
+function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
+  return (
+    a.status === b.status &&
+    a.breach_count === b.breach_count &&
+    a.last_action === b.last_action &&
+    a.last_ratio === b.last_ratio &&
+    a.last_emitted_at === b.last_emitted_at &&
+    a.episode_id === b.episode_id
+  );
+}
+
+/**
+ * Per strategy and channel the most restrictive ask wins: exit > reduce > hold, then the largest
+ * ratio, then the lower priority number, then the rule id; every asking rule stays on the signal.
+ */
+export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
+  const groups = new Map<string, Ask[]>();
+  for (const ask of asks) {
+    const key = `${ask.channel}\u0000${ask.strategy_id}`;
+    const group = groups.get(key);
+    if (group) group.push(ask);
+    else groups.set(key, [ask]);
+  }
+  const out: DecidedSignal[] = [];
+  for (const group of groups.values()) {
+    group.sort(
+      (a, b) =>
+        ACTION_RANK[b.action] - ACTION_RANK[a.action] ||
+        b.ratio - a.ratio ||
+        a.rule.priority - b.rule.priority ||
+        (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0),
+    );
+    const primary = group[0]!;
+    const ruleIds = [...new Set(group.map((a) => a.rule.id))];
+    out.push({
+      channel: primary.channel,
+      rule_ids: ruleIds,
+      severity: primary.rule.severity,
+      ...(primary.rule.approval ? { approval: primary.rule.approval } : {}),
+      ...(primary.mute ? { mute: primary.mute } : {}),
+      signal: {
+        strategy_id: primary.strategy_id,
+        action: primary.action,
+        reduction_ratio: roundRatio(primary.ratio),
+        reason: primary.reason,
+        metrics: {
+          ...primary.metrics,
+          contributing_rules: group.map((a) => ({
+            rule_id: a.rule.id,
+            action: a.action,
+            reduction_ratio: roundRatio(a.ratio),
+            priority: a.rule.priority,
+            measure: a.metrics.measure,
+            limit: a.metrics.limit,
+          })),
+        },
+        tags: [
+          ...ruleIds.map((id) => `rule:${id}`),
+          `severity:${primary.rule.severity}`,
+          `priority:${primary.rule.priority}`,
+          `scope:${primary.scope}`,
+          `mode:${primary.mode}`,
+          ...(primary.mute ? [`muted_by:${primary.mute.mute_id}`] : []),
+        ],
+      },
+    });
+  }
+  return out.sort((a, b) =>
+    a.channel === b.channel
+      ? a.signal.strategy_id < b.signal.strategy_id
+        ? -1
+        : 1
+      : a.channel < b.channel
+        ? -1
+        : 1,
+  );
+}
+
+/** Ratios are published to 12 significant digits: enough to restore a target within 1e-9. */
+function roundRatio(x: number): number {
+  return Number(x.toPrecision(12));
+}

@@ -1,0 +1,552 @@
+/**
+ * EventBridge event-pattern matching (content filtering) for the local bus and the
+ * `test-event-pattern` command.
+ *
+ * Semantics follow the EventBridge user guide ("Event patterns", "Content filtering",
+ * "Comparison operators", "Matching null values and empty strings", "Arrays in event patterns")
+ * and, where the guide is silent, aws/event-ruler, the open-source engine EventBridge runs
+ * (validation messages below mirror its `JsonRuleCompiler`).
+ */
+
+/** A value inside a pattern's match array: a literal or a one-key match expression. */
+export type PatternMatchValue = string | number | boolean | null | { readonly [operator: string]: unknown };
+
+/** A validated event pattern: fields map to match arrays, nested patterns, or `$or` branches. */
+export interface EventPattern {
+  readonly [field: string]: readonly PatternMatchValue[] | EventPattern | readonly EventPattern[];
+}
+
+/** A pattern EventBridge would refuse; `path` is the JSON path of the offending part. */
+export class InvalidEventPatternError extends Error {
+  override readonly name = 'InvalidEventPatternError';
+  constructor(
+    readonly path: string,
+    readonly problem: string,
+  ) {
+    super(`Invalid event pattern at ${path}: ${problem}`);
+  }
+}
+
+/** A compiled pattern: call it with an event (a parsed JSON object). */
+export type EventPatternMatcher = (event: unknown) => boolean;
+
+// EventBridge compares numbers as fixed-point values with six decimals in [-5e9, 5e9]
+// (event-ruler ComparableNumber); scaled they stay below 2^53, so integer comparison is exact.
+const NUMERIC_LIMIT = 5_000_000_000;
+const SCALE = 1_000_000;
+
+const OR = '$or';
+
+type Leaf = string | number | boolean | null;
+type LeafTest = (value: Leaf) => boolean;
+
+/** One entry of a match array: exists tests look at presence, the rest at each leaf value. */
+type Alternative = { kind: 'exists'; exists: boolean } | { kind: 'value'; test: LeafTest };
+
+interface LeafNode {
+  readonly kind: 'leaf';
+  readonly alternatives: readonly Alternative[];
+}
+
+interface ObjectNode {
+  readonly kind: 'object';
+  readonly fields: ReadonlyArray<{ readonly key: string; readonly node: LeafNode | ObjectNode }>;
+  readonly ors: ReadonlyArray<readonly ObjectNode[]>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Validation + compilation (one pass: a pattern that compiles is valid)
+// ---------------------------------------------------------------------------------------------
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fieldPath(path: string, key: string): string {
+  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+}
+
+function fail(path: string, problem: string): never {
+  throw new InvalidEventPatternError(path, problem);
+}
+
+function compileObject(pattern: Record<string, unknown>, path: string): ObjectNode {
+  const keys = Object.keys(pattern);
+  if (keys.length === 0) fail(path, 'Empty objects are not allowed');
+  const fields: Array<{ key: string; node: LeafNode | ObjectNode }> = [];
+  const ors: ObjectNode[][] = [];
+  for (const key of keys) {
+    const value = pattern[key];
+    const at = fieldPath(path, key);
+    if (key === OR) {
+      ors.push(compileOr(value, at));
+    } else if (Array.isArray(value)) {
+      fields.push({ key, node: compileMatchArray(value, at) });
+    } else if (isPlainObject(value)) {
+      fields.push({ key, node: compileObject(value, at) });
+    } else {
+      fail(at, `"${key}" must be an object or an array`);
+    }
+  }
+  return { kind: 'object', fields, ors };
+}
+
+function compileOr(value: unknown, path: string): ObjectNode[] {
+  if (!Array.isArray(value)) fail(path, `It must be an Array followed with ${OR}.`);
+  const branches = value.map((branch, i) => {
+    if (!isPlainObject(branch))
+      fail(`${path}[${i}]`, `Only JSON object is allowed in array of ${OR} relationship.`);
+    return compileObject(branch, `${path}[${i}]`);
+  });
+  if (branches.length < 2) fail(path, `There must have at least 2 Objects in ${OR} relationship.`);
+  return branches;
+}
+
+function compileMatchArray(values: readonly unknown[], path: string): LeafNode {
+  if (values.length === 0) fail(path, 'Empty arrays are not allowed');
+  const alternatives = values.map((value, i): Alternative => {
+    const at = `${path}[${i}]`;
+    if (typeof value === 'string') return { kind: 'value', test: exactString(value) };
+    if (typeof value === 'number') return { kind: 'value', test: exactNumber(value) };
+    if (typeof value === 'boolean' || value === null) return { kind: 'value', test: (v) => v === value };
+    if (isPlainObject(value)) return compileMatchExpression(value, at);
+    return fail(at, 'Match value must be String, number, true, false, or null');
+  });
+  return { kind: 'leaf', alternatives };
+}
+
+/** Reads the single operator of a match expression such as `{ "prefix": "us-" }`. */
+function singleOperator(expression: Record<string, unknown>, path: string): [string, unknown] {
+  const entries = Object.entries(expression);
+  const first = entries[0];
+  if (first === undefined) fail(path, 'Match expression name not found');
+  if (entries.length > 1) fail(path, 'Only one key allowed in match expression');
+  return first;
+}
+
+function requireString(value: unknown, path: string, what: string): string {
+  if (typeof value !== 'string') fail(path, `${what} match pattern must be a string`);
+  return value;
+}
+
+function compileMatchExpression(expression: Record<string, unknown>, path: string): Alternative {
+  const [operator, operand] = singleOperator(expression, path);
+  const at = fieldPath(path, operator);
+  switch (operator) {
+    case 'prefix': {
+      if (isPlainObject(operand)) {
+        const needle = requireString(ignoreCaseOperand(operand, at, 'prefix'), at, 'equals-ignore-case');
+        const lower = fold(needle);
+        return { kind: 'value', test: (v) => typeof v === 'string' && fold(v).startsWith(lower) };
+      }
+      const needle = requireString(operand, at, 'prefix');
+      return { kind: 'value', test: (v) => typeof v === 'string' && v.startsWith(needle) };
+    }
+    case 'suffix': {
+      if (isPlainObject(operand)) {
+        const needle = requireString(ignoreCaseOperand(operand, at, 'suffix'), at, 'equals-ignore-case');
+        const lower = fold(needle);
+        return { kind: 'value', test: (v) => typeof v === 'string' && fold(v).endsWith(lower) };
+      }
+      const needle = requireString(operand, at, 'suffix');
+      return { kind: 'value', test: (v) => typeof v === 'string' && v.endsWith(needle) };
+    }
+    case 'equals-ignore-case': {
+      const lower = fold(requireString(operand, at, 'equals-ignore-case'));
+      return { kind: 'value', test: (v) => typeof v === 'string' && fold(v) === lower };
+    }
+    case 'wildcard': {
+      const regex = wildcardRegex(requireString(operand, at, 'wildcard'), at);
+      return { kind: 'value', test: (v) => typeof v === 'string' && regex.test(v) };
+    }
+    case 'anything-but':
+      return { kind: 'value', test: compileAnythingBut(operand, at) };
+    case 'numeric':
+      return { kind: 'value', test: compileNumeric(operand, at) };
+    case 'exists':
+      if (typeof operand !== 'boolean') fail(at, 'exists match pattern must be either true or false.');
+      return { kind: 'exists', exists: operand };
+    case 'cidr': {
+      const range = parseCidr(requireString(operand, at, 'cidr'), at);
+      return { kind: 'value', test: (v) => typeof v === 'string' && inCidr(range, v) };
+    }
+    default:
+      return fail(path, `Unrecognized match type ${operator}`);
+  }
+}
+
+/** `{ "equals-ignore-case": "x" }` nested under prefix/suffix; nothing else is allowed there. */
+function ignoreCaseOperand(operand: Record<string, unknown>, path: string, parent: string): unknown {
+  const [operator, value] = singleOperator(operand, path);
+  if (operator !== 'equals-ignore-case') fail(path, `Unsupported ${parent} pattern: ${operator}`);
+  return value;
+}
+
+function fold(value: string): string {
+  return value.toLowerCase();
+}
+
+function compileAnythingBut(operand: unknown, path: string): LeafTest {
+  if (isPlainObject(operand)) {
+    const [operator, value] = singleOperator(operand, path);
+    const at = fieldPath(path, operator);
+    const list = Array.isArray(value) ? value : [value];
+    if (Array.isArray(value) && value.length === 0) fail(at, 'Empty arrays are not allowed');
+    // Only strings can have a prefix/suffix/case/wildcard; any other leaf value is "anything but" it.
+    const strings = list.map((item, i) => {
+      const itemPath = Array.isArray(value) ? `${at}[${i}]` : at;
+      if (typeof item !== 'string') {
+        if (operator === 'equals-ignore-case')
+          fail(
+            itemPath,
+            'Inside anything-but/equals-ignore-case list, number|start|null|boolean is not supported.',
+          );
+        if (operator === 'wildcard') fail(itemPath, 'wildcard match pattern must be a string');
+        if (operator === 'prefix' || operator === 'suffix')
+          fail(itemPath, 'prefix/suffix match pattern must be a string');
+      }
+      if ((operator === 'prefix' || operator === 'suffix') && item === '')
+        fail(itemPath, 'Null prefix/suffix not allowed');
+      return item as string;
+    });
+    switch (operator) {
+      case 'prefix':
+        return (v) => typeof v !== 'string' || !strings.some((s) => v.startsWith(s));
+      case 'suffix':
+        return (v) => typeof v !== 'string' || !strings.some((s) => v.endsWith(s));
+      case 'equals-ignore-case': {
+        const folded = new Set(strings.map(fold));
+        return (v) => typeof v !== 'string' || !folded.has(fold(v));
+      }
+      case 'wildcard': {
+        const regexes = strings.map((s, i) => wildcardRegex(s, Array.isArray(value) ? `${at}[${i}]` : at));
+        return (v) => typeof v !== 'string' || !regexes.some((r) => r.test(v));
+      }
+      default:
+        return fail(path, `Unsupported anything-but pattern: ${operator}`);
+    }
+  }
+  if (typeof operand === 'string') return (v) => v !== operand;
+  if (typeof operand === 'number') {
+    const scaled = comparableNumber(operand, path);
+    return (v) => typeof v !== 'number' || scaledOrUndefined(v) !== scaled;
+  }
+  if (!Array.isArray(operand))
+    fail(path, 'Value of anything-but must be an array or single string/number value.');
+  const strings = new Set<string>();
+  const numbers = new Set<number>();
+  operand.forEach((item, i) => {
+    if (typeof item === 'string') strings.add(item);
+    else if (typeof item === 'number') numbers.add(comparableNumber(item, `${path}[${i}]`));
+    else fail(`${path}[${i}]`, 'Inside anything but list, start|null|boolean is not supported.');
+  });
+  if (strings.size > 0 === numbers.size > 0)
+    fail(
+      path,
+      'Inside anything but list, either all values are number or string, mixed type is not supported',
+    );
+  if (strings.size > 0) return (v) => typeof v !== 'string' || !strings.has(v);
+  return (v) => {
+    if (typeof v !== 'number') return true;
+    const scaled = scaledOrUndefined(v);
+    return scaled === undefined || !numbers.has(scaled);
+  };
+}
+
+/** Scales a pattern number to EventBridge's fixed-point form, refusing what EventBridge refuses. */
+function comparableNumber(value: number, path: string): number {
+  if (!Number.isFinite(value) || value < -NUMERIC_LIMIT || value > NUMERIC_LIMIT)
+    fail(path, `Value must be between ${-NUMERIC_LIMIT} and ${NUMERIC_LIMIT}, inclusive`);
+  const scaled = Math.round(value * SCALE);
+  if (Math.abs(scaled / SCALE - value) > Number.EPSILON * Math.max(1, Math.abs(value)))
+    fail(path, `Only values upto 6 decimals are supported (got ${value})`);
+  return scaled;
+}
+
+/** Scales an event number; out-of-range numbers never match numerically (as in EventBridge). */
+function scaledOrUndefined(value: number): number | undefined {
+  if (!Number.isFinite(value) || value < -NUMERIC_LIMIT || value > NUMERIC_LIMIT) return undefined;
+  return Math.round(value * SCALE);
+}
+
+function exactNumber(expected: number): LeafTest {
+  // Numbers match numerically (300 matches 3.0e2); numbers outside the comparable range, such as
+  // account ids, still match when equal as JSON numbers.
+  const scaled = scaledOrUndefined(expected);
+  return (v) =>
+    typeof v === 'number' && (v === expected || (scaled !== undefined && scaledOrUndefined(v) === scaled));
+}
+
+function exactString(expected: string): LeafTest {
+  // EventBridge compiles a string that is an IP address as an IP range, so equivalent spellings
+  // of one IPv6 address match each other.
+  const ip = parseIp(expected);
+  if (ip === undefined) return (v) => v === expected;
+  return (v) => {
+    if (typeof v !== 'string') return false;
+    if (v === expected) return true;
+    const other = parseIp(v);
+    return other !== undefined && other.version === ip.version && other.value === ip.value;
+  };
+}
+
+type NumericOp = '=' | '<' | '<=' | '>' | '>=';
+
+function compileNumeric(operand: unknown, path: string): LeafTest {
+  if (!Array.isArray(operand)) fail(path, 'Value of numeric must be an array.');
+  const term = (i: number): unknown => operand[i];
+  const operator = term(0);
+  if (typeof operator !== 'string')
+    fail(`${path}[0]`, `Invalid member in numeric match: ${JSON.stringify(operator)}`);
+  const number = (i: number, op: string): number => {
+    const value = term(i);
+    if (typeof value !== 'number') fail(`${path}[${i}]`, `Value of ${op} must be numeric`);
+    return comparableNumber(value, `${path}[${i}]`);
+  };
+  const tooMany = (max: number) => {
+    if (operand.length > max) fail(path, 'Too many elements in numeric expression');
+  };
+  let lower: { value: number; open: boolean } | undefined;
+  let upper: { value: number; open: boolean } | undefined;
+  switch (operator as NumericOp) {
+    case '=': {
+      const equal = number(1, '=');
+      tooMany(2);
+      return (v) => typeof v === 'number' && scaledOrUndefined(v) === equal;
+    }
+    case '<':
+    case '<=':
+      upper = { value: number(1, operator), open: operator === '<' };
+      tooMany(2);
+      break;
+    case '>':
+    case '>=': {
+      lower = { value: number(1, operator), open: operator === '>' };
+      if (operand.length > 2) {
+        const second = term(2);
+        if (second !== '<' && second !== '<=')
+          fail(`${path}[2]`, `Bad numeric range operator: ${JSON.stringify(second)}`);
+        upper = { value: number(3, second), open: second === '<' };
+        if (operand.length > 4) fail(path, 'Too many terms in numeric range expression');
+        if (lower.value >= upper.value) fail(path, 'Bottom must be less than top');
+      }
+      break;
+    }
+    default:
+      fail(`${path}[0]`, `Unrecognized numeric range operator: ${operator}`);
+  }
+  const lo = lower;
+  const hi = upper;
+  return (v) => {
+    if (typeof v !== 'number') return false;
+    const scaled = scaledOrUndefined(v);
+    if (scaled === undefined) return false;
+    if (lo && (lo.open ? scaled <= lo.value : scaled < lo.value)) return false;
+    if (hi && (hi.open ? scaled >= hi.value : scaled > hi.value)) return false;
+    return true;
+  };
+}
+
+/** `*` matches any run of characters; `\*` and `\\` are literal; `**` and other escapes are refused. */
+function wildcardRegex(pattern: string, path: string): RegExp {
+  let source = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const ch = pattern[i] as string;
+    if (ch === '*') {
+      if (pattern[i + 1] === '*') fail(path, `Consecutive wildcard characters at pos ${i}`);
+      source += '[\\s\\S]*';
+    } else if (ch === '\\') {
+      const next = pattern[i + 1];
+      if (next !== '*' && next !== '\\') fail(path, `Invalid escape character at pos ${i}`);
+      source += `\\${next}`;
+      i++;
+    } else {
+      source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+    }
+  }
+  return new RegExp(`${source}$`, 'u');
+}
+
+// ---------------------------------------------------------------------------------------------
+// IP addresses (IPv4 and IPv6) for `cidr` and IP-literal equality
+// ---------------------------------------------------------------------------------------------
+
+interface Ip {
+  readonly version: 4 | 6;
+  readonly value: bigint;
+}
+
+function parseIpv4(text: string): bigint | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const part of parts) {
+    if (!/^\d{1,3}$/.test(part)) return undefined;
+    const octet = Number(part);
+    if (octet > 255) return undefined;
+    value = (value << 8n) | BigInt(octet);
+  }
+  return value;
+}
+
+function parseIpv6(text: string): bigint | undefined {
+  if (!text.includes(':')) return undefined;
+  let body = text;
+  // An embedded IPv4 tail (::ffff:1.2.3.4) stands for the last two 16-bit groups.
+  const lastColon = body.lastIndexOf(':');
+  const maybeV4 = body.slice(lastColon + 1);
+  if (maybeV4.includes('.')) {
+    const v4 = parseIpv4(maybeV4);
+    if (v4 === undefined) return undefined;
+    body = `${body.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
+  }
+  const halves = body.split('::');
+  if (halves.length > 2) return undefined;
+  const group = (s: string): bigint[] | undefined => {
+    if (s === '') return [];
+    const out: bigint[] = [];
+    for (const g of s.split(':')) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(BigInt(`0x${g}`));
+    }
+    return out;
+  };
+  const head = group(halves[0] ?? '');
+  const rest = halves.length === 2 ? group(halves[1] ?? '') : [];
+  if (head === undefined || rest === undefined) return undefined;
+  const explicit = head.length + rest.length;
+  if (halves.length === 1 ? explicit !== 8 : explicit > 7) return undefined;
+  const groups = [...head, ...Array<bigint>(8 - explicit).fill(0n), ...rest];
+  return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
+}
+
+function parseIp(text: string): Ip | undefined {
+  const v4 = parseIpv4(text);
+  if (v4 !== undefined) return { version: 4, value: v4 };
+  const v6 = parseIpv6(text);
+  return v6 === undefined ? undefined : { version: 6, value: v6 };
+}
+
+interface CidrRange {
+  readonly version: 4 | 6;
+  readonly low: bigint;
+  readonly high: bigint;
+}
+
+function parseCidr(text: string, path: string): CidrRange {
+  const slash = text.indexOf('/');
+  if (slash < 0 || slash !== text.lastIndexOf('/')) fail(path, `Malformed CIDR, one '/' required: ${text}`);
+  const ip = parseIp(text.slice(0, slash));
+  if (ip === undefined) fail(path, `Invalid IP address in CIDR: ${text}`);
+  const bits = ip.version === 4 ? 32 : 128;
+  const maskText = text.slice(slash + 1);
+  const mask = Number(maskText);
+  if (!/^\d{1,3}$/.test(maskText) || mask > bits) fail(path, `Invalid prefix length in CIDR: ${text}`);
+  const hostBits = BigInt(bits - mask);
+  const low = (ip.value >> hostBits) << hostBits;
+  return { version: ip.version, low, high: low | ((1n << hostBits) - 1n) };
+}
+
+function inCidr(range: CidrRange, text: string): boolean {
+  const ip = parseIp(text);
+  return ip !== undefined && ip.version === range.version && ip.value >= range.low && ip.value <= range.high;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Matching
+// ---------------------------------------------------------------------------------------------
+
+/** Leaf values of an event field: arrays flatten (any element may match); objects are not leaves. */
+function leafValues(value: unknown, out: Leaf[]): Leaf[] {
+  if (Array.isArray(value)) {
+    for (const item of value) leafValues(item, out);
+  } else if (
+    value === null ||
+    typeof value === 'string' ||
+    typeof value === 'number' ||
+    typeof value === 'boolean'
+  ) {
+    out.push(value);
+  }
+  return out;
+}
+
+function matchLeaf(node: LeafNode, value: unknown): boolean {
+  const values = value === undefined ? [] : leafValues(value, []);
+  for (const alternative of node.alternatives) {
+    if (alternative.kind === 'exists') {
+      // Exists only sees leaves: an object (or an empty array) counts as absent.
+      if (alternative.exists === values.length > 0) return true;
+    } else {
+      for (const v of values) if (alternative.test(v)) return true;
+    }
+  }
+  return false;
+}
+
+/** Objects reachable at this level; an array of objects matches when one element does. */
+function objectCandidates(value: unknown, out: Record<string, unknown>[]): Record<string, unknown>[] {
+  if (Array.isArray(value)) for (const item of value) objectCandidates(item, out);
+  else if (isPlainObject(value)) out.push(value);
+  return out;
+}
+
+function matchObject(node: ObjectNode, value: unknown): boolean {
+  if (Array.isArray(value)) {
+    const candidates = objectCandidates(value, []);
+    if (candidates.length === 0) return matchFields(node, undefined);
+    return candidates.some((candidate) => matchFields(node, candidate));
+  }
+  return matchFields(node, isPlainObject(value) ? value : undefined);
+}
+
+function matchFields(node: ObjectNode, object: Record<string, unknown> | undefined): boolean {
+  for (const { key, node: child } of node.fields) {
+    const value = object === undefined || !Object.hasOwn(object, key) ? undefined : object[key];
+    if (!(child.kind === 'leaf' ? matchLeaf(child, value) : matchObject(child, value))) return false;
+  }
+  for (const branches of node.ors) {
+    if (!branches.some((branch) => matchFields(branch, object))) return false;
+  }
+  return true;
+}
+
+function parsePatternInput(pattern: unknown): unknown {
+  if (typeof pattern !== 'string') return pattern;
+  try {
+    return JSON.parse(pattern);
+  } catch (error) {
+    return fail('$', `not valid JSON (${(error as Error).message})`);
+  }
+}
+
+function compileRoot(pattern: unknown): ObjectNode {
+  const parsed = parsePatternInput(pattern);
+  if (!isPlainObject(parsed)) fail('$', 'Filter is not an object');
+  return compileObject(parsed, '$');
+}
+
+/** Checks a pattern (object or JSON text) as EventBridge does, returning it typed or throwing InvalidEventPatternError. */
+export function validateEventPattern(pattern: unknown): EventPattern {
+  compileRoot(pattern);
+  return parsePatternInput(pattern) as EventPattern;
+}
+
+/** Validates and compiles a pattern once; the returned function matches events without re-parsing. */
+export function compileEventPattern(pattern: unknown): EventPatternMatcher {
+  const root = compileRoot(pattern);
+  return (event) => matchFields(root, isPlainObject(event) ? event : undefined);
+}
+
+const compiledCache = new WeakMap<object, EventPatternMatcher>();
+
+/** True when the event matches the pattern; compiled matchers are cached per pattern object. */
+export function matchesEventPattern(pattern: EventPattern | unknown, event: unknown): boolean {
+  if (typeof pattern !== 'object' || pattern === null) return compileEventPattern(pattern)(event);
+  let matcher = compiledCache.get(pattern);
+  if (matcher === undefined) {
+    matcher = compileEventPattern(pattern);
+    compiledCache.set(pattern, matcher);
+  }
+  return matcher(event);
+}

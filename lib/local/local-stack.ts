@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { Context } from 'aws-lambda';
+import { createTables, tableNames } from '../adapters/dynamodb/create-tables.js';
+import type { TableNames } from '../adapters/dynamodb/engine-store.js';
+import { type EngineConfig, loadConfig } from '../config.js';
+import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '../contracts/exit-signal.js';
+import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
+import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
+import { wireEngine } from '../runtime/wire.js';
+import {
+  LOCAL_CREDENTIALS,
+  LOCAL_REGION,
+  type LocalDynamoDb,
+  startLocalDynamoDb,
+} from './dynamodb-server.js';
+import { type EventBridgeEvent, LocalEventBus } from './local-event-bus.js';
+
+/** The bus the local stack creates (as the CDK stack creates `exit-engine`). */
+export const LOCAL_BUS_NAME = 'exit-engine-local';
+
+export interface LocalStackOptions {
+  /** Use this DynamoDB (tests share one); otherwise start DynamoDB Local, or dynalite without Java. */
+  dynamoEndpoint?: string;
+  /** Whether the given endpoint supports transactions (dynalite does not). */
+  dynamoTransactions?: boolean;
+  preferDynalite?: boolean;
+  tablePrefix?: string;
+  rulesetsPath?: string;
+  /** `event-time` replays history: each event is evaluated as of its own EventBridge time. */
+  clock?: 'wall' | 'event-time' | ((event: { time?: string }) => number);
+  /** Replace engine dependencies (tests inject faults into the publisher this way). */
+  overrides?: (deps: EngineDeps) => Partial<EngineDeps>;
+  busPort?: number;
+  /** Retry policy of the snapshot rule (EventBridge → Lambda async retries). */
+  maximumRetryAttempts?: number;
+}
+
+/** A running local pipeline: DynamoDB, the bus with its rules, and the engine behind them. */
+export interface LocalStack {
+  busEndpoint: string;
+  dynamoEndpoint: string;
+  dynamoKind: LocalDynamoDb['kind'] | 'external';
+  ttl: boolean;
+  tables: TableNames;
+  config: EngineConfig;
+  bus: LocalEventBus;
+  engine: ExitEngine;
+  /** Every exit_signal_emitted event the bus saw, in order. */
+  emitted: EventBridgeEvent[];
+  /** Every handler outcome, in order (retries included). */
+  outcomes: Outcome[];
+  /** Sets the environment a Lambda would get, for code that reads it (the CLI). */
+  env: Record<string, string>;
+  stop(): Promise<void>;
+}
+
+/** Starts the embedded default: local DynamoDB, local EventBridge, the same handler as Lambda. */
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const dynamo = opts.dynamoEndpoint
+    ? undefined
+    : await startLocalDynamoDb(opts.preferDynalite ? { prefer: 'dynalite' } : {});
+  const dynamoEndpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
+  const transactions = opts.dynamoEndpoint ? (opts.dynamoTransactions ?? true) : dynamo!.transactions;
+  const bus = new LocalEventBus({ region: LOCAL_REGION, retryBaseDelayMs: 20 });
+  let started = false;
+  try {
+    const { endpoint: busEndpoint } = await bus.start(
+      opts.busPort !== undefined ? { port: opts.busPort } : {},
+    );
+    started = true;
+    bus.createEventBus(LOCAL_BUS_NAME);
+    const tables = tableNames(opts.tablePrefix ?? 'exit-engine-local-');
+    const env: Record<string, string> = {
+      AWS_REGION: LOCAL_REGION,
+      AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+      SIGNALS_TABLE_NAME: tables.signals,
+      STATE_TABLE_NAME: tables.state,
+      AUDIT_TABLE_NAME: tables.audit,
+      EVENT_BUS_NAME: LOCAL_BUS_NAME,
+      RULESETS_PATH: opts.rulesetsPath ?? 'rulesets',
+      DYNAMODB_ENDPOINT: dynamoEndpoint,
+      EVENTBRIDGE_ENDPOINT: busEndpoint,
+      EXIT_ENGINE_DYNAMODB_TRANSACTIONS: String(transactions),
+      POWERTOOLS_METRICS_DISABLED: 'true',
+      POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
+    };
+    // The SDK clients read region and credentials from the environment, as in Lambda.
+    Object.assign(process.env, env);
+    const config = loadConfig({ ...process.env, ...env });
+    const client = new DynamoDBClient({
+      endpoint: dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const { ttl } = await createTables(client, tables);
+    client.destroy();
+
+    const base = wireEngine(config);
+    const deps = { ...base, ...(opts.overrides?.(base) ?? {}) };
+    const engine = new ExitEngine(deps);
+    const clock = opts.clock ?? 'wall';
+    const clockFn =
+      typeof clock === 'function'
+        ? clock
+        : clock === 'event-time'
+          ? (e: { time?: string }) => (e.time ? Date.parse(e.time) : Date.now())
+          : () => Date.now();
+    const handler = createSnapshotHandler({ engine, clock: clockFn });
+    const outcomes: Outcome[] = [];
+    const emitted: EventBridgeEvent[] = [];
+
+    bus.putRule({
+      name: 'risk-snapshot-to-engine',
+      eventBusName: LOCAL_BUS_NAME,
+      eventPattern: { 'detail-type': ['risk_snapshot_updated'] },
+      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? 2 },
+      targets: [
+        {
+          id: 'evaluate-snapshot',
+          invoke: async (event) => {
+            const outcome = (await handler(event as never, lambdaContext('evaluate-snapshot'))) as Outcome;
+            outcomes.push(outcome);
+            return outcome;
+          },
+        },
+      ],
+    });
+    bus.putRule({
+      name: 'exit-signals-to-gateway',
+      eventBusName: LOCAL_BUS_NAME,
+      eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
+      targets: [{ id: 'gateway-recorder', invoke: async (event) => void emitted.push(event) }],
+    });
+
+    return {
+      busEndpoint,
+      dynamoEndpoint,
+      dynamoKind: dynamo?.kind ?? 'external',
+      ttl,
+      tables,
+      config,
+      bus,
+      engine,
+      emitted,
+      outcomes,
+      env,
+      async stop() {
+        await bus.stop();
+        await dynamo?.stop();
+      },
+    };
+  } catch (error) {
+    if (started) await bus.stop();
+    await dynamo?.stop();
+    throw error;
+  }
+}
+
+/** The Lambda context a local invocation gets: a fresh request id, generous time left. */
+export function lambdaContext(functionName: string): Context {
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:${LOCAL_REGION}:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: randomUUID(),
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => 30_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}

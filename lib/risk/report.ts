@@ -1,0 +1,295 @@
+import { componentEs, componentVar } from './components.js';
+import { CORNISH_FISHER_MIN_OBSERVATIONS, cornishFisherFromMoments } from './cornish-fisher.js';
+import { covarianceFromMap, repairCovariance, sampleCovariance } from './covariance.js';
+import { assertConfidence, assertHorizon } from './distributions.js';
+import { drawdown } from './drawdown.js';
+import { historicalTail } from './historical.js';
+import { normalEs, normalVar } from './parametric.js';
+import { portfolioSeries, portfolioSigma } from './portfolio.js';
+import { mean, moments } from './stats.js';
+import { dofFromKurtosis, studentTEs, studentTVar } from './student-t.js';
+
+/** The parts of a validated snapshot the report reads (structurally compatible with the contracts' Snapshot). */
+export interface RiskSnapshotInput {
+  world_id: string;
+  as_of: string;
+  weights: Record<string, number>;
+  /** Keys "a,b" or "a:b", either order. */
+  covariance?: Record<string, number> | null;
+  /** Per strategy, or a bare array: the portfolio's own return series. */
+  realized_returns?: Record<string, readonly number[]> | readonly number[] | null;
+}
+
+/** How to compute the report. */
+export interface RiskReportOptions {
+  confidence: number;
+  horizon: number;
+  /** Student-t degrees of freedom; estimated from the portfolio's excess kurtosis when absent. */
+  dof?: number;
+  /** Subtract the sample mean (μ·h) instead of the zero-mean RiskMetrics convention. */
+  withMean: boolean;
+  /** Clip negative eigenvalues of a non-PSD covariance instead of failing. Default false. */
+  repair?: boolean;
+  /** Largest N for the O(N³) PSD test of the covariance (above it only O(N²) checks run). Default 64. */
+  psdCheckMaxN?: number;
+}
+
+/** A measure under each model; null where the inputs do not allow it (the reason is in `warnings`). */
+export interface ModelFigures {
+  normal: number;
+  student_t: number | null;
+  cornish_fisher: number | null;
+  historical: number | null;
+}
+
+/** Risk figures of one strategy; null when no covariance allows a decomposition. */
+export interface StrategyRisk {
+  weight: number;
+  marginal_var: number | null;
+  component_var: number | null;
+  component_es: number | null;
+  var_share: number | null;
+}
+
+/** The `exit-engine risk` output: positive losses as fractions of portfolio value. */
+export interface RiskReport {
+  world_id: string;
+  as_of: string;
+  confidence: number;
+  horizon: number;
+  portfolio: {
+    /** σ_P over the horizon (per-period σ·√h). */
+    sigma: number;
+    var: ModelFigures;
+    es: ModelFigures;
+    drawdown: { current: number; max: number } | null;
+  };
+  strategies: Record<string, StrategyRisk>;
+  warnings: string[];
+}
+
+/** Inputs that cannot produce a report (empty weights, a broken covariance map, no data at all). */
+export class RiskInputError extends Error {
+  override readonly name = 'RiskInputError';
+}
+
+const DEFAULT_PSD_CHECK_MAX_N = 64;
+
+function toSeries(values: readonly number[], label: string): Float64Array {
+  const out = Float64Array.from(values);
+  for (let i = 0; i < out.length; i++)
+    if (!Number.isFinite(out[i]!)) throw new RiskInputError(`${label}[${i}] is not a finite number`);
+  return out;
+}
+
+interface ReturnsInput {
+  byStrategy: Float64Array[] | null;
+  series: Float64Array | null;
+}
+
+function readReturns(
+  snapshot: RiskSnapshotInput,
+  ids: string[],
+  w: Float64Array,
+  warnings: string[],
+): ReturnsInput {
+  const rr = snapshot.realized_returns;
+  if (rr == null) return { byStrategy: null, series: null };
+  if (Array.isArray(rr)) return { byStrategy: null, series: toSeries(rr, 'realized_returns') };
+  const map = rr as Record<string, readonly number[]>;
+  const extra = Object.keys(map).filter((id) => !(id in snapshot.weights));
+  if (extra.length > 0) warnings.push(`realized returns ignored for ${extra.join(', ')}: not in the weights`);
+  const missing = ids.filter((id, i) => (map[id]?.length ?? 0) === 0 && w[i] !== 0);
+  if (missing.length > 0) {
+    warnings.push(
+      `realized returns missing for ${missing.join(', ')}: no portfolio return series, so Student-t, Cornish–Fisher, historical and drawdown are null`,
+    );
+    return { byStrategy: null, series: null };
+  }
+  const byStrategy = ids.map((id) => toSeries(map[id] ?? [], `realized_returns.${id}`));
+  const lengths = byStrategy.filter((r) => r.length > 0).map((r) => r.length);
+  const t = Math.min(...lengths);
+  // A zero-weight strategy without history contributes nothing; give it zeros so the matrix stays whole.
+  for (let i = 0; i < byStrategy.length; i++) {
+    if (byStrategy[i]!.length === 0) {
+      byStrategy[i] = new Float64Array(t);
+      warnings.push(`realized returns missing for ${ids[i]} (weight 0): treated as zero`);
+    }
+  }
+  if (Math.max(...lengths) !== t)
+    warnings.push(`realized return series have different lengths: using the last ${t} common observations`);
+  return { byStrategy, series: portfolioSeries(byStrategy, w) };
+}
+
+function resolveCovariance(
+  snapshot: RiskSnapshotInput,
+  ids: string[],
+  byStrategy: Float64Array[] | null,
+  options: RiskReportOptions,
+  warnings: string[],
+): Float64Array | null {
+  const n = ids.length;
+  if (snapshot.covariance) {
+    const result = covarianceFromMap(snapshot.covariance, ids, {
+      psdCheckMaxN: options.psdCheckMaxN ?? DEFAULT_PSD_CHECK_MAX_N,
+    });
+    if (!result.ok) throw new RiskInputError(`covariance unusable: ${result.issues.join('; ')}`);
+    if (result.warnings.length === 0) return result.matrix;
+    if (options.repair) {
+      warnings.push(...result.warnings, 'covariance repaired by clipping negative eigenvalues to zero');
+      return repairCovariance(result.matrix, n);
+    }
+    warnings.push(...result.warnings);
+    return result.matrix;
+  }
+  if (byStrategy?.[0] && byStrategy[0].length >= 2) {
+    warnings.push(
+      `no covariance in the snapshot: using the sample covariance of ${byStrategy[0].length} realized returns`,
+    );
+    return sampleCovariance(byStrategy);
+  }
+  return null;
+}
+
+/** The full risk report of a snapshot: portfolio measures under each model, per-strategy contributions, warnings. */
+export function buildRiskReport(snapshot: RiskSnapshotInput, options: RiskReportOptions): RiskReport {
+  const { confidence, horizon, withMean } = options;
+  assertConfidence(confidence);
+  assertHorizon(horizon);
+  if (options.dof !== undefined && !(options.dof > 2))
+    throw new RangeError(`degrees of freedom must exceed 2, got ${options.dof}`);
+  const ids = Object.keys(snapshot.weights);
+  if (ids.length === 0) throw new RiskInputError('snapshot has no weights');
+  const n = ids.length;
+  const w = new Float64Array(n);
+  ids.forEach((id, i) => {
+    const v = snapshot.weights[id];
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new RiskInputError(`weight of ${id} is not a finite number`);
+    w[i] = v;
+  });
+  const warnings: string[] = [];
+  const { byStrategy, series } = readReturns(snapshot, ids, w, warnings);
+  const cov = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+
+  if (withMean && !series)
+    warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
+  const meanP = withMean && series && series.length > 0 ? mean(series) : 0;
+  let sigma: number;
+  if (cov) {
+    sigma = portfolioSigma(w, cov);
+    if (Number.isNaN(sigma))
+      throw new RiskInputError(
+        'portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite',
+      );
+  } else if (series && series.length >= 2) {
+    sigma = moments(series).std;
+    warnings.push(
+      'no covariance and only a portfolio return series: sigma from that series, no per-strategy figures',
+    );
+  } else {
+    throw new RiskInputError('snapshot has neither a covariance nor enough realized returns (at least 2)');
+  }
+
+  const figures = modelFigures(series, options, warnings);
+  const strategies: Record<string, StrategyRisk> = {};
+  if (cov) {
+    const means = withMean && byStrategy ? byStrategy.map((r) => mean(r)) : undefined;
+    if (withMean && series && !byStrategy)
+      warnings.push('per-strategy means unknown (bare portfolio series): component figures use zero means');
+    const cv = componentVar(w, cov, confidence, horizon, means);
+    const ce = componentEs(w, cov, confidence, horizon, means);
+    ids.forEach((id, i) => {
+      strategies[id] = {
+        weight: w[i]!,
+        marginal_var: cv.marginal[i]!,
+        component_var: cv.component[i]!,
+        component_es: ce.component[i]!,
+        var_share: cv.total !== 0 ? cv.component[i]! / cv.total : null,
+      };
+    });
+  } else {
+    ids.forEach((id, i) => {
+      strategies[id] = {
+        weight: w[i]!,
+        marginal_var: null,
+        component_var: null,
+        component_es: null,
+        var_share: null,
+      };
+    });
+  }
+  return {
+    world_id: snapshot.world_id,
+    as_of: snapshot.as_of,
+    confidence,
+    horizon,
+    portfolio: {
+      sigma: sigma * Math.sqrt(horizon),
+      var: { normal: normalVar(sigma, confidence, horizon, meanP), ...figures.var },
+      es: { normal: normalEs(sigma, confidence, horizon, meanP), ...figures.es },
+      drawdown: figures.drawdown,
+    },
+    strategies,
+    warnings,
+  };
+}
+
+type SeriesFigures = Omit<ModelFigures, 'normal'>;
+
+function modelFigures(
+  series: Float64Array | null,
+  options: RiskReportOptions,
+  warnings: string[],
+): { var: SeriesFigures; es: SeriesFigures; drawdown: { current: number; max: number } | null } {
+  const { confidence, horizon } = options;
+  const none: SeriesFigures = { student_t: null, cornish_fisher: null, historical: null };
+  if (!series || series.length < 2) {
+    if (series)
+      warnings.push('fewer than 2 realized returns: Student-t, Cornish–Fisher and historical are null');
+    else warnings.push('no realized returns: Student-t, Cornish–Fisher, historical and drawdown are null');
+    return { var: { ...none }, es: { ...none }, drawdown: series ? drawdown(series) : null };
+  }
+  const out = { var: { ...none }, es: { ...none }, drawdown: drawdown(series) };
+  const t = series.length;
+  const hist = historicalTail(series, confidence, horizon);
+  out.var.historical = hist.var;
+  out.es.historical = hist.es;
+  if (t * (1 - confidence) < 1)
+    warnings.push(
+      `only ${t} realized returns: historical VaR and ES at ${confidence} are the single worst loss`,
+    );
+
+  const m = moments(series);
+  const mu = options.withMean ? m.mean : 0;
+  let dof = options.dof;
+  if (dof === undefined) {
+    if (t < 4 || !Number.isFinite(m.excessKurtosis)) {
+      warnings.push(
+        'Student-t null: too few or constant returns to estimate the degrees of freedom (pass --dof)',
+      );
+    } else {
+      const est = dofFromKurtosis(m.excessKurtosis);
+      dof = est.dof;
+      if (est.bounded)
+        warnings.push(
+          `Student-t degrees of freedom ${dof} bounded (excess kurtosis ${m.excessKurtosis.toFixed(3)} gives 4 + 6/K outside [4, 100])`,
+        );
+    }
+  }
+  if (dof !== undefined && m.std > 0) {
+    out.var.student_t = studentTVar(m.std, confidence, dof, horizon, mu);
+    out.es.student_t = studentTEs(m.std, confidence, dof, horizon, mu);
+  } else if (dof !== undefined) warnings.push('Student-t null: the portfolio return series is constant');
+
+  const cf =
+    t < CORNISH_FISHER_MIN_OBSERVATIONS
+      ? { ok: false as const, reason: `needs at least ${CORNISH_FISHER_MIN_OBSERVATIONS} returns` }
+      : cornishFisherFromMoments({ ...m, mean: mu }, confidence, horizon);
+  if (cf.ok) {
+    out.var.cornish_fisher = cf.var;
+    out.es.cornish_fisher = cf.es;
+  } else warnings.push(`Cornish–Fisher null: ${cf.reason}`);
+  if (t < 30) warnings.push(`only ${t} realized returns: moment-based and historical measures are noisy`);
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { MarketScopeView, PreparedSnapshot, RuleInput, RuleMeasurement } from '../types.js';
+
+/** The scope key of a world-wide measurement. */
+export const WORLD = 'world';
+
+/** Strategies a world-wide action applies to: those holding capital (a zero weight has nothing to cut). */
+export function heldStrategies(snapshot: PreparedSnapshot): string[] {
+  const out: string[] = [];
+  snapshot.ids.forEach((id, i) => {
+    if (snapshot.weights[i] !== 0) out.push(id);
+  });
+  return out;
+}
+
+/** A measurement the inputs do not allow: null with the reason, never a silent pass. */
+export function unavailable(
+  scopeKey: string,
+  strategies: string[],
+  reason: string,
+  evidence: Record<string, unknown> = {},
+): RuleMeasurement {
+  return {
+    scopeKey,
+    value: null,
+    unavailable: reason,
+    strategies,
+    evidence: { ...evidence, unavailable: reason },
+  };
+}
+
+/** The market view for a scope when present and fresh, else why it cannot be used. */
+export type MarketLookup =
+  | { ok: true; view: MarketScopeView; ageSec: number }
+  | { ok: false; reason: string; ageSec: number | null; view: MarketScopeView | undefined };
+
+/** Looks up a market scope and applies the freshness limit (`marketMaxAgeMs` at `nowMs`). */
+export function freshMarket(input: RuleInput, scope: string): MarketLookup {
+  const view = input.market.get(scope);
+  if (!view) return { ok: false, reason: `no market data for scope '${scope}'`, ageSec: null, view };
+  const ageMs = input.nowMs - view.asOfMs;
+  const ageSec = ageMs / 1000;
+  if (!Number.isFinite(view.asOfMs))
+    return { ok: false, reason: `market scope '${scope}' has no valid as_of`, ageSec: null, view };
+  if (ageMs > input.marketMaxAgeMs) {
+    return {
+      ok: false,
+      reason: `market data for scope '${scope}' is stale: ${round(ageSec)} s old, limit ${round(input.marketMaxAgeMs / 1000)} s`,
+      ageSec,
+      view,
+    };
+  }
+  return { ok: true, view, ageSec };
+}
+
+/** Evidence about the market data a measure used. */
+export function marketEvidence(lookup: MarketLookup, scope: string): Record<string, unknown> {
+  return {
+    market_scope: scope,
+    market_as_of: lookup.view?.as_of ?? null,
+    market_age_sec: lookup.ageSec === null ? null : round(lookup.ageSec),
+  };
+}
+
+/** Rounds to 12 significant digits so evidence is stable and readable, never -0. */
+export function round(x: number): number {
+  if (!Number.isFinite(x)) return x;
+  const r = Number(x.toPrecision(12));
+  return r === 0 ? 0 : r;
+}
+
+/**
+ * One measurement for the world, or the same measurement once per strategy when the rule is
+ * strategy-scoped (a world-wide number such as VIX then yields one signal per strategy).
+ */
+export function fanOut(
+  scope: 'world' | 'strategy',
+  snapshot: PreparedSnapshot,
+  build: (scopeKey: string, strategies: string[]) => RuleMeasurement,
+): RuleMeasurement[] {
+  if (scope === 'world') return [build(WORLD, heldStrategies(snapshot))];
+  return snapshot.ids.map((id) => build(id, [id]));
+}

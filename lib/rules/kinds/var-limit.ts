@@ -1,0 +1,247 @@
+import {
+  componentEs,
+  componentVar,
+  contributionCut,
+  cornishFisherFromMoments,
+  dofFromKurtosis,
+  historicalTail,
+  moments,
+  normalEs,
+  normalEsMultiplier,
+  normalVar,
+  normalVarMultiplier,
+  portfolioSigma,
+  studentTEs,
+  studentTVar,
+} from '#lib/risk/index.js';
+import type { RuleOf } from '../rule-schema.js';
+import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
+import { heldStrategies, round, unavailable, WORLD } from './shared.js';
+
+type VarRule = RuleOf<'var_limit'> | RuleOf<'es_limit'>;
+type Which = 'var' | 'es';
+
+/** Fewest returns for the moment estimates behind Student-t and Cornish–Fisher. */
+export const MIN_MOMENT_OBSERVATIONS = 4;
+
+/** What one method produced for one return series or σ: the measure, or why it cannot be had. */
+type Outcome =
+  | { value: number; evidence: Record<string, unknown> }
+  | { value: null; reason: string; evidence: Record<string, unknown> };
+
+/**
+ * VaR or ES of a return series by a series method (student_t, cornish_fisher, historical), as a
+ * positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention).
+ */
+function seriesMeasure(rule: VarRule, which: Which, series: Float64Array): Outcome {
+  const { confidence, horizon } = rule;
+  const n = series.length;
+  const base = { observations: n };
+  if (rule.method === 'historical') {
+    // Below n·(1 − α) = 1 the "tail" is not even one observation deep: the quantile is the sample minimum.
+    const needed = Math.ceil(1 / (1 - confidence) - 1e-9);
+    if (n < needed) {
+      return {
+        value: null,
+        reason: `historical ${pct(confidence)} needs at least ${needed} returns, has ${n}`,
+        evidence: base,
+      };
+    }
+    const tail = historicalTail(series, confidence, horizon);
+    return {
+      value: tail[which],
+      evidence: { ...base, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
+    };
+  }
+  if (n < MIN_MOMENT_OBSERVATIONS) {
+    return {
+      value: null,
+      reason: `${rule.method} needs at least ${MIN_MOMENT_OBSERVATIONS} returns, has ${n}`,
+      evidence: base,
+    };
+  }
+  const m = moments(series);
+  if (rule.method === 'cornish_fisher') {
+    // Zero-mean convention, as for the normal method: the sample mean of a short window is mostly noise.
+    const cf = cornishFisherFromMoments({ ...m, mean: 0 }, confidence, horizon);
+    const shape = {
+      ...base,
+      sigma: round(m.std),
+      skewness: Number.isFinite(m.skewness) ? round(m.skewness) : null,
+      excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
+    };
+    if (!cf.ok) return { value: null, reason: `cornish_fisher: ${cf.reason}`, evidence: shape };
+    return {
+      value: cf[which],
+      evidence: { ...shape, z_cf: round(cf.zcf), var: round(cf.var), es: round(cf.es) },
+    };
+  }
+  if (!Number.isFinite(m.std))
+    return {
+      value: null,
+      reason: 'student_t: the return series has no finite standard deviation',
+      evidence: base,
+    };
+  const estimated = rule.dof === undefined ? dofFromKurtosis(m.excessKurtosis) : null;
+  const dof = rule.dof ?? estimated?.dof ?? Number.NaN;
+  const v = studentTVar(m.std, confidence, dof, horizon);
+  const e = studentTEs(m.std, confidence, dof, horizon);
+  return {
+    value: which === 'var' ? v : e,
+    evidence: {
+      ...base,
+      sigma: round(m.std),
+      excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
+      dof: round(dof),
+      dof_source: estimated === null ? 'rule' : estimated.bounded ? 'kurtosis_bounded' : 'kurtosis',
+      var: round(v),
+      es: round(e),
+    },
+  };
+}
+
+/** World VaR/ES by the normal method on the snapshot covariance, with Euler components and sizing. */
+function worldNormal(
+  rule: VarRule,
+  which: Which,
+  snapshot: PreparedSnapshot,
+  strategies: string[],
+): RuleMeasurement {
+  const { confidence, horizon } = rule;
+  const cov = snapshot.covariance;
+  const head = {
+    method: 'normal',
+    measure: which,
+    confidence,
+    horizon,
+    covariance_source: snapshot.covarianceSource,
+  };
+  if (!cov)
+    return unavailable(
+      WORLD,
+      strategies,
+      'normal method needs a covariance; the snapshot has none and no returns to estimate one',
+      head,
+    );
+  const w = snapshot.weights;
+  const sigma = portfolioSigma(w, cov);
+  if (!Number.isFinite(sigma)) {
+    return unavailable(WORLD, strategies, 'covariance is not positive semi-definite (wᵀΣw < 0)', head);
+  }
+  const varValue = normalVar(sigma, confidence, horizon);
+  const esValue = normalEs(sigma, confidence, horizon);
+  const value = which === 'var' ? varValue : esValue;
+  const parts = (which === 'var' ? componentVar : componentEs)(w, cov, confidence, horizon);
+  const components: Record<string, number> = {};
+  snapshot.ids.forEach((id, i) => {
+    components[id] = round(parts.component[i]!);
+  });
+  const measurement: RuleMeasurement = {
+    scopeKey: WORLD,
+    value,
+    strategies,
+    evidence: { ...head, sigma: round(sigma), var: round(varValue), es: round(esValue), components },
+  };
+  const target = rule.target ?? rule.limit;
+  if (rule.action.type === 'reduce' && rule.action.sizing === 'contribution' && value > target) {
+    // contributionCut aims at a VaR; normal ES is the same multiple of σ, so convert the target and the result.
+    const esPerVar = normalEsMultiplier(confidence) / normalVarMultiplier(confidence);
+    const targetVar = which === 'var' ? target : target / esPerVar;
+    const cut = contributionCut(w, cov, confidence, horizon, targetVar);
+    const ratios: Record<string, number> = {};
+    snapshot.ids.forEach((id, i) => {
+      const r = cut.ratios[i]!;
+      if (r > 0) ratios[id] = r;
+    });
+    measurement.contributionSizing = { ratios, after: which === 'var' ? cut.after : cut.after * esPerVar };
+    // Not reached: even cutting every positive contributor cannot bring the measure down to the target.
+    measurement.evidence.contribution_cut_reached = cut.reached;
+  }
+  return measurement;
+}
+
+function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurement[] {
+  const { snapshot } = input;
+  const head = { method: rule.method, measure: which, confidence: rule.confidence, horizon: rule.horizon };
+  if (rule.scope === 'world') {
+    const strategies = heldStrategies(snapshot);
+    if (rule.method === 'normal') return [worldNormal(rule, which, snapshot, strategies)];
+    const series = snapshot.portfolioReturns;
+    if (!series)
+      return [
+        unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
+      ];
+    return [toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series), head)];
+  }
+  // Strategy scope: each strategy's stand-alone VaR/ES of its own position wᵢ·rᵢ (not its component).
+  return snapshot.ids.map((id, i) => {
+    const w = snapshot.weights[i]!;
+    const head_ = { ...head, weight: w };
+    if (rule.method === 'normal') {
+      const cov = snapshot.covariance;
+      const variance = cov ? cov[i * snapshot.ids.length + i]! : Number.NaN;
+      if (!cov)
+        return unavailable(id, [id], 'normal method needs a covariance; the snapshot has none', head_);
+      if (!(variance >= 0))
+        return unavailable(id, [id], `covariance has no valid variance for '${id}'`, head_);
+      const sigma = Math.abs(w) * Math.sqrt(variance);
+      const v = normalVar(sigma, rule.confidence, rule.horizon);
+      const e = normalEs(sigma, rule.confidence, rule.horizon);
+      return {
+        scopeKey: id,
+        value: which === 'var' ? v : e,
+        strategies: [id],
+        evidence: {
+          ...head_,
+          covariance_source: snapshot.covarianceSource,
+          sigma: round(sigma),
+          var: round(v),
+          es: round(e),
+        },
+      };
+    }
+    const returns = snapshot.returns?.[i];
+    if (!returns)
+      return unavailable(
+        id,
+        [id],
+        `${rule.method} needs realized returns per strategy; the snapshot has none`,
+        head_,
+      );
+    const scaled = new Float64Array(returns.length);
+    for (let t = 0; t < returns.length; t++) scaled[t] = w * returns[t]!;
+    return toMeasurement(id, [id], seriesMeasure(rule, which, scaled), head_);
+  });
+}
+
+function toMeasurement(
+  scopeKey: string,
+  strategies: string[],
+  outcome: Outcome,
+  head: Record<string, unknown>,
+): RuleMeasurement {
+  if (outcome.value === null)
+    return unavailable(scopeKey, strategies, outcome.reason, { ...head, ...outcome.evidence });
+  return { scopeKey, value: outcome.value, strategies, evidence: { ...head, ...outcome.evidence } };
+}
+
+function pct(confidence: number): string {
+  return `${round(confidence * 100)}%`;
+}
+
+/**
+ * `var_limit`: value-at-risk of the world (or of each strategy's own position) as a positive loss
+ * fraction, by the rule's method. VaR and ES are positively homogeneous, so uniform sizing is exact.
+ */
+export const varLimit: RuleKindEvaluator<'var_limit'> = {
+  kind: 'var_limit',
+  homogeneous: true,
+  measure: (rule, input) => measureVar('var', rule, input),
+};
+
+/** `es_limit`: expected shortfall, otherwise exactly as `var_limit`. */
+export const esLimit: RuleKindEvaluator<'es_limit'> = {
+  kind: 'es_limit',
+  homogeneous: true,
+  measure: (rule, input) => measureVar('es', rule, input),
+};

@@ -1,0 +1,235 @@
+import { z } from 'zod';
+
+/**
+ * The rule-set language a risk manager writes (YAML or JSON). Every field is validated with a
+ * message that names it (`rules[2].limit: must be between 0 and 1`), so a bad rule set fails
+ * `npm test`, `cdk synth` and `exit-engine rules validate` before it can reach a deployment.
+ */
+
+const fraction = (what = 'a fraction') =>
+  z
+    .number({ message: `must be ${what}` })
+    .min(0, 'must be between 0 and 1')
+    .max(1, 'must be between 0 and 1');
+const positive = z.number({ message: 'must be a number' }).positive('must be greater than 0');
+const confidence = z
+  .number({ message: 'must be a number' })
+  .gt(0.5, 'must be between 0.5 and 1 (e.g. 0.99)')
+  .lt(1, 'must be between 0.5 and 1 (e.g. 0.99)');
+const horizon = z
+  .number({ message: 'must be a number' })
+  .int('must be a whole number of periods')
+  .min(1)
+  .max(250);
+
+export const RuleModeSchema = z.enum(['enforce', 'approval', 'shadow']);
+export type RuleMode = z.infer<typeof RuleModeSchema>;
+export const SeveritySchema = z.enum(['info', 'warning', 'blocking']);
+
+/** What a breach asks the gateway to do. */
+export const RuleActionSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('exit') }),
+  z.strictObject({
+    type: z.literal('reduce'),
+    /** uniform: every strategy cut by 1 − target/measure; contribution: largest contributors first. */
+    sizing: z.enum(['uniform', 'contribution']).default('uniform'),
+  }),
+  z.strictObject({ type: z.literal('reduce_fixed'), ratio: fraction('a reduction ratio between 0 and 1') }),
+]);
+export type RuleAction = z.infer<typeof RuleActionSchema>;
+
+/** Fields every rule kind shares: identity, action, governance and anti-flapping. */
+export const RuleCommonShape = {
+  id: z
+    .string({ message: 'must be a snake_case id' })
+    .regex(/^[a-z][a-z0-9_]*$/, 'must be snake_case (lowercase letters, digits, _), starting with a letter'),
+  description: z.string().optional(),
+  action: RuleActionSchema.default({ type: 'reduce', sizing: 'uniform' }),
+  severity: SeveritySchema.default('blocking'),
+  /** Lower number wins ties between rules asking for the same action and ratio. */
+  priority: z.number().int('must be a whole number').min(0).max(1000).default(100),
+  /** Absent: the rule set's mode. */
+  mode: RuleModeSchema.optional(),
+  scope: z.enum(['world', 'strategy']).default('world'),
+  /** Consecutive breaching evaluations before the rule fires. */
+  persistence: z.number().int('must be a whole number').min(1).max(100).default(1),
+  /** Re-emit within an episode only on escalation by this much reduction ratio, or after this long. */
+  reemit: z
+    .strictObject({
+      min_ratio_step: fraction().default(0.05),
+      repeat_after_sec: z.number().int().positive().optional(),
+    })
+    .default({ min_ratio_step: 0.05 }),
+  approval: z
+    .strictObject({
+      timeout_sec: z
+        .number()
+        .int()
+        .min(60)
+        .max(7 * 86_400)
+        .default(900),
+      default: z.enum(['emit', 'drop']).default('drop'),
+      four_eyes: z.boolean().default(false),
+    })
+    .optional(),
+};
+
+/** Limit with an optional clear level below it (hysteresis) and an optional sizing target. */
+const limitShape = (what: z.ZodNumber) => ({
+  limit: what,
+  /** The episode ends only once the measure is at or below this (default: the limit). */
+  clear: what.optional(),
+  /** Reduce-sizing aims here (default: the limit). */
+  target: what.optional(),
+});
+
+const lossFraction = fraction('a loss as a fraction of capital');
+
+export const VarLimitRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('var_limit'),
+  method: z.enum(['normal', 'student_t', 'cornish_fisher', 'historical']).default('normal'),
+  confidence: confidence.default(0.99),
+  horizon: horizon.default(1),
+  dof: z.number().gt(2, 'must be greater than 2').optional(),
+  ...limitShape(lossFraction),
+});
+
+export const EsLimitRuleSchema = z.strictObject({
+  ...VarLimitRuleSchema.shape,
+  kind: z.literal('es_limit'),
+});
+
+export const StressDrawdownRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('stress_drawdown'),
+  /** A named scenario, or `worst` for the worst of all scenarios. */
+  scenario: z.string().min(1).default('worst'),
+  metric: z.enum(['max_drawdown', 'var_99', 'es_99']).default('max_drawdown'),
+  ...limitShape(lossFraction),
+});
+
+export const DrawdownRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('drawdown'),
+  /** Evaluate the last N returns only (default: all). */
+  lookback: z.number().int().min(2).optional(),
+  ...limitShape(lossFraction),
+});
+
+export const ConcentrationRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('concentration'),
+  measure: z.enum(['max_weight', 'herfindahl', 'gross_leverage']),
+  ...limitShape(positive),
+});
+
+export const VolatilityRegimeRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('volatility_regime'),
+  measure: z.enum(['vix_level', 'vix_term_inversion']),
+  /** Which market scope to read (default `global`). */
+  market_scope: z.string().default('global'),
+  ...limitShape(positive),
+});
+
+export const CorrelationBreakdownRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('correlation_breakdown'),
+  measure: z.enum(['avg_correlation_z', 'turbulence_percentile', 'absorption_shift']),
+  short_window: z.number().int().min(5).default(20),
+  long_window: z.number().int().min(10).default(120),
+  ...limitShape(z.number({ message: 'must be a number' })),
+});
+
+export const LiquidityRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('liquidity'),
+  measure: z.enum(['spread_widening', 'amihud_deterioration', 'adv_utilization']),
+  short_window: z.number().int().min(1).default(5),
+  long_window: z.number().int().min(2).default(60),
+  market_scope: z.string().default('global'),
+  ...limitShape(positive),
+});
+
+export const StalenessRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('staleness'),
+  source: z.enum(['snapshot', 'market']),
+  market_scope: z.string().default('global'),
+  /** Seconds of age beyond which the data is stale. */
+  ...limitShape(positive),
+});
+
+export const RuleSchema = z
+  .discriminatedUnion('kind', [
+    VarLimitRuleSchema,
+    EsLimitRuleSchema,
+    StressDrawdownRuleSchema,
+    DrawdownRuleSchema,
+    ConcentrationRuleSchema,
+    VolatilityRegimeRuleSchema,
+    CorrelationBreakdownRuleSchema,
+    LiquidityRuleSchema,
+    StalenessRuleSchema,
+  ])
+  .superRefine((rule, ctx) => {
+    if (rule.clear !== undefined && rule.clear > rule.limit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['clear'],
+        message: `must be at or below the limit (${rule.limit})`,
+      });
+    }
+    if (rule.target !== undefined && rule.target > rule.limit) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['target'],
+        message: `must be at or below the limit (${rule.limit})`,
+      });
+    }
+    if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {
+      ctx.addIssue({ code: 'custom', path: ['short_window'], message: 'must be shorter than long_window' });
+    }
+  });
+
+export type Rule = z.infer<typeof RuleSchema>;
+export type RuleKind = Rule['kind'];
+export type RuleOf<K extends RuleKind> = Extract<Rule, { kind: K }>;
+
+export const RuleSetSchema = z
+  .strictObject({
+    /** Which world this file is for; `default` applies to worlds without a file of their own. */
+    world: z.string().min(1),
+    description: z.string().optional(),
+    /** The mode rules run in unless they say otherwise; `shadow` runs a whole world in shadow. */
+    mode: RuleModeSchema.default('enforce'),
+    rules: z.array(RuleSchema).min(1, 'must list at least one rule'),
+  })
+  .superRefine((set, ctx) => {
+    const seen = new Map<string, number>();
+    set.rules.forEach((rule, index) => {
+      const first = seen.get(rule.id);
+      if (first !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', index, 'id'],
+          message: `duplicates rules[${first}].id '${rule.id}'`,
+        });
+      } else seen.set(rule.id, index);
+    });
+  });
+
+export type RuleSetDefinition = z.infer<typeof RuleSetSchema>;
+
+/** A validated rule set with its content hash, which is its version. */
+export interface RuleSet extends RuleSetDefinition {
+  version: string;
+  source: string;
+}
+
+/** The effective mode of a rule inside its set (a shadow world forces every rule to shadow). */
+export function effectiveMode(set: Pick<RuleSetDefinition, 'mode'>, rule: Rule): RuleMode {
+  if (set.mode === 'shadow') return 'shadow';
+  return rule.mode ?? set.mode;
+}

@@ -1,0 +1,77 @@
+import type { NormalizedStress } from '../contracts/risk-snapshot.js';
+import type { Rule, RuleKind, RuleOf } from './rule-schema.js';
+
+/** A snapshot made ready for the risk math: ids in a fixed order, dense arrays, variants resolved. */
+export interface PreparedSnapshot {
+  world_id: string;
+  as_of: string;
+  asOfMs: number;
+  version: string;
+  hash: string | undefined;
+  createdAtMs: number;
+  expiresAtMs: number;
+  stage: string | undefined;
+  /** Strategy ids, sorted, so results never depend on the order of the input maps. */
+  ids: string[];
+  weights: Float64Array;
+  /** Row-major n×n covariance in `ids` order, or null when neither the snapshot nor returns give one. */
+  covariance: Float64Array | null;
+  covarianceSource: 'snapshot' | 'sample' | 'none';
+  /** Realized returns per strategy (aligned to a common length, oldest first), or null. */
+  returns: Float64Array[] | null;
+  /** The portfolio's return series r_t = Σ wᵢ rᵢ,t, or the bare series upstream sent. */
+  portfolioReturns: Float64Array | null;
+  stress: NormalizedStress;
+  constraints: Record<string, unknown>;
+  /** Data-quality notes that did not stop the evaluation (recorded in the audit trail). */
+  warnings: string[];
+}
+
+/** Latest market indicators for one scope (e.g. `global`, a world id, a venue). */
+export interface MarketScopeView {
+  scope: string;
+  as_of: string;
+  asOfMs: number;
+  indicators: Record<string, number>;
+  /** Per-strategy or per-instrument time series (oldest first): spreads, volumes, returns… */
+  series: Record<string, Record<string, number[]>>;
+}
+
+/** Everything a rule may look at; time is passed in, never read from a clock. */
+export interface RuleInput {
+  snapshot: PreparedSnapshot;
+  market: ReadonlyMap<string, MarketScopeView>;
+  nowMs: number;
+  /** Market data older than this is stale and not used by market rules. */
+  marketMaxAgeMs: number;
+}
+
+/** One number a rule measured for one scope unit (the world, or one strategy). */
+export interface RuleMeasurement {
+  /** `world`, or the strategy id for strategy-scoped rules. */
+  scopeKey: string;
+  /** The measure in the rule's units (positive = worse), or null when the inputs do not allow it. */
+  value: number | null;
+  /** Why `value` is null (recorded, never silently passed). */
+  unavailable?: string;
+  /** Strategies an action on this measurement applies to. */
+  strategies: string[];
+  /**
+   * Per-strategy reduction ratios that bring the measure back to the target, for kinds that can
+   * size by contribution; absent means uniform sizing applies.
+   */
+  contributionSizing?: { ratios: Record<string, number>; after: number };
+  /** Supporting numbers for the audit trail and the signal's `metrics`. */
+  evidence: Record<string, unknown>;
+}
+
+/** How one rule kind measures; the engine does breach logic, sizing, episodes and merging. */
+export interface RuleKindEvaluator<K extends RuleKind> {
+  kind: K;
+  measure(rule: RuleOf<K>, input: RuleInput): RuleMeasurement[];
+  /** True when cutting every weight by r scales the measure by (1 − r), so uniform sizing is exact. */
+  homogeneous: boolean;
+}
+
+export type AnyRuleKindEvaluator = { [K in RuleKind]: RuleKindEvaluator<K> }[RuleKind];
+export type { Rule };

@@ -1,0 +1,44 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
+import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
+import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
+import type { EngineConfig } from '../config.js';
+import type { EngineDeps } from '../engine/engine.js';
+import { engineLogger, engineMetrics } from '../observability.js';
+import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
+
+/** The engine's release, carried in every signal's provenance. */
+export const ENGINE_VERSION = '0.1.0';
+
+/** Builds the engine's dependencies from validated config; endpoints differ locally, code does not. */
+export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> = {}): EngineDeps {
+  const local = config.DYNAMODB_ENDPOINT !== undefined;
+  const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
+  const events = new EventBridgeClient(
+    config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {},
+  );
+  const s3 =
+    local && !config.S3_ENDPOINT
+      ? undefined
+      : new S3Client(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {});
+  return {
+    store: new DynamoDbEngineStore(
+      dynamo,
+      { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
+      process.env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
+    ),
+    publisher: new EventBridgeSignalPublisher(events, config.EVENT_BUS_NAME, local ? { baseDelayMs: 5 } : {}),
+    refs: new UriRefResolver({ ...(s3 ? { s3 } : {}), allowFiles: local }),
+    ruleSets: loadRuleSetDirectory(config.RULESETS_PATH),
+    metrics: engineMetrics,
+    logger: engineLogger,
+    engineVersion: ENGINE_VERSION,
+    leaseMs: local ? 2_000 : 60_000,
+    signalRetentionDays: config.SIGNAL_RETENTION_DAYS,
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+    marketMaxAgeMs: config.MARKET_DATA_MAX_AGE_SEC * 1000,
+    ...overrides,
+  };
+}

@@ -1,0 +1,214 @@
+import { describe, expect, it } from 'vitest';
+import { actionsOf, identityStatements, roleStatements, type Statement, synthEngine, text } from './synth.js';
+
+const ENGINE_ROLES = ['EvaluateSnapshotRole', 'EvaluateMarketRole', 'ApprovalTimeoutRole', 'OpsCommandRole'];
+const TABLE_WRITES = [
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'dynamodb:BatchWriteItem',
+];
+
+/**
+ * Every action any identity policy of ours may hold. Anything else (orders, positions, a gateway's API)
+ * fails this test: the engine recommends and the gateway applies.
+ */
+const ALLOWED_ACTIONS = new Set([
+  'logs:CreateLogStream',
+  'logs:PutLogEvents',
+  'xray:PutTraceSegments',
+  'xray:PutTelemetryRecords',
+  'sqs:SendMessage',
+  'sqs:GetQueueAttributes',
+  'sqs:GetQueueUrl',
+  'dynamodb:GetItem',
+  'dynamodb:BatchGetItem',
+  'dynamodb:Query',
+  'dynamodb:Scan',
+  'dynamodb:ConditionCheckItem',
+  'dynamodb:PutItem',
+  'dynamodb:UpdateItem',
+  'dynamodb:DeleteItem',
+  'events:PutEvents',
+  'events:InvokeApiDestination',
+  's3:GetObject',
+  'cloudformation:DescribeStacks',
+  'lambda:InvokeFunctionUrl',
+  'lambda:InvokeFunction',
+]);
+
+const isAuditTable = (resource: unknown) => text(resource).includes('AuditTable');
+const isBus = (resource: unknown) => text(resource).includes('Bus');
+
+describe('permissions', () => {
+  const engine = synthEngine({
+    gatewayHttps: { endpointUrl: 'https://gateway.example.com/hook', secretArnOrName: 'gateway/api-key' },
+    gatewayTargetBusArn: 'arn:aws:events:eu-west-1:111122223333:event-bus/gateway',
+    snapshotRefBuckets: ['qmtl-risk-refs'],
+  });
+  const template = engine.statelessTemplate;
+  const all = identityStatements(template);
+
+  describe('engine roles', () => {
+    it.each(ENGINE_ROLES)('%s may put only our event types, with our source, on the one bus', (role) => {
+      const putEvents = roleStatements(template, role).filter((s) =>
+        actionsOf(s).includes('events:PutEvents'),
+      );
+      expect(putEvents).toHaveLength(1);
+      expect(putEvents[0]).toEqual({
+        Sid: 'PublishExitEngineEventsOnly',
+        Effect: 'Allow',
+        Action: 'events:PutEvents',
+        Resource: { 'Fn::ImportValue': expect.stringMatching(/BusEA82B648Arn/) },
+        Condition: {
+          StringEquals: {
+            'events:source': 'qmtl.services.exit_engine',
+            'events:detail-type': ['exit_signal_emitted', 'exit_signal_proposed'],
+          },
+        },
+      });
+    });
+
+    it.each(ENGINE_ROLES)('%s can only append to the audit table', (role) => {
+      const onAudit = roleStatements(template, role).filter((s) => isAuditTable(s.Resource));
+      expect(onAudit).toHaveLength(1);
+      expect(actionsOf(onAudit[0] as Statement).sort()).toEqual([
+        'dynamodb:GetItem',
+        'dynamodb:PutItem',
+        'dynamodb:Query',
+      ]);
+    });
+
+    it('grants no UpdateItem or DeleteItem on the audit table anywhere', () => {
+      for (const { statement } of all.filter(({ statement }) => isAuditTable(statement.Resource))) {
+        expect(actionsOf(statement)).not.toContain('dynamodb:UpdateItem');
+        expect(actionsOf(statement)).not.toContain('dynamodb:DeleteItem');
+        expect(actionsOf(statement)).not.toContain('dynamodb:BatchWriteItem');
+      }
+    });
+
+    it('reads snapshot refs only from the buckets named in props, and only in the evaluators', () => {
+      const s3 = all.filter(({ statement }) => actionsOf(statement).some((a) => a.startsWith('s3:')));
+      expect(s3.map(({ policy }) => policy).sort()).toEqual([
+        expect.stringMatching(/^EvaluateMarketRole/),
+        expect.stringMatching(/^EvaluateSnapshotRole/),
+      ]);
+      for (const { statement } of s3) {
+        expect(actionsOf(statement)).toEqual(['s3:GetObject']);
+        expect(text(statement.Resource)).toContain(':s3:::qmtl-risk-refs/*');
+      }
+    });
+  });
+
+  describe('bus resource policy', () => {
+    it('denies our source to every principal but the four engine roles', () => {
+      template.resourceCountIs('AWS::Events::EventBusPolicy', 1);
+      const policy = Object.values(template.findResources('AWS::Events::EventBusPolicy'))[0];
+      const statement = policy?.Properties.Statement as Statement;
+      expect(statement).toMatchObject({
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 'events:PutEvents',
+        Condition: { StringEquals: { 'events:source': 'qmtl.services.exit_engine' } },
+      });
+      const exempt = statement.Condition?.ArnNotEquals?.['aws:PrincipalArn'] as {
+        'Fn::GetAtt': [string, string];
+      }[];
+      expect(exempt.map((r) => r['Fn::GetAtt'][0].replace(/Role.*$/, 'Role')).sort()).toEqual(
+        [...ENGINE_ROLES].sort(),
+      );
+      expect(isBus(statement.Resource)).toBe(true);
+    });
+  });
+
+  describe('ops policies', () => {
+    const managed = template.findResources('AWS::IAM::ManagedPolicy');
+    const byName = (suffix: string) => {
+      const found = Object.values(managed).find((p) => text(p.Properties.ManagedPolicyName).includes(suffix));
+      if (!found) throw new Error(`no managed policy ${suffix}`);
+      return found.Properties.PolicyDocument.Statement as Statement[];
+    };
+
+    it('ops-read can Query/GetItem/Scan signals and audit, and DescribeStacks, nothing more', () => {
+      const statements = byName('-ops-read');
+      expect(statements).toHaveLength(2);
+      const [tables, stacks] = statements as [Statement, Statement];
+      expect(actionsOf(tables).sort()).toEqual(['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan']);
+      const resources = text(tables.Resource);
+      expect(resources).toContain('SignalsTable');
+      expect(resources).toContain('AuditTable');
+      expect(resources).not.toContain('StateTable');
+      expect(actionsOf(stacks)).toEqual(['cloudformation:DescribeStacks']);
+      expect(text(stacks.Resource)).toContain('stack/ExitEngineStateful/*');
+    });
+
+    it('ops-approve adds only invoking the ops-command URL', () => {
+      const statements = byName('-ops-approve');
+      const extra = statements.filter((s) => actionsOf(s).some((a) => a.startsWith('lambda:')));
+      expect(extra).toEqual([
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunctionUrl',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^OpsCommandFunction/), 'Arn'] },
+          Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        }),
+        expect.objectContaining({
+          Action: 'lambda:InvokeFunction',
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(/^OpsCommandFunction/), 'Arn'] },
+          Condition: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
+        }),
+      ]);
+      expect(statements).toHaveLength(4);
+    });
+
+    it.each(['-ops-read', '-ops-approve'])('%s cannot write a table or put an event', (suffix) => {
+      for (const statement of byName(suffix)) {
+        expect(statement.Effect).toBe('Allow');
+        for (const action of actionsOf(statement)) {
+          expect(TABLE_WRITES).not.toContain(action);
+          expect(action.startsWith('events:')).toBe(false);
+        }
+      }
+    });
+
+    it('are exported as stack outputs', () => {
+      template.hasOutput('OpsReadPolicyArn', {});
+      template.hasOutput('OpsApprovePolicyArn', {});
+    });
+  });
+
+  describe('across both stacks', () => {
+    const everything = [...all, ...identityStatements(engine.statefulTemplate)];
+
+    it('uses only allow-listed actions: nothing that could touch positions or orders', () => {
+      const unexpected = everything
+        .flatMap(({ statement }) => actionsOf(statement))
+        .filter((a) => !ALLOWED_ACTIONS.has(a));
+      expect(unexpected).toEqual([]);
+    });
+
+    it('has no wildcard action, and Resource "*" only for X-Ray, which supports nothing narrower', () => {
+      for (const { statement } of everything) {
+        for (const action of actionsOf(statement)) expect(action).not.toContain('*');
+        if (
+          statement.Resource === '*' ||
+          (Array.isArray(statement.Resource) && statement.Resource.includes('*'))
+        ) {
+          expect(actionsOf(statement).every((a) => a.startsWith('xray:'))).toBe(true);
+        }
+      }
+    });
+
+    it('puts events only on our bus (engine) and the configured gateway targets (EventBridge roles)', () => {
+      const putEvents = everything.filter(({ statement }) =>
+        actionsOf(statement).includes('events:PutEvents'),
+      );
+      for (const { statement } of putEvents) {
+        const onOurBus = isBus(statement.Resource) && text(statement.Resource).includes('ImportValue');
+        const onGatewayBus = statement.Resource === 'arn:aws:events:eu-west-1:111122223333:event-bus/gateway';
+        expect(onOurBus || onGatewayBus, text(statement)).toBe(true);
+        if (onOurBus)
+          expect(statement.Condition?.StringEquals?.['events:source']).toBe('qmtl.services.exit_engine');
+      }
+    });
+  });
+});

@@ -1,0 +1,140 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { synthEngine } from './synth.js';
+
+const ENGINE_ENV = [
+  'SIGNALS_TABLE_NAME',
+  'STATE_TABLE_NAME',
+  'AUDIT_TABLE_NAME',
+  'EVENT_BUS_NAME',
+  'RULESETS_PATH',
+];
+
+describe('StatelessStack', () => {
+  const { statelessTemplate: template } = synthEngine();
+
+  describe('functions', () => {
+    it('runs four functions on Node.js 22, arm64, with active tracing and an explicit log group', () => {
+      template.resourceCountIs('AWS::Lambda::Function', 4);
+      const functions = Object.values(template.findResources('AWS::Lambda::Function'));
+      for (const fn of functions) {
+        expect(fn.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          Handler: 'index.handler',
+          TracingConfig: { Mode: 'Active' },
+          LoggingConfig: { LogGroup: { Ref: expect.any(String) } },
+        });
+        expect(fn.Properties.Timeout).toBeLessThanOrEqual(60);
+      }
+      template.resourceCountIs('AWS::Logs::LogGroup', 4);
+      template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    });
+
+    it('gives every function the table, bus, rule-set and Powertools settings', () => {
+      for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
+        const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
+        for (const name of ENGINE_ENV) expect(vars[name], name).toBeDefined();
+        expect(vars).toMatchObject({
+          RULESETS_PATH: '/var/task/rulesets',
+          POWERTOOLS_SERVICE_NAME: 'exit-engine',
+          POWERTOOLS_METRICS_NAMESPACE: 'ExitEngine',
+          NODE_OPTIONS: '--enable-source-maps',
+        });
+      }
+    });
+
+    it('uses roles of its own, without AWS managed policies', () => {
+      for (const role of Object.values(template.findResources('AWS::IAM::Role'))) {
+        expect(role.Properties.ManagedPolicyArns).toBeUndefined();
+      }
+    });
+
+    it('sends failed async invocations of the event-driven functions to a dead-letter queue', () => {
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
+      template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 3600,
+        DestinationConfig: {
+          OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('AsyncFailures'), 'Arn'] } },
+        },
+      });
+    });
+
+    it('exposes ops-command through an IAM-authenticated function URL', () => {
+      template.resourceCountIs('AWS::Lambda::Url', 1);
+      template.hasResourceProperties('AWS::Lambda::Url', {
+        AuthType: 'AWS_IAM',
+        TargetFunctionArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OpsCommandFunction'), 'Arn'] },
+      });
+      template.hasOutput('OpsCommandUrl', {});
+    });
+  });
+
+  describe('routing', () => {
+    it('routes risk_snapshot_updated from the world service to evaluate-snapshot, with retries and a DLQ', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { source: ['qmtl.services.worldservice'], 'detail-type': ['risk_snapshot_updated'] },
+        EventBusName: { 'Fn::ImportValue': Match.stringLikeRegexp('Bus') },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EvaluateSnapshotFunction'), 'Arn'] },
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^InboundDeliveryFailures'), 'Arn'] },
+            },
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 },
+          }),
+        ],
+      });
+    });
+
+    it('takes the snapshot source from props', () => {
+      const { statelessTemplate } = synthEngine({ snapshotSource: 'qmtl.services.riskhub' });
+      statelessTemplate.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { source: ['qmtl.services.riskhub'], 'detail-type': ['risk_snapshot_updated'] },
+      });
+    });
+
+    it('routes market_snapshot_updated to evaluate-market with the same retry and DLQ treatment', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: { 'detail-type': ['market_snapshot_updated'] },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EvaluateMarketFunction'), 'Arn'] },
+            DeadLetterConfig: Match.objectLike({}),
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 },
+          }),
+        ],
+      });
+    });
+
+    it('runs approval-timeout every minute on the default bus', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        EventBusName: Match.absent(),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApprovalTimeoutFunction'), 'Arn'] },
+            DeadLetterConfig: Match.objectLike({}),
+          }),
+        ],
+      });
+    });
+
+    it('keeps every dead-letter queue encrypted and TLS-only', () => {
+      for (const queue of Object.values(template.findResources('AWS::SQS::Queue'))) {
+        expect(queue.Properties.SqsManagedSseEnabled).toBe(true);
+      }
+      for (const policy of Object.values(template.findResources('AWS::SQS::QueuePolicy'))) {
+        expect(policy.Properties.PolicyDocument.Statement).toEqual(
+          expect.arrayContaining([
+            expect.objectContaining({
+              Effect: 'Deny',
+              Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+            }),
+          ]),
+        );
+      }
+    });
+  });
+});
