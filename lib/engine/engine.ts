@@ -39,6 +39,8 @@ export interface EngineDeps {
   signalRetentionDays: number;
   auditRetentionDays: number;
   marketMaxAgeMs: number;
+  /** Wall-clock time for leases, which must expire in real time even when replaying history. */
+  wallClock?: () => number;
 }
 
 /** What happened to one delivery; the handler maps it to logs and metrics, never to a retry. */
@@ -100,7 +102,7 @@ export class ExitEngine {
 
     // A redelivery of an event already evaluated: finish what a crash may have left, else done.
     const existing = await store.getEvaluation(world, evaluationKey);
-    if (existing?.status === 'completed') return this.finishExisting(existing);
+    if (existing?.status === 'completed') return this.finishExisting(existing, delivery.invocationId);
 
     const expiresAtMs = Date.parse(data.created_at ?? data.as_of) + (data.ttl_sec ?? 900) * 1000;
     if (delivery.nowMs > expiresAtMs) {
@@ -245,7 +247,7 @@ export class ExitEngine {
       ruleSet.version,
     );
     const existing = await store.getEvaluation(args.worldId, evaluationKey);
-    if (existing?.status === 'completed') return this.finishExisting(existing);
+    if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
     const expiresAtMs =
       Date.parse(latest.data.created_at ?? latest.as_of) + (latest.data.ttl_sec ?? 900) * 1000;
     if (args.nowMs > expiresAtMs) {
@@ -290,12 +292,33 @@ export class ExitEngine {
     );
     if (!claimed) {
       const again = await store.getEvaluation(a.world, a.evaluationKey);
-      if (again?.status === 'completed') return this.finishExisting(again);
+      if (again?.status === 'completed') return this.finishExisting(again, a.invocationId);
       metrics.count('ConcurrentDuplicates', 1);
       throw new EvaluationInProgressError(
         `evaluation ${a.evaluationKey.slice(0, 16)} of world ${a.world} is in progress elsewhere; retry after its lease`,
       );
     }
+    try {
+      return await this.evaluateOwned(a);
+    } catch (error) {
+      // Whatever failed, the retry must not wait out our lease (a committed claim is unaffected).
+      await store.releaseClaim(a.world, a.evaluationKey, a.invocationId).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async evaluateOwned(a: {
+    world: string;
+    evaluationKey: string;
+    ruleSet: RuleSet;
+    data: SnapshotData;
+    invocationId: string;
+    nowMs: number;
+    snapshotEventVersion: number;
+    provenance: Record<string, unknown>;
+    auditId: string;
+  }): Promise<Outcome> {
+    const { store, metrics, logger } = this.deps;
 
     let data: SnapshotData;
     try {
@@ -367,6 +390,7 @@ export class ExitEngine {
         world_id: a.world,
         evaluation_key: a.evaluationKey,
         lease_owner: a.invocationId,
+        publish_lease_until: this.wallNow() + this.deps.leaseMs,
         snapshot_as_of_ms: prepared.asOfMs,
         outcome: outcomeName,
         episodes: result.episodes,
@@ -402,7 +426,7 @@ export class ExitEngine {
           ? { outcome: 'stored_only', world_id: a.world, stored: items.length }
           : { outcome: 'no_signal', world_id: a.world };
       }
-      await this.publishAndMark(a.world, a.evaluationKey, event, items);
+      await this.publishAndMark(a.world, a.evaluationKey, event, items, a.invocationId);
       return {
         outcome: 'published',
         world_id: a.world,
@@ -417,11 +441,28 @@ export class ExitEngine {
   }
 
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
-  private async finishExisting(record: EvaluationRecord): Promise<Outcome> {
+  private async finishExisting(record: EvaluationRecord, invocationId: string): Promise<Outcome> {
     if (record.outbox_status === 'pending' && record.event) {
+      const { store } = this.deps;
+      const now = this.wallNow();
+      if (
+        !(await store.acquirePublish(
+          record.world_id,
+          record.evaluation_key,
+          invocationId,
+          now + this.deps.leaseMs,
+          now,
+        ))
+      ) {
+        const again = await store.getEvaluation(record.world_id, record.evaluation_key);
+        if (again?.outbox_status === 'published') return this.duplicate(record.world_id);
+        throw new EvaluationInProgressError(
+          `event ${record.event.id} is being published by another invocation; retry after its lease`,
+        );
+      }
       const items = record.signal_items ?? [];
-      await this.deps.store.putSignals(items);
-      await this.publishAndMark(record.world_id, record.evaluation_key, record.event, items);
+      await store.putSignals(items);
+      await this.publishAndMark(record.world_id, record.evaluation_key, record.event, items, invocationId);
       this.deps.metrics.count('CompletedOnRetry', 1);
       this.deps.logger.info('completed a publish left pending by an earlier attempt', {
         world_id: record.world_id,
@@ -429,8 +470,12 @@ export class ExitEngine {
       });
       return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: record.event.id };
     }
+    return this.duplicate(record.world_id);
+  }
+
+  private duplicate(worldId: string): Outcome {
     this.deps.metrics.count('DuplicateDeliveries', 1);
-    return { outcome: 'duplicate', world_id: record.world_id };
+    return { outcome: 'duplicate', world_id: worldId };
   }
 
   private async publishAndMark(
@@ -438,8 +483,15 @@ export class ExitEngine {
     evaluationKey: string,
     event: ExitSignalEvent,
     items: readonly SignalItem[],
+    owner: string,
   ) {
-    await this.deps.publisher.publish([event]);
+    try {
+      await this.deps.publisher.publish([event]);
+    } catch (error) {
+      // Hand the outbox back so the retry publishes it at once instead of waiting out our lease.
+      await this.deps.store.releasePublish(world, evaluationKey, owner).catch(() => undefined);
+      throw error;
+    }
     const publishedIds = items.filter((i) => i.event_id === event.id).map((i) => i.signal_id);
     await this.deps.store.markPublished(world, evaluationKey, publishedIds, event.time);
     for (const s of event.data.signals) {
@@ -465,6 +517,7 @@ export class ExitEngine {
       world_id: a.world,
       evaluation_key: a.evaluationKey,
       lease_owner: a.invocationId,
+      publish_lease_until: 0,
       snapshot_as_of_ms: Number.NaN,
       outcome,
       episodes: [],
@@ -628,6 +681,10 @@ export class ExitEngine {
       ...r.extra,
       expires_at: this.expiry(r.nowMs, this.deps.auditRetentionDays),
     });
+  }
+
+  private wallNow(): number {
+    return (this.deps.wallClock ?? Date.now)();
   }
 
   private expiry(nowMs: number, days: number): number {

@@ -85,6 +85,8 @@ export interface EvaluationCommit {
   world_id: string;
   evaluation_key: string;
   lease_owner: string;
+  /** With an event: the committing invocation holds the right to publish it until then. */
+  publish_lease_until: number;
   /** The snapshot this evaluation used must still be the world's latest. */
   snapshot_as_of_ms: number;
   outcome: string;
@@ -110,10 +112,25 @@ export interface EngineStore {
     leaseUntilMs: number,
     nowMs: number,
   ): Promise<boolean>;
+  /** Ends our claim early after a failure, so the retry need not wait out the lease. */
+  releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void>;
   loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>>;
   loadMutes(worldId: string): Promise<Mute[]>;
   /** Atomically: episodes (versioned), audit record, claim → completed with its outbox. */
   commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'>;
+  /**
+   * Takes the right to publish a pending outbox (a retry after a crash), unless its holder's lease
+   * is still running: two invocations must never both publish it.
+   */
+  acquirePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    leaseUntilMs: number,
+    nowMs: number,
+  ): Promise<boolean>;
+  /** Gives the right to publish back after a failed attempt, so the retry need not wait out the lease. */
+  releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void>;
   /** Idempotent create of signal rows; an existing row (maybe since approved) is left alone. */
   putSignals(items: readonly SignalItem[]): Promise<void>;
   markPublished(

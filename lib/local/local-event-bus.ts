@@ -127,7 +127,7 @@ export class LocalEventBus {
   private readonly account: string;
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
-  private injected: { count: number; errorCode: string } = { count: 0, errorCode: 'InternalFailure' };
+  private injected: { count: number; errorCode: string; source?: string } = { count: 0, errorCode: 'InternalFailure' };
   private server: Server | undefined;
   private stopping = false;
 
@@ -222,15 +222,20 @@ export class LocalEventBus {
     return [...this.dead];
   }
 
-  /** Makes the next `count` otherwise-valid entries fail with `errorCode`, as a PutEvents partial failure. */
+  /**
+   * Makes the next `count` otherwise-valid entries fail with `errorCode`, as a PutEvents partial
+   * failure; with `source`, only entries from that source count (so a test's own puts go through).
+   */
   injectPutEventsFailures({
     count,
     errorCode = 'InternalFailure',
+    source,
   }: {
     count: number;
     errorCode?: string;
+    source?: string;
   }): void {
-    this.injected = { count, errorCode };
+    this.injected = { count, errorCode, ...(source !== undefined ? { source } : {}) };
   }
 
   /** Publishes entries without HTTP, with PutEvents validation and routing; request-level errors throw EventBridgeApiError. */
@@ -252,7 +257,7 @@ export class LocalEventBus {
     }
     const results = checked.map((c, i): PutEventsResultEntry => {
       if ('ErrorCode' in c) return c;
-      if (this.injected.count > 0) {
+      if (this.injected.count > 0 && (this.injected.source === undefined || this.injected.source === entries[i]?.Source)) {
         this.injected.count--;
         return {
           ErrorCode: this.injected.errorCode,

@@ -36,7 +36,7 @@ export function covarianceFromMap(
   const index = new Map<string, number>();
   for (let i = 0; i < n; i++) index.set(ids[i]!, i);
   const matrix = new Float64Array(n * n);
-  const source: (string | undefined)[] = new Array(n * n);
+  const seen = new Uint8Array(n * n);
   const issues: string[] = [];
   // for…in rather than Object.keys(): a 1,000-strategy snapshot carries half a million keys.
   for (const key in map) {
@@ -70,12 +70,12 @@ export function covarianceFromMap(
     }
     matrix[i * n + j] = value;
     matrix[j * n + i] = value;
-    source[i * n + j] = key;
-    source[j * n + i] = key;
+    seen[i * n + j] = 1;
+    seen[j * n + i] = 1;
   }
   for (let i = 0; i < n; i++)
     for (let j = i; j < n; j++)
-      if (source[i * n + j] === undefined) issues.push(`covariance is missing "${ids[i]},${ids[j]}"`);
+      if (!seen[i * n + j]) issues.push(`covariance is missing "${ids[i]},${ids[j]}"`);
   if (issues.length > 0) return { ok: false, issues };
   return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
 }

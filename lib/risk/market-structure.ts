@@ -72,20 +72,23 @@ export function turbulence(returnsByAsset: readonly ArrayLike<number>[], window:
   const { values, vectors } = symmetricEigen(cov, n, true);
   const v = vectors!;
   const cutoff = 1e-12 * Math.max(values[n - 1] ?? 0, 0);
-  // Whitening matrix W (n×n, column k = v_k/√λ_k) so that d = ‖Wᵀx‖².
+  // Whitening rows wₖ = vₖ/√λₖ (row-major, so the inner loop is contiguous): d = Σₖ (wₖ·x)².
   const white = new Float64Array(n * n);
+  let rank = 0;
   for (let k = 0; k < n; k++) {
     const lambda = values[k]!;
     if (!(lambda > cutoff)) continue;
     const inv = 1 / Math.sqrt(lambda);
-    for (let i = 0; i < n; i++) white[i * n + k] = v[i * n + k]! * inv;
+    for (let i = 0; i < n; i++) white[rank * n + i] = v[i * n + k]! * inv;
+    rank++;
   }
   const x = new Float64Array(n);
   const distance = (): number => {
     let d = 0;
-    for (let k = 0; k < n; k++) {
+    for (let k = 0; k < rank; k++) {
+      const row = k * n;
       let u = 0;
-      for (let i = 0; i < n; i++) u += white[i * n + k]! * x[i]!;
+      for (let i = 0; i < n; i++) u += white[row + i]! * x[i]!;
       d += u * u;
     }
     return d;

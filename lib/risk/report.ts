@@ -82,21 +82,13 @@ function toSeries(values: readonly number[], label: string): Float64Array {
   return out;
 }
 
-interface ReturnsInput {
-  byStrategy: Float64Array[] | null;
-  series: Float64Array | null;
-}
-
-function readReturns(
+function readStrategyReturns(
   snapshot: RiskSnapshotInput,
   ids: string[],
   w: Float64Array,
   warnings: string[],
-): ReturnsInput {
-  const rr = snapshot.realized_returns;
-  if (rr == null) return { byStrategy: null, series: null };
-  if (Array.isArray(rr)) return { byStrategy: null, series: toSeries(rr, 'realized_returns') };
-  const map = rr as Record<string, readonly number[]>;
+): Float64Array[] | null {
+  const map = snapshot.realized_returns as Record<string, readonly number[]>;
   const extra = Object.keys(map).filter((id) => !(id in snapshot.weights));
   if (extra.length > 0) warnings.push(`realized returns ignored for ${extra.join(', ')}: not in the weights`);
   const missing = ids.filter((id, i) => (map[id]?.length ?? 0) === 0 && w[i] !== 0);
@@ -104,11 +96,11 @@ function readReturns(
     warnings.push(
       `realized returns missing for ${missing.join(', ')}: no portfolio return series, so Student-t, Cornish–Fisher, historical and drawdown are null`,
     );
-    return { byStrategy: null, series: null };
+    return null;
   }
   const byStrategy = ids.map((id) => toSeries(map[id] ?? [], `realized_returns.${id}`));
   const lengths = byStrategy.filter((r) => r.length > 0).map((r) => r.length);
-  const t = Math.min(...lengths);
+  const t = lengths.reduce((a, b) => Math.min(a, b), Number.POSITIVE_INFINITY);
   // A zero-weight strategy without history contributes nothing; give it zeros so the matrix stays whole.
   for (let i = 0; i < byStrategy.length; i++) {
     if (byStrategy[i]!.length === 0) {
@@ -116,16 +108,16 @@ function readReturns(
       warnings.push(`realized returns missing for ${ids[i]} (weight 0): treated as zero`);
     }
   }
-  if (Math.max(...lengths) !== t)
+  if (lengths.some((l) => l !== t))
     warnings.push(`realized return series have different lengths: using the last ${t} common observations`);
-  return { byStrategy, series: portfolioSeries(byStrategy, w) };
+  return byStrategy;
 }
 
 function resolveCovariance(
   snapshot: RiskSnapshotInput,
   ids: string[],
   byStrategy: Float64Array[] | null,
-  options: RiskReportOptions,
+  options: Pick<RiskReportOptions, 'repair' | 'psdCheckMaxN'>,
   warnings: string[],
 ): Float64Array | null {
   const n = ids.length;
@@ -151,42 +143,87 @@ function resolveCovariance(
   return null;
 }
 
-/** The full risk report of a snapshot: portfolio measures under each model, per-strategy contributions, warnings. */
-export function buildRiskReport(snapshot: RiskSnapshotInput, options: RiskReportOptions): RiskReport {
-  const { confidence, horizon, withMean } = options;
-  assertConfidence(confidence);
-  assertHorizon(horizon);
-  if (options.dof !== undefined && !(options.dof > 2))
-    throw new RangeError(`degrees of freedom must exceed 2, got ${options.dof}`);
+/**
+ * A snapshot turned into arrays: weights and covariance in `ids` order, return series as Float64Array.
+ * This is the parse step (a 1,000-strategy covariance map has half a million keys, and merely
+ * enumerating them costs V8 ~150 ms); rules that evaluate one snapshot many times should prepare once.
+ */
+export interface PreparedRiskInput {
+  world_id: string;
+  as_of: string;
+  ids: string[];
+  weights: Float64Array;
+  /** Row-major n×n, from the snapshot's map, else the sample covariance of the returns; null without either. */
+  covariance: Float64Array | null;
+  byStrategy: Float64Array[] | null;
+  /** The snapshot's bare portfolio return series, when it gave one instead of per-strategy returns. */
+  portfolioReturns: Float64Array | null;
+  /** Findings of the parse (covariance hygiene, missing or misaligned returns). */
+  warnings: string[];
+}
+
+/** Parses and checks a snapshot into arrays (see `PreparedRiskInput`); throws RiskInputError when it cannot be used. */
+export function prepareRiskInput(
+  snapshot: RiskSnapshotInput,
+  options: Pick<RiskReportOptions, 'repair' | 'psdCheckMaxN'> = {},
+): PreparedRiskInput {
   const ids = Object.keys(snapshot.weights);
   if (ids.length === 0) throw new RiskInputError('snapshot has no weights');
   const n = ids.length;
   const w = new Float64Array(n);
   ids.forEach((id, i) => {
     const v = snapshot.weights[id];
-    if (typeof v !== 'number' || !Number.isFinite(v))
-      throw new RiskInputError(`weight of ${id} is not a finite number`);
+    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RiskInputError(`weight of ${id} is not a finite number`);
     w[i] = v;
   });
   const warnings: string[] = [];
-  const { byStrategy, series } = readReturns(snapshot, ids, w, warnings);
-  const cov = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  const rr = snapshot.realized_returns;
+  const portfolioReturns = Array.isArray(rr) ? toSeries(rr, 'realized_returns') : null;
+  const byStrategy = rr != null && !Array.isArray(rr) ? readStrategyReturns(snapshot, ids, w, warnings) : null;
+  const covariance = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  return {
+    world_id: snapshot.world_id,
+    as_of: snapshot.as_of,
+    ids,
+    weights: w,
+    covariance,
+    byStrategy,
+    portfolioReturns,
+    warnings,
+  };
+}
 
-  if (withMean && !series)
-    warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
+/** The full risk report of a snapshot: portfolio measures under each model, per-strategy contributions, warnings. */
+export function buildRiskReport(snapshot: RiskSnapshotInput, options: RiskReportOptions): RiskReport {
+  checkOptions(options);
+  return riskReportFromInput(prepareRiskInput(snapshot, options), options);
+}
+
+function checkOptions(options: RiskReportOptions): void {
+  assertConfidence(options.confidence);
+  assertHorizon(options.horizon);
+  if (options.dof !== undefined && !(options.dof > 2))
+    throw new RangeError(`degrees of freedom must exceed 2, got ${options.dof}`);
+}
+
+/** The risk report of an already prepared snapshot (the hot path: no parsing, loops over Float64Array). */
+export function riskReportFromInput(input: PreparedRiskInput, options: RiskReportOptions): RiskReport {
+  checkOptions(options);
+  const { confidence, horizon, withMean } = options;
+  const { ids, weights: w, covariance: cov, byStrategy } = input;
+  const warnings = [...input.warnings];
+  const series = byStrategy ? portfolioSeries(byStrategy, w) : input.portfolioReturns;
+
+  if (withMean && !series) warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
   const meanP = withMean && series && series.length > 0 ? mean(series) : 0;
   let sigma: number;
   if (cov) {
     sigma = portfolioSigma(w, cov);
     if (Number.isNaN(sigma))
-      throw new RiskInputError(
-        'portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite',
-      );
+      throw new RiskInputError('portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite');
   } else if (series && series.length >= 2) {
     sigma = moments(series).std;
-    warnings.push(
-      'no covariance and only a portfolio return series: sigma from that series, no per-strategy figures',
-    );
+    warnings.push('no covariance and only a portfolio return series: sigma from that series, no per-strategy figures');
   } else {
     throw new RiskInputError('snapshot has neither a covariance nor enough realized returns (at least 2)');
   }
@@ -210,18 +247,12 @@ export function buildRiskReport(snapshot: RiskSnapshotInput, options: RiskReport
     });
   } else {
     ids.forEach((id, i) => {
-      strategies[id] = {
-        weight: w[i]!,
-        marginal_var: null,
-        component_var: null,
-        component_es: null,
-        var_share: null,
-      };
+      strategies[id] = { weight: w[i]!, marginal_var: null, component_var: null, component_es: null, var_share: null };
     });
   }
   return {
-    world_id: snapshot.world_id,
-    as_of: snapshot.as_of,
+    world_id: input.world_id,
+    as_of: input.as_of,
     confidence,
     horizon,
     portfolio: {

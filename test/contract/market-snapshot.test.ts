@@ -16,8 +16,8 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../
 const schema = JSON.parse(
   readFileSync(path.join(repoRoot, 'schemas/market_snapshot_updated.schema.json'), 'utf8'),
 ) as object;
-const ajv = new Ajv2020({ allErrors: true, strict: true, allowUnionTypes: true });
-addFormats(ajv);
+const ajv = new Ajv2020.default({ allErrors: true, strict: true, allowUnionTypes: true });
+addFormats.default(ajv);
 const validateJson = ajv.compile(schema);
 
 /** A complete, valid event; fixtures below are variations of it. */

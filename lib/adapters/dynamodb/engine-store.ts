@@ -217,7 +217,9 @@ export class DynamoDbEngineStore implements EngineStore {
           Key: { pk, sk: `EVAL#${commit.evaluation_key}` },
           UpdateExpression:
             'SET #status = :done, outcome = :outcome, outbox_status = :outbox, completed_at = :at' +
-            (commit.event ? ', event_json = :event, signal_items_json = :items' : ''),
+            (commit.event
+              ? ', event_json = :event, signal_items_json = :items, publish_owner = :owner, publish_lease_until = :plu'
+              : ''),
           ConditionExpression: '#status = :inprog AND lease_owner = :owner',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -331,6 +333,69 @@ export class DynamoDbEngineStore implements EngineStore {
       throw error;
     }
     return 'committed';
+  }
+
+  async acquirePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    leaseUntilMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.state,
+          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+          UpdateExpression: 'SET publish_owner = :owner, publish_lease_until = :until',
+          ConditionExpression:
+            'outbox_status = :pending AND (attribute_not_exists(publish_lease_until) OR publish_lease_until < :now)',
+          ExpressionAttributeValues: {
+            ':owner': owner,
+            ':until': leaseUntilMs,
+            ':pending': 'pending',
+            ':now': nowMs,
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.state,
+          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+          UpdateExpression: 'SET lease_until = :zero',
+          ConditionExpression: '#status = :inprog AND lease_owner = :owner',
+          ExpressionAttributeNames: { '#status': 'status' },
+          ExpressionAttributeValues: { ':zero': 0, ':inprog': 'in_progress', ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.tables.state,
+          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+          UpdateExpression: 'SET publish_lease_until = :zero',
+          ConditionExpression: 'publish_owner = :owner',
+          ExpressionAttributeValues: { ':zero': 0, ':owner': owner },
+        }),
+      );
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
   }
 
   async putSignals(items: readonly SignalItem[]): Promise<void> {

@@ -23,11 +23,10 @@ function richInput() {
     ]),
   );
   const covariance: Record<string, number> = {};
-  ids.forEach((a, i) =>
-    ids.forEach((b, j) => {
+  for (const [i, a] of ids.entries()) {
+    for (const [j, b] of ids.entries())
       if (j >= i) covariance[`${a},${b}`] = i === j ? 0.0001 * (i + 1) : 0.00002;
-    }),
-  );
+  }
   const snap = snapshot({
     weights: { s1: 0.4, s2: 0.3, s3: 0.2, s4: 0.1 },
     covariance,

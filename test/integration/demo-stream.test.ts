@@ -1,0 +1,78 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { replayStream } from '../../lib/cli/commands/local.js';
+import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
+import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import { upstreamValidator } from '../support/upstream-schemas.js';
+
+/**
+ * The bundled example stream (examples/README.md tells its story) through the real local
+ * pipeline: what `npm start` shows, checked line by line, and every emitted event validated
+ * against upstream's JSON Schema.
+ */
+describe('demo stream through the local pipeline', () => {
+  let stack: LocalStack;
+  const printed: string[] = [];
+  let counts: Record<string, number>;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
+      tablePrefix: `it-demo-${randomUUID().slice(0, 8)}-`,
+      clock: 'event-time',
+    });
+    counts = await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) => printed.push(l));
+  });
+  afterAll(async () => stack?.stop());
+
+  const signalsOnLine = (line: number) => printed.filter((p) => p.startsWith(`line ${line}:  SIGNAL`));
+
+  it('reduces every strategy when the volatility shock breaches the VaR limit (line 12)', () => {
+    const lines = signalsOnLine(12);
+    expect(lines).toHaveLength(5);
+    expect(lines.every((l) => /REDUCE .* var_limit_breach/.test(l))).toBe(true);
+  });
+
+  it('emits nothing for the redelivered duplicate (line 13) and holds once the episode clears', () => {
+    expect(printed.some((p) => p.startsWith('line 13:  DUPLICATE'))).toBe(true);
+    expect(signalsOnLine(13)).toHaveLength(0);
+    const holds = printed.filter((p) => /SIGNAL .* HOLD .* var_99_limit episode over/.test(p));
+    expect(holds).toHaveLength(5);
+  });
+
+  it('exits the world on the stress breach and ignores the late snapshot that would reopen it', () => {
+    expect(signalsOnLine(25).every((l) => /EXIT .* stress_drawdown_breach/.test(l))).toBe(true);
+    expect(signalsOnLine(25)).toHaveLength(5);
+    expect(printed.some((p) => p.startsWith('line 29:  OUT-OF-ORDER'))).toBe(true);
+    expect(signalsOnLine(29)).toHaveLength(0);
+  });
+
+  it('rejects the malformed snapshot with the field named (line 8)', () => {
+    expect(printed).toContain('line 8:  REJECTED demo-world: detail.data.weights: must sum to 1 ± 0.001 (sum is 0.5)');
+  });
+
+  it('publishes four events in all and dead-letters nothing', () => {
+    expect(counts.published_events).toBe(4);
+    expect(stack.emitted).toHaveLength(4);
+    expect(stack.bus.deadLetters()).toHaveLength(0);
+  });
+
+  it('publishes only events that validate against the upstream exit_signal_emitted schema', () => {
+    const validate = upstreamValidator();
+    for (const event of stack.emitted) {
+      expect(event['detail-type']).toBe('exit_signal_emitted');
+      expect(event.source).toBe('qmtl.services.exit_engine');
+      expect(validate.exitSignal(event.detail)).toBe('');
+    }
+  });
+
+  it('keeps the upstream idempotency-key pattern and full provenance on every event', () => {
+    for (const e of stack.emitted.map((x) => x.detail as ExitSignalEvent)) {
+      expect(e.data.idempotency_key).toMatch(new RegExp(`^exit_signal_emitted:demo-world:${e.data.snapshot_version}:1:[0-9a-f]{16}$`));
+      expect(e.data.provenance).toMatchObject({ actor: 'exit-engine', stage: 'live', ruleset_world: 'default' });
+      expect(String(e.data.provenance?.ruleset_version)).toMatch(/^sha256:[0-9a-f]{16}$/);
+    }
+  });
+});

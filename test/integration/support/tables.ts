@@ -1,0 +1,37 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { SIGNALS_BY_WORLD_INDEX } from '../../../lib/adapters/dynamodb/tables.js';
+import type { LocalStack } from '../../../lib/local/local-stack.js';
+
+/** Reads the tables the way an operator would, to check what the pipeline stored. */
+export function tableReader(stack: LocalStack) {
+  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }));
+  return {
+    async signals(world: string): Promise<Record<string, unknown>[]> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: stack.tables.signals,
+          IndexName: SIGNALS_BY_WORLD_INDEX,
+          KeyConditionExpression: 'world_id = :w',
+          ExpressionAttributeValues: { ':w': world },
+        }),
+      );
+      return out.Items ?? [];
+    },
+    async audit(world: string): Promise<Record<string, unknown>[]> {
+      const out = await doc.send(
+        new QueryCommand({
+          TableName: stack.tables.audit,
+          KeyConditionExpression: 'world_id = :w',
+          ExpressionAttributeValues: { ':w': world },
+        }),
+      );
+      return out.Items ?? [];
+    },
+    async state(): Promise<Record<string, unknown>[]> {
+      const out = await doc.send(new ScanCommand({ TableName: stack.tables.state }));
+      return out.Items ?? [];
+    },
+    destroy: () => doc.destroy(),
+  };
+}
