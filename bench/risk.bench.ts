@@ -54,7 +54,13 @@ function snapshotOf(n: number, t: number, seed: number): RiskSnapshotInput {
       covariance[`${ids[i]},${ids[j]}`] = s / (t - 1);
     }
   const realized_returns = Object.fromEntries(ids.map((id, i) => [id, Array.from(returns[i]!)]));
-  return { world_id: `bench-${n}x${t}`, as_of: '2025-01-01T00:00:00Z', weights, covariance, realized_returns };
+  return {
+    world_id: `bench-${n}x${t}`,
+    as_of: '2025-01-01T00:00:00Z',
+    weights,
+    covariance,
+    realized_returns,
+  };
 }
 
 /** Per-call times in ms: warm-up first, then `samples` timed batches of `batch` calls. */

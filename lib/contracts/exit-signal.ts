@@ -52,3 +52,40 @@ export function exitSignalIdempotencyKey(
 ): string {
   return `exit_signal_emitted:${worldId}:${snapshotVersion}:${eventVersion}:${evaluationKey}`;
 }
+
+/** Our own `exit_signal_proposed` (schemas/exit_signal_proposed.schema.json): approval-mode signals. */
+export const ExitSignalProposalSchema = z.strictObject({
+  signal_id: z.string(),
+  strategy_id: z.string(),
+  action: SignalActionSchema,
+  reduction_ratio: z.number().min(0).max(1),
+  reason: z.string(),
+  metrics: z.record(z.string(), z.unknown()).optional(),
+  tags: z.array(z.string()).optional(),
+  approval_deadline: z.iso.datetime({ offset: true }),
+  default_on_timeout: z.enum(['emit', 'drop']),
+  four_eyes: z.boolean(),
+});
+
+export const ExitSignalProposedEventSchema = z.strictObject({
+  specversion: z.literal('1.0'),
+  id: z.string(),
+  source: z.string(),
+  type: z.literal(EXIT_SIGNAL_PROPOSED_DETAIL_TYPE),
+  time: z.iso.datetime({ offset: true }),
+  datacontenttype: z.literal('application/json'),
+  correlation_id: z.string(),
+  data: z.strictObject({
+    world_id: z.string(),
+    as_of: z.iso.datetime({ offset: true }),
+    snapshot_version: z.string(),
+    event_version: z.number().int().min(1),
+    idempotency_key: z.string(),
+    proposals: z.array(ExitSignalProposalSchema).min(1),
+    provenance: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ExitSignalProposedEvent = z.infer<typeof ExitSignalProposedEventSchema>;
+
+/** Any CloudEvent the engine puts on the bus. */
+export type EngineEvent = ExitSignalEvent | ExitSignalProposedEvent;

@@ -1,11 +1,14 @@
 import {
   EXIT_ENGINE_SOURCE,
   EXIT_SIGNAL_DETAIL_TYPE,
+  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
   type ExitSignalEvent,
+  type ExitSignalProposedEvent,
   exitSignalIdempotencyKey,
 } from '../contracts/exit-signal.js';
 import type { DecidedSignal } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
+import type { SignalItem } from './ports.js';
 
 export interface EventContext {
   world_id: string;
@@ -40,6 +43,39 @@ export function buildExitSignalEvent(ctx: EventContext, signals: readonly Decide
         ctx.evaluation_key.slice(0, 16),
       ),
       signals: signals.map((d) => d.signal),
+      provenance: ctx.provenance,
+    },
+  };
+}
+
+/** Builds our `exit_signal_proposed` CloudEvent announcing approval-mode signals to ops tooling. */
+export function buildProposedEvent(ctx: EventContext, items: readonly SignalItem[]): ExitSignalProposedEvent {
+  return {
+    specversion: '1.0',
+    id: deterministicUuid('exit_signal_proposed', ctx.evaluation_key),
+    source: EXIT_ENGINE_SOURCE,
+    type: EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
+    time: ctx.now,
+    datacontenttype: 'application/json',
+    correlation_id: `exit_signal:${ctx.world_id}:${ctx.evaluation_key.slice(0, 16)}`,
+    data: {
+      world_id: ctx.world_id,
+      as_of: ctx.as_of,
+      snapshot_version: ctx.snapshot_version,
+      event_version: ctx.snapshot_event_version,
+      idempotency_key: `exit_signal_proposed:${ctx.world_id}:${ctx.snapshot_version}:${ctx.snapshot_event_version}:${ctx.evaluation_key.slice(0, 16)}`,
+      proposals: items.map((i) => ({
+        signal_id: i.signal_id,
+        strategy_id: i.strategy_id,
+        action: i.action,
+        reduction_ratio: i.reduction_ratio,
+        reason: i.reason,
+        metrics: i.metrics,
+        tags: i.tags,
+        approval_deadline: i.approval?.deadline ?? ctx.now,
+        default_on_timeout: i.approval?.default ?? 'drop',
+        four_eyes: i.approval?.four_eyes ?? false,
+      })),
       provenance: ctx.provenance,
     },
   };

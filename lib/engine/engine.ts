@@ -1,5 +1,10 @@
-import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
 import { formatZodIssues } from '../contracts/issues.js';
+import {
+  concernsWorld,
+  type MarketSnapshotCloudEvent,
+  toMarketScopeView,
+} from '../contracts/market-snapshot.js';
 import {
   type RiskSnapshotCloudEvent,
   type SnapshotData,
@@ -9,11 +14,12 @@ import { prepareSnapshot } from '../rules/prepare.js';
 import type { RuleSet } from '../rules/rule-schema.js';
 import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
 import type { MarketScopeView } from '../rules/types.js';
-import { buildExitSignalEvent } from './build-event.js';
+import { buildExitSignalEvent, buildProposedEvent } from './build-event.js';
 import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
 import { type DecidedSignal, type EvaluationResult, evaluateRuleSet } from './evaluate.js';
 import { deterministicUuid, digest } from './ids.js';
 import type {
+  AdvanceResult,
   AuditRecord,
   EngineLogger,
   EngineMetrics,
@@ -69,6 +75,8 @@ export interface SnapshotDelivery {
 const MAX_COMMIT_ATTEMPTS = 4;
 /** Rejections whose world cannot be read are filed under this world id. */
 export const UNKNOWN_WORLD = '_unknown';
+/** Audit records about market data (not a world) are filed under `market:<scope>`. */
+export const MARKET_AUDIT_PREFIX = 'market:';
 const MAX_STORED_RAW_CHARS = 300_000;
 const DAY_SECONDS = 86_400;
 
@@ -225,6 +233,49 @@ export class ExitEngine {
       reasons: r.reasons.slice(0, 20),
     });
     return { outcome: 'rejected', world_id: world, reasons: r.reasons };
+  }
+
+  /**
+   * Market data arrived: keep it as the latest for its scope (never letting older data win), then
+   * re-evaluate the latest fresh snapshot of every world it concerns, so a market shock between two
+   * hub snapshots can trigger an exit.
+   */
+  async handleMarket(delivery: {
+    cloudEvent: MarketSnapshotCloudEvent;
+    deliveryId: string;
+    invocationId: string;
+    nowMs: number;
+  }): Promise<{ market: AdvanceResult; outcomes: Outcome[] }> {
+    const { store } = this.deps;
+    const ce = delivery.cloudEvent;
+    const view = toMarketScopeView(ce.data);
+    const advance = await store.putMarket({ ...view, source_event_id: ce.id });
+    if (advance === 'older') {
+      await this.audit({
+        world_id: `${MARKET_AUDIT_PREFIX}${view.scope}`,
+        kind: 'out_of_order',
+        id: delivery.deliveryId,
+        at: ce.time,
+        nowMs: delivery.nowMs,
+        extra: { source_event_id: ce.id, scope: view.scope, as_of: view.as_of },
+      });
+      this.deps.metrics.count('OutOfOrderMarketData', 1);
+      return { market: advance, outcomes: [] };
+    }
+    const worlds = (ce.data.worlds ?? (await store.listWorlds())).filter((w) => concernsWorld(ce.data, w));
+    const outcomes: Outcome[] = [];
+    // One world at a time: a retry re-runs them all, and completed evaluations dedupe by claim.
+    for (const worldId of worlds) {
+      outcomes.push(
+        await this.reevaluateOnMarket({
+          worldId,
+          marketEventId: ce.id,
+          invocationId: delivery.invocationId,
+          nowMs: delivery.nowMs,
+        }),
+      );
+    }
+    return { market: advance, outcomes };
   }
 
   /** Re-evaluates a world's latest fresh snapshot because market data for it changed. */
@@ -384,6 +435,23 @@ export class ExitEngine {
       const items = result.signals.map((d) =>
         this.signalItem(d, a, prepared.as_of, prepared.version, now, event),
       );
+      const proposedItems = items.filter((i) => i.status === 'proposed');
+      const proposed =
+        proposedItems.length > 0
+          ? buildProposedEvent(
+              {
+                world_id: a.world,
+                as_of: prepared.as_of,
+                snapshot_version: prepared.version,
+                snapshot_event_version: a.snapshotEventVersion,
+                evaluation_key: a.evaluationKey,
+                now,
+                provenance,
+              },
+              proposedItems,
+            )
+          : undefined;
+      const events: EngineEvent[] = [...(event ? [event] : []), ...(proposed ? [proposed] : [])];
       const outcomeName = event ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
       const audit = this.evaluationAudit(a, now, prepared.warnings, result, provenance, event, items);
       const committed = await store.commitEvaluation({
@@ -395,7 +463,7 @@ export class ExitEngine {
         outcome: outcomeName,
         episodes: result.episodes,
         audit,
-        ...(event ? { event } : {}),
+        events,
         signal_items: items,
       });
       if (committed === 'superseded') {
@@ -421,12 +489,13 @@ export class ExitEngine {
       }
       await store.putSignals(items);
       for (const item of items) metrics.count('SignalsStored', 1, { status: item.status });
+      if (events.length > 0)
+        await this.publishAndMark(a.world, a.evaluationKey, events, items, a.invocationId);
       if (!event) {
         return items.length > 0
           ? { outcome: 'stored_only', world_id: a.world, stored: items.length }
           : { outcome: 'no_signal', world_id: a.world };
       }
-      await this.publishAndMark(a.world, a.evaluationKey, event, items, a.invocationId);
       return {
         outcome: 'published',
         world_id: a.world,
@@ -442,7 +511,7 @@ export class ExitEngine {
 
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
   private async finishExisting(record: EvaluationRecord, invocationId: string): Promise<Outcome> {
-    if (record.outbox_status === 'pending' && record.event) {
+    if (record.outbox_status === 'pending' && record.events && record.events.length > 0) {
       const { store } = this.deps;
       const now = this.wallNow();
       if (
@@ -457,18 +526,18 @@ export class ExitEngine {
         const again = await store.getEvaluation(record.world_id, record.evaluation_key);
         if (again?.outbox_status === 'published') return this.duplicate(record.world_id);
         throw new EvaluationInProgressError(
-          `event ${record.event.id} is being published by another invocation; retry after its lease`,
+          `events ${record.events.map((e) => e.id).join(', ')} are being published by another invocation; retry after its lease`,
         );
       }
       const items = record.signal_items ?? [];
       await store.putSignals(items);
-      await this.publishAndMark(record.world_id, record.evaluation_key, record.event, items, invocationId);
+      await this.publishAndMark(record.world_id, record.evaluation_key, record.events, items, invocationId);
       this.deps.metrics.count('CompletedOnRetry', 1);
       this.deps.logger.info('completed a publish left pending by an earlier attempt', {
         world_id: record.world_id,
-        event_id: record.event.id,
+        event_id: record.events[0]!.id,
       });
-      return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: record.event.id };
+      return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: record.events[0]!.id };
     }
     return this.duplicate(record.world_id);
   }
@@ -481,21 +550,26 @@ export class ExitEngine {
   private async publishAndMark(
     world: string,
     evaluationKey: string,
-    event: ExitSignalEvent,
+    events: readonly EngineEvent[],
     items: readonly SignalItem[],
     owner: string,
   ) {
     try {
-      await this.deps.publisher.publish([event]);
+      await this.deps.publisher.publish(events);
     } catch (error) {
       // Hand the outbox back so the retry publishes it at once instead of waiting out our lease.
       await this.deps.store.releasePublish(world, evaluationKey, owner).catch(() => undefined);
       throw error;
     }
-    const publishedIds = items.filter((i) => i.event_id === event.id).map((i) => i.signal_id);
-    await this.deps.store.markPublished(world, evaluationKey, publishedIds, event.time);
-    for (const s of event.data.signals) {
-      this.deps.metrics.count('SignalsEmitted', 1, { world: world, reason: s.reason ?? 'unknown' });
+    const ids = new Set(events.map((e) => e.id));
+    const publishedIds = items
+      .filter((i) => i.event_id !== undefined && ids.has(i.event_id))
+      .map((i) => i.signal_id);
+    await this.deps.store.markPublished(world, evaluationKey, publishedIds, events[0]!.time);
+    for (const e of events) {
+      if (e.type !== 'exit_signal_emitted') continue;
+      for (const s of e.data.signals)
+        this.deps.metrics.count('SignalsEmitted', 1, { world, reason: s.reason ?? 'unknown' });
     }
   }
 
@@ -518,6 +592,7 @@ export class ExitEngine {
       evaluation_key: a.evaluationKey,
       lease_owner: a.invocationId,
       publish_lease_until: 0,
+      events: [],
       snapshot_as_of_ms: Number.NaN,
       outcome,
       episodes: [],

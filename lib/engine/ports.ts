@@ -1,4 +1,4 @@
-import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import type { EngineEvent } from '../contracts/exit-signal.js';
 import type { SnapshotData } from '../contracts/risk-snapshot.js';
 import type { MarketScopeView } from '../rules/types.js';
 import type { EpisodeState } from './episodes.js';
@@ -57,7 +57,8 @@ export interface EvaluationRecord {
   outcome?: string;
   /** Set when the evaluation decided to publish; cleared to `published` once PutEvents succeeded. */
   outbox_status?: 'pending' | 'published' | 'none';
-  event?: ExitSignalEvent;
+  /** The events to publish: exit_signal_emitted and/or exit_signal_proposed. */
+  events?: EngineEvent[];
   signal_items?: SignalItem[];
 }
 
@@ -92,7 +93,7 @@ export interface EvaluationCommit {
   outcome: string;
   episodes: EpisodeState[];
   audit: AuditRecord;
-  event?: ExitSignalEvent;
+  events: EngineEvent[];
   signal_items: SignalItem[];
 }
 
@@ -104,6 +105,8 @@ export interface EngineStore {
   /** Conditional: moves the world's latest snapshot forward only (an older as_of never wins). */
   advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult>;
   getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined>;
+  /** Every world that has had a snapshot (market data without a `worlds` list concerns them all). */
+  listWorlds(): Promise<string[]>;
   /** Conditional create (or take-over of an expired lease); false when someone else holds it. */
   claimEvaluation(
     worldId: string,
@@ -147,7 +150,7 @@ export interface EngineStore {
 
 /** Puts events on the bus; must check every result entry and throw PublishError on what is left. */
 export interface SignalPublisher {
-  publish(events: readonly ExitSignalEvent[]): Promise<void>;
+  publish(events: readonly EngineEvent[]): Promise<void>;
 }
 
 /** Reads `s3://`, `file://` (and refuses `redis://` with a reason) references. */

@@ -7,10 +7,10 @@ import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { formatIssuePath } from '../contracts/issues.js';
 import { RiskSnapshotCloudEventSchema } from '../contracts/risk-snapshot.js';
-import type { ExitEngine, Outcome } from '../engine/engine.js';
+import type { Outcome } from '../engine/engine.js';
 import { logger, metrics } from '../observability.js';
+import { type EdgeDeps, recordParseFailure } from './edge.js';
 
 /** EventBridge's own cap on an event; a bigger detail can only come from a misbehaving local producer. */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -18,35 +18,8 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 export const SnapshotEventSchema = EventBridgeSchema.extend({ detail: RiskSnapshotCloudEventSchema });
 type SnapshotEvent = z.infer<typeof SnapshotEventSchema>;
 
-export interface SnapshotHandlerDeps {
-  engine: ExitEngine;
-  /** Wall clock in Lambda; the event's own time when replaying history locally. */
-  clock: (event: { time?: string }) => number;
-}
-
-/** The parser's cause is the Standard Schema issue list (path segments may be `{ key }` objects). */
-function issueLines(cause: unknown, fallback: string): string[] {
-  const issues = Array.isArray(cause) ? cause : (cause as { issues?: unknown })?.issues;
-  if (!Array.isArray(issues) || issues.length === 0) return [fallback];
-  return issues.map((issue: { message?: string; path?: readonly unknown[] }) => {
-    const path = (issue.path ?? []).map((p) =>
-      typeof p === 'object' && p !== null && 'key' in p ? (p as { key: PropertyKey }).key : p,
-    ) as PropertyKey[];
-    return `${formatIssuePath(path)}: ${issue.message ?? 'invalid'}`;
-  });
-}
-
-/** Best-effort facts from an event that failed validation, for the rejection record. */
-function describeRaw(raw: unknown): { id: string; time: string; worldId: string | undefined } {
-  const e = (raw ?? {}) as Record<string, unknown>;
-  const detail = (e.detail ?? {}) as Record<string, unknown>;
-  const data = (detail.data ?? detail) as Record<string, unknown>;
-  return {
-    id: typeof e.id === 'string' ? e.id : 'unknown',
-    time: typeof e.time === 'string' ? e.time : new Date(0).toISOString(),
-    worldId: typeof data.world_id === 'string' && data.world_id !== '' ? data.world_id : undefined,
-  };
-}
+/** The engine, and the clock: wall time in Lambda, the event's own time when replaying history. */
+export type SnapshotHandlerDeps = EdgeDeps;
 
 /**
  * The `risk_snapshot_updated` handler: validates at the edge (Powertools parser, safeParse so a bad
@@ -55,21 +28,7 @@ function describeRaw(raw: unknown): { id: string; time: string; worldId: string 
 export function createSnapshotHandler(deps: SnapshotHandlerDeps) {
   const handle = async (event: ParsedResult<unknown, SnapshotEvent>, context: Context): Promise<Outcome> => {
     metrics.addMetric('SnapshotEventsReceived', MetricUnit.Count, 1);
-    if (!event.success) {
-      const raw = event.originalEvent;
-      const facts = describeRaw(raw);
-      const cause = (event.error as Error & { cause?: unknown }).cause;
-      const reasons = issueLines(cause, event.error.message);
-      return deps.engine.recordRejection({
-        worldId: facts.worldId,
-        deliveryId: facts.id,
-        time: facts.time,
-        reasons,
-        category: 'schema_violation',
-        raw,
-        nowMs: deps.clock({ time: facts.time }),
-      });
-    }
+    if (!event.success) return recordParseFailure(event, deps);
     const e = event.data;
     const bytes = Buffer.byteLength(JSON.stringify(e.detail));
     if (bytes > MAX_EVENT_BYTES) {

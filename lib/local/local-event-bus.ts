@@ -127,7 +127,10 @@ export class LocalEventBus {
   private readonly account: string;
   private readonly retryBaseDelayMs: number;
   private readonly retryMaxDelayMs: number;
-  private injected: { count: number; errorCode: string; source?: string } = { count: 0, errorCode: 'InternalFailure' };
+  private injected: { count: number; errorCode: string; source?: string } = {
+    count: 0,
+    errorCode: 'InternalFailure',
+  };
   private server: Server | undefined;
   private stopping = false;
 
@@ -257,7 +260,10 @@ export class LocalEventBus {
     }
     const results = checked.map((c, i): PutEventsResultEntry => {
       if ('ErrorCode' in c) return c;
-      if (this.injected.count > 0 && (this.injected.source === undefined || this.injected.source === entries[i]?.Source)) {
+      if (
+        this.injected.count > 0 &&
+        (this.injected.source === undefined || this.injected.source === entries[i]?.Source)
+      ) {
         this.injected.count--;
         return {
           ErrorCode: this.injected.errorCode,

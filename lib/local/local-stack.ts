@@ -5,7 +5,9 @@ import { createTables, tableNames } from '../adapters/dynamodb/create-tables.js'
 import type { TableNames } from '../adapters/dynamodb/engine-store.js';
 import { type EngineConfig, loadConfig } from '../config.js';
 import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '../contracts/exit-signal.js';
+import { MARKET_SNAPSHOT_DETAIL_TYPE } from '../contracts/market-snapshot.js';
 import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
+import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
 import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
 import { wireEngine } from '../runtime/wire.js';
 import {
@@ -123,6 +125,26 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             const outcome = (await handler(event as never, lambdaContext('evaluate-snapshot'))) as Outcome;
             outcomes.push(outcome);
             return outcome;
+          },
+        },
+      ],
+    });
+    const marketHandler = createMarketHandler({ engine, clock: clockFn });
+    bus.putRule({
+      name: 'market-data-to-engine',
+      eventBusName: LOCAL_BUS_NAME,
+      eventPattern: { 'detail-type': [MARKET_SNAPSHOT_DETAIL_TYPE] },
+      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? 2 },
+      targets: [
+        {
+          id: 'evaluate-market',
+          invoke: async (event) => {
+            const result = (await marketHandler(
+              event as never,
+              lambdaContext('evaluate-market'),
+            )) as MarketOutcome;
+            outcomes.push(...result.outcomes);
+            return result;
           },
         },
       ],

@@ -59,11 +59,12 @@ export function covarianceFromMap(
       issues.push(`covariance key "${key}" has a non-finite value (${String(value)})`);
       continue;
     }
-    const prior = source[i * n + j];
-    if (prior !== undefined) {
+    if (seen[i * n + j]) {
       const held = matrix[i * n + j]!;
       if (!sameValue(held, value))
-        issues.push(`covariance keys "${prior}" and "${key}" conflict (${held} vs ${value})`);
+        issues.push(
+          `covariance key "${key}" conflicts with another key for the same pair (${value} vs ${held})`,
+        );
       // Agreeing duplicates keep the smaller value so the matrix does not depend on key order.
       else if (value < held) matrix[i * n + j] = matrix[j * n + i] = value;
       continue;

@@ -173,13 +173,15 @@ export function prepareRiskInput(
   const w = new Float64Array(n);
   ids.forEach((id, i) => {
     const v = snapshot.weights[id];
-    if (typeof v !== 'number' || !Number.isFinite(v)) throw new RiskInputError(`weight of ${id} is not a finite number`);
+    if (typeof v !== 'number' || !Number.isFinite(v))
+      throw new RiskInputError(`weight of ${id} is not a finite number`);
     w[i] = v;
   });
   const warnings: string[] = [];
   const rr = snapshot.realized_returns;
   const portfolioReturns = Array.isArray(rr) ? toSeries(rr, 'realized_returns') : null;
-  const byStrategy = rr != null && !Array.isArray(rr) ? readStrategyReturns(snapshot, ids, w, warnings) : null;
+  const byStrategy =
+    rr != null && !Array.isArray(rr) ? readStrategyReturns(snapshot, ids, w, warnings) : null;
   const covariance = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
   return {
     world_id: snapshot.world_id,
@@ -214,16 +216,21 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   const warnings = [...input.warnings];
   const series = byStrategy ? portfolioSeries(byStrategy, w) : input.portfolioReturns;
 
-  if (withMean && !series) warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
+  if (withMean && !series)
+    warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
   const meanP = withMean && series && series.length > 0 ? mean(series) : 0;
   let sigma: number;
   if (cov) {
     sigma = portfolioSigma(w, cov);
     if (Number.isNaN(sigma))
-      throw new RiskInputError('portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite');
+      throw new RiskInputError(
+        'portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite',
+      );
   } else if (series && series.length >= 2) {
     sigma = moments(series).std;
-    warnings.push('no covariance and only a portfolio return series: sigma from that series, no per-strategy figures');
+    warnings.push(
+      'no covariance and only a portfolio return series: sigma from that series, no per-strategy figures',
+    );
   } else {
     throw new RiskInputError('snapshot has neither a covariance nor enough realized returns (at least 2)');
   }
@@ -247,7 +254,13 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
     });
   } else {
     ids.forEach((id, i) => {
-      strategies[id] = { weight: w[i]!, marginal_var: null, component_var: null, component_es: null, var_share: null };
+      strategies[id] = {
+        weight: w[i]!,
+        marginal_var: null,
+        component_var: null,
+        component_es: null,
+        var_share: null,
+      };
     });
   }
   return {

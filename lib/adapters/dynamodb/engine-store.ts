@@ -13,7 +13,7 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
+import type { EngineEvent } from '../../contracts/exit-signal.js';
 import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import type { EpisodeState } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
@@ -41,6 +41,7 @@ const CLAIM_RETENTION_SEC = 30 * 86_400;
 const MAX_TRANSACTION_ITEMS = 100;
 
 const worldPk = (worldId: string) => `WORLD#${worldId}`;
+const WORLDS_PK = 'WORLDS';
 const marketPk = (scope: string) => `MARKET#${scope}`;
 
 /** Wraps a raw client in a document client that drops undefined and keeps numbers as numbers. */
@@ -83,7 +84,7 @@ export class DynamoDbEngineStore implements EngineStore {
       lease_until: item.lease_until,
       outcome: item.outcome,
       outbox_status: item.outbox_status,
-      ...(item.event_json ? { event: JSON.parse(item.event_json) as ExitSignalEvent } : {}),
+      ...(item.events_json ? { events: JSON.parse(item.events_json) as EngineEvent[] } : {}),
       ...(item.signal_items_json ? { signal_items: JSON.parse(item.signal_items_json) as SignalItem[] } : {}),
     };
   }
@@ -106,6 +107,13 @@ export class DynamoDbEngineStore implements EngineStore {
           },
           ConditionExpression: 'attribute_not_exists(pk) OR as_of_ms < :ms',
           ExpressionAttributeValues: { ':ms': latest.as_of_ms },
+        }),
+      );
+      // The world registry market events fan out over; a plain put, so repeating it is harmless.
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.tables.state,
+          Item: { pk: WORLDS_PK, sk: latest.world_id, world_id: latest.world_id },
         }),
       );
       return 'advanced';
@@ -137,6 +145,15 @@ export class DynamoDbEngineStore implements EngineStore {
       source_event_id: item.source_event_id,
       data: JSON.parse(item.data_json) as SnapshotData,
     };
+  }
+
+  async listWorlds(): Promise<string[]> {
+    const items = await this.queryAll({
+      TableName: this.tables.state,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': WORLDS_PK },
+    });
+    return items.map((i) => String(i.sk)).sort();
   }
 
   async claimEvaluation(
@@ -217,8 +234,8 @@ export class DynamoDbEngineStore implements EngineStore {
           Key: { pk, sk: `EVAL#${commit.evaluation_key}` },
           UpdateExpression:
             'SET #status = :done, outcome = :outcome, outbox_status = :outbox, completed_at = :at' +
-            (commit.event
-              ? ', event_json = :event, signal_items_json = :items, publish_owner = :owner, publish_lease_until = :plu'
+            (commit.events.length > 0
+              ? ', events_json = :events, signal_items_json = :items, publish_owner = :owner, publish_lease_until = :plu'
               : ''),
           ConditionExpression: '#status = :inprog AND lease_owner = :owner',
           ExpressionAttributeNames: { '#status': 'status' },
@@ -227,12 +244,13 @@ export class DynamoDbEngineStore implements EngineStore {
             ':inprog': 'in_progress',
             ':owner': commit.lease_owner,
             ':outcome': commit.outcome,
-            ':outbox': commit.event ? 'pending' : 'none',
+            ':outbox': commit.events.length > 0 ? 'pending' : 'none',
             ':at': commit.audit.recorded_at,
-            ...(commit.event
+            ...(commit.events.length > 0
               ? {
-                  ':event': JSON.stringify(commit.event),
+                  ':events': JSON.stringify(commit.events),
                   ':items': JSON.stringify(toStorable(commit.signal_items)),
+                  ':plu': commit.publish_lease_until,
                 }
               : {}),
           },

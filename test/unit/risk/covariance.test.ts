@@ -20,7 +20,10 @@ describe('covarianceFromMap', () => {
     expect(covarianceFromMap({ 'a,a': 1, 'b,b': 4, 'a,b': 0.5, 'b,a': 0.5 }, ids).ok).toBe(true);
     const r = covarianceFromMap({ 'a,a': 1, 'b,b': 4, 'a,b': 0.5, 'b:a': 0.6 }, ids);
     expect(r.ok).toBe(false);
-    if (!r.ok) expect(r.issues.join()).toMatch(/covariance key "(b:a|a,b)" conflicts with another key for the same pair/);
+    if (!r.ok)
+      expect(r.issues.join()).toMatch(
+        /covariance key "(b:a|a,b)" conflicts with another key for the same pair/,
+      );
   });
 
   it('names a missing pair, an unknown id, a malformed key and a non-finite value', () => {

@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildRiskReport, RiskInputError, type RiskSnapshotInput } from '#lib/risk/index.js';
+import {
+  buildRiskReport,
+  prepareRiskInput,
+  RiskInputError,
+  type RiskSnapshotInput,
+  riskReportFromInput,
+} from '#lib/risk/index.js';
 
 const fixture = (name: string) =>
   JSON.parse(
@@ -153,5 +159,14 @@ describe('buildRiskReport', () => {
       'component_es',
       'var_share',
     ]);
+  });
+
+  it('a prepared snapshot gives the same report, for any number of evaluations', () => {
+    const snapshot = fixture('hull-two-stock.json');
+    const prepared = prepareRiskInput(snapshot);
+    expect(riskReportFromInput(prepared, options)).toEqual(buildRiskReport(snapshot, options));
+    expect(riskReportFromInput(prepared, { ...options, withMean: true })).toEqual(
+      buildRiskReport(snapshot, { ...options, withMean: true }),
+    );
   });
 });

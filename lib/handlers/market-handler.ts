@@ -1,0 +1,52 @@
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { parser } from '@aws-lambda-powertools/parser/middleware';
+import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
+import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
+import middy from '@middy/core';
+import type { Context } from 'aws-lambda';
+import type { z } from 'zod';
+import { MarketSnapshotCloudEventSchema } from '../contracts/market-snapshot.js';
+import type { Outcome } from '../engine/engine.js';
+import type { AdvanceResult } from '../engine/ports.js';
+import { logger, metrics } from '../observability.js';
+import { type EdgeDeps, recordParseFailure } from './edge.js';
+
+export const MarketEventSchema = EventBridgeSchema.extend({ detail: MarketSnapshotCloudEventSchema });
+type MarketEvent = z.infer<typeof MarketEventSchema>;
+
+/** What a market delivery did: stored (or not, when older) and which worlds were re-evaluated. */
+export type MarketOutcome = { market: AdvanceResult | 'rejected'; outcomes: Outcome[] };
+
+/**
+ * The `market_snapshot_updated` handler: validates at the edge, stores the market view, and
+ * re-evaluates the latest fresh snapshot of every world the data concerns.
+ */
+export function createMarketHandler(deps: EdgeDeps) {
+  const handle = async (
+    event: ParsedResult<unknown, MarketEvent>,
+    context: Context,
+  ): Promise<MarketOutcome> => {
+    metrics.addMetric('MarketEventsReceived', MetricUnit.Count, 1);
+    if (!event.success) return { market: 'rejected', outcomes: [await recordParseFailure(event, deps)] };
+    const e = event.data;
+    const result = await deps.engine.handleMarket({
+      cloudEvent: e.detail,
+      deliveryId: e.id,
+      invocationId: context.awsRequestId,
+      nowMs: deps.clock(e),
+    });
+    logger.info('market data handled', {
+      scope: e.detail.data.scope,
+      market: result.market,
+      worlds: result.outcomes.length,
+    });
+    return result;
+  };
+
+  return middy(handle)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(parser({ schema: MarketEventSchema, safeParse: true }));
+}

@@ -1,0 +1,126 @@
+import { randomUUID } from 'node:crypto';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import { upstreamValidator } from '../support/upstream-schemas.js';
+import { putEntry } from './support/snapshots.js';
+import { tableReader } from './support/tables.js';
+
+function marketEntry(id: string, asOf: string, vix: number, worlds?: string[]): PutEventsRequestEntry {
+  const detail = {
+    specversion: '1.0',
+    id,
+    source: 'qmtl.services.market_data',
+    type: 'market_snapshot_updated',
+    time: asOf,
+    datacontenttype: 'application/json',
+    correlation_id: `market:global:${id}`,
+    data: {
+      scope: 'global',
+      ...(worlds ? { worlds } : {}),
+      as_of: asOf,
+      indicators: { vix, vix3m: 22 },
+      event_version: 1,
+      idempotency_key: `market_snapshot_updated:global:${id}:1`,
+    },
+  };
+  return { EventBusName: LOCAL_BUS_NAME, Source: 'qmtl.services.market_data', DetailType: 'market_snapshot_updated', Detail: JSON.stringify(detail), Time: new Date(asOf) };
+}
+
+async function startWith(rules: string): Promise<{ stack: LocalStack; client: EventBridgeClient }> {
+  const stack = await startLocalStack({
+    dynamoEndpoint: inject('dynamoEndpoint'),
+    dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
+    tablePrefix: `it-${randomUUID().slice(0, 8)}-`,
+    rulesetsPath: rules,
+    clock: 'event-time',
+  });
+  return { stack, client: new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' }) };
+}
+
+describe('market data re-evaluates the latest fresh snapshot', () => {
+  let stack: LocalStack;
+  let client: EventBridgeClient;
+  beforeAll(async () => ({ stack, client } = await startWith('test/fixtures/rulesets/market')));
+  afterAll(async () => {
+    client?.destroy();
+    await stack?.stop();
+  });
+  const put = async (entry: PutEventsRequestEntry) => {
+    const out = await client.send(new PutEventsCommand({ Entries: [entry] }));
+    expect(out.FailedEntryCount).toBe(0);
+    await stack.bus.drain();
+  };
+  const emitted = (world: string) => stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+
+  it('exits on a VIX spike between two hub snapshots, and holds once it calms', async () => {
+    const world = 'w-market';
+    await put(putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
+    expect(emitted(world)).toHaveLength(0);
+
+    await put(marketEntry('m1', '2025-03-10T21:05:00Z', 45, [world]));
+    const [spike] = emitted(world);
+    expect(spike).toBeDefined();
+    expect(spike!.data.signals.every((s) => s.action === 'exit' && s.reason === 'volatility_regime_breach')).toBe(true);
+    expect(spike!.data.provenance).toMatchObject({ trigger: 'market_snapshot_updated', source_event_id: 'm1', snapshot_as_of: '2025-03-10T21:00:00Z' });
+    expect(spike!.data.snapshot_version).toBe('v1');
+
+    // Older market data never overrides newer.
+    await put(marketEntry('m0', '2025-03-10T21:01:00Z', 15, [world]));
+    expect(emitted(world)).toHaveLength(1);
+
+    await put(marketEntry('m2', '2025-03-10T21:10:00Z', 25, [world]));
+    const calm = emitted(world)[1];
+    expect(calm?.data.signals.every((s) => s.action === 'hold')).toBe(true);
+    for (const e of emitted(world)) expect(upstreamValidator().exitSignal(e)).toBe('');
+  });
+
+  it('re-evaluates every known world when the market data names none', async () => {
+    await put(putEntry({ world: 'w-all-1', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
+    await put(putEntry({ world: 'w-all-2', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
+    await put(marketEntry('m-all', '2025-03-11T21:05:00Z', 50));
+    expect(emitted('w-all-1')).toHaveLength(1);
+    expect(emitted('w-all-2')).toHaveLength(1);
+  });
+
+  it('does not revive an expired snapshot on market data (fail closed)', async () => {
+    const world = 'w-market-expired';
+    await put(putEntry({ world, version: 'v1', asOf: '2025-03-12T21:00:00Z', varLevel: 0.014, ttlSec: 60 }, LOCAL_BUS_NAME));
+    await put(marketEntry('m-late', '2025-03-12T23:00:00Z', 60, [world]));
+    expect(emitted(world)).toHaveLength(0);
+    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['no_signal', 'expired']);
+  });
+});
+
+describe('rule modes through the pipeline', () => {
+  let stack: LocalStack;
+  let client: EventBridgeClient;
+  beforeAll(async () => ({ stack, client } = await startWith('test/fixtures/rulesets/modes')));
+  afterAll(async () => {
+    client?.destroy();
+    await stack?.stop();
+  });
+
+  it('publishes the enforce rule, stores shadow and approval signals without publishing them', async () => {
+    const world = 'w-modes';
+    await client.send(new PutEventsCommand({ Entries: [putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME)] }));
+    await stack.bus.drain();
+    const published = stack.emitted.map((e) => e.detail as ExitSignalEvent);
+    expect(published).toHaveLength(1);
+    expect(published[0]!.data.signals.every((s) => s.action === 'reduce' && s.tags?.includes('rule:var_enforce'))).toBe(true);
+    expect(published[0]!.data.signals.some((s) => s.tags?.includes('rule:var_shadow'))).toBe(false);
+
+    const read = tableReader(stack);
+    const stored = await read.signals(world);
+    read.destroy();
+    const byStatus = (status: string) => stored.filter((s) => s.status === status);
+    expect(byStatus('published')).toHaveLength(3);
+    expect(byStatus('shadow')).toHaveLength(3);
+    expect(byStatus('proposed')).toHaveLength(3);
+    for (const p of byStatus('proposed')) {
+      expect(p).toMatchObject({ action: 'exit', reduction_ratio: 1, mode: 'approval' });
+      expect(p.approval).toMatchObject({ timeout_sec: 600, default: 'emit', deadline: '2025-03-10T21:10:10.000Z' });
+    }
+  });
+});
