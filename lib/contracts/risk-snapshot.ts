@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePairKey } from '../risk/covariance.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -20,15 +21,6 @@ const isoDateTime = z.iso.datetime({
 const finite = z.number({ message: 'must be a finite number' });
 const finiteSeries = z.array(finite);
 const refUri = z.string().regex(/^(s3|file|redis):\/\/.+/, 'must be an s3://, file:// or redis:// reference');
-
-/** Splits a covariance key `"a,b"` or `"a:b"` into its two strategy ids, or null when malformed. */
-export function splitCovarianceKey(key: string): [string, string] | null {
-  const sep = key.includes(',') ? ',' : key.includes(':') ? ':' : null;
-  if (!sep) return null;
-  const parts = key.split(sep);
-  if (parts.length !== 2 || !parts[0] || !parts[1]) return null;
-  return [parts[0].trim(), parts[1].trim()];
-}
 
 /** Per-scenario stress metrics; older producers write `dd_max` for `max_drawdown`. */
 const scenarioMetrics = z.record(z.string(), z.unknown()).transform((raw, ctx) => {
@@ -90,7 +82,7 @@ export const SnapshotDataSchema = z
     }
     if (s.covariance) {
       for (const key of Object.keys(s.covariance)) {
-        const pair = splitCovarianceKey(key);
+        const pair = parsePairKey(key);
         if (!pair) {
           ctx.addIssue({
             code: 'custom',
