@@ -333,7 +333,7 @@ export class ExitEngine {
     provenance: Record<string, unknown>;
     auditId: string;
   }): Promise<Outcome> {
-    const { store, metrics, logger } = this.deps;
+    const { store, metrics } = this.deps;
     const claimed = await store.claimEvaluation(
       a.world,
       a.evaluationKey,

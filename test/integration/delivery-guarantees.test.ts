@@ -5,7 +5,12 @@ import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../lib/contracts/ex
 import { RetryableError } from '../../lib/engine/errors.js';
 import type { EngineMetrics, SignalPublisher } from '../../lib/engine/ports.js';
 import { createSnapshotHandler } from '../../lib/handlers/snapshot-handler.js';
-import { LOCAL_BUS_NAME, type LocalStack, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
+import {
+  LOCAL_BUS_NAME,
+  type LocalStack,
+  lambdaContext,
+  startLocalStack,
+} from '../../lib/local/local-stack.js';
 import { cloudEvent, eventBridgeEvent, putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
@@ -69,7 +74,9 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
   });
 
   const put = async (...entries: Parameters<typeof putEntry>[0][]) => {
-    const out = await client.send(new PutEventsCommand({ Entries: entries.map((e) => putEntry(e, LOCAL_BUS_NAME)) }));
+    const out = await client.send(
+      new PutEventsCommand({ Entries: entries.map((e) => putEntry(e, LOCAL_BUS_NAME)) }),
+    );
     expect(out.FailedEntryCount).toBe(0);
     await stack.bus.drain();
   };
@@ -101,7 +108,10 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     await put(spec);
     expect(emittedFor(world)).toHaveLength(1);
     expect(await read.signals(world)).toHaveLength(3);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['published', 'duplicate']);
+    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
+      'published',
+      'duplicate',
+    ]);
   });
 
   it('turns two concurrent deliveries of the same event into one published event', async () => {
@@ -144,7 +154,9 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     // The publisher tries 3 times per invocation: 4 failures exhaust the first invocation.
     stack.bus.injectPutEventsFailures({ count: 4, source: EXIT_ENGINE_SOURCE });
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 });
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['completed_on_retry']);
+    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
+      'completed_on_retry',
+    ]);
     expect(emittedFor(world)).toHaveLength(1);
     expect(stack.bus.deadLetters()).toHaveLength(0);
   });
@@ -154,7 +166,10 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     await put({ world, version: 'v2', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 });
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.05 });
     expect(emittedFor(world)).toHaveLength(0);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['no_signal', 'out_of_order']);
+    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
+      'no_signal',
+      'out_of_order',
+    ]);
     const audit = await read.audit(world);
     const late = audit.find((r) => r.kind === 'out_of_order');
     expect(late).toMatchObject({ snapshot_version: 'v1', latest_version: 'v2' });
@@ -177,17 +192,41 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     expect(varRule.verdict).toBe('ok');
     expect(varRule.measure).toBeCloseTo(0.014, 9);
     expect(varRule.limit).toBe(0.025);
-    expect(rules.find((r) => r.rule_id === 'stress_drawdown_limit')).toMatchObject({ measure: 0.2, verdict: 'ok' });
+    expect(rules.find((r) => r.rule_id === 'stress_drawdown_limit')).toMatchObject({
+      measure: 0.2,
+      verdict: 'ok',
+    });
     expect(evaluation!.published_event_id).toBeNull();
   });
 
   describe('bad input: recorded with a reason naming the field, counted, never retried', () => {
-    const rejectionsFor = async (world: string) => (await read.audit(world)).filter((r) => r.kind === 'rejection');
+    const rejectionsFor = async (world: string) =>
+      (await read.audit(world)).filter((r) => r.kind === 'rejection');
     const cases: { name: string; world: string; data: Record<string, unknown>; reason: RegExp }[] = [
-      { name: 'weights summing to 0.5', world: 'w-bad-weights', data: { weights: { alpha: 0.25, beta: 0.15, gamma: 0.1 } }, reason: /data\.weights: must sum to 1 ± 0\.001 \(sum is 0\.5\)/ },
-      { name: 'NaN in realized returns', world: 'w-bad-nan', data: { realized_returns: { alpha: [0.01, 'NaN', 0.02], beta: [0, 0, 0], gamma: [0, 0, 0] } }, reason: /data\.realized_returns/ },
-      { name: 'an unknown covariance key', world: 'w-bad-cov', data: { covariance: { 'alpha,alpha': 0.0001, 'alpha,delta': 0.00002 } }, reason: /data\.covariance\["alpha,delta"\]: unknown strategy 'delta'/ },
-      { name: 'a schema violation (as_of not a date-time)', world: 'w-bad-asof', data: { as_of: 'yesterday' }, reason: /data\.as_of: must be an ISO 8601 date-time/ },
+      {
+        name: 'weights summing to 0.5',
+        world: 'w-bad-weights',
+        data: { weights: { alpha: 0.25, beta: 0.15, gamma: 0.1 } },
+        reason: /data\.weights: must sum to 1 ± 0\.001 \(sum is 0\.5\)/,
+      },
+      {
+        name: 'NaN in realized returns',
+        world: 'w-bad-nan',
+        data: { realized_returns: { alpha: [0.01, 'NaN', 0.02], beta: [0, 0, 0], gamma: [0, 0, 0] } },
+        reason: /data\.realized_returns/,
+      },
+      {
+        name: 'an unknown covariance key',
+        world: 'w-bad-cov',
+        data: { covariance: { 'alpha,alpha': 0.0001, 'alpha,delta': 0.00002 } },
+        reason: /data\.covariance\["alpha,delta"\]: unknown strategy 'delta'/,
+      },
+      {
+        name: 'a schema violation (as_of not a date-time)',
+        world: 'w-bad-asof',
+        data: { as_of: 'yesterday' },
+        reason: /data\.as_of: must be an ISO 8601 date-time/,
+      },
     ];
     for (const c of cases) {
       it(`rejects ${c.name}`, async () => {
@@ -209,8 +248,14 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     it('records an expired snapshot and does not evaluate it', async () => {
       const world = 'w-expired';
       const spec = { world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.05, ttlSec: 60 };
-      const handler = createSnapshotHandler({ engine: stack.engine, clock: () => Date.parse('2025-03-10T21:05:00Z') });
-      const outcome = await handler(eventBridgeEvent(cloudEvent(spec), '2025-03-10T21:00:10Z') as never, lambdaContext('t'));
+      const handler = createSnapshotHandler({
+        engine: stack.engine,
+        clock: () => Date.parse('2025-03-10T21:05:00Z'),
+      });
+      const outcome = await handler(
+        eventBridgeEvent(cloudEvent(spec), '2025-03-10T21:00:10Z') as never,
+        lambdaContext('t'),
+      );
       expect(outcome).toMatchObject({ outcome: 'expired', expired_at: '2025-03-10T21:01:10.000Z' });
       const audit = await read.audit(world);
       expect(audit.map((r) => r.kind)).toEqual(['expired']);
@@ -219,20 +264,45 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
 
     it('rejects an oversize detail with its size', async () => {
       const world = 'w-oversize';
-      const big = cloudEvent({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', data: { padding: 'x'.repeat(300_000) } });
-      const handler = createSnapshotHandler({ engine: stack.engine, clock: () => Date.parse('2025-03-10T21:00:20Z') });
-      const outcome = await handler(eventBridgeEvent(big, '2025-03-10T21:00:10Z') as never, lambdaContext('t'));
+      const big = cloudEvent({
+        world,
+        version: 'v1',
+        asOf: '2025-03-10T21:00:00Z',
+        data: { padding: 'x'.repeat(300_000) },
+      });
+      const handler = createSnapshotHandler({
+        engine: stack.engine,
+        clock: () => Date.parse('2025-03-10T21:00:20Z'),
+      });
+      const outcome = await handler(
+        eventBridgeEvent(big, '2025-03-10T21:00:10Z') as never,
+        lambdaContext('t'),
+      );
       expect(outcome).toMatchObject({ outcome: 'rejected' });
       const [rejection] = await rejectionsFor(world);
-      expect((rejection!.reasons as string[])[0]).toMatch(/^detail: \d+ bytes, over EventBridge's 262144-byte limit/);
+      expect((rejection!.reasons as string[])[0]).toMatch(
+        /^detail: \d+ bytes, over EventBridge's 262144-byte limit/,
+      );
     });
 
     it('rejects a detail that is not a JSON object, and the bus refuses unparsable JSON', async () => {
       const handler = createSnapshotHandler({ engine: stack.engine, clock: () => Date.now() });
-      const outcome = await handler(eventBridgeEvent('{"world_id": "w-string"', '2025-03-10T21:00:10Z') as never, lambdaContext('t'));
+      const outcome = await handler(
+        eventBridgeEvent('{"world_id": "w-string"', '2025-03-10T21:00:10Z') as never,
+        lambdaContext('t'),
+      );
       expect(outcome).toMatchObject({ outcome: 'rejected', world_id: '_unknown' });
       const out = await client.send(
-        new PutEventsCommand({ Entries: [{ EventBusName: LOCAL_BUS_NAME, Source: 's', DetailType: 'risk_snapshot_updated', Detail: '{not json' }] }),
+        new PutEventsCommand({
+          Entries: [
+            {
+              EventBusName: LOCAL_BUS_NAME,
+              Source: 's',
+              DetailType: 'risk_snapshot_updated',
+              Detail: '{not json',
+            },
+          ],
+        }),
       );
       expect(out.FailedEntryCount).toBe(1);
       expect(out.Entries?.[0]?.ErrorCode).toBe('MalformedDetail');

@@ -23,7 +23,9 @@ describe('demo stream through the local pipeline', () => {
       tablePrefix: `it-demo-${randomUUID().slice(0, 8)}-`,
       clock: 'event-time',
     });
-    counts = await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) => printed.push(l));
+    counts = await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) =>
+      printed.push(l),
+    );
   });
   afterAll(async () => stack?.stop());
 
@@ -50,7 +52,9 @@ describe('demo stream through the local pipeline', () => {
   });
 
   it('rejects the malformed snapshot with the field named (line 8)', () => {
-    expect(printed).toContain('line 8:  REJECTED demo-world: detail.data.weights: must sum to 1 ± 0.001 (sum is 0.5)');
+    expect(printed).toContain(
+      'line 8:  REJECTED demo-world: detail.data.weights: must sum to 1 ± 0.001 (sum is 0.5)',
+    );
   });
 
   it('publishes four events in all and dead-letters nothing', () => {
@@ -70,8 +74,14 @@ describe('demo stream through the local pipeline', () => {
 
   it('keeps the upstream idempotency-key pattern and full provenance on every event', () => {
     for (const e of stack.emitted.map((x) => x.detail as ExitSignalEvent)) {
-      expect(e.data.idempotency_key).toMatch(new RegExp(`^exit_signal_emitted:demo-world:${e.data.snapshot_version}:1:[0-9a-f]{16}$`));
-      expect(e.data.provenance).toMatchObject({ actor: 'exit-engine', stage: 'live', ruleset_world: 'default' });
+      expect(e.data.idempotency_key).toMatch(
+        new RegExp(`^exit_signal_emitted:demo-world:${e.data.snapshot_version}:1:[0-9a-f]{16}$`),
+      );
+      expect(e.data.provenance).toMatchObject({
+        actor: 'exit-engine',
+        stage: 'live',
+        ruleset_world: 'default',
+      });
       expect(String(e.data.provenance?.ruleset_version)).toMatch(/^sha256:[0-9a-f]{16}$/);
     }
   });

@@ -17,7 +17,9 @@ let dynamo: LocalDynamoDb | undefined;
  */
 export async function setup(project: TestProject): Promise<void> {
   if (process.env.CI && !javaAvailable()) {
-    throw new Error('CI must run the integration tests on DynamoDB Local: install Java 17+ (dynalite lacks transactions and TTL)');
+    throw new Error(
+      'CI must run the integration tests on DynamoDB Local: install Java 17+ (dynalite lacks transactions and TTL)',
+    );
   }
   dynamo = await startLocalDynamoDb();
   project.provide('dynamoEndpoint', dynamo.endpoint);

@@ -25,7 +25,13 @@ function marketEntry(id: string, asOf: string, vix: number, worlds?: string[]): 
       idempotency_key: `market_snapshot_updated:global:${id}:1`,
     },
   };
-  return { EventBusName: LOCAL_BUS_NAME, Source: 'qmtl.services.market_data', DetailType: 'market_snapshot_updated', Detail: JSON.stringify(detail), Time: new Date(asOf) };
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: 'qmtl.services.market_data',
+    DetailType: 'market_snapshot_updated',
+    Detail: JSON.stringify(detail),
+    Time: new Date(asOf),
+  };
 }
 
 async function startWith(rules: string): Promise<{ stack: LocalStack; client: EventBridgeClient }> {
@@ -52,18 +58,27 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
     expect(out.FailedEntryCount).toBe(0);
     await stack.bus.drain();
   };
-  const emitted = (world: string) => stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const emitted = (world: string) =>
+    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
 
   it('exits on a VIX spike between two hub snapshots, and holds once it calms', async () => {
     const world = 'w-market';
-    await put(putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
+    await put(
+      putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME),
+    );
     expect(emitted(world)).toHaveLength(0);
 
     await put(marketEntry('m1', '2025-03-10T21:05:00Z', 45, [world]));
     const [spike] = emitted(world);
     expect(spike).toBeDefined();
-    expect(spike!.data.signals.every((s) => s.action === 'exit' && s.reason === 'volatility_regime_breach')).toBe(true);
-    expect(spike!.data.provenance).toMatchObject({ trigger: 'market_snapshot_updated', source_event_id: 'm1', snapshot_as_of: '2025-03-10T21:00:00Z' });
+    expect(
+      spike!.data.signals.every((s) => s.action === 'exit' && s.reason === 'volatility_regime_breach'),
+    ).toBe(true);
+    expect(spike!.data.provenance).toMatchObject({
+      trigger: 'market_snapshot_updated',
+      source_event_id: 'm1',
+      snapshot_as_of: '2025-03-10T21:00:00Z',
+    });
     expect(spike!.data.snapshot_version).toBe('v1');
 
     // Older market data never overrides newer.
@@ -77,8 +92,18 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
   });
 
   it('re-evaluates every known world when the market data names none', async () => {
-    await put(putEntry({ world: 'w-all-1', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
-    await put(putEntry({ world: 'w-all-2', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME));
+    await put(
+      putEntry(
+        { world: 'w-all-1', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 },
+        LOCAL_BUS_NAME,
+      ),
+    );
+    await put(
+      putEntry(
+        { world: 'w-all-2', version: 'v1', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 },
+        LOCAL_BUS_NAME,
+      ),
+    );
     await put(marketEntry('m-all', '2025-03-11T21:05:00Z', 50));
     expect(emitted('w-all-1')).toHaveLength(1);
     expect(emitted('w-all-2')).toHaveLength(1);
@@ -86,10 +111,18 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
 
   it('does not revive an expired snapshot on market data (fail closed)', async () => {
     const world = 'w-market-expired';
-    await put(putEntry({ world, version: 'v1', asOf: '2025-03-12T21:00:00Z', varLevel: 0.014, ttlSec: 60 }, LOCAL_BUS_NAME));
+    await put(
+      putEntry(
+        { world, version: 'v1', asOf: '2025-03-12T21:00:00Z', varLevel: 0.014, ttlSec: 60 },
+        LOCAL_BUS_NAME,
+      ),
+    );
     await put(marketEntry('m-late', '2025-03-12T23:00:00Z', 60, [world]));
     expect(emitted(world)).toHaveLength(0);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['no_signal', 'expired']);
+    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
+      'no_signal',
+      'expired',
+    ]);
   });
 });
 
@@ -104,11 +137,19 @@ describe('rule modes through the pipeline', () => {
 
   it('publishes the enforce rule, stores shadow and approval signals without publishing them', async () => {
     const world = 'w-modes';
-    await client.send(new PutEventsCommand({ Entries: [putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME)] }));
+    await client.send(
+      new PutEventsCommand({
+        Entries: [
+          putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME),
+        ],
+      }),
+    );
     await stack.bus.drain();
     const published = stack.emitted.map((e) => e.detail as ExitSignalEvent);
     expect(published).toHaveLength(1);
-    expect(published[0]!.data.signals.every((s) => s.action === 'reduce' && s.tags?.includes('rule:var_enforce'))).toBe(true);
+    expect(
+      published[0]!.data.signals.every((s) => s.action === 'reduce' && s.tags?.includes('rule:var_enforce')),
+    ).toBe(true);
     expect(published[0]!.data.signals.some((s) => s.tags?.includes('rule:var_shadow'))).toBe(false);
 
     const read = tableReader(stack);
@@ -120,7 +161,11 @@ describe('rule modes through the pipeline', () => {
     expect(byStatus('proposed')).toHaveLength(3);
     for (const p of byStatus('proposed')) {
       expect(p).toMatchObject({ action: 'exit', reduction_ratio: 1, mode: 'approval' });
-      expect(p.approval).toMatchObject({ timeout_sec: 600, default: 'emit', deadline: '2025-03-10T21:10:10.000Z' });
+      expect(p.approval).toMatchObject({
+        timeout_sec: 600,
+        default: 'emit',
+        deadline: '2025-03-10T21:10:10.000Z',
+      });
     }
   });
 });

@@ -15,7 +15,11 @@ export function upstreamValidator() {
   // ajv ships CommonJS: under NodeNext the class is the module's `default`.
   const ajv = new Ajv2020.default({ strict: false, allErrors: true });
   addFormats.default(ajv);
-  for (const name of ['portfolio_snapshot.schema.json', 'event_risk_snapshot_updated.schema.json', 'event_exit_signal_emitted.schema.json']) {
+  for (const name of [
+    'portfolio_snapshot.schema.json',
+    'event_risk_snapshot_updated.schema.json',
+    'event_exit_signal_emitted.schema.json',
+  ]) {
     ajv.addSchema(load(name));
   }
   const exitSignal = ajv.getSchema('https://qmtl.dev/schemas/event_exit_signal_emitted.schema.json')!;

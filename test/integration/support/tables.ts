@@ -5,7 +5,9 @@ import type { LocalStack } from '../../../lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
 export function tableReader(stack: LocalStack) {
-  const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }));
+  const doc = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }),
+  );
   return {
     async signals(world: string): Promise<Record<string, unknown>[]> {
       const out = await doc.send(
