@@ -34,6 +34,8 @@ export interface LocalStackOptions {
   /** Replace engine dependencies (tests inject faults into the publisher this way). */
   overrides?: (deps: EngineDeps) => Partial<EngineDeps>;
   busPort?: number;
+  /** An S3-compatible endpoint for `s3://` refs (tests); without it local runs refuse s3 refs. */
+  s3Endpoint?: string;
   /** Retry policy of the snapshot rule (EventBridge → Lambda async retries). */
   maximumRetryAttempts?: number;
 }
@@ -85,6 +87,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       DYNAMODB_ENDPOINT: dynamoEndpoint,
       EVENTBRIDGE_ENDPOINT: busEndpoint,
       EXIT_ENGINE_DYNAMODB_TRANSACTIONS: String(transactions),
+      ...(opts.s3Endpoint ? { S3_ENDPOINT: opts.s3Endpoint } : {}),
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     };
