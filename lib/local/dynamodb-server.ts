@@ -86,9 +86,13 @@ export async function startLocalDynamoDb(
       stderr = (stderr + chunk.toString()).slice(-4000);
     });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // However this process ends (an exception, a closed pipe), the JVM must not outlive it.
+    const killOnExit = () => child.kill('SIGKILL');
+    process.once('exit', killOnExit);
     try {
       await waitUntilReady(endpoint, child, 60_000);
     } catch (error) {
+      process.removeListener('exit', killOnExit);
       child.kill('SIGKILL');
       throw new Error(`${(error as Error).message}${stderr ? `\n${stderr}` : ''}`);
     }
@@ -97,6 +101,7 @@ export async function startLocalDynamoDb(
       endpoint,
       transactions: true,
       async stop() {
+        process.removeListener('exit', killOnExit);
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
           const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);

@@ -177,7 +177,12 @@ export const command: CliCommand = {
         `exit-engine local: DynamoDB (${stack.dynamoKind}) at ${stack.dynamoEndpoint}, EventBridge at ${stack.busEndpoint}`,
       );
       print(`replaying ${eventsPath} (${stack.config.RULESETS_PATH}/ rule sets)`);
-      const counts = await replayStream(stack, text, print);
+      // Ctrl-C mid-replay: stop what we started first (a signal would skip every cleanup).
+      const interrupted = () => void stack.stop().finally(() => process.exit(130));
+      process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
+      const counts = await replayStream(stack, text, print).finally(() => {
+        process.removeListener('SIGINT', interrupted).removeListener('SIGTERM', interrupted);
+      });
       print(
         `done: ${counts.events} events, ${counts.published_events} exit_signal_emitted with ${counts.signals} signals; ` +
           Object.entries(counts)
