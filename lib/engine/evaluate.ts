@@ -1,5 +1,5 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
-import { measureRule } from '../rules/kinds/index.js';
+import { measureRule, ruleKinds } from '../rules/kinds/index.js';
 import { effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
 import type { RuleInput, RuleMeasurement } from '../rules/types.js';
 import {
@@ -156,7 +156,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
       });
 
       // Evidence first: the engine's own fields (measure, limit, …) must not be overwritten by it.
-      const metrics = (strategyRatio: number) => ({
+      const metrics = {
         ...m.evidence,
         rule_id: rule.id,
         kind: rule.kind,
@@ -165,10 +165,8 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        ...(breached
-          ? { sizing: sizing.method, measure_after: sizing.after ?? afterUniform(m.value, strategyRatio) }
-          : {}),
-      });
+        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null } : {}),
+      };
       if (next.status === 'active') {
         const channelOf = (s: string) =>
           channelFor(mode, findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs));
@@ -193,7 +191,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             action,
             ratio: action === 'exit' ? 1 : ratio,
             reason: `${rule.kind}_breach`,
-            metrics: { ...metrics(ratio), verdict },
+            metrics: { ...metrics, verdict },
             scope: rule.scope,
             ...(mute ? { mute } : {}),
           });
@@ -210,7 +208,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             ratio: 0,
             reason: 'risk_episode_cleared',
             metrics: {
-              ...metrics(0),
+              ...metrics,
               verdict,
               episode_id: prev.episode_id,
               episode_opened_at: prev.opened_at,
@@ -253,10 +251,6 @@ export function findMute(
   return found;
 }
 
-function afterUniform(value: number | null, ratio: number): number | null {
-  return value === null ? null : value * (1 - ratio);
-}
-
 interface Sizing {
   action: SignalAction;
   method: string;
@@ -264,9 +258,16 @@ interface Sizing {
   after?: number;
 }
 
-/** The smallest cut that restores the target, per the rule's action (BRIEF §4 "Size the action"). */
+/**
+ * The smallest cut that restores the target, per the rule's action (BRIEF §4 "Size the action").
+ * Exact where the math allows: uniform scaling for measures homogeneous in the weights, the kind's
+ * own cut (contribution order, or an exact cut for e.g. Herfindahl) where it offers one. Measures
+ * that do not move with the weights (VIX, drawdown history) get a proportional de-risking ratio,
+ * labelled as such, with no claimed measure after the cut.
+ */
 function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: string[]): Sizing {
   const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
+  const homogeneous = ruleKinds[rule.kind].homogeneous;
   const action = rule.action;
   if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
   if (action.type === 'reduce_fixed') {
@@ -274,18 +275,24 @@ function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: 
       action: 'reduce',
       method: 'fixed',
       ratios: all(action.ratio),
-      ...(m.value !== null ? { after: m.value * (1 - action.ratio) } : {}),
+      ...(m.value !== null && homogeneous ? { after: m.value * (1 - action.ratio) } : {}),
     };
   }
   if (m.value === null || m.value <= target)
     return { action: 'reduce', method: action.sizing, ratios: all(0) };
-  if (action.sizing === 'contribution' && m.contributionSizing) {
+  if (m.contributionSizing && (action.sizing === 'contribution' || !homogeneous)) {
     const ratios: Record<string, number> = {};
     for (const s of strategies) ratios[s] = clamp01(m.contributionSizing.ratios[s] ?? 0);
-    return { action: 'reduce', method: 'contribution', ratios, after: m.contributionSizing.after };
+    return {
+      action: 'reduce',
+      method: action.sizing === 'contribution' ? 'contribution' : 'exact',
+      ratios,
+      after: m.contributionSizing.after,
+    };
   }
-  // Uniform: the measure is homogeneous of degree one in the weights, so r = 1 − target/measure.
+  // Homogeneous of degree one in the weights: cutting all by r scales the measure by 1 − r.
   const r = clamp01(1 - target / m.value);
+  if (!homogeneous) return { action: 'reduce', method: 'proportional', ratios: all(r) };
   return {
     action: 'reduce',
     method: action.sizing === 'contribution' ? 'uniform_fallback' : 'uniform',
