@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { build, type Metafile } from 'esbuild';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
+import type { BenchFigure } from './types.js';
+
+// Issue 2 "Speed": what the deployed snapshot Lambda costs — bundle bytes, cold module init, and the
+// warm put→drain latency of one snapshot through the local pipeline (real SDK client, DynamoDB Local).
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY = join(ROOT, 'functions', 'evaluate-snapshot.ts');
+const BUNDLE_BUDGET_BYTES = 500 * 1024;
+const INIT_BUDGET_MS = 150;
+
+/** Median and p99 (nearest rank) of a sample; the input is not modified. */
+function summarize(samples: readonly number[]): { median: number; p99: number } {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { median: at(0.5), p99: at(0.99) };
+}
+
+const round = (x: number) => Number(x.toPrecision(4));
+
+/**
+ * Bundles the function as the CDK construct does (infra/constructs/engine-function.ts) and returns
+ * the bundle's path and metafile. Source maps stay off: in AWS they are a separate file that does not
+ * count toward the code the runtime parses.
+ */
+async function bundle(outDir: string): Promise<{ path: string; metafile: Metafile }> {
+  const path = join(outDir, 'index.mjs');
+  const result = await build({
+    entryPoints: [ENTRY],
+    outfile: path,
+    absWorkingDir: ROOT,
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    target: 'node22',
+    minify: true,
+    mainFields: ['module', 'main'],
+    sourcemap: false,
+    banner: { js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);" },
+    metafile: true,
+    logLevel: 'silent',
+  });
+  // The construct copies the rule sets beside the code; the function reads them at cold start.
+  cpSync(join(ROOT, 'rulesets'), join(outDir, 'rulesets'), { recursive: true });
+  return { path, metafile: result.metafile };
+}
+
+/** The largest inputs by bytes they contribute to the output (after minification), biggest first. */
+function topInputs(metafile: Metafile, count: number): { input: string; bytes: number }[] {
+  const rows: { input: string; bytes: number }[] = [];
+  for (const output of Object.values(metafile.outputs))
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs))
+      rows.push({ input, bytes: bytesInOutput });
+  return rows.sort((a, b) => b.bytes - a.bytes).slice(0, count);
+}
+
+/** Bytes per npm package (or `(project)` for our own code): the view that says what to trim. */
+function bytesByPackage(metafile: Metafile): Map<string, number> {
+  const byPackage = new Map<string, number>();
+  for (const output of Object.values(metafile.outputs))
+    for (const [input, { bytesInOutput }] of Object.entries(output.inputs)) {
+      const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
+      const key = match?.[1] ?? '(project)';
+      byPackage.set(key, (byPackage.get(key) ?? 0) + bytesInOutput);
+    }
+  return byPackage;
+}
+
+const INIT_SCRIPT = `const start = performance.now();
+await import(process.argv[2]);
+process.stdout.write(JSON.stringify({ ms: performance.now() - start }));
+`;
+
+/** Environment the function validates at cold start; values are dummies (init makes no calls). */
+function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    SIGNALS_TABLE_NAME: 'bench-signals',
+    STATE_TABLE_NAME: 'bench-state',
+    AUDIT_TABLE_NAME: 'bench-audit',
+    EVENT_BUS_NAME: 'bench-bus',
+    RULESETS_PATH: join(bundleDir, 'rulesets'),
+    AWS_REGION: LOCAL_REGION,
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  };
+}
+
+/** Runs one fresh Node process that imports the bundle and reports how long the import took. */
+function measureInitOnce(scriptPath: string, bundlePath: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [scriptPath, pathToFileURL(bundlePath).href], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk;
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk;
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      if (code !== 0) return reject(new Error(`bundle init failed (exit ${code}): ${err.trim()}`));
+      try {
+        resolve((JSON.parse(out) as { ms: number }).ms);
+      } catch {
+        reject(new Error(`bundle init printed no timing: ${out.trim()} ${err.trim()}`));
+      }
+    });
+  });
+}
+
+/** Bundle size and cold init figures; prints where the bytes go. */
+async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'exit-engine-bench-'));
+  try {
+    const { path, metafile } = await bundle(dir);
+    const bytes = statSync(path).size;
+    console.log(`\nbundle ${relative(ROOT, ENTRY)}: ${(bytes / 1024).toFixed(1)} KB minified`);
+    console.log('  top inputs by bytes in the bundle:');
+    for (const { input, bytes: b } of topInputs(metafile, 10))
+      console.log(`    ${(b / 1024).toFixed(1).padStart(7)} KB  ${input}`);
+    console.log('  by package:');
+    const packages = [...bytesByPackage(metafile)].sort((a, b) => b[1] - a[1]).slice(0, 10);
+    for (const [name, b] of packages) console.log(`    ${(b / 1024).toFixed(1).padStart(7)} KB  ${name}`);
+
+    const scriptPath = join(dir, 'measure-init.mjs');
+    writeFileSync(scriptPath, INIT_SCRIPT);
+    const env = functionEnv(dir);
+    // One unmeasured run primes the OS file cache, as a warm Lambda host would have it.
+    await measureInitOnce(scriptPath, path, env);
+    const runs = quick ? 5 : 25;
+    const times: number[] = [];
+    for (let i = 0; i < runs; i++) times.push(await measureInitOnce(scriptPath, path, env));
+    const init = summarize(times);
+    return [
+      {
+        name: 'lambda bundle size (evaluate-snapshot, minified)',
+        unit: 'KB',
+        median: round(bytes / 1024),
+        budget: `< ${BUNDLE_BUDGET_BYTES / 1024} KB`,
+        ok: bytes < BUNDLE_BUDGET_BYTES,
+      },
+      {
+        name: `bundle module init, fresh node process (${runs} runs)`,
+        unit: 'ms',
+        median: round(init.median),
+        p99: round(init.p99),
+        budget: `< ${INIT_BUDGET_MS} ms`,
+        ok: init.median < INIT_BUDGET_MS,
+      },
+    ];
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+interface DemoEvent {
+  source: string;
+  'detail-type': string;
+  detail: { id: string; time: string; data: Record<string, unknown> & { world_id: string } };
+}
+
+/** The first snapshot of the demo stream: a realistic 5-strategy world. */
+function templateEvent(): DemoEvent {
+  const line = readFileSync(join(ROOT, 'examples', 'demo-world.jsonl'), 'utf8')
+    .split('\n')
+    .find((l) => l.includes('"risk_snapshot_updated"'));
+  if (!line) throw new Error('examples/demo-world.jsonl has no risk_snapshot_updated event');
+  return JSON.parse(line) as DemoEvent;
+}
+
+/** The i-th distinct snapshot: a new version one second after the previous, fresh by the wall clock. */
+function snapshotEntry(template: DemoEvent, i: number, baseMs: number) {
+  const asOf = new Date(baseMs + i * 1000).toISOString();
+  const detail = {
+    ...template.detail,
+    id: `bench-${i}`,
+    time: asOf,
+    data: {
+      ...template.detail.data,
+      as_of: asOf,
+      created_at: asOf,
+      version: `bench-v${i}`,
+      idempotency_key: `bench-${template.detail.data.world_id}-${i}`,
+    },
+  };
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: template.source,
+    DetailType: template['detail-type'],
+    Time: new Date(baseMs + i * 1000),
+    Detail: JSON.stringify(detail),
+  };
+}
+
+/** Warm put→drain latency of one snapshot through the local pipeline. */
+async function warmLatencyFigure(quick: boolean): Promise<BenchFigure> {
+  const stack = await startLocalStack({ tablePrefix: `bench-${process.pid}-` });
+  const client = new EventBridgeClient({
+    endpoint: stack.busEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    console.log(`\nwarm handler latency against ${stack.dynamoKind} at ${stack.dynamoEndpoint}`);
+    const template = templateEvent();
+    const warmup = quick ? 3 : 20;
+    const measured = quick ? 10 : 200;
+    // Start far enough back that the last snapshot is still not in the future, yet none is stale.
+    const baseMs = Date.now() - (warmup + measured + 60) * 1000;
+    const times: number[] = [];
+    for (let i = 0; i < warmup + measured; i++) {
+      const entry = snapshotEntry(template, i, baseMs);
+      const start = performance.now();
+      const out = await client.send(new PutEventsCommand({ Entries: [entry] }));
+      await stack.bus.drain();
+      const elapsed = performance.now() - start;
+      if ((out.FailedEntryCount ?? 0) > 0)
+        throw new Error(`PutEvents rejected a snapshot: ${JSON.stringify(out.Entries)}`);
+      if (i >= warmup) times.push(elapsed);
+    }
+    const failed = stack.bus.deadLetters().length;
+    if (failed > 0) throw new Error(`${failed} snapshot deliveries failed past their retries`);
+    const { median, p99 } = summarize(times);
+    return {
+      name: `warm handler latency, one snapshot put→drain (${stack.dynamoKind}, ${measured} runs)`,
+      unit: 'ms',
+      median: round(median),
+      p99: round(p99),
+      budget: 'report',
+      ok: true,
+    };
+  } finally {
+    client.destroy();
+    await stack.stop();
+  }
+}
+
+/** Runs the pipeline benchmarks (bundle size, cold init, warm latency) and returns their figures. */
+export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
+  const quick = opts.quick === true;
+  return [...(await bundleFigures(quick)), await warmLatencyFigure(quick)];
+}

@@ -1,0 +1,287 @@
+import type { EngineEvent } from '../../contracts/exit-signal.js';
+import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
+import { EvaluationInProgressError } from '../../engine/errors.js';
+import type { Mute } from '../../engine/evaluate.js';
+import type {
+  AdvanceResult,
+  AuditRecord,
+  EngineStore,
+  EvaluationCommit,
+  EvaluationRecord,
+  LatestSnapshot,
+  SignalItem,
+} from '../../engine/ports.js';
+import type { MarketScopeView } from '../../rules/types.js';
+import { toStorable } from '../dynamodb/storable.js';
+
+/** A row of the evaluation table as DynamoDB would hold it (an unconditional update may create one). */
+interface EvaluationRow {
+  status?: EvaluationRecord['status'];
+  lease_owner?: string;
+  lease_until?: number;
+  outcome?: string;
+  outbox_status?: EvaluationRecord['outbox_status'];
+  events_json?: string;
+  signal_items_json?: string;
+  publish_owner?: string;
+  publish_lease_until?: number;
+  published_at?: string;
+}
+
+interface MarketRow {
+  as_of: string;
+  as_of_ms: number;
+  source_event_id: string;
+  indicators_json: string;
+  series_json: string;
+}
+
+/** A mute as the state table keeps it: ended early by ops when `ended_at` is set. */
+export type StoredMute = Mute & { ended_at?: string };
+
+const key = (...parts: readonly string[]) => parts.join('\u0000');
+const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
+
+/**
+ * The engine's store in memory, for replay and tests: every condition the DynamoDB store puts on a
+ * write is checked here the same way and mapped to the same outcome, and values are copied in and
+ * out as they would be serialized, so nothing the engine holds aliases stored state. Deterministic:
+ * no clock, no random; reads list in insertion order.
+ */
+export class InMemoryEngineStore implements EngineStore {
+  private readonly evaluations = new Map<string, EvaluationRow>();
+  private readonly latest = new Map<string, LatestSnapshot>();
+  private readonly worlds = new Set<string>();
+  private readonly episodes = new Map<string, Map<string, EpisodeState>>();
+  private readonly mutes = new Map<string, StoredMute[]>();
+  private readonly signals = new Map<string, SignalItem>();
+  private readonly audit = new Map<string, AuditRecord>();
+  private readonly market = new Map<string, MarketRow>();
+
+  async getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined> {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (!row) return undefined;
+    return {
+      evaluation_key: evaluationKey,
+      world_id: worldId,
+      status: row.status as EvaluationRecord['status'],
+      lease_owner: row.lease_owner as string,
+      lease_until: row.lease_until as number,
+      outcome: row.outcome,
+      outbox_status: row.outbox_status,
+      ...(row.events_json ? { events: JSON.parse(row.events_json) as EngineEvent[] } : {}),
+      ...(row.signal_items_json ? { signal_items: JSON.parse(row.signal_items_json) as SignalItem[] } : {}),
+    };
+  }
+
+  async advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult> {
+    const current = this.latest.get(latest.world_id);
+    if (current && !(current.as_of_ms < latest.as_of_ms)) {
+      return current.as_of_ms === latest.as_of_ms && current.version === latest.version ? 'same' : 'older';
+    }
+    this.latest.set(latest.world_id, copy(latest));
+    this.worlds.add(latest.world_id);
+    return 'advanced';
+  }
+
+  async getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
+    const current = this.latest.get(worldId);
+    return current ? copy(current) : undefined;
+  }
+
+  async listWorlds(): Promise<string[]> {
+    return [...this.worlds].sort();
+  }
+
+  async claimEvaluation(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    leaseUntilMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    const k = key(worldId, evaluationKey);
+    const row = this.evaluations.get(k);
+    // A claim whose holder crashed is taken over once its lease has run out.
+    if (row && !(row.status === 'in_progress' && (row.lease_until ?? 0) < nowMs)) return false;
+    this.evaluations.set(k, { status: 'in_progress', lease_owner: owner, lease_until: leaseUntilMs });
+    return true;
+  }
+
+  async releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (row?.status === 'in_progress' && row.lease_owner === owner) row.lease_until = 0;
+  }
+
+  async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
+    const stored = this.episodes.get(worldId) ?? new Map<string, EpisodeState>();
+    return new Map([...stored].map(([k, v]) => [k, copy(v)]));
+  }
+
+  async loadMutes(worldId: string): Promise<Mute[]> {
+    return (this.mutes.get(worldId) ?? [])
+      .filter((m) => m.ended_at === undefined)
+      .map((m) => ({
+        mute_id: m.mute_id,
+        world_id: m.world_id,
+        ...(m.strategy_id ? { strategy_id: m.strategy_id } : {}),
+        ...(m.rule_id ? { rule_id: m.rule_id } : {}),
+        until: m.until,
+        reason: m.reason,
+        actor: m.actor,
+      }));
+  }
+
+  /** Stores a mute (or replaces one with the same id), as the ops path writes it. */
+  putMute(mute: StoredMute): void {
+    const list = (this.mutes.get(mute.world_id) ?? []).filter((m) => m.mute_id !== mute.mute_id);
+    list.push(copy(mute));
+    this.mutes.set(mute.world_id, list);
+  }
+
+  /**
+   * All or nothing, like the DynamoDB transaction: every condition is checked before anything is
+   * written. A lost claim throws (as a cancelled transaction does), a moved latest snapshot is
+   * `superseded`, any episode or audit condition failing is `conflict`.
+   */
+  async commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {
+    const evalKey = key(commit.world_id, commit.evaluation_key);
+    const claim = this.evaluations.get(evalKey);
+    if (!(claim?.status === 'in_progress' && claim.lease_owner === commit.lease_owner)) {
+      throw new EvaluationInProgressError(
+        `claim on evaluation ${commit.evaluation_key.slice(0, 16)} was taken over`,
+      );
+    }
+    if (!Number.isNaN(commit.snapshot_as_of_ms)) {
+      if (this.latest.get(commit.world_id)?.as_of_ms !== commit.snapshot_as_of_ms) return 'superseded';
+    }
+    const stored = this.episodes.get(commit.world_id) ?? new Map<string, EpisodeState>();
+    for (const episode of commit.episodes) {
+      const current = stored.get(episodeKey(episode.rule_id, episode.scope_key));
+      const ok = episode.version === 0 ? current === undefined : current?.version === episode.version;
+      if (!ok) return 'conflict';
+    }
+    const auditKey = key(commit.audit.world_id, commit.audit.record_id);
+    if (this.audit.has(auditKey)) return 'conflict';
+
+    const hasEvents = commit.events.length > 0;
+    this.evaluations.set(evalKey, {
+      ...claim,
+      status: 'completed',
+      outcome: commit.outcome,
+      outbox_status: hasEvents ? 'pending' : 'none',
+      ...(hasEvents
+        ? {
+            events_json: JSON.stringify(commit.events),
+            signal_items_json: JSON.stringify(toStorable(commit.signal_items)),
+            publish_owner: commit.lease_owner,
+            publish_lease_until: commit.publish_lease_until,
+          }
+        : {}),
+    });
+    for (const episode of commit.episodes) {
+      stored.set(
+        episodeKey(episode.rule_id, episode.scope_key),
+        toStorable({ ...copy(episode), version: episode.version + 1 }),
+      );
+    }
+    this.episodes.set(commit.world_id, stored);
+    this.audit.set(auditKey, copy(toStorable(commit.audit)));
+    return 'committed';
+  }
+
+  async acquirePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    leaseUntilMs: number,
+    nowMs: number,
+  ): Promise<boolean> {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (row?.outbox_status !== 'pending') return false;
+    if (row.publish_lease_until !== undefined && !(row.publish_lease_until < nowMs)) return false;
+    row.publish_owner = owner;
+    row.publish_lease_until = leaseUntilMs;
+    return true;
+  }
+
+  async releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (row && row.publish_owner === owner) row.publish_lease_until = 0;
+  }
+
+  async putSignals(items: readonly SignalItem[]): Promise<void> {
+    for (const item of items) {
+      if (!this.signals.has(item.signal_id)) this.signals.set(item.signal_id, copy(toStorable(item)));
+    }
+  }
+
+  async markPublished(
+    worldId: string,
+    evaluationKey: string,
+    signalIds: readonly string[],
+    publishedAt: string,
+  ): Promise<void> {
+    for (const id of signalIds) {
+      const item = this.signals.get(id);
+      if (item?.status === 'pending_publish') {
+        item.status = 'published';
+        item.published_at = publishedAt;
+      }
+    }
+    // Unconditional, as in DynamoDB: an update without a condition creates the row if it is missing.
+    const k = key(worldId, evaluationKey);
+    const row = this.evaluations.get(k) ?? {};
+    row.outbox_status = 'published';
+    row.published_at = publishedAt;
+    this.evaluations.set(k, row);
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    const k = key(record.world_id, record.record_id);
+    if (!this.audit.has(k)) this.audit.set(k, copy(toStorable(record)));
+  }
+
+  async putMarket(view: MarketScopeView & { source_event_id: string }): Promise<AdvanceResult> {
+    const current = this.market.get(view.scope);
+    if (current && !(current.as_of_ms < view.asOfMs)) {
+      return current.as_of_ms === view.asOfMs && current.source_event_id === view.source_event_id
+        ? 'same'
+        : 'older';
+    }
+    this.market.set(view.scope, {
+      as_of: view.as_of,
+      as_of_ms: view.asOfMs,
+      source_event_id: view.source_event_id,
+      indicators_json: JSON.stringify(view.indicators),
+      series_json: JSON.stringify(view.series),
+    });
+    return 'advanced';
+  }
+
+  async loadMarket(scopes: readonly string[]): Promise<Map<string, MarketScopeView>> {
+    const map = new Map<string, MarketScopeView>();
+    for (const scope of scopes) {
+      const row = this.market.get(scope);
+      if (!row) continue;
+      map.set(scope, {
+        scope,
+        as_of: row.as_of,
+        asOfMs: row.as_of_ms,
+        indicators: JSON.parse(row.indicators_json),
+        series: JSON.parse(row.series_json),
+      });
+    }
+    return map;
+  }
+
+  /** Every stored signal row, in the order first stored (what ops would scan). */
+  allSignals(): SignalItem[] {
+    return [...this.signals.values()].map(copy);
+  }
+
+  /** Every audit record, in the order appended. */
+  allAudit(): AuditRecord[] {
+    return [...this.audit.values()].map(copy);
+  }
+}

@@ -1,0 +1,349 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import { InputError } from '../../contracts/load-input.js';
+import { effectiveMode, type Rule, type RuleSet } from '../../rules/rule-schema.js';
+import {
+  DEFAULT_WORLD,
+  loadRuleSetDirectory,
+  parseRuleSet,
+  RuleSetError,
+  RuleSetRegistry,
+} from '../../rules/ruleset-loader.js';
+import { type CliCommand, parseFlags, UsageError } from '../args.js';
+
+const RULE_SET_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
+const WRAP_COLUMNS = 100;
+
+/** The rule-set files a path names: the file itself, or the folder's files as the loader picks them. */
+function ruleSetFiles(path: string): { files: string[]; directory: boolean } {
+  let isDirectory: boolean;
+  try {
+    isDirectory = statSync(path).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new InputError(
+      `${path}: ${code === 'ENOENT' ? 'no such file or directory' : `cannot read (${code})`}`,
+    );
+  }
+  if (!isDirectory) return { files: [path], directory: false };
+  const files = readdirSync(path)
+    .filter((name) => RULE_SET_EXTENSIONS.has(extname(name)))
+    .sort()
+    .map((name) => join(path, name))
+    .filter((file) => statSync(file).isFile());
+  return { files, directory: true };
+}
+
+/** Parses one file, its messages naming the path as the user gave it. */
+function parseFile(file: string): RuleSet {
+  return parseRuleSet(readFileSync(file, 'utf8'), file);
+}
+
+/** A registry that applies one explicitly chosen rule set to every world, whatever world it names. */
+class SingleRuleSetRegistry extends RuleSetRegistry {
+  constructor(private readonly only: RuleSet) {
+    super([only]);
+  }
+
+  override forWorld(): RuleSet {
+    return this.only;
+  }
+}
+
+/**
+ * The rule sets a `--rules` option names: a folder is loaded as a deployment loads it (each world's
+ * set, else the default); a single file is what the user asked to try, so it applies to every world.
+ */
+export function loadRuleSets(path: string): { registry: RuleSetRegistry; label: string } {
+  const { files, directory } = ruleSetFiles(path);
+  if (directory) {
+    const registry = loadRuleSetDirectory(path);
+    const label = registry
+      .all()
+      .map((s) => `${s.source}: ${s.world}, ${s.version}`)
+      .join('; ');
+    return { registry, label: `${path}/ (${label})` };
+  }
+  const set = parseFile(files[0]!);
+  return {
+    registry: new SingleRuleSetRegistry(set),
+    label: `${path} (${set.world}, ${set.version}; applied to every world)`,
+  };
+}
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const trim = (x: number) => String(Number(x.toPrecision(6)));
+const LOSS_KINDS = new Set(['var_limit', 'es_limit', 'stress_drawdown', 'drawdown']);
+
+/**
+ * A rule's number in its own units: a percent of capital for losses and weights, a multiple for
+ * leverage and liquidity ratios, seconds for ages. `exact` keeps configured levels unrounded.
+ */
+export function formatRuleValue(
+  kind: string,
+  measure: string | undefined,
+  value: number | null | undefined,
+  exact = false,
+): string {
+  if (value === null || value === undefined) return 'n/a';
+  if (!Number.isFinite(value)) return String(value);
+  const pct = () => (exact ? `${trim(value * 100)}%` : `${(value * 100).toFixed(2)}%`);
+  const num = (digits: number) => (exact ? trim(value) : value.toFixed(digits));
+  if (LOSS_KINDS.has(kind)) return pct();
+  switch (kind) {
+    case 'concentration':
+      if (measure === 'gross_leverage') return `${num(2)}×`;
+      if (measure === 'herfindahl') return num(4);
+      return pct();
+    case 'volatility_regime':
+      return num(measure === 'vix_term_inversion' ? 3 : 2);
+    case 'correlation_breakdown':
+      return measure === 'turbulence_percentile' ? `${num(3)} (percentile)` : `${num(2)} sd`;
+    case 'liquidity':
+      return measure === 'adv_utilization' ? pct() : `${num(2)}×`;
+    case 'staleness':
+      return value >= Number.MAX_SAFE_INTEGER
+        ? 'never (no data)'
+        : `${exact ? trim(value) : Math.round(value)} s`;
+    default:
+      return exact ? trim(value) : String(Number(value.toPrecision(4)));
+  }
+}
+
+/** The measure name a rule carries, for kinds that have several. */
+export function measureName(rule: Rule): string | undefined {
+  return 'measure' in rule ? rule.measure : undefined;
+}
+
+const METHOD_NAMES: Record<string, string> = {
+  normal: 'parametric normal',
+  student_t: 'Student-t',
+  cornish_fisher: 'Cornish–Fisher (skew- and kurtosis-adjusted)',
+  historical: 'historical',
+};
+
+function duration(sec: number): string {
+  if (sec % 86_400 === 0) return plural(sec / 86_400, 'day');
+  if (sec % 3600 === 0) return plural(sec / 3600, 'hour');
+  if (sec % 60 === 0) return plural(sec / 60, 'minute');
+  return plural(sec, 'second');
+}
+
+/** What the rule measures, in words. */
+function describeMeasure(rule: Rule): string {
+  const perStrategy = rule.scope === 'strategy';
+  switch (rule.kind) {
+    case 'var_limit':
+    case 'es_limit': {
+      const what = rule.kind === 'var_limit' ? 'Value-at-Risk (VaR)' : 'Expected Shortfall (ES)';
+      const dof =
+        rule.method === 'student_t'
+          ? rule.dof !== undefined
+            ? ` with ν = ${rule.dof}`
+            : ' with ν estimated from the kurtosis'
+          : '';
+      const of = perStrategy ? "each strategy's own position (wᵢ·rᵢ)" : 'the whole portfolio';
+      return `the ${rule.horizon}-period ${trim(rule.confidence * 100)}% ${what} of ${of}, by the ${METHOD_NAMES[rule.method]} method${dof}, as a loss in percent of capital`;
+    }
+    case 'stress_drawdown': {
+      const scenario =
+        rule.scenario === 'worst' ? 'the worst stress scenario' : `the stress scenario '${rule.scenario}'`;
+      const metric =
+        rule.metric === 'max_drawdown'
+          ? 'maximum drawdown (max_drawdown, or dd_max from older producers)'
+          : rule.metric;
+      return `the ${metric} of ${scenario} the hub reports${perStrategy ? ', per strategy where the hub nests stress by strategy' : ''}, in percent of capital`;
+    }
+    case 'drawdown':
+      return `the current realized drawdown on the compounded equity curve of ${perStrategy ? "each strategy's own returns" : 'the portfolio'}${rule.lookback !== undefined ? ` over the last ${rule.lookback} returns` : ''}`;
+    case 'concentration':
+      return rule.measure === 'max_weight'
+        ? `${perStrategy ? "each strategy's" : 'the largest single strategy'} weight, in percent of capital`
+        : rule.measure === 'herfindahl'
+          ? 'the Herfindahl index Σw² of the weights (1/HHI is the effective number of strategies)'
+          : "gross leverage Σ|w| as a multiple of capital (the hub's constraints.max_leverage is shown beside it)";
+    case 'volatility_regime':
+      return rule.measure === 'vix_level'
+        ? `the VIX level from market scope '${rule.market_scope}'`
+        : `the VIX/VIX3M ratio from market scope '${rule.market_scope}' (above 1 the term structure is inverted)`;
+    case 'correlation_breakdown':
+      if (rule.measure === 'avg_correlation_z')
+        return `how many standard deviations the average pairwise correlation of the last ${rule.short_window} periods sits above its ${rule.long_window}-period norm`;
+      if (rule.measure === 'turbulence_percentile')
+        return `the percentile of the latest cross-section's turbulence (Mahalanobis distance) among the last ${rule.long_window} periods`;
+      return `how many standard deviations the absorption ratio (variance share of the top ⌈N/5⌉ eigenvectors) of the last ${rule.short_window} periods sits above its ${rule.long_window}-period norm`;
+    case 'liquidity':
+      if (rule.measure === 'spread_widening')
+        return `the relative spread of the last ${rule.short_window} periods as a multiple of its ${rule.long_window}-period mean (market scope '${rule.market_scope}')`;
+      if (rule.measure === 'amihud_deterioration')
+        return `Amihud illiquidity (|r| per dollar traded) of the last ${rule.short_window} periods as a multiple of its ${rule.long_window}-period mean (market scope '${rule.market_scope}')`;
+      return "utilization of average daily volume (the hub's constraints.adv_util_p95, else the market feed's latest adv_util)";
+    case 'staleness':
+      return rule.source === 'snapshot'
+        ? 'the age in seconds of the hub snapshot (now − as_of)'
+        : `the age in seconds of the market data for scope '${rule.market_scope}' (no data at all counts as infinitely old)`;
+  }
+}
+
+function describeAction(rule: Rule, target: string): string {
+  const whom = rule.scope === 'strategy' ? 'the breaching strategy' : 'every strategy of the world';
+  switch (rule.action.type) {
+    case 'exit':
+      return `asks to exit ${whom} fully`;
+    case 'reduce_fixed':
+      return `asks to cut ${whom} by a fixed ${trim(rule.action.ratio * 100)}%`;
+    case 'reduce':
+      return rule.action.sizing === 'contribution'
+        ? `asks for the smallest total cut, largest contributors first, that brings the measure back to the target ${target}`
+        : `asks to cut ${whom} by the same fraction, 1 − target/measure, which brings the measure back to the target ${target}`;
+  }
+}
+
+/** One plain-English paragraph: everything the rule will do. */
+export function explainRule(set: RuleSet, rule: Rule): string {
+  const measure = measureName(rule);
+  const fmt = (v: number) => formatRuleValue(rule.kind, measure, v, true);
+  const clear = rule.clear ?? rule.limit;
+  const target = rule.target ?? rule.limit;
+  const mode = effectiveMode(set, rule);
+  const parts: string[] = [];
+  parts.push(
+    `${rule.id} (${rule.kind}):${rule.description ? ` ${rule.description.replace(/\.?$/, '.')}` : ''}`,
+  );
+  parts.push(`It measures ${describeMeasure(rule)}.`);
+  parts.push(
+    `It breaches above ${fmt(rule.limit)}; ${
+      rule.clear !== undefined
+        ? `once breached, the episode lasts until the measure is back at or below ${fmt(clear)} (hysteresis).`
+        : 'the episode ends as soon as the measure is back at or below the limit (no separate clear level).'
+    }`,
+  );
+  parts.push(
+    `On a breach it ${describeAction(rule, fmt(target))}${
+      rule.action.type === 'reduce' && rule.target === undefined ? ' (no target set: the limit)' : ''
+    }.`,
+  );
+  parts.push(
+    `Severity ${rule.severity}, priority ${rule.priority} (the lower number wins ties between rules).`,
+  );
+  parts.push(
+    mode === 'enforce'
+      ? 'Mode enforce: its signals are published to the gateway.'
+      : mode === 'shadow'
+        ? `Mode shadow${set.mode === 'shadow' ? ' (the whole rule set runs in shadow)' : ''}: evaluated, stored and audited, never published.`
+        : 'Mode approval: its signals are stored as proposals and published only once a person approves them.',
+  );
+  if (mode === 'approval') {
+    const a = rule.approval ?? { timeout_sec: 900, default: 'drop' as const, four_eyes: false };
+    parts.push(
+      `Without a decision within ${duration(a.timeout_sec)}${rule.approval ? '' : ' (the default)'}, a proposal is ${
+        a.default === 'emit' ? 'published anyway' : 'dropped'
+      }; ${a.four_eyes ? 'approval needs two different people (four eyes).' : 'one approver suffices.'}`,
+    );
+  } else if (rule.approval) {
+    parts.push(`Its approval settings are unused while the mode is ${mode}.`);
+  }
+  parts.push(
+    rule.scope === 'world'
+      ? 'Scope world: one measure for the whole world; an action applies to every strategy held.'
+      : 'Scope strategy: measured per strategy; an action applies to that strategy only.',
+  );
+  parts.push(
+    rule.persistence === 1
+      ? 'It fires on the first breaching evaluation.'
+      : `It fires only after ${rule.persistence} breaching evaluations in a row.`,
+  );
+  parts.push(
+    `Within an episode it signals again only when the action becomes stricter or the cut grows by at least ${trim(
+      rule.reemit.min_ratio_step * 100,
+    )} percentage points${
+      rule.reemit.repeat_after_sec !== undefined
+        ? `, or every ${duration(rule.reemit.repeat_after_sec)} while the breach lasts`
+        : ''
+    }; when the episode ends it sends a hold.`,
+  );
+  return parts.join(' ');
+}
+
+/** The set's header: which worlds it governs, its version and mode. */
+function explainSet(set: RuleSet): string {
+  const worlds =
+    set.world === DEFAULT_WORLD ? 'every world without a rule set of its own' : `the world '${set.world}'`;
+  return `${set.source}: applies to ${worlds}; version ${set.version}; mode ${set.mode}; ${plural(set.rules.length, 'rule')}.${
+    set.description ? ` ${set.description}` : ''
+  }`;
+}
+
+function wrap(text: string, width = WRAP_COLUMNS): string {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(' ')) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines.join('\n');
+}
+
+function validate(path: string): number {
+  const { files, directory } = ruleSetFiles(path);
+  const problems: string[] = [];
+  const sets: RuleSet[] = [];
+  if (files.length === 0) problems.push(`${path}: no rule set files (*.yaml, *.yml, *.json)`);
+  for (const file of files) {
+    try {
+      const set = parseFile(file);
+      sets.push(set);
+      console.log(`ok: ${file} (${set.world}, ${plural(set.rules.length, 'rule')}, version ${set.version})`);
+    } catch (error) {
+      if (!(error instanceof RuleSetError)) throw error;
+      problems.push(...error.errors);
+    }
+  }
+  if (directory) {
+    // Two files for one world would make a deployment refuse to start.
+    try {
+      new RuleSetRegistry(sets);
+    } catch (error) {
+      if (!(error instanceof RuleSetError)) throw error;
+      problems.push(...error.errors);
+    }
+  }
+  for (const p of problems) console.log(p);
+  if (problems.length > 0) console.log(`${plural(problems.length, 'problem')} found`);
+  return problems.length > 0 ? 1 : 0;
+}
+
+function explain(path: string): number {
+  const { files } = ruleSetFiles(path);
+  if (files.length === 0) throw new InputError(`${path}: no rule set files (*.yaml, *.yml, *.json)`);
+  const out: string[] = [];
+  for (const file of files) {
+    const set = parseFile(file);
+    out.push(wrap(explainSet(set)), '');
+    for (const rule of set.rules) out.push(wrap(explainRule(set, rule)), '');
+  }
+  console.log(out.join('\n').trimEnd());
+  return 0;
+}
+
+/** `exit-engine rules validate|explain`: check rule sets, or read them in plain words. */
+export const command: CliCommand = {
+  name: 'rules',
+  summary:
+    'validate: check rule-set files (a file, or every *.yaml/*.yml/*.json in a folder), printing each problem as `file: field: message` (exit 1 on any). explain: print, in plain words, what each rule will do.',
+  usage: 'exit-engine rules validate FILE_OR_DIR | exit-engine rules explain FILE_OR_DIR',
+  async run(argv) {
+    const { positionals } = parseFlags(argv, {}, true);
+    const [sub, path, ...extra] = positionals;
+    if (sub !== 'validate' && sub !== 'explain')
+      throw new UsageError(
+        sub === undefined ? 'a subcommand is required (validate or explain)' : `unknown subcommand '${sub}'`,
+      );
+    if (path === undefined) throw new UsageError(`${sub}: FILE_OR_DIR is required`);
+    if (extra.length > 0) throw new UsageError(`${sub}: unexpected argument '${extra[0]}'`);
+    return sub === 'validate' ? validate(path) : explain(path);
+  },
+};
