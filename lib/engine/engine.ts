@@ -598,7 +598,7 @@ export class ExitEngine {
       episodes: [],
       audit: {
         world_id: a.world,
-        record_id: `${now}#${info.kind}#${a.auditId}`,
+        record_id: `${now}#${info.kind}#${a.auditId}#${a.evaluationKey.slice(0, 16)}`,
         kind: info.kind,
         recorded_at: now,
         reasons: info.reasons,
@@ -708,7 +708,7 @@ export class ExitEngine {
   ): AuditRecord {
     return {
       world_id: a.world,
-      record_id: `${now}#evaluation#${a.auditId}`,
+      record_id: `${now}#evaluation#${a.auditId}#${a.evaluationKey.slice(0, 16)}`,
       kind: 'evaluation',
       recorded_at: now,
       evaluation_key: a.evaluationKey.slice(0, 16),

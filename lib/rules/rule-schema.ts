@@ -188,6 +188,14 @@ export const RuleSchema = z
         message: `must be at or below the limit (${rule.limit})`,
       });
     }
+    // A sized reduce cuts by 1 − target/measure: meaningless unless the target is a positive level.
+    if (rule.action.type === 'reduce' && (rule.target ?? rule.limit) < 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['action'],
+        message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
+      });
+    }
     if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {
       ctx.addIssue({ code: 'custom', path: ['short_window'], message: 'must be shorter than long_window' });
     }

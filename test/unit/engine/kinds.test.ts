@@ -15,6 +15,11 @@ import {
   Z99,
 } from './harness.js';
 
+/** Kinds whose measure can never be unavailable (concentration, staleness) register no such test. */
+function itWhenUnavailable(row: { unavailable?: unknown }): (name: string, fn: () => void) => void {
+  return row.unavailable ? it : () => undefined;
+}
+
 /**
  * Scenario tests per rule kind: each row has a "dial" that builds inputs whose measure is a chosen
  * value v (by a closed form written here), and the expected cut per strategy at v. Every scenario
@@ -438,7 +443,7 @@ describe.each(rows)('$name', (row) => {
     expectNoSignals(cleared);
   });
 
-  it.skipIf(!row.unavailable)('never fires on an unavailable measure and never clears on one', () => {
+  itWhenUnavailable(row)('never fires on an unavailable measure and never clears on one', () => {
     const unavailable = row.unavailable!;
     const run = new Runner(ruleSet([{ ...base, persistence: 1 }]));
     const idle = run.step(unavailable(clock(0)));
@@ -459,7 +464,7 @@ describe.each(rows)('$name', (row) => {
     expect(cleared.signals.length).toBe(row.covered.length);
   });
 
-  it.skipIf(!row.unavailable)('keeps the persistence count across an unavailable evaluation', () => {
+  itWhenUnavailable(row)('keeps the persistence count across an unavailable evaluation', () => {
     const unavailable = row.unavailable!;
     const run = new Runner(ruleSet([{ ...base, persistence: 2 }]));
     expect(outcome(run.step(row.make(L.high, clock(0))), ID).verdict).toBe('breach_pending');
@@ -482,6 +487,7 @@ describe('correlation_breakdown with a negative limit (the schema allows any num
     short_window: 5,
     long_window: 30,
     limit: -0.5,
+    action: { type: 'exit' },
   };
   const dial = (z: number, k: number) => ({
     snap: snapshot({ weights: W, returns: corrReturns([...HISTORY, corrFor(z)]), asOf: at(clock(k)) }),
@@ -496,15 +502,18 @@ describe('correlation_breakdown with a negative limit (the schema allows any num
     }
   });
 
-  // BUG (lib/engine/evaluate.ts sizeAction, `const r = clamp01(1 - target / m.value)`, and the
-  // `if (ratio <= EPS) continue` in evaluateRuleSet): a fired episode emits no signal.
-  it.fails.each([-0.45, -0.2])(
-    'z = %s: the fired episode emits a reduce/exit signal for every strategy',
-    (z) => {
-      const res = new Runner(ruleSet([negRule])).step(dial(z, 0));
-      expect(outcome(res, 'neg_z').verdict).toBe('fired');
-      expect(res.signals.map((s) => s.signal.strategy_id)).toEqual(AB);
-      for (const s of res.signals) expect(s.signal.action).not.toBe('hold');
-    },
-  );
+  // Regression: a sized reduce with a negative target once fired without any signal (its ratio
+  // 1 − target/measure clamped to 0). The schema now refuses it; exit works at any level.
+  it('refuses a sized reduce whose target is below 0', () => {
+    expect(() => ruleSet([{ ...negRule, action: { type: 'reduce', sizing: 'uniform' } }])).toThrow(
+      /a reduce sized to the target needs a target of at least 0/,
+    );
+  });
+
+  it.each([-0.45, -0.2])('z = %s: the fired episode emits a reduce/exit signal for every strategy', (z) => {
+    const res = new Runner(ruleSet([negRule])).step(dial(z, 0));
+    expect(outcome(res, 'neg_z').verdict).toBe('fired');
+    expect(res.signals.map((s) => s.signal.strategy_id)).toEqual(AB);
+    for (const s of res.signals) expect(s.signal.action).not.toBe('hold');
+  });
 });
