@@ -1,4 +1,5 @@
-import { z } from 'zod';
+// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
+import * as z from 'zod';
 import { formatZodIssues } from './contracts/issues.js';
 
 /**

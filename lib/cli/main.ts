@@ -6,6 +6,17 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   risk: () => import('./commands/risk.js'),
   'test-event-pattern': () => import('./commands/test-event-pattern.js'),
   bench: () => import('./commands/bench.js'),
+  replay: () => import('./commands/replay.js'),
+  evaluate: () => import('./commands/evaluate.js'),
+  rules: () => import('./commands/rules.js'),
+  signals: () => import('./commands/ops.js').then((m) => ({ command: m.signalsCommand })),
+  approve: () => import('./commands/ops.js').then((m) => ({ command: m.approveCommand })),
+  reject: () => import('./commands/ops.js').then((m) => ({ command: m.rejectCommand })),
+  pending: () => import('./commands/ops.js').then((m) => ({ command: m.pendingCommand })),
+  mute: () => import('./commands/ops.js').then((m) => ({ command: m.muteCommand })),
+  unmute: () => import('./commands/ops.js').then((m) => ({ command: m.unmuteCommand })),
+  mutes: () => import('./commands/ops.js').then((m) => ({ command: m.mutesCommand })),
+  audit: () => import('./commands/ops.js').then((m) => ({ command: m.auditCommand })),
 };
 
 function help(): string {

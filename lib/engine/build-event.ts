@@ -80,3 +80,75 @@ export function buildProposedEvent(ctx: EventContext, items: readonly SignalItem
     },
   };
 }
+
+/** Who approved a proposed signal, when and why: what its published event's provenance records. */
+export interface ApprovalFacts {
+  approved_by: string;
+  approved_at: string;
+  reason: string;
+  approvals: readonly { actor: string; at: string; reason: string }[];
+  /** The snapshot's event_version (from the evaluation that proposed the signal). */
+  snapshot_event_version: number;
+  /** The evaluation's provenance (stage, rule set, snapshot hash, …), carried over. */
+  evaluation_provenance: Record<string, unknown>;
+  engine_version: string;
+}
+
+/**
+ * Builds the upstream-exact `exit_signal_emitted` for one approved signal. Its id derives from the
+ * signal id (a retried publish is the same event), and its idempotency key extends the evaluation's
+ * with `approval`, so a gateway never mistakes it for the same evaluation's enforce-mode event.
+ */
+export function buildApprovedSignalEvent(item: SignalItem, facts: ApprovalFacts): ExitSignalEvent {
+  return {
+    specversion: '1.0',
+    id: deterministicUuid('exit_signal_emitted', 'approval', item.signal_id),
+    source: EXIT_ENGINE_SOURCE,
+    type: EXIT_SIGNAL_DETAIL_TYPE,
+    time: facts.approved_at,
+    datacontenttype: 'application/json',
+    correlation_id: `exit_signal:${item.world_id}:${item.evaluation_key}`,
+    data: {
+      world_id: item.world_id,
+      as_of: item.as_of,
+      snapshot_version: item.snapshot_version,
+      event_version: facts.snapshot_event_version,
+      idempotency_key: exitSignalIdempotencyKey(
+        item.world_id,
+        item.snapshot_version,
+        facts.snapshot_event_version,
+        `${item.evaluation_key}:approval`,
+      ),
+      signals: [
+        {
+          strategy_id: item.strategy_id,
+          action: item.action,
+          reduction_ratio: item.reduction_ratio,
+          reason: item.reason,
+          metrics: item.metrics,
+          tags: [
+            ...item.tags,
+            ...[...new Set(facts.approvals.map((a) => a.actor))].map((actor) => `approved_by:${actor}`),
+          ],
+        },
+      ],
+      provenance: {
+        ...facts.evaluation_provenance,
+        actor: 'exit-engine',
+        engine_version: facts.engine_version,
+        trigger: 'approval',
+        signal_id: item.signal_id,
+        proposed_at: item.emitted_at,
+        approval: {
+          approved_by: facts.approved_by,
+          approved_at: facts.approved_at,
+          reason: facts.reason,
+          approvals: facts.approvals,
+          deadline: item.approval?.deadline ?? null,
+          default_on_timeout: item.approval?.default ?? null,
+          four_eyes: item.approval?.four_eyes ?? false,
+        },
+      },
+    },
+  };
+}

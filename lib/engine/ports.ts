@@ -170,3 +170,80 @@ export interface EngineLogger {
   warn(message: string, extra?: Record<string, unknown>): void;
   error(message: string, extra?: Record<string, unknown>): void;
 }
+
+/** One approval of a proposed signal (four eyes keeps the first until a second, different actor approves). */
+export interface ApprovalEntry {
+  actor: string;
+  at: string;
+  reason: string;
+}
+
+/** A signal row as ops see it: the engine's row plus what ops decisions added to it. */
+export interface OpsSignalItem extends SignalItem {
+  approvals?: ApprovalEntry[];
+  decided_by?: string;
+  decided_at?: string;
+  decision_reason?: string;
+  /** The exit_signal_emitted an approval publishes, stored with the `proposed → approved` transition. */
+  approved_event?: EngineEvent;
+  /** While set in the future, the approver holds the right to publish; the sweep waits. */
+  publish_lease_until?: number;
+}
+
+/** A stored mute: a Mute plus when it was created and, once unmuted, when and by whom it ended. */
+export interface MuteRecord extends Mute {
+  created_at: string;
+  ended_at?: string;
+  ended_by?: string;
+  end_reason?: string;
+}
+
+/** A conditional change of one signal row, with the audit record that must land with it. */
+export interface SignalTransition {
+  signal_id: string;
+  /** The row changes only while it is in this status. */
+  from: SignalStatus;
+  /** Four eyes: the row changes only while it holds exactly this many approvals. */
+  approvals_count?: number;
+  /** Publishing a retried approval: the row changes only when no one's publish lease is running. */
+  lease_free_at?: number;
+  set: Partial<Omit<OpsSignalItem, 'signal_id'>>;
+  audit?: AuditRecord;
+}
+
+export interface SignalQuery {
+  world_id?: string;
+  status?: SignalStatus;
+  /** ISO time: only signals emitted at or after it. */
+  since?: string;
+  limit?: number;
+}
+
+/** What the ops use cases read and write: signal decisions, mutes, the audit trail. */
+export interface OpsStore {
+  getSignal(signalId: string): Promise<OpsSignalItem | undefined>;
+  /** Newest first; by world (GSI by-world), by status (GSI by-status), or both. */
+  listSignals(query: SignalQuery): Promise<OpsSignalItem[]>;
+  /** Applies a transition and its audit record together; false when the row was not in the expected state. */
+  transitionSignal(t: SignalTransition): Promise<boolean>;
+  /** The snapshot event version and evaluation provenance behind a proposed signal, from its outbox. */
+  proposalContext(
+    signal: Pick<SignalItem, 'world_id' | 'evaluation_key' | 'signal_id'>,
+  ): Promise<{ event_version: number; provenance: Record<string, unknown> } | undefined>;
+  /** Conditional create; false when the mute id exists already (the same request repeated). */
+  putMute(mute: MuteRecord, audit: AuditRecord): Promise<boolean>;
+  getMute(worldId: string, muteId: string): Promise<MuteRecord | undefined>;
+  /** Sets `ended_at` (once); false when it had ended already. */
+  endMute(
+    worldId: string,
+    muteId: string,
+    end: { ended_at: string; ended_by: string; end_reason: string },
+    audit: AuditRecord,
+  ): Promise<boolean>;
+  /** Every mute of a world (or of all worlds), ended ones included. */
+  listMutes(worldId?: string): Promise<MuteRecord[]>;
+  /** Idempotent append (same record_id twice is one record). */
+  appendAudit(record: AuditRecord): Promise<void>;
+  /** Records of a world, oldest first, from `since` (ISO) on. */
+  listAudit(worldId: string, since?: string, limit?: number): Promise<AuditRecord[]>;
+}

@@ -1,8 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -12,8 +10,9 @@ import type { Outcome } from '../engine/engine.js';
 import type { AdvanceResult } from '../engine/ports.js';
 import { logger, metrics } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
+import { eventBridgeEvent, parseEvent } from './parse-event.js';
 
-export const MarketEventSchema = EventBridgeSchema.extend({ detail: MarketSnapshotCloudEventSchema });
+export const MarketEventSchema = eventBridgeEvent(MarketSnapshotCloudEventSchema);
 type MarketEvent = z.infer<typeof MarketEventSchema>;
 
 /** What a market delivery did: stored (or not, when older) and which worlds were re-evaluated. */
@@ -48,5 +47,5 @@ export function createMarketHandler(deps: EdgeDeps) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(parser({ schema: MarketEventSchema, safeParse: true }));
+    .use(parseEvent(MarketEventSchema));
 }

@@ -1,8 +1,6 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { parser } from '@aws-lambda-powertools/parser/middleware';
-import { EventBridgeSchema } from '@aws-lambda-powertools/parser/schemas/eventbridge';
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
@@ -11,11 +9,12 @@ import { RiskSnapshotCloudEventSchema } from '../contracts/risk-snapshot.js';
 import type { Outcome } from '../engine/engine.js';
 import { logger, metrics } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
+import { eventBridgeEvent, parseEvent } from './parse-event.js';
 
 /** EventBridge's own cap on an event; a bigger detail can only come from a misbehaving local producer. */
 export const MAX_EVENT_BYTES = 256 * 1024;
 
-export const SnapshotEventSchema = EventBridgeSchema.extend({ detail: RiskSnapshotCloudEventSchema });
+export const SnapshotEventSchema = eventBridgeEvent(RiskSnapshotCloudEventSchema);
 type SnapshotEvent = z.infer<typeof SnapshotEventSchema>;
 
 /** The engine, and the clock: wall time in Lambda, the event's own time when replaying history. */
@@ -63,5 +62,5 @@ export function createSnapshotHandler(deps: SnapshotHandlerDeps) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(parser({ schema: SnapshotEventSchema, safeParse: true }));
+    .use(parseEvent(SnapshotEventSchema));
 }

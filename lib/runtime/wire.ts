@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
 import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
@@ -19,10 +19,15 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
   const events = new EventBridgeClient(
     config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {},
   );
+  let s3Client: Promise<S3Client> | undefined;
   const s3 =
     local && !config.S3_ENDPOINT
       ? undefined
-      : new S3Client(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {});
+      : () =>
+          (s3Client ??= import('@aws-sdk/client-s3').then(
+            ({ S3Client }) =>
+              new S3Client(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT, forcePathStyle: true } : {}),
+          ));
   return {
     store: new DynamoDbEngineStore(
       dynamo,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import { RefResolutionError } from '../../engine/errors.js';
 import type { RefResolver } from '../../engine/ports.js';
 
@@ -8,8 +8,11 @@ import type { RefResolver } from '../../engine/ports.js';
 const MAX_REF_BYTES = 64 * 1024 * 1024;
 
 export interface RefResolverOptions {
-  /** S3 client for `s3://`; absent where S3 is not available (local runs), which refuses s3 refs. */
-  s3?: S3Client;
+  /**
+   * S3 client for `s3://`, built on first use (most snapshots carry no ref, so cold starts do not
+   * pay for loading the S3 SDK); absent where S3 is not available, which refuses s3 refs.
+   */
+  s3?: () => Promise<S3Client>;
   /** Whether `file://` refs are allowed (local runs only; never in Lambda). */
   allowFiles: boolean;
 }
@@ -61,7 +64,11 @@ export class UriRefResolver implements RefResolver {
     if (!this.options.s3)
       throw new RefResolutionError('s3:// references need S3, which this run does not have', field, false);
     try {
-      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      const [client, { GetObjectCommand }] = await Promise.all([
+        this.options.s3(),
+        import('@aws-sdk/client-s3'),
+      ]);
+      const out = await client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
       if ((out.ContentLength ?? 0) > MAX_REF_BYTES) {
         throw new RefResolutionError(
           `${uri} is ${out.ContentLength} bytes, over the ${MAX_REF_BYTES}-byte limit`,
@@ -72,11 +79,8 @@ export class UriRefResolver implements RefResolver {
       return (await out.Body?.transformToString('utf8')) ?? '';
     } catch (error) {
       if (error instanceof RefResolutionError) throw error;
-      if (
-        error instanceof NoSuchKey ||
-        (error as { name?: string }).name === 'NoSuchBucket' ||
-        (error as { name?: string }).name === 'AccessDenied'
-      ) {
+      // Final answers from S3; anything else (throttling, 5xx, network) is worth a retry.
+      if (['NoSuchKey', 'NoSuchBucket', 'AccessDenied'].includes((error as { name?: string }).name ?? '')) {
         throw new RefResolutionError(`${uri}: ${(error as Error).name}`, field, false);
       }
       throw new RefResolutionError(`${uri}: ${(error as Error).message}`, field, true);

@@ -2,12 +2,16 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
+import {
+  EXIT_ENGINE_SOURCE,
+  EXIT_SIGNAL_DETAIL_TYPE,
+  type ExitSignalEvent,
+} from '../../contracts/exit-signal.js';
 import type { Outcome } from '../../engine/engine.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { parseStream } from '../../local/stream-input.js';
-import { type CliCommand, parseFlags } from '../args.js';
+import { type CliCommand, parseFlags, UsageError } from '../args.js';
 
 /** The bundled example stream `npm start` replays. */
 export const DEFAULT_EVENTS = 'examples/demo-world.jsonl';
@@ -141,12 +145,55 @@ export async function replayStream(
   return counts;
 }
 
+/** Checks a `--forward` URL: http(s) to a loopback host only, since it receives every emitted signal. */
+export function loopbackUrl(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`--forward: '${raw}' is not a URL; e.g. http://127.0.0.1:8787/exit-signals`);
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const loopback = host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
+  if (!['http:', 'https:'].includes(url.protocol) || !loopback) {
+    throw new UsageError(
+      `--forward: ${url.protocol}//${url.host} is not a loopback http(s) address; local runs forward only to 127.0.0.1, ::1 or localhost (use the stack's gateway subscriptions for anything else)`,
+    );
+  }
+  return url;
+}
+
+/** A bus rule that POSTs every exit_signal_emitted EventBridge event, as JSON, to a local webhook. */
+export function forwardEmitted(stack: LocalStack, url: URL): void {
+  stack.bus.putRule({
+    name: 'exit-signals-to-local-webhook',
+    eventBusName: LOCAL_BUS_NAME,
+    eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
+    retryPolicy: { maximumRetryAttempts: 2 },
+    targets: [
+      {
+        id: 'local-webhook',
+        invoke: async (event) => {
+          const res = await fetch(url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify(event),
+            signal: AbortSignal.timeout(5_000),
+          });
+          // A refused delivery is retried by the bus, then dead-lettered (as an API destination would be).
+          if (!res.ok) throw new Error(`webhook ${url.href} answered ${res.status} ${res.statusText}`);
+        },
+      },
+    ],
+  });
+}
+
 export const command: CliCommand = {
   name: 'local',
   summary:
     'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every signal emitted.',
   usage:
-    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--dynalite] [--wall-clock]',
+    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--dynalite] [--wall-clock]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
@@ -155,7 +202,9 @@ export const command: CliCommand = {
       'keep-running': { type: 'boolean' },
       dynalite: { type: 'boolean' },
       'wall-clock': { type: 'boolean' },
+      forward: { type: 'string' },
     });
+    const forward = values.forward === undefined ? undefined : loopbackUrl(values.forward);
     const eventsPath = values.events ?? DEFAULT_EVENTS;
     const text = await readFile(eventsPath, 'utf8');
     const print = (line: string) => console.log(line);
@@ -176,6 +225,10 @@ export const command: CliCommand = {
       print(
         `exit-engine local: DynamoDB (${stack.dynamoKind}) at ${stack.dynamoEndpoint}, EventBridge at ${stack.busEndpoint}`,
       );
+      if (forward) {
+        forwardEmitted(stack, forward);
+        print(`forwarding every exit_signal_emitted to ${forward.href}`);
+      }
       print(`replaying ${eventsPath} (${stack.config.RULESETS_PATH}/ rule sets)`);
       // Ctrl-C mid-replay: stop what we started first (a signal would skip every cleanup).
       const interrupted = () => void stack.stop().finally(() => process.exit(130));

@@ -1,0 +1,361 @@
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  TransactionCanceledException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type QueryCommandInput,
+  ScanCommand,
+  type ScanCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
+  type UpdateCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import type { EngineEvent } from '../../contracts/exit-signal.js';
+import type {
+  AuditRecord,
+  MuteRecord,
+  OpsSignalItem,
+  OpsStore,
+  SignalItem,
+  SignalQuery,
+  SignalTransition,
+} from '../../engine/ports.js';
+import { documentClient, type TableNames } from './engine-store.js';
+import { toStorable } from './storable.js';
+import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
+
+const worldPk = (worldId: string) => `WORLD#${worldId}`;
+const MUTE_PREFIX = 'MUTE#';
+/** An ended or expired mute stays readable this long (state-table TTL), then DynamoDB removes it. */
+const MUTE_RETENTION_SEC = 90 * 86_400;
+
+/** Reads a signal row back, turning the stored event JSON into the event. */
+function toSignal(item: Record<string, unknown>): OpsSignalItem {
+  const { approved_event_json, ...rest } = item;
+  return {
+    ...(rest as unknown as OpsSignalItem),
+    ...(typeof approved_event_json === 'string'
+      ? { approved_event: JSON.parse(approved_event_json) as EngineEvent }
+      : {}),
+  };
+}
+
+function toMute(item: Record<string, unknown>): MuteRecord {
+  const { pk: _pk, sk: _sk, expires_at: _e, ...rest } = item;
+  return rest as unknown as MuteRecord;
+}
+
+/**
+ * The ops store over the engine's tables: signal decisions are conditional updates on `status`
+ * (with the audit record in the same transaction, so no decision goes unaudited), mutes are
+ * state-table items, the audit trail is append-only.
+ */
+export class DynamoDbOpsStore implements OpsStore {
+  private readonly doc: DynamoDBDocumentClient;
+
+  constructor(
+    client: DynamoDBClient,
+    private readonly tables: TableNames,
+    /** False on backends without transactions (dynalite): the change, then its audit record. */
+    private readonly transactions = true,
+  ) {
+    this.doc = documentClient(client);
+  }
+
+  async getSignal(signalId: string): Promise<OpsSignalItem | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({ TableName: this.tables.signals, Key: { signal_id: signalId }, ConsistentRead: true }),
+    );
+    return out.Item ? toSignal(out.Item) : undefined;
+  }
+
+  async listSignals(q: SignalQuery): Promise<OpsSignalItem[]> {
+    const values: Record<string, unknown> = {};
+    const names: Record<string, string> = {};
+    let items: Record<string, unknown>[];
+    if (q.world_id !== undefined || q.status !== undefined) {
+      const byWorld = q.world_id !== undefined;
+      const key = byWorld ? 'world_id' : '#status';
+      if (!byWorld) names['#status'] = 'status';
+      values[':k'] = byWorld ? q.world_id : q.status;
+      let condition = `${key} = :k`;
+      if (q.since) {
+        condition += ' AND emitted_at >= :since';
+        values[':since'] = q.since;
+      }
+      const filter = byWorld && q.status !== undefined ? '#status = :s' : undefined;
+      if (filter) {
+        names['#status'] = 'status';
+        values[':s'] = q.status;
+      }
+      items = await this.queryAll(
+        {
+          TableName: this.tables.signals,
+          IndexName: byWorld ? SIGNALS_BY_WORLD_INDEX : SIGNALS_BY_STATUS_INDEX,
+          KeyConditionExpression: condition,
+          ...(filter ? { FilterExpression: filter } : {}),
+          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+          ExpressionAttributeValues: values,
+          ScanIndexForward: false,
+        },
+        q.limit,
+      );
+    } else {
+      items = await this.scanAll(
+        {
+          TableName: this.tables.signals,
+          ...(q.since
+            ? { FilterExpression: 'emitted_at >= :since', ExpressionAttributeValues: { ':since': q.since } }
+            : {}),
+        },
+        undefined,
+      );
+      items.sort((a, b) => String(b.emitted_at).localeCompare(String(a.emitted_at)));
+      if (q.limit !== undefined) items = items.slice(0, q.limit);
+    }
+    return items.map(toSignal);
+  }
+
+  async transitionSignal(t: SignalTransition): Promise<boolean> {
+    const names: Record<string, string> = { '#status': 'status' };
+    const values: Record<string, unknown> = { ':from': t.from };
+    const sets: string[] = [];
+    Object.entries(t.set).forEach(([key, value], i) => {
+      if (value === undefined) return;
+      const attr = key === 'approved_event' ? 'approved_event_json' : key;
+      names[`#a${i}`] = attr;
+      values[`:v${i}`] = key === 'approved_event' ? JSON.stringify(value) : toStorable(value);
+      sets.push(`#a${i} = :v${i}`);
+    });
+    const conditions = ['#status = :from'];
+    if (t.approvals_count !== undefined) {
+      names['#approvals'] = 'approvals';
+      values[':n'] = t.approvals_count;
+      conditions.push(
+        t.approvals_count === 0
+          ? '(attribute_not_exists(#approvals) OR size(#approvals) = :n)'
+          : 'size(#approvals) = :n',
+      );
+    }
+    if (t.lease_free_at !== undefined) {
+      names['#lease'] = 'publish_lease_until';
+      values[':now'] = t.lease_free_at;
+      conditions.push('(attribute_not_exists(#lease) OR #lease < :now)');
+    }
+    const update: UpdateCommandInput = {
+      TableName: this.tables.signals,
+      Key: { signal_id: t.signal_id },
+      UpdateExpression: `SET ${sets.join(', ')}`,
+      ConditionExpression: conditions.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
+    return this.changeWithAudit(update, t.audit);
+  }
+
+  async proposalContext(
+    signal: Pick<SignalItem, 'world_id' | 'evaluation_key' | 'signal_id'>,
+  ): Promise<{ event_version: number; provenance: Record<string, unknown> } | undefined> {
+    // The signal row keeps a 16-digit prefix of the evaluation key; the outbox item's key starts with it.
+    const items = await this.queryAll({
+      TableName: this.tables.state,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+      ExpressionAttributeValues: {
+        ':pk': worldPk(signal.world_id),
+        ':prefix': `EVAL#${signal.evaluation_key}`,
+      },
+      ConsistentRead: true,
+    });
+    for (const item of items) {
+      if (typeof item.events_json !== 'string') continue;
+      const events = JSON.parse(item.events_json) as EngineEvent[];
+      const proposed =
+        events.find(
+          (e) =>
+            e.type === 'exit_signal_proposed' &&
+            e.data.proposals.some((p) => p.signal_id === signal.signal_id),
+        ) ?? events[0];
+      if (proposed) {
+        return { event_version: proposed.data.event_version, provenance: proposed.data.provenance ?? {} };
+      }
+    }
+    return undefined;
+  }
+
+  async putMute(mute: MuteRecord, audit: AuditRecord): Promise<boolean> {
+    const put = {
+      TableName: this.tables.state,
+      Item: toStorable({
+        pk: worldPk(mute.world_id),
+        sk: `${MUTE_PREFIX}${mute.mute_id}`,
+        ...mute,
+        expires_at: Math.floor(Date.parse(mute.until) / 1000) + MUTE_RETENTION_SEC,
+      }),
+      ConditionExpression: 'attribute_not_exists(sk)',
+    };
+    if (this.transactions) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({ TransactItems: [{ Put: put }, { Put: this.auditPut(audit) }] }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof TransactionCanceledException) return false;
+        throw error;
+      }
+    }
+    try {
+      await this.doc.send(new PutCommand(put));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    await this.appendAudit(audit);
+    return true;
+  }
+
+  async getMute(worldId: string, muteId: string): Promise<MuteRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: `${MUTE_PREFIX}${muteId}` },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toMute(out.Item) : undefined;
+  }
+
+  async endMute(
+    worldId: string,
+    muteId: string,
+    end: { ended_at: string; ended_by: string; end_reason: string },
+    audit: AuditRecord,
+  ): Promise<boolean> {
+    return this.changeWithAudit(
+      {
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: `${MUTE_PREFIX}${muteId}` },
+        UpdateExpression: 'SET ended_at = :at, ended_by = :by, end_reason = :why',
+        ConditionExpression: 'attribute_exists(sk) AND attribute_not_exists(ended_at)',
+        ExpressionAttributeValues: { ':at': end.ended_at, ':by': end.ended_by, ':why': end.end_reason },
+      },
+      audit,
+    );
+  }
+
+  async listMutes(worldId?: string): Promise<MuteRecord[]> {
+    const items =
+      worldId !== undefined
+        ? await this.queryAll({
+            TableName: this.tables.state,
+            KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': MUTE_PREFIX },
+            ConsistentRead: true,
+          })
+        : await this.scanAll({
+            TableName: this.tables.state,
+            FilterExpression: 'begins_with(sk, :prefix)',
+            ExpressionAttributeValues: { ':prefix': MUTE_PREFIX },
+          });
+    return items.map(toMute);
+  }
+
+  async appendAudit(record: AuditRecord): Promise<void> {
+    try {
+      await this.doc.send(new PutCommand(this.auditPut(record)));
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+    }
+  }
+
+  async listAudit(worldId: string, since?: string, limit?: number): Promise<AuditRecord[]> {
+    const items = await this.queryAll(
+      {
+        TableName: this.tables.audit,
+        KeyConditionExpression: since ? 'world_id = :w AND record_id >= :since' : 'world_id = :w',
+        ExpressionAttributeValues: { ':w': worldId, ...(since ? { ':since': since } : {}) },
+      },
+      limit,
+    );
+    return items as unknown as AuditRecord[];
+  }
+
+  /** Append-only: a record id that exists already is never overwritten. */
+  private auditPut(record: AuditRecord) {
+    return {
+      TableName: this.tables.audit,
+      Item: toStorable(record),
+      ConditionExpression: 'attribute_not_exists(record_id)',
+    };
+  }
+
+  /** A conditional update and its audit record together; false when the condition failed. */
+  private async changeWithAudit(
+    update: UpdateCommandInput,
+    audit: AuditRecord | undefined,
+  ): Promise<boolean> {
+    if (audit && this.transactions) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Update: {
+                  ...update,
+                  UpdateExpression: update.UpdateExpression!,
+                  Key: update.Key!,
+                  TableName: update.TableName!,
+                },
+              },
+              { Put: this.auditPut(audit) },
+            ],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!(error instanceof TransactionCanceledException)) throw error;
+        if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+        throw error;
+      }
+    }
+    try {
+      await this.doc.send(new UpdateCommand(update));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    if (audit) await this.appendAudit(audit);
+    return true;
+  }
+
+  private async queryAll(input: QueryCommandInput, limit?: number): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      out.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start && (limit === undefined || out.length < limit));
+    return limit === undefined ? out : out.slice(0, limit);
+  }
+
+  private async scanAll(input: ScanCommandInput, limit?: number): Promise<Record<string, unknown>[]> {
+    const out: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new ScanCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      out.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start && (limit === undefined || out.length < limit));
+    return limit === undefined ? out : out.slice(0, limit);
+  }
+}

@@ -1,0 +1,652 @@
+import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import { buildApprovedSignalEvent } from './build-event.js';
+import { RetryableError } from './errors.js';
+import { digest } from './ids.js';
+import type {
+  ApprovalEntry,
+  AuditRecord,
+  EngineLogger,
+  EngineMetrics,
+  MuteRecord,
+  OpsSignalItem,
+  OpsStore,
+  SignalPublisher,
+  SignalQuery,
+  SignalStatus,
+} from './ports.js';
+
+/**
+ * The ops use cases: approve or reject proposed signals, settle the ones nobody decided, mute and
+ * unmute rules. Pure over ports; time is passed in. Publishing stays here (with the engine): an
+ * approver's request decides, the engine's publisher puts the event on the bus.
+ */
+
+/** The actor the approval-timeout sweep decides as. */
+export const TIMEOUT_ACTOR = 'system:approval-timeout';
+const DAY_SECONDS = 86_400;
+
+/** An ops request that cannot be carried out; `status` is the HTTP status the ops function answers. */
+export abstract class OpsError extends Error {
+  abstract readonly status: 400 | 404 | 409;
+}
+
+/** A field of the request is missing or wrong; the message names it. */
+export class OpsValidationError extends OpsError {
+  override readonly name = 'OpsValidationError';
+  readonly status = 400;
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(`${field}: ${message}`);
+  }
+}
+
+/** No signal (or mute) with that id. */
+export class OpsNotFoundError extends OpsError {
+  override readonly name = 'OpsNotFoundError';
+  readonly status = 404;
+}
+
+/** The target is not in a state that allows the action (already decided, expired, ended, …). */
+export class OpsConflictError extends OpsError {
+  override readonly name = 'OpsConflictError';
+  readonly status = 409;
+  constructor(
+    message: string,
+    readonly current?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Some proposed signals could not be settled this sweep; the next run (or the retry) tries again. */
+export class SweepIncompleteError extends RetryableError {
+  override readonly name = 'SweepIncompleteError';
+}
+
+export interface OpsDeps {
+  store: OpsStore;
+  publisher: SignalPublisher;
+  logger: EngineLogger;
+  metrics: EngineMetrics;
+  engineVersion: string;
+  /** How long an approver's publish keeps the sweep from publishing the same signal. */
+  leaseMs: number;
+  auditRetentionDays: number;
+}
+
+/** Throws when a sweep left signals unsettled, so the schedule's retry (and the error alarm) sees it. */
+export function assertSweepComplete(result: SweepResult): void {
+  if (result.failed.length === 0) return;
+  throw new SweepIncompleteError(
+    `approval timeout: ${result.failed.length} signal(s) not settled: ${result.failed.map((f) => `${f.signal_id} (${f.error})`).join('; ')}`,
+  );
+}
+
+/** Who does it, why, and when (wall time in the caller). */
+export interface Actor {
+  actor: string;
+  reason: string;
+  nowMs: number;
+}
+
+export type ApproveResult =
+  | { outcome: 'awaiting_second_approval'; signal: OpsSignalItem }
+  | { outcome: 'published'; signal: OpsSignalItem; event_id: string }
+  /** Approved and stored; the publish failed or is held by another caller and will be completed. */
+  | { outcome: 'approved_publish_pending'; signal: OpsSignalItem; event_id: string };
+
+export interface SweepResult {
+  emitted: string[];
+  dropped: string[];
+  republished: string[];
+  failed: { signal_id: string; error: string }[];
+  /** Proposed signals still waiting for a person. */
+  pending: number;
+  /** Age of the oldest signal still waiting for a person (0 when none). */
+  oldest_pending_age_sec: number;
+}
+
+export interface MuteRequest {
+  world: string;
+  strategy?: string;
+  rule?: string;
+  /** ISO time the mute ends. */
+  until: string;
+  reason: string;
+  actor: string;
+  nowMs: number;
+}
+
+export interface UnmuteRequest {
+  world: string;
+  muteId?: string;
+  strategy?: string;
+  rule?: string;
+  reason?: string;
+  actor: string;
+  nowMs: number;
+}
+
+/** A mute with its state at a given time. */
+export type MuteView = MuteRecord & { state: 'active' | 'expired' | 'ended' };
+
+// ---------------------------------------------------------------------------------------------
+// Pure rules (unit-tested on their own)
+
+/** The four-eyes decision for one more approval: record it and wait, or approve; the same actor twice is refused. */
+export function decideApproval(
+  item: Pick<OpsSignalItem, 'signal_id' | 'approval' | 'approvals'>,
+  entry: ApprovalEntry,
+): { kind: 'first_of_two' | 'approved'; approvals: ApprovalEntry[] } {
+  const previous = item.approvals ?? [];
+  if (previous.some((a) => a.actor === entry.actor)) {
+    throw new OpsConflictError(
+      `signal ${item.signal_id} needs two different approvers (four eyes) and ${entry.actor} has already approved it; a second person must approve`,
+      'proposed',
+    );
+  }
+  const approvals = [...previous, entry];
+  const needed = item.approval?.four_eyes ? 2 : 1;
+  return { kind: approvals.length >= needed ? 'approved' : 'first_of_two', approvals };
+}
+
+/** A mute's id: the same request repeated is the same mute, not a second one. */
+export function muteId(
+  m: Pick<MuteRequest, 'world' | 'strategy' | 'rule' | 'until' | 'reason' | 'actor'>,
+): string {
+  return `mute-${digest('mute', m.world, m.strategy ?? '*', m.rule ?? '*', m.until, m.reason, m.actor).slice(0, 12)}`;
+}
+
+/** Whether a mute silences exactly these selectors (absent = all strategies / all rules). */
+export function hasSelectors(
+  mute: Pick<MuteRecord, 'strategy_id' | 'rule_id'>,
+  strategy?: string,
+  rule?: string,
+) {
+  return (mute.strategy_id ?? undefined) === strategy && (mute.rule_id ?? undefined) === rule;
+}
+
+/** A mute's state at `nowMs`: ended by a person, expired by itself, or active. */
+export function muteState(mute: MuteRecord, nowMs: number): MuteView['state'] {
+  if (mute.ended_at !== undefined) return 'ended';
+  return Date.parse(mute.until) <= nowMs ? 'expired' : 'active';
+}
+
+const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/** Parses `90s`, `15m`, `2h`, `1d`, `1h30m`, `1w` into milliseconds; throws naming the flag otherwise. */
+export function parseDuration(raw: string, field = 'for'): number {
+  const text = raw.trim().toLowerCase();
+  if (!/^(\d+(\.\d+)?[smhdw])+$/.test(text)) {
+    throw new OpsValidationError(
+      field,
+      `'${raw}' is not a duration; use a number and a unit (s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m`,
+    );
+  }
+  let ms = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) ms += Number(n) * UNITS[unit!]!;
+  if (ms <= 0) throw new OpsValidationError(field, `'${raw}' must be longer than zero`);
+  return Math.round(ms);
+}
+
+/**
+ * Parses a point in time: an ISO date-time (`2025-03-10T21:00:00Z`), a date (`2025-03-10`, UTC
+ * midnight), `now`, or a duration meaning that long ago (`2h`, for `--since`).
+ */
+export function parseTime(raw: string, nowMs: number, field: string): number {
+  const text = raw.trim();
+  if (text === 'now') return nowMs;
+  if (/^\d+(\.\d+)?[smhdw]/i.test(text)) return nowMs - parseDuration(text, field);
+  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
+  const ms = iso.test(text)
+    ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text)
+    : Number.NaN;
+  if (!Number.isFinite(ms)) {
+    throw new OpsValidationError(
+      field,
+      `'${raw}' is not a time; use an ISO date-time (2025-03-10T21:00:00Z), a date (2025-03-10), or a duration ago (2h, 1d)`,
+    );
+  }
+  return ms;
+}
+
+function required(field: string, value: string | undefined): string {
+  const v = value?.trim();
+  if (!v) throw new OpsValidationError(field, 'is required and must not be empty');
+  return v;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/** The ops use cases over the OpsStore and the engine's publisher. */
+export class OpsService {
+  constructor(private readonly deps: OpsDeps) {}
+
+  /** Reads one signal; unknown ids are a 404 with the id in the message. */
+  async getSignal(signalId: string): Promise<OpsSignalItem> {
+    const id = required('signal_id', signalId);
+    const item = await this.deps.store.getSignal(id);
+    if (!item)
+      throw new OpsNotFoundError(
+        `no signal with id '${id}' (ids look like sig-xxxxxxxx-…; see 'signals list')`,
+      );
+    return item;
+  }
+
+  /** Lists signals, newest first. */
+  listSignals(query: SignalQuery): Promise<OpsSignalItem[]> {
+    return this.deps.store.listSignals(query);
+  }
+
+  /** The approval queue: proposed signals, soonest deadline first. */
+  async pending(): Promise<OpsSignalItem[]> {
+    const items = await this.deps.store.listSignals({ status: 'proposed' });
+    return items.sort((a, b) => (a.approval?.deadline ?? '').localeCompare(b.approval?.deadline ?? ''));
+  }
+
+  /**
+   * Approves a proposed signal. Four eyes: the first approval is recorded and the signal stays
+   * proposed. The approval is stored with its event (`proposed → approved`, conditional), then the
+   * event is published, then the row becomes `published`; a retry or the sweep finishes an
+   * `approved` row, under a lease so the two never both publish it.
+   */
+  async approve(signalId: string, who: Actor): Promise<ApproveResult> {
+    const actor = required('actor', who.actor);
+    const reason = required('reason', who.reason);
+    const item = await this.getSignal(signalId);
+    if (item.status === 'approved') return this.finishApproved(item, who.nowMs);
+    this.assertProposed(item, 'approve');
+    const deadlineMs = Date.parse(item.approval?.deadline ?? '');
+    if (Number.isFinite(deadlineMs) && deadlineMs <= who.nowMs) {
+      throw new OpsConflictError(
+        `signal ${item.signal_id}: its approval deadline passed at ${item.approval?.deadline}; the rule's default (${item.approval?.default}) applies at the next approval-timeout sweep`,
+        item.status,
+      );
+    }
+    const at = new Date(who.nowMs).toISOString();
+    const decision = decideApproval(item, { actor, at, reason });
+    if (decision.kind === 'first_of_two') {
+      const audit = this.audit(item.world_id, 'approve', item.signal_id, actor, reason, who.nowMs, {
+        before: { status: item.status, approvals: item.approvals ?? [] },
+        after: { status: 'proposed', approvals: decision.approvals },
+        note: 'first of two approvals (four eyes); awaiting a second, different approver',
+      });
+      await this.transitionOrExplain(item, {
+        signal_id: item.signal_id,
+        from: 'proposed',
+        approvals_count: (item.approvals ?? []).length,
+        set: { approvals: decision.approvals },
+        audit,
+      });
+      this.deps.metrics.count('OpsActions', 1, { action: 'approve_first' });
+      return { outcome: 'awaiting_second_approval', signal: { ...item, approvals: decision.approvals } };
+    }
+    return this.approveNow(item, decision.approvals, { actor, reason, nowMs: who.nowMs }, 'approve');
+  }
+
+  /** Rejects a proposed signal: it is closed, nothing is published. One rejection suffices, even with four eyes. */
+  async reject(signalId: string, who: Actor): Promise<OpsSignalItem> {
+    const actor = required('actor', who.actor);
+    const reason = required('reason', who.reason);
+    const item = await this.getSignal(signalId);
+    this.assertProposed(item, 'reject');
+    const at = new Date(who.nowMs).toISOString();
+    const set = { status: 'rejected' as const, decided_by: actor, decided_at: at, decision_reason: reason };
+    await this.transitionOrExplain(item, {
+      signal_id: item.signal_id,
+      from: 'proposed',
+      set,
+      audit: this.audit(item.world_id, 'reject', item.signal_id, actor, reason, who.nowMs, {
+        before: { status: item.status, approvals: item.approvals ?? [] },
+        after: { status: 'rejected' },
+      }),
+    });
+    this.deps.metrics.count('OpsActions', 1, { action: 'reject' });
+    return { ...item, ...set };
+  }
+
+  /**
+   * The timeout sweep: every proposed signal past its deadline gets its rule's default (`emit` →
+   * approved by system:approval-timeout and published; `drop` → expired), and every approved
+   * signal whose publish did not complete is published. Each signal is settled on its own; one
+   * failure does not stop the rest and is listed in `failed` (see `assertSweepComplete`).
+   */
+  async expireDue(nowMs: number): Promise<SweepResult> {
+    const result: SweepResult = {
+      emitted: [],
+      dropped: [],
+      republished: [],
+      failed: [],
+      pending: 0,
+      oldest_pending_age_sec: 0,
+    };
+    const { store, logger } = this.deps;
+    let oldest = Number.POSITIVE_INFINITY;
+    for (const item of await store.listSignals({ status: 'proposed' })) {
+      const deadlineMs = Date.parse(item.approval?.deadline ?? item.emitted_at);
+      if (deadlineMs > nowMs) {
+        result.pending += 1;
+        oldest = Math.min(oldest, Date.parse(item.emitted_at));
+        continue;
+      }
+      try {
+        await this.settleTimedOut(item, nowMs, result);
+      } catch (error) {
+        if (error instanceof OpsConflictError) continue; // a person or another sweep decided it meanwhile
+        result.failed.push({ signal_id: item.signal_id, error: (error as Error).message });
+        logger.error('approval timeout could not settle a signal', {
+          signal_id: item.signal_id,
+          error: (error as Error).message,
+        });
+      }
+    }
+    for (const item of await store.listSignals({ status: 'approved' })) {
+      if ((item.publish_lease_until ?? 0) >= nowMs) continue; // its approver is publishing it now
+      try {
+        const out = await this.finishApproved(item, nowMs);
+        if (out.outcome === 'published') result.republished.push(item.signal_id);
+      } catch (error) {
+        if (error instanceof OpsConflictError) continue;
+        result.failed.push({ signal_id: item.signal_id, error: (error as Error).message });
+      }
+    }
+    result.oldest_pending_age_sec = Number.isFinite(oldest)
+      ? Math.max(0, Math.round((nowMs - oldest) / 1000))
+      : 0;
+    return result;
+  }
+
+  /** Silences a rule (or all rules) for a world or one strategy until a time, with a reason. */
+  async mute(req: MuteRequest): Promise<{ mute: MuteRecord; created: boolean }> {
+    const world = required('world', req.world);
+    const reason = required('reason', req.reason);
+    const actor = required('actor', req.actor);
+    const untilMs = Date.parse(req.until);
+    if (!Number.isFinite(untilMs))
+      throw new OpsValidationError('until', `'${req.until}' is not an ISO date-time`);
+    if (untilMs <= req.nowMs) {
+      throw new OpsValidationError('until', `${new Date(untilMs).toISOString()} is not in the future`);
+    }
+    const until = new Date(untilMs).toISOString();
+    const strategy = req.strategy?.trim() || undefined;
+    const rule = req.rule?.trim() || undefined;
+    const id = muteId({ world, strategy, rule, until, reason, actor });
+    const mute: MuteRecord = {
+      mute_id: id,
+      world_id: world,
+      ...(strategy ? { strategy_id: strategy } : {}),
+      ...(rule ? { rule_id: rule } : {}),
+      until,
+      reason,
+      actor,
+      created_at: new Date(req.nowMs).toISOString(),
+    };
+    const created = await this.deps.store.putMute(
+      mute,
+      this.audit(world, 'mute', id, actor, reason, req.nowMs, {
+        before: null,
+        after: { ...mute, state: 'active' },
+      }),
+    );
+    if (created) this.deps.metrics.count('OpsActions', 1, { action: 'mute' });
+    return { mute: created ? mute : ((await this.deps.store.getMute(world, id)) ?? mute), created };
+  }
+
+  /** Ends a mute by id, or every active mute of the world with exactly these selectors. */
+  async unmute(req: UnmuteRequest): Promise<MuteRecord[]> {
+    const world = required('world', req.world);
+    const actor = required('actor', req.actor);
+    const reason = req.reason?.trim() || 'unmuted (no reason given)';
+    let targets: MuteRecord[];
+    if (req.muteId) {
+      const found = await this.deps.store.getMute(world, req.muteId.trim());
+      if (!found) {
+        throw new OpsNotFoundError(
+          `no mute '${req.muteId}' in world '${world}' (see 'mutes --world ${world}')`,
+        );
+      }
+      const state = muteState(found, req.nowMs);
+      if (state !== 'active') {
+        throw new OpsConflictError(
+          state === 'ended'
+            ? `mute ${found.mute_id} was already ended by ${found.ended_by} at ${found.ended_at}`
+            : `mute ${found.mute_id} expired by itself at ${found.until}; nothing to unmute`,
+          state,
+        );
+      }
+      targets = [found];
+    } else {
+      const strategy = req.strategy?.trim() || undefined;
+      const rule = req.rule?.trim() || undefined;
+      targets = (await this.deps.store.listMutes(world)).filter(
+        (m) => muteState(m, req.nowMs) === 'active' && hasSelectors(m, strategy, rule),
+      );
+      if (targets.length === 0) {
+        throw new OpsNotFoundError(
+          `no active mute in world '${world}' for ${strategy ? `strategy ${strategy}` : 'all strategies'} and ${rule ? `rule ${rule}` : 'all rules'} (see 'mutes --world ${world}')`,
+        );
+      }
+    }
+    const ended: MuteRecord[] = [];
+    const at = new Date(req.nowMs).toISOString();
+    for (const m of targets) {
+      const end = { ended_at: at, ended_by: actor, end_reason: reason };
+      const ok = await this.deps.store.endMute(
+        world,
+        m.mute_id,
+        end,
+        this.audit(world, 'unmute', m.mute_id, actor, reason, req.nowMs, {
+          before: { ...m, state: 'active' },
+          after: { ...m, ...end, state: 'ended' },
+        }),
+      );
+      if (ok) ended.push({ ...m, ...end });
+    }
+    if (ended.length === 0) throw new OpsConflictError(`the mute(s) had already ended`, 'ended');
+    this.deps.metrics.count('OpsActions', ended.length, { action: 'unmute' });
+    return ended;
+  }
+
+  /** Mutes of a world (or all worlds) with their state; active only unless `all`. */
+  async listMutes(world: string | undefined, nowMs: number, all = false): Promise<MuteView[]> {
+    const mutes = await this.deps.store.listMutes(world?.trim() || undefined);
+    return mutes
+      .map((m) => ({ ...m, state: muteState(m, nowMs) }))
+      .filter((m) => all || m.state === 'active')
+      .sort((a, b) => a.until.localeCompare(b.until));
+  }
+
+  /** A world's audit records from `since` on, oldest first. */
+  listAudit(world: string, since?: string, limit?: number): Promise<AuditRecord[]> {
+    return this.deps.store.listAudit(required('world', world), since, limit);
+  }
+
+  private async settleTimedOut(item: OpsSignalItem, nowMs: number, result: SweepResult): Promise<void> {
+    const fallback = item.approval?.default ?? 'drop';
+    const why = `approval deadline ${item.approval?.deadline} passed without a decision; the rule's default is ${fallback}`;
+    if (fallback === 'emit') {
+      const approvals = [
+        ...(item.approvals ?? []),
+        { actor: TIMEOUT_ACTOR, at: new Date(nowMs).toISOString(), reason: why },
+      ];
+      await this.approveNow(item, approvals, { actor: TIMEOUT_ACTOR, reason: why, nowMs }, 'timeout_emit');
+      result.emitted.push(item.signal_id);
+      return;
+    }
+    const at = new Date(nowMs).toISOString();
+    await this.transitionOrExplain(item, {
+      signal_id: item.signal_id,
+      from: 'proposed',
+      set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
+      audit: this.audit(item.world_id, 'timeout_drop', item.signal_id, TIMEOUT_ACTOR, why, nowMs, {
+        before: { status: 'proposed', approvals: item.approvals ?? [] },
+        after: { status: 'expired' },
+      }),
+    });
+    this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'drop' });
+    result.dropped.push(item.signal_id);
+  }
+
+  /** `proposed → approved` with the event to publish, then publish it. */
+  private async approveNow(
+    item: OpsSignalItem,
+    approvals: ApprovalEntry[],
+    who: Actor,
+    action: 'approve' | 'timeout_emit',
+  ): Promise<ApproveResult> {
+    const at = new Date(who.nowMs).toISOString();
+    const context = await this.deps.store.proposalContext(item);
+    const event = buildApprovedSignalEvent(item, {
+      approved_by: who.actor,
+      approved_at: at,
+      reason: who.reason,
+      approvals,
+      snapshot_event_version: context?.event_version ?? 1,
+      evaluation_provenance: context?.provenance ?? {},
+      engine_version: this.deps.engineVersion,
+    });
+    const set = {
+      status: 'approved' as const,
+      approvals,
+      decided_by: who.actor,
+      decided_at: at,
+      decision_reason: who.reason,
+      event_id: event.id,
+      approved_event: event,
+      publish_lease_until: who.nowMs + this.deps.leaseMs,
+    };
+    await this.transitionOrExplain(item, {
+      signal_id: item.signal_id,
+      from: 'proposed',
+      approvals_count: (item.approvals ?? []).length,
+      set,
+      audit: this.audit(item.world_id, action, item.signal_id, who.actor, who.reason, who.nowMs, {
+        before: { status: item.status, approvals: item.approvals ?? [] },
+        after: { status: 'approved', approvals, event_id: event.id },
+      }),
+    });
+    this.deps.metrics.count('OpsActions', 1, { action });
+    return this.publishApproved({ ...item, ...set }, event, who.nowMs);
+  }
+
+  /** Completes an `approved` row: takes the publish lease (unless someone holds it), publishes, marks. */
+  private async finishApproved(item: OpsSignalItem, nowMs: number): Promise<ApproveResult> {
+    const event = item.approved_event as ExitSignalEvent | undefined;
+    if (!event || !item.event_id) {
+      throw new OpsConflictError(
+        `signal ${item.signal_id} is approved but holds no event to publish`,
+        item.status,
+      );
+    }
+    const taken = await this.deps.store.transitionSignal({
+      signal_id: item.signal_id,
+      from: 'approved',
+      lease_free_at: nowMs,
+      set: { publish_lease_until: nowMs + this.deps.leaseMs },
+    });
+    if (!taken) return { outcome: 'approved_publish_pending', signal: item, event_id: item.event_id };
+    return this.publishApproved(item, event, nowMs);
+  }
+
+  private async publishApproved(
+    item: OpsSignalItem,
+    event: ExitSignalEvent,
+    nowMs: number,
+  ): Promise<ApproveResult> {
+    try {
+      await this.deps.publisher.publish([event]);
+    } catch (error) {
+      // Give the lease back so the next sweep publishes it at once; the decision itself is stored.
+      await this.deps.store
+        .transitionSignal({ signal_id: item.signal_id, from: 'approved', set: { publish_lease_until: 0 } })
+        .catch(() => false);
+      this.deps.metrics.count('ApprovalPublishFailures', 1);
+      this.deps.logger.error('approved signal not published yet; the approval-timeout sweep will retry', {
+        signal_id: item.signal_id,
+        event_id: event.id,
+        error: (error as Error).message,
+      });
+      return { outcome: 'approved_publish_pending', signal: item, event_id: event.id };
+    }
+    const publishedAt = new Date(nowMs).toISOString();
+    await this.deps.store.transitionSignal({
+      signal_id: item.signal_id,
+      from: 'approved',
+      set: { status: 'published', published_at: publishedAt, publish_lease_until: 0 },
+    });
+    this.deps.metrics.count('SignalsEmitted', 1, { world: item.world_id, reason: item.reason });
+    return {
+      outcome: 'published',
+      signal: { ...item, status: 'published', published_at: publishedAt },
+      event_id: event.id,
+    };
+  }
+
+  private assertProposed(item: OpsSignalItem, action: 'approve' | 'reject'): void {
+    if (item.status === 'proposed') return;
+    throw new OpsConflictError(describeNotProposed(item, action), item.status);
+  }
+
+  /** Applies a transition; when the row moved meanwhile, says what it is now. */
+  private async transitionOrExplain(
+    item: OpsSignalItem,
+    t: Parameters<OpsStore['transitionSignal']>[0],
+  ): Promise<void> {
+    if (await this.deps.store.transitionSignal(t)) return;
+    const now = await this.deps.store.getSignal(item.signal_id);
+    if (now?.status === 'proposed') {
+      throw new OpsConflictError(
+        `signal ${item.signal_id} changed while this request ran (another approval was recorded); try again`,
+        'proposed',
+      );
+    }
+    throw new OpsConflictError(describeNotProposed(now ?? item, 'decide'), now?.status ?? item.status);
+  }
+
+  private audit(
+    world: string,
+    action: string,
+    targetId: string,
+    actor: string,
+    reason: string,
+    nowMs: number,
+    change: { before: unknown; after: unknown; note?: string },
+  ): AuditRecord {
+    const at = new Date(nowMs).toISOString();
+    return {
+      world_id: world,
+      record_id: `${at}#ops_action#${action}:${targetId}:${digest(actor).slice(0, 8)}`,
+      kind: 'ops_action',
+      recorded_at: at,
+      action,
+      target: { type: action.includes('mute') ? 'mute' : 'signal', id: targetId },
+      actor,
+      reason,
+      before: change.before,
+      after: change.after,
+      ...(change.note ? { note: change.note } : {}),
+      expires_at: Math.floor(nowMs / 1000) + this.deps.auditRetentionDays * DAY_SECONDS,
+    };
+  }
+}
+
+function describeNotProposed(item: OpsSignalItem, action: string): string {
+  const by = item.decided_by
+    ? ` by ${item.decided_by}${item.decided_at ? ` at ${item.decided_at}` : ''}`
+    : '';
+  const what: Partial<Record<SignalStatus, string>> = {
+    approved: `was already approved${by}; its publish is being completed`,
+    published:
+      item.mode === 'approval'
+        ? `was already approved${by} and published`
+        : 'was published without approval (enforce mode)',
+    rejected: `was already rejected${by}`,
+    expired: `expired without a decision${by} (its rule's default was drop)`,
+    shadow: 'is a shadow-mode signal; it is never published and needs no decision',
+    muted: 'was muted when it fired; it is stored for the record and needs no decision',
+    pending_publish: 'is an enforce-mode signal being published; it needs no decision',
+  };
+  return `cannot ${action} signal ${item.signal_id}: it ${what[item.status] ?? `is ${item.status}`}; only proposed signals can be approved or rejected`;
+}
