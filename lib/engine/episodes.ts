@@ -16,6 +16,11 @@ export interface EpisodeState {
   last_ratio?: number;
   last_emitted_at?: string;
   last_value?: number;
+  /**
+   * Strategies whose last emission went to a mute instead of the gateway: once the mute ends and
+   * the breach is still on, they are told (verdict `unmuted`), so a mute never hides a live breach.
+   */
+  muted_strategies?: string[];
   /** The as_of of the snapshot last evaluated: an older one must never move the state. */
   last_as_of?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */
@@ -29,6 +34,7 @@ export type Verdict =
   | 'fired'
   | 'escalated'
   | 'repeated'
+  | 'unmuted'
   | 'active'
   | 'cleared'
   | 'unavailable';

@@ -127,8 +127,22 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         now,
         asOf: snapshot.as_of,
       });
-      if (!sameEpisode(prev, next)) changed.push(next);
       const breached = m.value !== null && m.value > rule.limit;
+      const muteOf = (s: string) => findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+      const emits = verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated';
+      // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
+      const unmuted =
+        verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf(s)) : [];
+      if (emits) {
+        const muted = strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS && muteOf(s));
+        if (muted.length > 0) next.muted_strategies = muted;
+        else delete next.muted_strategies;
+      } else if (unmuted.length > 0) {
+        const still = (prev.muted_strategies ?? []).filter((s) => !unmuted.includes(s));
+        if (still.length > 0) next.muted_strategies = still;
+        else delete next.muted_strategies;
+      }
+      if (!sameEpisode(prev, next)) changed.push(next);
       outcomes.push({
         rule_id: rule.id,
         kind: rule.kind,
@@ -140,7 +154,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        verdict,
+        verdict: unmuted.length > 0 ? 'unmuted' : verdict,
         ...(m.unavailable ? { unavailable: m.unavailable } : {}),
         ...(breached
           ? {
@@ -177,11 +191,11 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
           cover.add(s);
         }
       }
-      if (verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated') {
-        for (const s of strategies) {
+      if (emits || unmuted.length > 0) {
+        for (const s of emits ? strategies : unmuted) {
           const ratio = sizing.ratios[s] ?? 0;
           if (ratio <= EPS) continue;
-          const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          const mute = muteOf(s);
           const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
           asks.push({
             rule,
@@ -191,7 +205,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             action,
             ratio: action === 'exit' ? 1 : ratio,
             reason: `${rule.kind}_breach`,
-            metrics: { ...metrics, verdict },
+            metrics: { ...metrics, verdict: emits ? verdict : 'unmuted' },
             scope: rule.scope,
             ...(mute ? { mute } : {}),
           });
@@ -312,7 +326,8 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_action === b.last_action &&
     a.last_ratio === b.last_ratio &&
     a.last_emitted_at === b.last_emitted_at &&
-    a.episode_id === b.episode_id
+    a.episode_id === b.episode_id &&
+    (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join()
   );
 }
 

@@ -177,13 +177,29 @@ describe('mutes', () => {
     expect(summary(refired)).toEqual(['enforce:a:reduce:0.3', 'enforce:b:reduce:0.3']);
   });
 
-  it('an episode that fired while muted does not fire again when the mute expires', () => {
+  it('a breach still on when its mute expires is told to the gateway once, then the episode is quiet', () => {
     const run = new Runner(ruleSet([fixed('r1', 0.3)]), [
       { ...base, mute_id: 'm1', until: iso(T0_MS + STEP_MS) },
     ]);
     run.step({ snap: BREACH, nowMs: T0_MS });
+    expect(run.episode('r1')?.muted_strategies).toEqual(['a', 'b']);
     const later = run.step({ snap: BREACH, nowMs: T0_MS + 2 * STEP_MS });
-    expect(outcome(later, 'r1').verdict).toBe('active');
-    expect(later.signals).toEqual([]);
+    expect(outcome(later, 'r1').verdict).toBe('unmuted');
+    expect(summary(later)).toEqual(['enforce:a:reduce:0.3', 'enforce:b:reduce:0.3']);
+    expect(run.episode('r1')?.muted_strategies).toBeUndefined();
+    const after = run.step({ snap: BREACH, nowMs: T0_MS + 3 * STEP_MS });
+    expect(outcome(after, 'r1').verdict).toBe('active');
+    expect(after.signals).toEqual([]);
+  });
+
+  it('only the strategies whose mute ended are told', () => {
+    const run = new Runner(ruleSet([fixed('r1', 0.3)]), [
+      { ...base, mute_id: 'm_a', strategy_id: 'a', until: iso(T0_MS + STEP_MS) },
+      { ...base, mute_id: 'm_b', strategy_id: 'b', until: iso(T0_MS + 10 * STEP_MS) },
+    ]);
+    run.step({ snap: BREACH, nowMs: T0_MS });
+    const later = run.step({ snap: BREACH, nowMs: T0_MS + 2 * STEP_MS });
+    expect(summary(later)).toEqual(['enforce:a:reduce:0.3']);
+    expect(run.episode('r1')?.muted_strategies).toEqual(['b']);
   });
 });
