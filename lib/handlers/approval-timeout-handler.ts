@@ -4,21 +4,45 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { assertSweepComplete, type OpsService, type SweepResult } from '../engine/ops.js';
+import type { EngineStore } from '../engine/ports.js';
 import { logger, metrics } from '../observability.js';
 
 export interface ApprovalTimeoutDeps {
   ops: OpsService;
+  /** For the per-world freshness metric the silence alarms watch. */
+  store: Pick<EngineStore, 'listWorlds' | 'getLatestSnapshot'>;
   clock: () => number;
 }
 
 /**
  * The every-minute sweep: applies each rule's default to proposed signals past their deadline,
  * completes approved ones whose publish did not, and reports `PendingApprovalAgeSeconds` (the age
- * of the oldest signal still waiting for a person) for the approval-queue alarm.
+ * of the oldest signal still waiting for a person) for the approval-queue alarm, and per world
+ * `SecondsSinceLastSnapshot` for the alarms that fire when a world's hub snapshots stop coming.
  */
+/** Age of each world's latest hub snapshot, one dimensioned metric per world. */
+export async function reportSnapshotFreshness(
+  store: ApprovalTimeoutDeps['store'],
+  nowMs: number,
+): Promise<Record<string, number>> {
+  const ages: Record<string, number> = {};
+  for (const world of await store.listWorlds()) {
+    const latest = await store.getLatestSnapshot(world);
+    if (!latest) continue;
+    const age = Math.max(0, Math.round((nowMs - latest.as_of_ms) / 1000));
+    ages[world] = age;
+    const single = metrics.singleMetric();
+    single.addDimensions({ world });
+    single.addMetric('SecondsSinceLastSnapshot', MetricUnit.Seconds, age);
+  }
+  return ages;
+}
+
 export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
   const handle = async (_event: unknown, _context: Context): Promise<SweepResult> => {
-    const result = await deps.ops.expireDue(deps.clock());
+    const now = deps.clock();
+    await reportSnapshotFreshness(deps.store, now);
+    const result = await deps.ops.expireDue(now);
     metrics.addMetric('PendingApprovalAgeSeconds', MetricUnit.Seconds, result.oldest_pending_age_sec);
     metrics.addMetric('PendingApprovals', MetricUnit.Count, result.pending);
     logger.info('approval timeout sweep', {

@@ -7,9 +7,10 @@ import { type EngineConfig, loadConfig } from '../config.js';
 import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '../contracts/exit-signal.js';
 import { MARKET_SNAPSHOT_DETAIL_TYPE } from '../contracts/market-snapshot.js';
 import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
+import type { OpsService } from '../engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
 import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
-import { wireEngine } from '../runtime/wire.js';
+import { wireEngine, wireOps } from '../runtime/wire.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -50,6 +51,8 @@ export interface LocalStack {
   config: EngineConfig;
   bus: LocalEventBus;
   engine: ExitEngine;
+  /** The ops use cases over the same tables and bus (approve, reject, the timeout sweep, mutes). */
+  ops: OpsService;
   /** Every exit_signal_emitted event the bus saw, in order. */
   emitted: EventBridgeEvent[];
   /** Every handler outcome, in order (retries included). */
@@ -168,6 +171,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       config,
       bus,
       engine,
+      ops: wireOps(config, deps),
       emitted,
       outcomes,
       env,

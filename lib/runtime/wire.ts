@@ -2,10 +2,12 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
+import { DynamoDbOpsStore } from '../adapters/dynamodb/ops-store.js';
 import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
+import { OpsService } from '../engine/ops.js';
 import { engineLogger, engineMetrics } from '../observability.js';
 import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
 
@@ -46,4 +48,21 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
     marketMaxAgeMs: config.MARKET_DATA_MAX_AGE_SEC * 1000,
     ...overrides,
   };
+}
+
+/** The ops use cases over the same tables, publishing through the engine's own publisher. */
+export function wireOps(config: EngineConfig, engine: EngineDeps): OpsService {
+  return new OpsService({
+    store: new DynamoDbOpsStore(
+      new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
+      process.env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
+    ),
+    publisher: engine.publisher,
+    logger: engine.logger,
+    metrics: engine.metrics,
+    engineVersion: engine.engineVersion,
+    leaseMs: engine.leaseMs,
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
+  });
 }

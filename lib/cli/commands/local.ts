@@ -264,7 +264,14 @@ export const command: CliCommand = {
           `  aws dynamodb scan --endpoint-url ${stack.dynamoEndpoint} --region ${LOCAL_REGION} --table-name ${stack.tables.signals}`,
         );
         print('  (any access key works locally: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)');
+        // What the every-minute approval-timeout Lambda does in AWS.
+        const sweep = setInterval(() => {
+          stack.ops
+            .expireDue(Date.now())
+            .catch((error: Error) => print(`  approval sweep failed: ${error.message}`));
+        }, 30_000);
         await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+        clearInterval(sweep);
       }
       return stack.bus.deadLetters().length > 0 ? 1 : 0;
     } finally {
