@@ -80,6 +80,19 @@ export const MARKET_AUDIT_PREFIX = 'market:';
 const MAX_STORED_RAW_CHARS = 300_000;
 const DAY_SECONDS = 86_400;
 
+/** One evaluation of a world's snapshot, as the triggers (hub or market) hand it over. */
+interface EvaluationRequest {
+  world: string;
+  evaluationKey: string;
+  ruleSet: RuleSet;
+  data: SnapshotData;
+  invocationId: string;
+  nowMs: number;
+  snapshotEventVersion: number;
+  provenance: Record<string, unknown>;
+  auditId: string;
+}
+
 /** The Exit Engine use cases: evaluate a hub snapshot, or re-evaluate on market data. */
 export class ExitEngine {
   constructor(private readonly deps: EngineDeps) {}
@@ -322,24 +335,14 @@ export class ExitEngine {
     });
   }
 
-  private async evaluateClaimed(a: {
-    world: string;
-    evaluationKey: string;
-    ruleSet: RuleSet;
-    data: SnapshotData;
-    invocationId: string;
-    nowMs: number;
-    snapshotEventVersion: number;
-    provenance: Record<string, unknown>;
-    auditId: string;
-  }): Promise<Outcome> {
+  private async evaluateClaimed(a: EvaluationRequest): Promise<Outcome> {
     const { store, metrics } = this.deps;
     const claimed = await store.claimEvaluation(
       a.world,
       a.evaluationKey,
       a.invocationId,
-      a.nowMs + this.deps.leaseMs,
-      a.nowMs,
+      this.wallNow() + this.deps.leaseMs,
+      this.wallNow(),
     );
     if (!claimed) {
       const again = await store.getEvaluation(a.world, a.evaluationKey);
@@ -358,17 +361,7 @@ export class ExitEngine {
     }
   }
 
-  private async evaluateOwned(a: {
-    world: string;
-    evaluationKey: string;
-    ruleSet: RuleSet;
-    data: SnapshotData;
-    invocationId: string;
-    nowMs: number;
-    snapshotEventVersion: number;
-    provenance: Record<string, unknown>;
-    auditId: string;
-  }): Promise<Outcome> {
+  private async evaluateOwned(a: EvaluationRequest): Promise<Outcome> {
     const { store, metrics, logger } = this.deps;
 
     let data: SnapshotData;

@@ -4,11 +4,9 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
   UpdateCommand,
@@ -28,6 +26,7 @@ import type {
   SignalItem,
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
+import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
 import { toStorable } from './storable.js';
 
 export interface TableNames {
@@ -43,11 +42,6 @@ const MAX_TRANSACTION_ITEMS = 100;
 const worldPk = (worldId: string) => `WORLD#${worldId}`;
 const WORLDS_PK = 'WORLDS';
 const marketPk = (scope: string) => `MARKET#${scope}`;
-
-/** Wraps a raw client in a document client that drops undefined and keeps numbers as numbers. */
-export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
 
 /**
  * The engine's store over the three tables. Every dedupe is a conditional write mapped to a domain
@@ -148,7 +142,7 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   async listWorlds(): Promise<string[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.state,
       KeyConditionExpression: 'pk = :pk',
       ExpressionAttributeValues: { ':pk': WORLDS_PK },
@@ -191,7 +185,7 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.state,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'EPISODE#' },
@@ -206,7 +200,7 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   async loadMutes(worldId: string): Promise<Mute[]> {
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.state,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'MUTE#' },
@@ -473,17 +467,7 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
-    try {
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tables.audit,
-          Item: toStorable(record),
-          ConditionExpression: 'attribute_not_exists(record_id)',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+    await ignoringConditionFailure(() => this.doc.send(new PutCommand(auditPut(this.tables.audit, record))));
   }
 
   async putMarket(view: MarketScopeView & { source_event_id: string }): Promise<AdvanceResult> {
@@ -544,18 +528,5 @@ export class DynamoDbEngineStore implements EngineStore {
       }),
     );
     return map;
-  }
-
-  private async queryAll(input: QueryCommandInput): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
   }
 }

@@ -7,10 +7,6 @@ import {
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
-  QueryCommand,
-  type QueryCommandInput,
-  ScanCommand,
-  type ScanCommandInput,
   TransactWriteCommand,
   UpdateCommand,
   type UpdateCommandInput,
@@ -25,7 +21,8 @@ import type {
   SignalQuery,
   SignalTransition,
 } from '../../engine/ports.js';
-import { documentClient, type TableNames } from './engine-store.js';
+import { auditPut, documentClient, queryAll, scanAll } from './document.js';
+import type { TableNames } from './engine-store.js';
 import { toStorable } from './storable.js';
 import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
 
@@ -93,7 +90,8 @@ export class DynamoDbOpsStore implements OpsStore {
         names['#status'] = 'status';
         values[':s'] = q.status;
       }
-      items = await this.queryAll(
+      items = await queryAll(
+        this.doc,
         {
           TableName: this.tables.signals,
           IndexName: byWorld ? SIGNALS_BY_WORLD_INDEX : SIGNALS_BY_STATUS_INDEX,
@@ -106,7 +104,8 @@ export class DynamoDbOpsStore implements OpsStore {
         q.limit,
       );
     } else {
-      items = await this.scanAll(
+      items = await scanAll(
+        this.doc,
         {
           TableName: this.tables.signals,
           ...(q.since
@@ -162,7 +161,7 @@ export class DynamoDbOpsStore implements OpsStore {
     signal: Pick<SignalItem, 'world_id' | 'evaluation_key' | 'signal_id'>,
   ): Promise<{ event_version: number; provenance: Record<string, unknown> } | undefined> {
     // The signal row keeps a 16-digit prefix of the evaluation key; the outbox item's key starts with it.
-    const items = await this.queryAll({
+    const items = await queryAll(this.doc, {
       TableName: this.tables.state,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
       ExpressionAttributeValues: {
@@ -201,7 +200,9 @@ export class DynamoDbOpsStore implements OpsStore {
     if (this.transactions) {
       try {
         await this.doc.send(
-          new TransactWriteCommand({ TransactItems: [{ Put: put }, { Put: this.auditPut(audit) }] }),
+          new TransactWriteCommand({
+            TransactItems: [{ Put: put }, { Put: auditPut(this.tables.audit, audit) }],
+          }),
         );
         return true;
       } catch (error) {
@@ -251,13 +252,13 @@ export class DynamoDbOpsStore implements OpsStore {
   async listMutes(worldId?: string): Promise<MuteRecord[]> {
     const items =
       worldId !== undefined
-        ? await this.queryAll({
+        ? await queryAll(this.doc, {
             TableName: this.tables.state,
             KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
             ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': MUTE_PREFIX },
             ConsistentRead: true,
           })
-        : await this.scanAll({
+        : await scanAll(this.doc, {
             TableName: this.tables.state,
             FilterExpression: 'begins_with(sk, :prefix)',
             ExpressionAttributeValues: { ':prefix': MUTE_PREFIX },
@@ -267,14 +268,15 @@ export class DynamoDbOpsStore implements OpsStore {
 
   async appendAudit(record: AuditRecord): Promise<void> {
     try {
-      await this.doc.send(new PutCommand(this.auditPut(record)));
+      await this.doc.send(new PutCommand(auditPut(this.tables.audit, record)));
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
   }
 
   async listAudit(worldId: string, since?: string, limit?: number): Promise<AuditRecord[]> {
-    const items = await this.queryAll(
+    const items = await queryAll(
+      this.doc,
       {
         TableName: this.tables.audit,
         KeyConditionExpression: since ? 'world_id = :w AND record_id >= :since' : 'world_id = :w',
@@ -283,15 +285,6 @@ export class DynamoDbOpsStore implements OpsStore {
       limit,
     );
     return items as unknown as AuditRecord[];
-  }
-
-  /** Append-only: a record id that exists already is never overwritten. */
-  private auditPut(record: AuditRecord) {
-    return {
-      TableName: this.tables.audit,
-      Item: toStorable(record),
-      ConditionExpression: 'attribute_not_exists(record_id)',
-    };
   }
 
   /** A conditional update and its audit record together; false when the condition failed. */
@@ -312,7 +305,7 @@ export class DynamoDbOpsStore implements OpsStore {
                   TableName: update.TableName!,
                 },
               },
-              { Put: this.auditPut(audit) },
+              { Put: auditPut(this.tables.audit, audit) },
             ],
           }),
         );
@@ -331,31 +324,5 @@ export class DynamoDbOpsStore implements OpsStore {
     }
     if (audit) await this.appendAudit(audit);
     return true;
-  }
-
-  private async queryAll(input: QueryCommandInput, limit?: number): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && (limit === undefined || out.length < limit));
-    return limit === undefined ? out : out.slice(0, limit);
-  }
-
-  private async scanAll(input: ScanCommandInput, limit?: number): Promise<Record<string, unknown>[]> {
-    const out: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new ScanCommand({ ...input, ...(start ? { ExclusiveStartKey: start } : {}) }),
-      );
-      out.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && (limit === undefined || out.length < limit));
-    return limit === undefined ? out : out.slice(0, limit);
   }
 }
