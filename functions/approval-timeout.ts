@@ -1,6 +1,7 @@
 import { loadConfig } from '#lib/config.js';
 import { createApprovalTimeoutHandler } from '#lib/handlers/approval-timeout-handler.js';
-import { wireEngine, wireOps } from '#lib/runtime/wire.js';
+import { wireEngine } from '#lib/runtime/wire.js';
+import { wireOps } from '#lib/runtime/wire-ops.js';
 
 /** Lambda entry for the every-minute sweep: wiring only; config is validated at cold start. */
 const config = loadConfig();

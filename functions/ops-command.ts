@@ -1,6 +1,7 @@
 import { loadConfig } from '#lib/config.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
-import { wireEngine, wireOps } from '#lib/runtime/wire.js';
+import { wireEngine } from '#lib/runtime/wire.js';
+import { wireOps } from '#lib/runtime/wire-ops.js';
 
 /** Lambda entry for the ops Function URL (AWS_IAM): wiring only; config is validated at cold start. */
 const config = loadConfig();

@@ -10,7 +10,8 @@ import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
 import type { OpsService } from '../engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
 import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
-import { wireEngine, wireOps } from '../runtime/wire.js';
+import { wireEngine } from '../runtime/wire.js';
+import { wireOps } from '../runtime/wire-ops.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RefResolutionError } from '../../engine/errors.js';
 import type { RefResolver } from '../../engine/ports.js';
 
@@ -8,11 +8,8 @@ import type { RefResolver } from '../../engine/ports.js';
 const MAX_REF_BYTES = 64 * 1024 * 1024;
 
 export interface RefResolverOptions {
-  /**
-   * S3 client for `s3://`, built on first use (most snapshots carry no ref, so cold starts do not
-   * pay for loading the S3 SDK); absent where S3 is not available, which refuses s3 refs.
-   */
-  s3?: () => Promise<S3Client>;
+  /** S3 client for `s3://`; absent where S3 is not available (local runs), which refuses s3 refs. */
+  s3?: S3Client;
   /** Whether `file://` refs are allowed (local runs only; never in Lambda). */
   allowFiles: boolean;
 }
@@ -64,11 +61,7 @@ export class UriRefResolver implements RefResolver {
     if (!this.options.s3)
       throw new RefResolutionError('s3:// references need S3, which this run does not have', field, false);
     try {
-      const [client, { GetObjectCommand }] = await Promise.all([
-        this.options.s3(),
-        import('@aws-sdk/client-s3'),
-      ]);
-      const out = await client.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
+      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
       if ((out.ContentLength ?? 0) > MAX_REF_BYTES) {
         throw new RefResolutionError(
           `${uri} is ${out.ContentLength} bytes, over the ${MAX_REF_BYTES}-byte limit`,
