@@ -11,6 +11,7 @@ import { TABLES, type TableDefinition } from '#lib/adapters/dynamodb/tables.js';
 import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
 import { DEFAULT_EVENT_BUS_NAME, type ExitEngineProps } from '../config.js';
 import { PROJECT_ROOT } from '../constructs/engine-function.js';
+import { toDraft4 } from '../schema-draft4.js';
 
 /** The event types we own and publish to the schema registry, each read from `schemas/<type>.schema.json`. */
 export const PUBLISHED_SCHEMAS = [
@@ -132,8 +133,8 @@ export class StatefulStack extends Stack {
       const file = join(PROJECT_ROOT, 'schemas', `${type}.schema.json`);
       let content: string;
       try {
-        // Parse-and-restringify: a malformed file fails synth here, not at deploy.
-        content = JSON.stringify(JSON.parse(readFileSync(file, 'utf8')));
+        // Parsed and translated at synth: a malformed or untranslatable schema fails here, not at deploy.
+        content = JSON.stringify(toDraft4(JSON.parse(readFileSync(file, 'utf8'))));
       } catch (error) {
         throw new Error(`schema ${file} is missing or not JSON: ${(error as Error).message}`);
       }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '#infra/constructs/engine-function.js';
+import { toDraft4 } from '#infra/schema-draft4.js';
 import { PUBLISHED_SCHEMAS } from '#infra/stateful/stateful-stack.js';
 import { TABLES } from '#lib/adapters/dynamodb/tables.js';
 import { synthEngine } from './synth.js';
@@ -92,7 +93,7 @@ describe('StatefulStack', () => {
       template.hasResourceProperties('AWS::EventSchemas::Schema', {
         SchemaName: `qmtl.services.exit_engine@${type}`,
         Type: 'JSONSchemaDraft4',
-        Content: JSON.stringify(JSON.parse(file)),
+        Content: JSON.stringify(toDraft4(JSON.parse(file))),
       });
     }
   });
