@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, it } from 'vitest';
 import { load as parse } from 'js-yaml';
+import { describe, expect, it } from 'vitest';
 import { MISSING_DATA_AGE_SEC, measureRule, ruleKinds } from '#lib/rules/kinds/index.js';
 import { type RuleKind, RuleSchema, RuleSetSchema } from '#lib/rules/rule-schema.js';
 import { input, marketView, rule, snapshot } from './fixtures.js';
