@@ -97,7 +97,8 @@ export interface ApprovalFacts {
 /**
  * Builds the upstream-exact `exit_signal_emitted` for one approved signal. Its id derives from the
  * signal id (a retried publish is the same event), and its idempotency key extends the evaluation's
- * with `approval`, so a gateway never mistakes it for the same evaluation's enforce-mode event.
+ * with `approval:<strategy>`, so a gateway never mistakes it for the same evaluation's enforce-mode
+ * event, nor for the approval of another strategy proposed by the same evaluation.
  */
 export function buildApprovedSignalEvent(item: SignalItem, facts: ApprovalFacts): ExitSignalEvent {
   return {
@@ -117,7 +118,7 @@ export function buildApprovedSignalEvent(item: SignalItem, facts: ApprovalFacts)
         item.world_id,
         item.snapshot_version,
         facts.snapshot_event_version,
-        `${item.evaluation_key}:approval`,
+        `${item.evaluation_key}:approval:${item.strategy_id}`,
       ),
       signals: [
         {
