@@ -1,5 +1,4 @@
 import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
-import { formatZodIssues } from '../contracts/issues.js';
 import {
   concernsWorld,
   type MarketSnapshotCloudEvent,
@@ -8,7 +7,7 @@ import {
 import {
   type RiskSnapshotCloudEvent,
   type SnapshotData,
-  SnapshotDataSchema,
+  snapshotExpiresAt,
 } from '../contracts/risk-snapshot.js';
 import { prepareSnapshot } from '../rules/prepare.js';
 import type { RuleSet } from '../rules/rule-schema.js';
@@ -30,6 +29,7 @@ import type {
   SignalPublisher,
   SignalStatus,
 } from './ports.js';
+import { resolveSnapshotRefs } from './resolve-refs.js';
 
 /** Everything the engine needs from outside, passed in (no globals, no clock reads). */
 export interface EngineDeps {
@@ -125,7 +125,7 @@ export class ExitEngine {
     const existing = await store.getEvaluation(world, evaluationKey);
     if (existing?.status === 'completed') return this.finishExisting(existing, delivery.invocationId);
 
-    const expiresAtMs = Date.parse(data.created_at ?? data.as_of) + (data.ttl_sec ?? 900) * 1000;
+    const expiresAtMs = snapshotExpiresAt(data);
     if (delivery.nowMs > expiresAtMs) {
       const expiredAt = new Date(expiresAtMs).toISOString();
       await this.audit({
@@ -312,8 +312,7 @@ export class ExitEngine {
     );
     const existing = await store.getEvaluation(args.worldId, evaluationKey);
     if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
-    const expiresAtMs =
-      Date.parse(latest.data.created_at ?? latest.as_of) + (latest.data.ttl_sec ?? 900) * 1000;
+    const expiresAtMs = snapshotExpiresAt(latest.data);
     if (args.nowMs > expiresAtMs) {
       // Fail closed: market data alone never revives an expired snapshot.
       return { outcome: 'expired', world_id: args.worldId, expired_at: new Date(expiresAtMs).toISOString() };
@@ -366,7 +365,7 @@ export class ExitEngine {
 
     let data: SnapshotData;
     try {
-      data = await this.resolveRefs(a.data);
+      data = await resolveSnapshotRefs(a.data, this.deps.refs);
     } catch (error) {
       if (error instanceof RefResolutionError && !error.retryable) {
         const reasons = [`${error.field}: ${error.message}`];
@@ -604,31 +603,6 @@ export class ExitEngine {
     });
     if (result !== 'committed')
       this.deps.logger.warn('terminal commit did not apply', { world_id: a.world, result });
-  }
-
-  private async resolveRefs(data: SnapshotData): Promise<SnapshotData> {
-    const refs: [keyof SnapshotData, keyof SnapshotData][] = [
-      ['covariance_ref', 'covariance'],
-      ['realized_returns_ref', 'realized_returns'],
-      ['stress_ref', 'stress'],
-    ];
-    const pending = refs.filter(([ref, field]) => data[ref] !== undefined && data[field] === undefined);
-    if (pending.length === 0) return data;
-    const merged: Record<string, unknown> = { ...data };
-    for (const [ref, field] of pending) {
-      merged[field] = await this.deps.refs.resolve(String(data[ref]), ref);
-    }
-    // Referenced content meets the same contract as inline content.
-    const parsed = SnapshotDataSchema.safeParse(merged);
-    if (!parsed.success) {
-      const field = pending.map(([ref]) => ref).join(', ');
-      throw new RefResolutionError(
-        `referenced content is invalid: ${formatZodIssues(parsed.error).join('; ')}`,
-        field,
-        false,
-      );
-    }
-    return parsed.data;
   }
 
   private signalItem(

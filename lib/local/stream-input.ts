@@ -1,5 +1,5 @@
 import type { PutEventsRequestEntry as PutEventsEntry } from '@aws-sdk/client-eventbridge';
-import { inputShape } from '../contracts/load-input.js';
+import { inputShape } from '../cli/load-input.js';
 import { deterministicUuid } from '../engine/ids.js';
 
 /** One line of an input stream, turned into what a producer would put on the bus. */

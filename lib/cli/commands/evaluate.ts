@@ -1,7 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
 import { formatZodIssues } from '../../contracts/issues.js';
-import { InputError, inputShape, loadSnapshotFile } from '../../contracts/load-input.js';
 import {
   MarketSnapshotCloudEventSchema,
   MarketSnapshotDataSchema,
@@ -16,6 +15,7 @@ import type { RuleSet } from '../../rules/rule-schema.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { ENGINE_VERSION } from '../../runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
+import { InputError, inputShape, loadSnapshotFile } from '../load-input.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
 
 /** Where a deployment's rule sets live, and what `evaluate` and `replay` use by default. */

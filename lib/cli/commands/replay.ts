@@ -6,7 +6,6 @@ import { InMemoryEngineStore } from '../../adapters/memory/memory-store.js';
 import { UriRefResolver } from '../../adapters/refs/ref-resolver.js';
 import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
 import { formatZodIssues } from '../../contracts/issues.js';
-import { InputError, inputShape } from '../../contracts/load-input.js';
 import {
   MARKET_SNAPSHOT_DETAIL_TYPE,
   type MarketSnapshotCloudEvent,
@@ -23,6 +22,7 @@ import { wrapSnapshot } from '../../local/stream-input.js';
 import type { RuleSetRegistry } from '../../rules/ruleset-loader.js';
 import { ENGINE_VERSION } from '../../runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag } from '../args.js';
+import { InputError, inputShape } from '../load-input.js';
 import { DEFAULT_MARKET_MAX_AGE_MS, DEFAULT_RULES, formatTable } from './evaluate.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
 

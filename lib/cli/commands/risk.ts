@@ -1,4 +1,4 @@
-import { InputError, loadSnapshotFile } from '#lib/contracts/load-input.js';
+import { InputError, loadSnapshotFile } from '#lib/cli/load-input.js';
 import { buildRiskReport, RiskInputError } from '#lib/risk/index.js';
 import { type CliCommand, numberFlag, parseFlags, requiredFlag } from '../args.js';
 

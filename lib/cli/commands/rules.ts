@@ -1,6 +1,5 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { InputError } from '../../contracts/load-input.js';
 import { effectiveMode, type Rule, type RuleSet } from '../../rules/rule-schema.js';
 import {
   DEFAULT_WORLD,
@@ -10,6 +9,7 @@ import {
   RuleSetRegistry,
 } from '../../rules/ruleset-loader.js';
 import { type CliCommand, parseFlags, UsageError } from '../args.js';
+import { InputError } from '../load-input.js';
 
 const RULE_SET_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const WRAP_COLUMNS = 100;

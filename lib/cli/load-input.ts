@@ -1,7 +1,9 @@
 import { readFile } from 'node:fs/promises';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
-import { formatZodIssues } from './issues.js';
-import { type SnapshotData, SnapshotDataSchema } from './risk-snapshot.js';
+import { formatZodIssues } from '../contracts/issues.js';
+import { type SnapshotData, SnapshotDataSchema } from '../contracts/risk-snapshot.js';
+import { RefResolutionError } from '../engine/errors.js';
+import { resolveSnapshotRefs } from '../engine/resolve-refs.js';
 
 /** An input file or line that is not a snapshot we can use; the message names the problem. */
 export class InputError extends Error {
@@ -55,27 +57,11 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
   const parsed = SnapshotDataSchema.safeParse(data);
   if (!parsed.success)
     throw new InputError(`${path}: invalid snapshot:\n  ${formatZodIssues(parsed.error).join('\n  ')}`);
-  const snapshot = parsed.data;
-  const refs = new UriRefResolver({ allowFiles: true });
-  const merged: Record<string, unknown> = { ...snapshot };
-  for (const [ref, field] of [
-    ['covariance_ref', 'covariance'],
-    ['realized_returns_ref', 'realized_returns'],
-    ['stress_ref', 'stress'],
-  ] as const) {
-    const uri = snapshot[ref];
-    if (uri !== undefined && snapshot[field] === undefined) {
-      try {
-        merged[field] = await refs.resolve(uri, ref);
-      } catch (error) {
-        throw new InputError(`${path}: ${ref}: ${(error as Error).message}`);
-      }
-    }
+  try {
+    return await resolveSnapshotRefs(parsed.data, new UriRefResolver({ allowFiles: true }));
+  } catch (error) {
+    if (error instanceof RefResolutionError)
+      throw new InputError(`${path}: ${error.field}: ${error.message}`);
+    throw error;
   }
-  const resolved = SnapshotDataSchema.safeParse(merged);
-  if (!resolved.success)
-    throw new InputError(
-      `${path}: invalid referenced content:\n  ${formatZodIssues(resolved.error).join('\n  ')}`,
-    );
-  return resolved.data;
 }
