@@ -6,6 +6,7 @@ import { evaluateRuleSet } from '#lib/engine/evaluate.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import { loadRuleSetFile } from '#lib/rules/ruleset-loader.js';
 import type { MarketScopeView, RuleInput } from '#lib/rules/types.js';
+import { mulberry32 } from '../lib/prng.js';
 import type { BenchFigure } from './types.js';
 
 // Issue 4 "Speed": the engine's full evaluation of the example rule set (every rule kind) for one
@@ -19,17 +20,6 @@ const T = 1000;
 const MARKET_T = 250;
 const BUDGET_MS = 2;
 const NOW_MS = Date.parse('2025-03-03T12:00:00Z');
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** One-factor daily returns (rᵢ,ₜ = βᵢ·fₜ + εᵢ,ₜ, vol around 1%), so correlations look like a real book. */
 function factorReturns(rand: () => number, n: number, t: number): number[][] {

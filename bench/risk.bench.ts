@@ -6,22 +6,12 @@ import {
   type RiskSnapshotInput,
   riskReportFromInput,
 } from '#lib/risk/index.js';
+import { mulberry32 } from '../lib/prng.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
 // market-structure indicators, and the wᵀΣw kernel's throughput. Inputs come from a seeded PRNG so
 // every run measures the same work.
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Daily returns from a one-factor model: rᵢ,ₜ = βᵢ·fₜ + εᵢ,ₜ, vol around 1%. */
 function factorReturns(n: number, t: number, seed: number): Float64Array[] {

@@ -10,6 +10,7 @@
 import { createHash } from 'node:crypto';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '../lib/prng.js';
 
 const WORLD_ID = 'demo-world';
 const SOURCE = 'qmtl.services.worldservice';
@@ -91,18 +92,6 @@ export interface DemoStoryRow {
   worstScenario: string;
   /** The published weights, to show the desk's rotation out of short vol after the shock. */
   weights: Record<string, number>;
-}
-
-/** mulberry32: a tiny, well-mixed 32-bit PRNG; good enough for a demo and identical everywhere. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Standard normals by Box–Muller, both outputs used so the draw sequence is simple to reason about. */

@@ -27,6 +27,21 @@ export interface Mute {
   actor: string;
 }
 
+/** The mutes still in force from stored mute records (an unmuted one carries `ended_at`). */
+export function activeMutes(records: readonly (Mute & { ended_at?: string })[]): Mute[] {
+  return records
+    .filter((m) => m.ended_at === undefined)
+    .map((m) => ({
+      mute_id: m.mute_id,
+      world_id: m.world_id,
+      ...(m.strategy_id ? { strategy_id: m.strategy_id } : {}),
+      ...(m.rule_id ? { rule_id: m.rule_id } : {}),
+      until: m.until,
+      reason: m.reason,
+      actor: m.actor,
+    }));
+}
+
 /** Where a decided signal goes: published, held for approval, stored only, or silenced. */
 export type Channel = RuleMode | 'muted';
 

@@ -15,7 +15,7 @@ import type { EngineEvent } from '../../contracts/exit-signal.js';
 import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import type { EpisodeState } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
-import type { Mute } from '../../engine/evaluate.js';
+import { activeMutes, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -206,17 +206,7 @@ export class DynamoDbEngineStore implements EngineStore {
       ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'MUTE#' },
       ConsistentRead: true,
     });
-    return (items as unknown as (Mute & { ended_at?: string })[])
-      .filter((i) => i.ended_at === undefined)
-      .map((i) => ({
-        mute_id: i.mute_id,
-        world_id: i.world_id,
-        ...(i.strategy_id ? { strategy_id: i.strategy_id } : {}),
-        ...(i.rule_id ? { rule_id: i.rule_id } : {}),
-        until: i.until,
-        reason: i.reason,
-        actor: i.actor,
-      }));
+    return activeMutes(items as unknown as (Mute & { ended_at?: string })[]);
   }
 
   async commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {

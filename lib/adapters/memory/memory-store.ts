@@ -1,7 +1,7 @@
 import type { EngineEvent } from '../../contracts/exit-signal.js';
 import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
-import type { Mute } from '../../engine/evaluate.js';
+import { activeMutes, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -119,17 +119,7 @@ export class InMemoryEngineStore implements EngineStore {
   }
 
   async loadMutes(worldId: string): Promise<Mute[]> {
-    return (this.mutes.get(worldId) ?? [])
-      .filter((m) => m.ended_at === undefined)
-      .map((m) => ({
-        mute_id: m.mute_id,
-        world_id: m.world_id,
-        ...(m.strategy_id ? { strategy_id: m.strategy_id } : {}),
-        ...(m.rule_id ? { rule_id: m.rule_id } : {}),
-        until: m.until,
-        reason: m.reason,
-        actor: m.actor,
-      }));
+    return activeMutes(this.mutes.get(worldId) ?? []);
   }
 
   /** Stores a mute (or replaces one with the same id), as the ops path writes it. */
