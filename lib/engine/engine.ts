@@ -408,41 +408,22 @@ export class ExitEngine {
         evaluation_key: a.evaluationKey.slice(0, 16),
         ...a.provenance,
       };
+      const eventContext = {
+        world_id: a.world,
+        as_of: prepared.as_of,
+        snapshot_version: prepared.version,
+        snapshot_event_version: a.snapshotEventVersion,
+        evaluation_key: a.evaluationKey,
+        now,
+        provenance,
+      };
       const publishable = result.signals.filter((s) => s.channel === 'enforce');
-      const event =
-        publishable.length > 0
-          ? buildExitSignalEvent(
-              {
-                world_id: a.world,
-                as_of: prepared.as_of,
-                snapshot_version: prepared.version,
-                snapshot_event_version: a.snapshotEventVersion,
-                evaluation_key: a.evaluationKey,
-                now,
-                provenance,
-              },
-              publishable,
-            )
-          : undefined;
+      const event = publishable.length > 0 ? buildExitSignalEvent(eventContext, publishable) : undefined;
       const items = result.signals.map((d) =>
         this.signalItem(d, a, prepared.as_of, prepared.version, now, event),
       );
       const proposedItems = items.filter((i) => i.status === 'proposed');
-      const proposed =
-        proposedItems.length > 0
-          ? buildProposedEvent(
-              {
-                world_id: a.world,
-                as_of: prepared.as_of,
-                snapshot_version: prepared.version,
-                snapshot_event_version: a.snapshotEventVersion,
-                evaluation_key: a.evaluationKey,
-                now,
-                provenance,
-              },
-              proposedItems,
-            )
-          : undefined;
+      const proposed = proposedItems.length > 0 ? buildProposedEvent(eventContext, proposedItems) : undefined;
       const events: EngineEvent[] = [...(event ? [event] : []), ...(proposed ? [proposed] : [])];
       const outcomeName = event ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
       const audit = this.evaluationAudit(a, now, prepared.warnings, result, provenance, event, items);

@@ -118,14 +118,14 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   const clears: Ask[] = [];
   const activeCover = new Map<Channel, Set<string>>();
   const { snapshot } = input;
-  const liveStrategies = snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS);
+  const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
   for (const rule of ruleSet.rules) {
     const mode = effectiveMode(ruleSet, rule);
     const clear = rule.clear ?? rule.limit;
     const target = rule.target ?? rule.limit;
     for (const m of measureRule(rule, input)) {
-      const strategies = m.strategies.filter((s) => liveStrategies.includes(s));
+      const strategies = m.strategies.filter((s) => liveStrategies.has(s));
       const sizing = sizeAction(rule, m, target, strategies);
       const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
       const maxRatio = Math.max(0, ...Object.values(sizing.ratios));
