@@ -21,6 +21,8 @@ export interface EpisodeState {
    * the breach is still on, they are told (verdict `unmuted`), so a mute never hides a live breach.
    */
   muted_strategies?: string[];
+  /** Every strategy this episode has sent a signal for: the ones told `hold` when it clears. */
+  signalled_strategies?: string[];
   /** The as_of of the snapshot last evaluated: an older one must never move the state. */
   last_as_of?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */

@@ -149,7 +149,9 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
       const unmuted =
         verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf(s)) : [];
       if (emits) {
-        const muted = strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS && muteOf(s));
+        const told = strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS);
+        next.signalled_strategies = [...new Set([...(prev.signalled_strategies ?? []), ...told])].sort();
+        const muted = told.filter((s) => muteOf(s));
         if (muted.length > 0) next.muted_strategies = muted;
         else delete next.muted_strategies;
       } else if (unmuted.length > 0) {
@@ -226,7 +228,8 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
           });
         }
       } else if (verdict === 'cleared') {
-        for (const s of strategies) {
+        // Only strategies this episode told to cut hear that it is over (even if since exited).
+        for (const s of prev.signalled_strategies ?? strategies) {
           const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
           clears.push({
             rule,
@@ -342,7 +345,8 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_ratio === b.last_ratio &&
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
-    (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join()
+    (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
+    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join()
   );
 }
 
