@@ -22,6 +22,12 @@ import { type EventBridgeEvent, LocalEventBus } from './local-event-bus.js';
 
 /** The bus the local stack creates (as the CDK stack creates `exit-engine`). */
 export const LOCAL_BUS_NAME = 'exit-engine-local';
+/**
+ * Retries of a failed delivery (20 ms doubling, capped at 1 s: ~3 s in all). Enough for a
+ * concurrent duplicate to outwait the invocation that holds its claim on a loaded machine;
+ * EventBridge itself retries for up to 24 hours.
+ */
+export const LOCAL_MAX_RETRIES = 8;
 
 export interface LocalStackOptions {
   /** Use this DynamoDB (tests share one); otherwise start DynamoDB Local, or dynalite without Java. */
@@ -38,7 +44,7 @@ export interface LocalStackOptions {
   busPort?: number;
   /** An S3-compatible endpoint for `s3://` refs (tests); without it local runs refuse s3 refs. */
   s3Endpoint?: string;
-  /** Retry policy of the snapshot rule (EventBridge → Lambda async retries). */
+  /** Retries of the engine rules' deliveries (EventBridge → Lambda async retries). */
   maximumRetryAttempts?: number;
 }
 
@@ -124,7 +130,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       name: 'risk-snapshot-to-engine',
       eventBusName: LOCAL_BUS_NAME,
       eventPattern: { 'detail-type': ['risk_snapshot_updated'] },
-      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? 2 },
+      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? LOCAL_MAX_RETRIES },
       targets: [
         {
           id: 'evaluate-snapshot',
@@ -141,7 +147,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       name: 'market-data-to-engine',
       eventBusName: LOCAL_BUS_NAME,
       eventPattern: { 'detail-type': [MARKET_SNAPSHOT_DETAIL_TYPE] },
-      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? 2 },
+      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? LOCAL_MAX_RETRIES },
       targets: [
         {
           id: 'evaluate-market',
