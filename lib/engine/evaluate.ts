@@ -118,6 +118,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   const clears: Ask[] = [];
   const activeCover = new Map<Channel, Set<string>>();
   const { snapshot } = input;
+  const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
   for (const rule of ruleSet.rules) {
@@ -222,7 +223,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             action,
             ratio: action === 'exit' ? 1 : ratio,
             reason: `${rule.kind}_breach`,
-            metrics: { ...metrics, verdict: emits ? verdict : 'unmuted' },
+            metrics: { ...forStrategy(metrics, s, ids), verdict: emits ? verdict : 'unmuted' },
             scope: rule.scope,
             ...(mute ? { mute } : {}),
           });
@@ -240,7 +241,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             ratio: 0,
             reason: 'risk_episode_cleared',
             metrics: {
-              ...metrics,
+              ...forStrategy(metrics, s, ids),
               verdict,
               episode_id: prev.episode_id,
               episode_opened_at: prev.opened_at,
@@ -258,6 +259,25 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
     if (!activeCover.get(c.channel)?.has(c.strategy_id)) asks.push(c);
   }
   return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+/**
+ * A signal's evidence keeps, of any per-strategy map (e.g. `components`), only its own strategy's
+ * entry: the full map is in the audit record once, and repeating it on every signal would grow an
+ * event quadratically with the number of strategies (EventBridge caps an event at 256 KB).
+ */
+function forStrategy(metrics: Record<string, unknown>, strategy: string, ids: ReadonlySet<string>) {
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(metrics)) {
+    const perStrategy =
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      strategy in value &&
+      Object.keys(value).every((k) => ids.has(k));
+    out[key] = perStrategy ? { [strategy]: (value as Record<string, unknown>)[strategy] } : value;
+  }
+  return out;
 }
 
 function channelFor(mode: RuleMode, mute: Mute | undefined): Channel {
