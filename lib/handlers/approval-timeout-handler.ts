@@ -41,8 +41,9 @@ export async function reportSnapshotFreshness(
 export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
   const handle = async (_event: unknown, _context: Context): Promise<SweepResult> => {
     const now = deps.clock();
-    await reportSnapshotFreshness(deps.store, now);
+    // Decisions first: the freshness report is only metrics and must never delay a default.
     const result = await deps.ops.expireDue(now);
+    await reportSnapshotFreshness(deps.store, now);
     metrics.addMetric('PendingApprovalAgeSeconds', MetricUnit.Seconds, result.oldest_pending_age_sec);
     metrics.addMetric('PendingApprovals', MetricUnit.Count, result.pending);
     logger.info('approval timeout sweep', {
