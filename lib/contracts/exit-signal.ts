@@ -24,23 +24,30 @@ export const ExitSignalSchema = z.strictObject({
 });
 export type ExitSignal = z.infer<typeof ExitSignalSchema>;
 
-export const ExitSignalEventSchema = z.strictObject({
+/** The CloudEvents envelope fields both our outbound events share (`type` and `data` differ). */
+const envelopeShape = {
   specversion: z.literal('1.0'),
   id: z.string(),
   source: z.string(),
-  type: z.literal(EXIT_SIGNAL_DETAIL_TYPE),
   time: z.iso.datetime({ offset: true }),
   datacontenttype: z.literal('application/json'),
   correlation_id: z.string(),
-  data: z.strictObject({
-    world_id: z.string(),
-    as_of: z.iso.datetime({ offset: true }),
-    snapshot_version: z.string(),
-    event_version: z.number().int().min(1),
-    idempotency_key: z.string(),
-    signals: z.array(ExitSignalSchema).min(1),
-    provenance: z.record(z.string(), z.unknown()).optional(),
-  }),
+};
+
+/** The snapshot-identifying `data` fields both our outbound events share. */
+const dataShape = {
+  world_id: z.string(),
+  as_of: z.iso.datetime({ offset: true }),
+  snapshot_version: z.string(),
+  event_version: z.number().int().min(1),
+  idempotency_key: z.string(),
+  provenance: z.record(z.string(), z.unknown()).optional(),
+};
+
+export const ExitSignalEventSchema = z.strictObject({
+  ...envelopeShape,
+  type: z.literal(EXIT_SIGNAL_DETAIL_TYPE),
+  data: z.strictObject({ ...dataShape, signals: z.array(ExitSignalSchema).min(1) }),
 });
 export type ExitSignalEvent = z.infer<typeof ExitSignalEventSchema>;
 
@@ -69,22 +76,9 @@ export const ExitSignalProposalSchema = z.strictObject({
 });
 
 export const ExitSignalProposedEventSchema = z.strictObject({
-  specversion: z.literal('1.0'),
-  id: z.string(),
-  source: z.string(),
+  ...envelopeShape,
   type: z.literal(EXIT_SIGNAL_PROPOSED_DETAIL_TYPE),
-  time: z.iso.datetime({ offset: true }),
-  datacontenttype: z.literal('application/json'),
-  correlation_id: z.string(),
-  data: z.strictObject({
-    world_id: z.string(),
-    as_of: z.iso.datetime({ offset: true }),
-    snapshot_version: z.string(),
-    event_version: z.number().int().min(1),
-    idempotency_key: z.string(),
-    proposals: z.array(ExitSignalProposalSchema).min(1),
-    provenance: z.record(z.string(), z.unknown()).optional(),
-  }),
+  data: z.strictObject({ ...dataShape, proposals: z.array(ExitSignalProposalSchema).min(1) }),
 });
 export type ExitSignalProposedEvent = z.infer<typeof ExitSignalProposedEventSchema>;
 

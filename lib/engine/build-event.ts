@@ -20,50 +20,55 @@ export interface EventContext {
   provenance: Record<string, unknown>;
 }
 
-/** Builds the upstream-exact `exit_signal_emitted` CloudEvent for the signals to publish. */
-export function buildExitSignalEvent(ctx: EventContext, signals: readonly DecidedSignal[]): ExitSignalEvent {
-  const id = deterministicUuid('exit_signal_emitted', ctx.evaluation_key);
+/** The envelope and snapshot fields every event of one evaluation shares. */
+function evaluationEnvelope<T extends string>(type: T, ctx: EventContext) {
+  const key = ctx.evaluation_key.slice(0, 16);
   return {
-    specversion: '1.0',
-    id,
+    specversion: '1.0' as const,
+    id: deterministicUuid(type, ctx.evaluation_key),
     source: EXIT_ENGINE_SOURCE,
-    type: EXIT_SIGNAL_DETAIL_TYPE,
+    type,
     time: ctx.now,
-    datacontenttype: 'application/json',
-    correlation_id: `exit_signal:${ctx.world_id}:${ctx.evaluation_key.slice(0, 16)}`,
+    datacontenttype: 'application/json' as const,
+    correlation_id: `exit_signal:${ctx.world_id}:${key}`,
     data: {
       world_id: ctx.world_id,
       as_of: ctx.as_of,
       snapshot_version: ctx.snapshot_version,
       event_version: ctx.snapshot_event_version,
+      provenance: ctx.provenance,
+    },
+  };
+}
+
+/** Builds the upstream-exact `exit_signal_emitted` CloudEvent for the signals to publish. */
+export function buildExitSignalEvent(ctx: EventContext, signals: readonly DecidedSignal[]): ExitSignalEvent {
+  const base = evaluationEnvelope(EXIT_SIGNAL_DETAIL_TYPE, ctx);
+  const key = ctx.evaluation_key.slice(0, 16);
+  return {
+    ...base,
+    data: {
+      ...base.data,
       idempotency_key: exitSignalIdempotencyKey(
         ctx.world_id,
         ctx.snapshot_version,
         ctx.snapshot_event_version,
-        ctx.evaluation_key.slice(0, 16),
+        key,
       ),
       signals: signals.map((d) => d.signal),
-      provenance: ctx.provenance,
     },
   };
 }
 
 /** Builds our `exit_signal_proposed` CloudEvent announcing approval-mode signals to ops tooling. */
 export function buildProposedEvent(ctx: EventContext, items: readonly SignalItem[]): ExitSignalProposedEvent {
+  const base = evaluationEnvelope(EXIT_SIGNAL_PROPOSED_DETAIL_TYPE, ctx);
+  const key = ctx.evaluation_key.slice(0, 16);
   return {
-    specversion: '1.0',
-    id: deterministicUuid('exit_signal_proposed', ctx.evaluation_key),
-    source: EXIT_ENGINE_SOURCE,
-    type: EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
-    time: ctx.now,
-    datacontenttype: 'application/json',
-    correlation_id: `exit_signal:${ctx.world_id}:${ctx.evaluation_key.slice(0, 16)}`,
+    ...base,
     data: {
-      world_id: ctx.world_id,
-      as_of: ctx.as_of,
-      snapshot_version: ctx.snapshot_version,
-      event_version: ctx.snapshot_event_version,
-      idempotency_key: `exit_signal_proposed:${ctx.world_id}:${ctx.snapshot_version}:${ctx.snapshot_event_version}:${ctx.evaluation_key.slice(0, 16)}`,
+      ...base.data,
+      idempotency_key: `exit_signal_proposed:${ctx.world_id}:${ctx.snapshot_version}:${ctx.snapshot_event_version}:${key}`,
       proposals: items.map((i) => ({
         signal_id: i.signal_id,
         strategy_id: i.strategy_id,
@@ -76,7 +81,6 @@ export function buildProposedEvent(ctx: EventContext, items: readonly SignalItem
         default_on_timeout: i.approval?.default ?? 'drop',
         four_eyes: i.approval?.four_eyes ?? false,
       })),
-      provenance: ctx.provenance,
     },
   };
 }
