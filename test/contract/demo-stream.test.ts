@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { demoStory, demoStreamFacts, generateDemoStream } from '../../examples/generate-demo-stream.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const schemaDir = path.resolve(repoRoot, '../shared/contracts/qmtl');
+const schemaDir = path.resolve(repoRoot, 'contracts/qmtl');
 const streamText = readFileSync(path.join(repoRoot, 'examples/demo-world.jsonl'), 'utf8');
 
 interface StreamEvent {

@@ -3,8 +3,8 @@ import { resolve } from 'node:path';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 
-/** The upstream contracts folder, beside the repository (`../shared/contracts/qmtl`). */
-export const UPSTREAM_CONTRACTS = resolve(import.meta.dirname, '../../../shared/contracts/qmtl');
+/** Upstream's contracts, vendored in the repository (`contracts/qmtl`, provenance in its README). */
+export const UPSTREAM_CONTRACTS = resolve(import.meta.dirname, '../../contracts/qmtl');
 
 function load(name: string): Record<string, unknown> {
   return JSON.parse(readFileSync(resolve(UPSTREAM_CONTRACTS, name), 'utf8'));

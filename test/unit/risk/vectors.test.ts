@@ -14,7 +14,7 @@ import {
   portfolioVariance,
 } from '#lib/risk/index.js';
 
-// Published numbers from /work/shared/reference/risk-test-vectors.md, each within its stated tolerance.
+// Published numbers from test/fixtures/reference/risk-test-vectors.md (sources cited there), each within its stated tolerance.
 
 function expectWithin(actual: number, expected: number, tolerance: number): void {
   expect(Math.abs(actual - expected), `${actual} vs ${expected} ± ${tolerance}`).toBeLessThanOrEqual(
