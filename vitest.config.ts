@@ -19,6 +19,16 @@ export default defineConfig({
       },
       {
         test: {
+          // The replay report in a real headless chromium (Debian's package; .ci/run installs it).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+          env,
+        },
+      },
+      {
+        test: {
           name: 'infra',
           include: ['test/infra/**/*.test.ts'],
           testTimeout: 180_000,

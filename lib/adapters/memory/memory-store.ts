@@ -58,6 +58,27 @@ export class InMemoryEngineStore implements EngineStore {
   private readonly audit = new Map<string, AuditRecord>();
   private readonly market = new Map<string, MarketRow>();
 
+  /**
+   * With `onAudit`, each new audit record is handed over as it is stored and only its key is kept
+   * (enough to refuse a duplicate), so a long replay holds no audit bodies; `allAudit` then lists
+   * only keys and kinds.
+   */
+  constructor(private readonly options: { onAudit?: (record: AuditRecord) => void } = {}) {}
+
+  private keepAudit(k: string, record: AuditRecord): void {
+    const stored = copy(toStorable(record));
+    if (!this.options.onAudit) {
+      this.audit.set(k, stored);
+      return;
+    }
+    this.audit.set(k, {
+      world_id: stored.world_id,
+      record_id: stored.record_id,
+      kind: stored.kind,
+    } as AuditRecord);
+    this.options.onAudit(stored);
+  }
+
   async getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined> {
     const row = this.evaluations.get(key(worldId, evaluationKey));
     if (!row) return undefined;
@@ -176,7 +197,7 @@ export class InMemoryEngineStore implements EngineStore {
       );
     }
     this.episodes.set(commit.world_id, stored);
-    this.audit.set(auditKey, copy(toStorable(commit.audit)));
+    this.keepAudit(auditKey, commit.audit);
     return 'committed';
   }
 
@@ -229,7 +250,7 @@ export class InMemoryEngineStore implements EngineStore {
 
   async appendAudit(record: AuditRecord): Promise<void> {
     const k = key(record.world_id, record.record_id);
-    if (!this.audit.has(k)) this.audit.set(k, copy(toStorable(record)));
+    if (!this.audit.has(k)) this.keepAudit(k, record);
   }
 
   async putMarket(view: MarketScopeView & { source_event_id: string }): Promise<AdvanceResult> {
