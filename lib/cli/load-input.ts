@@ -36,6 +36,18 @@ export function extractSnapshotData(value: unknown): unknown {
   }
 }
 
+/** When a file that is not one JSON document is a JSONL stream, says what to do with it instead. */
+export function streamHint(text: string, path = 'FILE'): string {
+  const lines = text.split('\n').filter((l) => l.trim() !== '' && !l.trim().startsWith('#'));
+  if (lines.length < 2) return '';
+  try {
+    JSON.parse(lines[0]!);
+  } catch {
+    return '';
+  }
+  return `\n  hint: it looks like a JSONL stream (${lines.length} lines, one event per line); this command takes one snapshot. Replay the stream with 'exit-engine replay --events ${path}', or save one line to its own file.`;
+}
+
 /**
  * Reads a snapshot file (bare, CloudEvent, or EventBridge event), validates it against the inbound
  * contract and resolves `file://` refs (and refuses others with a reason), for the CLI.
@@ -46,7 +58,7 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
   }
   let data: unknown;
   try {

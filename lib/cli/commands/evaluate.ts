@@ -15,7 +15,7 @@ import type { RuleSet } from '../../rules/rule-schema.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { ENGINE_VERSION } from '../../runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
-import { InputError, inputShape, loadSnapshotFile } from '../load-input.js';
+import { InputError, inputShape, loadSnapshotFile, streamHint } from '../load-input.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
 
 /** Where a deployment's rule sets live, and what `evaluate` and `replay` use by default. */
@@ -42,13 +42,15 @@ export interface DryRun {
 /** Reads a market file: a bare `market_snapshot_updated` data object, its CloudEvent, or an EventBridge event. */
 export async function loadMarketFile(path: string): Promise<MarketScopeView> {
   let json: unknown;
+  let text = '';
   try {
-    json = JSON.parse(await readFile(path, 'utf8'));
+    text = await readFile(path, 'utf8');
+    json = JSON.parse(text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') throw new InputError(`--market ${path}: no such file or directory`);
     if (code) throw error;
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
   }
   const shape = inputShape(json);
   const candidate = shape === 'eventbridge' ? (json as { detail: unknown }).detail : json;
@@ -161,8 +163,8 @@ export function formatTable(rows: string[][]): string[] {
   );
 }
 
-/** The dry run as readable text: a row per rule and scope unit, the signals, then the event. */
-export function describeDryRun(run: DryRun, ruleSet: RuleSet): string[] {
+/** The dry run as readable text: a row per rule and scope unit, the signals, then (if asked) the event. */
+export function describeDryRun(run: DryRun, ruleSet: RuleSet, showEvent = false): string[] {
   const out: string[] = [];
   out.push(
     `world ${run.world_id}, snapshot ${run.snapshot_version} (as_of ${run.as_of}), evaluated at ${run.evaluated_at}`,
@@ -227,10 +229,14 @@ export function describeDryRun(run: DryRun, ruleSet: RuleSet): string[] {
     }
   }
   out.push('');
-  if (run.event) {
-    out.push('exit_signal_emitted that would be published:');
+  if (run.event && showEvent) {
+    out.push('exit_signal_emitted that would be published (marked provenance.dry_run):');
     out.push(JSON.stringify(run.event, null, 2));
-  } else out.push('no exit_signal_emitted would be published');
+  } else if (run.event)
+    out.push(
+      `an exit_signal_emitted with ${run.event.data.signals.length} signal(s) would be published (idempotency key ${run.event.data.idempotency_key}); --show-event prints it`,
+    );
+  else out.push('no exit_signal_emitted would be published');
   return out;
 }
 
@@ -239,7 +245,8 @@ export const command: CliCommand = {
   name: 'evaluate',
   summary:
     "Dry-run one snapshot (bare, CloudEvent or EventBridge event) against the world's rule set: every rule's measure, limit, clear, target and verdict, and the exit_signal_emitted that would be published. Nothing is stored or published. --now defaults to the snapshot's created_at (else as_of), so a historical snapshot is evaluated as of its own time. A --rules FILE applies to the snapshot's world whatever world it names.",
-  usage: 'exit-engine evaluate --snapshot FILE [--market FILE]... [--rules FILE_OR_DIR] [--now ISO] [--json]',
+  usage:
+    'exit-engine evaluate --snapshot FILE [--market FILE]... [--rules FILE_OR_DIR] [--now ISO] [--show-event] [--json]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       snapshot: { type: 'string' },
@@ -247,6 +254,7 @@ export const command: CliCommand = {
       rules: { type: 'string' },
       now: { type: 'string' },
       json: { type: 'boolean' },
+      'show-event': { type: 'boolean' },
     });
     const file = requiredFlag('snapshot', values.snapshot);
     const flagNow = isoFlag(values.now);
@@ -261,7 +269,7 @@ export const command: CliCommand = {
     const nowMs = flagNow ?? Date.parse(data.created_at ?? data.as_of);
     const run = dryRun({ data, ruleSet, market, nowMs });
     if (values.json) console.log(JSON.stringify(run, null, 2));
-    else console.log(describeDryRun(run, ruleSet).join('\n'));
+    else console.log(describeDryRun(run, ruleSet, values['show-event'] ?? false).join('\n'));
     return 0;
   },
 };

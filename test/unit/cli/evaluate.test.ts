@@ -30,7 +30,7 @@ describe('evaluate command', () => {
   });
   afterEach(() => vi.restoreAllMocks());
 
-  it('prints every rule’s numbers and verdict, and the event that would be published', async () => {
+  it('prints every rule’s numbers and verdict, and names the event without dumping it', async () => {
     expect(await command.run(['--snapshot', BREACH])).toBe(0);
     const text = stdout();
     expect(text).toContain('world demo-world, snapshot v2025-03-10 (as_of 2025-03-10T21:00:00Z)');
@@ -41,7 +41,18 @@ describe('evaluate command', () => {
       /stress_drawdown_limit +stress_drawdown +enforce +world +24\.15% +30\.00% +27\.00% .* ok/,
     );
     expect(text).toContain('REDUCE trend_es by 41.28% (var_limit_breach; rules var_99_limit; published)');
-    expect(text).toContain('exit_signal_emitted that would be published:');
+    expect(text).toMatch(
+      /an exit_signal_emitted with 5 signal\(s\) would be published .*--show-event prints it/,
+    );
+    expect(text).not.toContain('"specversion"');
+    expect(text.split('\n').length).toBeLessThan(30);
+  });
+
+  it('--show-event prints the event, marked as a dry run', async () => {
+    expect(await command.run(['--snapshot', BREACH, '--show-event'])).toBe(0);
+    const text = stdout();
+    expect(text).toContain('exit_signal_emitted that would be published (marked provenance.dry_run):');
+    expect(text).toContain('"dry_run": true');
   });
 
   it('--json gives the outcomes and an event valid against upstream’s schema', async () => {
@@ -119,5 +130,15 @@ describe('evaluate command', () => {
     expect(errors.join('\n')).toMatch(
       /bad-market\.json: invalid market data:\n {2}as_of: must be an ISO 8601/,
     );
+  });
+
+  it('hints at replay when given a JSONL stream instead of one snapshot', async () => {
+    expect(await main(['evaluate', '--snapshot', 'examples/demo-world.jsonl'])).toBe(1);
+    expect(errors.join('\n')).toMatch(
+      /demo-world\.jsonl: not valid JSON: .*\n {2}hint: it looks like a JSONL stream \(\d+ lines.*exit-engine replay --events examples\/demo-world\.jsonl/,
+    );
+    errors.length = 0;
+    expect(await main(['risk', '--snapshot', 'examples/demo-world.jsonl'])).toBe(1);
+    expect(errors.join('\n')).toContain('hint: it looks like a JSONL stream');
   });
 });
