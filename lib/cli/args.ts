@@ -54,3 +54,43 @@ export function requiredFlag(name: string, raw: string | undefined): string {
   if (raw === undefined || raw === '') throw new UsageError(`--${name} is required`);
   return raw;
 }
+
+function editDistance(a: string, b: string): number {
+  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+/** `; did you mean 'x'?` for the closest known value (a typo, or a prefix), else ''. */
+export function didYouMean(value: string, known: Iterable<string>): string {
+  const v = value.toLowerCase();
+  let best: string | undefined;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const k of known) {
+    const kl = k.toLowerCase();
+    const score = kl.startsWith(v) || v.startsWith(kl) ? 0.5 : editDistance(v, kl);
+    if (score < bestScore) {
+      best = k;
+      bestScore = score;
+    }
+  }
+  return best !== undefined && bestScore <= Math.max(2, Math.floor(value.length / 3))
+    ? `; did you mean '${best}'?`
+    : '';
+}
+
+/** Refuses a value outside a closed set, naming the flag, the choices and the nearest one. */
+export function oneOf<T extends string>(flag: string, value: string, choices: readonly T[]): T {
+  if ((choices as readonly string[]).includes(value)) return value as T;
+  throw new UsageError(
+    `--${flag}: '${value}' is not one of ${choices.join(', ')}${didYouMean(value, choices)}`,
+  );
+}

@@ -692,7 +692,11 @@ describe('ops CLI against a running local stack', () => {
       [['mute', '--world', 'w-clii', '--for', '1h', '--reason', 'r'], 1, /unknown world 'w-clii'/],
       [['signals', 'list', '--since', 'yesterdayish'], 2, /--since: 'yesterdayish' is not a time/],
       [['signals', 'list', '--world', 'w-typo'], 1, /unknown world 'w-typo'/],
-      [['signals', 'list', '--status', 'done'], 2, /--status: 'done' is not a status/],
+      [
+        ['signals', 'list', '--status', 'done'],
+        2,
+        /--status: 'done' is not one of pending_publish, published/,
+      ],
       [['signals', 'show', 'sig-typo'], 1, /no signal with id 'sig-typo'/],
       [['audit', '--world', 'nowhere'], 1, /unknown world 'nowhere'/],
       [['unmute', '--world', 'w-cli', '--id', 'mute-000'], 1, /no mute 'mute-000' in world 'w-cli'/],
@@ -719,6 +723,100 @@ describe('ops CLI against a running local stack', () => {
     } finally {
       server.close();
     }
+  });
+
+  it('approve one id of a world-wide cut warns; --evaluation approves the rest; pending shows evidence', async () => {
+    await t.put('w-approve', 'v1', 0.03, Date.now());
+    const cut = await t.signals('w-approve');
+    expect(cut).toHaveLength(3);
+    const pending = await cli('pending', '--world', 'w-approve');
+    expect(pending.out).toMatch(/EVIDENCE/);
+    expect(pending.out).toMatch(/\d+\.\d\d% > limit 2\.00%/);
+    expect(pending.out).toContain(`${cut[0]!.evaluation_key.slice(0, 16)} (world-wide)`);
+
+    const one = await cli('approve', cut[0]!.signal_id, '--reason', 'first leg');
+    expect(one.code, one.err).toBe(0);
+    expect(one.err).toMatch(
+      /warning: 1 of the 3 signals of a world-wide cut in w-approve .*still proposed: .*--evaluation /,
+    );
+
+    const rest = await cli(
+      'approve',
+      '--evaluation',
+      cut[0]!.evaluation_key.slice(0, 10),
+      '--reason',
+      'the rest',
+    );
+    expect(rest.code, rest.err).toBe(0);
+    expect(rest.out.split('\n').filter((l) => l.startsWith('approved '))).toHaveLength(2);
+    expect(rest.err).toBe('');
+    expect((await t.signals('w-approve')).map((s) => s.status)).toEqual([
+      'published',
+      'published',
+      'published',
+    ]);
+    const none = await cli('approve', '--evaluation', 'zzzzzzzz', '--reason', 'x');
+    expect(none.code).toBe(1);
+    expect(none.err).toMatch(/no proposed signals in evaluation 'zzzzzzzz'/);
+  });
+
+  it('audit filters before the limit, refuses unknown kinds with a suggestion, and --tail/--newest pick the end', async () => {
+    const r = await cli('audit', '--world', 'w-approve', '--kind', 'ops_action', '--limit', '1');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(
+      /ops_action\s+approve .* proposed -> published|ops_action\s+approve .* proposed -> approved/,
+    );
+    expect(r.out).toMatch(/\(1 of 3 matching records/);
+    const newest = await cli('audit', '--world', 'w-approve', '--kind', 'ops_action', '--newest', '--json');
+    const times = (JSON.parse(newest.out) as { recorded_at: string }[]).map((x) => x.recorded_at);
+    expect(times).toEqual([...times].sort().reverse());
+    const tail = JSON.parse((await cli('audit', '--world', 'w-approve', '--tail', '1', '--json')).out);
+    expect(tail).toHaveLength(1);
+    expect(tail[0].kind).toBe('ops_action');
+    const bad = await cli('audit', '--world', 'w-approve', '--kind', 'ops_actions');
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/--kind: 'ops_actions' is not one of .*; did you mean 'ops_action'\?/);
+    const evaluation = await cli('audit', '--world', 'w-approve', '--kind', 'evaluation');
+    expect(evaluation.out).not.toContain('pending_publish');
+    expect(evaluation.out).toMatch(/\[proposed 3\]/);
+  });
+
+  it('the first of two four-eyes approvals reads as such in the audit, not proposed -> proposed', async () => {
+    await t.put('w-four', 'v1', 0.03, Date.now());
+    const [first] = await t.signals('w-four');
+    expect((await cli('approve', first!.signal_id, '--reason', 'one of two')).code).toBe(0);
+    const audit = await cli('audit', '--world', 'w-four', '--kind', 'ops_action');
+    expect(audit.out).not.toMatch(/proposed -> proposed/);
+    expect(audit.out).toMatch(/approve .* still proposed: first of two approvals/);
+  });
+
+  it('unknown worlds get a suggestion; --until takes +2h and refuses a bare or past duration; dates are strict', async () => {
+    const cases: [string[], number, RegExp][] = [
+      [['pending', '--world', 'w-clj'], 1, /unknown world 'w-clj'.*did you mean 'w-cli'\?/],
+      [['mutes', '--world', 'w-clj'], 1, /unknown world 'w-clj'.*did you mean 'w-cli'\?/],
+      [
+        ['mute', '--world', 'w-cli', '--until', '2h', '--reason', 'r'],
+        2,
+        /--until: '2h' reads as 2h ago.*--until \+2h/,
+      ],
+      [['mute', '--world', 'w-cli', '--until=-2h', '--reason', 'r'], 2, /--until: '-2h' is in the past/],
+      [
+        ['signals', 'list', '--since', '2025-02-30'],
+        2,
+        /--since: '2025-02-30' is not a real date: 2025-02 has no day 30/,
+      ],
+      [['audit', '--world', 'w-cli', '--since', '2025-13-01'], 2, /month 13 does not exist/],
+      [['signals', 'list', '--status', 'publishd'], 2, /did you mean 'published'\?/],
+      [['audit', '--world', 'w-cli', '--limit', '2', '--tail', '2'], 2, /not both/],
+    ];
+    for (const [argv, code, message] of cases) {
+      const r = await cli(...argv);
+      expect(r.code, `${argv.join(' ')} → ${r.err}`).toBe(code);
+      expect(r.err, argv.join(' ')).toMatch(message);
+    }
+    const muted = await cli('mute', '--world', 'w-cli', '--until', '+2h', '--reason', 'relative');
+    expect(muted.code, muted.err).toBe(0);
+    expect(muted.out).toMatch(/until .* \((1h 59m|2h 00m)\)/);
   });
 
   it('says so when the local runtime is missing or not answering', async () => {

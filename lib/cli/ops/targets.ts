@@ -1,0 +1,227 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
+import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
+import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
+import { OpsService } from '#lib/engine/ops.js';
+import { type OpsCommand, runOpsCommand } from '#lib/handlers/ops-handler.js';
+import { ENGINE_VERSION } from '#lib/runtime/wire.js';
+import { OpsCliError, SignedOpsClient } from './signed-client.js';
+
+/**
+ * Where the ops CLI's commands go: the local runtime (`.local/endpoints.json` from
+ * `npm start -- --keep-running`, found from any subfolder) by default, or a deployed stack with
+ * `--stack NAME` (reads from the tables, decisions through the signed ops URL).
+ */
+
+/** Where `npm start -- --keep-running` writes its endpoints (kept in step with commands/local.ts). */
+export const DEFAULT_ENDPOINTS_FILE = '.local/endpoints.json';
+
+/** The flags that pick the target. */
+export interface TargetFlags {
+  stack?: string;
+  region?: string;
+  endpoints?: string;
+}
+
+/** What a command talks to: reads through the ops service, decisions as the target's actor. */
+export interface OpsTarget {
+  readonly description: string;
+  /** Who the decisions are recorded as (locally `local:<user>`; in AWS the signed caller). */
+  readonly actor: string;
+  readonly ops: OpsService;
+  decide(cmd: OpsCommand): Promise<Record<string, unknown>>;
+  close(): void;
+}
+
+/** Opens the target the flags name: a deployed stack, or the local runtime. */
+export async function openTarget(values: TargetFlags): Promise<OpsTarget> {
+  return values.stack
+    ? openAwsTarget(values.stack, values.region)
+    : openLocalTarget(
+        values.endpoints ?? process.env.EXIT_ENGINE_ENDPOINTS ?? findEndpointsFile(process.cwd()),
+      );
+}
+
+/**
+ * The local runtime's endpoints file seen from `dir`: the nearest `.local/endpoints.json` walking
+ * up, stopping at the repository or package root (a folder with `.git` or `package.json`), so the
+ * CLI finds the runtime from any subfolder. When none exists, the path at the root (for the message).
+ */
+export function findEndpointsFile(dir: string): string {
+  let current = resolve(dir);
+  for (;;) {
+    const candidate = join(current, DEFAULT_ENDPOINTS_FILE);
+    if (existsSync(candidate)) return candidate;
+    const isRoot = existsSync(join(current, '.git')) || existsSync(join(current, 'package.json'));
+    const parent = dirname(current);
+    if (isRoot || parent === current) return isRoot ? candidate : DEFAULT_ENDPOINTS_FILE;
+    current = parent;
+  }
+}
+
+async function openLocalTarget(file: string): Promise<OpsTarget> {
+  let env: Record<string, string | number>;
+  try {
+    env = JSON.parse(await readFile(file, 'utf8'));
+  } catch (error) {
+    const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new OpsCliError(
+      missing
+        ? `no local runtime: ${file} not found. Start one with 'npm start -- --keep-running' (or target AWS with --stack NAME)`
+        : `${file} is not valid JSON (${(error as Error).message}); restart 'npm start -- --keep-running' to rewrite it`,
+    );
+  }
+  const need = [
+    'DYNAMODB_ENDPOINT',
+    'EVENTBRIDGE_ENDPOINT',
+    'SIGNALS_TABLE_NAME',
+    'STATE_TABLE_NAME',
+    'AUDIT_TABLE_NAME',
+    'EVENT_BUS_NAME',
+  ];
+  const absent = need.filter((k) => typeof env[k] !== 'string');
+  if (absent.length > 0)
+    throw new OpsCliError(`${file} lacks ${absent.join(', ')}; restart 'npm start -- --keep-running'`);
+  const get = (k: string) => String(env[k]);
+  const notRunning = `the local runtime in ${file} is not answering; start it again with 'npm start -- --keep-running'`;
+  if (typeof env.pid === 'number') {
+    try {
+      process.kill(env.pid, 0);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH')
+        throw new OpsCliError(`${notRunning} (process ${env.pid} has ended)`);
+    }
+  }
+  const region = typeof env.AWS_REGION === 'string' ? env.AWS_REGION : 'us-east-1';
+  const credentials = {
+    accessKeyId: typeof env.AWS_ACCESS_KEY_ID === 'string' ? env.AWS_ACCESS_KEY_ID : 'local',
+    secretAccessKey: typeof env.AWS_SECRET_ACCESS_KEY === 'string' ? env.AWS_SECRET_ACCESS_KEY : 'local',
+  };
+  const dynamo = new DynamoDBClient({
+    endpoint: get('DYNAMODB_ENDPOINT'),
+    region,
+    credentials,
+    maxAttempts: 1,
+  });
+  try {
+    await dynamo.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(3_000) });
+  } catch (error) {
+    dynamo.destroy();
+    throw new OpsCliError(
+      `${notRunning} (DynamoDB at ${get('DYNAMODB_ENDPOINT')}: ${(error as Error).message || (error as Error).name})`,
+    );
+  }
+  const events = new EventBridgeClient({ endpoint: get('EVENTBRIDGE_ENDPOINT'), region, credentials });
+  const ops = new OpsService({
+    store: new DynamoDbOpsStore(
+      dynamo,
+      { signals: get('SIGNALS_TABLE_NAME'), state: get('STATE_TABLE_NAME'), audit: get('AUDIT_TABLE_NAME') },
+      env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
+    ),
+    // Locally the CLI stands in for the ops function: the engine's publisher, the runtime's bus.
+    publisher: new EventBridgeSignalPublisher(events, get('EVENT_BUS_NAME'), { baseDelayMs: 5 }),
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: { count: () => undefined, measure: () => undefined },
+    engineVersion: ENGINE_VERSION,
+    leaseMs: 2_000,
+    auditRetentionDays: 2555,
+  });
+  const actor = `local:${userInfo().username}`;
+  return {
+    description: `local runtime (${get('DYNAMODB_ENDPOINT')})`,
+    actor,
+    ops,
+    decide: (cmd) => runOpsCommand(ops, cmd, actor, Date.now()),
+    close() {
+      dynamo.destroy();
+      events.destroy();
+    },
+  };
+}
+
+/** The CloudFormation outputs the CLI needs, from the stack or (for a prefix) its two stacks. */
+async function stackOutputs(cf: CloudFormationClient, name: string): Promise<Record<string, string>> {
+  const outputs: Record<string, string> = {};
+  const found: string[] = [];
+  for (const stackName of [name, `${name}Stateful`, `${name}Stateless`]) {
+    try {
+      const out = await cf.send(new DescribeStacksCommand({ StackName: stackName }));
+      for (const o of out.Stacks?.[0]?.Outputs ?? [])
+        if (o.OutputKey && o.OutputValue) outputs[o.OutputKey] ??= o.OutputValue;
+      found.push(stackName);
+    } catch (error) {
+      if (!/does not exist/.test((error as Error).message)) throw error;
+    }
+    if (outputs.SignalsTableName && outputs.OpsCommandUrl) break;
+  }
+  if (found.length === 0) {
+    throw new OpsCliError(
+      `no stack named ${name} (nor ${name}Stateful / ${name}Stateless) in ${await cf.config.region()}; check --stack and --region`,
+    );
+  }
+  const missing = ['SignalsTableName', 'AuditTableName', 'OpsCommandUrl'].filter((k) => !outputs[k]);
+  if (missing.length > 0)
+    throw new OpsCliError(
+      `stack(s) ${found.join(', ')} have no output ${missing.join(', ')}; is it the exit engine?`,
+    );
+  return outputs;
+}
+
+async function openAwsTarget(stack: string, region: string | undefined): Promise<OpsTarget> {
+  const credentials = fromNodeProviderChain();
+  const cfg = { ...(region ? { region } : {}), credentials };
+  const cf = new CloudFormationClient(cfg);
+  const sts = new STSClient(cfg);
+  let outputs: Record<string, string>;
+  let actor: string;
+  try {
+    actor = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
+    outputs = await stackOutputs(cf, stack);
+  } catch (error) {
+    if (error instanceof OpsCliError) throw error;
+    throw new OpsCliError(
+      `cannot read stack ${stack}: ${(error as Error).name}: ${(error as Error).message}`,
+    );
+  } finally {
+    cf.destroy();
+    sts.destroy();
+  }
+  const url = new URL(outputs.OpsCommandUrl!);
+  const urlRegion = /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(url.hostname)?.[1];
+  const dynamo = new DynamoDBClient(cfg);
+  const ops = new OpsService({
+    // ops-read reads the signals and audit tables; mutes live in the state table, so they are listed via the URL.
+    store: new DynamoDbOpsStore(dynamo, {
+      signals: outputs.SignalsTableName!,
+      state: outputs.StateTableName ?? '',
+      audit: outputs.AuditTableName!,
+    }),
+    publisher: {
+      publish: async () => {
+        throw new OpsCliError('the CLI never publishes in AWS; decisions go through the ops function');
+      },
+    },
+    logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
+    metrics: { count: () => undefined, measure: () => undefined },
+    engineVersion: ENGINE_VERSION,
+    leaseMs: 60_000,
+    auditRetentionDays: 2555,
+  });
+  const client = new SignedOpsClient(url, urlRegion ?? region ?? (await dynamo.config.region()), credentials);
+  return {
+    description: `stack ${stack} (${url.hostname})`,
+    actor,
+    ops,
+    decide: (cmd) => client.send(cmd),
+    close() {
+      dynamo.destroy();
+    },
+  };
+}
