@@ -11,4 +11,5 @@ export const handler = createApprovalTimeoutHandler({
   ops: wireOps(config, engine),
   store: engine.store,
   clock: () => Date.now(),
+  perWorldFreshness: config.PER_WORLD_METRICS ? 'all' : config.MONITORED_WORLDS,
 });

@@ -4,6 +4,10 @@ import type { Node } from 'constructs';
 export const SNAPSHOT_DETAIL_TYPE = 'risk_snapshot_updated';
 export const MARKET_DETAIL_TYPE = 'market_snapshot_updated';
 export const DEFAULT_SNAPSHOT_SOURCE = 'qmtl.services.worldservice';
+/** The market rule always filters on a source; this is the demo's and the tests' producer. */
+export const DEFAULT_MARKET_SOURCE = 'qmtl.services.market_data';
+/** Days the function log groups keep their events unless `logRetentionDays` says otherwise. */
+export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_EVENT_BUS_NAME = 'exit-engine';
 export const POWERTOOLS_SERVICE_NAME = 'exit-engine';
 export const METRICS_NAMESPACE = 'ExitEngine';
@@ -32,8 +36,29 @@ export interface ExitEngineProps {
   readonly eventBusName?: string;
   /** `source` the hub publishes `risk_snapshot_updated` with. */
   readonly snapshotSource?: string;
-  /** `source` market indicators arrive with; any source when absent. */
+  /** `source` market indicators arrive with (the market rule matches only it); DEFAULT_MARKET_SOURCE when absent. */
   readonly marketSource?: string;
+  /**
+   * IAM principal ARNs (roles, users; an assumed role is matched by its role ARN) allowed to put
+   * `risk_snapshot_updated` or events with the snapshot source on the bus. Everyone else is refused by the
+   * bus policy; with none configured, no one can (fail closed).
+   */
+  readonly snapshotProducerPrincipals?: readonly string[];
+  /** As `snapshotProducerPrincipals`, for `market_snapshot_updated` and the market source. */
+  readonly marketProducerPrincipals?: readonly string[];
+  /**
+   * Role of the ControlBus → EventBridge pipe (Kafka bridge) when one delivers hub snapshots: it is added
+   * to the snapshot producers. A stack that builds the pipe passes its role here.
+   */
+  readonly controlBusPipeRoleArn?: string;
+  /** Days the function log groups keep events (a CloudWatch Logs retention value); default 30. */
+  readonly logRetentionDays?: number;
+  /**
+   * Emit per-world metric dimensions (signals emitted, snapshot freshness). Off by default: one metric
+   * series per world makes CloudWatch the largest cost at a few hundred worlds; the world id is in the
+   * EMF properties and logs either way. `monitoredWorlds` silence alarms need it and turn it on.
+   */
+  readonly perWorldMetrics?: boolean;
   /** Create the gateway SQS queue subscription (default true). */
   readonly gatewayQueue?: boolean;
   /** Also deliver to an HTTPS endpoint. */
@@ -77,6 +102,51 @@ function seconds(node: Node, key: string): number | undefined {
   return n;
 }
 
+function days(node: Node, key: string): number | undefined {
+  const value = seconds(node, key);
+  if (value === undefined) return undefined;
+  if (!LOG_RETENTION_DAYS.includes(value)) {
+    throw new Error(
+      `context ${key}: CloudWatch Logs keeps ${LOG_RETENTION_DAYS.join(', ')} days; got ${value}`,
+    );
+  }
+  return value;
+}
+
+/** The retention periods CloudWatch Logs accepts. */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
+
+const SOURCE_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$/;
+
+/**
+ * Checks an inbound `source`: a literal name (no wildcard, not empty), not AWS's reserved `aws.` prefix
+ * and not the engine's own source. Throws naming the field.
+ */
+export function validateSource(field: string, value: string, engineSource: string): string {
+  if (!SOURCE_PATTERN.test(value)) {
+    throw new Error(`${field}: '${value}' is not an event source name (letters, digits, . _ / - only)`);
+  }
+  if (value.startsWith('aws.')) throw new Error(`${field}: '${value}' is reserved for AWS services`);
+  if (value === engineSource) throw new Error(`${field}: '${value}' is the engine's own outbound source`);
+  return value;
+}
+
+const PRINCIPAL_ARN = /^arn:aws[a-z-]*:(iam|sts)::\d{12}:[A-Za-z0-9+=,.@_/:-]+$/;
+
+function principals(node: Node, key: string): string[] | undefined {
+  const values = list(node, key);
+  for (const value of values ?? []) {
+    if (!PRINCIPAL_ARN.test(value)) {
+      throw new Error(
+        `context ${key}: '${value}' is not an IAM principal ARN (arn:aws:iam::<account>:role/<name>)`,
+      );
+    }
+  }
+  return values;
+}
+
 function list(node: Node, key: string): string[] | undefined {
   const value: unknown = node.tryGetContext(key);
   if (value === undefined || value === null || value === '') return undefined;
@@ -111,6 +181,11 @@ export function propsFromContext(node: Node): ExitEngineProps {
     ...optional('eventBusName', text(node, 'eventBusName')),
     ...optional('snapshotSource', text(node, 'snapshotSource')),
     ...optional('marketSource', text(node, 'marketSource')),
+    ...optional('snapshotProducerPrincipals', principals(node, 'snapshotProducerPrincipals')),
+    ...optional('marketProducerPrincipals', principals(node, 'marketProducerPrincipals')),
+    ...optional('controlBusPipeRoleArn', text(node, 'controlBusPipeRoleArn')),
+    ...optional('logRetentionDays', days(node, 'logRetentionDays')),
+    ...optional('perWorldMetrics', flag(node, 'perWorldMetrics')),
     ...optional('gatewayQueue', flag(node, 'gatewayQueue')),
     ...optional('gatewayHttps', gatewayHttps),
     ...optional('gatewayTargetBusArn', text(node, 'gatewayTargetBusArn')),

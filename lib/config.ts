@@ -17,6 +17,21 @@ const EnvSchema = z.object({
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(2555),
   /** Stale market data older than this is not used (fail closed per the rule set's staleness rules). */
   MARKET_DATA_MAX_AGE_SEC: z.coerce.number().int().min(1).default(3600),
+  /** Per-world metric dimensions (one CloudWatch series per world, billed each); off by default. */
+  PER_WORLD_METRICS: z
+    .enum(['true', 'false'])
+    .default('false')
+    .transform((v) => v === 'true'),
+  /** Worlds whose snapshot freshness is reported per world (the silence alarms watch them), comma-separated. */
+  MONITORED_WORLDS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((w) => w.trim())
+        .filter((w) => w.length > 0),
+    ),
   /** Endpoint overrides for local runs; absent in AWS. */
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   EVENTBRIDGE_ENDPOINT: z.string().url().optional(),

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -64,6 +65,8 @@ export interface EngineFunctionProps {
    */
   readonly asyncFailureQueue?: boolean;
   readonly logRetention?: RetentionDays;
+  /** Customer key the log group is encrypted with (its key policy must allow CloudWatch Logs). */
+  readonly logKey?: IKey;
 }
 
 /**
@@ -81,7 +84,8 @@ export class EngineFunction extends Construct {
     super(scope, id);
 
     this.logGroup = new LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? RetentionDays.THREE_MONTHS,
+      retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      ...(props.logKey ? { encryptionKey: props.logKey } : {}),
       // Logs are diagnostics, not records: the audit trail lives in DynamoDB.
       removalPolicy: RemovalPolicy.DESTROY,
     });

@@ -27,6 +27,9 @@ export interface GatewaySubscriptionsProps {
 /** Gateway deliveries: a gateway outage of up to a day is ridden out, then the event is dead-lettered. */
 export const GATEWAY_TARGET_RETRY = { retryAttempts: 185, maxEventAge: Duration.hours(24) } as const;
 
+/** How long the gateway queue keeps a message; the oldest-message alarm fires at half of it. */
+export const GATEWAY_QUEUE_RETENTION = Duration.days(4);
+
 /**
  * How gateways receive `exit_signal_emitted`: one rule on our bus, delivering to an SQS queue, an HTTPS
  * endpoint and/or a bus in another account, chosen by props so a deployer never edits the stack.
@@ -69,7 +72,7 @@ export class GatewaySubscriptions extends Construct {
         // SQS-managed keys: EventBridge can deliver without a key policy, the gateway needs no KMS grant.
         encryption: QueueEncryption.SQS_MANAGED,
         enforceSSL: true,
-        retentionPeriod: Duration.days(4),
+        retentionPeriod: GATEWAY_QUEUE_RETENTION,
         visibilityTimeout: Duration.minutes(5),
         deadLetterQueue: { queue: this.queueDeadLetters, maxReceiveCount: 5 },
       });

@@ -1,6 +1,9 @@
-import { Duration } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as cw from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import type { IRule } from 'aws-cdk-lib/aws-events';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { Topic } from 'aws-cdk-lib/aws-sns';
@@ -17,10 +20,20 @@ export const ENGINE_METRICS = {
   signalsEmitted: 'SignalsEmitted',
   evaluationLatency: 'EvaluationLatency',
   ruleBreaches: 'RuleBreaches',
+  /** Handler failures that are not designed retries (lib/observability.ts). */
+  unexpectedFailures: 'UnexpectedFailures',
 } as const;
 
 export interface MonitoringProps {
   readonly functions: Readonly<Record<string, IFunction>>;
+  /** Functions invoked asynchronously (EventBridge, schedules): their async queue and destination are watched. */
+  readonly asyncFunctions: readonly string[];
+  /** Rules whose target invocations (and dead-lettering) must not fail, by a readable name. */
+  readonly rules: Readonly<Record<string, IRule>>;
+  /** Tables whose throttling is an alarm, by a readable name. */
+  readonly tables: Readonly<Record<string, ITable>>;
+  /** The gateway's queue and how long it keeps a message: an unread message is an alarm long before it expires. */
+  readonly gatewayQueue?: { readonly queue: IQueue; readonly retention: Duration };
   /** Every dead-letter queue, by a readable name: any message in one is an alarm. */
   readonly deadLetterQueues: Readonly<Record<string, IQueue>>;
   readonly topicKey: IKey;
@@ -56,6 +69,28 @@ export class Monitoring extends Construct {
       masterKey: props.topicKey,
       enforceSSL: true,
     });
+    // A topic policy replaces SNS's default one, so CloudWatch must be allowed explicitly, and only for
+    // alarms of this account and region (confused-deputy guard: aws:SourceAccount and aws:SourceArn).
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: {
+            'aws:SourceArn': stack.formatArn({
+              service: 'cloudwatch',
+              resource: 'alarm',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
+      }),
+    );
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
     const action = new SnsAction(this.topic);
     const alarm = (alarmId: string, alarmProps: cw.AlarmProps): cw.Alarm => {
@@ -80,19 +115,98 @@ export class Monitoring extends Construct {
       });
     }
 
-    for (const [name, fn] of Object.entries(props.functions)) {
-      alarm(`Errors-${name}`, {
-        alarmDescription: `Function ${name} is failing invocations.`,
-        metric: fn.metricErrors({ period: Duration.minutes(1), statistic: 'Sum' }),
+    const anyAbove = (alarmId: string, description: string, metric: cw.IMetric): cw.Alarm =>
+      alarm(alarmId, {
+        alarmDescription: description,
+        metric,
         threshold: 0,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cw.TreatMissingData.NOT_BREACHING,
       });
-      alarm(`Throttles-${name}`, {
-        alarmDescription: `Function ${name} is throttled: events queue up and may age out.`,
-        metric: fn.metricThrottles({ period: Duration.minutes(1), statistic: 'Sum' }),
-        threshold: 0,
+    const sum = { period: Duration.minutes(1), statistic: 'Sum' } as const;
+
+    // Lambda's `Errors` counts designed retries too (every concurrent duplicate throws
+    // EvaluationInProgressError), so the error alarm watches the handlers' own count of unexpected failures.
+    anyAbove(
+      'UnexpectedFailures',
+      'A handler failed for a reason that is not a designed retry: read the function logs ("invocation failed").',
+      insights(
+        `SELECT SUM(${ENGINE_METRICS.unexpectedFailures}) FROM "${METRICS_NAMESPACE}"`,
+        'unexpected failures',
+      ),
+    );
+    for (const [name, fn] of Object.entries(props.functions)) {
+      anyAbove(
+        `Throttles-${name}`,
+        `Function ${name} is throttled: events queue up and may age out.`,
+        fn.metricThrottles(sum),
+      );
+    }
+    for (const name of props.asyncFunctions) {
+      const fn = props.functions[name];
+      if (!fn) throw new Error(`asyncFunctions: ${name} is not one of the functions`);
+      anyAbove(
+        `AsyncEventsDropped-${name}`,
+        `Function ${name} dropped asynchronous events without running them (too old or retries exhausted with no destination).`,
+        fn.metric('AsyncEventsDropped', sum),
+      );
+      anyAbove(
+        `DestinationDeliveryFailures-${name}`,
+        `Function ${name} could not deliver a failed event to its on-failure queue: that event is lost.`,
+        fn.metric('DestinationDeliveryFailures', sum),
+      );
+    }
+    for (const [name, rule] of Object.entries(props.rules)) {
+      const ruleQuery = (metric: string) =>
+        insights(
+          `SELECT SUM(${metric}) FROM "AWS/Events" WHERE RuleName = '${rule.ruleName}'`,
+          `${name} ${metric}`,
+        );
+      anyAbove(
+        `FailedInvocations-${name}`,
+        `Rule ${name} failed to invoke its target after all retries (the event went to its dead-letter queue).`,
+        ruleQuery('FailedInvocations'),
+      );
+      anyAbove(
+        `InvocationsFailedToBeSentToDlq-${name}`,
+        `Rule ${name} could not even dead-letter a failed event: that event is lost.`,
+        ruleQuery('InvocationsFailedToBeSentToDlq'),
+      );
+    }
+    for (const [name, table] of Object.entries(props.tables)) {
+      anyAbove(
+        `ThrottledRequests-${name}`,
+        `Table ${name} is throttling requests (any operation).`,
+        insights(
+          `SELECT SUM(ThrottledRequests) FROM "AWS/DynamoDB" WHERE TableName = '${table.tableName}'`,
+          `${name} throttled requests`,
+        ),
+      );
+      anyAbove(
+        `ThrottleEvents-${name}`,
+        `Table ${name} (or one of its indexes) throttled reads or writes.`,
+        new cw.MathExpression({
+          expression: 'r + w',
+          label: `${name} read + write throttle events`,
+          period: Duration.minutes(1),
+          usingMetrics: {
+            r: table.metric('ReadThrottleEvents', sum),
+            w: table.metric('WriteThrottleEvents', sum),
+          },
+        }),
+      );
+    }
+    if (props.gatewayQueue) {
+      const { queue, retention } = props.gatewayQueue;
+      const limit = Math.floor(retention.toSeconds() / 2);
+      alarm('GatewayQueueOldestMessage', {
+        alarmDescription: `The gateway has left a message unread for over ${limit}s; SQS deletes it after ${retention.toSeconds()}s.`,
+        metric: queue.metricApproximateAgeOfOldestMessage({
+          period: Duration.minutes(5),
+          statistic: 'Maximum',
+        }),
+        threshold: limit,
         comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cw.TreatMissingData.NOT_BREACHING,
@@ -179,10 +293,8 @@ export class Monitoring extends Construct {
         ],
         [
           new cw.GraphWidget({
-            title: 'Function errors',
-            left: Object.entries(props.functions).map(([name, fn]) =>
-              fn.metricErrors({ label: name, statistic: 'Sum', period: Duration.minutes(5) }),
-            ),
+            title: 'Unexpected failures (errors that are not designed retries)',
+            left: [search(ENGINE_METRICS.unexpectedFailures, 'Sum', '')],
             width: 12,
           }),
           new cw.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import { EventBus, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
@@ -44,6 +44,8 @@ export class StatefulStack extends Stack {
   readonly busIsOwned: boolean;
   /** Customer key for the alarm topic: CloudWatch cannot publish to a topic under the AWS-managed SNS key. */
   readonly opsKey: Key;
+  /** Customer key the function log groups are encrypted with. */
+  readonly logsKey: Key;
 
   constructor(scope: Construct, id: string, engine: ExitEngineProps, props?: StackProps) {
     super(scope, id, props);
@@ -66,6 +68,8 @@ export class StatefulStack extends Stack {
         eventBusName: engine.eventBusName ?? DEFAULT_EVENT_BUS_NAME,
         description: 'QMTL risk events in, exit engine recommendations out',
       });
+      // Deleting the stack must not delete the bus other teams' rules and producers hang on.
+      this.bus.applyRemovalPolicy(RemovalPolicy.RETAIN);
       this.busIsOwned = true;
     }
 
@@ -82,6 +86,33 @@ export class StatefulStack extends Stack {
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
         conditions: { StringEquals: { 'aws:SourceAccount': this.account } },
+      }),
+    );
+
+    this.logsKey = new Key(this, 'LogsKey', {
+      description: 'Exit engine: encrypts the function log groups',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+      pendingWindow: Duration.days(30),
+    });
+    // CloudWatch Logs encrypts with the key on the log groups' behalf; the encryption context names the log
+    // group, so the grant covers this account's log groups in this region and nothing else.
+    this.logsKey.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchLogsOfThisAccount',
+        principals: [new iam.ServicePrincipal(`logs.${this.region}.amazonaws.com`)],
+        actions: ['kms:Encrypt*', 'kms:Decrypt*', 'kms:ReEncrypt*', 'kms:GenerateDataKey*', 'kms:Describe*'],
+        resources: ['*'],
+        conditions: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': this.formatArn({
+              service: 'logs',
+              resource: 'log-group',
+              resourceName: '*',
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          },
+        },
       }),
     );
 
@@ -129,6 +160,8 @@ export class StatefulStack extends Stack {
       registryName,
       description: 'Events the exit engine publishes or defines; generate code bindings from here.',
     });
+    // Retained like the rest of this stack: code bindings and consumers' references outlive a deployment.
+    registry.applyRemovalPolicy(RemovalPolicy.RETAIN);
     for (const type of PUBLISHED_SCHEMAS) {
       const file = join(PROJECT_ROOT, 'schemas', `${type}.schema.json`);
       let content: string;
@@ -138,13 +171,14 @@ export class StatefulStack extends Stack {
       } catch (error) {
         throw new Error(`schema ${file} is missing or not JSON: ${(error as Error).message}`);
       }
-      new CfnSchema(this, `Schema-${type}`, {
+      const schema = new CfnSchema(this, `Schema-${type}`, {
         registryName: registry.attrRegistryName,
         schemaName: `${EXIT_ENGINE_SOURCE}@${type}`,
         type: 'JSONSchemaDraft4',
         description: `${type} (CloudEvents 1.0 envelope carried as the EventBridge detail)`,
         content,
       });
+      schema.applyRemovalPolicy(RemovalPolicy.RETAIN);
     }
   }
 }

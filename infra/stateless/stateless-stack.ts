@@ -1,8 +1,9 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { CfnEventBusPolicy, type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
@@ -11,13 +12,17 @@ import {
   EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
 } from '#lib/contracts/exit-signal.js';
 import {
+  DEFAULT_LOG_RETENTION_DAYS,
+  DEFAULT_MARKET_SOURCE,
   DEFAULT_SNAPSHOT_SOURCE,
   type ExitEngineProps,
   MARKET_DETAIL_TYPE,
   SNAPSHOT_DETAIL_TYPE,
+  validateSource,
 } from '../config.js';
+import { BusPolicy, everyEntry } from '../constructs/bus-policy.js';
 import { EngineFunction } from '../constructs/engine-function.js';
-import { GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
+import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { OpsPolicies } from '../constructs/ops-policies.js';
 import type { StatefulStack } from '../stateful/stateful-stack.js';
@@ -50,30 +55,40 @@ export class StatelessStack extends Stack {
   readonly gateway: GatewaySubscriptions;
   readonly opsPolicies: OpsPolicies;
   readonly monitoring: Monitoring;
+  readonly busPolicy: BusPolicy;
 
   constructor(scope: Construct, id: string, props: StatelessStackProps) {
     super(scope, id, props);
     const { stateful, engine } = props;
     const bus = stateful.bus;
+    const logs = {
+      logRetention: (engine.logRetentionDays ?? DEFAULT_LOG_RETENTION_DAYS) as RetentionDays,
+      logKey: stateful.logsKey,
+    };
+    const monitoredWorlds = engine.monitoredWorlds ?? [];
 
     this.evaluateSnapshot = new EngineFunction(this, 'EvaluateSnapshot', {
       entry: 'functions/evaluate-snapshot.ts',
+      ...logs,
       description: 'Evaluates each hub risk snapshot against the world rule set',
       asyncFailureQueue: true,
     });
     this.evaluateMarket = new EngineFunction(this, 'EvaluateMarket', {
       entry: 'functions/evaluate-market.ts',
+      ...logs,
       description: 'Re-evaluates the latest fresh snapshot of the worlds a market update concerns',
       asyncFailureQueue: true,
     });
     this.approvalTimeout = new EngineFunction(this, 'ApprovalTimeout', {
       entry: 'functions/approval-timeout.ts',
+      ...logs,
       description: 'Applies the default action to proposed signals whose approval timed out',
       asyncFailureQueue: true,
       timeout: Duration.seconds(50),
     });
     this.opsCommand = new EngineFunction(this, 'OpsCommand', {
       entry: 'functions/ops-command.ts',
+      ...logs,
       description: 'Ops approve, reject, mute and unmute, behind an IAM-authenticated function URL',
       timeout: Duration.seconds(15),
     });
@@ -89,7 +104,8 @@ export class StatelessStack extends Stack {
         // Mutes and claims are removed when they end; the state table is the engine's own bookkeeping.
         .useTable(stateful.state.table, stateful.state.definition, 'readWriteDelete')
         .useTable(stateful.audit.table, stateful.audit.definition, 'append')
-        .setEnv('EVENT_BUS_NAME', bus.eventBusName);
+        .setEnv('EVENT_BUS_NAME', bus.eventBusName)
+        .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
       allowPublishing(fn.role, bus);
     }
     for (const bucket of engine.snapshotRefBuckets ?? []) {
@@ -108,7 +124,52 @@ export class StatelessStack extends Stack {
       }
     }
 
-    denyForeignPublishers(this, bus, engineFunctions);
+    const snapshotSource = validateSource(
+      'snapshotSource',
+      engine.snapshotSource ?? DEFAULT_SNAPSHOT_SOURCE,
+      EXIT_ENGINE_SOURCE,
+    );
+    const marketSource = validateSource(
+      'marketSource',
+      engine.marketSource ?? DEFAULT_MARKET_SOURCE,
+      EXIT_ENGINE_SOURCE,
+    );
+    if (marketSource === snapshotSource) {
+      throw new Error(`marketSource: '${marketSource}' must differ from snapshotSource`);
+    }
+    this.busPolicy = new BusPolicy(this, 'BusPolicy', {
+      bus,
+      streams: [
+        {
+          name: 'ExitEngine',
+          source: EXIT_ENGINE_SOURCE,
+          detailTypes: PUBLISHED_DETAIL_TYPES,
+          producers: engineFunctions.map((fn) => fn.role.roleArn),
+          allowProducers: false,
+        },
+        {
+          name: 'Snapshot',
+          source: snapshotSource,
+          detailTypes: [SNAPSHOT_DETAIL_TYPE],
+          producers: [
+            ...(engine.snapshotProducerPrincipals ?? []),
+            ...(engine.controlBusPipeRoleArn ? [engine.controlBusPipeRoleArn] : []),
+          ],
+          allowProducers: true,
+        },
+        {
+          name: 'Market',
+          source: marketSource,
+          detailTypes: [MARKET_DETAIL_TYPE],
+          producers: [...(engine.marketProducerPrincipals ?? [])],
+          allowProducers: true,
+        },
+      ],
+    });
+
+    // The sweep reports snapshot freshness per monitored world (what the silence alarms watch), and only those.
+    if (monitoredWorlds.length > 0)
+      this.approvalTimeout.setEnv('MONITORED_WORLDS', monitoredWorlds.join(','));
 
     const inboundFailures = new Queue(this, 'InboundDeliveryFailures', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -121,13 +182,10 @@ export class StatelessStack extends Stack {
         'This queue is the dead-letter queue of the inbound rule targets (EventBridge DeadLetterConfig).',
     });
 
-    new Rule(this, 'SnapshotRule', {
+    const snapshotRule = new Rule(this, 'SnapshotRule', {
       eventBus: bus,
       description: 'risk_snapshot_updated from the risk signal hub to the evaluator',
-      eventPattern: {
-        source: [engine.snapshotSource ?? DEFAULT_SNAPSHOT_SOURCE],
-        detailType: [SNAPSHOT_DETAIL_TYPE],
-      },
+      eventPattern: { source: [snapshotSource], detailType: [SNAPSHOT_DETAIL_TYPE] },
       targets: [
         new targets.LambdaFunction(this.evaluateSnapshot.function, {
           deadLetterQueue: inboundFailures,
@@ -135,13 +193,10 @@ export class StatelessStack extends Stack {
         }),
       ],
     });
-    new Rule(this, 'MarketRule', {
+    const marketRule = new Rule(this, 'MarketRule', {
       eventBus: bus,
       description: 'market_snapshot_updated to the market re-evaluator',
-      eventPattern: {
-        ...(engine.marketSource ? { source: [engine.marketSource] } : {}),
-        detailType: [MARKET_DETAIL_TYPE],
-      },
+      eventPattern: { source: [marketSource], detailType: [MARKET_DETAIL_TYPE] },
       targets: [
         new targets.LambdaFunction(this.evaluateMarket.function, {
           deadLetterQueue: inboundFailures,
@@ -150,7 +205,7 @@ export class StatelessStack extends Stack {
       ],
     });
     // Schedules run on the account's default bus, whatever bus the engine uses for its events.
-    new Rule(this, 'ApprovalTimeoutSchedule', {
+    const approvalSchedule = new Rule(this, 'ApprovalTimeoutSchedule', {
       description: 'Every minute: settle proposed signals whose approval window has passed',
       schedule: Schedule.rate(Duration.minutes(1)),
       targets: [
@@ -198,11 +253,26 @@ export class StatelessStack extends Stack {
         ApprovalTimeout: this.approvalTimeout.function,
         OpsCommand: this.opsCommand.function,
       },
+      asyncFunctions: ['EvaluateSnapshot', 'EvaluateMarket', 'ApprovalTimeout'],
+      rules: {
+        SnapshotRule: snapshotRule,
+        MarketRule: marketRule,
+        ApprovalTimeoutSchedule: approvalSchedule,
+        GatewayRule: this.gateway.rule,
+      },
+      tables: {
+        Signals: stateful.signals.table,
+        State: stateful.state.table,
+        Audit: stateful.audit.table,
+      },
+      ...(this.gateway.queue
+        ? { gatewayQueue: { queue: this.gateway.queue, retention: GATEWAY_QUEUE_RETENTION } }
+        : {}),
       deadLetterQueues,
       topicKey: stateful.opsKey,
       ...(engine.alarmEmail ? { alarmEmail: engine.alarmEmail } : {}),
       approvalAgeAlarmSeconds: engine.approvalAgeAlarmSeconds ?? 3600,
-      monitoredWorlds: engine.monitoredWorlds ?? [],
+      monitoredWorlds,
       snapshotIntervalSeconds: engine.snapshotIntervalSeconds ?? 3600,
     });
 
@@ -217,43 +287,14 @@ export class StatelessStack extends Stack {
   }
 }
 
-/** The engine may put only our own event types, under our own source, on the one bus. */
+/** The engine may put only our own event types, under our own source, on the one bus (see bus-policy.ts). */
 function allowPublishing(role: iam.IRole, bus: IEventBus): void {
   role.addToPrincipalPolicy(
     new iam.PolicyStatement({
       sid: 'PublishExitEngineEventsOnly',
       actions: ['events:PutEvents'],
       resources: [bus.eventBusArn],
-      conditions: {
-        StringEquals: {
-          'events:source': EXIT_ENGINE_SOURCE,
-          'events:detail-type': [...PUBLISHED_DETAIL_TYPES],
-        },
-      },
+      conditions: everyEntry([EXIT_ENGINE_SOURCE], PUBLISHED_DETAIL_TYPES),
     }),
   );
-}
-
-/**
- * A resource policy on the bus refusing our source to every principal but the engine's roles, so no one
- * else (an ops user with broad rights included) can forge an `exit_signal_emitted`.
- */
-function denyForeignPublishers(scope: Stack, bus: IEventBus, engine: readonly EngineFunction[]): void {
-  const statementId = 'DenyForeignExitEngineSource';
-  const statement = new iam.PolicyStatement({
-    sid: statementId,
-    effect: iam.Effect.DENY,
-    principals: [new iam.AnyPrincipal()],
-    actions: ['events:PutEvents'],
-    resources: [bus.eventBusArn],
-    conditions: {
-      StringEquals: { 'events:source': EXIT_ENGINE_SOURCE },
-      ArnNotEquals: { 'aws:PrincipalArn': engine.map((fn) => fn.role.roleArn) },
-    },
-  });
-  new CfnEventBusPolicy(scope, 'BusDenyForeignPublishers', {
-    eventBusName: bus.eventBusName,
-    statementId,
-    statement: statement.toStatementJson(),
-  });
 }

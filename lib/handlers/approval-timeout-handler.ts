@@ -5,45 +5,60 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { assertSweepComplete, type OpsService, type SweepResult } from '../engine/ops.js';
 import type { EngineStore } from '../engine/ports.js';
-import { logger, metrics } from '../observability.js';
+import { logger, metrics, observeInvocation } from '../observability.js';
 
 export interface ApprovalTimeoutDeps {
   ops: OpsService;
-  /** For the per-world freshness metric the silence alarms watch. */
+  /** For the freshness metrics the silence alarms watch. */
   store: Pick<EngineStore, 'listWorlds' | 'getLatestSnapshot'>;
   clock: () => number;
+  /**
+   * Worlds reported with a `world` dimension (the monitored ones, whose silence alarms need it), or `all`
+   * when per-world metrics are on. Every other world only counts towards `OldestSnapshotAgeSeconds`.
+   */
+  perWorldFreshness?: readonly string[] | 'all';
 }
 
 /**
- * The every-minute sweep: applies each rule's default to proposed signals past their deadline,
- * completes approved ones whose publish did not, and reports `PendingApprovalAgeSeconds` (the age
- * of the oldest signal still waiting for a person) for the approval-queue alarm, and per world
- * `SecondsSinceLastSnapshot` for the alarms that fire when a world's hub snapshots stop coming.
+ * Age of each world's latest hub snapshot. Worlds in `perWorld` get a dimensioned
+ * `SecondsSinceLastSnapshot` each (bounded by configuration); the oldest age over all worlds goes out as
+ * one undimensioned `OldestSnapshotAgeSeconds`, so the metric count does not grow with the worlds.
  */
-/** Age of each world's latest hub snapshot, one dimensioned metric per world. */
 export async function reportSnapshotFreshness(
   store: ApprovalTimeoutDeps['store'],
   nowMs: number,
+  perWorld: readonly string[] | 'all' = [],
 ): Promise<Record<string, number>> {
   const ages: Record<string, number> = {};
+  const dimensioned = perWorld === 'all' ? undefined : new Set(perWorld);
+  let oldest: number | undefined;
   for (const world of await store.listWorlds()) {
     const latest = await store.getLatestSnapshot(world);
     if (!latest) continue;
     const age = Math.max(0, Math.round((nowMs - latest.as_of_ms) / 1000));
     ages[world] = age;
+    oldest = Math.max(oldest ?? 0, age);
+    if (dimensioned && !dimensioned.has(world)) continue;
     const single = metrics.singleMetric();
     single.addDimensions({ world });
     single.addMetric('SecondsSinceLastSnapshot', MetricUnit.Seconds, age);
   }
+  if (oldest !== undefined) metrics.addMetric('OldestSnapshotAgeSeconds', MetricUnit.Seconds, oldest);
   return ages;
 }
 
+/**
+ * The every-minute sweep: applies each rule's default to proposed signals past their deadline,
+ * completes approved ones whose publish did not, and reports `PendingApprovalAgeSeconds` (the age
+ * of the oldest signal still waiting for a person) for the approval-queue alarm, and the snapshot
+ * freshness metrics for the alarms that fire when a world's hub snapshots stop coming.
+ */
 export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
   const handle = async (_event: unknown, _context: Context): Promise<SweepResult> => {
     const now = deps.clock();
     // Decisions first: the freshness report is only metrics and must never delay a default.
     const result = await deps.ops.expireDue(now);
-    await reportSnapshotFreshness(deps.store, now);
+    await reportSnapshotFreshness(deps.store, now, deps.perWorldFreshness ?? []);
     metrics.addMetric('PendingApprovalAgeSeconds', MetricUnit.Seconds, result.oldest_pending_age_sec);
     metrics.addMetric('PendingApprovals', MetricUnit.Count, result.pending);
     logger.info('approval timeout sweep', {
@@ -61,5 +76,6 @@ export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
 
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(observeInvocation());
 }

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { MarketSnapshotCloudEventSchema } from '../contracts/market-snapshot.js';
 import type { Outcome } from '../engine/engine.js';
 import type { AdvanceResult } from '../engine/ports.js';
-import { logger, metrics } from '../observability.js';
+import { logger, metrics, observeInvocation } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
 import { eventBridgeEvent, parseEvent } from './parse-event.js';
 
@@ -47,5 +47,6 @@ export function createMarketHandler(deps: EdgeDeps) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(observeInvocation())
     .use(parseEvent(MarketEventSchema));
 }

@@ -10,7 +10,7 @@ import type {
 import * as z from 'zod';
 import { formatZodIssues } from '../contracts/issues.js';
 import { OpsError, type OpsService, parseDuration } from '../engine/ops.js';
-import { logger, metrics } from '../observability.js';
+import { logger, metrics, observeInvocation } from '../observability.js';
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
 const optionalId = z.string().trim().min(1).optional();
@@ -174,5 +174,6 @@ export function createOpsHandler(deps: OpsHandlerDeps) {
 
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(observeInvocation());
 }

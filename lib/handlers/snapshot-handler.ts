@@ -7,7 +7,7 @@ import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { RiskSnapshotCloudEventSchema } from '../contracts/risk-snapshot.js';
 import type { Outcome } from '../engine/engine.js';
-import { logger, metrics } from '../observability.js';
+import { logger, metrics, observeInvocation } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
 import { eventBridgeEvent, parseEvent } from './parse-event.js';
 
@@ -62,5 +62,6 @@ export function createSnapshotHandler(deps: SnapshotHandlerDeps) {
   return middy(handle)
     .use(injectLambdaContext(logger, { resetKeys: true }))
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(observeInvocation())
     .use(parseEvent(SnapshotEventSchema));
 }

@@ -6,7 +6,7 @@ import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publi
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
-import { engineLogger, engineMetrics } from '../observability.js';
+import { dimensionedCounts, engineLogger, engineMetrics } from '../observability.js';
 import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
 
 /** The engine's release, carried in every signal's provenance. */
@@ -15,6 +15,7 @@ export const ENGINE_VERSION = '0.1.0';
 /** Builds the engine's dependencies from validated config; endpoints differ locally, code does not. */
 export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> = {}): EngineDeps {
   const local = config.DYNAMODB_ENDPOINT !== undefined;
+  dimensionedCounts.perWorld = config.PER_WORLD_METRICS;
   const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
   const events = new EventBridgeClient(
     config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {},

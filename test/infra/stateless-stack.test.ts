@@ -28,7 +28,11 @@ describe('StatelessStack', () => {
         expect(fn.Properties.Timeout).toBeLessThanOrEqual(60);
       }
       template.resourceCountIs('AWS::Logs::LogGroup', 4);
-      template.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+      // 30 days unless the `logRetentionDays` context says otherwise, encrypted with the stateful stack's key.
+      template.allResourcesProperties('AWS::Logs::LogGroup', {
+        RetentionInDays: 30,
+        KmsKeyId: { 'Fn::ImportValue': expect.stringMatching(/LogsKey/) },
+      });
     });
 
     it('gives every function the table, bus, rule-set and Powertools settings', () => {
