@@ -21,7 +21,7 @@ function busStatements(props: ExitEngineProps): Record<string, Statement> {
 }
 
 const engineRoles = (statement: Statement) =>
-  (statement.Condition?.ArnNotEquals?.['aws:PrincipalArn'] as { 'Fn::GetAtt': [string, string] }[])
+  ((statement.Condition?.ArnNotEquals?.['aws:PrincipalArn'] ?? []) as { 'Fn::GetAtt': [string, string] }[])
     .map((r) => r['Fn::GetAtt'][0].replace(/Role.*$/, 'Role'))
     .sort();
 
