@@ -47,6 +47,35 @@ describe('propsFromContext', () => {
     expect(fromContext({ monitoredWorlds: ['w1', 'w2'] }).monitoredWorlds).toEqual(['w1', 'w2']);
   });
 
+  it('reads the producer principals, the ControlBus pipe role, log retention and per-world metrics', () => {
+    expect(
+      fromContext({
+        snapshotProducerPrincipals:
+          'arn:aws:iam::111122223333:role/hub, arn:aws:iam::111122223333:role/hub-2',
+        marketProducerPrincipals: ['arn:aws:iam::111122223333:role/market'],
+        controlBusPipeRoleArn: 'arn:aws:iam::111122223333:role/pipe',
+        logRetentionDays: '90',
+        perWorldMetrics: 'true',
+      }),
+    ).toEqual({
+      snapshotProducerPrincipals: [
+        'arn:aws:iam::111122223333:role/hub',
+        'arn:aws:iam::111122223333:role/hub-2',
+      ],
+      marketProducerPrincipals: ['arn:aws:iam::111122223333:role/market'],
+      controlBusPipeRoleArn: 'arn:aws:iam::111122223333:role/pipe',
+      logRetentionDays: 90,
+      perWorldMetrics: true,
+    });
+  });
+
+  it('refuses a principal that is not an IAM ARN and a retention CloudWatch Logs does not offer', () => {
+    expect(() => fromContext({ snapshotProducerPrincipals: 'hub-role' })).toThrow(
+      /snapshotProducerPrincipals: 'hub-role' is not an IAM principal ARN/,
+    );
+    expect(() => fromContext({ logRetentionDays: '42' })).toThrow(/logRetentionDays: .*got 42/);
+  });
+
   it('fails synth naming the key on a bad value', () => {
     expect(() => fromContext({ gatewayQueue: 'maybe' })).toThrow(/gatewayQueue/);
     expect(() => fromContext({ snapshotIntervalSeconds: '-5' })).toThrow(/snapshotIntervalSeconds/);

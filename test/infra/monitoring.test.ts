@@ -41,12 +41,123 @@ describe('Monitoring', () => {
     }
   });
 
-  it('alarms on errors and throttles of each function', () => {
-    expect(alarm('MonitoringErrors')).toHaveLength(4);
-    expect(alarm('MonitoringThrottles')).toHaveLength(4);
-    for (const props of [...alarm('MonitoringErrors'), ...alarm('MonitoringThrottles')]) {
-      expect(props).toMatchObject({ Namespace: 'AWS/Lambda', Threshold: 0 });
+  it('lets CloudWatch alarms of this account and region, and no other service or account, publish to the topic', () => {
+    const policies = Object.values(template.findResources('AWS::SNS::TopicPolicy'));
+    expect(policies).toHaveLength(1);
+    const statements = policies[0]?.Properties.PolicyDocument.Statement as Record<string, unknown>[];
+    const allow = statements.filter((s) => s.Effect === 'Allow');
+    expect(allow).toEqual([
+      {
+        Sid: 'AllowCloudWatchAlarmsOfThisAccount',
+        Effect: 'Allow',
+        Principal: { Service: 'cloudwatch.amazonaws.com' },
+        Action: 'sns:Publish',
+        Resource: { Ref: expect.stringMatching(/^MonitoringAlarmTopic/) },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+          ArnLike: {
+            'aws:SourceArn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':cloudwatch:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':alarm:*',
+                ],
+              ],
+            },
+          },
+        },
+      },
+    ]);
+    // The TLS-only deny stays.
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+  });
+
+  it('alarms on unexpected failures (not on Lambda Errors, which count designed retries) and on throttles', () => {
+    expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringErrors'))).toBe(false);
+    for (const props of Object.values(alarms).map((a) => a.Properties)) {
+      expect(props.MetricName).not.toBe('Errors');
     }
+    const [failures] = alarm('MonitoringUnexpectedFailures');
+    expect(failures).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(failures.Metrics[0].Expression).toBe('SELECT SUM(UnexpectedFailures) FROM "ExitEngine"');
+    expect(alarm('MonitoringThrottles')).toHaveLength(4);
+    for (const props of alarm('MonitoringThrottles')) {
+      expect(props).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
+    }
+  });
+
+  it.each(['AsyncEventsDropped', 'DestinationDeliveryFailures'])(
+    'alarms on %s of each asynchronously invoked function',
+    (metric) => {
+      const found = alarm(`Monitoring${metric}`);
+      expect(found).toHaveLength(3);
+      for (const props of found) {
+        expect(props).toMatchObject({
+          Namespace: 'AWS/Lambda',
+          MetricName: metric,
+          Statistic: 'Sum',
+          Threshold: 0,
+          ComparisonOperator: 'GreaterThanThreshold',
+        });
+      }
+    },
+  );
+
+  it.each(['FailedInvocations', 'InvocationsFailedToBeSentToDlq'])(
+    'alarms on EventBridge %s of every rule (inbound, schedule, gateway)',
+    (metric) => {
+      const found = alarm(`Monitoring${metric}`);
+      expect(found).toHaveLength(4);
+      for (const props of found) {
+        expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+        const expression = text(props.Metrics[0].Expression);
+        expect(expression).toContain(`SELECT SUM(${metric}) FROM \\"AWS/Events\\" WHERE RuleName = '`);
+      }
+      const rules = found.map((p) => text(p.Metrics[0].Expression)).join(' ');
+      for (const rule of ['SnapshotRule', 'MarketRule', 'ApprovalTimeoutSchedule', 'GatewayRule']) {
+        expect(rules).toContain(rule);
+      }
+    },
+  );
+
+  it('alarms on DynamoDB throttling of each table: throttled requests and read/write throttle events', () => {
+    const requests = alarm('MonitoringThrottledRequests');
+    expect(requests).toHaveLength(3);
+    for (const props of requests) {
+      expect(text(props.Metrics[0].Expression)).toContain(
+        'SELECT SUM(ThrottledRequests) FROM \\"AWS/DynamoDB\\" WHERE TableName = ',
+      );
+    }
+    const events = alarm('MonitoringThrottleEvents');
+    expect(events).toHaveLength(3);
+    for (const props of events) {
+      expect(props.Threshold).toBe(0);
+      const names = (props.Metrics as { MetricStat?: { Metric: { MetricName: string } } }[])
+        .flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []))
+        .sort();
+      expect(names).toEqual(['ReadThrottleEvents', 'WriteThrottleEvents']);
+    }
+  });
+
+  it("alarms when the gateway leaves a message unread for half the queue's retention", () => {
+    const [props] = alarm('MonitoringGatewayQueueOldestMessage');
+    expect(props).toMatchObject({
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateAgeOfOldestMessage',
+      Statistic: 'Maximum',
+      Threshold: 2 * 86_400,
+    });
+    const queues = template.findResources('AWS::SQS::Queue');
+    const gateway = Object.entries(queues).find(([id]) => /^GatewayQueue[0-9A-F]{8}$/.test(id))?.[1];
+    expect(gateway?.Properties.MessageRetentionPeriod).toBe(4 * 86_400);
   });
 
   it('alarms on any rejected inbound event', () => {

@@ -85,6 +85,56 @@ describe('StatefulStack', () => {
     });
   });
 
+  it('retains the bus, the schema registry and its schemas when the stack is deleted', () => {
+    for (const type of [
+      'AWS::Events::EventBus',
+      'AWS::EventSchemas::Registry',
+      'AWS::EventSchemas::Schema',
+    ]) {
+      const found = Object.values(template.findResources(type));
+      expect(found.length, type).toBeGreaterThan(0);
+      for (const resource of found) {
+        expect(resource, type).toMatchObject({ DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+      }
+    }
+  });
+
+  it('keeps a rotating, retained customer key for the log groups, usable only by CloudWatch Logs of this account and region', () => {
+    const keys = Object.entries(template.findResources('AWS::KMS::Key')).filter(([id]) =>
+      id.startsWith('LogsKey'),
+    );
+    expect(keys).toHaveLength(1);
+    const [, key] = keys[0]!;
+    expect(key).toMatchObject({ DeletionPolicy: 'Retain', Properties: { EnableKeyRotation: true } });
+    const logs = (key.Properties.KeyPolicy.Statement as Record<string, unknown>[]).filter(
+      (s) => s.Sid === 'AllowCloudWatchLogsOfThisAccount',
+    );
+    expect(logs).toEqual([
+      expect.objectContaining({
+        Effect: 'Allow',
+        Principal: { Service: { 'Fn::Join': ['', ['logs.', { Ref: 'AWS::Region' }, '.amazonaws.com']] } },
+        Condition: {
+          ArnLike: {
+            'kms:EncryptionContext:aws:logs:arn': {
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  ':logs:',
+                  { Ref: 'AWS::Region' },
+                  ':',
+                  { Ref: 'AWS::AccountId' },
+                  ':log-group:*',
+                ],
+              ],
+            },
+          },
+        },
+      }),
+    ]);
+  });
+
   it('publishes our three event schemas to an EventBridge schema registry', () => {
     template.resourceCountIs('AWS::EventSchemas::Registry', 1);
     template.resourceCountIs('AWS::EventSchemas::Schema', PUBLISHED_SCHEMAS.length);
@@ -103,10 +153,7 @@ describe('StatefulStack', () => {
       readFileSync(join(PROJECT_ROOT, 'schemas', 'exit_signal_emitted.schema.json'), 'utf8'),
     );
     const upstream = JSON.parse(
-      readFileSync(
-        join(PROJECT_ROOT, '..', 'shared', 'contracts', 'qmtl', 'event_exit_signal_emitted.schema.json'),
-        'utf8',
-      ),
+      readFileSync(join(PROJECT_ROOT, 'contracts', 'qmtl', 'event_exit_signal_emitted.schema.json'), 'utf8'),
     );
     expect(ours).toEqual(upstream);
   });

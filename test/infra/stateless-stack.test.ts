@@ -31,7 +31,7 @@ describe('StatelessStack', () => {
       // 30 days unless the `logRetentionDays` context says otherwise, encrypted with the stateful stack's key.
       template.allResourcesProperties('AWS::Logs::LogGroup', {
         RetentionInDays: 30,
-        KmsKeyId: { 'Fn::ImportValue': expect.stringMatching(/LogsKey/) },
+        KmsKeyId: { 'Fn::ImportValue': Match.stringLikeRegexp('LogsKey') },
       });
     });
 
