@@ -2,6 +2,15 @@ import type { ExitSignalEvent } from '../contracts/exit-signal.js';
 import { buildApprovedSignalEvent } from './build-event.js';
 import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
+import { OpsConflictError, OpsNotFoundError, OpsValidationError } from './ops-errors.js';
+import {
+  MuteOps,
+  type MuteRequest,
+  type MuteResult,
+  type MuteView,
+  type UnmuteRequest,
+  type WorldCatalog,
+} from './ops-mutes.js';
 import type {
   ApprovalEntry,
   AuditRecord,
@@ -14,6 +23,22 @@ import type {
   SignalQuery,
   SignalStatus,
 } from './ports.js';
+import { principalOf } from './principal.js';
+
+export { formatDuration, parseDuration, parseTime } from './durations.js';
+export * from './ops-errors.js';
+export {
+  catalogFrom,
+  didYouMean,
+  hasSelectors,
+  type MuteRequest,
+  type MuteResult,
+  type MuteView,
+  muteId,
+  muteState,
+  type UnmuteRequest,
+  type WorldCatalog,
+} from './ops-mutes.js';
 
 /**
  * The ops use cases: approve or reject proposed signals, settle the ones nobody decided, mute and
@@ -25,41 +50,6 @@ import type {
 export const TIMEOUT_ACTOR = 'system:approval-timeout';
 const DAY_SECONDS = 86_400;
 
-/** An ops request that cannot be carried out; `status` is the HTTP status the ops function answers. */
-export abstract class OpsError extends Error {
-  abstract readonly status: 400 | 404 | 409;
-}
-
-/** A field of the request is missing or wrong; the message names it. */
-export class OpsValidationError extends OpsError {
-  override readonly name = 'OpsValidationError';
-  readonly status = 400;
-  constructor(
-    readonly field: string,
-    message: string,
-  ) {
-    super(`${field}: ${message}`);
-  }
-}
-
-/** No signal (or mute) with that id. */
-export class OpsNotFoundError extends OpsError {
-  override readonly name = 'OpsNotFoundError';
-  readonly status = 404;
-}
-
-/** The target is not in a state that allows the action (already decided, expired, ended, …). */
-export class OpsConflictError extends OpsError {
-  override readonly name = 'OpsConflictError';
-  readonly status = 409;
-  constructor(
-    message: string,
-    readonly current?: string,
-  ) {
-    super(message);
-  }
-}
-
 /** Some proposed signals could not be settled this sweep; the next run (or the retry) tries again. */
 export class SweepIncompleteError extends RetryableError {
   override readonly name = 'SweepIncompleteError';
@@ -67,6 +57,8 @@ export class SweepIncompleteError extends RetryableError {
 
 export interface OpsDeps {
   store: OpsStore;
+  /** The world's rule set and strategies, which a mute must name correctly. */
+  catalog: WorldCatalog;
   publisher: SignalPublisher;
   logger: EngineLogger;
   metrics: EngineMetrics;
@@ -86,7 +78,10 @@ export function assertSweepComplete(result: SweepResult): void {
 
 /** Who does it, why, and when (wall time in the caller). */
 export interface Actor {
+  /** The caller as authenticated: the full ARN (session name included), audited as is. */
   actor: string;
+  /** Who that is for four eyes; derived from `actor` (session dropped) unless given (engine/principal.ts). */
+  principal?: string;
   reason: string;
   nowMs: number;
 }
@@ -108,108 +103,30 @@ export interface SweepResult {
   oldest_pending_age_sec: number;
 }
 
-export interface MuteRequest {
-  world: string;
-  strategy?: string;
-  rule?: string;
-  /** ISO time the mute ends. */
-  until: string;
-  reason: string;
-  actor: string;
-  nowMs: number;
-}
-
-export interface UnmuteRequest {
-  world: string;
-  muteId?: string;
-  strategy?: string;
-  rule?: string;
-  reason?: string;
-  actor: string;
-  nowMs: number;
-}
-
-/** A mute with its state at a given time. */
-export type MuteView = MuteRecord & { state: 'active' | 'expired' | 'ended' };
-
 // ---------------------------------------------------------------------------------------------
 // Pure rules (unit-tested on their own)
 
-/** The four-eyes decision for one more approval: record it and wait, or approve; the same actor twice is refused. */
+/**
+ * The four-eyes decision for one more approval: record it and wait, or approve. Approvers are compared by
+ * principal, not by session: the same role under two session names (or the same source identity) is one
+ * person and is refused the second time.
+ */
 export function decideApproval(
   item: Pick<OpsSignalItem, 'signal_id' | 'approval' | 'approvals'>,
   entry: ApprovalEntry,
 ): { kind: 'first_of_two' | 'approved'; approvals: ApprovalEntry[] } {
   const previous = item.approvals ?? [];
-  if (previous.some((a) => a.actor === entry.actor)) {
+  const principal = entry.principal ?? principalOf(entry.actor);
+  const same = previous.find((a) => (a.principal ?? principalOf(a.actor)) === principal);
+  if (same) {
     throw new OpsConflictError(
-      `signal ${item.signal_id} needs two different approvers (four eyes) and ${entry.actor} has already approved it; a second person must approve`,
+      `signal ${item.signal_id} needs two different approvers (four eyes) and ${principal} has already approved it (as ${same.actor}); a second person must approve`,
       'proposed',
     );
   }
   const approvals = [...previous, entry];
   const needed = item.approval?.four_eyes ? 2 : 1;
   return { kind: approvals.length >= needed ? 'approved' : 'first_of_two', approvals };
-}
-
-/** A mute's id: the same request repeated is the same mute, not a second one. */
-export function muteId(
-  m: Pick<MuteRequest, 'world' | 'strategy' | 'rule' | 'until' | 'reason' | 'actor'>,
-): string {
-  return `mute-${digest('mute', m.world, m.strategy ?? '*', m.rule ?? '*', m.until, m.reason, m.actor).slice(0, 12)}`;
-}
-
-/** Whether a mute silences exactly these selectors (absent = all strategies / all rules). */
-export function hasSelectors(
-  mute: Pick<MuteRecord, 'strategy_id' | 'rule_id'>,
-  strategy?: string,
-  rule?: string,
-) {
-  return (mute.strategy_id ?? undefined) === strategy && (mute.rule_id ?? undefined) === rule;
-}
-
-/** A mute's state at `nowMs`: ended by a person, expired by itself, or active. */
-export function muteState(mute: MuteRecord, nowMs: number): MuteView['state'] {
-  if (mute.ended_at !== undefined) return 'ended';
-  return Date.parse(mute.until) <= nowMs ? 'expired' : 'active';
-}
-
-const UNITS: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
-
-/** Parses `90s`, `15m`, `2h`, `1d`, `1h30m`, `1w` into milliseconds; throws naming the flag otherwise. */
-export function parseDuration(raw: string, field = 'for'): number {
-  const text = raw.trim().toLowerCase();
-  if (!/^(\d+(\.\d+)?[smhdw])+$/.test(text)) {
-    throw new OpsValidationError(
-      field,
-      `'${raw}' is not a duration; use a number and a unit (s, m, h, d, w), e.g. 30m, 2h, 1d, 1h30m`,
-    );
-  }
-  let ms = 0;
-  for (const [, n, unit] of text.matchAll(/(\d+(?:\.\d+)?)([smhdw])/g)) ms += Number(n) * UNITS[unit!]!;
-  if (ms <= 0) throw new OpsValidationError(field, `'${raw}' must be longer than zero`);
-  return Math.round(ms);
-}
-
-/**
- * Parses a point in time: an ISO date-time (`2025-03-10T21:00:00Z`), a date (`2025-03-10`, UTC
- * midnight), `now`, or a duration meaning that long ago (`2h`, for `--since`).
- */
-export function parseTime(raw: string, nowMs: number, field: string): number {
-  const text = raw.trim();
-  if (text === 'now') return nowMs;
-  if (/^\d+(\.\d+)?[smhdw]/i.test(text)) return nowMs - parseDuration(text, field);
-  const iso = /^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/;
-  const ms = iso.test(text)
-    ? Date.parse(/^\d{4}-\d{2}-\d{2}$/.test(text) ? `${text}T00:00:00Z` : text)
-    : Number.NaN;
-  if (!Number.isFinite(ms)) {
-    throw new OpsValidationError(
-      field,
-      `'${raw}' is not a time; use an ISO date-time (2025-03-10T21:00:00Z), a date (2025-03-10), or a duration ago (2h, 1d)`,
-    );
-  }
-  return ms;
 }
 
 function required(field: string, value: string | undefined): string {
@@ -222,7 +139,17 @@ function required(field: string, value: string | undefined): string {
 
 /** The ops use cases over the OpsStore and the engine's publisher. */
 export class OpsService {
-  constructor(private readonly deps: OpsDeps) {}
+  private readonly mutes: MuteOps;
+
+  constructor(private readonly deps: OpsDeps) {
+    this.mutes = new MuteOps({
+      store: deps.store,
+      catalog: deps.catalog,
+      metrics: deps.metrics,
+      audit: (world, action, targetId, who, reason, nowMs, change) =>
+        this.audit(world, action, targetId, who, reason, nowMs, change),
+    });
+  }
 
   /** Reads one signal; unknown ids are a 404 with the id in the message. */
   async getSignal(signalId: string): Promise<OpsSignalItem> {
@@ -255,6 +182,7 @@ export class OpsService {
   async approve(signalId: string, who: Actor): Promise<ApproveResult> {
     const actor = required('actor', who.actor);
     const reason = required('reason', who.reason);
+    const principal = who.principal ?? principalOf(actor);
     const item = await this.getSignal(signalId);
     if (item.status === 'approved') return this.finishApproved(item, who.nowMs);
     this.assertProposed(item, 'approve');
@@ -266,13 +194,21 @@ export class OpsService {
       );
     }
     const at = new Date(who.nowMs).toISOString();
-    const decision = decideApproval(item, { actor, at, reason });
+    const decision = decideApproval(item, { actor, principal, at, reason });
     if (decision.kind === 'first_of_two') {
-      const audit = this.audit(item.world_id, 'approve', item.signal_id, actor, reason, who.nowMs, {
-        before: { status: item.status, approvals: item.approvals ?? [] },
-        after: { status: 'proposed', approvals: decision.approvals },
-        note: 'first of two approvals (four eyes); awaiting a second, different approver',
-      });
+      const audit = this.audit(
+        item.world_id,
+        'approve',
+        item.signal_id,
+        { actor, principal },
+        reason,
+        who.nowMs,
+        {
+          before: { status: item.status, approvals: item.approvals ?? [] },
+          after: { status: 'proposed', approvals: decision.approvals },
+          note: 'first of two approvals (four eyes); awaiting a second, different approver',
+        },
+      );
       await this.transitionOrExplain(item, {
         signal_id: item.signal_id,
         from: 'proposed',
@@ -283,7 +219,12 @@ export class OpsService {
       this.deps.metrics.count('OpsActions', 1, { action: 'approve_first' });
       return { outcome: 'awaiting_second_approval', signal: { ...item, approvals: decision.approvals } };
     }
-    return this.approveNow(item, decision.approvals, { actor, reason, nowMs: who.nowMs }, 'approve');
+    return this.approveNow(
+      item,
+      decision.approvals,
+      { actor, principal, reason, nowMs: who.nowMs },
+      'approve',
+    );
   }
 
   /** Rejects a proposed signal: it is closed, nothing is published. One rejection suffices, even with four eyes. */
@@ -298,10 +239,18 @@ export class OpsService {
       signal_id: item.signal_id,
       from: 'proposed',
       set,
-      audit: this.audit(item.world_id, 'reject', item.signal_id, actor, reason, who.nowMs, {
-        before: { status: item.status, approvals: item.approvals ?? [] },
-        after: { status: 'rejected' },
-      }),
+      audit: this.audit(
+        item.world_id,
+        'reject',
+        item.signal_id,
+        { actor, principal: who.principal ?? principalOf(actor) },
+        reason,
+        who.nowMs,
+        {
+          before: { status: item.status, approvals: item.approvals ?? [] },
+          after: { status: 'rejected' },
+        },
+      ),
     });
     this.deps.metrics.count('OpsActions', 1, { action: 'reject' });
     return { ...item, ...set };
@@ -358,104 +307,24 @@ export class OpsService {
     return result;
   }
 
-  /** Silences a rule (or all rules) for a world or one strategy until a time, with a reason. */
-  async mute(req: MuteRequest): Promise<{ mute: MuteRecord; created: boolean }> {
-    const world = required('world', req.world);
-    const reason = required('reason', req.reason);
-    const actor = required('actor', req.actor);
-    const untilMs = Date.parse(req.until);
-    if (!Number.isFinite(untilMs))
-      throw new OpsValidationError('until', `'${req.until}' is not an ISO date-time`);
-    if (untilMs <= req.nowMs) {
-      throw new OpsValidationError('until', `${new Date(untilMs).toISOString()} is not in the future`);
-    }
-    const until = new Date(untilMs).toISOString();
-    const strategy = req.strategy?.trim() || undefined;
-    const rule = req.rule?.trim() || undefined;
-    const id = muteId({ world, strategy, rule, until, reason, actor });
-    const mute: MuteRecord = {
-      mute_id: id,
-      world_id: world,
-      ...(strategy ? { strategy_id: strategy } : {}),
-      ...(rule ? { rule_id: rule } : {}),
-      until,
-      reason,
-      actor,
-      created_at: new Date(req.nowMs).toISOString(),
-    };
-    const created = await this.deps.store.putMute(
-      mute,
-      this.audit(world, 'mute', id, actor, reason, req.nowMs, {
-        before: null,
-        after: { ...mute, state: 'active' },
-      }),
-    );
-    if (created) this.deps.metrics.count('OpsActions', 1, { action: 'mute' });
-    return { mute: created ? mute : ((await this.deps.store.getMute(world, id)) ?? mute), created };
+  /** Silences a rule (or all rules) for a world or one strategy until a time, with a reason (see ops-mutes.ts). */
+  mute(req: MuteRequest): Promise<MuteResult> {
+    return this.mutes.mute(req);
   }
 
-  /** Ends a mute by id, or every active mute of the world with exactly these selectors. */
-  async unmute(req: UnmuteRequest): Promise<MuteRecord[]> {
-    const world = required('world', req.world);
-    const actor = required('actor', req.actor);
-    const reason = req.reason?.trim() || 'unmuted (no reason given)';
-    let targets: MuteRecord[];
-    if (req.muteId) {
-      const found = await this.deps.store.getMute(world, req.muteId.trim());
-      if (!found) {
-        throw new OpsNotFoundError(
-          `no mute '${req.muteId}' in world '${world}' (see 'mutes --world ${world}')`,
-        );
-      }
-      const state = muteState(found, req.nowMs);
-      if (state !== 'active') {
-        throw new OpsConflictError(
-          state === 'ended'
-            ? `mute ${found.mute_id} was already ended by ${found.ended_by} at ${found.ended_at}`
-            : `mute ${found.mute_id} expired by itself at ${found.until}; nothing to unmute`,
-          state,
-        );
-      }
-      targets = [found];
-    } else {
-      const strategy = req.strategy?.trim() || undefined;
-      const rule = req.rule?.trim() || undefined;
-      targets = (await this.deps.store.listMutes(world)).filter(
-        (m) => muteState(m, req.nowMs) === 'active' && hasSelectors(m, strategy, rule),
-      );
-      if (targets.length === 0) {
-        throw new OpsNotFoundError(
-          `no active mute in world '${world}' for ${strategy ? `strategy ${strategy}` : 'all strategies'} and ${rule ? `rule ${rule}` : 'all rules'} (see 'mutes --world ${world}')`,
-        );
-      }
-    }
-    const ended: MuteRecord[] = [];
-    const at = new Date(req.nowMs).toISOString();
-    for (const m of targets) {
-      const end = { ended_at: at, ended_by: actor, end_reason: reason };
-      const ok = await this.deps.store.endMute(
-        world,
-        m.mute_id,
-        end,
-        this.audit(world, 'unmute', m.mute_id, actor, reason, req.nowMs, {
-          before: { ...m, state: 'active' },
-          after: { ...m, ...end, state: 'ended' },
-        }),
-      );
-      if (ok) ended.push({ ...m, ...end });
-    }
-    if (ended.length === 0) throw new OpsConflictError(`the mute(s) had already ended`, 'ended');
-    this.deps.metrics.count('OpsActions', ended.length, { action: 'unmute' });
-    return ended;
+  /** The second approval a long or world-wide mute needs, from a different person. */
+  approveMute(world: string, muteId: string, who: Actor): Promise<MuteRecord> {
+    return this.mutes.approveMute(world, muteId, who);
+  }
+
+  /** Ends a mute by id, or every active mute of the world with exactly these selectors; needs a reason. */
+  unmute(req: UnmuteRequest): Promise<MuteRecord[]> {
+    return this.mutes.unmute(req);
   }
 
   /** Mutes of a world (or all worlds) with their state; active only unless `all`. */
-  async listMutes(world: string | undefined, nowMs: number, all = false): Promise<MuteView[]> {
-    const mutes = await this.deps.store.listMutes(world?.trim() || undefined);
-    return mutes
-      .map((m) => ({ ...m, state: muteState(m, nowMs) }))
-      .filter((m) => all || m.state === 'active')
-      .sort((a, b) => a.until.localeCompare(b.until));
+  listMutes(world: string | undefined, nowMs: number, all = false): Promise<MuteView[]> {
+    return this.mutes.listMutes(world, nowMs, all);
   }
 
   /** A world's audit records from `since` on, oldest first. */
@@ -480,10 +349,18 @@ export class OpsService {
       signal_id: item.signal_id,
       from: 'proposed',
       set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
-      audit: this.audit(item.world_id, 'timeout_drop', item.signal_id, TIMEOUT_ACTOR, why, nowMs, {
-        before: { status: 'proposed', approvals: item.approvals ?? [] },
-        after: { status: 'expired' },
-      }),
+      audit: this.audit(
+        item.world_id,
+        'timeout_drop',
+        item.signal_id,
+        { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
+        why,
+        nowMs,
+        {
+          before: { status: 'proposed', approvals: item.approvals ?? [] },
+          after: { status: 'expired' },
+        },
+      ),
     });
     this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'drop' });
     result.dropped.push(item.signal_id);
@@ -522,10 +399,18 @@ export class OpsService {
       from: 'proposed',
       approvals_count: (item.approvals ?? []).length,
       set,
-      audit: this.audit(item.world_id, action, item.signal_id, who.actor, who.reason, who.nowMs, {
-        before: { status: item.status, approvals: item.approvals ?? [] },
-        after: { status: 'approved', approvals, event_id: event.id },
-      }),
+      audit: this.audit(
+        item.world_id,
+        action,
+        item.signal_id,
+        { actor: who.actor, principal: who.principal ?? principalOf(who.actor) },
+        who.reason,
+        who.nowMs,
+        {
+          before: { status: item.status, approvals: item.approvals ?? [] },
+          after: { status: 'approved', approvals, event_id: event.id },
+        },
+      ),
     });
     this.deps.metrics.count('OpsActions', 1, { action });
     return this.publishApproved({ ...item, ...set }, event, who.nowMs);
@@ -609,12 +494,13 @@ export class OpsService {
     world: string,
     action: string,
     targetId: string,
-    actor: string,
+    who: { actor: string; principal: string },
     reason: string,
     nowMs: number,
     change: { before: unknown; after: unknown; note?: string },
   ): AuditRecord {
     const at = new Date(nowMs).toISOString();
+    const { actor, principal } = who;
     return {
       world_id: world,
       record_id: `${at}#ops_action#${action}:${targetId}:${digest(actor).slice(0, 8)}`,
@@ -622,7 +508,9 @@ export class OpsService {
       recorded_at: at,
       action,
       target: { type: action.includes('mute') ? 'mute' : 'signal', id: targetId },
+      // Both identities: the caller exactly as authenticated, and the principal four eyes compared.
       actor,
+      principal,
       reason,
       before: change.before,
       after: change.after,

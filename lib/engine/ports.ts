@@ -173,7 +173,10 @@ export interface EngineLogger {
 
 /** One approval of a proposed signal (four eyes keeps the first until a second, different actor approves). */
 export interface ApprovalEntry {
+  /** The caller as authenticated (full ARN, session name included). */
   actor: string;
+  /** Who that is for four eyes: the ARN without the session, or the source identity (engine/principal.ts). */
+  principal?: string;
   at: string;
   reason: string;
 }
@@ -193,6 +196,10 @@ export interface OpsSignalItem extends SignalItem {
 /** A stored mute: a Mute plus when it was created and, once unmuted, when and by whom it ended. */
 export interface MuteRecord extends Mute {
   created_at: string;
+  /** The requester's principal (engine/principal.ts). */
+  principal?: string;
+  /** Who approved it: the requester, and a second person when the mute needed one. */
+  approvals?: ApprovalEntry[];
   ended_at?: string;
   ended_by?: string;
   end_reason?: string;
@@ -242,6 +249,11 @@ export interface OpsStore {
   ): Promise<boolean>;
   /** Every mute of a world (or of all worlds), ended ones included. */
   listMutes(worldId?: string): Promise<MuteRecord[]>;
+  /** Stores a mute that awaits a second approver (it silences nothing); false when it exists already. */
+  putMuteRequest(request: MuteRecord, audit: AuditRecord): Promise<boolean>;
+  getMuteRequest(worldId: string, muteId: string): Promise<MuteRecord | undefined>;
+  /** Atomically: the request is removed and the mute becomes active; false when the request is gone. */
+  activateMuteRequest(mute: MuteRecord, audit: AuditRecord): Promise<boolean>;
   /** Idempotent append (same record_id twice is one record). */
   appendAudit(record: AuditRecord): Promise<void>;
   /** Records of a world, oldest first, from `since` (ISO) on. */

@@ -9,7 +9,8 @@ import type {
 } from 'aws-lambda';
 import * as z from 'zod';
 import { formatZodIssues } from '../contracts/issues.js';
-import { OpsError, type OpsService, parseDuration } from '../engine/ops.js';
+import { OpsError, type OpsErrorKind, type OpsService, parseDuration } from '../engine/ops.js';
+import { principalOf } from '../engine/principal.js';
 import { logger, metrics, observeInvocation } from '../observability.js';
 
 const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
@@ -52,6 +53,12 @@ export const OpsCommandSchema = z.discriminatedUnion('command', [
     rule: optionalId,
     reason: z.string().optional(),
   }),
+  z.strictObject({
+    command: z.literal('approve_mute'),
+    world: nonEmpty('world'),
+    mute_id: nonEmpty('mute_id'),
+    reason: nonEmpty('reason'),
+  }),
   z.strictObject({ command: z.literal('mutes'), world: optionalId, all: z.boolean().optional() }),
 ]);
 export type OpsCommand = z.infer<typeof OpsCommandSchema>;
@@ -67,16 +74,28 @@ function respond(statusCode: number, body: Record<string, unknown>): Response {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
 }
 
-/** The decision half of a command: runs it as `actor` and returns the response body. */
+/** The HTTP status each kind of ops refusal is answered with. */
+export const OPS_ERROR_STATUS: Record<OpsErrorKind, 400 | 404 | 409> = {
+  invalid: 400,
+  not_found: 404,
+  conflict: 409,
+};
+
+/**
+ * The decision half of a command: runs it as `actor` (the caller's full ARN, audited as is) and returns the
+ * response body. `principal` is who four eyes compares (the ARN without the session name, or the source
+ * identity); derived from `actor` when not given.
+ */
 export async function runOpsCommand(
   ops: OpsService,
   cmd: OpsCommand,
   actor: string,
   nowMs: number,
+  principal: string = principalOf(actor),
 ): Promise<Record<string, unknown>> {
   switch (cmd.command) {
     case 'approve': {
-      const r = await ops.approve(cmd.signal_id, { actor, reason: cmd.reason, nowMs });
+      const r = await ops.approve(cmd.signal_id, { actor, principal, reason: cmd.reason, nowMs });
       return {
         outcome: r.outcome,
         signal_id: r.signal.signal_id,
@@ -86,7 +105,7 @@ export async function runOpsCommand(
       };
     }
     case 'reject': {
-      const s = await ops.reject(cmd.signal_id, { actor, reason: cmd.reason, nowMs });
+      const s = await ops.reject(cmd.signal_id, { actor, principal, reason: cmd.reason, nowMs });
       return { outcome: 'rejected', signal_id: s.signal_id, status: s.status };
     }
     case 'mute': {
@@ -98,9 +117,19 @@ export async function runOpsCommand(
         until,
         reason: cmd.reason,
         actor,
+        principal,
         nowMs,
       });
-      return { outcome: r.created ? 'muted' : 'already_muted', mute: r.mute };
+      return { outcome: r.outcome, mute: r.mute, ...('why' in r ? { why: r.why } : {}) };
+    }
+    case 'approve_mute': {
+      const mute = await ops.approveMute(cmd.world, cmd.mute_id, {
+        actor,
+        principal,
+        reason: cmd.reason,
+        nowMs,
+      });
+      return { outcome: 'muted', mute };
     }
     case 'unmute': {
       const ended = await ops.unmute({
@@ -110,6 +139,7 @@ export async function runOpsCommand(
         ...(cmd.rule ? { rule: cmd.rule } : {}),
         ...(cmd.reason ? { reason: cmd.reason } : {}),
         actor,
+        principal,
         nowMs,
       });
       return { outcome: 'unmuted', mutes: ended };
@@ -128,7 +158,8 @@ export function createOpsHandler(deps: OpsHandlerDeps) {
     event: APIGatewayProxyEventV2WithIAMAuthorizer,
     _context: Context,
   ): Promise<Response> => {
-    const actor = event.requestContext?.authorizer?.iam?.userArn;
+    const iam = event.requestContext?.authorizer?.iam;
+    const actor = iam?.userArn;
     if (!actor) {
       return respond(403, {
         ok: false,
@@ -153,20 +184,25 @@ export function createOpsHandler(deps: OpsHandlerDeps) {
       return respond(400, { ok: false, error: errors.join('; '), errors });
     }
     const cmd = parsed.data;
+    // Function URLs pass no sts:SourceIdentity today; a front door that does (field `sourceIdentity`) is honoured.
+    const sourceIdentity = (iam as { sourceIdentity?: unknown } | undefined)?.sourceIdentity;
+    const principal = principalOf(actor, typeof sourceIdentity === 'string' ? sourceIdentity : undefined);
     try {
-      const result = await runOpsCommand(deps.ops, cmd, actor, deps.clock());
+      const result = await runOpsCommand(deps.ops, cmd, actor, deps.clock(), principal);
       metrics.addMetric('OpsCommands', MetricUnit.Count, 1);
-      logger.info('ops command', { command: cmd.command, actor, outcome: result.outcome });
-      return respond(200, { ok: true, actor, ...result });
+      logger.info('ops command', { command: cmd.command, actor, principal, outcome: result.outcome });
+      return respond(200, { ok: true, actor, principal, ...result });
     } catch (error) {
       if (error instanceof OpsError) {
+        const status = OPS_ERROR_STATUS[error.kind];
         logger.info('ops command refused', {
           command: cmd.command,
           actor,
-          status: error.status,
+          principal,
+          status,
           error: error.message,
         });
-        return respond(error.status, { ok: false, error: error.message });
+        return respond(status, { ok: false, error: error.message });
       }
       throw error;
     }

@@ -213,6 +213,13 @@ export const RuleSetSchema = z
     description: z.string().optional(),
     /** The mode rules run in unless they say otherwise; `shadow` runs a whole world in shadow. */
     mode: RuleModeSchema.default('enforce'),
+    /** Longest mute one person may set on this world; longer ones need a second approver (ops). */
+    max_mute_sec: z
+      .number()
+      .int()
+      .positive()
+      .max(366 * 86_400)
+      .default(86_400),
     rules: z.array(RuleSchema).min(1, 'must list at least one rule'),
   })
   .superRefine((set, ctx) => {

@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbOpsStore } from '../adapters/dynamodb/ops-store.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
-import { OpsService } from '../engine/ops.js';
+import { catalogFrom, OpsService } from '../engine/ops.js';
 
 // Apart from wire.ts so the evaluation Lambdas do not bundle the ops use cases.
 /** The ops use cases over the same tables, publishing through the engine's own publisher. */
@@ -13,6 +13,7 @@ export function wireOps(config: EngineConfig, engine: EngineDeps): OpsService {
       { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
       process.env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
     ),
+    catalog: catalogFrom(engine.ruleSets, engine.store),
     publisher: engine.publisher,
     logger: engine.logger,
     metrics: engine.metrics,

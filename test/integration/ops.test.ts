@@ -9,12 +9,14 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { serveWebhook } from '../../examples/gateway-consumer.js';
+import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '../../lib/adapters/dynamodb/ops-store.js';
 import { EventBridgeSignalPublisher } from '../../lib/adapters/eventbridge/signal-publisher.js';
 import { forwardEmitted, loopbackUrl } from '../../lib/cli/commands/local.js';
 import { main } from '../../lib/cli/main.js';
 import type { ExitSignalEvent, ExitSignalProposedEvent } from '../../lib/contracts/exit-signal.js';
 import {
+  catalogFrom,
   OpsConflictError,
   OpsNotFoundError,
   OpsService,
@@ -25,6 +27,7 @@ import type { AuditRecord, OpsSignalItem, SignalPublisher } from '../../lib/engi
 import { createOpsHandler } from '../../lib/handlers/ops-handler.js';
 import type { EventBridgeEvent } from '../../lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
+import { loadRuleSetDirectory } from '../../lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '../support/upstream-schemas.js';
 import { putEntry } from './support/snapshots.js';
 
@@ -59,6 +62,7 @@ async function startOps() {
   const opsWith = (p: SignalPublisher) =>
     new OpsService({
       store,
+      catalog: catalogFrom(loadRuleSetDirectory(RULES), new DynamoDbEngineStore(dynamo, stack.tables)),
       publisher: p,
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
       metrics: { count: () => undefined, measure: () => undefined },
@@ -323,18 +327,35 @@ describe('ops guards through the local pipeline', () => {
     const t1 = t.clock.now;
     const { mute } = await t.ops.mute({
       world,
+      rule: 'var_enforce',
       until: new Date(t1 + 3_600_000).toISOString(),
       reason: 'deploy window',
       actor: 'alice',
       nowMs: t1,
     });
     await expect(
-      t.ops.unmute({ world, strategy: 'alpha', actor: 'bob', nowMs: t1 + 1 }),
+      t.ops.unmute({
+        world,
+        rule: 'var_enforce',
+        strategy: 'alpha',
+        actor: 'bob',
+        reason: 'x',
+        nowMs: t1 + 1,
+      }),
     ).rejects.toBeInstanceOf(OpsNotFoundError);
-    const ended = await t.ops.unmute({ world, actor: 'bob', reason: 'window over', nowMs: t1 + 1_000 });
+    await expect(t.ops.unmute({ world, rule: 'var_enforce', actor: 'bob', nowMs: t1 + 1 })).rejects.toThrow(
+      /^reason: is required/,
+    );
+    const ended = await t.ops.unmute({
+      world,
+      rule: 'var_enforce',
+      actor: 'bob',
+      reason: 'window over',
+      nowMs: t1 + 1_000,
+    });
     expect(ended.map((m) => m.mute_id)).toEqual([mute.mute_id]);
     await expect(
-      t.ops.unmute({ world, muteId: mute.mute_id, actor: 'bob', nowMs: t1 + 2_000 }),
+      t.ops.unmute({ world, muteId: mute.mute_id, actor: 'bob', reason: 'again', nowMs: t1 + 2_000 }),
     ).rejects.toThrow(/already ended by bob/);
     expect(await t.ops.listMutes(world, t1 + 2_000, true)).toMatchObject([
       { mute_id: mute.mute_id, state: 'ended', ended_by: 'bob' },
@@ -664,7 +685,9 @@ describe('ops CLI against a running local stack', () => {
     const mutes = await cli('mutes', '--world', 'w-cli');
     expect(mutes.out).toContain(muteId);
     expect(mutes.out).toMatch(/1h 59m|2h 00m/);
-    expect((await cli('unmute', '--world', 'w-cli', '--id', muteId!)).out).toContain(`unmuted ${muteId}`);
+    expect(
+      (await cli('unmute', '--world', 'w-cli', '--id', muteId!, '--reason', 'calibrated')).out,
+    ).toContain(`unmuted ${muteId}`);
     expect((await cli('mutes', '--world', 'w-cli')).out).toBe('no active mutes in world w-cli');
 
     const audit = await cli('audit', '--world', 'w-cli');
@@ -699,7 +722,17 @@ describe('ops CLI against a running local stack', () => {
       ],
       [['signals', 'show', 'sig-typo'], 1, /no signal with id 'sig-typo'/],
       [['audit', '--world', 'nowhere'], 1, /unknown world 'nowhere'/],
-      [['unmute', '--world', 'w-cli', '--id', 'mute-000'], 1, /no mute 'mute-000' in world 'w-cli'/],
+      [
+        ['unmute', '--world', 'w-cli', '--id', 'mute-000', '--reason', 'r'],
+        1,
+        /no mute 'mute-000' in world 'w-cli'/,
+      ],
+      [['unmute', '--world', 'w-cli', '--id', 'mute-000'], 1, /reason: is required/],
+      [
+        ['mute', '--world', 'w-cli', '--rule', 'var_aproval', '--for', '1h', '--reason', 'r'],
+        1,
+        /rule: 'var_aproval' is not a rule of world 'w-cli' .*did you mean 'var_approval'\?/,
+      ],
     ];
     for (const [argv, code, message] of cases) {
       const r = await cli(...argv);

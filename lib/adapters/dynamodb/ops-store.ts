@@ -4,6 +4,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -28,6 +29,25 @@ import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
 
 const worldPk = (worldId: string) => `WORLD#${worldId}`;
 const MUTE_PREFIX = 'MUTE#';
+/**
+ * A mute awaiting its second approver. Its own prefix (not `MUTE#…`), so the engine's mute reads never see
+ * it: a request silences nothing until it is approved.
+ */
+const MUTE_REQUEST_PREFIX = 'MUTEREQ#';
+
+/**
+ * Whether a cancelled transaction failed only on the conditions of the given items (a real "already
+ * exists" / "moved on"); a throttle, a conflict with another transaction or a validation error is not
+ * that, and is rethrown for the caller to retry or report.
+ */
+export function cancelledByConditions(
+  error: TransactionCanceledException,
+  items: readonly number[],
+): boolean {
+  const reasons = error.CancellationReasons ?? [];
+  const failed = reasons.map((r, i) => ({ code: r.Code ?? 'None', i })).filter((r) => r.code !== 'None');
+  return failed.length > 0 && failed.every((r) => r.code === 'ConditionalCheckFailed' && items.includes(r.i));
+}
 /** An ended or expired mute stays readable this long (state-table TTL), then DynamoDB removes it. */
 const MUTE_RETENTION_SEC = 90 * 86_400;
 
@@ -187,16 +207,75 @@ export class DynamoDbOpsStore implements OpsStore {
   }
 
   async putMute(mute: MuteRecord, audit: AuditRecord): Promise<boolean> {
-    const put = {
+    return this.createOnce(this.mutePut(mute, MUTE_PREFIX), audit);
+  }
+
+  async putMuteRequest(request: MuteRecord, audit: AuditRecord): Promise<boolean> {
+    return this.createOnce(this.mutePut(request, MUTE_REQUEST_PREFIX), audit);
+  }
+
+  async getMuteRequest(worldId: string, muteId: string): Promise<MuteRecord | undefined> {
+    const out = await this.doc.send(
+      new GetCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: `${MUTE_REQUEST_PREFIX}${muteId}` },
+        ConsistentRead: true,
+      }),
+    );
+    return out.Item ? toMute(out.Item) : undefined;
+  }
+
+  async activateMuteRequest(mute: MuteRecord, audit: AuditRecord): Promise<boolean> {
+    const put = this.mutePut(mute, MUTE_PREFIX);
+    const remove = {
+      TableName: this.tables.state,
+      Key: { pk: worldPk(mute.world_id), sk: `${MUTE_REQUEST_PREFIX}${mute.mute_id}` },
+      ConditionExpression: 'attribute_exists(sk)',
+    };
+    if (this.transactions) {
+      try {
+        await this.doc.send(
+          new TransactWriteCommand({
+            TransactItems: [{ Delete: remove }, { Put: put }, { Put: auditPut(this.tables.audit, audit) }],
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (error instanceof TransactionCanceledException && cancelledByConditions(error, [0, 1]))
+          return false;
+        throw error;
+      }
+    }
+    // Without transactions: the mute first (conditional), so a crash leaves an active mute and a stale request.
+    try {
+      await this.doc.send(new PutCommand(put));
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+    await this.doc.send(new DeleteCommand({ TableName: remove.TableName, Key: remove.Key }));
+    await this.appendAudit(audit);
+    return true;
+  }
+
+  private mutePut(mute: MuteRecord, prefix: string) {
+    return {
       TableName: this.tables.state,
       Item: toStorable({
         pk: worldPk(mute.world_id),
-        sk: `${MUTE_PREFIX}${mute.mute_id}`,
+        sk: `${prefix}${mute.mute_id}`,
         ...mute,
         expires_at: Math.floor(Date.parse(mute.until) / 1000) + MUTE_RETENTION_SEC,
       }),
       ConditionExpression: 'attribute_not_exists(sk)',
     };
+  }
+
+  /** A conditional create and its audit record; false only when the item exists already. */
+  private async createOnce(
+    put: ReturnType<DynamoDbOpsStore['mutePut']>,
+    audit: AuditRecord,
+  ): Promise<boolean> {
     if (this.transactions) {
       try {
         await this.doc.send(
@@ -206,7 +285,9 @@ export class DynamoDbOpsStore implements OpsStore {
         );
         return true;
       } catch (error) {
-        if (error instanceof TransactionCanceledException) return false;
+        // Only the mute's own condition means "exists already"; a throttle or a transaction conflict is
+        // not a stored mute and must not be reported as one.
+        if (error instanceof TransactionCanceledException && cancelledByConditions(error, [0])) return false;
         throw error;
       }
     }
@@ -311,8 +392,7 @@ export class DynamoDbOpsStore implements OpsStore {
         );
         return true;
       } catch (error) {
-        if (!(error instanceof TransactionCanceledException)) throw error;
-        if (error.CancellationReasons?.[0]?.Code === 'ConditionalCheckFailed') return false;
+        if (error instanceof TransactionCanceledException && cancelledByConditions(error, [0])) return false;
         throw error;
       }
     }

@@ -179,7 +179,7 @@ export const muteCommand: CliCommand = {
         print,
         result,
         () =>
-          `${result.outcome === 'muted' ? 'muted' : 'already muted (same request)'}: ${m.mute_id} — world ${values.world}, ${values.strategy ? `strategy ${values.strategy}` : 'all strategies'}, ${values.rule ? `rule ${values.rule}` : 'all rules'}, until ${m.until} (${formatSpan(Date.parse(m.until) - Date.now())})`,
+          `${result.outcome === 'muted' ? 'muted' : result.outcome === 'awaiting_second_approval' ? `awaiting a second approver (${String(result.why)}; another person runs 'mute-approve --world ${values.world} --id ${m.mute_id}')` : 'already muted (same request)'}: ${m.mute_id} — world ${values.world}, ${values.strategy ? `strategy ${values.strategy}` : 'all strategies'}, ${values.rule ? `rule ${values.rule}` : 'all rules'}, until ${m.until} (${formatSpan(Date.parse(m.until) - Date.now())})`,
       );
       return 0;
     });
@@ -190,7 +190,7 @@ export const unmuteCommand: CliCommand = {
   name: 'unmute',
   summary: 'Ends a mute before its time: by id, or every active mute with exactly these selectors.',
   usage:
-    'exit-engine unmute --world W (--id MUTE_ID | [--strategy S] [--rule R]) [--reason TEXT] [--json] [--stack NAME]',
+    'exit-engine unmute --world W (--id MUTE_ID | [--strategy S] [--rule R]) --reason TEXT [--json] [--stack NAME]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       ...commonFlags,

@@ -7,10 +7,12 @@ import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
-import { OpsService } from '#lib/engine/ops.js';
+import { catalogFrom, OpsService } from '#lib/engine/ops.js';
 import { type OpsCommand, runOpsCommand } from '#lib/handlers/ops-handler.js';
+import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { OpsCliError, SignedOpsClient } from './signed-client.js';
 
@@ -125,6 +127,14 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
       { signals: get('SIGNALS_TABLE_NAME'), state: get('STATE_TABLE_NAME'), audit: get('AUDIT_TABLE_NAME') },
       env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
     ),
+    catalog: catalogFrom(
+      loadRuleSetDirectory(typeof env.RULESETS_PATH === 'string' ? env.RULESETS_PATH : 'rulesets'),
+      new DynamoDbEngineStore(dynamo, {
+        signals: get('SIGNALS_TABLE_NAME'),
+        state: get('STATE_TABLE_NAME'),
+        audit: get('AUDIT_TABLE_NAME'),
+      }),
+    ),
     // Locally the CLI stands in for the ops function: the engine's publisher, the runtime's bus.
     publisher: new EventBridgeSignalPublisher(events, get('EVENT_BUS_NAME'), { baseDelayMs: 5 }),
     logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -203,6 +213,8 @@ async function openAwsTarget(stack: string, region: string | undefined): Promise
       state: outputs.StateTableName ?? '',
       audit: outputs.AuditTableName!,
     }),
+    // Mutes are decided by the ops function, which checks them against its own rule sets.
+    catalog: { ruleSet: () => undefined, strategies: async () => undefined },
     publisher: {
       publish: async () => {
         throw new OpsCliError('the CLI never publishes in AWS; decisions go through the ops function');
