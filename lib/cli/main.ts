@@ -15,6 +15,7 @@ const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   pending: () => import('./commands/ops.js').then((m) => ({ command: m.pendingCommand })),
   mute: () => import('./commands/ops-decide.js').then((m) => ({ command: m.muteCommand })),
   unmute: () => import('./commands/ops-decide.js').then((m) => ({ command: m.unmuteCommand })),
+  'mute-approve': () => import('./commands/ops-decide.js').then((m) => ({ command: m.muteApproveCommand })),
   mutes: () => import('./commands/ops.js').then((m) => ({ command: m.mutesCommand })),
   audit: () => import('./commands/ops.js').then((m) => ({ command: m.auditCommand })),
 };

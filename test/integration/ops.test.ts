@@ -701,6 +701,18 @@ describe('ops CLI against a running local stack', () => {
     expect(since.length).toBeGreaterThanOrEqual(5);
   });
 
+  it('a world-wide mute waits for a second person; the same local user cannot approve it', async () => {
+    const requested = await cli('mute', '--world', 'w-cli', '--for', '1h', '--reason', 'vendor outage');
+    expect(requested.code, requested.err).toBe(0);
+    expect(requested.out).toMatch(/awaiting a second approver \(a world-wide mute/);
+    const id = /: (mute-[0-9a-f]+) — world w-cli/.exec(requested.out)?.[1];
+    expect(id).toBeDefined();
+    const self = await cli('mute-approve', '--world', 'w-cli', '--id', id!, '--reason', 'me');
+    expect(self.code).toBe(1);
+    expect(self.err).toMatch(/needs a second, different person/);
+    expect((await cli('mutes', '--world', 'w-cli')).out).toBe('no active mutes in world w-cli');
+  });
+
   it('mistakes get a clear message and a non-zero exit, never a stack trace', async () => {
     const cases: [string[], number, RegExp][] = [
       [['approve', 'sig-typo', '--reason', 'x'], 1, /no signal with id 'sig-typo'/],

@@ -186,6 +186,35 @@ export const muteCommand: CliCommand = {
   },
 };
 
+export const muteApproveCommand: CliCommand = {
+  name: 'mute-approve',
+  summary: 'Second approval of a mute that needs one (long or world-wide); must come from another person.',
+  usage: 'exit-engine mute-approve --world W --id MUTE_ID --reason TEXT [--json] [--stack NAME]',
+  async run(argv) {
+    const { values } = parseFlags(argv, {
+      ...commonFlags,
+      world: { type: 'string' },
+      id: { type: 'string' },
+      reason: { type: 'string' },
+    });
+    if (!values.world?.trim()) throw new UsageError('--world is required');
+    if (!values.id?.trim()) throw new UsageError('--id is required (the mute id the request printed)');
+    if (!values.reason?.trim())
+      throw new UsageError('--reason is required (why you agree, for the audit trail)');
+    return withTarget('mute-approve', values, async (t, print) => {
+      const result = await t.decide({
+        command: 'approve_mute',
+        world: values.world!,
+        mute_id: values.id!,
+        reason: values.reason!,
+      });
+      const m = result.mute as { mute_id: string; until: string };
+      out(values, print, result, () => `muted: ${m.mute_id} — world ${values.world}, until ${m.until}`);
+      return 0;
+    });
+  },
+};
+
 export const unmuteCommand: CliCommand = {
   name: 'unmute',
   summary: 'Ends a mute before its time: by id, or every active mute with exactly these selectors.',
