@@ -6,7 +6,7 @@ import { decideApproval, didYouMean, OpsConflictError, OpsService } from '../../
 import type { OpsSignalItem, OpsStore } from '../../../lib/engine/ports.js';
 import { principalOf } from '../../../lib/engine/principal.js';
 import { OPS_ERROR_STATUS } from '../../../lib/handlers/ops-handler.js';
-import { DimensionedCounts, metrics, observeInvocation } from '../../../lib/observability.js';
+import { DimensionedCounts, logger, metrics, observeInvocation } from '../../../lib/observability.js';
 
 const NOW = Date.parse('2025-03-10T21:00:00Z');
 
@@ -175,6 +175,7 @@ describe('metrics', () => {
       added.push(name);
       return metrics;
     });
+    vi.spyOn(logger, 'error').mockImplementation(() => undefined);
     const middleware = observeInvocation();
     const request = (error: Error) => ({ error }) as never;
     middleware.onError?.(request(new EvaluationInProgressError('busy')));
