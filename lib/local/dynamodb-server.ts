@@ -169,7 +169,8 @@ export async function startLocalDynamoDb(
     process.once('exit', killOnExit);
     try {
       jvmPid = await pid;
-      await waitUntilReady(endpoint, child, 60_000);
+      // Generous: a JVM on a loaded machine can take a minute or more to listen.
+      await waitUntilReady(endpoint, child, 180_000);
     } catch (error) {
       process.removeListener('exit', killOnExit);
       killOnExit();

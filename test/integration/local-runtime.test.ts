@@ -27,8 +27,8 @@ afterAll(() => {
 });
 
 /** A runtime child whose stdout lines the test can wait for. */
-function runtime(args: string[]) {
-  const child = spawn(process.execPath, [BIN, 'local', '--rules', RULES, ...args], {
+function runtime(args: string[], rules = RULES) {
+  const child = spawn(process.execPath, [BIN, 'local', '--rules', rules, ...args], {
     cwd: work,
     env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -51,7 +51,7 @@ function runtime(args: string[]) {
     lines,
     exited,
     stderr: () => stderr,
-    async waitFor(pattern: RegExp, timeoutMs = 90_000): Promise<string> {
+    async waitFor(pattern: RegExp, timeoutMs = 240_000): Promise<string> {
       await vi.waitFor(
         () => {
           if (child.exitCode !== null)
@@ -194,7 +194,7 @@ describe('exit-engine local --data-dir', () => {
     } finally {
       hook.server.close();
     }
-  }, 300_000);
+  }, 600_000);
 });
 
 describe('exit-engine local --forward', () => {
@@ -207,17 +207,21 @@ describe('exit-engine local --forward', () => {
       return refusals++ < 3 ? 503 : 200;
     });
     try {
-      const rt = runtime([
-        '--data-dir',
-        dataDir,
-        '--no-replay',
-        '--keep-running',
-        '--wall-clock',
-        '--forward',
-        hook.url,
-        '--forward-retry-seconds',
-        '5',
-      ]);
+      const rt = runtime(
+        [
+          '--data-dir',
+          dataDir,
+          '--no-replay',
+          '--keep-running',
+          '--wall-clock',
+          '--forward',
+          hook.url,
+          '--forward-retry-seconds',
+          '5',
+        ],
+        // A single rules file applies to every world, as with evaluate and replay.
+        resolve('rulesets/default.yaml'),
+      );
       const start = await rt.waitFor(/EventBridge at/);
       await rt.waitFor(/^listening/);
       await rt.waitFor(/retried with backoff for 5 s/);
@@ -227,6 +231,22 @@ describe('exit-engine local --forward', () => {
       await vi.waitFor(() => expect(hook.got).toHaveLength(1), { timeout: 30_000 });
       expect(refusals).toBe(4);
       expect(rt.lines.some((l) => l.includes('DEAD-LETTER'))).toBe(false);
+
+      // An entry without EventBusName lands on the default bus, which has no rules: said so.
+      const client = new EventBridgeClient({
+        endpoint: busOf(start),
+        region: 'us-east-1',
+        credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+      });
+      const { EventBusName: _bus, ...onDefault } = putEntry(
+        { world: 'w-default', version: 'v1', asOf: new Date().toISOString() },
+        LOCAL_BUS_NAME,
+      );
+      await client.send(new PutEventsCommand({ Entries: [onDefault] }));
+      client.destroy();
+      await rt.waitFor(
+        /WARNING: risk_snapshot_updated from qmtl.services.worldservice was put on bus 'default', which has no rules: nothing evaluates it/,
+      );
 
       // Down for longer than the budget: dead-lettered, printed at once.
       mode = 'down';
@@ -259,5 +279,5 @@ describe('exit-engine local --forward', () => {
     } finally {
       hook.server.close();
     }
-  }, 300_000);
+  }, 600_000);
 });
