@@ -126,9 +126,10 @@ function malformedEntry(n: number, rand: () => number): PutEventsRequestEntry {
 /** The traffic: snapshots (some in bursts, some redelivered, locally reordered), market, malformed. */
 function plan(
   target: number,
+  minMalformed: number,
   rand: () => number,
 ): { sends: Send[]; entries: number; newest: Map<string, string> } {
-  const malformed = Math.max(2_000, Math.round(target * 0.2));
+  const malformed = Math.max(minMalformed, Math.round(target * 0.2));
   const market = Math.round(target * 0.03);
   const sends: Send[] = [];
   const newest = new Map<string, string>();
@@ -186,7 +187,7 @@ const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const target = opts.quick ? 2_500 : 10_000;
   const rand = mulberry32(9);
-  const { sends, entries, newest } = plan(target, rand);
+  const { sends, entries, newest } = plan(target, opts.quick ? 0 : 2_000, rand);
   const stack = await startLocalStack({ clock: 'wall', tablePrefix: 'soak-' });
   const client = new EventBridgeClient({
     endpoint: stack.busEndpoint,
