@@ -84,6 +84,8 @@ export interface LocalStack {
   resumePendingOutboxes(): Promise<ResumeResult[]>;
   /** The DynamoDB Local JVM's pid, when this stack started one. */
   jvmPid?: number;
+  /** The pid of a killed runtime whose stale data-dir lock this stack took over. */
+  staleLockFrom?: number;
   /** Sets the environment a Lambda would get, for code that reads it (the CLI). */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -247,6 +249,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         }
       },
       ...(dynamo?.jvmPid !== undefined ? { jvmPid: dynamo.jvmPid } : {}),
+      ...(lock?.staleFrom !== undefined ? { staleLockFrom: lock.staleFrom } : {}),
       env,
       async stop() {
         await bus.stop();

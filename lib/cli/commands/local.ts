@@ -187,6 +187,8 @@ export const command: CliCommand = {
       print(
         `exit-engine local: DynamoDB (${stack.dynamoKind}, ${where}${jvm}) at ${stack.dynamoEndpoint}, EventBridge at ${stack.busEndpoint}`,
       );
+      if (stack.staleLockFrom !== undefined)
+        print(`took over the data dir from runtime pid ${stack.staleLockFrom}, which is gone (killed?)`);
       if (forward) {
         forwardEmitted(stack, forward, { retrySeconds, maxRetries });
         print(
