@@ -269,6 +269,10 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
     ).length;
     const newestMissing = [...newest].filter(([w, v]) => !evaluated.has(`${w}:${v}`)).length;
     const lost = pending.length + stack.bus.deadLetterCount + unseenPublished + newestMissing;
+    for (const d of stack.bus.deadLetters().slice(0, 5))
+      console.log(
+        `  soak: dead letter ${d.ruleName}/${d.targetId} after ${d.attempts} attempts: ${String((d.error as Error)?.message ?? d.error)}`,
+      );
     const duplicated = [...seen.values()].reduce((n, c) => n + (c - 1), 0);
     const unrecorded = [...malformedIds].filter((id) => !rejected.has(id)).length + refused;
 
