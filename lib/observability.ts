@@ -9,6 +9,9 @@ export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_N
 export const metrics = new Metrics({
   namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ExitEngine',
   serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'exit-engine',
+  // Its own warnings ("No application metrics to publish") go through the Logger and its level,
+  // instead of straight to the console where no log level silences them.
+  logger,
 });
 
 /** The metric every handler emits for a failure that is not a designed retry; the error alarms watch it. */

@@ -3,6 +3,7 @@ import { type CliCommand, UsageError } from './args.js';
 /** Every subcommand, loaded on demand so `exit-engine risk` does not pay for the local runtime. */
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
   local: () => import('./commands/local.js'),
+  'dead-letters': () => import('./commands/dead-letters.js'),
   risk: () => import('./commands/risk.js'),
   'test-event-pattern': () => import('./commands/test-event-pattern.js'),
   bench: () => import('./commands/bench.js'),

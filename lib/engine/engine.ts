@@ -482,6 +482,20 @@ export class ExitEngine {
     );
   }
 
+  /**
+   * Publishes a committed outbox that a crash left pending, through the same fenced path a
+   * redelivery takes; undefined when there is no completed evaluation under that key.
+   */
+  async completePendingOutbox(
+    worldId: string,
+    evaluationKey: string,
+    invocationId: string,
+  ): Promise<Outcome | undefined> {
+    const record = await this.deps.store.getEvaluation(worldId, evaluationKey);
+    if (record?.status !== 'completed') return undefined;
+    return this.finishExisting(record, invocationId);
+  }
+
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
   private async finishExisting(record: EvaluationRecord, invocationId: string): Promise<Outcome> {
     if (record.outbox_status === 'pending' && record.events && record.events.length > 0) {

@@ -10,8 +10,10 @@ import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
 import type { OpsService } from '../engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
 import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
+import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
 import { wireEngine } from '../runtime/wire.js';
 import { wireOps } from '../runtime/wire-ops.js';
+import { acquireDataDirLock } from './data-dir-lock.js';
 import {
   LOCAL_CREDENTIALS,
   LOCAL_REGION,
@@ -19,6 +21,7 @@ import {
   startLocalDynamoDb,
 } from './dynamodb-server.js';
 import { type EventBridgeEvent, LocalEventBus } from './local-event-bus.js';
+import { type ResumeResult, resumePendingOutboxes } from './resume-outboxes.js';
 
 /** The bus the local stack creates (as the CDK stack creates `exit-engine`). */
 export const LOCAL_BUS_NAME = 'exit-engine-local';
@@ -37,6 +40,15 @@ export interface LocalStackOptions {
   preferDynalite?: boolean;
   tablePrefix?: string;
   rulesetsPath?: string;
+  /** Rule sets already loaded (`local --rules FILE`); wins over `rulesetsPath`. */
+  ruleSets?: RuleSetRegistry;
+  /**
+   * Keep DynamoDB Local's tables in this folder (its -dbPath) so a restarted runtime resumes where
+   * it stopped; one runtime per folder (a lock file with the pid).
+   */
+  dataDir?: string;
+  /** How many recent outcomes and emitted events `outcomes`/`emitted` keep (memory stays bounded). */
+  recentLimit?: number;
   /** `event-time` replays history: each event is evaluated as of its own EventBridge time. */
   clock?: 'wall' | 'event-time' | ((event: { time?: string }) => number);
   /** Replace engine dependencies (tests inject faults into the publisher this way). */
@@ -60,10 +72,20 @@ export interface LocalStack {
   engine: ExitEngine;
   /** The ops use cases over the same tables and bus (approve, reject, the timeout sweep, mutes). */
   ops: OpsService;
-  /** Every exit_signal_emitted event the bus saw, in order. */
+  /** The recent exit_signal_emitted events the bus saw, in order (the newest `recentLimit`..2×). */
   emitted: EventBridgeEvent[];
-  /** Every handler outcome, in order (retries included). */
+  /** The recent handler outcomes, in order, retries included (the newest `recentLimit`..2×). */
   outcomes: Outcome[];
+  /** Calls `listener` for every handler outcome from now on. */
+  onOutcome(listener: (outcome: Outcome) => void): () => void;
+  /** Calls `listener` for every exit_signal_emitted event from now on. */
+  onEmitted(listener: (event: EventBridgeEvent) => void): () => void;
+  /** Completes outboxes a previous run committed but did not publish (see resume-outboxes.ts). */
+  resumePendingOutboxes(): Promise<ResumeResult[]>;
+  /** The DynamoDB Local JVM's pid, when this stack started one. */
+  jvmPid?: number;
+  /** The pid of a killed runtime whose stale data-dir lock this stack took over. */
+  staleLockFrom?: number;
   /** Sets the environment a Lambda would get, for code that reads it (the CLI). */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -71,9 +93,23 @@ export interface LocalStack {
 
 /** Starts the embedded default: local DynamoDB, local EventBridge, the same handler as Lambda. */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
-  const dynamo = opts.dynamoEndpoint
-    ? undefined
-    : await startLocalDynamoDb(opts.preferDynalite ? { prefer: 'dynalite' } : {});
+  if (opts.dataDir !== undefined && opts.dynamoEndpoint !== undefined)
+    throw new Error(
+      'dataDir and dynamoEndpoint exclude each other: the data dir is for the DynamoDB Local this starts',
+    );
+  const lock = opts.dataDir === undefined ? undefined : acquireDataDirLock(opts.dataDir);
+  let dynamo: LocalDynamoDb | undefined;
+  try {
+    dynamo = opts.dynamoEndpoint
+      ? undefined
+      : await startLocalDynamoDb({
+          ...(opts.preferDynalite ? { prefer: 'dynalite' as const } : {}),
+          ...(opts.dataDir !== undefined ? { dataDir: opts.dataDir } : {}),
+        });
+  } catch (error) {
+    lock?.release();
+    throw error;
+  }
   const dynamoEndpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
   const transactions = opts.dynamoEndpoint ? (opts.dynamoTransactions ?? true) : dynamo!.transactions;
   const bus = new LocalEventBus({ region: LOCAL_REGION, retryBaseDelayMs: 20 });
@@ -112,7 +148,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const { ttl } = await createTables(client, tables);
     client.destroy();
 
-    const base = wireEngine(config);
+    const base = wireEngine(config, opts.ruleSets ? { ruleSets: opts.ruleSets } : {});
     const deps = { ...base, ...(opts.overrides?.(base) ?? {}) };
     const engine = new ExitEngine(deps);
     const clock = opts.clock ?? 'wall';
@@ -123,8 +159,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           ? (e: { time?: string }) => (e.time ? Date.parse(e.time) : Date.now())
           : () => Date.now();
     const handler = createSnapshotHandler({ engine, clock: clockFn });
+    const recentLimit = opts.recentLimit ?? 1_000;
     const outcomes: Outcome[] = [];
     const emitted: EventBridgeEvent[] = [];
+    const outcomeListeners = new Set<(outcome: Outcome) => void>();
+    const emittedListeners = new Set<(event: EventBridgeEvent) => void>();
+    const recordOutcome = (outcome: Outcome) => {
+      keepRecent(outcomes, outcome, recentLimit);
+      for (const listener of outcomeListeners) listener(outcome);
+    };
 
     bus.putRule({
       name: 'risk-snapshot-to-engine',
@@ -136,7 +179,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           id: 'evaluate-snapshot',
           invoke: async (event) => {
             const outcome = (await handler(event as never, lambdaContext('evaluate-snapshot'))) as Outcome;
-            outcomes.push(outcome);
+            recordOutcome(outcome);
             return outcome;
           },
         },
@@ -156,7 +199,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
               event as never,
               lambdaContext('evaluate-market'),
             )) as MarketOutcome;
-            outcomes.push(...result.outcomes);
+            for (const outcome of result.outcomes) recordOutcome(outcome);
             return result;
           },
         },
@@ -166,7 +209,15 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       name: 'exit-signals-to-gateway',
       eventBusName: LOCAL_BUS_NAME,
       eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
-      targets: [{ id: 'gateway-recorder', invoke: async (event) => void emitted.push(event) }],
+      targets: [
+        {
+          id: 'gateway-recorder',
+          invoke: async (event) => {
+            keepRecent(emitted, event, recentLimit);
+            for (const listener of emittedListeners) listener(event);
+          },
+        },
+      ],
     });
 
     return {
@@ -181,15 +232,35 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ops: wireOps(config, deps),
       emitted,
       outcomes,
+      onOutcome: (listener) => listen(outcomeListeners, listener),
+      onEmitted: (listener) => listen(emittedListeners, listener),
+      async resumePendingOutboxes() {
+        const resumeClient = new DynamoDBClient({
+          endpoint: dynamoEndpoint,
+          region: LOCAL_REGION,
+          credentials: LOCAL_CREDENTIALS,
+        });
+        try {
+          const results = await resumePendingOutboxes(engine, resumeClient, tables.state);
+          await bus.drain();
+          return results;
+        } finally {
+          resumeClient.destroy();
+        }
+      },
+      ...(dynamo?.jvmPid !== undefined ? { jvmPid: dynamo.jvmPid } : {}),
+      ...(lock?.staleFrom !== undefined ? { staleLockFrom: lock.staleFrom } : {}),
       env,
       async stop() {
         await bus.stop();
         await dynamo?.stop();
+        lock?.release();
       },
     };
   } catch (error) {
     if (started) await bus.stop();
     await dynamo?.stop();
+    lock?.release();
     throw error;
   }
 }
@@ -210,4 +281,15 @@ export function lambdaContext(functionName: string): Context {
     fail: () => undefined,
     succeed: () => undefined,
   };
+}
+
+/** Appends, dropping the oldest half once the list holds twice the limit (amortised O(1)). */
+function keepRecent<T>(list: T[], item: T, limit: number): void {
+  list.push(item);
+  if (list.length >= 2 * limit) list.splice(0, list.length - limit);
+}
+
+function listen<T>(set: Set<T>, listener: T): () => void {
+  set.add(listener);
+  return () => set.delete(listener);
 }

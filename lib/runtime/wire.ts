@@ -34,7 +34,8 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
     ),
     publisher: new EventBridgeSignalPublisher(events, config.EVENT_BUS_NAME, local ? { baseDelayMs: 5 } : {}),
     refs: new UriRefResolver({ ...(s3 ? { s3 } : {}), allowFiles: local }),
-    ruleSets: loadRuleSetDirectory(config.RULESETS_PATH),
+    // Loaded only when not given (the local runtime may pass a single file's set).
+    ruleSets: overrides.ruleSets ?? loadRuleSetDirectory(config.RULESETS_PATH),
     metrics: engineMetrics,
     logger: engineLogger,
     engineVersion: ENGINE_VERSION,

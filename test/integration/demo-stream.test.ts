@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { replayStream } from '../../lib/cli/commands/local.js';
+import { replayStream } from '../../lib/cli/local/replay-stream.js';
 import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
 import { upstreamValidator } from '../support/upstream-schemas.js';
@@ -32,21 +32,22 @@ describe('demo stream through the local pipeline', () => {
   const signalsOnLine = (line: number) => printed.filter((p) => p.startsWith(`line ${line}:  SIGNAL`));
 
   it('reduces every strategy when the volatility shock breaches the VaR limit (line 12)', () => {
+    // One line per world-wide decision, with its strategy count.
     const lines = signalsOnLine(12);
-    expect(lines).toHaveLength(5);
-    expect(lines.every((l) => /REDUCE .* var_limit_breach/.test(l))).toBe(true);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/REDUCE 5 strategies .* var_limit_breach .*\(world-wide\)$/);
   });
 
   it('emits nothing for the redelivered duplicate (line 13) and holds once the episode clears', () => {
     expect(printed.some((p) => p.startsWith('line 13:  DUPLICATE'))).toBe(true);
     expect(signalsOnLine(13)).toHaveLength(0);
-    const holds = printed.filter((p) => /SIGNAL .* HOLD .* var_99_limit episode over/.test(p));
-    expect(holds).toHaveLength(5);
+    const holds = printed.filter((p) => /SIGNAL .* HOLD +5 strategies .* var_99_limit episode over/.test(p));
+    expect(holds).toHaveLength(1);
   });
 
   it('exits the world on the stress breach and ignores the late snapshot that would reopen it', () => {
-    expect(signalsOnLine(25).every((l) => /EXIT .* stress_drawdown_breach/.test(l))).toBe(true);
-    expect(signalsOnLine(25)).toHaveLength(5);
+    expect(signalsOnLine(25)).toHaveLength(1);
+    expect(signalsOnLine(25)[0]).toMatch(/EXIT +5 strategies +fully +stress_drawdown_breach/);
     expect(printed.some((p) => p.startsWith('line 29:  OUT-OF-ORDER'))).toBe(true);
     expect(signalsOnLine(29)).toHaveLength(0);
   });
@@ -84,5 +85,27 @@ describe('demo stream through the local pipeline', () => {
       });
       expect(String(e.data.provenance?.ruleset_version)).toMatch(/^sha256:[0-9a-f]{16}$/);
     }
+  });
+});
+
+describe('demo stream with --verbose', () => {
+  it('lists every strategy of a world-wide decision', async () => {
+    const stack = await startLocalStack({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
+      tablePrefix: `it-demo-v-${randomUUID().slice(0, 8)}-`,
+      clock: 'event-time',
+    });
+    const printed: string[] = [];
+    try {
+      await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) => printed.push(l), {
+        verbose: true,
+      });
+    } finally {
+      await stack.stop();
+    }
+    const line12 = printed.filter((p) => p.startsWith('line 12:  SIGNAL'));
+    expect(line12).toHaveLength(5);
+    expect(new Set(line12.map((l) => /REDUCE (\S+)/.exec(l)?.[1])).size).toBe(5);
   });
 });

@@ -15,6 +15,8 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   pipeline: () => import('../../../bench/pipeline.bench.js'),
   engine: () => import('../../../bench/engine.bench.js'),
   risk: () => import('../../../bench/risk.bench.js'),
+  // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
+  soak: () => import('../../../bench/soak.bench.js'),
 };
 
 /** The `bench/results.json` document. */
@@ -59,13 +61,23 @@ export const command: CliCommand = {
   name: 'bench',
   summary:
     'Run the benchmarks (pipeline: Lambda bundle size, cold init and warm latency; engine: full rule-set evaluation; risk: the risk library), print them against their budgets and write them as JSON. Over budget is reported, not an error.',
-  usage: 'exit-engine bench [--only pipeline|engine|risk] [--quick] [--out FILE]',
+  usage: 'exit-engine bench [SUITE] [--only pipeline|engine|risk|soak] [--quick] [--out FILE]',
   async run(argv) {
-    const { values } = parseFlags(argv, {
-      only: { type: 'string' },
-      quick: { type: 'boolean' },
-      out: { type: 'string' },
-    });
+    const { values, positionals } = parseFlags(
+      argv,
+      {
+        only: { type: 'string' },
+        quick: { type: 'boolean' },
+        out: { type: 'string' },
+      },
+      true,
+    );
+    // `npm run bench -- soak` is `--only soak`.
+    if (positionals.length > 1 || (positionals.length === 1 && values.only !== undefined))
+      throw new UsageError(
+        `one suite at a time: '${[values.only, ...positionals].filter(Boolean).join("', '")}'`,
+      );
+    if (positionals[0] !== undefined) values.only = positionals[0];
     if (values.only !== undefined && !(values.only in SUITES))
       throw new UsageError(`--only: must be one of ${Object.keys(SUITES).join(', ')} (got '${values.only}')`);
     const suites = values.only === undefined ? Object.keys(SUITES) : [values.only];
@@ -82,8 +94,10 @@ export const command: CliCommand = {
         console.log(`note: bench/${suite}.bench.ts does not exist yet; skipping the ${suite} benchmarks`);
         continue;
       }
-      console.log(`\n== ${suite}${quick ? ' (quick)' : ''}`);
-      figures.push(...(await mod.run({ quick })));
+      // The full soak takes minutes: it runs in full only when asked for (`npm run bench -- soak`).
+      const quickSuite = quick || (suite === 'soak' && values.only !== 'soak');
+      console.log(`\n== ${suite}${quickSuite ? ' (quick)' : ''}`);
+      figures.push(...(await mod.run({ quick: quickSuite })));
     }
 
     const cpuList = cpus();

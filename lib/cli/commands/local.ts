@@ -1,220 +1,180 @@
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, resolve } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import {
-  EXIT_ENGINE_SOURCE,
-  EXIT_SIGNAL_DETAIL_TYPE,
-  type ExitSignalEvent,
-} from '../../contracts/exit-signal.js';
-import type { Outcome } from '../../engine/engine.js';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../contracts/exit-signal.js';
+import { DataDirLockedError } from '../../local/data-dir-lock.js';
+import { appendDeadLetter, DEAD_LETTERS_FILE } from '../../local/dead-letter-log.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
+import type { EventBridgeEvent } from '../../local/local-event-bus.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
-import { parseStream } from '../../local/stream-input.js';
-import { type CliCommand, parseFlags, UsageError } from '../args.js';
+import { opsActionsSince } from '../../local/ops-action-tail.js';
+import { type CliCommand, numberFlag, parseFlags } from '../args.js';
+import {
+  DEFAULT_FORWARD_MAX_RETRIES,
+  DEFAULT_FORWARD_RETRY_SECONDS,
+  forwardEmitted,
+  loopbackUrl,
+} from '../local/forward.js';
+import {
+  describeDeadLetter,
+  describeDecisions,
+  describeLiveOutcome,
+  describeOpsAction,
+  describeUnrouted,
+} from '../local/lines.js';
+import { replayStream } from '../local/replay-stream.js';
+import { loadRuleSets } from './rules.js';
+
+export { forwardEmitted, loopbackUrl } from '../local/forward.js';
+export { describeSignalEvent } from '../local/lines.js';
+export { replayStream } from '../local/replay-stream.js';
 
 /** The bundled example stream `npm start` replays. */
 export const DEFAULT_EVENTS = 'examples/demo-world.jsonl';
 /** Where `--keep-running` writes its endpoints, for the ops CLI and `aws --endpoint-url`. */
 export const ENDPOINTS_FILE = '.local/endpoints.json';
+/** Where dead letters go without `--data-dir` (emptied at start: that runtime's data is in memory). */
+export const DEFAULT_DEAD_LETTERS = join('.local', DEAD_LETTERS_FILE);
+/** How often the running runtime looks for ops actions to print. */
+const OPS_TAIL_MS = 3_000;
 
-const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
-
-/** One readable line per signal, as a gateway operator would want to see it. */
-export function describeSignalEvent(event: ExitSignalEvent): string[] {
-  const d = event.data;
-  return d.signals.map((s) => {
-    const m = (s.metrics ?? {}) as Record<string, unknown>;
-    const action = s.action.toUpperCase().padEnd(6);
-    const size = s.action === 'reduce' ? `by ${pct(s.reduction_ratio)}` : s.action === 'exit' ? 'fully' : '';
-    const why =
-      s.action === 'hold'
-        ? `${String(m.rule_id)} episode over (${pct(m.measure)} <= clear ${pct(m.clear)})`
-        : `${String(m.rule_id)}: ${pct(m.measure)} > limit ${pct(m.limit)}${m.measure_after !== undefined ? `, after ${pct(m.measure_after)}` : ''}`;
-    return `  SIGNAL ${d.as_of.slice(0, 10)} ${d.world_id} ${action} ${s.strategy_id.padEnd(14)} ${size.padEnd(10)} ${String(s.reason).padEnd(24)} ${why}`;
-  });
+/** Prints a line for every live outcome, decision, dead letter, ops action and stray event. */
+function narrate(stack: LocalStack, print: (line: string) => void, verbose: boolean): () => void {
+  const stops = [
+    stack.onOutcome((o) => print(describeLiveOutcome(o))),
+    stack.onEmitted((e) => {
+      for (const l of describeDecisions(e.detail as ExitSignalEvent, verbose)) print(l);
+    }),
+  ];
+  return () => {
+    for (const stop of stops) stop();
+  };
 }
 
-function describeOutcome(o: Outcome): string | undefined {
-  switch (o.outcome) {
-    case 'rejected':
-      return `  REJECTED ${o.world_id}: ${o.reasons.slice(0, 3).join('; ')}`;
-    case 'duplicate':
-      return `  DUPLICATE ${o.world_id}: already evaluated; no second signal`;
-    case 'out_of_order':
-      return `  OUT-OF-ORDER ${o.world_id}: older than the latest snapshot (${o.latest_as_of}); recorded and ignored`;
-    case 'expired':
-      return `  EXPIRED ${o.world_id}: snapshot expired at ${o.expired_at}; recorded, not evaluated`;
-    case 'superseded':
-      return `  SUPERSEDED ${o.world_id}: a newer snapshot arrived during evaluation`;
-    case 'no_ruleset':
-      return `  NO RULE SET for ${o.world_id}`;
-    case 'completed_on_retry':
-      return `  COMPLETED ${o.world_id}: published ${o.event_id} left pending by an earlier attempt`;
-    case 'stored_only':
-      return `  STORED ${o.world_id}: ${o.stored} signal(s) held (shadow/approval/muted), not published`;
-    default:
-      return undefined;
-  }
-}
-
-/** Replays a stream through the local bus, in order, printing signals as they are emitted. */
-export async function replayStream(
-  stack: LocalStack,
-  text: string,
-  print: (line: string) => void,
-): Promise<Record<string, number>> {
-  const client = new EventBridgeClient({
-    endpoint: stack.busEndpoint,
+/** Prints each new ops action from the audit trail, every few seconds, until stopped. */
+function tailOpsActions(stack: LocalStack, print: (line: string) => void): () => void {
+  const client = new DynamoDBClient({
+    endpoint: stack.dynamoEndpoint,
     region: LOCAL_REGION,
     credentials: LOCAL_CREDENTIALS,
   });
-  const counts: Record<string, number> = { events: 0, published_events: 0, signals: 0 };
-  let seenOutcomes = stack.outcomes.length;
-  let seenEmitted = stack.emitted.length;
-  try {
-    for (const item of parseStream(text)) {
-      counts.events! += 1;
-      if (item.kind === 'unparsable') {
-        const outcome = await stack.engine.recordRejection({
-          worldId: undefined,
-          deliveryId: `line-${item.line}`,
-          time: new Date().toISOString(),
-          reasons: [item.reason],
-          category: 'unparsable_detail',
-          raw: item.raw,
-          nowMs: Date.now(),
-        });
-        counts.rejected = (counts.rejected ?? 0) + 1;
-        print(`line ${item.line}: ${describeOutcome(outcome)?.trim()}`);
-        continue;
-      }
-      const out = await client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              ...item.entry,
-              ...(item.entry.Time !== undefined ? { Time: new Date(item.entry.Time) } : {}),
-              EventBusName: LOCAL_BUS_NAME,
-            },
-          ],
-        }),
-      );
-      const result = out.Entries?.[0];
-      if ((out.FailedEntryCount ?? 0) > 0 && result?.ErrorCode) {
-        // The bus refused it as EventBridge would (malformed or oversize detail): record it too.
-        await stack.engine.recordRejection({
-          worldId: undefined,
-          deliveryId: `line-${item.line}`,
-          time: new Date().toISOString(),
-          reasons: [`PutEvents ${result.ErrorCode}: ${result.ErrorMessage ?? ''}`],
-          category: 'refused_by_bus',
-          raw: item.entry.Detail?.slice(0, 2000),
-          nowMs: Date.now(),
-        });
-        counts.rejected = (counts.rejected ?? 0) + 1;
-        print(`line ${item.line}: REFUSED by the bus: ${result.ErrorCode} ${result.ErrorMessage ?? ''}`);
-        continue;
-      }
-      await stack.bus.drain();
-      for (const o of stack.outcomes.slice(seenOutcomes)) {
-        counts[o.outcome] = (counts[o.outcome] ?? 0) + 1;
-        const text = describeOutcome(o);
-        if (text) print(`line ${item.line}:${text}`);
-      }
-      seenOutcomes = stack.outcomes.length;
-      for (const e of stack.emitted.slice(seenEmitted)) {
-        counts.published_events! += 1;
-        const lines = describeSignalEvent(e.detail as ExitSignalEvent);
-        counts.signals! += lines.length;
-        for (const l of lines) print(`line ${item.line}:${l}`);
-      }
-      seenEmitted = stack.emitted.length;
-    }
-  } finally {
+  // The scan includes `since` itself (records of that millisecond may still arrive); seen ones are skipped.
+  let since = new Date().toISOString();
+  let seenAtSince = new Set<string>();
+  let busy = false;
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    opsActionsSince(client, stack.tables.audit, since)
+      .then((records) => {
+        for (const r of records) {
+          const id = String(r.record_id);
+          if (r.recorded_at === since && seenAtSince.has(id)) continue;
+          print(describeOpsAction(r));
+          if (r.recorded_at !== since) {
+            since = String(r.recorded_at);
+            seenAtSince = new Set();
+          }
+          seenAtSince.add(id);
+        }
+      })
+      .catch((error: Error) => print(`  could not read ops actions: ${error.message}`))
+      .finally(() => {
+        busy = false;
+      });
+  }, OPS_TAIL_MS);
+  return () => {
+    clearInterval(timer);
     client.destroy();
-  }
-  const dead = stack.bus.deadLetters();
-  if (dead.length > 0) {
-    counts.dead_letters = dead.length;
-    for (const d of dead)
-      print(
-        `  DEAD-LETTER ${d.ruleName}/${d.targetId} after ${d.attempts} attempts: ${String((d.error as Error)?.message ?? d.error)}`,
-      );
-  }
-  return counts;
-}
-
-/** Checks a `--forward` URL: http(s) to a loopback host only, since it receives every emitted signal. */
-export function loopbackUrl(raw: string): URL {
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new UsageError(`--forward: '${raw}' is not a URL; e.g. http://127.0.0.1:8787/exit-signals`);
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '');
-  const loopback = host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
-  if (!['http:', 'https:'].includes(url.protocol) || !loopback) {
-    throw new UsageError(
-      `--forward: ${url.protocol}//${url.host} is not a loopback http(s) address; local runs forward only to 127.0.0.1, ::1 or localhost (use the stack's gateway subscriptions for anything else)`,
-    );
-  }
-  return url;
-}
-
-/** A bus rule that POSTs every exit_signal_emitted EventBridge event, as JSON, to a local webhook. */
-export function forwardEmitted(stack: LocalStack, url: URL): void {
-  stack.bus.putRule({
-    name: 'exit-signals-to-local-webhook',
-    eventBusName: LOCAL_BUS_NAME,
-    eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
-    retryPolicy: { maximumRetryAttempts: 2 },
-    targets: [
-      {
-        id: 'local-webhook',
-        invoke: async (event) => {
-          const res = await fetch(url, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify(event),
-            signal: AbortSignal.timeout(5_000),
-          });
-          // A refused delivery is retried by the bus, then dead-lettered (as an API destination would be).
-          if (!res.ok) throw new Error(`webhook ${url.href} answered ${res.status} ${res.statusText}`);
-        },
-      },
-    ],
-  });
+  };
 }
 
 export const command: CliCommand = {
   name: 'local',
   summary:
-    'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every signal emitted.',
+    'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every decision; with --keep-running it stays up and prints a line for everything that happens. With --data-dir its tables survive a restart (or a kill -9), and pending publishes are completed on start.',
   usage:
-    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--dynalite] [--wall-clock]',
+    'exit-engine local [--events FILE.jsonl | --no-replay] [--emitted-out FILE.jsonl] [--rules DIR|FILE] [--keep-running] [--data-dir DIR] [--forward http://127.0.0.1:PORT/path [--forward-retry-seconds N] [--forward-max-retries N]] [--verbose] [--dynalite] [--wall-clock]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
+      'no-replay': { type: 'boolean' },
       'emitted-out': { type: 'string' },
       rules: { type: 'string' },
       'keep-running': { type: 'boolean' },
+      'data-dir': { type: 'string' },
       dynalite: { type: 'boolean' },
       'wall-clock': { type: 'boolean' },
       forward: { type: 'string' },
+      'forward-retry-seconds': { type: 'string' },
+      'forward-max-retries': { type: 'string' },
+      verbose: { type: 'boolean' },
     });
     const forward = values.forward === undefined ? undefined : loopbackUrl(values.forward);
+    const retrySeconds = numberFlag(
+      'forward-retry-seconds',
+      values['forward-retry-seconds'],
+      DEFAULT_FORWARD_RETRY_SECONDS,
+      {
+        min: 0,
+        exclusiveMin: true,
+        max: 86_400,
+      },
+    );
+    const maxRetries = numberFlag(
+      'forward-max-retries',
+      values['forward-max-retries'],
+      DEFAULT_FORWARD_MAX_RETRIES,
+      {
+        min: 0,
+        max: 185,
+        integer: true,
+      },
+    );
+    const replay = values['no-replay'] !== true;
     const eventsPath = values.events ?? DEFAULT_EVENTS;
-    const text = await readFile(eventsPath, 'utf8');
+    const text = replay ? await readFile(eventsPath, 'utf8') : '';
+    const verbose = values.verbose === true;
+    const dataDir = values['data-dir'];
     const print = (line: string) => console.log(line);
+    // A rules file applies to every world (as in evaluate and replay); a folder maps worlds to sets.
+    const rules = values.rules === undefined ? undefined : loadRuleSets(values.rules);
+    const rulesIsDir = values.rules !== undefined && (await stat(values.rules)).isDirectory();
 
-    const stack = await startLocalStack({
-      ...(values.dynalite ? { preferDynalite: true } : {}),
-      ...(values.rules ? { rulesetsPath: values.rules } : {}),
-      // History is evaluated as of each event's own time, so its snapshots are fresh when replayed.
-      clock: values['wall-clock'] ? 'wall' : 'event-time',
+    let stack: LocalStack;
+    try {
+      stack = await startLocalStack({
+        ...(values.dynalite ? { preferDynalite: true } : {}),
+        ...(rules && rulesIsDir ? { rulesetsPath: values.rules! } : {}),
+        ...(rules && !rulesIsDir ? { ruleSets: rules.registry } : {}),
+        ...(dataDir !== undefined ? { dataDir } : {}),
+        // History is evaluated as of each event's own time, so its snapshots are fresh when replayed.
+        clock: values['wall-clock'] ? 'wall' : 'event-time',
+      });
+    } catch (error) {
+      if (error instanceof DataDirLockedError) {
+        console.error(`exit-engine local: ${error.message}`);
+        return 1;
+      }
+      throw error;
+    }
+    const deadLetterFile = dataDir === undefined ? DEFAULT_DEAD_LETTERS : join(dataDir, DEAD_LETTERS_FILE);
+    // Without a data dir this run starts from empty tables: its dead letters start from none too.
+    if (dataDir === undefined) await rm(deadLetterFile, { force: true });
+    const stopDead = stack.bus.onDeadLetter((d) => {
+      print(describeDeadLetter(d));
+      try {
+        appendDeadLetter(deadLetterFile, d);
+      } catch (error) {
+        print(`  could not record the dead letter in ${deadLetterFile}: ${(error as Error).message}`);
+      }
     });
+    const stopUnrouted = stack.bus.onUnrouted((u) => {
+      const line = describeUnrouted(u, LOCAL_BUS_NAME, EXIT_ENGINE_SOURCE);
+      if (line) print(line);
+    });
+    const stops: Array<() => void> = [stopDead, stopUnrouted];
     try {
       if (stack.dynamoKind === 'dynalite') {
         print('NOTE: Java not found (or --dynalite): using dynalite instead of DynamoDB Local. It has no');
@@ -222,60 +182,123 @@ export const command: CliCommand = {
           '      transactions and no TTL: evaluations are committed write by write. Install Java 17+ for DynamoDB Local.',
         );
       }
+      const where = dataDir === undefined ? 'in memory' : `data in ${resolve(dataDir)}`;
+      const jvm = stack.jvmPid === undefined ? '' : `, jvm pid ${stack.jvmPid}`;
       print(
-        `exit-engine local: DynamoDB (${stack.dynamoKind}) at ${stack.dynamoEndpoint}, EventBridge at ${stack.busEndpoint}`,
+        `exit-engine local: DynamoDB (${stack.dynamoKind}, ${where}${jvm}) at ${stack.dynamoEndpoint}, EventBridge at ${stack.busEndpoint}`,
       );
+      if (stack.staleLockFrom !== undefined)
+        print(`took over the data dir from runtime pid ${stack.staleLockFrom}, which is gone (killed?)`);
       if (forward) {
-        forwardEmitted(stack, forward);
-        print(`forwarding every exit_signal_emitted to ${forward.href}`);
+        forwardEmitted(stack, forward, { retrySeconds, maxRetries });
+        print(
+          `forwarding every exit_signal_emitted to ${forward.href} (retried with backoff for ${retrySeconds} s, at most ${maxRetries} retries; then dead-lettered)`,
+        );
       }
-      print(`replaying ${eventsPath} (${stack.config.RULESETS_PATH}/ rule sets)`);
+      if (dataDir !== undefined) {
+        const resumed = await stack.resumePendingOutboxes();
+        for (const r of resumed) {
+          const what = `${r.outbox.world_id} ${r.outbox.evaluation_key.slice(0, 16)}`;
+          if ('error' in r)
+            print(`  RESUME ${what}: still pending (${r.error.message}); the next start retries`);
+          else
+            print(`  RESUME ${what}: ${r.outcome ? describeLiveOutcome(r.outcome).trim() : 'nothing to do'}`);
+        }
+        if (resumed.length > 0)
+          print(`resumed ${resumed.length} pending outbox(es) left by the previous run`);
+      }
       // Ctrl-C mid-replay: stop what we started first (a signal would skip every cleanup).
       const interrupted = () => void stack.stop().finally(() => process.exit(130));
       process.once('SIGINT', interrupted).once('SIGTERM', interrupted);
-      const counts = await replayStream(stack, text, print).finally(() => {
+      const emittedByReplay: EventBridgeEvent[] = [];
+      try {
+        if (replay) {
+          const label = rules?.label ?? `${stack.config.RULESETS_PATH}/`;
+          print(`replaying ${eventsPath} (rule sets: ${label})`);
+          const counts = await replayStream(stack, text, print, { verbose, emitted: emittedByReplay });
+          print(
+            `done: ${counts.events} events, ${counts.published_events} exit_signal_emitted with ${counts.signals} signals; ` +
+              Object.entries(counts)
+                .filter(([k]) => !['events', 'published_events', 'signals'].includes(k))
+                .map(([k, v]) => `${k} ${v}`)
+                .join(', '),
+          );
+        }
+      } finally {
         process.removeListener('SIGINT', interrupted).removeListener('SIGTERM', interrupted);
-      });
-      print(
-        `done: ${counts.events} events, ${counts.published_events} exit_signal_emitted with ${counts.signals} signals; ` +
-          Object.entries(counts)
-            .filter(([k]) => !['events', 'published_events', 'signals'].includes(k))
-            .map(([k, v]) => `${k} ${v}`)
-            .join(', '),
-      );
+      }
       if (values['emitted-out']) {
         const out = resolve(values['emitted-out']);
         await mkdir(dirname(out), { recursive: true });
         await writeFile(
           out,
-          stack.emitted.map((e) => JSON.stringify(e)).join('\n') + (stack.emitted.length ? '\n' : ''),
+          emittedByReplay.map((e) => JSON.stringify(e)).join('\n') + (emittedByReplay.length ? '\n' : ''),
         );
-        print(`wrote ${stack.emitted.length} exit_signal_emitted events to ${values['emitted-out']}`);
+        print(`wrote ${emittedByReplay.length} exit_signal_emitted events to ${values['emitted-out']}`);
       }
-      if (values['keep-running']) {
-        await mkdir(dirname(ENDPOINTS_FILE), { recursive: true });
-        await writeFile(ENDPOINTS_FILE, `${JSON.stringify({ ...stack.env, pid: process.pid }, null, 2)}\n`);
-        print('');
-        print(`listening (Ctrl-C to stop); endpoints written to ${ENDPOINTS_FILE}:`);
-        print(
-          `  aws events put-events --endpoint-url ${stack.busEndpoint} --region ${LOCAL_REGION} --entries file://entries.json`,
-        );
-        print(
-          `  aws dynamodb scan --endpoint-url ${stack.dynamoEndpoint} --region ${LOCAL_REGION} --table-name ${stack.tables.signals}`,
-        );
-        print('  (any access key works locally: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)');
-        // What the every-minute approval-timeout Lambda does in AWS.
-        const sweep = setInterval(() => {
-          stack.ops
-            .expireDue(Date.now())
-            .catch((error: Error) => print(`  approval sweep failed: ${error.message}`));
-        }, 30_000);
-        await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
-        clearInterval(sweep);
-      }
-      return stack.bus.deadLetters().length > 0 ? 1 : 0;
+      if (values['keep-running'])
+        await keepRunning(stack, { print, verbose, dataDir, deadLetterFile, stops });
+      return stack.bus.deadLetterCount > 0 ? 1 : 0;
     } finally {
+      for (const stop of stops) stop();
       await stack.stop();
     }
   },
 };
+
+async function keepRunning(
+  stack: LocalStack,
+  o: {
+    print: (line: string) => void;
+    verbose: boolean;
+    dataDir: string | undefined;
+    deadLetterFile: string;
+    stops: Array<() => void>;
+  },
+): Promise<void> {
+  const { print } = o;
+  await mkdir(dirname(ENDPOINTS_FILE), { recursive: true });
+  await writeFile(
+    ENDPOINTS_FILE,
+    `${JSON.stringify(
+      {
+        ...stack.env,
+        pid: process.pid,
+        ...(stack.jvmPid !== undefined ? { jvm_pid: stack.jvmPid } : {}),
+        ...(o.dataDir !== undefined ? { data_dir: resolve(o.dataDir) } : {}),
+        dead_letters: resolve(o.deadLetterFile),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+  print('');
+  print(
+    `listening (Ctrl-C to stop); endpoints written to ${ENDPOINTS_FILE}. Put events on bus ${LOCAL_BUS_NAME}:`,
+  );
+  print(
+    `  aws events put-events --endpoint-url ${stack.busEndpoint} --region ${LOCAL_REGION} --entries file://entries.json   # each entry with "EventBusName": "${LOCAL_BUS_NAME}"`,
+  );
+  print(
+    `  aws dynamodb scan --endpoint-url ${stack.dynamoEndpoint} --region ${LOCAL_REGION} --table-name ${stack.tables.signals}`,
+  );
+  print('  (any access key works locally: AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local)');
+  print(
+    `  dead letters: npx exit-engine dead-letters${o.dataDir !== undefined ? ` --data-dir ${o.dataDir}` : ''}`,
+  );
+  o.stops.push(narrate(stack, print, o.verbose), tailOpsActions(stack, print));
+  // What the every-minute approval-timeout Lambda does in AWS.
+  const sweep = setInterval(() => {
+    stack.ops
+      .expireDue(Date.now())
+      .then((r) => {
+        if (r.emitted.length + r.dropped.length + r.republished.length > 0)
+          print(
+            `  SWEEP approval timeouts: ${r.emitted.length} emitted by default, ${r.dropped.length} dropped, ${r.republished.length} republished`,
+          );
+      })
+      .catch((error: Error) => print(`  approval sweep failed: ${error.message}`));
+  }, 30_000);
+  await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  clearInterval(sweep);
+}

@@ -1,0 +1,315 @@
+/**
+ * Soak: ≥ 10,000 PutEvents entries through the local pipeline (real SDK client → local bus →
+ * the Lambda handlers → DynamoDB Local), with concurrent duplicate bursts, redeliveries,
+ * reordering, market events and ≥ 2,000 malformed inputs. Reports what must be zero — lost,
+ * duplicated, unrecorded — and the runtime's RSS over time, which must stay flat.
+ *
+ * - lost: an outbox still pending at the end, a delivery dead-lettered, a published signal row the
+ *   gateway never saw, or a world whose newest snapshot was never evaluated;
+ * - duplicated: extra copies of an exit_signal_emitted idempotency key on the bus;
+ * - unrecorded: a malformed input with no rejection in the audit trail.
+ */
+import { readFileSync } from 'node:fs';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { documentClient, scanAll } from '#lib/adapters/dynamodb/document.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
+import { findPendingOutboxes } from '#lib/local/resume-outboxes.js';
+import { mulberry32 } from '#lib/prng.js';
+import type { BenchFigure } from './types.js';
+
+const WORLDS = 20;
+const WEIGHTS = { alpha: 0.5, beta: 0.3, gamma: 0.2 };
+const SOURCE = 'qmtl.services.worldservice';
+
+interface Send {
+  entry: PutEventsRequestEntry;
+  kind: 'snapshot' | 'market' | 'malformed';
+  /** Sent this many times at once (a concurrent duplicate burst). */
+  burst: number;
+}
+
+function snapshotEntry(world: string, i: number, asOfMs: number): PutEventsRequestEntry {
+  // Alternating breach and calm: every snapshot opens or closes an episode, so each publishes.
+  const varLevel = i % 2 === 0 ? 0.04 : 0.01;
+  const sigmaP = varLevel / 2.3263478740408408;
+  const v = (sigmaP * sigmaP) / 0.38;
+  const version = `v${i}`;
+  const hash = `sha256:${world}-${version}`;
+  const asOf = new Date(asOfMs).toISOString();
+  const data = {
+    world_id: world,
+    as_of: asOf,
+    version,
+    weights: WEIGHTS,
+    covariance: {
+      'alpha,alpha': v,
+      'beta,beta': v,
+      'gamma,gamma': v,
+      'alpha,beta': 0,
+      'alpha,gamma': 0,
+      'beta,gamma': 0,
+    },
+    stress: { crash: { max_drawdown: 0.1 } },
+    provenance: { actor: 'risk-hub', stage: 'live' },
+    hash,
+    ttl_sec: 86_400,
+    created_at: new Date(asOfMs + 1_000).toISOString(),
+    event_version: 1,
+    idempotency_key: `risk_snapshot_updated:${world}:${hash}:1`,
+  };
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: SOURCE,
+    DetailType: 'risk_snapshot_updated',
+    Detail: JSON.stringify({
+      specversion: '1.0',
+      id: `ce-${world}-${version}`,
+      source: SOURCE,
+      type: 'risk_snapshot_updated',
+      time: data.created_at,
+      datacontenttype: 'application/json',
+      correlation_id: `risk_snapshot:${world}:${hash}`,
+      data,
+    }),
+  };
+}
+
+function marketEntry(n: number, asOfMs: number): PutEventsRequestEntry {
+  const asOf = new Date(asOfMs).toISOString();
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: 'qmtl.services.market_data',
+    DetailType: 'market_snapshot_updated',
+    Detail: JSON.stringify({
+      specversion: '1.0',
+      id: `mkt-${n}`,
+      source: 'qmtl.services.market_data',
+      type: 'market_snapshot_updated',
+      time: asOf,
+      datacontenttype: 'application/json',
+      correlation_id: `market:global:${asOf}`,
+      data: {
+        scope: 'global',
+        as_of: asOf,
+        indicators: { vix: 18 + (n % 7), vix3m: 21 },
+        event_version: 1,
+        idempotency_key: `market_snapshot_updated:global:${asOf}:1`,
+      },
+    }),
+  };
+}
+
+/** Schema-invalid but well-formed JSON, so the bus accepts it and the handler must record it. */
+function malformedEntry(n: number, rand: () => number): PutEventsRequestEntry {
+  const good = JSON.parse(snapshotEntry(`w${n % WORLDS}`, 1, Date.now()).Detail!) as {
+    data: Record<string, unknown>;
+  } & Record<string, unknown>;
+  const variants: Array<() => unknown> = [
+    () => ({ ...good, data: { ...good.data, weights: { a: 0.2, b: 0.2 } } }),
+    () => ({ ...good, specversion: '0.3' }),
+    () => ({ ...good, data: { ...good.data, as_of: 'yesterday' } }),
+    () => ({ ...good, data: undefined }),
+    () => ({ hello: 'world', n }),
+    () => ({ ...good, data: { ...good.data, realized_returns: { alpha: ['x'] } } }),
+    () => ({ ...good, data: { ...good.data, world_id: 42 } }),
+  ];
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: SOURCE,
+    DetailType: 'risk_snapshot_updated',
+    Detail: JSON.stringify(variants[Math.floor(rand() * variants.length)]!()),
+  };
+}
+
+/** The traffic: snapshots (some in bursts, some redelivered, locally reordered), market, malformed. */
+function plan(
+  target: number,
+  minMalformed: number,
+  rand: () => number,
+): { sends: Send[]; entries: number; newest: Map<string, string> } {
+  const malformed = Math.max(minMalformed, Math.round(target * 0.2));
+  const market = Math.round(target * 0.03);
+  const sends: Send[] = [];
+  const newest = new Map<string, string>();
+  const start = Date.now() - 6 * 3_600_000;
+  let entries = malformed + market;
+  const perWorld: Send[][] = Array.from({ length: WORLDS }, () => []);
+  for (let i = 1; entries < target; i++) {
+    for (let w = 0; w < WORLDS && entries < target; w++) {
+      const world = `soak-w${w}`;
+      const burst = rand() < 0.08 ? 8 : 1;
+      const send: Send = { entry: snapshotEntry(world, i, start + i * 1_000), kind: 'snapshot', burst };
+      perWorld[w]!.push(send);
+      newest.set(world, `v${i}`);
+      entries += burst;
+      if (rand() < 0.25 && entries < target) {
+        perWorld[w]!.push({ ...send, burst: 1 }); // a later redelivery
+        entries += 1;
+      }
+    }
+  }
+  // Reordering: swap neighbours within a world now and then (an older snapshot arrives late).
+  for (const list of perWorld)
+    for (let k = 1; k < list.length; k++)
+      if (rand() < 0.15) [list[k - 1], list[k]] = [list[k]!, list[k - 1]!];
+  // Interleave worlds round-robin, then sprinkle market and malformed inputs through the stream.
+  const maxLen = Math.max(...perWorld.map((l) => l.length));
+  for (let k = 0; k < maxLen; k++) for (const list of perWorld) if (list[k]) sends.push(list[k]!);
+  const extra: Send[] = [
+    ...Array.from(
+      { length: market },
+      (_, n): Send => ({ entry: marketEntry(n, start + n * 5_000), kind: 'market', burst: 1 }),
+    ),
+    ...Array.from(
+      { length: malformed },
+      (_, n): Send => ({ entry: malformedEntry(n, rand), kind: 'malformed', burst: 1 }),
+    ),
+  ];
+  for (const e of extra) sends.splice(Math.floor(rand() * (sends.length + 1)), 0, e);
+  return { sends, entries, newest };
+}
+
+function jvmRssMb(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Math.round(Number(m[1]) / 1024) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const mb = (bytes: number) => Math.round(bytes / 1024 / 1024);
+
+/** Runs the soak; `quick` sends ~2,500 entries instead of ~10,000. */
+export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
+  const target = opts.quick ? 2_500 : 10_000;
+  const rand = mulberry32(9);
+  const { sends, entries, newest } = plan(target, opts.quick ? 0 : 2_000, rand);
+  const stack = await startLocalStack({ clock: 'wall', tablePrefix: 'soak-' });
+  const client = new EventBridgeClient({
+    endpoint: stack.busEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const seen = new Map<string, number>();
+  const seenIds = new Set<string>();
+  stack.onEmitted((e) => {
+    const key = (e.detail as { data: { idempotency_key: string } }).data.idempotency_key;
+    seen.set(key, (seen.get(key) ?? 0) + 1);
+    seenIds.add((e.detail as { id: string }).id);
+  });
+  const malformedIds = new Set<string>();
+  const rss: Array<{ sent: number; node_mb: number; jvm_mb?: number }> = [];
+  let sent = 0;
+  let refused = 0;
+  const t0 = performance.now();
+  try {
+    // Eight producers at once; each put is one PutEvents call (a burst is eight concurrent calls).
+    let next = 0;
+    const sampleEvery = Math.ceil(entries / 10);
+    const producer = async () => {
+      for (;;) {
+        const i = next++;
+        if (i >= sends.length) return;
+        const s = sends[i]!;
+        const results = await Promise.all(
+          Array.from({ length: s.burst }, () => client.send(new PutEventsCommand({ Entries: [s.entry] }))),
+        );
+        for (const out of results) {
+          const r = out.Entries?.[0];
+          if (!r?.EventId) refused++;
+          else if (s.kind === 'malformed') malformedIds.add(r.EventId);
+        }
+        const before = sent;
+        sent += s.burst;
+        if (Math.floor(before / sampleEvery) !== Math.floor(sent / sampleEvery)) {
+          const jvm = jvmRssMb(stack.jvmPid);
+          rss.push({
+            sent,
+            node_mb: mb(process.memoryUsage().rss),
+            ...(jvm !== undefined ? { jvm_mb: jvm } : {}),
+          });
+          console.log(
+            `  soak: ${sent}/${entries} entries, node rss ${rss.at(-1)!.node_mb} MB${jvm ? `, jvm ${jvm} MB` : ''}`,
+          );
+        }
+        // Keep the bus from running unboundedly ahead of the handlers (as Lambda concurrency would).
+        while (stack.bus.pendingDeliveries > 64) await new Promise((r) => setTimeout(r, 5));
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, producer));
+    await stack.bus.drain();
+    const seconds = (performance.now() - t0) / 1000;
+
+    // What must be zero.
+    const dynamo = new DynamoDBClient({
+      endpoint: stack.dynamoEndpoint,
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    const doc = documentClient(dynamo);
+    const pending = await findPendingOutboxes(dynamo, stack.tables.state);
+    const audit = await scanAll(doc, { TableName: stack.tables.audit });
+    const signals = await scanAll(doc, { TableName: stack.tables.signals });
+    dynamo.destroy();
+    const rejected = new Set(audit.filter((r) => r.kind === 'rejection').map((r) => String(r.delivery_id)));
+    const evaluated = new Set(
+      audit
+        .filter((r) => r.kind === 'evaluation')
+        .map(
+          (r) =>
+            `${String(r.world_id)}:${String((r.inputs as { snapshot_version?: unknown } | undefined)?.snapshot_version)}`,
+        ),
+    );
+    const unseenPublished = signals.filter(
+      (s) => s.status === 'published' && !seenIds.has(String(s.event_id)),
+    ).length;
+    const newestMissing = [...newest].filter(([w, v]) => !evaluated.has(`${w}:${v}`)).length;
+    const lost = pending.length + stack.bus.deadLetterCount + unseenPublished + newestMissing;
+    for (const d of stack.bus.deadLetters().slice(0, 5))
+      console.log(
+        `  soak: dead letter ${d.ruleName}/${d.targetId} after ${d.attempts} attempts: ${String((d.error as Error)?.message ?? d.error)}`,
+      );
+    const duplicated = [...seen.values()].reduce((n, c) => n + (c - 1), 0);
+    const unrecorded = [...malformedIds].filter((id) => !rejected.has(id)).length + refused;
+
+    const third = rss[Math.floor(rss.length / 3)] ?? rss[0]!;
+    const last = rss.at(-1)!;
+    const growth = last.node_mb - third.node_mb;
+    console.log(
+      `  soak: ${entries} entries (${malformedIds.size} malformed, ${sends.filter((s) => s.kind === 'market').length} market, ${sends.filter((s) => s.burst > 1).length} bursts of 8) in ${seconds.toFixed(0)} s; ` +
+        `${seen.size} distinct exit_signal_emitted`,
+    );
+    console.log(
+      `  soak: lost ${lost} (pending outboxes ${pending.length}, dead letters ${stack.bus.deadLetterCount}, published but unseen ${unseenPublished}, newest snapshot unevaluated ${newestMissing}); duplicated ${duplicated}; unrecorded ${unrecorded}`,
+    );
+    console.log(
+      `  soak: rss over time (node MB${last.jvm_mb !== undefined ? ' / jvm MB' : ''}): ${rss.map((r) => `${r.sent}:${r.node_mb}${r.jvm_mb !== undefined ? `/${r.jvm_mb}` : ''}`).join(' ')}`,
+    );
+    return [
+      { name: 'soak lost', unit: 'events', median: lost, budget: '= 0', ok: lost === 0 },
+      { name: 'soak duplicated', unit: 'events', median: duplicated, budget: '= 0', ok: duplicated === 0 },
+      { name: 'soak unrecorded', unit: 'inputs', median: unrecorded, budget: '= 0', ok: unrecorded === 0 },
+      {
+        name: 'soak node rss growth (last 2/3)',
+        unit: 'MB',
+        median: growth,
+        budget: '< 64 MB',
+        ok: growth < 64,
+      },
+      {
+        name: 'soak throughput',
+        unit: 'entries/s',
+        median: Math.round(entries / seconds),
+        budget: 'info',
+        ok: true,
+      },
+    ];
+  } finally {
+    client.destroy();
+    await stack.stop();
+  }
+}

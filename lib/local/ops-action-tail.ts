@@ -1,0 +1,25 @@
+/**
+ * Ops actions (approve, reject, mute, unmute, the approval-timeout sweep) are taken by other
+ * processes (the ops CLI) against the runtime's tables; the runtime learns of them from the audit
+ * table, so it can print a line for each. A filtered scan: local tables are small.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { documentClient, scanAll } from '../adapters/dynamodb/document.js';
+
+/** Ops-action audit records recorded at or after `sinceIso`, oldest first. */
+export async function opsActionsSince(
+  client: DynamoDBClient,
+  auditTable: string,
+  sinceIso: string,
+): Promise<Record<string, unknown>[]> {
+  const items = await scanAll(documentClient(client), {
+    TableName: auditTable,
+    FilterExpression: 'kind = :kind AND recorded_at >= :since',
+    ExpressionAttributeValues: { ':kind': 'ops_action', ':since': sinceIso },
+  });
+  return items.sort((a, b) =>
+    `${String(a.recorded_at)}${String(a.record_id)}`.localeCompare(
+      `${String(b.recorded_at)}${String(b.record_id)}`,
+    ),
+  );
+}

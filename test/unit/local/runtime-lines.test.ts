@@ -1,0 +1,50 @@
+import { describe, expect, it } from 'vitest';
+import { describeDecisions, describeUnrouted } from '#lib/cli/local/lines.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
+
+const signal = (strategy: string, ratio: number, tags: string[]) => ({
+  strategy_id: strategy,
+  action: 'reduce' as const,
+  reduction_ratio: ratio,
+  reason: 'var_limit_breach',
+  metrics: { rule_id: 'var_99_limit', measure: 0.034, limit: 0.025 },
+  tags,
+});
+
+const event = (signals: ReturnType<typeof signal>[]) =>
+  ({ data: { world_id: 'w', as_of: '2025-03-10T21:00:00Z', signals } }) as unknown as ExitSignalEvent;
+
+describe('runtime lines', () => {
+  it('says a world-wide decision in one line with its strategy count and ratio range', () => {
+    const e = event([
+      signal('a', 0.3, ['scope:world']),
+      signal('b', 0.4, ['scope:world']),
+      signal('c', 0.5, ['scope:world']),
+    ]);
+    const lines = describeDecisions(e);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/REDUCE 3 strategies +by 30.00%-50.00% +var_limit_breach .*\(world-wide\)$/);
+    expect(describeDecisions(e, true)).toHaveLength(3);
+  });
+
+  it('keeps a line per strategy-level signal', () => {
+    const lines = describeDecisions(event([signal('a', 0.3, ['scope:strategy']), signal('b', 0.2, [])]));
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/REDUCE a +by 30.00%/);
+  });
+
+  it('warns about an event on a bus with no rules, naming the bus to use', () => {
+    const e = { 'detail-type': 'risk_snapshot_updated', source: 'hub' } as EventBridgeEvent;
+    expect(
+      describeUnrouted({ event: e, busName: 'default', rulesOnBus: 0 }, 'exit-engine-local', 'engine'),
+    ).toMatch(
+      /put on bus 'default', which has no rules: nothing evaluates it. Put it on 'exit-engine-local'/,
+    );
+    expect(
+      describeUnrouted({ event: e, busName: 'exit-engine-local', rulesOnBus: 3 }, 'x', 'engine'),
+    ).toMatch(/matched no rule/);
+    const ours = { ...e, source: 'engine' };
+    expect(describeUnrouted({ event: ours, busName: 'x', rulesOnBus: 3 }, 'x', 'engine')).toBeUndefined();
+  });
+});
