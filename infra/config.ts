@@ -1,9 +1,6 @@
 import type { Node } from 'constructs';
 
-/** Where the engine's own facts about the AWS side live: sources, detail types, metric names. */
-export const SNAPSHOT_DETAIL_TYPE = 'risk_snapshot_updated';
-export const MARKET_DETAIL_TYPE = 'market_snapshot_updated';
-export const DEFAULT_SNAPSHOT_SOURCE = 'qmtl.services.worldservice';
+/** Where the engine's own facts about the AWS side live: bus and metric names (event routes: lib/contracts/routes.ts). */
 export const DEFAULT_EVENT_BUS_NAME = 'exit-engine';
 export const POWERTOOLS_SERVICE_NAME = 'exit-engine';
 export const METRICS_NAMESPACE = 'ExitEngine';

@@ -10,16 +10,13 @@ import {
   EXIT_SIGNAL_DETAIL_TYPE,
   EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
 } from '#lib/contracts/exit-signal.js';
-import {
-  DEFAULT_SNAPSHOT_SOURCE,
-  type ExitEngineProps,
-  MARKET_DETAIL_TYPE,
-  SNAPSHOT_DETAIL_TYPE,
-} from '../config.js';
+import { marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
+import type { ExitEngineProps } from '../config.js';
 import { EngineFunction } from '../constructs/engine-function.js';
 import { GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { OpsPolicies } from '../constructs/ops-policies.js';
+import { cdkEventPattern } from '../event-patterns.js';
 import type { StatefulStack } from '../stateful/stateful-stack.js';
 
 /** Detail types the engine may put on the bus, and nothing else. */
@@ -124,10 +121,7 @@ export class StatelessStack extends Stack {
     new Rule(this, 'SnapshotRule', {
       eventBus: bus,
       description: 'risk_snapshot_updated from the risk signal hub to the evaluator',
-      eventPattern: {
-        source: [engine.snapshotSource ?? DEFAULT_SNAPSHOT_SOURCE],
-        detailType: [SNAPSHOT_DETAIL_TYPE],
-      },
+      eventPattern: cdkEventPattern(snapshotRoute(engine)),
       targets: [
         new targets.LambdaFunction(this.evaluateSnapshot.function, {
           deadLetterQueue: inboundFailures,
@@ -138,10 +132,7 @@ export class StatelessStack extends Stack {
     new Rule(this, 'MarketRule', {
       eventBus: bus,
       description: 'market_snapshot_updated to the market re-evaluator',
-      eventPattern: {
-        ...(engine.marketSource ? { source: [engine.marketSource] } : {}),
-        detailType: [MARKET_DETAIL_TYPE],
-      },
+      eventPattern: cdkEventPattern(marketRoute(engine)),
       targets: [
         new targets.LambdaFunction(this.evaluateMarket.function, {
           deadLetterQueue: inboundFailures,

@@ -1,4 +1,5 @@
 import type { PutEventsRequestEntry as PutEventsEntry } from '@aws-sdk/client-eventbridge';
+import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { inputShape } from '../cli/load-input.js';
 import { deterministicUuid } from '../engine/ids.js';
 
@@ -8,7 +9,7 @@ export type StreamItem =
   | { line: number; kind: 'unparsable'; raw: string; reason: string };
 
 /** Upstream's source for hub snapshots, used when wrapping a bare snapshot. */
-export const HUB_SOURCE = 'qmtl.services.worldservice';
+export const HUB_SOURCE = DEFAULT_SNAPSHOT_SOURCE;
 
 /**
  * Reads a JSONL stream of EventBridge events, CloudEvents or bare snapshots (blank lines and

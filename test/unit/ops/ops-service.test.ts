@@ -140,7 +140,7 @@ describe('OpsService', () => {
       const sweep = await ops.expireDue(T0 + 61_000);
       expect(sweep.republished).toEqual(['sig-1']);
       expect((await store.getSignal('sig-1'))?.status).toBe('published');
-      expect(published().map((e) => e.id)).toEqual([out.event_id]);
+      expect(published().map((e) => e.id)).toEqual([(out as { event_id: string }).event_id]);
       expect((await ops.expireDue(T0 + 62_000)).republished).toEqual([]);
     });
 
