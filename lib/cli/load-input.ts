@@ -58,13 +58,15 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`, {
+      cause: error,
+    });
   }
   let data: unknown;
   try {
     data = extractSnapshotData(json);
   } catch (error) {
-    throw new InputError(`${path}: ${(error as Error).message}`);
+    throw new InputError(`${path}: ${(error as Error).message}`, { cause: error });
   }
   const parsed = SnapshotDataSchema.safeParse(data);
   if (!parsed.success)
@@ -73,7 +75,7 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
     return await resolveSnapshotRefs(parsed.data, new UriRefResolver({ allowFiles: true }));
   } catch (error) {
     if (error instanceof RefResolutionError)
-      throw new InputError(`${path}: ${error.field}: ${error.message}`);
+      throw new InputError(`${path}: ${error.field}: ${error.message}`, { cause: error });
     throw error;
   }
 }

@@ -48,9 +48,12 @@ export async function loadMarketFile(path: string): Promise<MarketScopeView> {
     json = JSON.parse(text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`--market ${path}: no such file or directory`);
+    if (code === 'ENOENT')
+      throw new InputError(`--market ${path}: no such file or directory`, { cause: error });
     if (code) throw error;
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`, {
+      cause: error,
+    });
   }
   const shape = inputShape(json);
   const candidate = shape === 'eventbridge' ? (json as { detail: unknown }).detail : json;
