@@ -50,7 +50,11 @@ export function publisherContract(name: string, make: () => Promise<PublisherSub
       await s.publisher.publish([event(1), event(2, 'exit_signal_proposed')]);
       expect(await s.delivered()).toEqual([
         { source: EXIT_ENGINE_SOURCE, detailType: 'exit_signal_emitted', detail: event(1) },
-        { source: EXIT_ENGINE_SOURCE, detailType: 'exit_signal_proposed', detail: event(2, 'exit_signal_proposed') },
+        {
+          source: EXIT_ENGINE_SOURCE,
+          detailType: 'exit_signal_proposed',
+          detail: event(2, 'exit_signal_proposed'),
+        },
       ]);
     });
 
