@@ -1,6 +1,6 @@
 import type { PutEventsRequestEntry as PutEventsEntry } from '@aws-sdk/client-eventbridge';
+import { inputShape } from '#lib/app/edge.js';
 import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
-import { inputShape } from '../cli/load-input.js';
 import { deterministicUuid } from '../engine/ids.js';
 
 /** One line of an input stream, turned into what a producer would put on the bus. */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { inputShape } from '#lib/app/edge.js';
 import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
 import { formatZodIssues } from '../../contracts/issues.js';
 import {
@@ -15,7 +16,7 @@ import type { RuleSet } from '../../rules/rule-schema.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { ENGINE_VERSION } from '../../runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
-import { InputError, inputShape, loadSnapshotFile, streamHint } from '../load-input.js';
+import { InputError, loadSnapshotFile, streamHint } from '../load-input.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
 
 /** Where a deployment's rule sets live, and what `evaluate` and `replay` use by default. */
