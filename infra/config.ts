@@ -1,11 +1,12 @@
 import type { Node } from 'constructs';
 
-/** Where the engine's own facts about the AWS side live: sources, detail types, metric names. */
-export const SNAPSHOT_DETAIL_TYPE = 'risk_snapshot_updated';
-export const MARKET_DETAIL_TYPE = 'market_snapshot_updated';
-export const DEFAULT_SNAPSHOT_SOURCE = 'qmtl.services.worldservice';
-/** The market rule always filters on a source; this is the demo's and the tests' producer. */
-export const DEFAULT_MARKET_SOURCE = 'qmtl.services.market_data';
+export { MARKET_SNAPSHOT_DETAIL_TYPE as MARKET_DETAIL_TYPE } from '#lib/contracts/market-snapshot.js';
+/** Where the engine's own facts about the AWS side live: bus and metric names (event routes: lib/contracts/routes.ts). */
+export {
+  DEFAULT_MARKET_SOURCE,
+  DEFAULT_SNAPSHOT_SOURCE,
+  RISK_SNAPSHOT_DETAIL_TYPE as SNAPSHOT_DETAIL_TYPE,
+} from '#lib/contracts/routes.js';
 /** Days the function log groups keep their events unless `logRetentionDays` says otherwise. */
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_EVENT_BUS_NAME = 'exit-engine';

@@ -36,6 +36,11 @@ const EnvSchema = z.object({
   DYNAMODB_ENDPOINT: z.string().url().optional(),
   EVENTBRIDGE_ENDPOINT: z.string().url().optional(),
   S3_ENDPOINT: z.string().url().optional(),
+  /** `false` only on dynalite (local runs without Java), which has no transactions. */
+  EXIT_ENGINE_DYNAMODB_TRANSACTIONS: z
+    .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
+    .default('true')
+    .transform((v) => v === 'true'),
 });
 
 export type EngineConfig = z.infer<typeof EnvSchema>;

@@ -11,8 +11,9 @@ import {
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '#lib/contracts/exit-signal.js';
+import { gatewayRoute } from '#lib/contracts/routes.js';
 import type { HttpsSubscription } from '../config.js';
+import { cdkEventPattern } from '../event-patterns.js';
 
 /** Which gateway deliveries to set up; each is independent, all share one rule and its failure queue. */
 export interface GatewaySubscriptionsProps {
@@ -47,7 +48,7 @@ export class GatewaySubscriptions extends Construct {
     this.rule = new Rule(this, 'Rule', {
       eventBus: props.bus,
       description: 'exit_signal_emitted from the exit engine to the gateway subscriptions',
-      eventPattern: { source: [EXIT_ENGINE_SOURCE], detailType: [EXIT_SIGNAL_DETAIL_TYPE] },
+      eventPattern: cdkEventPattern(gatewayRoute()),
     });
 
     this.deliveryFailures = new Queue(this, 'DeliveryFailures', {

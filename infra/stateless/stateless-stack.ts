@@ -11,6 +11,7 @@ import {
   EXIT_SIGNAL_DETAIL_TYPE,
   EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
 } from '#lib/contracts/exit-signal.js';
+import { marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
 import {
   DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_MARKET_SOURCE,
@@ -25,6 +26,7 @@ import { EngineFunction } from '../constructs/engine-function.js';
 import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { OpsPolicies } from '../constructs/ops-policies.js';
+import { cdkEventPattern } from '../event-patterns.js';
 import type { StatefulStack } from '../stateful/stateful-stack.js';
 
 /** Detail types the engine may put on the bus, and nothing else. */
@@ -185,7 +187,7 @@ export class StatelessStack extends Stack {
     const snapshotRule = new Rule(this, 'SnapshotRule', {
       eventBus: bus,
       description: 'risk_snapshot_updated from the risk signal hub to the evaluator',
-      eventPattern: { source: [snapshotSource], detailType: [SNAPSHOT_DETAIL_TYPE] },
+      eventPattern: cdkEventPattern(snapshotRoute({ snapshotSource })),
       targets: [
         new targets.LambdaFunction(this.evaluateSnapshot.function, {
           deadLetterQueue: inboundFailures,
@@ -196,7 +198,7 @@ export class StatelessStack extends Stack {
     const marketRule = new Rule(this, 'MarketRule', {
       eventBus: bus,
       description: 'market_snapshot_updated to the market re-evaluator',
-      eventPattern: { source: [marketSource], detailType: [MARKET_DETAIL_TYPE] },
+      eventPattern: cdkEventPattern(marketRoute({ marketSource })),
       targets: [
         new targets.LambdaFunction(this.evaluateMarket.function, {
           deadLetterQueue: inboundFailures,

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { inputShape } from '#lib/app/edge.js';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
 import { formatZodIssues } from '../contracts/issues.js';
 import { type SnapshotData, SnapshotDataSchema } from '../contracts/risk-snapshot.js';
@@ -8,16 +9,6 @@ import { resolveSnapshotRefs } from '../engine/resolve-refs.js';
 /** An input file or line that is not a snapshot we can use; the message names the problem. */
 export class InputError extends Error {
   override readonly name = 'InputError';
-}
-
-/** Which of the three accepted shapes a JSON value is. */
-export function inputShape(value: unknown): 'eventbridge' | 'cloudevent' | 'snapshot' | 'unknown' {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'unknown';
-  const v = value as Record<string, unknown>;
-  if ('detail-type' in v && 'detail' in v) return 'eventbridge';
-  if ('specversion' in v && 'data' in v) return 'cloudevent';
-  if ('weights' in v || 'world_id' in v) return 'snapshot';
-  return 'unknown';
 }
 
 /** The snapshot inside a bare snapshot, a CloudEvent or an EventBridge event. */
@@ -58,13 +49,15 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
   try {
     json = JSON.parse(text);
   } catch (error) {
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`, {
+      cause: error,
+    });
   }
   let data: unknown;
   try {
     data = extractSnapshotData(json);
   } catch (error) {
-    throw new InputError(`${path}: ${(error as Error).message}`);
+    throw new InputError(`${path}: ${(error as Error).message}`, { cause: error });
   }
   const parsed = SnapshotDataSchema.safeParse(data);
   if (!parsed.success)
@@ -73,7 +66,7 @@ export async function loadSnapshotFile(path: string): Promise<SnapshotData> {
     return await resolveSnapshotRefs(parsed.data, new UriRefResolver({ allowFiles: true }));
   } catch (error) {
     if (error instanceof RefResolutionError)
-      throw new InputError(`${path}: ${error.field}: ${error.message}`);
+      throw new InputError(`${path}: ${error.field}: ${error.message}`, { cause: error });
     throw error;
   }
 }

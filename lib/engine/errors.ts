@@ -18,8 +18,9 @@ export class PublishError extends RetryableError {
   constructor(
     message: string,
     readonly failed: { index: number; errorCode?: string; errorMessage?: string }[],
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }
 
@@ -41,7 +42,8 @@ export class RefResolutionError extends EngineError {
     readonly field: string,
     /** Transient (network, throttling) failures are retried; a missing object is not. */
     readonly retryable: boolean,
+    options?: ErrorOptions,
   ) {
-    super(message);
+    super(message, options);
   }
 }

@@ -1,4 +1,5 @@
 import type { ParsedResultError } from '@aws-lambda-powertools/parser/types';
+import { rawFacts } from '#lib/app/edge.js';
 import { formatIssuePath } from '../contracts/issues.js';
 import type { ExitEngine, Outcome } from '../engine/engine.js';
 
@@ -20,22 +21,15 @@ function issueLines(cause: unknown, fallback: string): string[] {
   });
 }
 
-/** Best-effort facts from an event that failed validation, for the rejection record. */
-function describeRaw(raw: unknown): { id: string; time: string; worldId: string | undefined } {
-  const e = (raw ?? {}) as Record<string, unknown>;
-  const detail = (e.detail ?? {}) as Record<string, unknown>;
-  const data = (detail.data ?? detail) as Record<string, unknown>;
-  return {
-    id: typeof e.id === 'string' ? e.id : 'unknown',
-    time: typeof e.time === 'string' ? e.time : new Date(0).toISOString(),
-    worldId: typeof data.world_id === 'string' && data.world_id !== '' ? data.world_id : undefined,
-  };
-}
-
 /** Records an event the parser refused (schema violation), with every reason naming its field. */
 export function recordParseFailure(event: ParsedResultError<unknown>, deps: EdgeDeps): Promise<Outcome> {
   const raw = event.originalEvent;
-  const facts = describeRaw(raw);
+  const read = rawFacts(raw);
+  const facts = {
+    id: read.id ?? 'unknown',
+    time: read.time ?? new Date(0).toISOString(),
+    worldId: read.worldId,
+  };
   const cause = (event.error as Error & { cause?: unknown }).cause;
   return deps.engine.recordRejection({
     worldId: facts.worldId,

@@ -5,14 +5,13 @@ import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { MarketSnapshotCloudEventSchema } from '../contracts/market-snapshot.js';
+import { MarketEventSchema } from '#lib/app/edge.js';
 import type { Outcome } from '../engine/engine.js';
 import type { AdvanceResult } from '../engine/ports.js';
 import { logger, metrics, observeInvocation } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
-import { eventBridgeEvent, parseEvent } from './parse-event.js';
+import { parseEvent } from './parse-event.js';
 
-export const MarketEventSchema = eventBridgeEvent(MarketSnapshotCloudEventSchema);
 type MarketEvent = z.infer<typeof MarketEventSchema>;
 
 /** What a market delivery did: stored (or not, when older) and which worlds were re-evaluated. */

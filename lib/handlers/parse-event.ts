@@ -1,28 +1,8 @@
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import type middy from '@middy/core';
-import * as z from 'zod';
+import type * as z from 'zod';
 
-/**
- * The EventBridge envelope as Lambda receives it. Our own copy of Powertools' `EventBridgeSchema`:
- * Powertools imports zod as a named `z`, which esbuild cannot tree-shake, and that alone put
- * ~370 KB of zod (every locale) into the bundle (see README, Speed).
- */
-export const EventBridgeEnvelopeSchema = z.looseObject({
-  version: z.string(),
-  id: z.string(),
-  'detail-type': z.string(),
-  source: z.string(),
-  account: z.string(),
-  time: z.iso.datetime({ offset: true }),
-  region: z.string(),
-  resources: z.array(z.string()),
-  'replay-name': z.string().optional(),
-});
-
-/** The envelope with a typed `detail`. */
-export function eventBridgeEvent<T extends z.ZodType>(detail: T) {
-  return EventBridgeEnvelopeSchema.extend({ detail });
-}
+export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/eventbridge.js';
 
 /**
  * Validates the event at the edge, like Powertools' parser middleware with `safeParse: true`: the

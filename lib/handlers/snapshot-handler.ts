@@ -5,16 +5,12 @@ import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
-import { RiskSnapshotCloudEventSchema } from '../contracts/risk-snapshot.js';
+import { oversizeReason, SnapshotEventSchema } from '#lib/app/edge.js';
 import type { Outcome } from '../engine/engine.js';
 import { logger, metrics, observeInvocation } from '../observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
-import { eventBridgeEvent, parseEvent } from './parse-event.js';
+import { parseEvent } from './parse-event.js';
 
-/** EventBridge's own cap on an event; a bigger detail can only come from a misbehaving local producer. */
-export const MAX_EVENT_BYTES = 256 * 1024;
-
-export const SnapshotEventSchema = eventBridgeEvent(RiskSnapshotCloudEventSchema);
 type SnapshotEvent = z.infer<typeof SnapshotEventSchema>;
 
 /** The engine, and the clock: wall time in Lambda, the event's own time when replaying history. */
@@ -29,22 +25,20 @@ export function createSnapshotHandler(deps: SnapshotHandlerDeps) {
     metrics.addMetric('SnapshotEventsReceived', MetricUnit.Count, 1);
     if (!event.success) return recordParseFailure(event, deps);
     const e = event.data;
-    const bytes = Buffer.byteLength(JSON.stringify(e.detail));
-    if (bytes > MAX_EVENT_BYTES) {
+    const oversize = oversizeReason(e.detail);
+    if (oversize) {
       return deps.engine.recordRejection({
         worldId: e.detail.data.world_id,
         deliveryId: e.id,
         time: e.time,
-        reasons: [
-          `detail: ${bytes} bytes, over EventBridge's ${MAX_EVENT_BYTES}-byte limit; send large inputs by *_ref`,
-        ],
+        reasons: [oversize],
         category: 'oversize',
         raw: {
           id: e.id,
           time: e.time,
           'detail-type': e['detail-type'],
           source: e.source,
-          detail_bytes: bytes,
+          detail_bytes: Buffer.byteLength(JSON.stringify(e.detail)),
         },
         nowMs: deps.clock(e),
       });

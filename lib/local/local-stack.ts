@@ -4,8 +4,7 @@ import type { Context } from 'aws-lambda';
 import { createTables, tableNames } from '../adapters/dynamodb/create-tables.js';
 import type { TableNames } from '../adapters/dynamodb/engine-store.js';
 import { type EngineConfig, loadConfig } from '../config.js';
-import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '../contracts/exit-signal.js';
-import { MARKET_SNAPSHOT_DETAIL_TYPE } from '../contracts/market-snapshot.js';
+import { gatewayRoute, marketRoute, type RouteSources, snapshotRoute } from '../contracts/routes.js';
 import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
 import type { OpsService } from '../engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
@@ -32,7 +31,8 @@ export const LOCAL_BUS_NAME = 'exit-engine-local';
  */
 export const LOCAL_MAX_RETRIES = 8;
 
-export interface LocalStackOptions {
+/** Routes as on AWS: snapshots only from the configured hub source (see lib/contracts/routes.ts). */
+export interface LocalStackOptions extends RouteSources {
   /** Use this DynamoDB (tests share one); otherwise start DynamoDB Local, or dynalite without Java. */
   dynamoEndpoint?: string;
   /** Whether the given endpoint supports transactions (dynalite does not). */
@@ -172,7 +172,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     bus.putRule({
       name: 'risk-snapshot-to-engine',
       eventBusName: LOCAL_BUS_NAME,
-      eventPattern: { 'detail-type': ['risk_snapshot_updated'] },
+      eventPattern: snapshotRoute(opts),
       retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? LOCAL_MAX_RETRIES },
       targets: [
         {
@@ -189,7 +189,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     bus.putRule({
       name: 'market-data-to-engine',
       eventBusName: LOCAL_BUS_NAME,
-      eventPattern: { 'detail-type': [MARKET_SNAPSHOT_DETAIL_TYPE] },
+      eventPattern: marketRoute(opts),
       retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? LOCAL_MAX_RETRIES },
       targets: [
         {
@@ -208,7 +208,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     bus.putRule({
       name: 'exit-signals-to-gateway',
       eventBusName: LOCAL_BUS_NAME,
-      eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
+      eventPattern: gatewayRoute(),
       targets: [
         {
           id: 'gateway-recorder',

@@ -1,5 +1,6 @@
 import type { PutEventsRequestEntry as PutEventsEntry } from '@aws-sdk/client-eventbridge';
-import { inputShape } from '../cli/load-input.js';
+import { inputShape } from '#lib/app/edge.js';
+import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { deterministicUuid } from '../engine/ids.js';
 
 /** One line of an input stream, turned into what a producer would put on the bus. */
@@ -8,7 +9,7 @@ export type StreamItem =
   | { line: number; kind: 'unparsable'; raw: string; reason: string };
 
 /** Upstream's source for hub snapshots, used when wrapping a bare snapshot. */
-export const HUB_SOURCE = 'qmtl.services.worldservice';
+export const HUB_SOURCE = DEFAULT_SNAPSHOT_SOURCE;
 
 /**
  * Reads a JSONL stream of EventBridge events, CloudEvents or bare snapshots (blank lines and

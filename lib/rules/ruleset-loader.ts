@@ -12,8 +12,11 @@ const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 /** A rule set that failed validation; `errors` are `file: field: problem` lines. */
 export class RuleSetError extends Error {
   override readonly name = 'RuleSetError';
-  constructor(readonly errors: string[]) {
-    super(`invalid rule set:\n  ${errors.join('\n  ')}`);
+  constructor(
+    readonly errors: string[],
+    options?: ErrorOptions,
+  ) {
+    super(`invalid rule set:\n  ${errors.join('\n  ')}`, options);
   }
 }
 
@@ -28,9 +31,10 @@ export function parseRuleSet(text: string, source: string): RuleSet {
   try {
     raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new RuleSetError([
-      `${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`,
-    ]);
+    throw new RuleSetError(
+      [`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`],
+      { cause: error },
+    );
   }
   const parsed = RuleSetSchema.safeParse(raw);
   if (!parsed.success)

@@ -11,7 +11,7 @@ export function wireOps(config: EngineConfig, engine: EngineDeps): OpsService {
     store: new DynamoDbOpsStore(
       new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
       { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
-      process.env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
+      config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
     ),
     catalog: catalogFrom(engine.ruleSets, engine.store),
     publisher: engine.publisher,

@@ -30,7 +30,7 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
     store: new DynamoDbEngineStore(
       dynamo,
       { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
-      process.env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
+      config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
     ),
     publisher: new EventBridgeSignalPublisher(events, config.EVENT_BUS_NAME, local ? { baseDelayMs: 5 } : {}),
     refs: new UriRefResolver({ ...(s3 ? { s3 } : {}), allowFiles: local }),

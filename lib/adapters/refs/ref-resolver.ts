@@ -37,7 +37,9 @@ export class UriRefResolver implements RefResolver {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new RefResolutionError(`${uri} is not valid JSON: ${(error as Error).message}`, field, false);
+      throw new RefResolutionError(`${uri} is not valid JSON: ${(error as Error).message}`, field, false, {
+        cause: error,
+      });
     }
   }
 
@@ -51,6 +53,7 @@ export class UriRefResolver implements RefResolver {
         `cannot read ${uri}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
         field,
         false,
+        { cause: error },
       );
     }
   }
@@ -74,9 +77,9 @@ export class UriRefResolver implements RefResolver {
       if (error instanceof RefResolutionError) throw error;
       // Final answers from S3; anything else (throttling, 5xx, network) is worth a retry.
       if (['NoSuchKey', 'NoSuchBucket', 'AccessDenied'].includes((error as { name?: string }).name ?? '')) {
-        throw new RefResolutionError(`${uri}: ${(error as Error).name}`, field, false);
+        throw new RefResolutionError(`${uri}: ${(error as Error).name}`, field, false, { cause: error });
       }
-      throw new RefResolutionError(`${uri}: ${(error as Error).message}`, field, true);
+      throw new RefResolutionError(`${uri}: ${(error as Error).message}`, field, true, { cause: error });
     }
   }
 }

@@ -1,62 +1,17 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
-import { dirname, resolve } from 'node:path';
-import type { BenchFigure } from '../../../bench/types.js';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { type CliCommand, parseFlags, UsageError } from '../args.js';
 
-/** A bench module: runs its benchmarks and returns their figures. */
-interface BenchModule {
-  run(opts?: { quick?: boolean }): Promise<BenchFigure[]>;
-}
+/** The suites bench/run.ts knows (kept here so a wrong --only is a usage error without starting it). */
+const SUITES = ['pipeline', 'engine', 'risk', 'soak'];
+const RUNNER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'run.ts');
 
-// Loaded on demand so `--only engine` does not pay for esbuild or DynamoDB Local; the bench files
-// live outside lib/ because they are measurements, not runtime code.
-const SUITES: Record<string, () => Promise<BenchModule>> = {
-  pipeline: () => import('../../../bench/pipeline.bench.js'),
-  engine: () => import('../../../bench/engine.bench.js'),
-  risk: () => import('../../../bench/risk.bench.js'),
-  // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
-  soak: () => import('../../../bench/soak.bench.js'),
-};
-
-/** The `bench/results.json` document. */
-export interface BenchResults {
-  generated_at: string;
-  node: string;
-  machine: { cpus: number; model: string };
-  figures: BenchFigure[];
-}
-
-/** True when the module that failed to load is the suite file itself (not one of its imports). */
-function suiteMissing(error: unknown, suite: string): boolean {
-  const e = error as NodeJS.ErrnoException;
-  return (
-    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
-    typeof e.message === 'string' &&
-    e.message.includes(`${suite}.bench`)
-  );
-}
-
-function table(figures: readonly BenchFigure[]): string {
-  const rows = figures.map((f) => [
-    f.name,
-    String(f.median),
-    f.p99 === undefined ? '' : String(f.p99),
-    f.unit,
-    f.budget,
-    f.ok ? 'ok' : 'OVER BUDGET',
-  ]);
-  const header = ['name', 'median', 'p99', 'unit', 'budget', 'ok'];
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
-}
-
-/** `exit-engine bench`: runs the benchmarks, prints a table and writes the figures as JSON. */
+/**
+ * `exit-engine bench`: starts the benchmark runner (bench/run.ts) as a process of its own, so the
+ * CLI never imports a benchmark and a measurement runs in a process that did nothing else first.
+ */
 export const command: CliCommand = {
   name: 'bench',
   summary:
@@ -65,11 +20,7 @@ export const command: CliCommand = {
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
-      {
-        only: { type: 'string' },
-        quick: { type: 'boolean' },
-        out: { type: 'string' },
-      },
+      { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } },
       true,
     );
     // `npm run bench -- soak` is `--only soak`.
@@ -78,48 +29,21 @@ export const command: CliCommand = {
         `one suite at a time: '${[values.only, ...positionals].filter(Boolean).join("', '")}'`,
       );
     if (positionals[0] !== undefined) values.only = positionals[0];
-    if (values.only !== undefined && !(values.only in SUITES))
-      throw new UsageError(`--only: must be one of ${Object.keys(SUITES).join(', ')} (got '${values.only}')`);
-    const suites = values.only === undefined ? Object.keys(SUITES) : [values.only];
-    const quick = values.quick === true;
-    const out = resolve(values.out ?? 'bench/results.json');
-
-    const figures: BenchFigure[] = [];
-    for (const suite of suites) {
-      let mod: BenchModule;
-      try {
-        mod = await SUITES[suite]!();
-      } catch (error) {
-        if (!suiteMissing(error, suite)) throw error;
-        console.log(`note: bench/${suite}.bench.ts does not exist yet; skipping the ${suite} benchmarks`);
-        continue;
-      }
-      // The full soak takes minutes: it runs in full only when asked for (`npm run bench -- soak`).
-      const quickSuite = quick || (suite === 'soak' && values.only !== 'soak');
-      console.log(`\n== ${suite}${quickSuite ? ' (quick)' : ''}`);
-      figures.push(...(await mod.run({ quick: quickSuite })));
+    if (values.only !== undefined && !SUITES.includes(values.only))
+      throw new UsageError(`--only: must be one of ${SUITES.join(', ')} (got '${values.only}')`);
+    if (!existsSync(RUNNER)) {
+      console.error(`bench: ${RUNNER} is not here; the benchmarks ship with the repository, not the package`);
+      return 1;
     }
-
-    const cpuList = cpus();
-    const results: BenchResults = {
-      generated_at: new Date().toISOString(),
-      node: process.version,
-      machine: { cpus: cpuList.length, model: cpuList[0]?.model.trim() ?? 'unknown' },
-      figures,
-    };
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
-
-    console.log(`\n${table(figures)}\n`);
-    const over = figures.filter((f) => !f.ok);
-    if (over.length > 0)
-      console.log(
-        `OVER BUDGET (${over.length}): ${over.map((f) => `${f.name.trim()} = ${f.median} ${f.unit} (${f.budget})`).join('; ')}`,
-      );
-    else console.log('all figures within budget');
-    console.log(
-      `figures written to ${out} (${results.machine.cpus} × ${results.machine.model}, node ${results.node})`,
-    );
-    return 0;
+    const args = [
+      ...(values.only !== undefined ? ['--only', values.only] : []),
+      ...(values.quick ? ['--quick'] : []),
+      ...(values.out !== undefined ? ['--out', values.out] : []),
+    ];
+    const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, ...args], { stdio: 'inherit' });
+    return new Promise<number>((resolveCode, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code, signal) => resolveCode(code ?? (signal ? 1 : 0)));
+    });
   },
 };

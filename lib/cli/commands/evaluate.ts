@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { inputShape } from '#lib/app/edge.js';
 import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
 import { formatZodIssues } from '../../contracts/issues.js';
 import {
@@ -15,7 +16,7 @@ import type { RuleSet } from '../../rules/rule-schema.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { ENGINE_VERSION } from '../../runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
-import { InputError, inputShape, loadSnapshotFile, streamHint } from '../load-input.js';
+import { InputError, loadSnapshotFile, streamHint } from '../load-input.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
 
 /** Where a deployment's rule sets live, and what `evaluate` and `replay` use by default. */
@@ -48,9 +49,12 @@ export async function loadMarketFile(path: string): Promise<MarketScopeView> {
     json = JSON.parse(text);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new InputError(`--market ${path}: no such file or directory`);
+    if (code === 'ENOENT')
+      throw new InputError(`--market ${path}: no such file or directory`, { cause: error });
     if (code) throw error;
-    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`);
+    throw new InputError(`${path}: not valid JSON: ${(error as Error).message}${streamHint(text, path)}`, {
+      cause: error,
+    });
   }
   const shape = inputShape(json);
   const candidate = shape === 'eventbridge' ? (json as { detail: unknown }).detail : json;

@@ -23,6 +23,7 @@ function ruleSetFiles(path: string): { files: string[]; directory: boolean } {
     const code = (error as NodeJS.ErrnoException).code;
     throw new InputError(
       `${path}: ${code === 'ENOENT' ? 'no such file or directory' : `cannot read (${code})`}`,
+      { cause: error },
     );
   }
   if (!isDirectory) return { files: [path], directory: false };

@@ -10,12 +10,13 @@ async function readJsonFile(flag: string, file: string): Promise<unknown> {
   } catch (error) {
     throw new UsageError(
       `--${flag} ${file}: cannot read file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
     );
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`--${flag} ${file}: not valid JSON (${(error as Error).message})`);
+    throw new UsageError(`--${flag} ${file}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
 }
 
@@ -35,7 +36,7 @@ export const command: CliCommand = {
       match = compileEventPattern(pattern);
     } catch (error) {
       if (error instanceof InvalidEventPatternError)
-        throw new UsageError(`--pattern ${patternFile}: ${error.message}`);
+        throw new UsageError(`--pattern ${patternFile}: ${error.message}`, { cause: error });
       throw error;
     }
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {

@@ -1,6 +1,13 @@
 import type { z } from 'zod';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
+import {
+  inputShape,
+  MarketEventSchema,
+  oversizeReason,
+  rawFacts,
+  SnapshotEventSchema,
+} from '#lib/app/edge.js';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import { formatZodIssues } from '#lib/contracts/issues.js';
 import {
@@ -16,13 +23,10 @@ import {
 import { ExitEngine, type Outcome } from '#lib/engine/engine.js';
 import { EngineError } from '#lib/engine/errors.js';
 import type { AdvanceResult, AuditRecord, EngineLogger, EngineMetrics } from '#lib/engine/ports.js';
-import { MarketEventSchema } from '#lib/handlers/market-handler.js';
-import { MAX_EVENT_BYTES, SnapshotEventSchema } from '#lib/handlers/snapshot-handler.js';
 import { wrapSnapshot } from '#lib/local/stream-input.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { DEFAULT_MARKET_MAX_AGE_MS } from '../commands/evaluate.js';
-import { inputShape } from '../load-input.js';
 
 export const SNAPSHOT_TYPE = 'risk_snapshot_updated';
 const LEASE_MS = 60_000;
@@ -84,14 +88,6 @@ const timeOf = (value: unknown): number | undefined => {
   return Number.isFinite(ms) ? ms : undefined;
 };
 
-/** The world a malformed event names, when it can be read, so its rejection is filed there. */
-function worldOf(raw: unknown): string | undefined {
-  const e = (raw ?? {}) as Record<string, unknown>;
-  const detail = (e.detail ?? e) as Record<string, unknown>;
-  const data = (detail.data ?? detail) as Record<string, unknown>;
-  return typeof data.world_id === 'string' && data.world_id !== '' ? data.world_id : undefined;
-}
-
 /**
  * Turns one parsed line into a validated delivery, with the same schemas the Lambda edge uses;
  * anything else becomes a rejection that names the field. `clockMs` is the time a line without a
@@ -107,7 +103,7 @@ function toDelivery(json: unknown, line: number, clockMs: number): Delivery {
       type: 'invalid',
       category,
       reasons,
-      worldId: worldOf(json),
+      worldId: rawFacts(json).worldId,
       deliveryId: typeof v?.id === 'string' && shape === 'eventbridge' ? v.id : lineId,
       time: typeof time === 'string' && timeOf(time) !== undefined ? time : new Date(ms).toISOString(),
       nowMs: ms,
@@ -123,15 +119,8 @@ function toDelivery(json: unknown, line: number, clockMs: number): Delivery {
       const parsed = SnapshotEventSchema.safeParse(json);
       if (!parsed.success) return invalid(parsed.error, v.time);
       const e = parsed.data;
-      const bytes = Buffer.byteLength(JSON.stringify(e.detail));
-      if (bytes > MAX_EVENT_BYTES)
-        return reject(
-          'oversize',
-          [
-            `detail: ${bytes} bytes, over EventBridge's ${MAX_EVENT_BYTES}-byte limit; send large inputs by *_ref`,
-          ],
-          e.time,
-        );
+      const oversize = oversizeReason(e.detail);
+      if (oversize) return reject('oversize', [oversize], e.time);
       return { type, cloudEvent: e.detail, deliveryId: e.id, nowMs: Date.parse(e.time) };
     }
     if (type === MARKET_SNAPSHOT_DETAIL_TYPE) {

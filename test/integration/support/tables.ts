@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SIGNALS_BY_WORLD_INDEX } from '../../../lib/adapters/dynamodb/tables.js';
 import type { LocalStack } from '../../../lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
@@ -9,13 +8,14 @@ export function tableReader(stack: LocalStack) {
     new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }),
   );
   return {
+    /** A world's signal rows, read from the base table (consistent), never through an index. */
     async signals(world: string): Promise<Record<string, unknown>[]> {
       const out = await doc.send(
-        new QueryCommand({
+        new ScanCommand({
           TableName: stack.tables.signals,
-          IndexName: SIGNALS_BY_WORLD_INDEX,
-          KeyConditionExpression: 'world_id = :w',
+          FilterExpression: 'world_id = :w',
           ExpressionAttributeValues: { ':w': world },
+          ConsistentRead: true,
         }),
       );
       return out.Items ?? [];
@@ -24,6 +24,7 @@ export function tableReader(stack: LocalStack) {
       const out = await doc.send(
         new QueryCommand({
           TableName: stack.tables.audit,
+          ConsistentRead: true,
           KeyConditionExpression: 'world_id = :w',
           ExpressionAttributeValues: { ':w': world },
         }),

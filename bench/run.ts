@@ -1,0 +1,126 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseFlags } from '#lib/cli/args.js';
+import type { BenchFigure } from './types.js';
+
+/**
+ * The benchmark runner behind `exit-engine bench` / `npm run bench`. It lives with the benchmarks:
+ * the CLI starts it as a process of its own and never imports a benchmark.
+ */
+
+/** A bench module: runs its benchmarks and returns their figures. */
+interface BenchModule {
+  run(opts?: { quick?: boolean }): Promise<BenchFigure[]>;
+}
+
+// Loaded on demand so `--only engine` does not pay for esbuild or DynamoDB Local; the bench files
+// live outside lib/ because they are measurements, not runtime code.
+const SUITES: Record<string, () => Promise<BenchModule>> = {
+  pipeline: () => import('./pipeline.bench.js'),
+  engine: () => import('./engine.bench.js'),
+  risk: () => import('./risk.bench.js'),
+  // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
+  soak: () => import('./soak.bench.js'),
+};
+
+/** The `bench/results.json` document. */
+export interface BenchResults {
+  generated_at: string;
+  node: string;
+  machine: { cpus: number; model: string };
+  figures: BenchFigure[];
+}
+
+/** True when the module that failed to load is the suite file itself (not one of its imports). */
+function suiteMissing(error: unknown, suite: string): boolean {
+  const e = error as NodeJS.ErrnoException;
+  return (
+    (e?.code === 'ERR_MODULE_NOT_FOUND' || e?.code === 'MODULE_NOT_FOUND') &&
+    typeof e.message === 'string' &&
+    e.message.includes(`${suite}.bench`)
+  );
+}
+
+function table(figures: readonly BenchFigure[]): string {
+  const rows = figures.map((f) => [
+    f.name,
+    String(f.median),
+    f.p99 === undefined ? '' : String(f.p99),
+    f.unit,
+    f.budget,
+    f.ok ? 'ok' : 'OVER BUDGET',
+  ]);
+  const header = ['name', 'median', 'p99', 'unit', 'budget', 'ok'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i === 1 || i === 2 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
+}
+
+/** The suites a run can be limited to. */
+export const SUITE_NAMES = Object.keys(SUITES);
+
+/** Runs the suites, prints a table against the budgets and writes the figures as JSON. */
+export async function runBench(opts: { only?: string; quick?: boolean; out?: string }): Promise<number> {
+  const suites = opts.only === undefined ? SUITE_NAMES : [opts.only];
+  const quick = opts.quick === true;
+  const out = resolve(opts.out ?? 'bench/results.json');
+
+  const figures: BenchFigure[] = [];
+  for (const suite of suites) {
+    const load = SUITES[suite];
+    if (!load) throw new Error(`unknown bench suite '${suite}' (one of ${SUITE_NAMES.join(', ')})`);
+    let mod: BenchModule;
+    try {
+      mod = await load();
+    } catch (error) {
+      if (!suiteMissing(error, suite)) throw error;
+      console.log(`note: bench/${suite}.bench.ts does not exist yet; skipping the ${suite} benchmarks`);
+      continue;
+    }
+    // The full soak takes minutes: it runs in full only when asked for (`npm run bench -- soak`).
+    const quickSuite = quick || (suite === 'soak' && opts.only !== 'soak');
+    console.log(`\n== ${suite}${quickSuite ? ' (quick)' : ''}`);
+    figures.push(...(await mod.run({ quick: quickSuite })));
+  }
+
+  const cpuList = cpus();
+  const results: BenchResults = {
+    generated_at: new Date().toISOString(),
+    node: process.version,
+    machine: { cpus: cpuList.length, model: cpuList[0]?.model.trim() ?? 'unknown' },
+    figures,
+  };
+  mkdirSync(dirname(out), { recursive: true });
+  writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+
+  console.log(`\n${table(figures)}\n`);
+  const over = figures.filter((f) => !f.ok);
+  if (over.length > 0)
+    console.log(
+      `OVER BUDGET (${over.length}): ${over.map((f) => `${f.name.trim()} = ${f.median} ${f.unit} (${f.budget})`).join('; ')}`,
+    );
+  else console.log('all figures within budget');
+  console.log(
+    `figures written to ${out} (${results.machine.cpus} × ${results.machine.model}, node ${results.node})`,
+  );
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const { values } = parseFlags(
+    process.argv.slice(2),
+    { only: { type: 'string' }, quick: { type: 'boolean' }, out: { type: 'string' } },
+    true,
+  );
+  process.exitCode = await runBench({
+    ...(values.only !== undefined ? { only: values.only } : {}),
+    quick: values.quick === true,
+    ...(values.out !== undefined ? { out: values.out } : {}),
+  });
+}

@@ -1,0 +1,375 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StoredMute } from '#lib/adapters/memory/memory-store.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { EpisodeState } from '#lib/engine/episodes.js';
+import { EvaluationInProgressError } from '#lib/engine/errors.js';
+import type {
+  AuditRecord,
+  EngineStore,
+  EvaluationCommit,
+  LatestSnapshot,
+  SignalItem,
+} from '#lib/engine/ports.js';
+
+/**
+ * One behavioural suite for the EngineStore port, run against every implementation (in memory in
+ * the unit tier, DynamoDB Local in the integration tier). Each condition a write carries has a
+ * refusal case here, so an adapter that drops or weakens one fails a test.
+ */
+
+/** A fresh, empty store plus the reads a test needs that the port does not offer. */
+export interface EngineStoreSubject {
+  store: EngineStore;
+  /** Every signal row, by signal id. */
+  signals(): Promise<SignalItem[]>;
+  /** Every audit record, by world then record id. */
+  audit(): Promise<AuditRecord[]>;
+  /** Stores a mute as the ops path writes it. */
+  putMute(mute: StoredMute): Promise<void>;
+  close?(): Promise<void>;
+}
+
+const W = 'w1';
+const T0 = Date.parse('2025-03-10T21:00:00Z');
+
+function latest(asOfMs: number, version = `v${asOfMs}`, world = W): LatestSnapshot {
+  const asOf = new Date(asOfMs).toISOString();
+  return {
+    world_id: world,
+    as_of: asOf,
+    as_of_ms: asOfMs,
+    version,
+    trigger_key: `risk_snapshot_updated:${world}:${version}:1`,
+    source_event_id: `ce-${version}`,
+    data: { world_id: world, as_of: asOf, version, weights: { a: 1 } },
+  };
+}
+
+function episode(version: number, status: EpisodeState['status'] = 'active'): EpisodeState {
+  return { rule_id: 'var_99_limit', scope_key: 'world', status, breach_count: 1, version };
+}
+
+function audit(recordId: string, world = W): AuditRecord {
+  return {
+    world_id: world,
+    record_id: recordId,
+    kind: 'evaluation',
+    recorded_at: '2025-03-10T21:00:31.000Z',
+  };
+}
+
+const event = { id: 'evt-1', type: 'exit_signal_emitted' } as unknown as EngineEvent;
+
+function signal(id: string, status: SignalItem['status'] = 'pending_publish'): SignalItem {
+  return {
+    signal_id: id,
+    world_id: W,
+    strategy_id: 'a',
+    action: 'reduce',
+    reduction_ratio: 0.4,
+    reason: 'var_limit_breach',
+    status,
+    mode: 'enforce',
+    emitted_at: '2025-03-10T21:00:31.000Z',
+    as_of: '2025-03-10T21:00:00Z',
+    snapshot_version: 'v1',
+    event_id: 'evt-1',
+    evaluation_key: 'k',
+    rule_ids: ['var_99_limit'],
+    severity: 'blocking',
+    tags: [],
+    metrics: {},
+    ruleset_version: 'sha256:x',
+    expires_at: 0,
+  };
+}
+
+function commit(over: Partial<EvaluationCommit> = {}): EvaluationCommit {
+  return {
+    world_id: W,
+    evaluation_key: 'eval-1',
+    lease_owner: 'inv-1',
+    publish_lease_until: T0 + 60_000,
+    snapshot_as_of_ms: T0,
+    outcome: 'publish',
+    episodes: [episode(0)],
+    audit: audit('2025-03-10T21:00:31.000Z#evaluation#d1'),
+    events: [event],
+    signal_items: [signal('sig-1')],
+    ...over,
+  };
+}
+
+/** A store with the world's latest snapshot at T0 and `eval-1` claimed by `inv-1`. */
+async function claimed(store: EngineStore): Promise<EngineStore> {
+  await store.advanceLatestSnapshot(latest(T0));
+  await store.claimEvaluation(W, 'eval-1', 'inv-1', T0 + 60_000, T0);
+  return store;
+}
+
+/**
+ * `atomicCommit: false` is the dynalite fallback, which has no transactions and applies a commit's
+ * writes one by one, claim last. It keeps every guarantee below but two, asserted as they are: a
+ * duplicate audit record is taken for an earlier attempt of the same evaluation, and a commit that
+ * lost its claim leaves its episode writes behind.
+ */
+export function engineStoreContract(
+  name: string,
+  make: () => Promise<EngineStoreSubject>,
+  { atomicCommit = true }: { atomicCommit?: boolean } = {},
+): void {
+  describe(`EngineStore contract: ${name}`, () => {
+    let s: EngineStoreSubject;
+    beforeEach(async () => {
+      s = await make();
+    });
+    afterEach(async () => {
+      await s.close?.();
+    });
+
+    describe('latest snapshot', () => {
+      it('moves forward only: an older as_of never wins, the same snapshot again is `same`', async () => {
+        const store = s.store;
+        expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('advanced');
+        expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('same');
+        expect(await store.advanceLatestSnapshot(latest(T0, 'v1-other'))).toBe('older');
+        expect(await store.advanceLatestSnapshot(latest(T0 - 1, 'v0'))).toBe('older');
+        expect((await store.getLatestSnapshot(W))?.version).toBe('v1');
+        expect(await store.advanceLatestSnapshot(latest(T0 + 1, 'v2'))).toBe('advanced');
+        expect((await store.getLatestSnapshot(W))?.version).toBe('v2');
+      });
+
+      it('lists every world that has had a snapshot, sorted', async () => {
+        const store = s.store;
+        await store.advanceLatestSnapshot(latest(T0, 'v1', 'zeta'));
+        await store.advanceLatestSnapshot(latest(T0, 'v1', 'alpha'));
+        expect(await store.listWorlds()).toEqual(['alpha', 'zeta']);
+      });
+
+      it('hands out copies, so a caller cannot change what is stored', async () => {
+        const store = s.store;
+        await store.advanceLatestSnapshot(latest(T0, 'v1'));
+        const got = await store.getLatestSnapshot(W);
+        got!.data.weights.a = 0.5;
+        expect((await store.getLatestSnapshot(W))?.data.weights.a).toBe(1);
+      });
+    });
+
+    describe('claims', () => {
+      it('lets one invocation claim an evaluation and refuses another while the lease runs', async () => {
+        const store = s.store;
+        expect(await store.claimEvaluation(W, 'e', 'inv-1', T0 + 1000, T0)).toBe(true);
+        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 2000, T0 + 1000)).toBe(false);
+        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 3000, T0 + 1001)).toBe(true);
+        expect((await store.getEvaluation(W, 'e'))?.lease_owner).toBe('inv-2');
+      });
+
+      it('releases only the owner’s claim, so a retry need not wait out the lease', async () => {
+        const store = s.store;
+        await store.claimEvaluation(W, 'e', 'inv-1', T0 + 60_000, T0);
+        await store.releaseClaim(W, 'e', 'inv-2');
+        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).toBe(false);
+        await store.releaseClaim(W, 'e', 'inv-1');
+        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).toBe(true);
+      });
+
+      it('never re-opens a completed evaluation', async () => {
+        const store = await claimed(s.store);
+        expect(await store.commitEvaluation(commit())).toBe('committed');
+        expect(await store.claimEvaluation(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).toBe(
+          false,
+        );
+      });
+    });
+
+    describe('commitEvaluation', () => {
+      it('commits episodes (version + 1), the audit record and the outbox together', async () => {
+        const store = await claimed(s.store);
+        expect(await store.commitEvaluation(commit())).toBe('committed');
+        const record = await store.getEvaluation(W, 'eval-1');
+        expect(record).toMatchObject({ status: 'completed', outcome: 'publish', outbox_status: 'pending' });
+        expect(record?.events?.map((e) => e.id)).toEqual(['evt-1']);
+        expect(record?.signal_items?.map((s) => s.signal_id)).toEqual(['sig-1']);
+        expect((await store.loadEpisodes(W)).get('var_99_limit#world')?.version).toBe(1);
+        expect((await s.audit()).map((a) => a.record_id)).toEqual(['2025-03-10T21:00:31.000Z#evaluation#d1']);
+      });
+
+      it('marks an evaluation without events as having nothing to publish', async () => {
+        const store = await claimed(s.store);
+        await store.commitEvaluation(commit({ events: [], signal_items: [], outcome: 'no_signal' }));
+        const record = await store.getEvaluation(W, 'eval-1');
+        expect(record?.outbox_status).toBe('none');
+        expect(record?.events).toBeUndefined();
+      });
+
+      it('is a conflict, writing nothing, when an episode changed since it was read', async () => {
+        const store = await claimed(s.store);
+        await store.commitEvaluation(commit());
+        await store.claimEvaluation(W, 'eval-2', 'inv-2', T0 + 60_000, T0);
+        // Read at version 0 (absent) but now stored at 1: a concurrent evaluation won.
+        const stale = commit({
+          evaluation_key: 'eval-2',
+          lease_owner: 'inv-2',
+          audit: audit('2025-03-10T21:00:32.000Z#evaluation#d2'),
+        });
+        expect(await store.commitEvaluation(stale)).toBe('conflict');
+        expect(await store.commitEvaluation({ ...stale, episodes: [episode(7)] })).toBe('conflict');
+        expect((await store.getEvaluation(W, 'eval-2'))?.status).toBe('in_progress');
+        expect(await s.audit()).toHaveLength(1);
+        expect(await store.commitEvaluation({ ...stale, episodes: [episode(1, 'idle')] })).toBe('committed');
+        expect((await store.loadEpisodes(W)).get('var_99_limit#world')).toMatchObject({
+          status: 'idle',
+          version: 2,
+        });
+      });
+
+      it('is a conflict when the audit record already exists', async () => {
+        const store = await claimed(s.store);
+        await store.appendAudit(audit('2025-03-10T21:00:31.000Z#evaluation#d1'));
+        expect(await store.commitEvaluation(commit())).toBe(atomicCommit ? 'conflict' : 'committed');
+      });
+
+      it('is superseded, writing nothing, when the world’s latest snapshot moved on', async () => {
+        const store = await claimed(s.store);
+        await store.advanceLatestSnapshot(latest(T0 + 86_400_000, 'v2'));
+        expect(await store.commitEvaluation(commit())).toBe('superseded');
+        expect(await store.loadEpisodes(W)).toEqual(new Map());
+        expect((await store.getEvaluation(W, 'eval-1'))?.status).toBe('in_progress');
+      });
+
+      it('skips the latest-snapshot check for a terminal commit (NaN as_of)', async () => {
+        const store = await claimed(s.store);
+        await store.advanceLatestSnapshot(latest(T0 + 1, 'v2'));
+        const terminal = commit({
+          snapshot_as_of_ms: Number.NaN,
+          episodes: [],
+          events: [],
+          signal_items: [],
+        });
+        expect(await store.commitEvaluation(terminal)).toBe('committed');
+      });
+
+      it('throws when the claim is not (or no longer) the committer’s', async () => {
+        const store = await claimed(s.store);
+        await expect(store.commitEvaluation(commit({ lease_owner: 'inv-2' }))).rejects.toBeInstanceOf(
+          EvaluationInProgressError,
+        );
+        await store.claimEvaluation(W, 'eval-1', 'inv-2', T0 + 200_000, T0 + 100_000);
+        if (atomicCommit) {
+          await expect(store.commitEvaluation(commit())).rejects.toBeInstanceOf(EvaluationInProgressError);
+        } else {
+          // The first attempt's episode write stayed: the stale owner's retry conflicts on it.
+          expect(await store.commitEvaluation(commit())).toBe('conflict');
+        }
+        expect((await store.getEvaluation(W, 'eval-1'))?.lease_owner).toBe('inv-2');
+      });
+    });
+
+    describe('publishing', () => {
+      it('gives the right to publish a pending outbox to one invocation at a time', async () => {
+        const store = await claimed(s.store);
+        await store.commitEvaluation(commit()); // the committer holds it until T0 + 60 s
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 1000)).toBe(false);
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 60_001)).toBe(true);
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(false);
+        await store.releasePublish(W, 'eval-1', 'inv-3');
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(false);
+        await store.releasePublish(W, 'eval-1', 'inv-2');
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(true);
+      });
+
+      it('has nothing to acquire once published, or when there was nothing to publish', async () => {
+        const store = await claimed(s.store);
+        await store.commitEvaluation(commit());
+        await store.markPublished(W, 'eval-1', ['sig-1'], '2025-03-10T21:00:31.000Z');
+        expect((await store.getEvaluation(W, 'eval-1'))?.outbox_status).toBe('published');
+        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).toBe(
+          false,
+        );
+        expect(await store.acquirePublish(W, 'missing', 'inv-2', T0 + 1, T0)).toBe(false);
+      });
+
+      it('stores signal rows once and marks only pending ones published', async () => {
+        const store = s.store;
+        await store.putSignals([signal('sig-1'), signal('sig-2', 'shadow')]);
+        await store.putSignals([{ ...signal('sig-1'), reduction_ratio: 0.9 }]);
+        await store.markPublished(W, 'eval-1', ['sig-1', 'sig-2', 'sig-missing'], '2025-03-10T21:00:31.000Z');
+        const rows = await s.signals();
+        expect(rows.map((r) => [r.signal_id, r.status, r.reduction_ratio, r.published_at])).toEqual([
+          ['sig-1', 'published', 0.4, '2025-03-10T21:00:31.000Z'],
+          ['sig-2', 'shadow', 0.4, undefined],
+        ]);
+      });
+
+      it('leaves a row already moved on alone when an outbox retry writes it again', async () => {
+        const store = s.store;
+        await store.putSignals([signal('sig-1')]);
+        await store.markPublished(W, 'eval-1', ['sig-1'], '2025-03-10T21:00:31.000Z');
+        // The retry of a crashed publish rewrites the outbox's rows as they were first built.
+        await store.putSignals([signal('sig-1')]);
+        const [row] = await s.signals();
+        expect(row).toMatchObject({ status: 'published', published_at: '2025-03-10T21:00:31.000Z' });
+      });
+
+      it('marks published only rows still pending, never a decided or shadow row', async () => {
+        const store = s.store;
+        await store.putSignals([signal('sig-p', 'proposed'), signal('sig-s', 'shadow')]);
+        await store.markPublished(W, 'eval-1', ['sig-p', 'sig-s'], '2025-03-10T21:00:31.000Z');
+        expect((await s.signals()).map((r) => [r.signal_id, r.status])).toEqual([
+          ['sig-p', 'proposed'],
+          ['sig-s', 'shadow'],
+        ]);
+      });
+    });
+
+    describe('audit, market and mutes', () => {
+      it('appends audit records once each, in order', async () => {
+        const store = s.store;
+        await store.appendAudit({ ...audit('r1'), reasons: ['first'] });
+        await store.appendAudit({ ...audit('r2') });
+        await store.appendAudit({ ...audit('r1'), reasons: ['second'] });
+        await store.appendAudit({ ...audit('r1', 'w2') });
+        expect((await s.audit()).map((a) => [a.world_id, a.record_id, a.reasons])).toEqual([
+          [W, 'r1', ['first']],
+          [W, 'r2', undefined],
+          ['w2', 'r1', undefined],
+        ]);
+      });
+
+      it('keeps the latest market data per scope, forward only', async () => {
+        const store = s.store;
+        const view = (asOfMs: number, id: string, vix: number) => ({
+          scope: 'global',
+          as_of: new Date(asOfMs).toISOString(),
+          asOfMs,
+          indicators: { vix },
+          series: {},
+          source_event_id: id,
+        });
+        expect(await store.putMarket(view(T0, 'm1', 20))).toBe('advanced');
+        expect(await store.putMarket(view(T0, 'm1', 20))).toBe('same');
+        expect(await store.putMarket(view(T0, 'm2', 99))).toBe('older');
+        expect(await store.putMarket(view(T0 - 1, 'm0', 99))).toBe('older');
+        expect(await store.putMarket(view(T0 + 1, 'm3', 45))).toBe('advanced');
+        const market = await store.loadMarket(['global', 'us-equities']);
+        expect([...market.keys()]).toEqual(['global']);
+        expect(market.get('global')).toEqual({
+          scope: 'global',
+          as_of: new Date(T0 + 1).toISOString(),
+          asOfMs: T0 + 1,
+          indicators: { vix: 45 },
+          series: {},
+        });
+      });
+
+      it('loads the mutes still in force (not ended by ops)', async () => {
+        const store = s.store;
+        const mute = { mute_id: 'm1', world_id: W, until: '2025-03-11T00:00:00Z', reason: 'x', actor: 'ops' };
+        await s.putMute(mute);
+        await s.putMute({ ...mute, mute_id: 'm2', ended_at: '2025-03-10T22:00:00Z' });
+        expect((await store.loadMutes(W)).map((m) => m.mute_id)).toEqual(['m1']);
+        expect(await store.loadMutes('other')).toEqual([]);
+      });
+    });
+  });
+}
