@@ -1,12 +1,14 @@
 import { pathToFileURL } from 'node:url';
 import {
   marketStructure,
+  type PreparedRiskInput,
   portfolioVariance,
   prepareRiskInput,
   type RiskSnapshotInput,
   riskReportFromInput,
 } from '#lib/risk/index.js';
 import { mulberry32 } from '../lib/prng.js';
+import { numpyUnavailable, startNumpyPeer } from './numpy-peer.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
@@ -70,20 +72,91 @@ function time(fn: () => unknown, samples: number, batch = 1, warmup = 20): { med
 const round = (x: number) => Number(x.toPrecision(4));
 const options = { confidence: 0.99, horizon: 1, withMean: false };
 
+/** A prepared input of the given size, and the time of preparing it from its snapshot. */
+function prepareTimed(n: number, t: number, samples: number) {
+  const snapshot = snapshotOf(n, t, n * 7919 + t);
+  const parse = time(() => prepareRiskInput(snapshot), samples, 1, 2);
+  return { prepared: prepareRiskInput(snapshot), parse };
+}
+
+/**
+ * Our report against numpy's on the same prepared inputs: `rounds` alternating batches (ours, then
+ * numpy's), each timed per report; the figure is median(numpy) / median(ours), > 1 when we are faster.
+ */
+async function raceNumpy(
+  prepared: PreparedRiskInput,
+  n: number,
+  t: number,
+  rounds: number,
+  batch: number,
+): Promise<BenchFigure> {
+  const peer = startNumpyPeer({
+    n,
+    t,
+    confidence: options.confidence,
+    weights: prepared.weights,
+    covariance: prepared.covariance as Float64Array,
+    returns: prepared.byStrategy as Float64Array[],
+  });
+  try {
+    // Both sides must be computing the same thing before their times mean anything.
+    const theirs = await peer.check();
+    const ours = riskReportFromInput(prepared, options);
+    const pairs: Array<[string, number, number | null]> = [
+      ['sigma', theirs.sigma!, ours.portfolio.sigma],
+      ['var_historical', theirs.var_historical!, ours.portfolio.var.historical],
+      ['es_student_t', theirs.es_student_t!, ours.portfolio.es.student_t],
+      ['var_cornish_fisher', theirs.var_cornish_fisher!, ours.portfolio.var.cornish_fisher],
+      ['drawdown_max', theirs.drawdown_max!, ours.portfolio.drawdown?.max ?? null],
+    ];
+    for (const [name, a, b] of pairs)
+      if (b === null || Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a)))
+        throw new Error(`numpy and our report disagree on ${name}: ${a} vs ${b}`);
+    await peer.run(batch);
+    time(() => riskReportFromInput(prepared, options), batch, 1, 5);
+    const numpyTimes = new Float64Array(rounds);
+    const ourTimes = new Float64Array(rounds);
+    for (let r = 0; r < rounds; r++) {
+      ourTimes[r] = time(() => riskReportFromInput(prepared, options), 1, batch, 0).median;
+      numpyTimes[r] = (await peer.run(batch)) * 1e3;
+    }
+    const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)]!;
+    const ratio = median(numpyTimes) / median(ourTimes);
+    return {
+      name: `risk report vs numpy N=${n} T=${t}: numpy time / our time (numpy ${round(median(numpyTimes))} ms, ours ${round(median(ourTimes))} ms)`,
+      unit: 'ratio',
+      median: round(ratio),
+      budget: '≥ 1 (goal 3)',
+      ok: ratio >= 1,
+    };
+  } finally {
+    peer.close();
+  }
+}
+
 /** Runs the risk benchmarks and returns their figures. */
 export async function run(): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
+  const noNumpy = numpyUnavailable();
+  if (noNumpy !== undefined)
+    figures.push({
+      name: `risk report vs numpy: skipped, ${noNumpy}`,
+      unit: 'ratio',
+      median: 0,
+      budget: 'none',
+      ok: true,
+    });
   for (const [n, t, budget, samples] of [
     [20, 2520, 0.5, 400],
     [200, 1000, 3, 200],
     [1000, 500, 30, 40],
   ] as const) {
-    const snapshot = snapshotOf(n, t, n * 7919 + t);
     // "Already parsed" = the covariance map turned into a matrix (prepareRiskInput); that step is
     // reported on its own below because enumerating N²/2 object keys is V8's cost, not the math's.
-    const prepared = prepareRiskInput(snapshot);
+    // The snapshot is dropped before the report is timed, so its half-million keys do not slow the
+    // garbage collector under the report (a handler holds only the prepared arrays too).
+    const { prepared, parse } = prepareTimed(n, t, Math.max(5, samples / 20));
     const { median, p99 } = time(() => riskReportFromInput(prepared, options), samples, 1, 10);
-    const parse = time(() => prepareRiskInput(snapshot), Math.max(5, samples / 20), 1, 2);
     figures.push({
       name: `risk report N=${n} T=${t}`,
       unit: 'ms',
@@ -92,6 +165,8 @@ export async function run(): Promise<BenchFigure[]> {
       budget: `< ${budget} ms`,
       ok: median < budget,
     });
+    if (noNumpy === undefined && n >= 200)
+      figures.push(await raceNumpy(prepared, n, t, 15, Math.max(2, Math.round(400 / n))));
     figures.push({
       name: `  snapshot map → arrays (prepareRiskInput) N=${n} T=${t}, not budgeted`,
       unit: 'ms',
