@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   pipeline: () => import('../../../bench/pipeline.bench.js'),
   engine: () => import('../../../bench/engine.bench.js'),
   risk: () => import('../../../bench/risk.bench.js'),
+  pattern: () => import('../../../bench/pattern.bench.js'),
 };
 
 /** The `bench/results.json` document. */
@@ -59,7 +60,7 @@ export const command: CliCommand = {
   name: 'bench',
   summary:
     'Run the benchmarks (pipeline: Lambda bundle size, cold init and warm latency; engine: full rule-set evaluation; risk: the risk library), print them against their budgets and write them as JSON. Over budget is reported, not an error.',
-  usage: 'exit-engine bench [--only pipeline|engine|risk] [--quick] [--out FILE]',
+  usage: 'exit-engine bench [--only pipeline|engine|risk|pattern] [--quick] [--out FILE]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       only: { type: 'string' },
