@@ -65,7 +65,7 @@ export function startNumpyPeer(inputs: PeerInputs): NumpyPeer {
   writeFileSync(join(folder, 'w.bin'), inputs.weights);
   writeFileSync(join(folder, 'cov.bin'), inputs.covariance);
   const returns = new Float64Array(n * t);
-  inputs.returns.forEach((series, i) => returns.set(series.subarray(series.length - t), i * t));
+  for (const [i, series] of inputs.returns.entries()) returns.set(series.subarray(series.length - t), i * t);
   writeFileSync(join(folder, 'returns.bin'), returns);
   const child = spawn('python3', [SCRIPT, folder], { env: peerEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });

@@ -166,7 +166,7 @@ export async function run(): Promise<BenchFigure[]> {
       ok: median < budget,
     });
     if (noNumpy === undefined && n >= 200)
-      figures.push(await raceNumpy(prepared, n, t, 15, Math.max(2, Math.round(400 / n))));
+      figures.push(await raceNumpy(prepared, n, t, 15, Math.max(8, Math.round(4000 / n))));
     figures.push({
       name: `  snapshot map → arrays (prepareRiskInput) N=${n} T=${t}, not budgeted`,
       unit: 'ms',

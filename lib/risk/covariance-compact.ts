@@ -113,7 +113,7 @@ export function covarianceFromCompact(
   if (issues.length > 0) return { ok: false, issues };
 
   let matrix = source;
-  const identity = m === n && ids.every((id, i) => where[i] === i);
+  const identity = m === n && ids.every((_, i) => where[i] === i);
   if (!identity) {
     matrix = new Float64Array(n * n);
     for (let i = 0; i < n; i++) {

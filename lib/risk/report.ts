@@ -177,7 +177,7 @@ export interface PreparedRiskInput {
 function returnMatrixOf(byStrategy: readonly Float64Array[]): Float64Array {
   const t = commonLength(byStrategy);
   const matrix = new Float64Array(byStrategy.length * t);
-  byStrategy.forEach((r, i) => matrix.set(r.subarray(r.length - t), i * t));
+  for (const [i, r] of byStrategy.entries()) matrix.set(r.subarray(r.length - t), i * t);
   return matrix;
 }
 

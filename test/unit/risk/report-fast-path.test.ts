@@ -19,8 +19,14 @@ function expectSameReport(fast: RiskReport, reference: RiskReport): void {
     expect(Math.abs(a - b), `${at}: ${a} vs ${b}`).toBeLessThanOrEqual(1e-12 * Math.max(1, Math.abs(b)));
   };
   const walk = (a: unknown, b: unknown, at: string): void => {
-    if (typeof b === 'number' || b === null) return close(a as number | null, b, at);
-    if (typeof b !== 'object') return void expect(a, at).toStrictEqual(b);
+    if (typeof b === 'number' || b === null) {
+      close(a as number | null, b, at);
+      return;
+    }
+    if (typeof b !== 'object') {
+      expect(a, at).toStrictEqual(b);
+      return;
+    }
     expect(Object.keys(a as object).sort(), at).toEqual(Object.keys(b).sort());
     for (const key of Object.keys(b))
       walk((a as Record<string, unknown>)[key], (b as Record<string, unknown>)[key], `${at}.${key}`);
