@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 // A numpy process to race against: the same report (bench/numpy/risk_report.py) on the same
 // inputs, timed in batches that alternate with ours so machine drift hits both alike.
 
-const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'numpy', 'risk_report.py');
+const FOLDER = join(dirname(fileURLToPath(import.meta.url)), 'numpy');
+const SCRIPT = join(FOLDER, 'risk_report.py');
 
 /** Single-threaded BLAS, and none of the OpenBLAS core overrides some machines set for old builds. */
 function peerEnv(): NodeJS.ProcessEnv {
@@ -40,8 +41,8 @@ export function numpyUnavailable(): string | undefined {
 export interface NumpyPeer {
   /** numpy's headline numbers, to check both sides compute the same report. */
   check(): Promise<Record<string, number>>;
-  /** Seconds per report over a batch. */
-  run(batch: number): Promise<number>;
+  /** CPU seconds per report over a batch, after `warm` untimed reports. */
+  run(batch: number, warm?: number): Promise<number>;
   close(): void;
 }
 
@@ -67,7 +68,18 @@ export function startNumpyPeer(inputs: PeerInputs): NumpyPeer {
   const returns = new Float64Array(n * t);
   for (const [i, series] of inputs.returns.entries()) returns.set(series.subarray(series.length - t), i * t);
   writeFileSync(join(folder, 'returns.bin'), returns);
-  const child = spawn('python3', [SCRIPT, folder], { env: peerEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
+  return talkTo(SCRIPT, folder);
+}
+
+/** Starts python3 on covariance_map.py with a snapshot's JSON text: `run B` times B parses. */
+export function startCovarianceMapPeer(text: string): Pick<NumpyPeer, 'run' | 'close'> {
+  const folder = mkdtempSync(join(tmpdir(), 'exit-engine-numpy-'));
+  writeFileSync(join(folder, 'snapshot.json'), text);
+  return talkTo(join(FOLDER, 'covariance_map.py'), join(folder, 'snapshot.json'), folder);
+}
+
+function talkTo(script: string, arg: string, folder = arg): NumpyPeer {
+  const child = spawn('python3', [script, arg], { env: peerEnv(), stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
   const waiting: Array<{ resolve: (line: string) => void; reject: (error: Error) => void }> = [];
   lines.on('line', (line) => waiting.shift()?.resolve(line));
@@ -81,7 +93,7 @@ export function startNumpyPeer(inputs: PeerInputs): NumpyPeer {
     });
   return {
     check: async () => JSON.parse(await ask('check')) as Record<string, number>,
-    run: async (batch) => Number(await ask(`run ${batch}`)),
+    run: async (batch, warm = 0) => Number(await ask(`run ${batch} ${warm}`)),
     close() {
       child.stdin.end('quit\n');
       child.kill();
