@@ -111,9 +111,9 @@ describe('riskReportFromInput (fused fast path)', () => {
   it('agrees with the straightforward reference report to 1e-12', () => {
     fc.assert(
       fc.property(snapshotArb, optionsArb, (s, options) => compare(snapshotOf(s), options)),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
-  });
+  }, 60_000);
 
   it('agrees on a large book (N=60, T=500), where the kernels run their unrolled loops', () => {
     fc.assert(
@@ -135,9 +135,9 @@ describe('riskReportFromInput (fused fast path)', () => {
           options,
         );
       }),
-      { numRuns: 10 },
+      { numRuns: 6 },
     );
-  });
+  }, 60_000);
 });
 
 describe('report kernels', () => {
