@@ -1,12 +1,16 @@
 import { pathToFileURL } from 'node:url';
+import { SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
 import {
+  covarianceFromCompact,
   marketStructure,
+  type PreparedRiskInput,
   portfolioVariance,
   prepareRiskInput,
   type RiskSnapshotInput,
   riskReportFromInput,
 } from '#lib/risk/index.js';
 import { mulberry32 } from '../lib/prng.js';
+import { numpyUnavailable, startCovarianceMapPeer, startNumpyPeer } from './numpy-peer.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
@@ -70,20 +74,168 @@ function time(fn: () => unknown, samples: number, batch = 1, warmup = 20): { med
 const round = (x: number) => Number(x.toPrecision(4));
 const options = { confidence: 0.99, horizon: 1, withMean: false };
 
+/** A prepared input of the given size, and the time of preparing it from its snapshot. */
+function prepareTimed(n: number, t: number, samples: number) {
+  const snapshot = snapshotOf(n, t, n * 7919 + t);
+  const parse = time(() => prepareRiskInput(snapshot), samples, 1, 2);
+  return { prepared: prepareRiskInput(snapshot), parse };
+}
+
+/**
+ * CPU time per call in ms (user + system of this process), after `warmup` untimed calls. CPU time,
+ * not wall time: on a shared machine a batch's wall time includes other processes' time slices.
+ */
+function cpuMsPerCall(fn: () => unknown, batch: number, warmup: number): number {
+  for (let i = 0; i < warmup; i++) fn();
+  const start = process.cpuUsage();
+  for (let b = 0; b < batch; b++) fn();
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1e3 / batch;
+}
+
+/**
+ * Our report against numpy's on the same prepared inputs: `rounds` alternating batches (ours, then
+ * numpy's), each timed per report in CPU time; the figure is median(numpy) / median(ours), > 1 when
+ * we are faster.
+ */
+async function raceNumpy(
+  prepared: PreparedRiskInput,
+  n: number,
+  t: number,
+  rounds: number,
+  batch: number,
+): Promise<BenchFigure> {
+  const peer = startNumpyPeer({
+    n,
+    t,
+    confidence: options.confidence,
+    weights: prepared.weights,
+    covariance: prepared.covariance as Float64Array,
+    returns: prepared.byStrategy as Float64Array[],
+  });
+  try {
+    // Both sides must be computing the same thing before their times mean anything.
+    const theirs = await peer.check();
+    const ours = riskReportFromInput(prepared, options);
+    const pairs: Array<[string, number, number | null]> = [
+      ['sigma', theirs.sigma!, ours.portfolio.sigma],
+      ['var_historical', theirs.var_historical!, ours.portfolio.var.historical],
+      ['es_student_t', theirs.es_student_t!, ours.portfolio.es.student_t],
+      ['var_cornish_fisher', theirs.var_cornish_fisher!, ours.portfolio.var.cornish_fisher],
+      ['drawdown_max', theirs.drawdown_max!, ours.portfolio.drawdown?.max ?? null],
+    ];
+    for (const [name, a, b] of pairs)
+      if (b === null || Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a)))
+        throw new Error(`numpy and our report disagree on ${name}: ${a} vs ${b}`);
+    await peer.run(batch);
+    time(() => riskReportFromInput(prepared, options), batch, 1, 5);
+    const numpyTimes = new Float64Array(rounds);
+    const ourTimes = new Float64Array(rounds);
+    for (let r = 0; r < rounds; r++) {
+      // Each side first runs two untimed reports: switching processes leaves the caches to whoever
+      // ran last, and a cold first call is not what either implementation costs in steady state.
+      ourTimes[r] = cpuMsPerCall(() => riskReportFromInput(prepared, options), batch, 2);
+      numpyTimes[r] = (await peer.run(batch, 2)) * 1e3;
+    }
+    const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)]!;
+    const ratio = median(numpyTimes) / median(ourTimes);
+    return {
+      name: `risk report vs numpy N=${n} T=${t}: numpy time / our time (numpy ${round(median(numpyTimes))} ms, ours ${round(median(ourTimes))} ms)`,
+      unit: 'ratio',
+      median: round(ratio),
+      budget: '≥ 1 (goal 3)',
+      ok: ratio >= 1,
+    };
+  } finally {
+    peer.close();
+  }
+}
+
+/**
+ * A 1,000-strategy covariance from JSON text to a checked matrix: the snapshot's "a,b" map through
+ * our edge schema and prepareRiskInput, against Python's json + numpy doing the same (when it is
+ * here), and the compact ref form (ids + packed upper triangle) through covarianceFromCompact.
+ */
+async function covarianceParsing(n: number, withNumpy: boolean): Promise<BenchFigure[]> {
+  const { realized_returns: _, ...snapshot } = snapshotOf(n, 3, 17);
+  const text = JSON.stringify({ ...snapshot, version: 'bench', world_id: 'bench' });
+  const ids = Object.keys(snapshot.weights);
+  const upper: number[] = [];
+  const cov = snapshot.covariance as Record<string, number>;
+  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) upper.push(cov[`${ids[i]},${ids[j]}`]!);
+  const compactText = JSON.stringify({ ids, upper });
+  const parseMap = () => prepareRiskInput(SnapshotDataSchema.parse(JSON.parse(text)));
+  const parseCompact = () => {
+    const result = covarianceFromCompact(JSON.parse(compactText), ids);
+    if (!result.ok) throw new Error(result.issues.join('; '));
+  };
+  const rounds = 3;
+  const ours = new Float64Array(rounds);
+  const theirs = new Float64Array(rounds);
+  const compact = new Float64Array(rounds);
+  const peer = withNumpy ? startCovarianceMapPeer(text) : undefined;
+  try {
+    for (let r = 0; r < rounds; r++) {
+      ours[r] = cpuMsPerCall(parseMap, 1, r === 0 ? 1 : 0);
+      compact[r] = cpuMsPerCall(parseCompact, 3, r === 0 ? 1 : 0);
+      if (peer) theirs[r] = (await peer.run(1)) * 1e3;
+    }
+  } finally {
+    peer?.close();
+  }
+  const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)]!;
+  const figures: BenchFigure[] = [
+    {
+      name: `covariance map N=${n} (${((n * (n + 1)) / 2).toLocaleString('en')} keys), JSON text → checked matrix (JSON.parse + edge schema + prepareRiskInput), CPU`,
+      unit: 'ms',
+      median: round(median(ours)),
+      budget: 'report',
+      ok: true,
+    },
+    {
+      name: `compact covariance ref N=${n} (ids + packed upper triangle), JSON text → checked matrix: time / the map's`,
+      unit: 'ratio',
+      median: round(median(compact) / median(ours)),
+      budget: '< 0.5',
+      ok: median(compact) / median(ours) < 0.5,
+    },
+  ];
+  if (peer) {
+    const ratio = median(theirs) / median(ours);
+    figures.push({
+      name: `covariance map N=${n}: Python json + numpy time / our time (python ${round(median(theirs))} ms CPU)`,
+      unit: 'ratio',
+      median: round(ratio),
+      budget: '≥ 1',
+      ok: ratio >= 1,
+    });
+  }
+  return figures;
+}
+
 /** Runs the risk benchmarks and returns their figures. */
 export async function run(): Promise<BenchFigure[]> {
   const figures: BenchFigure[] = [];
+  const noNumpy = numpyUnavailable();
+  if (noNumpy !== undefined)
+    figures.push({
+      name: `risk report vs numpy: skipped, ${noNumpy}`,
+      unit: 'ratio',
+      median: 0,
+      budget: 'none',
+      ok: true,
+    });
   for (const [n, t, budget, samples] of [
     [20, 2520, 0.5, 400],
     [200, 1000, 3, 200],
     [1000, 500, 30, 40],
   ] as const) {
-    const snapshot = snapshotOf(n, t, n * 7919 + t);
     // "Already parsed" = the covariance map turned into a matrix (prepareRiskInput); that step is
     // reported on its own below because enumerating N²/2 object keys is V8's cost, not the math's.
-    const prepared = prepareRiskInput(snapshot);
+    // The snapshot is dropped before the report is timed, so its half-million keys do not slow the
+    // garbage collector under the report (a handler holds only the prepared arrays too).
+    const { prepared, parse } = prepareTimed(n, t, Math.max(5, samples / 20));
     const { median, p99 } = time(() => riskReportFromInput(prepared, options), samples, 1, 10);
-    const parse = time(() => prepareRiskInput(snapshot), Math.max(5, samples / 20), 1, 2);
     figures.push({
       name: `risk report N=${n} T=${t}`,
       unit: 'ms',
@@ -92,6 +244,8 @@ export async function run(): Promise<BenchFigure[]> {
       budget: `< ${budget} ms`,
       ok: median < budget,
     });
+    if (noNumpy === undefined && n >= 200)
+      figures.push(await raceNumpy(prepared, n, t, 15, Math.max(15, Math.round(10000 / n))));
     figures.push({
       name: `  snapshot map → arrays (prepareRiskInput) N=${n} T=${t}, not budgeted`,
       unit: 'ms',
@@ -101,6 +255,8 @@ export async function run(): Promise<BenchFigure[]> {
       ok: true,
     });
   }
+
+  figures.push(...(await covarianceParsing(1000, noNumpy === undefined)));
 
   const returns = factorReturns(50, 500, 4242);
   const windows = { turbulenceWindow: 250, shortWindow: 50, longWindow: 500 };

@@ -21,6 +21,7 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   pipeline: () => import('./pipeline.bench.js'),
   engine: () => import('./engine.bench.js'),
   risk: () => import('./risk.bench.js'),
+  pattern: () => import('./pattern.bench.js'),
   // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
   soak: () => import('./soak.bench.js'),
 };

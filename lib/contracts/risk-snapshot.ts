@@ -37,7 +37,15 @@ const scenarioMetrics = z.record(z.string(), z.unknown()).transform((raw, ctx) =
 });
 
 export const RealizedReturnsSchema = z.union([z.record(z.string(), finiteSeries), finiteSeries]);
-export const CovarianceMapSchema = z.record(z.string(), finite);
+/**
+ * `{"a,b": number}`, shape only: SnapshotDataSchema's refinement checks every value, key form and
+ * id in one loop. z.record would copy the map and walk it once more, and a 1,000-strategy map has
+ * 500,500 keys.
+ */
+export const CovarianceMapSchema = z.custom<Record<string, number>>(
+  (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
+  { message: 'must be an object mapping "<idA>,<idB>" to a number' },
+);
 
 /**
  * Stress is `{scenario: metrics}` or, from some producers, `{strategy: {scenario: metrics}}`.
@@ -82,7 +90,13 @@ export const SnapshotDataSchema = z
       });
     }
     if (s.covariance) {
-      for (const key of Object.keys(s.covariance)) {
+      // for…in: no array of half a million keys.
+      for (const key in s.covariance) {
+        const value = s.covariance[key];
+        if (typeof value !== 'number' || !Number.isFinite(value)) {
+          ctx.addIssue({ code: 'custom', path: ['covariance', key], message: 'must be a finite number' });
+          continue;
+        }
         const pair = parsePairKey(key);
         if (!pair) {
           ctx.addIssue({

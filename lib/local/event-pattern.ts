@@ -8,6 +8,18 @@
  * (validation messages below mirror its `JsonRuleCompiler`).
  */
 
+import type { Alternative, LeafNode, LeafTest, ObjectNode } from './event-pattern-match.js';
+import { matchFields } from './event-pattern-match.js';
+import { inCidr, parseCidr, parseIp } from './ip-address.js';
+import {
+  MAX_WILDCARD_COMPLEXITY,
+  matchWildcard,
+  parseWildcard,
+  type Wildcard,
+  type WildcardSyntaxError,
+  wildcardComplexity,
+} from './wildcard.js';
+
 /** A value inside a pattern's match array: a literal or a one-key match expression. */
 export type PatternMatchValue = string | number | boolean | null | { readonly [operator: string]: unknown };
 
@@ -37,21 +49,11 @@ const SCALE = 1_000_000;
 
 const OR = '$or';
 
-type Leaf = string | number | boolean | null;
-type LeafTest = (value: Leaf) => boolean;
-
-/** One entry of a match array: exists tests look at presence, the rest at each leaf value. */
-type Alternative = { kind: 'exists'; exists: boolean } | { kind: 'value'; test: LeafTest };
-
-interface LeafNode {
-  readonly kind: 'leaf';
-  readonly alternatives: readonly Alternative[];
-}
-
-interface ObjectNode {
-  readonly kind: 'object';
-  readonly fields: ReadonlyArray<{ readonly key: string; readonly node: LeafNode | ObjectNode }>;
-  readonly ors: ReadonlyArray<readonly ObjectNode[]>;
+/** What compilation carries down the pattern: the field being compiled and its wildcards. */
+interface CompileContext {
+  /** Dotted path of the field, without `$or` branch indices (branches share a field's matcher). */
+  readonly field: string;
+  readonly wildcards: Map<string, Array<{ wildcard: Wildcard; path: string }>>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -70,7 +72,7 @@ function fail(path: string, problem: string): never {
   throw new InvalidEventPatternError(path, problem);
 }
 
-function compileObject(pattern: Record<string, unknown>, path: string): ObjectNode {
+function compileObject(pattern: Record<string, unknown>, path: string, context: CompileContext): ObjectNode {
   const keys = Object.keys(pattern);
   if (keys.length === 0) fail(path, 'Empty objects are not allowed');
   const fields: Array<{ key: string; node: LeafNode | ObjectNode }> = [];
@@ -79,37 +81,35 @@ function compileObject(pattern: Record<string, unknown>, path: string): ObjectNo
     const value = pattern[key];
     const at = fieldPath(path, key);
     if (key === OR) {
-      ors.push(compileOr(value, at));
-    } else if (Array.isArray(value)) {
-      fields.push({ key, node: compileMatchArray(value, at) });
-    } else if (isPlainObject(value)) {
-      fields.push({ key, node: compileObject(value, at) });
+      ors.push(compileOr(value, at, context));
     } else {
-      fail(at, `"${key}" must be an object or an array`);
+      const inner = { ...context, field: context.field === '' ? key : `${context.field}.${key}` };
+      if (Array.isArray(value)) fields.push({ key, node: compileMatchArray(value, at, inner) });
+      else if (isPlainObject(value)) fields.push({ key, node: compileObject(value, at, inner) });
+      else fail(at, `"${key}" must be an object or an array`);
     }
   }
   return { kind: 'object', fields, ors };
 }
-
-function compileOr(value: unknown, path: string): ObjectNode[] {
+function compileOr(value: unknown, path: string, context: CompileContext): ObjectNode[] {
   if (!Array.isArray(value)) fail(path, `It must be an Array followed with ${OR}.`);
   const branches = value.map((branch, i) => {
     if (!isPlainObject(branch))
       fail(`${path}[${i}]`, `Only JSON object is allowed in array of ${OR} relationship.`);
-    return compileObject(branch, `${path}[${i}]`);
+    return compileObject(branch, `${path}[${i}]`, context);
   });
   if (branches.length < 2) fail(path, `There must have at least 2 Objects in ${OR} relationship.`);
   return branches;
 }
 
-function compileMatchArray(values: readonly unknown[], path: string): LeafNode {
+function compileMatchArray(values: readonly unknown[], path: string, context: CompileContext): LeafNode {
   if (values.length === 0) fail(path, 'Empty arrays are not allowed');
   const alternatives = values.map((value, i): Alternative => {
     const at = `${path}[${i}]`;
     if (typeof value === 'string') return { kind: 'value', test: exactString(value) };
     if (typeof value === 'number') return { kind: 'value', test: exactNumber(value) };
     if (typeof value === 'boolean' || value === null) return { kind: 'value', test: (v) => v === value };
-    if (isPlainObject(value)) return compileMatchExpression(value, at);
+    if (isPlainObject(value)) return compileMatchExpression(value, at, context);
     return fail(at, 'Match value must be String, number, true, false, or null');
   });
   return { kind: 'leaf', alternatives };
@@ -129,7 +129,11 @@ function requireString(value: unknown, path: string, what: string): string {
   return value;
 }
 
-function compileMatchExpression(expression: Record<string, unknown>, path: string): Alternative {
+function compileMatchExpression(
+  expression: Record<string, unknown>,
+  path: string,
+  context: CompileContext,
+): Alternative {
   const [operator, operand] = singleOperator(expression, path);
   const at = fieldPath(path, operator);
   switch (operator) {
@@ -156,18 +160,19 @@ function compileMatchExpression(expression: Record<string, unknown>, path: strin
       return { kind: 'value', test: (v) => typeof v === 'string' && fold(v) === lower };
     }
     case 'wildcard': {
-      const regex = wildcardRegex(requireString(operand, at, 'wildcard'), at);
-      return { kind: 'value', test: (v) => typeof v === 'string' && regex.test(v) };
+      const wildcard = compileWildcard(requireString(operand, at, 'wildcard'), at, context);
+      return { kind: 'value', test: (v) => typeof v === 'string' && matchWildcard(wildcard, v) };
     }
     case 'anything-but':
-      return { kind: 'value', test: compileAnythingBut(operand, at) };
+      return { kind: 'value', test: compileAnythingBut(operand, at, context) };
     case 'numeric':
       return { kind: 'value', test: compileNumeric(operand, at) };
     case 'exists':
       if (typeof operand !== 'boolean') fail(at, 'exists match pattern must be either true or false.');
       return { kind: 'exists', exists: operand };
     case 'cidr': {
-      const range = parseCidr(requireString(operand, at, 'cidr'), at);
+      const range = parseCidr(requireString(operand, at, 'cidr'));
+      if (typeof range === 'string') return fail(at, range);
       return { kind: 'value', test: (v) => typeof v === 'string' && inCidr(range, v) };
     }
     default:
@@ -186,7 +191,7 @@ function fold(value: string): string {
   return value.toLowerCase();
 }
 
-function compileAnythingBut(operand: unknown, path: string): LeafTest {
+function compileAnythingBut(operand: unknown, path: string, context: CompileContext): LeafTest {
   if (isPlainObject(operand)) {
     const [operator, value] = singleOperator(operand, path);
     const at = fieldPath(path, operator);
@@ -219,8 +224,10 @@ function compileAnythingBut(operand: unknown, path: string): LeafTest {
         return (v) => typeof v !== 'string' || !folded.has(fold(v));
       }
       case 'wildcard': {
-        const regexes = strings.map((s, i) => wildcardRegex(s, Array.isArray(value) ? `${at}[${i}]` : at));
-        return (v) => typeof v !== 'string' || !regexes.some((r) => r.test(v));
+        const wildcards = strings.map((s, i) =>
+          compileWildcard(s, Array.isArray(value) ? `${at}[${i}]` : at, context),
+        );
+        return (v) => typeof v !== 'string' || !wildcards.some((w) => matchWildcard(w, v));
       }
       default:
         return fail(path, `Unsupported anything-but pattern: ${operator}`);
@@ -347,168 +354,18 @@ function compileNumeric(operand: unknown, path: string): LeafTest {
   };
 }
 
-/** `*` matches any run of characters; `\*` and `\\` are literal; `**` and other escapes are refused. */
-function wildcardRegex(pattern: string, path: string): RegExp {
-  let source = '^';
-  for (let i = 0; i < pattern.length; i++) {
-    const ch = pattern[i] as string;
-    if (ch === '*') {
-      if (pattern[i + 1] === '*') fail(path, `Consecutive wildcard characters at pos ${i}`);
-      source += '[\\s\\S]*';
-    } else if (ch === '\\') {
-      const next = pattern[i + 1];
-      if (next !== '*' && next !== '\\') fail(path, `Invalid escape character at pos ${i}`);
-      source += `\\${next}`;
-      i++;
-    } else {
-      source += ch.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-    }
+/** Parses a wildcard operand, noting it for the rule's complexity check. */
+function compileWildcard(pattern: string, path: string, context: CompileContext): Wildcard {
+  let wildcard: Wildcard;
+  try {
+    wildcard = parseWildcard(pattern);
+  } catch (error) {
+    return fail(path, (error as WildcardSyntaxError).problem);
   }
-  return new RegExp(`${source}$`, 'u');
-}
-
-// ---------------------------------------------------------------------------------------------
-// IP addresses (IPv4 and IPv6) for `cidr` and IP-literal equality
-// ---------------------------------------------------------------------------------------------
-
-interface Ip {
-  readonly version: 4 | 6;
-  readonly value: bigint;
-}
-
-function parseIpv4(text: string): bigint | undefined {
-  const parts = text.split('.');
-  if (parts.length !== 4) return undefined;
-  let value = 0n;
-  for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
-    const octet = Number(part);
-    if (octet > 255) return undefined;
-    value = (value << 8n) | BigInt(octet);
-  }
-  return value;
-}
-
-function parseIpv6(text: string): bigint | undefined {
-  if (!text.includes(':')) return undefined;
-  let body = text;
-  // An embedded IPv4 tail (::ffff:1.2.3.4) stands for the last two 16-bit groups.
-  const lastColon = body.lastIndexOf(':');
-  const maybeV4 = body.slice(lastColon + 1);
-  if (maybeV4.includes('.')) {
-    const v4 = parseIpv4(maybeV4);
-    if (v4 === undefined) return undefined;
-    body = `${body.slice(0, lastColon + 1)}${(v4 >> 16n).toString(16)}:${(v4 & 0xffffn).toString(16)}`;
-  }
-  const halves = body.split('::');
-  if (halves.length > 2) return undefined;
-  const group = (s: string): bigint[] | undefined => {
-    if (s === '') return [];
-    const out: bigint[] = [];
-    for (const g of s.split(':')) {
-      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
-      out.push(BigInt(`0x${g}`));
-    }
-    return out;
-  };
-  const head = group(halves[0] ?? '');
-  const rest = halves.length === 2 ? group(halves[1] ?? '') : [];
-  if (head === undefined || rest === undefined) return undefined;
-  const explicit = head.length + rest.length;
-  if (halves.length === 1 ? explicit !== 8 : explicit > 7) return undefined;
-  const groups = [...head, ...Array<bigint>(8 - explicit).fill(0n), ...rest];
-  return groups.reduce((acc, g) => (acc << 16n) | g, 0n);
-}
-
-function parseIp(text: string): Ip | undefined {
-  const v4 = parseIpv4(text);
-  if (v4 !== undefined) return { version: 4, value: v4 };
-  const v6 = parseIpv6(text);
-  return v6 === undefined ? undefined : { version: 6, value: v6 };
-}
-
-interface CidrRange {
-  readonly version: 4 | 6;
-  readonly low: bigint;
-  readonly high: bigint;
-}
-
-function parseCidr(text: string, path: string): CidrRange {
-  const slash = text.indexOf('/');
-  if (slash < 0 || slash !== text.lastIndexOf('/')) fail(path, `Malformed CIDR, one '/' required: ${text}`);
-  const ip = parseIp(text.slice(0, slash));
-  if (ip === undefined) fail(path, `Invalid IP address in CIDR: ${text}`);
-  const bits = ip.version === 4 ? 32 : 128;
-  const maskText = text.slice(slash + 1);
-  const mask = Number(maskText);
-  if (!/^\d{1,3}$/.test(maskText) || mask > bits) fail(path, `Invalid prefix length in CIDR: ${text}`);
-  const hostBits = BigInt(bits - mask);
-  const low = (ip.value >> hostBits) << hostBits;
-  return { version: ip.version, low, high: low | ((1n << hostBits) - 1n) };
-}
-
-function inCidr(range: CidrRange, text: string): boolean {
-  const ip = parseIp(text);
-  return ip !== undefined && ip.version === range.version && ip.value >= range.low && ip.value <= range.high;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Matching
-// ---------------------------------------------------------------------------------------------
-
-/** Leaf values of an event field: arrays flatten (any element may match); objects are not leaves. */
-function leafValues(value: unknown, out: Leaf[]): Leaf[] {
-  if (Array.isArray(value)) {
-    for (const item of value) leafValues(item, out);
-  } else if (
-    value === null ||
-    typeof value === 'string' ||
-    typeof value === 'number' ||
-    typeof value === 'boolean'
-  ) {
-    out.push(value);
-  }
-  return out;
-}
-
-function matchLeaf(node: LeafNode, value: unknown): boolean {
-  const values = value === undefined ? [] : leafValues(value, []);
-  for (const alternative of node.alternatives) {
-    if (alternative.kind === 'exists') {
-      // Exists only sees leaves: an object (or an empty array) counts as absent.
-      if (alternative.exists === values.length > 0) return true;
-    } else {
-      for (const v of values) if (alternative.test(v)) return true;
-    }
-  }
-  return false;
-}
-
-/** Objects reachable at this level; an array of objects matches when one element does. */
-function objectCandidates(value: unknown, out: Record<string, unknown>[]): Record<string, unknown>[] {
-  if (Array.isArray(value)) for (const item of value) objectCandidates(item, out);
-  else if (isPlainObject(value)) out.push(value);
-  return out;
-}
-
-function matchObject(node: ObjectNode, value: unknown): boolean {
-  if (Array.isArray(value)) {
-    const candidates = objectCandidates(value, []);
-    if (candidates.length === 0) return matchFields(node, undefined);
-    return candidates.some((candidate) => matchFields(node, candidate));
-  }
-  return matchFields(node, isPlainObject(value) ? value : undefined);
-}
-
-function matchFields(node: ObjectNode, object: Record<string, unknown> | undefined): boolean {
-  for (const { key, node: child } of node.fields) {
-    const value = object === undefined || !Object.hasOwn(object, key) ? undefined : object[key];
-    if (!(child.kind === 'leaf' ? matchLeaf(child, value) : matchObject(child, value))) return false;
-  }
-  for (const branches of node.ors) {
-    if (!branches.some((branch) => matchFields(branch, object))) return false;
-  }
-  return true;
+  const list = context.wildcards.get(context.field) ?? [];
+  list.push({ wildcard, path });
+  context.wildcards.set(context.field, list);
+  return wildcard;
 }
 
 function parsePatternInput(pattern: unknown): unknown {
@@ -523,7 +380,16 @@ function parsePatternInput(pattern: unknown): unknown {
 function compileRoot(pattern: unknown): ObjectNode {
   const parsed = parsePatternInput(pattern);
   if (!isPlainObject(parsed)) fail('$', 'Filter is not an object');
-  return compileObject(parsed, '$');
+  const context: CompileContext = { field: '', wildcards: new Map() };
+  const root = compileObject(parsed, '$', context);
+  for (const list of context.wildcards.values()) {
+    if (wildcardComplexity(list.map((entry) => entry.wildcard)) > MAX_WILDCARD_COMPLEXITY)
+      fail(
+        (list[0] as { path: string }).path,
+        `Rule is too complex: its wildcard patterns on this field exceed complexity ${MAX_WILDCARD_COMPLEXITY}`,
+      );
+  }
+  return root;
 }
 
 /** Checks a pattern (object or JSON text) as EventBridge does, returning it typed or throwing InvalidEventPatternError. */

@@ -36,6 +36,19 @@ export function historicalTail(
   const k = historicalTailCount(n, confidence);
   const losses = scratch && scratch.length >= n ? scratch : new Float64Array(n);
   for (let i = 0; i < n; i++) losses[i] = -series[i]!;
+  return historicalTailOfLosses(losses, n, k, horizon);
+}
+
+/**
+ * The historical tail from losses already in `losses[0..n)` (rearranged in place): k-th largest
+ * loss and the mean of the k largest, scaled by √h.
+ */
+export function historicalTailOfLosses(
+  losses: Float64Array,
+  n: number,
+  k: number,
+  horizon: number,
+): HistoricalTail {
   selectLargest(losses, n, k);
   const tail = losses.subarray(0, k).sort();
   let sum = 0;

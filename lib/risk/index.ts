@@ -3,6 +3,7 @@ export * from './backtest.js';
 export * from './components.js';
 export * from './cornish-fisher.js';
 export * from './covariance.js';
+export * from './covariance-compact.js';
 export * from './distributions.js';
 export * from './drawdown.js';
 export * from './eigen.js';

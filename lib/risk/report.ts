@@ -1,12 +1,19 @@
-import { componentEs, componentVar } from './components.js';
 import { CORNISH_FISHER_MIN_OBSERVATIONS, cornishFisherFromMoments } from './cornish-fisher.js';
-import { covarianceFromMap, repairCovariance, sampleCovariance } from './covariance.js';
+import { commonLength, covarianceFromMap, repairCovariance, sampleCovariance } from './covariance.js';
 import { assertConfidence, assertHorizon } from './distributions.js';
-import { drawdown } from './drawdown.js';
-import { historicalTail } from './historical.js';
-import { normalEs, normalVar } from './parametric.js';
-import { portfolioSeries, portfolioSigma } from './portfolio.js';
-import { mean, moments } from './stats.js';
+import { historicalTailCount, historicalTailOfLosses } from './historical.js';
+import { normalEs, normalEsMultiplier, normalVar, normalVarMultiplier } from './parametric.js';
+import {
+  centredMoments,
+  dot,
+  matrixSeriesInto,
+  portfolioSeriesInto,
+  type SeriesPass,
+  scratch,
+  seriesPass,
+  symmetricTimes,
+} from './report-kernels.js';
+import { mean } from './stats.js';
 import { dofFromKurtosis, studentTEs, studentTVar } from './student-t.js';
 
 /** The parts of a validated snapshot the report reads (structurally compatible with the contracts' Snapshot). */
@@ -156,10 +163,22 @@ export interface PreparedRiskInput {
   /** Row-major n×n, from the snapshot's map, else the sample covariance of the returns; null without either. */
   covariance: Float64Array | null;
   byStrategy: Float64Array[] | null;
+  /**
+   * The same returns as one row-major n×t block (each strategy's last t common observations), which
+   * the report sweeps faster than n separate arrays. Optional: built by `prepareRiskInput`.
+   */
+  returnMatrix?: Float64Array | null;
   /** The snapshot's bare portfolio return series, when it gave one instead of per-strategy returns. */
   portfolioReturns: Float64Array | null;
   /** Findings of the parse (covariance hygiene, missing or misaligned returns). */
   warnings: string[];
+}
+
+function returnMatrixOf(byStrategy: readonly Float64Array[]): Float64Array {
+  const t = commonLength(byStrategy);
+  const matrix = new Float64Array(byStrategy.length * t);
+  for (const [i, r] of byStrategy.entries()) matrix.set(r.subarray(r.length - t), i * t);
+  return matrix;
 }
 
 /** Parses and checks a snapshot into arrays (see `PreparedRiskInput`); throws RiskInputError when it cannot be used. */
@@ -190,6 +209,7 @@ export function prepareRiskInput(
     weights: w,
     covariance,
     byStrategy,
+    returnMatrix: byStrategy ? returnMatrixOf(byStrategy) : null,
     portfolioReturns,
     warnings,
   };
@@ -208,26 +228,47 @@ function checkOptions(options: RiskReportOptions): void {
     throw new RangeError(`degrees of freedom must exceed 2, got ${options.dof}`);
 }
 
-/** The risk report of an already prepared snapshot (the hot path: no parsing, loops over Float64Array). */
+/**
+ * The risk report of an already prepared snapshot (the hot path). Σ is read once, for Σw, from
+ * which σ and both Euler decompositions follow; the return matrix is swept once for the portfolio
+ * series, which then gets one fused pass (mean, drawdown, losses) and one for its central moments.
+ * test/support/reference-risk-report.ts is the plain version it must agree with.
+ */
 export function riskReportFromInput(input: PreparedRiskInput, options: RiskReportOptions): RiskReport {
   checkOptions(options);
   const { confidence, horizon, withMean } = options;
   const { ids, weights: w, covariance: cov, byStrategy } = input;
+  const n = ids.length;
   const warnings = [...input.warnings];
-  const series = byStrategy ? portfolioSeries(byStrategy, w) : input.portfolioReturns;
+  const t = byStrategy ? commonLength(byStrategy) : (input.portfolioReturns?.length ?? 0);
+  const { a: sw, b: series } = scratch(n, 2 * t);
+  const losses = series.subarray(t, 2 * t);
+  let stats: SeriesStats | null = null;
+  if (byStrategy || input.portfolioReturns) {
+    const matrix = input.returnMatrix;
+    if (byStrategy && matrix && matrix.length === n * t) matrixSeriesInto(matrix, w, n, t, series);
+    else if (byStrategy) portfolioSeriesInto(byStrategy, w, t, series);
+    else series.set(input.portfolioReturns as Float64Array);
+    const pass = seriesPass(series, t, losses);
+    const mean = pass.sum / t;
+    stats = { t, mean, pass, moments: centredMoments(series, t, mean) };
+  }
 
-  if (withMean && !series)
-    warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
-  const meanP = withMean && series && series.length > 0 ? mean(series) : 0;
+  if (withMean && !stats) warnings.push('--with-mean ignored: no realized returns to estimate the mean from');
+  const meanP = withMean && stats && t > 0 ? stats.mean : 0;
   let sigma: number;
+  let variance = 0;
   if (cov) {
-    sigma = portfolioSigma(w, cov);
-    if (Number.isNaN(sigma))
+    symmetricTimes(cov, w, n, sw);
+    variance = dot(w, sw, n);
+    // Round-off can leave a tiny negative for a zero-risk portfolio; a real negative means a bad matrix.
+    if (!(variance >= -1e-15))
       throw new RiskInputError(
         'portfolio variance wᵀΣw is negative: the covariance is not positive semi-definite',
       );
-  } else if (series && series.length >= 2) {
-    sigma = moments(series).std;
+    sigma = variance < 0 ? 0 : Math.sqrt(variance);
+  } else if (stats && t >= 2) {
+    sigma = stats.moments.std;
     warnings.push(
       'no covariance and only a portfolio return series: sigma from that series, no per-strategy figures',
     );
@@ -235,25 +276,34 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
     throw new RiskInputError('snapshot has neither a covariance nor enough realized returns (at least 2)');
   }
 
-  const figures = modelFigures(series, options, warnings);
+  const figures = modelFigures(stats, losses, options, warnings);
   const strategies: Record<string, StrategyRisk> = {};
   if (cov) {
-    const means = withMean && byStrategy ? byStrategy.map((r) => mean(r)) : undefined;
-    if (withMean && series && !byStrategy)
+    if (withMean && stats && !byStrategy)
       warnings.push('per-strategy means unknown (bare portfolio series): component figures use zero means');
-    const cv = componentVar(w, cov, confidence, horizon, means);
-    const ce = componentEs(w, cov, confidence, horizon, means);
-    ids.forEach((id, i) => {
-      strategies[id] = {
+    const root = Math.sqrt(horizon);
+    const zVar = normalVarMultiplier(confidence);
+    const zEs = normalEsMultiplier(confidence);
+    const kVar = sigma > 0 ? (zVar * root) / sigma : 0;
+    const kEs = sigma > 0 ? (zEs * root) / sigma : 0;
+    const means = withMean && byStrategy ? byStrategy.map((r) => mean(r)) : undefined;
+    let weightedMean = 0;
+    if (means) for (let i = 0; i < n; i++) weightedMean += w[i]! * (means[i]! * horizon);
+    const totalVar = zVar * sigma * root - weightedMean;
+    for (let i = 0; i < n; i++) {
+      const mu = means ? means[i]! * horizon : 0;
+      const marginal = sw[i]! * kVar - mu;
+      const component = w[i]! * marginal;
+      strategies[ids[i]!] = {
         weight: w[i]!,
-        marginal_var: cv.marginal[i]!,
-        component_var: cv.component[i]!,
-        component_es: ce.component[i]!,
-        var_share: cv.total !== 0 ? cv.component[i]! / cv.total : null,
+        marginal_var: marginal,
+        component_var: component,
+        component_es: w[i]! * (sw[i]! * kEs - mu),
+        var_share: totalVar !== 0 ? component / totalVar : null,
       };
-    });
+    }
   } else {
-    ids.forEach((id, i) => {
+    for (const [i, id] of ids.entries()) {
       strategies[id] = {
         weight: w[i]!,
         marginal_var: null,
@@ -261,7 +311,7 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
         component_es: null,
         var_share: null,
       };
-    });
+    }
   }
   return {
     world_id: input.world_id,
@@ -279,24 +329,34 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   };
 }
 
+/** The portfolio series' figures from its passes. */
+interface SeriesStats {
+  t: number;
+  mean: number;
+  pass: SeriesPass;
+  moments: { std: number; skewness: number; excessKurtosis: number };
+}
+
 type SeriesFigures = Omit<ModelFigures, 'normal'>;
 
 function modelFigures(
-  series: Float64Array | null,
+  stats: SeriesStats | null,
+  losses: Float64Array,
   options: RiskReportOptions,
   warnings: string[],
 ): { var: SeriesFigures; es: SeriesFigures; drawdown: { current: number; max: number } | null } {
   const { confidence, horizon } = options;
   const none: SeriesFigures = { student_t: null, cornish_fisher: null, historical: null };
-  if (!series || series.length < 2) {
-    if (series)
+  const dd = stats && { current: stats.pass.drawdownCurrent, max: stats.pass.drawdownMax };
+  if (!stats || stats.t < 2) {
+    if (stats)
       warnings.push('fewer than 2 realized returns: Student-t, Cornish–Fisher and historical are null');
     else warnings.push('no realized returns: Student-t, Cornish–Fisher, historical and drawdown are null');
-    return { var: { ...none }, es: { ...none }, drawdown: series ? drawdown(series) : null };
+    return { var: { ...none }, es: { ...none }, drawdown: dd };
   }
-  const out = { var: { ...none }, es: { ...none }, drawdown: drawdown(series) };
-  const t = series.length;
-  const hist = historicalTail(series, confidence, horizon);
+  const out = { var: { ...none }, es: { ...none }, drawdown: dd };
+  const t = stats.t;
+  const hist = historicalTailOfLosses(losses, t, historicalTailCount(t, confidence), horizon);
   out.var.historical = hist.var;
   out.es.historical = hist.es;
   if (t * (1 - confidence) < 1)
@@ -304,8 +364,8 @@ function modelFigures(
       `only ${t} realized returns: historical VaR and ES at ${confidence} are the single worst loss`,
     );
 
-  const m = moments(series);
-  const mu = options.withMean ? m.mean : 0;
+  const m = stats.moments;
+  const mu = options.withMean ? stats.mean : 0;
   let dof = options.dof;
   if (dof === undefined) {
     if (t < 4 || !Number.isFinite(m.excessKurtosis)) {

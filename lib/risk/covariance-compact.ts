@@ -1,0 +1,125 @@
+import { type CheckOptions, type CovarianceResult, checkCovariance } from './covariance.js';
+
+/**
+ * The compact covariance document for large `covariance_ref`s: the ids once, then the numbers in
+ * id order, either as full rows or as the packed upper triangle (row-major, diagonal included:
+ * Σ₀₀ Σ₀₁ … Σ₀ₙ₋₁ Σ₁₁ … Σₙ₋₁ₙ₋₁, n(n+1)/2 numbers). A 1,000-strategy map repeats two ids in each of
+ * its 500,500 keys; this names each id once and parses as plain number arrays.
+ *
+ *   { "ids": ["a", "b"], "matrix": [[0.04, 0.01], [0.01, 0.09]] }
+ *   { "ids": ["a", "b"], "upper": [0.04, 0.01, 0.09] }
+ */
+export type CompactCovariance =
+  | { readonly ids: readonly string[]; readonly matrix: readonly (readonly number[])[] }
+  | { readonly ids: readonly string[]; readonly upper: readonly number[] };
+
+/** True when a parsed ref document looks like the compact form (has `ids` and `matrix` or `upper`). */
+export function isCompactCovariance(doc: unknown): doc is CompactCovariance {
+  return (
+    typeof doc === 'object' &&
+    doc !== null &&
+    Array.isArray((doc as { ids?: unknown }).ids) &&
+    (Array.isArray((doc as { matrix?: unknown }).matrix) || Array.isArray((doc as { upper?: unknown }).upper))
+  );
+}
+
+/**
+ * Row-major n×n covariance in `ids` order (the snapshot's weights) from a compact document, with
+ * the same outcome shape as `covarianceFromMap`: structural problems (bad ids, wrong lengths,
+ * non-finite numbers, an asymmetric full matrix, ids missing or extra) are issues naming the place;
+ * hygiene findings are warnings. The document's ids may come in any order.
+ */
+export function covarianceFromCompact(
+  doc: unknown,
+  ids: readonly string[],
+  options: CheckOptions = {},
+): CovarianceResult {
+  if (!isCompactCovariance(doc))
+    return { ok: false, issues: ['compact covariance needs "ids" and either "matrix" or "upper" arrays'] };
+  const issues: string[] = [];
+  const docIds = doc.ids;
+  const m = docIds.length;
+  const position = new Map<string, number>();
+  for (let k = 0; k < m; k++) {
+    const id = docIds[k];
+    if (typeof id !== 'string' || id === '') issues.push(`ids[${k}] is not a non-empty string`);
+    else if (position.has(id)) issues.push(`ids[${k}] repeats "${id}"`);
+    else position.set(id, k);
+  }
+  const n = ids.length;
+  // where[i] = the document's index of the snapshot's i-th id.
+  const where = new Int32Array(n);
+  let found = 0;
+  for (let i = 0; i < n; i++) {
+    const k = position.get(ids[i]!);
+    if (k === undefined) issues.push(`covariance has no entry for "${ids[i]}"`);
+    else {
+      where[i] = k;
+      found++;
+    }
+  }
+  if (position.size > found) {
+    const known = new Set(ids);
+    const extra = [...position.keys()].filter((id) => !known.has(id));
+    if (extra.length > 0)
+      issues.push(
+        `covariance names ${extra
+          .slice(0, 5)
+          .map((id) => `"${id}"`)
+          .join(', ')}, not in the weights`,
+      );
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  // Read the document into its own order first (one pass, checking every number), then permute.
+  const source = new Float64Array(m * m);
+  if ('upper' in doc) {
+    const upper = doc.upper;
+    const expected = (m * (m + 1)) / 2;
+    if (upper.length !== expected)
+      return { ok: false, issues: [`upper has ${upper.length} numbers, expected ${expected} for ${m} ids`] };
+    let k = 0;
+    for (let a = 0; a < m; a++)
+      for (let b = a; b < m; b++, k++) {
+        const v = upper[k];
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          issues.push(`upper[${k}] (${docIds[a]}, ${docIds[b]}) is not a finite number`);
+          if (issues.length >= 10) return { ok: false, issues };
+          continue;
+        }
+        source[a * m + b] = v;
+        source[b * m + a] = v;
+      }
+  } else {
+    const rows = doc.matrix;
+    if (rows.length !== m) return { ok: false, issues: [`matrix has ${rows.length} rows, expected ${m}`] };
+    for (let a = 0; a < m; a++) {
+      const row = rows[a];
+      if (!Array.isArray(row) || row.length !== m) {
+        issues.push(`matrix[${a}] is not a row of ${m} numbers`);
+        continue;
+      }
+      for (let b = 0; b < m; b++) {
+        const v = row[b];
+        if (typeof v !== 'number' || !Number.isFinite(v)) {
+          issues.push(`matrix[${a}][${b}] is not a finite number`);
+          if (issues.length >= 10) return { ok: false, issues };
+          continue;
+        }
+        source[a * m + b] = v;
+      }
+    }
+  }
+  if (issues.length > 0) return { ok: false, issues };
+
+  let matrix = source;
+  const identity = m === n && ids.every((_, i) => where[i] === i);
+  if (!identity) {
+    matrix = new Float64Array(n * n);
+    for (let i = 0; i < n; i++) {
+      const from = where[i]! * m;
+      for (let j = 0; j < n; j++) matrix[i * n + j] = source[from + where[j]!]!;
+    }
+  }
+  return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
+}
