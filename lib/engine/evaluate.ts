@@ -1,6 +1,7 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
-import { measureRule, ruleKinds } from '../rules/kinds/index.js';
+import { measureRule } from '../rules/kinds/index.js';
 import { effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import { sizingSupport } from '../rules/sizing-support.js';
 import type { RuleInput, RuleMeasurement } from '../rules/types.js';
 import {
   ACTION_RANK,
@@ -197,7 +198,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null } : {}),
+        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes } : {}),
       };
       if (next.status === 'active') {
         const channelOf = (s: string) =>
@@ -308,18 +309,22 @@ interface Sizing {
   method: string;
   ratios: Record<string, number>;
   after?: number;
+  /** What was done, in words and numbers, for the signal's metrics (basis, order, fallback reason). */
+  notes?: Record<string, unknown>;
 }
 
 /**
  * The smallest cut that restores the target, per the rule's action (BRIEF §4 "Size the action").
- * Exact where the math allows: uniform scaling for measures homogeneous in the weights, the kind's
- * own cut (contribution order, or an exact cut for e.g. Herfindahl) where it offers one. Measures
- * that do not move with the weights (VIX, drawdown history) get a proportional de-risking ratio,
- * labelled as such, with no claimed measure after the cut.
+ * Which sizing a rule may ask for is fixed by `sizingSupport` and enforced when the rule set is
+ * validated: a sized `reduce` only for measures a cut moves, `contribution` only where a
+ * contribution is defined. Every result says what it did: `uniform` (every strategy by
+ * 1 − target/measure, exact for a homogeneous measure), `exact` (the kind's own uniform-policy cut),
+ * `contribution` (largest contributors first, with the basis and the order), `uniform_fallback`
+ * (contribution asked for but these inputs do not allow it, with the reason), `fixed`, `exit`.
  */
 function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: string[]): Sizing {
   const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
-  const homogeneous = ruleKinds[rule.kind].homogeneous;
+  const support = sizingSupport(rule);
   const action = rule.action;
   if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
   if (action.type === 'reduce_fixed') {
@@ -327,30 +332,66 @@ function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: 
       action: 'reduce',
       method: 'fixed',
       ratios: all(action.ratio),
-      ...(m.value !== null && homogeneous ? { after: m.value * (1 - action.ratio) } : {}),
+      ...(m.value !== null && support.homogeneous ? { after: m.value * (1 - action.ratio) } : {}),
+      ...(support.reduce
+        ? { notes: { sizing_note: 'a fixed de-risking cut: no position cut moves this measure' } }
+        : {}),
     };
+  }
+  if (support.reduce) {
+    // Unreachable for a rule set that passed validation; refusing loudly beats publishing a made-up size.
+    throw new RangeError(`rule '${rule.id}': ${support.reduce}`);
   }
   if (m.value === null || m.value <= target)
     return { action: 'reduce', method: action.sizing, ratios: all(0) };
-  if (m.contributionSizing && (action.sizing === 'contribution' || !homogeneous)) {
+  const pick = (sized: { ratios: Record<string, number> }) => {
     const ratios: Record<string, number> = {};
-    for (const s of strategies) ratios[s] = clamp01(m.contributionSizing.ratios[s] ?? 0);
+    for (const s of strategies) ratios[s] = clamp01(sized.ratios[s] ?? 0);
+    return ratios;
+  };
+  if (action.sizing === 'contribution') {
+    const c = m.contributionSizing;
+    if (c) {
+      return {
+        action: 'reduce',
+        method: 'contribution',
+        ratios: pick(c),
+        after: c.after,
+        notes: {
+          contribution_basis: support.contributionBasis,
+          ...(c.order ? { contribution_order: c.order } : {}),
+          ...(c.reached === false ? { contribution_reached: false } : {}),
+        },
+      };
+    }
+    if (!m.contributionUnavailable && strategies.length <= 1 && support.homogeneous) {
+      // One strategy: its own position is the whole contribution, and 1 − target/measure is exact.
+      const r = clamp01(1 - target / m.value);
+      return {
+        action: 'reduce',
+        method: 'contribution',
+        ratios: all(r),
+        after: m.value * (1 - r),
+        notes: { contribution_basis: 'the strategy’s own position' },
+      };
+    }
+    const r = clamp01(1 - target / m.value);
     return {
       action: 'reduce',
-      method: action.sizing === 'contribution' ? 'contribution' : 'exact',
-      ratios,
-      after: m.contributionSizing.after,
+      method: 'uniform_fallback',
+      ratios: m.uniformSizing ? pick(m.uniformSizing) : all(r),
+      after: m.uniformSizing ? m.uniformSizing.after : m.value * (1 - r),
+      notes: {
+        sizing_fallback_reason:
+          m.contributionUnavailable ?? 'no contribution could be computed from these inputs',
+      },
     };
   }
+  if (m.uniformSizing)
+    return { action: 'reduce', method: 'exact', ratios: pick(m.uniformSizing), after: m.uniformSizing.after };
   // Homogeneous of degree one in the weights: cutting all by r scales the measure by 1 − r.
   const r = clamp01(1 - target / m.value);
-  if (!homogeneous) return { action: 'reduce', method: 'proportional', ratios: all(r) };
-  return {
-    action: 'reduce',
-    method: action.sizing === 'contribution' ? 'uniform_fallback' : 'uniform',
-    ratios: all(r),
-    after: m.value * (1 - r),
-  };
+  return { action: 'reduce', method: 'uniform', ratios: all(r), after: m.value * (1 - r) };
 }
 
 function clamp01(x: number): number {

@@ -1,5 +1,6 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
+import { actionProblem } from './sizing-support.js';
 
 /**
  * The rule-set language a risk manager writes (YAML or JSON). Every field is validated with a
@@ -195,6 +196,14 @@ export const RuleSchema = z
         code: 'custom',
         path: ['action'],
         message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
+      });
+    }
+    const problem = actionProblem(rule);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['action'],
+        message: `rule '${rule.id}': ${problem} (a rule without an action defaults to reduce, sizing uniform)`,
       });
     }
     if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {

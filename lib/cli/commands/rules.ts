@@ -8,6 +8,7 @@ import {
   RuleSetError,
   RuleSetRegistry,
 } from '../../rules/ruleset-loader.js';
+import { sizingSupport } from '../../rules/sizing-support.js';
 import { type CliCommand, parseFlags, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
 
@@ -187,15 +188,33 @@ function describeMeasure(rule: Rule): string {
 
 function describeAction(rule: Rule, target: string): string {
   const whom = rule.scope === 'strategy' ? 'the breaching strategy' : 'every strategy of the world';
+  const support = sizingSupport(rule);
   switch (rule.action.type) {
     case 'exit':
       return `asks to exit ${whom} fully`;
     case 'reduce_fixed':
-      return `asks to cut ${whom} by a fixed ${trim(rule.action.ratio * 100)}%`;
+      return `asks to cut ${whom} by a fixed ${trim(rule.action.ratio * 100)}%${
+        support.reduce
+          ? ' (a de-risking step: no position cut moves this measure, so no level after the cut is claimed)'
+          : ''
+      }`;
     case 'reduce':
-      return rule.action.sizing === 'contribution'
-        ? `asks for the smallest total cut, largest contributors first, that brings the measure back to the target ${target}`
-        : `asks to cut ${whom} by the same fraction, 1 − target/measure, which brings the measure back to the target ${target}`;
+      if (rule.action.sizing === 'contribution') {
+        const fallback =
+          rule.kind === 'var_limit' || rule.kind === 'es_limit'
+            ? rule.method === 'normal'
+              ? ''
+              : '; a snapshot with only a portfolio return series (no per-strategy returns) gets a uniform cut instead, and the signal says so (sizing uniform_fallback)'
+            : '';
+        return rule.scope === 'strategy'
+          ? `asks to cut the breaching strategy's own position by 1 − target/measure, which brings the measure back to the target ${target}`
+          : `asks for the smallest total cut that brings the measure back to the target ${target}, cutting the largest contributors first by ${support.contributionBasis}; each strategy is cut only as far as needed before the next is touched${fallback}`;
+      }
+      if (rule.kind === 'concentration' && rule.measure === 'max_weight')
+        return `asks to trim each strategy above the target ${target} back to it`;
+      if (rule.kind === 'concentration' && rule.measure === 'herfindahl')
+        return `asks to cut ${whom} by the same fraction, 1 − √(target/measure) (Σw² moves with the square of the cut), which brings the measure back to the target ${target}`;
+      return `asks to cut ${whom} by the same fraction, 1 − target/measure, which brings the measure back to the target ${target}`;
   }
 }
 

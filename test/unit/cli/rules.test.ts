@@ -35,6 +35,7 @@ rules:
   - id: Bad-Id
     kind: drawdown
     limit: 0.1
+    action: { type: exit }
 `;
 
 const dir = mkdtempSync(join(tmpdir(), 'exit-engine-rules-'));
