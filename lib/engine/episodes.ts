@@ -23,6 +23,10 @@ export interface EpisodeState {
   muted_strategies?: string[];
   /** Every strategy this episode has sent a signal for: the ones told `hold` when it clears. */
   signalled_strategies?: string[];
+  /** The ratio (1 = exit) this episode last told each strategy: its standing action, per strategy. */
+  standing_ratios?: Record<string, number>;
+  /** World scope: the strategies held when the episode last evaluated; one not among them has just joined. */
+  covered_strategies?: string[];
   /** The as_of of the snapshot last evaluated: an older one must never move the state. */
   last_as_of?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */
@@ -37,6 +41,7 @@ export type Verdict =
   | 'escalated'
   | 'repeated'
   | 'unmuted'
+  | 'joined'
   | 'active'
   | 'cleared'
   | 'unavailable';

@@ -76,6 +76,8 @@ interface Ask {
   metrics: Record<string, unknown>;
   scope: 'world' | 'strategy';
   mute?: Mute;
+  /** For a clear: the ratio the cleared episode had told this strategy. */
+  told?: number;
 }
 
 /** A merged signal for one strategy in one channel, with every rule that asked for it. */
@@ -117,7 +119,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   const changed: EpisodeState[] = [];
   const asks: Ask[] = [];
   const clears: Ask[] = [];
-  const activeCover = new Map<Channel, Set<string>>();
+  const standing = new Map<Channel, Map<string, Ask[]>>();
   const { snapshot } = input;
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
@@ -150,17 +152,39 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
         verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf(s)) : [];
-      if (emits) {
-        const told = strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS);
+      const before = standingRatios(prev);
+      // A strategy that appears while a world-wide episode is open gets its standing action at once.
+      const joined: Record<string, number> = {};
+      const covered = prev.covered_strategies;
+      if (rule.scope === 'world' && verdict === 'active' && next.status === 'active' && covered) {
+        for (const s of strategies) {
+          if (s in before || covered.includes(s)) continue;
+          const r = joinerRatio(rule, prev, sizing.ratios[s] ?? 0, breached);
+          if (r > EPS) joined[s] = r;
+        }
+      }
+      const toldNow: Record<string, number> = emits
+        ? Object.fromEntries(
+            strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS).map((s) => [s, sizing.ratios[s]!]),
+          )
+        : joined;
+      const told = Object.keys(toldNow);
+      if (told.length > 0) {
         next.signalled_strategies = [...new Set([...(prev.signalled_strategies ?? []), ...told])].sort();
+        const ratios = { ...before };
+        for (const s of told) ratios[s] = toldNow[s]! >= 1 - EPS ? 1 : toldNow[s]!;
+        next.standing_ratios = ratios;
         const muted = told.filter((s) => muteOf(s));
-        if (muted.length > 0) next.muted_strategies = muted;
+        const keep = emits ? [] : (prev.muted_strategies ?? []);
+        const all = [...new Set([...keep, ...muted])].sort();
+        if (all.length > 0) next.muted_strategies = all;
         else delete next.muted_strategies;
       } else if (unmuted.length > 0) {
         const still = (prev.muted_strategies ?? []).filter((s) => !unmuted.includes(s));
         if (still.length > 0) next.muted_strategies = still;
         else delete next.muted_strategies;
       }
+      if (rule.scope === 'world' && next.status === 'active') next.covered_strategies = [...strategies].sort();
       if (!sameEpisode(prev, next)) changed.push(next);
       outcomes.push({
         rule_id: rule.id,
@@ -173,7 +197,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        verdict: unmuted.length > 0 ? 'unmuted' : verdict,
+        verdict: unmuted.length > 0 ? 'unmuted' : told.length > 0 && !emits ? 'joined' : verdict,
         ...(m.unavailable ? { unavailable: m.unavailable } : {}),
         ...(breached
           ? {
@@ -201,18 +225,32 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes } : {}),
       };
       if (next.status === 'active') {
-        const channelOf = (s: string) =>
-          channelFor(mode, findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs));
-        for (const s of strategies) {
-          const channel = channelOf(s);
-          const cover = activeCover.get(channel) ?? new Set<string>();
-          activeCover.set(channel, cover);
-          cover.add(s);
+        // What this episode has told each strategy and still stands by (for the clears below).
+        for (const [s, ratio] of Object.entries(standingRatios(next))) {
+          if (ratio <= EPS) continue;
+          const channel = channelFor(mode, muteOf(s));
+          const byStrategy = standing.get(channel) ?? new Map<string, Ask[]>();
+          standing.set(channel, byStrategy);
+          const list = byStrategy.get(s) ?? [];
+          byStrategy.set(s, list);
+          list.push({
+            rule,
+            mode,
+            channel,
+            strategy_id: s,
+            action: ratio >= 1 - EPS ? 'exit' : 'reduce',
+            ratio: ratio >= 1 - EPS ? 1 : ratio,
+            reason: `${rule.kind}_breach`,
+            metrics: { ...forStrategy(metrics, s, ids), verdict: 'standing', episode_id: next.episode_id },
+            scope: rule.scope,
+            ...(muteOf(s) ? { mute: muteOf(s)! } : {}),
+          });
         }
       }
-      if (emits || unmuted.length > 0) {
-        for (const s of emits ? strategies : unmuted) {
-          const ratio = sizing.ratios[s] ?? 0;
+      const askFor = emits ? strategies : unmuted.length > 0 ? unmuted : Object.keys(joined);
+      if (emits || unmuted.length > 0 || told.length > 0) {
+        for (const s of askFor) {
+          const ratio = emits || unmuted.length > 0 ? (sizing.ratios[s] ?? 0) : joined[s]!;
           if (ratio <= EPS) continue;
           const mute = muteOf(s);
           const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
@@ -224,7 +262,10 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             action,
             ratio: action === 'exit' ? 1 : ratio,
             reason: `${rule.kind}_breach`,
-            metrics: { ...forStrategy(metrics, s, ids), verdict: emits ? verdict : 'unmuted' },
+            metrics: {
+              ...forStrategy(metrics, s, ids),
+              verdict: emits ? verdict : unmuted.length > 0 ? 'unmuted' : 'joined',
+            },
             scope: rule.scope,
             ...(mute ? { mute } : {}),
           });
@@ -248,6 +289,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
               episode_opened_at: prev.opened_at,
             },
             scope: rule.scope,
+            told: before[s] ?? prev.last_ratio ?? 0,
             ...(mute ? { mute } : {}),
           });
         }
@@ -255,11 +297,44 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
     }
   }
 
-  // A cleared episode says `hold` only when no other episode still holds that strategy.
+  // A cleared episode says `hold` only to strategies no other open episode has told to cut. Where
+  // one has, and the cleared episode's cut was stricter, the strategy is told the standing (most
+  // restrictive remaining) action instead, so the gateway never stays at a level nobody asks for.
   for (const c of clears) {
-    if (!activeCover.get(c.channel)?.has(c.strategy_id)) asks.push(c);
+    const others = standing.get(c.channel)?.get(c.strategy_id)?.filter((a) => a.rule.id !== c.rule.id);
+    if (!others || others.length === 0) {
+      asks.push(c);
+      continue;
+    }
+    const strictest = Math.max(...others.map((a) => a.ratio));
+    if ((c.told ?? 0) > strictest + EPS) {
+      for (const a of others)
+        asks.push({
+          ...a,
+          metrics: { ...a.metrics, cleared_rule_id: c.rule.id, cleared_episode_id: c.metrics.episode_id },
+        });
+    }
   }
   return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+/** What an episode has told each strategy (1 = exit); for states stored before this was kept, its last action for all it told. */
+function standingRatios(e: EpisodeState): Record<string, number> {
+  if (e.standing_ratios) return e.standing_ratios;
+  const r = e.last_action === 'exit' ? 1 : (e.last_ratio ?? 0);
+  return Object.fromEntries((e.signalled_strategies ?? []).map((s) => [s, r]));
+}
+
+/**
+ * The standing action of an open world-wide episode for a strategy it has not told yet: an exit or a
+ * fixed cut as the rule says; a uniform reduce at the episode's last ratio; a contribution reduce at
+ * the strategy's share of the current cut (nothing while the measure is back within the limit).
+ */
+function joinerRatio(rule: Rule, prev: EpisodeState, current: number, breached: boolean): number {
+  if (prev.last_action === 'exit' || rule.action.type === 'exit') return 1;
+  if (rule.action.type === 'reduce_fixed') return rule.action.ratio;
+  if (rule.action.sizing === 'contribution') return breached ? current : 0;
+  return prev.last_ratio ?? 0;
 }
 
 /**
@@ -407,7 +482,9 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
     (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
-    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join()
+    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join() &&
+    JSON.stringify(a.standing_ratios ?? {}) === JSON.stringify(b.standing_ratios ?? {}) &&
+    (a.covered_strategies ?? []).join() === (b.covered_strategies ?? []).join()
   );
 }
 
