@@ -29,6 +29,10 @@ export interface EpisodeState {
   covered_strategies?: string[];
   /** The as_of of the snapshot last evaluated: an older one must never move the state. */
   last_as_of?: string;
+  /** Identity of the data the last counted breach was measured on: a re-evaluation of it never counts again. */
+  last_data_key?: string;
+  /** When the current run of breaches began (for `persistence: {for: …}`). */
+  breach_since?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */
   version: number;
 }
@@ -60,7 +64,13 @@ export interface EpisodeStepInput {
   value: number | null;
   limit: number;
   clear: number;
-  persistence: number;
+  /** Breaches on distinct data before firing, or how long the breach must have lasted. */
+  persistence: number | { forMs: number };
+  /**
+   * Identity of the data this measure was taken on (the snapshot, plus the market view for market
+   * rules): a breach counts towards persistence only on data not counted before.
+   */
+  dataKey: string;
   /** The action (and its largest ratio) the rule would ask for now. */
   proposed: { action: SignalAction; ratio: number };
   minRatioStep: number;
@@ -118,11 +128,19 @@ export function stepEpisode(
   }
 
   if (value > input.limit) {
-    const count = prev.breach_count + 1;
-    if (count >= input.persistence) {
+    const fresh = prev.breach_count === 0 || prev.last_data_key !== input.dataKey;
+    const count = fresh ? prev.breach_count + 1 : prev.breach_count;
+    const since = prev.breach_count > 0 && prev.breach_since ? prev.breach_since : input.now;
+    const due =
+      typeof input.persistence === 'number'
+        ? count >= input.persistence
+        : input.nowMs - Date.parse(since) >= input.persistence.forMs;
+    if (due) {
+      const { breach_since: _, ...rest } = base;
       return {
         next: {
-          ...base,
+          ...rest,
+          last_data_key: input.dataKey,
           status: 'active',
           breach_count: count,
           episode_id: `${prev.rule_id}:${prev.scope_key}:${input.asOf}`,
@@ -134,7 +152,17 @@ export function stepEpisode(
         verdict: 'fired',
       };
     }
-    return { next: { ...base, status: 'pending', breach_count: count }, verdict: 'breach_pending' };
+    return {
+      next: {
+        ...base,
+        last_data_key: input.dataKey,
+        status: 'pending',
+        breach_count: count,
+        breach_since: since,
+      },
+      verdict: 'breach_pending',
+    };
   }
-  return { next: { ...base, status: 'idle', breach_count: 0 }, verdict: 'ok' };
+  const { breach_since: _, ...rest } = base;
+  return { next: { ...rest, status: 'idle', breach_count: 0 }, verdict: 'ok' };
 }

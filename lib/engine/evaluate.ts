@@ -1,6 +1,6 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
 import { measureRule } from '../rules/kinds/index.js';
-import { effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
 import { sizingSupport } from '../rules/sizing-support.js';
 import type { RuleInput, RuleMeasurement } from '../rules/types.js';
 import {
@@ -137,7 +137,9 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         value: m.value,
         limit: rule.limit,
         clear,
-        persistence: rule.persistence,
+        persistence:
+          typeof rule.persistence === 'number' ? rule.persistence : { forMs: durationMs(rule.persistence.for) },
+        dataKey: dataKey(rule, input),
         proposed: { action: sizing.action, ratio: maxRatio },
         minRatioStep: rule.reemit.min_ratio_step,
         repeatAfterMs:
@@ -316,6 +318,20 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
     }
   }
   return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+/**
+ * The identity of the data a rule measures, for persistence: the hub snapshot (version and as_of);
+ * for market rules also the market view they read; staleness measures time itself, so every
+ * evaluation is new data for it.
+ */
+function dataKey(rule: Rule, input: RuleInput): string {
+  const snap = `${input.snapshot.version}@${input.snapshot.as_of}`;
+  if (rule.kind === 'staleness') return `${snap}|t=${input.nowMs}`;
+  if (rule.kind === 'volatility_regime' || rule.kind === 'liquidity') {
+    return `${snap}|${rule.market_scope}@${input.market.get(rule.market_scope)?.as_of ?? 'none'}`;
+  }
+  return snap;
 }
 
 /** What an episode has told each strategy (1 = exit); for states stored before this was kept, its last action for all it told. */

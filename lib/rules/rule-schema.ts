@@ -24,6 +24,19 @@ const horizon = z
   .min(1)
   .max(250);
 
+/** A duration such as `90s`, `15m`, `2h` or `1d`, in milliseconds once parsed. */
+export const DurationSchema = z
+  .string({ message: 'must be a duration such as 90s, 15m, 2h or 1d' })
+  .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'must be a duration such as 90s, 15m, 2h or 1d');
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a validated duration string. */
+export function durationMs(duration: string): number {
+  const unit = duration.at(-1) as keyof typeof UNIT_MS;
+  return Number(duration.slice(0, -1)) * UNIT_MS[unit];
+}
+
 export const RuleModeSchema = z.enum(['enforce', 'approval', 'shadow']);
 export type RuleMode = z.infer<typeof RuleModeSchema>;
 export const SeveritySchema = z.enum(['info', 'warning', 'blocking']);
@@ -53,8 +66,20 @@ export const RuleCommonShape = {
   /** Absent: the rule set's mode. */
   mode: RuleModeSchema.optional(),
   scope: z.enum(['world', 'strategy']).default('world'),
-  /** Consecutive breaching evaluations before the rule fires. */
-  persistence: z.number().int('must be a whole number').min(1).max(100).default(1),
+  /**
+   * Breaches on that many distinct hub snapshots in a row (market data too, for market rules) before
+   * the rule fires — a re-evaluation of the same data never counts twice — or, as `{for: 15m}`, a
+   * breach that has lasted that long.
+   */
+  persistence: z
+    .union(
+      [
+        z.number().int('must be a whole number').min(1).max(100),
+        z.strictObject({ for: DurationSchema }),
+      ],
+      { message: 'must be a whole number of snapshots (1-100) or {for: <duration>} such as {for: 15m}' },
+    )
+    .default(1),
   /** Re-emit within an episode only on escalation by this much reduction ratio, or after this long. */
   reemit: z
     .strictObject({

@@ -270,7 +270,15 @@ export function explainRule(set: RuleSet, rule: Rule): string {
   parts.push(
     rule.persistence === 1
       ? 'It fires on the first breaching evaluation.'
-      : `It fires only after ${rule.persistence} breaching evaluations in a row.`,
+      : typeof rule.persistence === 'number'
+        ? `It fires only after breaches on ${rule.persistence} distinct hub snapshots in a row${
+            rule.kind === 'volatility_regime' || rule.kind === 'liquidity'
+              ? ' or market updates'
+              : rule.kind === 'staleness'
+                ? ' or evaluations (age grows with time)'
+                : ''
+          }; re-evaluating the same data does not count again.`
+        : `It fires only once the breach has lasted ${rule.persistence.for} without a break.`,
   );
   parts.push(
     `Within an episode it signals again only when the action becomes stricter or the cut grows by at least ${trim(

@@ -117,7 +117,7 @@ describe('rules command', () => {
       expect(vixRule).toContain('asks to exit every strategy of the world fully');
       expect(vixRule).toContain('Without a decision within 30 minutes, a proposal is published anyway');
       expect(vixRule).toContain('two different people (four eyes)');
-      expect(vixRule).toContain('only after 2 breaching evaluations in a row');
+      expect(vixRule).toContain('only after breaches on 2 distinct hub snapshots in a row or market updates');
       expect(vixRule).toContain('at least 10 percentage points, or every 1 hour while the breach lasts');
     });
 
