@@ -1,3 +1,4 @@
+import { marketLoadScopes, marketStorageScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
 import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
 import {
   concernsWorld,
@@ -262,7 +263,13 @@ export class ExitEngine {
     const { store } = this.deps;
     const ce = delivery.cloudEvent;
     const view = toMarketScopeView(ce.data);
-    const advance = await store.putMarket({ ...view, source_event_id: ce.id });
+    // `data.worlds` names the worlds the data is for (lib/rules/market-views.ts): stored per world.
+    const stored = await Promise.all(
+      marketStorageScopes(view.scope, ce.data.worlds).map((scope) =>
+        store.putMarket({ ...view, scope, source_event_id: ce.id }),
+      ),
+    );
+    const advance = stored.includes('advanced') ? 'advanced' : stored.includes('same') ? 'same' : 'older';
     if (advance === 'older') {
       await this.audit({
         world_id: `${MARKET_AUDIT_PREFIX}${view.scope}`,
@@ -383,7 +390,9 @@ export class ExitEngine {
       const [episodes, mutes, market] = await Promise.all([
         store.loadEpisodes(a.world),
         store.loadMutes(a.world),
-        store.loadMarket(marketScopes(a.ruleSet, a.world)),
+        store
+          .loadMarket(marketLoadScopes(marketScopes(a.ruleSet, a.world), a.world))
+          .then((views) => marketViewsForWorld(views, marketScopes(a.ruleSet, a.world), a.world)),
       ]);
       const started = performance.now();
       const result = evaluateRuleSet({
