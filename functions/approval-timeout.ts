@@ -1,4 +1,5 @@
 import { loadConfig } from '#lib/config.js';
+import { ExitEngine } from '#lib/engine/engine.js';
 import { createApprovalTimeoutHandler } from '#lib/handlers/approval-timeout-handler.js';
 import { wireEngine } from '#lib/runtime/wire.js';
 import { wireOps } from '#lib/runtime/wire-ops.js';
@@ -11,4 +12,5 @@ export const handler = createApprovalTimeoutHandler({
   ops: wireOps(config, engine),
   store: engine.store,
   clock: () => Date.now(),
+  engine: new ExitEngine(engine),
 });

@@ -1,4 +1,5 @@
 import { marketLoadScopes, marketStorageScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
+import { dueStalenessRules, sweepRuleSet } from '#lib/rules/staleness-sweep.js';
 import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
 import {
   concernsWorld,
@@ -338,6 +339,38 @@ export class ExitEngine {
         snapshot_event_id: latest.source_event_id,
       },
       auditId: `${args.marketEventId}:${args.worldId}`,
+    });
+  }
+
+  /**
+   * The freshness sweep's check for one world (fail closed when the hub goes quiet): when its latest
+   * snapshot has outlived a snapshot-staleness rule's limit, evaluate those rules alone on it — even
+   * expired — so the world gets their action though no event arrives. Once per snapshot and due set.
+   */
+  async checkStaleness(args: {
+    worldId: string;
+    invocationId: string;
+    nowMs: number;
+  }): Promise<Outcome | null> {
+    const latest = await this.deps.store.getLatestSnapshot(args.worldId);
+    const ruleSet = this.deps.ruleSets.forWorld(args.worldId);
+    if (!latest || !ruleSet) return null;
+    const due = dueStalenessRules(ruleSet, latest.as_of_ms, args.nowMs);
+    if (due.length === 0) return null;
+    const ids = due.map((r) => r.id);
+    const evaluationKey = digest('freshness', args.worldId, latest.trigger_key, ruleSet.version, ...ids);
+    const existing = await this.deps.store.getEvaluation(args.worldId, evaluationKey);
+    if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
+    return this.evaluateClaimed({
+      world: args.worldId,
+      evaluationKey,
+      ruleSet: sweepRuleSet(ruleSet, due),
+      data: latest.data,
+      invocationId: args.invocationId,
+      nowMs: args.nowMs,
+      snapshotEventVersion: latest.data.event_version ?? 1,
+      provenance: { trigger: 'freshness_sweep', rules: ids, snapshot_event_id: latest.source_event_id },
+      auditId: `freshness:${args.worldId}:${ids.join(',')}`,
     });
   }
 

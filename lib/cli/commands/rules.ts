@@ -9,6 +9,7 @@ import {
   RuleSetRegistry,
 } from '../../rules/ruleset-loader.js';
 import { sizingSupport } from '../../rules/sizing-support.js';
+import { ruleSetWarnings } from '../../rules/staleness-sweep.js';
 import { type CliCommand, parseFlags, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
 
@@ -324,6 +325,7 @@ function validate(path: string): number {
       const set = parseFile(file);
       sets.push(set);
       console.log(`ok: ${file} (${set.world}, ${plural(set.rules.length, 'rule')}, version ${set.version})`);
+      for (const w of ruleSetWarnings(set)) console.log(`warning: ${file}: ${w.path}: ${w.message}`);
     } catch (error) {
       if (!(error instanceof RuleSetError)) throw error;
       problems.push(...error.errors);

@@ -64,6 +64,18 @@ describe('rules command', () => {
       expect(printed[0]).toMatch(/version sha256:[0-9a-f]{16}\)$/);
     });
 
+    it('warns (and still passes) about a staleness rule a silent hub can never trip', async () => {
+      const file = join(dir, 'warn.yaml');
+      writeFileSync(
+        file,
+        'world: w-warn\nrules:\n  - id: hub_silent\n    kind: staleness\n    source: snapshot\n    limit: 1800\n    persistence: 2\n    action: { type: exit }\n',
+      );
+      expect(await command.run(['validate', file])).toBe(0);
+      expect(printed.at(-1)).toMatch(
+        /^warning: .*warn\.yaml: rules\[0\]\.persistence: rule 'hub_silent': .*can never be reached when the hub goes quiet/,
+      );
+    });
+
     it('prints every problem as `file: field: message` and exits 1', async () => {
       expect(await command.run(['validate', bad])).toBe(1);
       expect(printed).toContain(`${bad}: rules[0].limit: must be between 0 and 1`);
