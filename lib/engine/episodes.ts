@@ -46,6 +46,7 @@ export type Verdict =
   | 'repeated'
   | 'unmuted'
   | 'joined'
+  | 'not_applicable'
   | 'active'
   | 'cleared'
   | 'unavailable';

@@ -1,5 +1,5 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
-import { measureRule } from '../rules/kinds/index.js';
+import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
 import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
 import { sizingSupport } from '../rules/sizing-support.js';
 import type { RuleInput, RuleMeasurement } from '../rules/types.js';
@@ -124,11 +124,15 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
-  for (const rule of ruleSet.rules) {
-    const mode = effectiveMode(ruleSet, rule);
-    const clear = rule.clear ?? rule.limit;
-    const target = rule.target ?? rule.limit;
-    for (const m of measureRule(rule, input)) {
+  for (const baseRule of ruleSet.rules) {
+    const mode = effectiveMode(ruleSet, baseRule);
+    if (!whenApplies(baseRule, snapshot)) {
+      outcomes.push(notApplicable(baseRule, mode, snapshot));
+      continue;
+    }
+    for (const [rule, m] of measureWithOverrides(baseRule, input)) {
+      const clear = rule.clear ?? rule.limit;
+      const target = rule.target ?? rule.limit;
       const strategies = m.strategies.filter((s) => liveStrategies.has(s));
       const sizing = sizeAction(rule, m, target, strategies);
       const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
@@ -138,7 +142,9 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         limit: rule.limit,
         clear,
         persistence:
-          typeof rule.persistence === 'number' ? rule.persistence : { forMs: durationMs(rule.persistence.for) },
+          typeof rule.persistence === 'number'
+            ? rule.persistence
+            : { forMs: durationMs(rule.persistence.for) },
         dataKey: dataKey(rule, input),
         proposed: { action: sizing.action, ratio: maxRatio },
         minRatioStep: rule.reemit.min_ratio_step,
@@ -186,7 +192,8 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         if (still.length > 0) next.muted_strategies = still;
         else delete next.muted_strategies;
       }
-      if (rule.scope === 'world' && next.status === 'active') next.covered_strategies = [...strategies].sort();
+      if (rule.scope === 'world' && next.status === 'active')
+        next.covered_strategies = [...strategies].sort();
       if (!sameEpisode(prev, next)) changed.push(next);
       outcomes.push({
         rule_id: rule.id,
@@ -303,7 +310,10 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   // one has, and the cleared episode's cut was stricter, the strategy is told the standing (most
   // restrictive remaining) action instead, so the gateway never stays at a level nobody asks for.
   for (const c of clears) {
-    const others = standing.get(c.channel)?.get(c.strategy_id)?.filter((a) => a.rule.id !== c.rule.id);
+    const others = standing
+      .get(c.channel)
+      ?.get(c.strategy_id)
+      ?.filter((a) => a.rule.id !== c.rule.id);
     if (!others || others.length === 0) {
       asks.push(c);
       continue;
@@ -332,6 +342,24 @@ function dataKey(rule: Rule, input: RuleInput): string {
     return `${snap}|${rule.market_scope}@${input.market.get(rule.market_scope)?.as_of ?? 'none'}`;
   }
   return snap;
+}
+
+/** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */
+function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+  return {
+    rule_id: rule.id,
+    kind: rule.kind,
+    mode,
+    scope: rule.scope,
+    scope_key: 'world',
+    measure: null,
+    limit: rule.limit,
+    clear: rule.clear ?? rule.limit,
+    target: rule.target ?? rule.limit,
+    utilization: null,
+    verdict: 'not_applicable',
+    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
+  };
 }
 
 /** What an episode has told each strategy (1 = exit); for states stored before this was kept, its last action for all it told. */

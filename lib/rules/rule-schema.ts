@@ -73,10 +73,7 @@ export const RuleCommonShape = {
    */
   persistence: z
     .union(
-      [
-        z.number().int('must be a whole number').min(1).max(100),
-        z.strictObject({ for: DurationSchema }),
-      ],
+      [z.number().int('must be a whole number').min(1).max(100), z.strictObject({ for: DurationSchema })],
       { message: 'must be a whole number of snapshots (1-100) or {for: <duration>} such as {for: 15m}' },
     )
     .default(1),
@@ -87,6 +84,28 @@ export const RuleCommonShape = {
       repeat_after_sec: z.number().int().positive().optional(),
     })
     .default({ min_ratio_step: 0.05 }),
+  /** Apply only to snapshots whose provenance matches (e.g. `{stage: [live]}`); absent: always. */
+  when: z
+    .strictObject({
+      stage: z
+        .array(z.string().min(1), { message: 'must be a list of stages, e.g. [live]' })
+        .min(1)
+        .optional(),
+      actor: z.array(z.string().min(1), { message: 'must be a list of actors' }).min(1).optional(),
+    })
+    .optional(),
+  /** Per-strategy overrides of a strategy-scoped rule: `{carry_fx: {limit: 0.01}}`. */
+  strategies: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        limit: z.number({ message: 'must be a number' }).optional(),
+        clear: z.number({ message: 'must be a number' }).optional(),
+        target: z.number({ message: 'must be a number' }).optional(),
+        action: RuleActionSchema.optional(),
+      }),
+    )
+    .optional(),
   approval: z
     .strictObject({
       timeout_sec: z
@@ -222,6 +241,24 @@ export const RuleSchema = z
         path: ['action'],
         message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
       });
+    }
+    if (rule.strategies && Object.keys(rule.strategies).length > 0) {
+      if (rule.scope !== 'strategy') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['strategies'],
+          message: `rule '${rule.id}': per-strategy overrides need scope: strategy (a world-scope rule has one measure for all)`,
+        });
+      }
+      // Each strategy's rule must be a valid rule on its own: same checks, paths under strategies.<id>.
+      for (const [id, override] of Object.entries(rule.strategies)) {
+        const { strategies: _, ...base } = rule;
+        const merged = RuleSchema.safeParse({ ...base, ...override });
+        if (merged.success) continue;
+        for (const issue of merged.error.issues) {
+          ctx.addIssue({ code: 'custom', path: ['strategies', id, ...issue.path], message: issue.message });
+        }
+      }
     }
     const problem = actionProblem(rule);
     if (problem) {

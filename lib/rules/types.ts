@@ -11,6 +11,8 @@ export interface PreparedSnapshot {
   createdAtMs: number;
   expiresAtMs: number;
   stage: string | undefined;
+  /** `provenance.actor`, for rules with `when: {actor: …}`. */
+  actor?: string;
   /** Strategy ids, sorted, so results never depend on the order of the input maps. */
   ids: string[];
   weights: Float64Array;

@@ -290,6 +290,26 @@ export function explainRule(set: RuleSet, rule: Rule): string {
         : ''
     }; when the episode ends it sends a hold.`,
   );
+  if (rule.when) {
+    const conds = [
+      rule.when.stage ? `stage is ${rule.when.stage.join(' or ')}` : '',
+      rule.when.actor ? `actor is ${rule.when.actor.join(' or ')}` : '',
+    ].filter(Boolean);
+    parts.push(
+      `It applies only to snapshots whose ${conds.join(' and whose ')}; on others it is recorded as not applicable.`,
+    );
+  }
+  for (const [id, o] of Object.entries(rule.strategies ?? {})) {
+    const own = { ...rule, ...o } as Rule;
+    const said = [
+      o.limit !== undefined ? `breaches above ${fmt(o.limit)}` : '',
+      o.clear !== undefined ? `clears at ${fmt(o.clear)}` : '',
+      o.target !== undefined || o.action !== undefined
+        ? `on a breach ${describeAction(own, fmt(own.target ?? own.limit))}`
+        : '',
+    ].filter(Boolean);
+    parts.push(`For strategy ${id} it ${said.join(', ')}.`);
+  }
   return parts.join(' ');
 }
 
