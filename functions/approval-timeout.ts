@@ -1,4 +1,5 @@
 import { loadConfig } from '#lib/config.js';
+import { ExitEngine } from '#lib/engine/engine.js';
 import { createApprovalTimeoutHandler } from '#lib/handlers/approval-timeout-handler.js';
 import { wireEngine } from '#lib/runtime/wire.js';
 import { wireOps } from '#lib/runtime/wire-ops.js';
@@ -12,4 +13,5 @@ export const handler = createApprovalTimeoutHandler({
   store: engine.store,
   clock: () => Date.now(),
   perWorldFreshness: config.PER_WORLD_METRICS ? 'all' : config.MONITORED_WORLDS,
+  engine: new ExitEngine(engine),
 });

@@ -1,3 +1,5 @@
+import { marketLoadScopes, marketStorageScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
+import { dueStalenessRules, sweepRuleSet } from '#lib/rules/staleness-sweep.js';
 import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
 import {
   concernsWorld,
@@ -262,7 +264,13 @@ export class ExitEngine {
     const { store } = this.deps;
     const ce = delivery.cloudEvent;
     const view = toMarketScopeView(ce.data);
-    const advance = await store.putMarket({ ...view, source_event_id: ce.id });
+    // `data.worlds` names the worlds the data is for (lib/rules/market-views.ts): stored per world.
+    const stored = await Promise.all(
+      marketStorageScopes(view.scope, ce.data.worlds).map((scope) =>
+        store.putMarket({ ...view, scope, source_event_id: ce.id }),
+      ),
+    );
+    const advance = stored.includes('advanced') ? 'advanced' : stored.includes('same') ? 'same' : 'older';
     if (advance === 'older') {
       await this.audit({
         world_id: `${MARKET_AUDIT_PREFIX}${view.scope}`,
@@ -334,6 +342,38 @@ export class ExitEngine {
     });
   }
 
+  /**
+   * The freshness sweep's check for one world (fail closed when the hub goes quiet): when its latest
+   * snapshot has outlived a snapshot-staleness rule's limit, evaluate those rules alone on it — even
+   * expired — so the world gets their action though no event arrives. Once per snapshot and due set.
+   */
+  async checkStaleness(args: {
+    worldId: string;
+    invocationId: string;
+    nowMs: number;
+  }): Promise<Outcome | null> {
+    const latest = await this.deps.store.getLatestSnapshot(args.worldId);
+    const ruleSet = this.deps.ruleSets.forWorld(args.worldId);
+    if (!latest || !ruleSet) return null;
+    const due = dueStalenessRules(ruleSet, latest.as_of_ms, args.nowMs);
+    if (due.length === 0) return null;
+    const ids = due.map((r) => r.id);
+    const evaluationKey = digest('freshness', args.worldId, latest.trigger_key, ruleSet.version, ...ids);
+    const existing = await this.deps.store.getEvaluation(args.worldId, evaluationKey);
+    if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
+    return this.evaluateClaimed({
+      world: args.worldId,
+      evaluationKey,
+      ruleSet: sweepRuleSet(ruleSet, due),
+      data: latest.data,
+      invocationId: args.invocationId,
+      nowMs: args.nowMs,
+      snapshotEventVersion: latest.data.event_version ?? 1,
+      provenance: { trigger: 'freshness_sweep', rules: ids, snapshot_event_id: latest.source_event_id },
+      auditId: `freshness:${args.worldId}:${ids.join(',')}`,
+    });
+  }
+
   private async evaluateClaimed(a: EvaluationRequest): Promise<Outcome> {
     const { store, metrics } = this.deps;
     const claimed = await store.claimEvaluation(
@@ -383,7 +423,9 @@ export class ExitEngine {
       const [episodes, mutes, market] = await Promise.all([
         store.loadEpisodes(a.world),
         store.loadMutes(a.world),
-        store.loadMarket(marketScopes(a.ruleSet, a.world)),
+        store
+          .loadMarket(marketLoadScopes(marketScopes(a.ruleSet, a.world), a.world))
+          .then((views) => marketViewsForWorld(views, marketScopes(a.ruleSet, a.world), a.world)),
       ]);
       const started = performance.now();
       const result = evaluateRuleSet({

@@ -23,8 +23,16 @@ export interface EpisodeState {
   muted_strategies?: string[];
   /** Every strategy this episode has sent a signal for: the ones told `hold` when it clears. */
   signalled_strategies?: string[];
+  /** The ratio (1 = exit) this episode last told each strategy: its standing action, per strategy. */
+  standing_ratios?: Record<string, number>;
+  /** World scope: the strategies held when the episode last evaluated; one not among them has just joined. */
+  covered_strategies?: string[];
   /** The as_of of the snapshot last evaluated: an older one must never move the state. */
   last_as_of?: string;
+  /** Identity of the data the last counted breach was measured on: a re-evaluation of it never counts again. */
+  last_data_key?: string;
+  /** When the current run of breaches began (for `persistence: {for: …}`). */
+  breach_since?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */
   version: number;
 }
@@ -37,6 +45,8 @@ export type Verdict =
   | 'escalated'
   | 'repeated'
   | 'unmuted'
+  | 'joined'
+  | 'not_applicable'
   | 'active'
   | 'cleared'
   | 'unavailable';
@@ -55,7 +65,13 @@ export interface EpisodeStepInput {
   value: number | null;
   limit: number;
   clear: number;
-  persistence: number;
+  /** Breaches on distinct data before firing, or how long the breach must have lasted. */
+  persistence: number | { forMs: number };
+  /**
+   * Identity of the data this measure was taken on (the snapshot, plus the market view for market
+   * rules): a breach counts towards persistence only on data not counted before.
+   */
+  dataKey: string;
   /** The action (and its largest ratio) the rule would ask for now. */
   proposed: { action: SignalAction; ratio: number };
   minRatioStep: number;
@@ -113,11 +129,19 @@ export function stepEpisode(
   }
 
   if (value > input.limit) {
-    const count = prev.breach_count + 1;
-    if (count >= input.persistence) {
+    const fresh = prev.breach_count === 0 || prev.last_data_key !== input.dataKey;
+    const count = fresh ? prev.breach_count + 1 : prev.breach_count;
+    const since = prev.breach_count > 0 && prev.breach_since ? prev.breach_since : input.now;
+    const due =
+      typeof input.persistence === 'number'
+        ? count >= input.persistence
+        : input.nowMs - Date.parse(since) >= input.persistence.forMs;
+    if (due) {
+      const { breach_since: _, ...rest } = base;
       return {
         next: {
-          ...base,
+          ...rest,
+          last_data_key: input.dataKey,
           status: 'active',
           breach_count: count,
           episode_id: `${prev.rule_id}:${prev.scope_key}:${input.asOf}`,
@@ -129,7 +153,17 @@ export function stepEpisode(
         verdict: 'fired',
       };
     }
-    return { next: { ...base, status: 'pending', breach_count: count }, verdict: 'breach_pending' };
+    return {
+      next: {
+        ...base,
+        last_data_key: input.dataKey,
+        status: 'pending',
+        breach_count: count,
+        breach_since: since,
+      },
+      verdict: 'breach_pending',
+    };
   }
-  return { next: { ...base, status: 'idle', breach_count: 0 }, verdict: 'ok' };
+  const { breach_since: _, ...rest } = base;
+  return { next: { ...rest, status: 'idle', breach_count: 0 }, verdict: 'ok' };
 }

@@ -1,7 +1,7 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
-import { measureRule, ruleKinds } from '../rules/kinds/index.js';
-import { effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
-import type { RuleInput, RuleMeasurement } from '../rules/types.js';
+import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
+import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import type { RuleInput } from '../rules/types.js';
 import {
   ACTION_RANK,
   type EpisodeState,
@@ -10,6 +10,7 @@ import {
   stepEpisode,
   type Verdict,
 } from './episodes.js';
+import { sizeAction } from './size-action.js';
 
 /**
  * The pure heart of the engine: measure every rule, size the action, advance each risk episode,
@@ -75,6 +76,8 @@ interface Ask {
   metrics: Record<string, unknown>;
   scope: 'world' | 'strategy';
   mute?: Mute;
+  /** For a clear: the ratio the cleared episode had told this strategy. */
+  told?: number;
 }
 
 /** A merged signal for one strategy in one channel, with every rule that asked for it. */
@@ -116,16 +119,20 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
   const changed: EpisodeState[] = [];
   const asks: Ask[] = [];
   const clears: Ask[] = [];
-  const activeCover = new Map<Channel, Set<string>>();
+  const standing = new Map<Channel, Map<string, Ask[]>>();
   const { snapshot } = input;
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
-  for (const rule of ruleSet.rules) {
-    const mode = effectiveMode(ruleSet, rule);
-    const clear = rule.clear ?? rule.limit;
-    const target = rule.target ?? rule.limit;
-    for (const m of measureRule(rule, input)) {
+  for (const baseRule of ruleSet.rules) {
+    const mode = effectiveMode(ruleSet, baseRule);
+    if (!whenApplies(baseRule, snapshot)) {
+      outcomes.push(notApplicable(baseRule, mode, snapshot));
+      continue;
+    }
+    for (const [rule, m] of measureWithOverrides(baseRule, input)) {
+      const clear = rule.clear ?? rule.limit;
+      const target = rule.target ?? rule.limit;
       const strategies = m.strategies.filter((s) => liveStrategies.has(s));
       const sizing = sizeAction(rule, m, target, strategies);
       const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
@@ -134,7 +141,11 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         value: m.value,
         limit: rule.limit,
         clear,
-        persistence: rule.persistence,
+        persistence:
+          typeof rule.persistence === 'number'
+            ? rule.persistence
+            : { forMs: durationMs(rule.persistence.for) },
+        dataKey: dataKey(rule, input),
         proposed: { action: sizing.action, ratio: maxRatio },
         minRatioStep: rule.reemit.min_ratio_step,
         repeatAfterMs:
@@ -149,17 +160,40 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
         verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf(s)) : [];
-      if (emits) {
-        const told = strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS);
+      const before = standingRatios(prev);
+      // A strategy that appears while a world-wide episode is open gets its standing action at once.
+      const joined: Record<string, number> = {};
+      const covered = prev.covered_strategies;
+      if (rule.scope === 'world' && verdict === 'active' && next.status === 'active' && covered) {
+        for (const s of strategies) {
+          if (s in before || covered.includes(s)) continue;
+          const r = joinerRatio(rule, prev, sizing.ratios[s] ?? 0, breached);
+          if (r > EPS) joined[s] = r;
+        }
+      }
+      const toldNow: Record<string, number> = emits
+        ? Object.fromEntries(
+            strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS).map((s) => [s, sizing.ratios[s]!]),
+          )
+        : joined;
+      const told = Object.keys(toldNow);
+      if (told.length > 0) {
         next.signalled_strategies = [...new Set([...(prev.signalled_strategies ?? []), ...told])].sort();
+        const ratios = { ...before };
+        for (const s of told) ratios[s] = toldNow[s]! >= 1 - EPS ? 1 : toldNow[s]!;
+        next.standing_ratios = ratios;
         const muted = told.filter((s) => muteOf(s));
-        if (muted.length > 0) next.muted_strategies = muted;
+        const keep = emits ? [] : (prev.muted_strategies ?? []);
+        const all = [...new Set([...keep, ...muted])].sort();
+        if (all.length > 0) next.muted_strategies = all;
         else delete next.muted_strategies;
       } else if (unmuted.length > 0) {
         const still = (prev.muted_strategies ?? []).filter((s) => !unmuted.includes(s));
         if (still.length > 0) next.muted_strategies = still;
         else delete next.muted_strategies;
       }
+      if (rule.scope === 'world' && next.status === 'active')
+        next.covered_strategies = [...strategies].sort();
       if (!sameEpisode(prev, next)) changed.push(next);
       outcomes.push({
         rule_id: rule.id,
@@ -172,7 +206,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        verdict: unmuted.length > 0 ? 'unmuted' : verdict,
+        verdict: unmuted.length > 0 ? 'unmuted' : told.length > 0 && !emits ? 'joined' : verdict,
         ...(m.unavailable ? { unavailable: m.unavailable } : {}),
         ...(breached
           ? {
@@ -197,21 +231,35 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
         clear,
         target,
         utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null } : {}),
+        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes } : {}),
       };
       if (next.status === 'active') {
-        const channelOf = (s: string) =>
-          channelFor(mode, findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs));
-        for (const s of strategies) {
-          const channel = channelOf(s);
-          const cover = activeCover.get(channel) ?? new Set<string>();
-          activeCover.set(channel, cover);
-          cover.add(s);
+        // What this episode has told each strategy and still stands by (for the clears below).
+        for (const [s, ratio] of Object.entries(standingRatios(next))) {
+          if (ratio <= EPS) continue;
+          const channel = channelFor(mode, muteOf(s));
+          const byStrategy = standing.get(channel) ?? new Map<string, Ask[]>();
+          standing.set(channel, byStrategy);
+          const list = byStrategy.get(s) ?? [];
+          byStrategy.set(s, list);
+          list.push({
+            rule,
+            mode,
+            channel,
+            strategy_id: s,
+            action: ratio >= 1 - EPS ? 'exit' : 'reduce',
+            ratio: ratio >= 1 - EPS ? 1 : ratio,
+            reason: `${rule.kind}_breach`,
+            metrics: { ...forStrategy(metrics, s, ids), verdict: 'standing', episode_id: next.episode_id },
+            scope: rule.scope,
+            ...(muteOf(s) ? { mute: muteOf(s)! } : {}),
+          });
         }
       }
-      if (emits || unmuted.length > 0) {
-        for (const s of emits ? strategies : unmuted) {
-          const ratio = sizing.ratios[s] ?? 0;
+      const askFor = emits ? strategies : unmuted.length > 0 ? unmuted : Object.keys(joined);
+      if (emits || unmuted.length > 0 || told.length > 0) {
+        for (const s of askFor) {
+          const ratio = emits || unmuted.length > 0 ? (sizing.ratios[s] ?? 0) : joined[s]!;
           if (ratio <= EPS) continue;
           const mute = muteOf(s);
           const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
@@ -223,7 +271,10 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
             action,
             ratio: action === 'exit' ? 1 : ratio,
             reason: `${rule.kind}_breach`,
-            metrics: { ...forStrategy(metrics, s, ids), verdict: emits ? verdict : 'unmuted' },
+            metrics: {
+              ...forStrategy(metrics, s, ids),
+              verdict: emits ? verdict : unmuted.length > 0 ? 'unmuted' : 'joined',
+            },
             scope: rule.scope,
             ...(mute ? { mute } : {}),
           });
@@ -247,6 +298,7 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
               episode_opened_at: prev.opened_at,
             },
             scope: rule.scope,
+            told: before[s] ?? prev.last_ratio ?? 0,
             ...(mute ? { mute } : {}),
           });
         }
@@ -254,11 +306,79 @@ export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: Evalua
     }
   }
 
-  // A cleared episode says `hold` only when no other episode still holds that strategy.
+  // A cleared episode says `hold` only to strategies no other open episode has told to cut. Where
+  // one has, and the cleared episode's cut was stricter, the strategy is told the standing (most
+  // restrictive remaining) action instead, so the gateway never stays at a level nobody asks for.
   for (const c of clears) {
-    if (!activeCover.get(c.channel)?.has(c.strategy_id)) asks.push(c);
+    const others = standing
+      .get(c.channel)
+      ?.get(c.strategy_id)
+      ?.filter((a) => a.rule.id !== c.rule.id);
+    if (!others || others.length === 0) {
+      asks.push(c);
+      continue;
+    }
+    const strictest = Math.max(...others.map((a) => a.ratio));
+    if ((c.told ?? 0) > strictest + EPS) {
+      for (const a of others)
+        asks.push({
+          ...a,
+          metrics: { ...a.metrics, cleared_rule_id: c.rule.id, cleared_episode_id: c.metrics.episode_id },
+        });
+    }
   }
   return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+/**
+ * The identity of the data a rule measures, for persistence: the hub snapshot (version and as_of);
+ * for market rules also the market view they read; staleness measures time itself, so every
+ * evaluation is new data for it.
+ */
+function dataKey(rule: Rule, input: RuleInput): string {
+  const snap = `${input.snapshot.version}@${input.snapshot.as_of}`;
+  if (rule.kind === 'staleness') return `${snap}|t=${input.nowMs}`;
+  if (rule.kind === 'volatility_regime' || rule.kind === 'liquidity') {
+    return `${snap}|${rule.market_scope}@${input.market.get(rule.market_scope)?.as_of ?? 'none'}`;
+  }
+  return snap;
+}
+
+/** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */
+function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+  return {
+    rule_id: rule.id,
+    kind: rule.kind,
+    mode,
+    scope: rule.scope,
+    scope_key: 'world',
+    measure: null,
+    limit: rule.limit,
+    clear: rule.clear ?? rule.limit,
+    target: rule.target ?? rule.limit,
+    utilization: null,
+    verdict: 'not_applicable',
+    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
+  };
+}
+
+/** What an episode has told each strategy (1 = exit); for states stored before this was kept, its last action for all it told. */
+function standingRatios(e: EpisodeState): Record<string, number> {
+  if (e.standing_ratios) return e.standing_ratios;
+  const r = e.last_action === 'exit' ? 1 : (e.last_ratio ?? 0);
+  return Object.fromEntries((e.signalled_strategies ?? []).map((s) => [s, r]));
+}
+
+/**
+ * The standing action of an open world-wide episode for a strategy it has not told yet: an exit or a
+ * fixed cut as the rule says; a uniform reduce at the episode's last ratio; a contribution reduce at
+ * the strategy's share of the current cut (nothing while the measure is back within the limit).
+ */
+function joinerRatio(rule: Rule, prev: EpisodeState, current: number, breached: boolean): number {
+  if (prev.last_action === 'exit' || rule.action.type === 'exit') return 1;
+  if (rule.action.type === 'reduce_fixed') return rule.action.ratio;
+  if (rule.action.sizing === 'contribution') return breached ? current : 0;
+  return prev.last_ratio ?? 0;
 }
 
 /**
@@ -303,60 +423,6 @@ export function findMute(
   return found;
 }
 
-interface Sizing {
-  action: SignalAction;
-  method: string;
-  ratios: Record<string, number>;
-  after?: number;
-}
-
-/**
- * The smallest cut that restores the target, per the rule's action (BRIEF §4 "Size the action").
- * Exact where the math allows: uniform scaling for measures homogeneous in the weights, the kind's
- * own cut (contribution order, or an exact cut for e.g. Herfindahl) where it offers one. Measures
- * that do not move with the weights (VIX, drawdown history) get a proportional de-risking ratio,
- * labelled as such, with no claimed measure after the cut.
- */
-function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: string[]): Sizing {
-  const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
-  const homogeneous = ruleKinds[rule.kind].homogeneous;
-  const action = rule.action;
-  if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
-  if (action.type === 'reduce_fixed') {
-    return {
-      action: 'reduce',
-      method: 'fixed',
-      ratios: all(action.ratio),
-      ...(m.value !== null && homogeneous ? { after: m.value * (1 - action.ratio) } : {}),
-    };
-  }
-  if (m.value === null || m.value <= target)
-    return { action: 'reduce', method: action.sizing, ratios: all(0) };
-  if (m.contributionSizing && (action.sizing === 'contribution' || !homogeneous)) {
-    const ratios: Record<string, number> = {};
-    for (const s of strategies) ratios[s] = clamp01(m.contributionSizing.ratios[s] ?? 0);
-    return {
-      action: 'reduce',
-      method: action.sizing === 'contribution' ? 'contribution' : 'exact',
-      ratios,
-      after: m.contributionSizing.after,
-    };
-  }
-  // Homogeneous of degree one in the weights: cutting all by r scales the measure by 1 − r.
-  const r = clamp01(1 - target / m.value);
-  if (!homogeneous) return { action: 'reduce', method: 'proportional', ratios: all(r) };
-  return {
-    action: 'reduce',
-    method: action.sizing === 'contribution' ? 'uniform_fallback' : 'uniform',
-    ratios: all(r),
-    after: m.value * (1 - r),
-  };
-}
-
-function clamp01(x: number): number {
-  return x < 0 ? 0 : Math.min(x, 1);
-}
-
 function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
   return (
     a.status === b.status &&
@@ -366,7 +432,9 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
     (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
-    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join()
+    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join() &&
+    JSON.stringify(a.standing_ratios ?? {}) === JSON.stringify(b.standing_ratios ?? {}) &&
+    (a.covered_strategies ?? []).join() === (b.covered_strategies ?? []).join()
   );
 }
 

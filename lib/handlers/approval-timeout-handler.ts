@@ -3,6 +3,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
+import type { ExitEngine } from '../engine/engine.js';
 import { assertSweepComplete, type OpsService, type SweepResult } from '../engine/ops.js';
 import type { EngineStore } from '../engine/ports.js';
 import { logger, metrics, observeInvocation } from '../observability.js';
@@ -17,6 +18,8 @@ export interface ApprovalTimeoutDeps {
    * when per-world metrics are on. Every other world only counts towards `OldestSnapshotAgeSeconds`.
    */
   perWorldFreshness?: readonly string[] | 'all';
+  /** Fail closed when a hub goes quiet: each world's staleness rules are checked on every sweep. */
+  engine?: Pick<ExitEngine, 'checkStaleness'>;
 }
 
 /**
@@ -47,6 +50,27 @@ export async function reportSnapshotFreshness(
   return ages;
 }
 
+/** Runs the engine's staleness check for every world; one world's failure never skips the others. */
+export async function checkStaleWorlds(
+  engine: Pick<ExitEngine, 'checkStaleness'>,
+  worlds: readonly string[],
+  nowMs: number,
+  invocationId: string,
+): Promise<void> {
+  const failed: string[] = [];
+  for (const worldId of worlds) {
+    try {
+      const outcome = await engine.checkStaleness({ worldId, invocationId, nowMs });
+      if (outcome) logger.info('freshness sweep evaluated a quiet world', { ...outcome });
+    } catch (error) {
+      failed.push(worldId);
+      logger.error('freshness sweep failed for a world', { world_id: worldId, error: String(error) });
+    }
+  }
+  if (failed.length > 0)
+    throw new Error(`freshness sweep failed for ${failed.join(', ')}; the next run retries`);
+}
+
 /**
  * The every-minute sweep: applies each rule's default to proposed signals past their deadline,
  * completes approved ones whose publish did not, and reports `PendingApprovalAgeSeconds` (the age
@@ -54,11 +78,12 @@ export async function reportSnapshotFreshness(
  * freshness metrics for the alarms that fire when a world's hub snapshots stop coming.
  */
 export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
-  const handle = async (_event: unknown, _context: Context): Promise<SweepResult> => {
+  const handle = async (_event: unknown, context: Context): Promise<SweepResult> => {
     const now = deps.clock();
     // Decisions first: the freshness report is only metrics and must never delay a default.
     const result = await deps.ops.expireDue(now);
-    await reportSnapshotFreshness(deps.store, now, deps.perWorldFreshness ?? []);
+    const ages = await reportSnapshotFreshness(deps.store, now, deps.perWorldFreshness ?? []);
+    if (deps.engine) await checkStaleWorlds(deps.engine, Object.keys(ages), now, context.awsRequestId);
     metrics.addMetric('PendingApprovalAgeSeconds', MetricUnit.Seconds, result.oldest_pending_age_sec);
     metrics.addMetric('PendingApprovals', MetricUnit.Count, result.pending);
     logger.info('approval timeout sweep', {

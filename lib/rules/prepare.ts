@@ -81,6 +81,7 @@ export function prepareSnapshot(data: SnapshotData): PreparedSnapshot {
     createdAtMs: Date.parse(data.created_at ?? data.as_of),
     expiresAtMs: snapshotExpiresAt(data),
     stage: typeof data.provenance?.stage === 'string' ? data.provenance.stage : undefined,
+    ...(typeof data.provenance?.actor === 'string' ? { actor: data.provenance.actor } : {}),
     ids,
     weights,
     covariance,

@@ -1,5 +1,6 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
+import { actionProblem } from './sizing-support.js';
 
 /**
  * The rule-set language a risk manager writes (YAML or JSON). Every field is validated with a
@@ -22,6 +23,19 @@ const horizon = z
   .int('must be a whole number of periods')
   .min(1)
   .max(250);
+
+/** A duration such as `90s`, `15m`, `2h` or `1d`, in milliseconds once parsed. */
+export const DurationSchema = z
+  .string({ message: 'must be a duration such as 90s, 15m, 2h or 1d' })
+  .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'must be a duration such as 90s, 15m, 2h or 1d');
+
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** Milliseconds of a validated duration string. */
+export function durationMs(duration: string): number {
+  const unit = duration.at(-1) as keyof typeof UNIT_MS;
+  return Number(duration.slice(0, -1)) * UNIT_MS[unit];
+}
 
 export const RuleModeSchema = z.enum(['enforce', 'approval', 'shadow']);
 export type RuleMode = z.infer<typeof RuleModeSchema>;
@@ -52,8 +66,17 @@ export const RuleCommonShape = {
   /** Absent: the rule set's mode. */
   mode: RuleModeSchema.optional(),
   scope: z.enum(['world', 'strategy']).default('world'),
-  /** Consecutive breaching evaluations before the rule fires. */
-  persistence: z.number().int('must be a whole number').min(1).max(100).default(1),
+  /**
+   * Breaches on that many distinct hub snapshots in a row (market data too, for market rules) before
+   * the rule fires — a re-evaluation of the same data never counts twice — or, as `{for: 15m}`, a
+   * breach that has lasted that long.
+   */
+  persistence: z
+    .union(
+      [z.number().int('must be a whole number').min(1).max(100), z.strictObject({ for: DurationSchema })],
+      { message: 'must be a whole number of snapshots (1-100) or {for: <duration>} such as {for: 15m}' },
+    )
+    .default(1),
   /** Re-emit within an episode only on escalation by this much reduction ratio, or after this long. */
   reemit: z
     .strictObject({
@@ -61,6 +84,28 @@ export const RuleCommonShape = {
       repeat_after_sec: z.number().int().positive().optional(),
     })
     .default({ min_ratio_step: 0.05 }),
+  /** Apply only to snapshots whose provenance matches (e.g. `{stage: [live]}`); absent: always. */
+  when: z
+    .strictObject({
+      stage: z
+        .array(z.string().min(1), { message: 'must be a list of stages, e.g. [live]' })
+        .min(1)
+        .optional(),
+      actor: z.array(z.string().min(1), { message: 'must be a list of actors' }).min(1).optional(),
+    })
+    .optional(),
+  /** Per-strategy overrides of a strategy-scoped rule: `{carry_fx: {limit: 0.01}}`. */
+  strategies: z
+    .record(
+      z.string().min(1),
+      z.strictObject({
+        limit: z.number({ message: 'must be a number' }).optional(),
+        clear: z.number({ message: 'must be a number' }).optional(),
+        target: z.number({ message: 'must be a number' }).optional(),
+        action: RuleActionSchema.optional(),
+      }),
+    )
+    .optional(),
   approval: z
     .strictObject({
       timeout_sec: z
@@ -195,6 +240,32 @@ export const RuleSchema = z
         code: 'custom',
         path: ['action'],
         message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
+      });
+    }
+    if (rule.strategies && Object.keys(rule.strategies).length > 0) {
+      if (rule.scope !== 'strategy') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['strategies'],
+          message: `rule '${rule.id}': per-strategy overrides need scope: strategy (a world-scope rule has one measure for all)`,
+        });
+      }
+      // Each strategy's rule must be a valid rule on its own: same checks, paths under strategies.<id>.
+      for (const [id, override] of Object.entries(rule.strategies)) {
+        const { strategies: _, ...base } = rule;
+        const merged = RuleSchema.safeParse({ ...base, ...override });
+        if (merged.success) continue;
+        for (const issue of merged.error.issues) {
+          ctx.addIssue({ code: 'custom', path: ['strategies', id, ...issue.path], message: issue.message });
+        }
+      }
+    }
+    const problem = actionProblem(rule);
+    if (problem) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['action'],
+        message: `rule '${rule.id}': ${problem} (a rule without an action defaults to reduce, sizing uniform)`,
       });
     }
     if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {

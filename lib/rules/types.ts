@@ -11,6 +11,8 @@ export interface PreparedSnapshot {
   createdAtMs: number;
   expiresAtMs: number;
   stage: string | undefined;
+  /** `provenance.actor`, for rules with `when: {actor: …}`. */
+  actor?: string;
   /** Strategy ids, sorted, so results never depend on the order of the input maps. */
   ids: string[];
   weights: Float64Array;
@@ -60,7 +62,18 @@ export interface RuleMeasurement {
    * Per-strategy reduction ratios that bring the measure back to the target, for kinds that can
    * size by contribution; absent means uniform sizing applies.
    */
-  contributionSizing?: { ratios: Record<string, number>; after: number };
+  contributionSizing?: {
+    ratios: Record<string, number>;
+    after: number;
+    /** False when cutting every contributor still leaves the measure above the target. */
+    reached?: boolean;
+    /** Strategies in the order they were cut. */
+    order?: string[];
+  };
+  /** Why a requested contribution sizing could not be computed from these inputs (the engine then cuts uniformly and says so). */
+  contributionUnavailable?: string;
+  /** The kind's own exact uniform-policy cut, where "every strategy by 1 − target/measure" is not exact. */
+  uniformSizing?: { ratios: Record<string, number>; after: number };
   /** Supporting numbers for the audit trail and the signal's `metrics`. */
   evidence: Record<string, unknown>;
 }

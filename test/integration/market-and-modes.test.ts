@@ -124,6 +124,26 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
       'expired',
     ]);
   });
+
+  it('data.worlds means the worlds the data is for: others never see it, now or on their next snapshot', async () => {
+    const [a, b] = ['w-scope-a', 'w-scope-b'];
+    for (const world of [a, b])
+      await put(
+        putEntry({ world, version: 'v1', asOf: '2025-03-13T21:00:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME),
+      );
+    await put(marketEntry('m-b-only', '2025-03-13T21:05:00Z', 55, [b]));
+    expect(emitted(b)).toHaveLength(1);
+    expect(emitted(a)).toHaveLength(0);
+    // Was: `a`'s next snapshot read the global VIX 55 meant for `b` and exited.
+    await put(
+      putEntry({ world: a, version: 'v2', asOf: '2025-03-13T21:06:00Z', varLevel: 0.014 }, LOCAL_BUS_NAME),
+    );
+    expect(emitted(a)).toHaveLength(0);
+    // Shared data (no list) is for every world, now and later.
+    await put(marketEntry('m-shared', '2025-03-13T21:07:00Z', 60));
+    expect(emitted(a)).toHaveLength(1);
+    expect(emitted(a)[0]!.data.signals.every((s) => s.action === 'exit')).toBe(true);
+  });
 });
 
 describe('rule modes through the pipeline', () => {

@@ -8,6 +8,8 @@ import {
   RuleSetError,
   RuleSetRegistry,
 } from '../../rules/ruleset-loader.js';
+import { sizingSupport } from '../../rules/sizing-support.js';
+import { ruleSetWarnings } from '../../rules/staleness-sweep.js';
 import { type CliCommand, parseFlags, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
 
@@ -188,15 +190,33 @@ function describeMeasure(rule: Rule): string {
 
 function describeAction(rule: Rule, target: string): string {
   const whom = rule.scope === 'strategy' ? 'the breaching strategy' : 'every strategy of the world';
+  const support = sizingSupport(rule);
   switch (rule.action.type) {
     case 'exit':
       return `asks to exit ${whom} fully`;
     case 'reduce_fixed':
-      return `asks to cut ${whom} by a fixed ${trim(rule.action.ratio * 100)}%`;
+      return `asks to cut ${whom} by a fixed ${trim(rule.action.ratio * 100)}%${
+        support.reduce
+          ? ' (a de-risking step: no position cut moves this measure, so no level after the cut is claimed)'
+          : ''
+      }`;
     case 'reduce':
-      return rule.action.sizing === 'contribution'
-        ? `asks for the smallest total cut, largest contributors first, that brings the measure back to the target ${target}`
-        : `asks to cut ${whom} by the same fraction, 1 − target/measure, which brings the measure back to the target ${target}`;
+      if (rule.action.sizing === 'contribution') {
+        const fallback =
+          rule.kind === 'var_limit' || rule.kind === 'es_limit'
+            ? rule.method === 'normal'
+              ? ''
+              : '; a snapshot with only a portfolio return series (no per-strategy returns) gets a uniform cut instead, and the signal says so (sizing uniform_fallback)'
+            : '';
+        return rule.scope === 'strategy'
+          ? `asks to cut the breaching strategy's own position by 1 − target/measure, which brings the measure back to the target ${target}`
+          : `asks for the smallest total cut that brings the measure back to the target ${target}, cutting the largest contributors first by ${support.contributionBasis}; each strategy is cut only as far as needed before the next is touched${fallback}`;
+      }
+      if (rule.kind === 'concentration' && rule.measure === 'max_weight')
+        return `asks to trim each strategy above the target ${target} back to it`;
+      if (rule.kind === 'concentration' && rule.measure === 'herfindahl')
+        return `asks to cut ${whom} by the same fraction, 1 − √(target/measure) (Σw² moves with the square of the cut), which brings the measure back to the target ${target}`;
+      return `asks to cut ${whom} by the same fraction, 1 − target/measure, which brings the measure back to the target ${target}`;
   }
 }
 
@@ -252,7 +272,15 @@ export function explainRule(set: RuleSet, rule: Rule): string {
   parts.push(
     rule.persistence === 1
       ? 'It fires on the first breaching evaluation.'
-      : `It fires only after ${rule.persistence} breaching evaluations in a row.`,
+      : typeof rule.persistence === 'number'
+        ? `It fires only after breaches on ${rule.persistence} distinct hub snapshots in a row${
+            rule.kind === 'volatility_regime' || rule.kind === 'liquidity'
+              ? ' or market updates'
+              : rule.kind === 'staleness'
+                ? ' or evaluations (age grows with time)'
+                : ''
+          }; re-evaluating the same data does not count again.`
+        : `It fires only once the breach has lasted ${rule.persistence.for} without a break.`,
   );
   parts.push(
     `Within an episode it signals again only when the action becomes stricter or the cut grows by at least ${trim(
@@ -263,6 +291,26 @@ export function explainRule(set: RuleSet, rule: Rule): string {
         : ''
     }; when the episode ends it sends a hold.`,
   );
+  if (rule.when) {
+    const conds = [
+      rule.when.stage ? `stage is ${rule.when.stage.join(' or ')}` : '',
+      rule.when.actor ? `actor is ${rule.when.actor.join(' or ')}` : '',
+    ].filter(Boolean);
+    parts.push(
+      `It applies only to snapshots whose ${conds.join(' and whose ')}; on others it is recorded as not applicable.`,
+    );
+  }
+  for (const [id, o] of Object.entries(rule.strategies ?? {})) {
+    const own = { ...rule, ...o } as Rule;
+    const said = [
+      o.limit !== undefined ? `breaches above ${fmt(o.limit)}` : '',
+      o.clear !== undefined ? `clears at ${fmt(o.clear)}` : '',
+      o.target !== undefined || o.action !== undefined
+        ? `on a breach ${describeAction(own, fmt(own.target ?? own.limit))}`
+        : '',
+    ].filter(Boolean);
+    parts.push(`For strategy ${id} it ${said.join(', ')}.`);
+  }
   return parts.join(' ');
 }
 
@@ -298,6 +346,7 @@ function validate(path: string): number {
       const set = parseFile(file);
       sets.push(set);
       console.log(`ok: ${file} (${set.world}, ${plural(set.rules.length, 'rule')}, version ${set.version})`);
+      for (const w of ruleSetWarnings(set)) console.log(`warning: ${file}: ${w.path}: ${w.message}`);
     } catch (error) {
       if (!(error instanceof RuleSetError)) throw error;
       problems.push(...error.errors);

@@ -1,3 +1,4 @@
+import { grossLeverageCut, herfindahlCut } from '#lib/risk/series-sizing.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
@@ -50,22 +51,38 @@ function world(rule: ConcentrationRule, snapshot: PreparedSnapshot): RuleMeasure
   const value = rule.measure === 'max_weight' ? maxAbs : rule.measure === 'herfindahl' ? hhi : gross;
   const m: RuleMeasurement = { scopeKey: WORLD, value, strategies, evidence };
   if (value > target && value > 0) {
-    // Exact smallest cuts: max |w| by trimming only the strategies above the target, Σ|w| uniformly,
-    // and Σw² (degree 2 in the weights) uniformly by 1 − √(target/H), not 1 − target/H.
+    // Exact smallest uniform-policy cuts: max |w| by trimming only the strategies above the target,
+    // Σ|w| uniformly, and Σw² (degree 2 in the weights) uniformly by 1 − √(target/H), not 1 − target/H.
+    const trimmed: Record<string, number> = {};
+    ids.forEach((id, i) => {
+      const a = Math.abs(weights[i]!);
+      if (a > target) trimmed[id] = 1 - target / a;
+    });
     if (rule.measure === 'max_weight') {
-      const ratios: Record<string, number> = {};
-      ids.forEach((id, i) => {
-        const a = Math.abs(weights[i]!);
-        if (a > target) ratios[id] = 1 - target / a;
-      });
-      m.contributionSizing = { ratios, after: target };
+      m.uniformSizing = { ratios: trimmed, after: target };
     } else if (rule.measure === 'herfindahl') {
-      m.contributionSizing = {
-        ratios: uniformRatios(strategies, 1 - Math.sqrt(target / hhi)),
-        after: target,
-      };
+      m.uniformSizing = { ratios: uniformRatios(strategies, 1 - Math.sqrt(target / hhi)), after: target };
     } else {
-      m.contributionSizing = { ratios: uniformRatios(strategies, 1 - target / gross), after: target };
+      m.uniformSizing = { ratios: uniformRatios(strategies, 1 - target / gross), after: target };
+    }
+    if (rule.action.type === 'reduce' && rule.action.sizing === 'contribution') {
+      // Largest exposures first: only they are cut, each by as little as the remaining excess needs.
+      if (rule.measure === 'max_weight') {
+        m.contributionSizing = { ratios: trimmed, after: target, reached: true };
+      } else {
+        const cut =
+          rule.measure === 'herfindahl' ? herfindahlCut(weights, target) : grossLeverageCut(weights, target);
+        const ratios: Record<string, number> = {};
+        ids.forEach((id, i) => {
+          if (cut.ratios[i]! > 0) ratios[id] = cut.ratios[i]!;
+        });
+        m.contributionSizing = {
+          ratios,
+          after: cut.after,
+          reached: cut.reached,
+          order: cut.order.map((i) => ids[i]!),
+        };
+      }
     }
   }
   return m;
@@ -75,7 +92,8 @@ function world(rule: ConcentrationRule, snapshot: PreparedSnapshot): RuleMeasure
  * `concentration`: `max_weight` = max |wᵢ| (world) or |wᵢ| (per strategy); `herfindahl` = Σwᵢ²;
  * `gross_leverage` = Σ|wᵢ|, with `constraints.max_leverage` in the evidence when the hub sent it.
  * Herfindahl and gross leverage are world measures. Not homogeneous as a kind (Σw² scales by
- * (1 − r)²), so every breach carries its exact cut in `contributionSizing`.
+ * (1 − r)²), so every breach carries its exact uniform-policy cut in `uniformSizing`, and, for
+ * `sizing: contribution`, the largest-exposure-first cut in `contributionSizing`.
  */
 export const concentration: RuleKindEvaluator<'concentration'> = {
   kind: 'concentration',
@@ -103,7 +121,11 @@ export const concentration: RuleKindEvaluator<'concentration'> = {
         strategies: [id],
         evidence: { measure: rule.measure, weight: w },
       };
-      if (value > target) m.contributionSizing = { ratios: { [id]: 1 - target / value }, after: target };
+      if (value > target) {
+        const own = { ratios: { [id]: 1 - target / value }, after: target };
+        m.uniformSizing = own;
+        m.contributionSizing = { ...own, reached: true };
+      }
       return m;
     });
   },

@@ -14,6 +14,11 @@ import {
   studentTEs,
   studentTVar,
 } from '#lib/risk/index.js';
+import {
+  numericEulerContributions,
+  seriesContributionCut,
+  tailContributions,
+} from '#lib/risk/series-sizing.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
@@ -153,11 +158,58 @@ function worldNormal(
       const r = cut.ratios[i]!;
       if (r > 0) ratios[id] = r;
     });
-    measurement.contributionSizing = { ratios, after: which === 'var' ? cut.after : cut.after * esPerVar };
+    measurement.contributionSizing = {
+      ratios,
+      after: which === 'var' ? cut.after : cut.after * esPerVar,
+      reached: cut.reached,
+    };
     // Not reached: even cutting every positive contributor cannot bring the measure down to the target.
     measurement.evidence.contribution_cut_reached = cut.reached;
   }
   return measurement;
+}
+
+/**
+ * Contribution sizing for a series method (student_t, cornish_fisher, historical) on the world:
+ * greedy cuts ordered by each strategy's contribution (tail average for historical, numerical Euler
+ * for the moment methods), each trial re-measured by the rule's own method.
+ */
+function seriesContribution(
+  rule: VarRule,
+  which: Which,
+  snapshot: PreparedSnapshot,
+  measurement: RuleMeasurement,
+): void {
+  const target = rule.target ?? rule.limit;
+  if (measurement.value === null || !(measurement.value > target)) return;
+  if (rule.action.type !== 'reduce' || rule.action.sizing !== 'contribution') return;
+  const returns = snapshot.returns;
+  if (!returns) {
+    measurement.contributionUnavailable = `${rule.method} contribution sizing needs realized_returns per strategy; the snapshot sent a portfolio series only`;
+    return;
+  }
+  const measure = (series: Float64Array) => seriesMeasure(rule, which, series).value ?? Number.NaN;
+  const contributions =
+    rule.method === 'historical'
+      ? (w: Float64Array, p: Float64Array) => tailContributions(returns, w, p, rule.confidence, rule.horizon)
+      : (w: Float64Array) => numericEulerContributions(returns, w, measure);
+  const before = contributions(snapshot.weights, snapshot.portfolioReturns ?? new Float64Array(0));
+  const cut = seriesContributionCut(returns, snapshot.weights, measure, contributions, target);
+  const ratios: Record<string, number> = {};
+  const parts: Record<string, number> = {};
+  snapshot.ids.forEach((id, i) => {
+    parts[id] = round(before[i]!);
+    const r = cut.ratios[i]!;
+    if (r > 0) ratios[id] = r;
+  });
+  measurement.evidence.components = parts;
+  measurement.evidence.contribution_cut_reached = cut.reached;
+  measurement.contributionSizing = {
+    ratios,
+    after: cut.after,
+    reached: cut.reached,
+    order: cut.order.map((i) => snapshot.ids[i]!),
+  };
 }
 
 function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurement[] {
@@ -171,7 +223,9 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
       return [
         unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
       ];
-    return [toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series), head)];
+    const measurement = toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series), head);
+    seriesContribution(rule, which, snapshot, measurement);
+    return [measurement];
   }
   // Strategy scope: each strategy's stand-alone VaR/ES of its own position wᵢ·rᵢ (not its component).
   return snapshot.ids.map((id, i) => {

@@ -35,6 +35,7 @@ rules:
   - id: Bad-Id
     kind: drawdown
     limit: 0.1
+    action: { type: exit }
 `;
 
 const dir = mkdtempSync(join(tmpdir(), 'exit-engine-rules-'));
@@ -61,6 +62,18 @@ describe('rules command', () => {
       expect(await command.run(['validate', good])).toBe(0);
       expect(printed).toEqual([`ok: ${good} (w-test, 2 rules, version ${loadRuleSetFile(good).version})`]);
       expect(printed[0]).toMatch(/version sha256:[0-9a-f]{16}\)$/);
+    });
+
+    it('warns (and still passes) about a staleness rule a silent hub can never trip', async () => {
+      const file = join(dir, 'warn.yaml');
+      writeFileSync(
+        file,
+        'world: w-warn\nrules:\n  - id: hub_silent\n    kind: staleness\n    source: snapshot\n    limit: 1800\n    persistence: 2\n    action: { type: exit }\n',
+      );
+      expect(await command.run(['validate', file])).toBe(0);
+      expect(printed.at(-1)).toMatch(
+        /^warning: .*warn\.yaml: rules\[0\]\.persistence: rule 'hub_silent': .*can never be reached when the hub goes quiet/,
+      );
     });
 
     it('prints every problem as `file: field: message` and exits 1', async () => {
@@ -116,7 +129,7 @@ describe('rules command', () => {
       expect(vixRule).toContain('asks to exit every strategy of the world fully');
       expect(vixRule).toContain('Without a decision within 30 minutes, a proposal is published anyway');
       expect(vixRule).toContain('two different people (four eyes)');
-      expect(vixRule).toContain('only after 2 breaching evaluations in a row');
+      expect(vixRule).toContain('only after breaches on 2 distinct hub snapshots in a row or market updates');
       expect(vixRule).toContain('at least 10 percentage points, or every 1 hour while the breach lasts');
     });
 

@@ -15,6 +15,11 @@ import {
   Z99,
 } from './harness.js';
 
+/** Rows with a fixed cut (kinds no position cut moves) register no escalation test. */
+function itWhenSized(row: { sized?: false }): (name: string, fn: () => void) => void {
+  return row.sized === false ? () => undefined : it;
+}
+
 /** Kinds whose measure can never be unavailable (concentration, staleness) register no such test. */
 function itWhenUnavailable(row: { unavailable?: unknown }): (name: string, fn: () => void) => void {
   return row.unavailable ? it : () => undefined;
@@ -53,6 +58,11 @@ interface KindRow {
   cut: (v: number) => Record<string, number>;
   /** Strategies the measurement covers (those that get `hold` when the episode clears). */
   covered: string[];
+  /**
+   * False for kinds no position cut moves (the schema allows them only exit or reduce_fixed): their
+   * rows use a fixed cut, so the escalation scenarios (a larger measure asks for a larger cut) do not apply.
+   */
+  sized?: false;
 }
 
 const W = { a: 0.5, b: 0.5 };
@@ -67,6 +77,10 @@ const around = (L: number): Levels => ({
 });
 /** Proportional/uniform cut r = 1 − L/v on both strategies. */
 const both = (L: number) => (v: number) => ({ a: 1 - L / v, b: 1 - L / v });
+/** The fixed cut of the rows whose measure no position cut moves. */
+const FIXED_RATIO = 0.25;
+const FIXED = { action: { type: 'reduce_fixed', ratio: FIXED_RATIO } };
+const fixedCut = () => ({ a: FIXED_RATIO, b: FIXED_RATIO });
 
 // --- correlation_breakdown dial: two strategies, 6 blocks of 5 returns; block k has correlation c_k.
 const BLOCK_A = [1, -1, 1, -1, 0].map((x) => x * 0.01);
@@ -157,7 +171,7 @@ const rows: KindRow[] = [
   },
   {
     name: 'drawdown (realized, world)',
-    rule: { kind: 'drawdown', limit: 0.1, clear: 0.08 },
+    rule: { kind: 'drawdown', limit: 0.1, clear: 0.08, ...FIXED },
     limit: 0.1,
     clear: 0.08,
     levels: around(0.1),
@@ -167,7 +181,8 @@ const rows: KindRow[] = [
       nowMs,
     }),
     unavailable: (nowMs) => ({ snap: snapshot({ weights: W, asOf: at(nowMs) }), nowMs }),
-    cut: both(0.1),
+    cut: fixedCut,
+    sized: false,
     covered: AB,
   },
   {
@@ -184,7 +199,7 @@ const rows: KindRow[] = [
   },
   {
     name: 'volatility_regime (vix_level)',
-    rule: { kind: 'volatility_regime', measure: 'vix_level', limit: 30, clear: 24 },
+    rule: { kind: 'volatility_regime', measure: 'vix_level', limit: 30, clear: 24, ...FIXED },
     limit: 30,
     clear: 24,
     levels: around(30),
@@ -194,7 +209,8 @@ const rows: KindRow[] = [
       nowMs,
     }),
     unavailable: (nowMs) => ({ snap: snapshot({ weights: W, asOf: at(nowMs) }), nowMs }),
-    cut: both(30),
+    cut: fixedCut,
+    sized: false,
     covered: AB,
   },
   {
@@ -206,6 +222,7 @@ const rows: KindRow[] = [
       long_window: 30,
       limit: 1.2,
       clear: 0.96,
+      ...FIXED,
     },
     limit: 1.2,
     clear: 0.96,
@@ -215,7 +232,8 @@ const rows: KindRow[] = [
       nowMs,
     }),
     unavailable: (nowMs) => ({ snap: snapshot({ weights: W, asOf: at(nowMs) }), nowMs }),
-    cut: both(1.2),
+    cut: fixedCut,
+    sized: false,
     covered: AB,
   },
   {
@@ -227,6 +245,7 @@ const rows: KindRow[] = [
       long_window: 4,
       limit: 1.5,
       clear: 1.2,
+      ...FIXED,
     },
     limit: 1.5,
     clear: 1.2,
@@ -242,19 +261,21 @@ const rows: KindRow[] = [
       };
     },
     unavailable: (nowMs) => ({ snap: snapshot({ weights: W, asOf: at(nowMs) }), nowMs }),
-    cut: both(1.5),
+    cut: fixedCut,
+    sized: false,
     covered: AB,
   },
   {
     name: 'staleness (snapshot)',
-    rule: { kind: 'staleness', source: 'snapshot', limit: 600, clear: 480 },
+    rule: { kind: 'staleness', source: 'snapshot', limit: 600, clear: 480, ...FIXED },
     limit: 600,
     clear: 480,
     // Whole seconds so as_of is exact in ISO form; higher: r = 1 − 600/1000 = 0.4.
     levels: { low: 360, mid: 540, high: 720, nudge: 750, higher: 1000 },
     // Age = now − as_of = v seconds.
     make: (v, nowMs) => ({ snap: snapshot({ weights: W, asOf: iso(nowMs - v * 1000) }), nowMs }),
-    cut: both(600),
+    cut: fixedCut,
+    sized: false,
     covered: AB,
   },
 ];
@@ -296,6 +317,7 @@ describe.each(rows)('$name', (row) => {
     expect(L.low).toBeLessThan(row.clear);
     expect(L.mid).toBeGreaterThan(row.clear);
     expect(L.mid).toBeLessThan(row.limit);
+    if (row.sized === false) return;
     const r = (v: number) => Math.max(...Object.values(row.cut(v)));
     expect(r(L.nudge)).toBeGreaterThan(r(L.high));
     expect(r(L.nudge) - r(L.high)).toBeLessThan(0.05 - 0.005);
@@ -392,7 +414,7 @@ describe.each(rows)('$name', (row) => {
     ]);
   });
 
-  it('re-emits only on escalation by at least min_ratio_step', () => {
+  itWhenSized(row)('re-emits only on escalation by at least min_ratio_step', () => {
     const run = new Runner(ruleSet([base]));
     run.step(row.make(L.high, clock(0)));
     const small = run.step(row.make(L.nudge, clock(1)));

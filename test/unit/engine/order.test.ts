@@ -61,7 +61,7 @@ const rules = ruleSet([
   { id: 'es_hist', kind: 'es_limit', method: 'historical', confidence: 0.95, limit: 0.001, priority: 7 },
   { id: 'st_strat', kind: 'stress_drawdown', scope: 'strategy', limit: 0.2, clear: 0.1 },
   { id: 'conc', kind: 'concentration', measure: 'max_weight', limit: 0.3, action: { type: 'reduce' } },
-  { id: 'dd', kind: 'drawdown', scope: 'strategy', limit: 0.01 },
+  { id: 'dd', kind: 'drawdown', scope: 'strategy', limit: 0.01, action: { type: 'exit' } },
 ]);
 
 function runOrder(order: string[], reverseKeys: boolean): EvaluationResult[] {

@@ -176,17 +176,14 @@ describe('contribution sizing (var_limit / es_limit normal, sizing: contribution
     expect(r[top]! * W[top]!).toBeLessThan(uniform * W.reduce((s, x) => s + x, 0));
   });
 
-  it('falls back to a uniform cut for a homogeneous kind without contribution data', () => {
-    const res = new Runner(
+  // Was: a silent uniform cut labelled `uniform_fallback`. The hub's stress totals have no
+  // per-strategy contribution, so the schema now refuses the promise instead of breaking it.
+  it('is refused for a kind without per-strategy contributions (stress_drawdown)', () => {
+    expect(() =>
       ruleSet([
         { id: 'sz', kind: 'stress_drawdown', limit: 0.2, action: { type: 'reduce', sizing: 'contribution' } },
       ]),
-    ).step({
-      snap: snapshot({ weights: weightsOf(W), stress: { world: { crash: { max_drawdown: 0.25 } } } }),
-      nowMs: T0_MS,
-    });
-    for (const id of IDS) expectNear(signalFor(res, id)?.signal.reduction_ratio, 1 - 0.2 / 0.25);
-    expect(signalFor(res, 'a')?.signal.metrics.sizing).toBe('uniform_fallback');
+    ).toThrow(/rule 'sz': stress_drawdown: .*no per-strategy contribution/);
   });
 });
 
@@ -270,18 +267,18 @@ describe('exact cuts for concentration measures', () => {
 });
 
 describe('measures a cut cannot move', () => {
-  it('vix_level: a proportional de-risking ratio 1 − target/measure, with no claimed measure after', () => {
-    const res = new Runner(
-      ruleSet([{ id: 'sz', kind: 'volatility_regime', measure: 'vix_level', limit: 30, target: 24 }]),
-    ).step({
+  // Was: "reduce 33.3%" claiming to bring VIX back to 24. No cut moves VIX, so a sized reduce is
+  // refused; a fixed cut is published as a de-risking step with no claimed measure after.
+  it('vix_level: a sized reduce is refused; reduce_fixed publishes its ratio with no measure after', () => {
+    const vix = { id: 'sz', kind: 'volatility_regime', measure: 'vix_level', limit: 30, target: 24 };
+    expect(() => ruleSet([vix])).toThrow(/rule 'sz': volatility_regime vix_level: no position cut moves/);
+    const res = new Runner(ruleSet([{ ...vix, action: { type: 'reduce_fixed', ratio: 0.3 } }])).step({
       snap: snapshot({ weights: { a: 0.5, b: 0.5 } }),
       market: [marketView('global', iso(T0_MS - 1000), { vix: 36 })],
       nowMs: T0_MS,
     });
-    for (const id of ['a', 'b']) expectNear(signalFor(res, id)?.signal.reduction_ratio, 1 - 24 / 36);
-    expect(signalFor(res, 'a')?.signal.metrics).toMatchObject({
-      sizing: 'proportional',
-      measure_after: null,
-    });
+    for (const id of ['a', 'b']) expect(signalFor(res, id)?.signal.reduction_ratio).toBe(0.3);
+    expect(signalFor(res, 'a')?.signal.metrics).toMatchObject({ sizing: 'fixed', measure_after: null });
+    expect(String(signalFor(res, 'a')?.signal.metrics.sizing_note)).toMatch(/no position cut moves/);
   });
 });

@@ -48,18 +48,18 @@ describe('concentration', () => {
       ),
     );
     // a: 0.7 → 0.5 (cut 2/7), b: 0.6 → 0.5 (cut 1/6), c untouched.
-    expect(m.contributionSizing!.ratios).toEqual({
+    expect(m.uniformSizing!.ratios).toEqual({
       a: expect.closeTo(2 / 7, 12),
       b: expect.closeTo(1 / 6, 12),
     });
-    expect(m.contributionSizing!.after).toBe(0.5);
+    expect(m.uniformSizing!.after).toBe(0.5);
   });
 
   it('sizes Σw² by 1 − √(target/H) and Σ|w| by 1 − target/L, each restoring the target', () => {
     const h = only(
       concentration.measure(rule({ kind: 'concentration', measure: 'herfindahl', limit: 0.5 }), input(book)),
     );
-    const r = h.contributionSizing!.ratios.a!;
+    const r = h.uniformSizing!.ratios.a!;
     expect((0.7 * (1 - r)) ** 2 + (0.6 * (1 - r)) ** 2 + (0.3 * (1 - r)) ** 2).toBeCloseTo(0.5, 12);
     const g = only(
       concentration.measure(
@@ -67,7 +67,7 @@ describe('concentration', () => {
         input(book),
       ),
     );
-    expect(g.contributionSizing!.ratios).toEqual({ a: 0.25, b: 0.25, c: 0.25 });
+    expect(g.uniformSizing!.ratios).toEqual({ a: 0.25, b: 0.25, c: 0.25 });
     expect(concentration.homogeneous).toBe(false);
   });
 
@@ -75,7 +75,7 @@ describe('concentration', () => {
     const m = only(
       concentration.measure(rule({ kind: 'concentration', measure: 'max_weight', limit: 0.9 }), input(book)),
     );
-    expect(m.contributionSizing).toBeUndefined();
+    expect(m.uniformSizing).toBeUndefined();
   });
 
   it('measures |wᵢ| per strategy in strategy scope; the world measures are unavailable there', () => {
@@ -88,7 +88,7 @@ describe('concentration', () => {
       ['b', 0.6],
       ['c', 0.3],
     ]);
-    expect(m[0]!.contributionSizing).toEqual({ ratios: { a: expect.closeTo(2 / 7, 12) }, after: 0.5 });
+    expect(m[0]!.uniformSizing).toEqual({ ratios: { a: expect.closeTo(2 / 7, 12) }, after: 0.5 });
     const h = concentration.measure(
       rule({ kind: 'concentration', measure: 'herfindahl', limit: 0.5, scope: 'strategy' }),
       input(book),

@@ -100,9 +100,25 @@ export function input(
   };
 }
 
-/** A rule parsed through the real schema, so defaults apply exactly as in a rule set. */
+/** Kinds whose measure no position cut moves: the schema refuses them the default sized reduce. */
+const FIXED_ACTION_KINDS = new Set<string>([
+  'drawdown',
+  'volatility_regime',
+  'correlation_breakdown',
+  'liquidity',
+  'staleness',
+]);
+
+/**
+ * A rule parsed through the real schema, so defaults apply exactly as in a rule set. The measure
+ * tests do not care about the action: kinds a cut cannot move get `reduce_fixed` unless one is given.
+ */
 export function rule<K extends RuleKind>(raw: { kind: K } & Record<string, unknown>): RuleOf<K> {
-  return RuleSchema.parse({ id: `test_${raw.kind}`, ...raw }) as RuleOf<K>;
+  const action =
+    raw.action === undefined && FIXED_ACTION_KINDS.has(raw.kind)
+      ? { action: { type: 'reduce_fixed', ratio: 0.5 } }
+      : {};
+  return RuleSchema.parse({ id: `test_${raw.kind}`, ...action, ...raw }) as RuleOf<K>;
 }
 
 /** The single measurement of a world-scoped rule. */
