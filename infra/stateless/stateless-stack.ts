@@ -111,7 +111,8 @@ export class StatelessStack extends Stack {
       allowPublishing(fn.role, bus);
     }
     for (const bucket of engine.snapshotRefBuckets ?? []) {
-      for (const fn of [this.evaluateSnapshot, this.evaluateMarket]) {
+      // The sweep runs staleness rules on the latest snapshot, which may still carry an s3:// ref.
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarket, this.approvalTimeout]) {
         fn.role.addToPolicy(
           new iam.PolicyStatement({
             sid: 'ReadSnapshotRefs',
