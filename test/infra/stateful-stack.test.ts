@@ -103,10 +103,7 @@ describe('StatefulStack', () => {
       readFileSync(join(PROJECT_ROOT, 'schemas', 'exit_signal_emitted.schema.json'), 'utf8'),
     );
     const upstream = JSON.parse(
-      readFileSync(
-        join(PROJECT_ROOT, '..', 'shared', 'contracts', 'qmtl', 'event_exit_signal_emitted.schema.json'),
-        'utf8',
-      ),
+      readFileSync(join(PROJECT_ROOT, 'contracts', 'qmtl', 'event_exit_signal_emitted.schema.json'), 'utf8'),
     );
     expect(ours).toEqual(upstream);
   });
