@@ -163,6 +163,19 @@ export function loopbackUrl(raw: string): URL {
   return url;
 }
 
+/** Checks a URL flag: http(s) only. */
+export function httpUrl(raw: string, flag: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${flag}: '${raw}' is not a URL; e.g. http://127.0.0.1:8000`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol))
+    throw new UsageError(`${flag}: ${url.protocol} is not http: or https:`);
+  return url;
+}
+
 /** A bus rule that POSTs every exit_signal_emitted EventBridge event, as JSON, to a local webhook. */
 export function forwardEmitted(stack: LocalStack, url: URL): void {
   stack.bus.putRule({
@@ -193,7 +206,7 @@ export const command: CliCommand = {
   summary:
     'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every signal emitted.',
   usage:
-    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--dynalite] [--wall-clock]',
+    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--hub-url URL] [--file-ref-root DIR] [--dynalite] [--wall-clock]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
@@ -203,7 +216,10 @@ export const command: CliCommand = {
       dynalite: { type: 'boolean' },
       'wall-clock': { type: 'boolean' },
       forward: { type: 'string' },
+      'hub-url': { type: 'string' },
+      'file-ref-root': { type: 'string' },
     });
+    const hubUrl = values['hub-url'] === undefined ? undefined : httpUrl(values['hub-url'], '--hub-url');
     const forward = values.forward === undefined ? undefined : loopbackUrl(values.forward);
     const eventsPath = values.events ?? DEFAULT_EVENTS;
     const text = await readFile(eventsPath, 'utf8');
@@ -212,6 +228,9 @@ export const command: CliCommand = {
     const stack = await startLocalStack({
       ...(values.dynalite ? { preferDynalite: true } : {}),
       ...(values.rules ? { rulesetsPath: values.rules } : {}),
+      ...(hubUrl ? { hubUrl: hubUrl.href } : {}),
+      ...(process.env.EXIT_ENGINE_HUB_TOKEN ? { hubToken: process.env.EXIT_ENGINE_HUB_TOKEN } : {}),
+      ...(values['file-ref-root'] ? { fileRefRoot: resolve(values['file-ref-root']) } : {}),
       // History is evaluated as of each event's own time, so its snapshots are fresh when replayed.
       clock: values['wall-clock'] ? 'wall' : 'event-time',
     });
