@@ -112,7 +112,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     };
     // The SDK clients read region and credentials from the environment, as in Lambda.
     // Options an earlier stack in this process set must not carry over to this one.
-    for (const key of ['HUB_BASE_URL', 'HUB_TOKEN', 'FILE_REF_ROOT']) if (!(key in env)) delete process.env[key];
+    for (const key of ['HUB_BASE_URL', 'HUB_TOKEN', 'FILE_REF_ROOT'])
+      if (!(key in env)) delete process.env[key];
     Object.assign(process.env, env);
     const config = loadConfig({ ...process.env, ...env });
     const client = new DynamoDBClient({
