@@ -41,7 +41,14 @@ export interface SignalItem {
   tags: string[];
   metrics: Record<string, unknown>;
   ruleset_version: string;
-  approval?: { timeout_sec: number; default: 'emit' | 'drop'; four_eyes: boolean; deadline: string };
+  approval?: {
+    timeout_sec: number;
+    default: 'emit' | 'drop';
+    four_eyes: boolean;
+    deadline: string;
+    /** When the snapshot behind the proposal stopped being fit to act on (`created_at + ttl_sec`). */
+    snapshot_expires_at?: string;
+  };
   mute_id?: string;
   published_at?: string;
   expires_at: number;
