@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { replayStream } from '../../lib/cli/commands/local.js';
+import { controlbusToStream, replayStream } from '../../lib/cli/commands/local.js';
 import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
 import { tableReader } from './support/tables.js';
 
@@ -137,4 +137,33 @@ describe('npm start -- --events (the upstream fixtures, as a user runs them)', (
     expect(run.stdout).not.toContain('REJECTED');
     expect(run.stdout).toContain('done: 9 events, 8 exit_signal_emitted with 42 signals');
   }, 300_000);
+});
+
+describe('ControlBus records (as the EventBridge Pipe delivers them) through the local pipeline', () => {
+  let stack: LocalStack;
+  const printed: string[] = [];
+  let counts: Record<string, number>;
+
+  beforeAll(async () => {
+    stack = await startLocalStack({
+      dynamoEndpoint: inject('dynamoEndpoint'),
+      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
+      tablePrefix: `it-controlbus-${randomUUID().slice(0, 8)}-`,
+      clock: 'event-time',
+      rulesetsPath: RULES,
+      fileRefRoot: FIXTURES,
+    });
+    const print = (l: string) => printed.push(l);
+    const text = controlbusToStream(readFileSync(`${FIXTURES}/controlbus.jsonl`, 'utf8'), print);
+    counts = await replayStream(stack, text, print);
+  });
+  afterAll(async () => stack?.stop());
+
+  it('evaluates every hub snapshot on the topic, as --events does, and filters the rest', () => {
+    expect(counts).toMatchObject({ events: 9, published_events: 8, signals: 42 });
+    expect(counts.rejected).toBeUndefined();
+    expect(printed).toContain('line 10:  FILTERED by the pipe (type "policy_updated"): not a hub snapshot');
+    const sources = new Set(stack.outcomes.map((o) => o.world_id));
+    expect([...sources].sort()).toEqual([...WORLDS].sort());
+  });
 });

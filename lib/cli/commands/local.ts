@@ -7,6 +7,7 @@ import {
   EXIT_SIGNAL_DETAIL_TYPE,
   type ExitSignalEvent,
 } from '../../contracts/exit-signal.js';
+import { bridgeRecord, type PipeKafkaRecord } from '../../controlbus/pipe-definition.js';
 import type { Outcome } from '../../engine/engine.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
@@ -163,6 +164,44 @@ export function loopbackUrl(raw: string): URL {
   return url;
 }
 
+/**
+ * Kafka records as EventBridge Pipes delivers them (one JSON object a line: topic, partition, offset,
+ * key, base64 value) through the pipe's own filter and target parameters, into a stream of
+ * EventBridge events with the same line numbers. Filtered records are said so; records the pipe
+ * could not pass on stay in the stream as lines the replay records as rejected.
+ */
+export function controlbusToStream(text: string, print: (line: string) => void): string {
+  return text
+    .split('\n')
+    .map((raw, i) => {
+      const trimmed = raw.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return '';
+      let record: PipeKafkaRecord;
+      try {
+        record = JSON.parse(trimmed) as PipeKafkaRecord;
+      } catch {
+        return trimmed; // not JSON: the replay records it as unparsable
+      }
+      const out = bridgeRecord(record);
+      if (out.kind === 'filtered') {
+        print(`line ${i + 1}:  FILTERED by the pipe (${out.reason}): not a hub snapshot`);
+        return '';
+      }
+      if (out.kind === 'invalid') {
+        print(`line ${i + 1}:  INVALID ControlBus record: ${out.reason}`);
+        return trimmed;
+      }
+      const { entry } = out;
+      return JSON.stringify({
+        source: entry.Source,
+        'detail-type': entry.DetailType,
+        ...(entry.Time ? { time: new Date(entry.Time).toISOString() } : {}),
+        detail: JSON.parse(entry.Detail!),
+      });
+    })
+    .join('\n');
+}
+
 /** Checks a URL flag: http(s) only. */
 export function httpUrl(raw: string, flag: string): URL {
   let url: URL;
@@ -206,7 +245,7 @@ export const command: CliCommand = {
   summary:
     'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every signal emitted.',
   usage:
-    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--hub-url URL] [--file-ref-root DIR] [--dynalite] [--wall-clock]',
+    'exit-engine local [--events FILE.jsonl] [--emitted-out FILE.jsonl] [--rules DIR] [--keep-running] [--forward http://127.0.0.1:PORT/path] [--controlbus FILE.jsonl] [--hub-url URL] [--file-ref-root DIR] [--dynalite] [--wall-clock]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
@@ -218,12 +257,16 @@ export const command: CliCommand = {
       forward: { type: 'string' },
       'hub-url': { type: 'string' },
       'file-ref-root': { type: 'string' },
+      controlbus: { type: 'string' },
     });
+    if (values.controlbus !== undefined && values.events !== undefined)
+      throw new UsageError('--controlbus and --events are two inputs; give one');
     const hubUrl = values['hub-url'] === undefined ? undefined : httpUrl(values['hub-url'], '--hub-url');
     const forward = values.forward === undefined ? undefined : loopbackUrl(values.forward);
-    const eventsPath = values.events ?? DEFAULT_EVENTS;
-    const text = await readFile(eventsPath, 'utf8');
+    const eventsPath = values.controlbus ?? values.events ?? DEFAULT_EVENTS;
     const print = (line: string) => console.log(line);
+    const raw = await readFile(eventsPath, 'utf8');
+    const text = values.controlbus === undefined ? raw : controlbusToStream(raw, print);
 
     const stack = await startLocalStack({
       ...(values.dynalite ? { preferDynalite: true } : {}),
