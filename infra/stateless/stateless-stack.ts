@@ -16,6 +16,7 @@ import {
   MARKET_DETAIL_TYPE,
   SNAPSHOT_DETAIL_TYPE,
 } from '../config.js';
+import { ControlBusPipe } from '../constructs/controlbus-pipe.js';
 import { EngineFunction } from '../constructs/engine-function.js';
 import { GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
@@ -107,6 +108,31 @@ export class StatelessStack extends Stack {
         });
       }
     }
+
+    if (engine.hubBaseUrl) {
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarket]) {
+        fn.setEnv('HUB_BASE_URL', engine.hubBaseUrl);
+        if (engine.hubTokenSecretName) {
+          fn.setEnv('HUB_TOKEN_SECRET_NAME', engine.hubTokenSecretName);
+          // Only this one secret, only its value; a secret named by name has a random 6-character suffix.
+          fn.role.addToPolicy(
+            new iam.PolicyStatement({
+              sid: 'ReadHubToken',
+              actions: ['secretsmanager:GetSecretValue'],
+              resources: [
+                `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${engine.hubTokenSecretName}-??????`,
+              ],
+            }),
+          );
+          Validations.of(fn.role).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${engine.hubTokenSecretName}-??????]`,
+            reason:
+              "The '-??????' is the random suffix Secrets Manager appends to the hub token secret's name.",
+          });
+        }
+      }
+    }
+    if (engine.controlBus) new ControlBusPipe(this, 'ControlBusPipe', { bus, source: engine.controlBus });
 
     denyForeignPublishers(this, bus, engineFunctions);
 
