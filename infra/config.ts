@@ -29,6 +29,23 @@ export interface HttpsSubscription {
   readonly rateLimitPerSecond?: number;
 }
 
+/** Upstream's ControlBus (a Kafka topic) bridged to our bus by an EventBridge Pipe. */
+export interface ControlBusSource {
+  /** The topic upstream's ControlBusProducer writes to (upstream's default is `policy`). */
+  readonly topic: string;
+  /** An Amazon MSK cluster (IAM authentication)... */
+  readonly mskClusterArn?: string;
+  /** ...or self-managed Kafka: bootstrap servers `host:port`, with a SASL/SCRAM-512 credential. */
+  readonly bootstrapServers?: readonly string[];
+  /** Secrets Manager secret ARN holding `{"username","password"}` for self-managed Kafka. */
+  readonly credentialsSecretArn?: string;
+  /** Self-managed Kafka inside a VPC: the subnets and security groups the pipe connects from. */
+  readonly subnetIds?: readonly string[];
+  readonly securityGroupIds?: readonly string[];
+  /** Consumer group the pipe reads as (default `exit-engine`). */
+  readonly consumerGroupId?: string;
+}
+
 /** Everything a deployer can set without editing a stack; every field has a safe default. */
 export interface ExitEngineProps {
   /** Attach to this existing bus instead of creating one. */
@@ -78,6 +95,12 @@ export interface ExitEngineProps {
   readonly snapshotRefBuckets?: readonly string[];
   /** Name of the EventBridge schema registry we publish our schemas to. */
   readonly schemaRegistryName?: string;
+  /** Upstream's hub API: refs the engine cannot read itself (`redis://`, files) are resolved through it. */
+  readonly hubBaseUrl?: string;
+  /** Secrets Manager secret (name) holding the hub's bearer token. */
+  readonly hubTokenSecretName?: string;
+  /** Bridge upstream's ControlBus topic to our bus with an EventBridge Pipe. */
+  readonly controlBus?: ControlBusSource;
 }
 
 function text(node: Node, key: string): string | undefined {
@@ -196,6 +219,50 @@ export function propsFromContext(node: Node): ExitEngineProps {
     ...optional('approvalAgeAlarmSeconds', seconds(node, 'approvalAgeAlarmSeconds')),
     ...optional('snapshotRefBuckets', list(node, 'snapshotRefBuckets')),
     ...optional('schemaRegistryName', text(node, 'schemaRegistryName')),
+    ...optional('hubBaseUrl', hubUrl(node)),
+    ...optional('hubTokenSecretName', text(node, 'hubTokenSecretName')),
+    ...optional('controlBus', controlBus(node)),
+  };
+}
+
+function hubUrl(node: Node): string | undefined {
+  const value = text(node, 'hubBaseUrl');
+  if (value === undefined) return undefined;
+  if (!/^https?:\/\/[^/]+/.test(value))
+    throw new Error(`context hubBaseUrl: expected the hub's http(s) base URL, got "${value}"`);
+  return value;
+}
+
+function controlBus(node: Node): ControlBusSource | undefined {
+  const topic = text(node, 'controlBusTopic');
+  const msk = text(node, 'controlBusMskClusterArn');
+  const servers = list(node, 'controlBusBootstrapServers');
+  const secret = text(node, 'controlBusSecretArn');
+  const subnets = list(node, 'controlBusSubnetIds');
+  const groups = list(node, 'controlBusSecurityGroupIds');
+  if (topic === undefined) {
+    if (msk ?? servers ?? secret ?? subnets ?? groups)
+      throw new Error('context controlBusTopic: required with any other controlBus* key');
+    return undefined;
+  }
+  if ((msk === undefined) === (servers === undefined))
+    throw new Error(
+      'context controlBusTopic: give exactly one of controlBusMskClusterArn or controlBusBootstrapServers',
+    );
+  if (servers !== undefined && secret === undefined)
+    throw new Error(
+      'context controlBusBootstrapServers: needs controlBusSecretArn (SASL/SCRAM-512 credential)',
+    );
+  if ((subnets === undefined) !== (groups === undefined))
+    throw new Error('context controlBusSubnetIds and controlBusSecurityGroupIds must be given together');
+  return {
+    topic,
+    ...optional('mskClusterArn', msk),
+    ...optional('bootstrapServers', servers),
+    ...optional('credentialsSecretArn', secret),
+    ...optional('subnetIds', subnets),
+    ...optional('securityGroupIds', groups),
+    ...optional('consumerGroupId', text(node, 'controlBusConsumerGroupId')),
   };
 }
 

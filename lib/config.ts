@@ -41,6 +41,14 @@ const EnvSchema = z.object({
     .enum(['true', 'false'], { message: "must be 'true' or 'false'" })
     .default('true')
     .transform((v) => v === 'true'),
+  /** Upstream's hub (WorldService) base URL: refs the engine cannot read itself are resolved through it. */
+  HUB_BASE_URL: z.string().url().optional(),
+  /** Secrets Manager secret holding the hub's bearer token (read once per cold start). */
+  HUB_TOKEN_SECRET_NAME: z.string().min(1).optional(),
+  /** The hub's bearer token itself: local runs only (`--hub-url` with EXIT_ENGINE_HUB_TOKEN). */
+  HUB_TOKEN: z.string().min(1).optional(),
+  /** Local runs: where relative `file://` refs (upstream's `.risk_blobs/...` default) are read from. */
+  FILE_REF_ROOT: z.string().min(1).optional(),
 });
 
 export type EngineConfig = z.infer<typeof EnvSchema>;

@@ -22,6 +22,7 @@ import {
   validateSource,
 } from '../config.js';
 import { BusPolicy, everyEntry } from '../constructs/bus-policy.js';
+import { ControlBusPipe } from '../constructs/controlbus-pipe.js';
 import { EngineFunction } from '../constructs/engine-function.js';
 import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
@@ -127,6 +128,33 @@ export class StatelessStack extends Stack {
       }
     }
 
+    if (engine.hubBaseUrl) {
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarket]) {
+        fn.setEnv('HUB_BASE_URL', engine.hubBaseUrl);
+        if (engine.hubTokenSecretName) {
+          fn.setEnv('HUB_TOKEN_SECRET_NAME', engine.hubTokenSecretName);
+          // Only this one secret, only its value; a secret named by name has a random 6-character suffix.
+          fn.role.addToPolicy(
+            new iam.PolicyStatement({
+              sid: 'ReadHubToken',
+              actions: ['secretsmanager:GetSecretValue'],
+              resources: [
+                `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${engine.hubTokenSecretName}-??????`,
+              ],
+            }),
+          );
+          Validations.of(fn.role).acknowledge({
+            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${engine.hubTokenSecretName}-??????]`,
+            reason:
+              "The '-??????' is the random suffix Secrets Manager appends to the hub token secret's name.",
+          });
+        }
+      }
+    }
+    const controlBusPipe = engine.controlBus
+      ? new ControlBusPipe(this, 'ControlBusPipe', { bus, source: engine.controlBus })
+      : undefined;
+
     const snapshotSource = validateSource(
       'snapshotSource',
       engine.snapshotSource ?? DEFAULT_SNAPSHOT_SOURCE,
@@ -157,6 +185,8 @@ export class StatelessStack extends Stack {
           producers: [
             ...(engine.snapshotProducerPrincipals ?? []),
             ...(engine.controlBusPipeRoleArn ? [engine.controlBusPipeRoleArn] : []),
+            // The ControlBus bridge puts the hub's snapshots on the bus as its own role.
+            ...(controlBusPipe ? [controlBusPipe.role.roleArn] : []),
           ],
           allowProducers: true,
         },

@@ -36,7 +36,19 @@ const scenarioMetrics = z.record(z.string(), z.unknown()).transform((raw, ctx) =
   return out;
 });
 
-export const RealizedReturnsSchema = z.union([z.record(z.string(), finiteSeries), finiteSeries]);
+/**
+ * Every `realized_returns` shape upstream's consumers accept (`core_loop_hub.extract_returns_from_realized`):
+ * `{strategy: [...]}`, a bare array, `{"returns"|"live_returns": [...]}` (a portfolio-level series, what
+ * upstream's RiskHubClient offloads a bare array as), or `{"strategies": {strategy: [...]}}`. The map's
+ * values are checked one by one in the snapshot's refinement, so each bad value is named by its path.
+ */
+export const RealizedReturnsSchema = z.union([finiteSeries, z.record(z.string(), z.unknown())]);
+/** Keys of a realized-returns map that hold one portfolio-level series, in upstream's order of preference. */
+export const PORTFOLIO_SERIES_KEYS = ['live_returns', 'returns'] as const;
+/** The key under which upstream nests per-strategy series or stress. */
+export const STRATEGIES_KEY = 'strategies';
+/** After parsing: per-strategy series, or one portfolio-level series. */
+export type NormalizedRealizedReturns = Record<string, number[]> | number[];
 /**
  * `{"a,b": number}`, shape only: SnapshotDataSchema's refinement checks every value, key form and
  * id in one loop. z.record would copy the map and walk it once more, and a 1,000-strategy map has
@@ -48,8 +60,9 @@ export const CovarianceMapSchema = z.custom<Record<string, number>>(
 );
 
 /**
- * Stress is `{scenario: metrics}` or, from some producers, `{strategy: {scenario: metrics}}`.
- * Both are kept apart after parsing: `world` for the former, `by_strategy` for the latter.
+ * Stress is `{scenario: metrics}`, `{strategy: {scenario: metrics}}` or
+ * `{"strategies": {strategy: {scenario: metrics}}}` (upstream's `extract_stress_for_strategy`); the
+ * last is flattened at parsing. `normalizeStress` keeps world scenarios and per-strategy ones apart.
  */
 export const StressSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
 
@@ -118,18 +131,10 @@ export const SnapshotDataSchema = z
       }
     }
     if (s.realized_returns && !Array.isArray(s.realized_returns)) {
-      for (const id of Object.keys(s.realized_returns)) {
-        if (!(id in s.weights)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['realized_returns', id],
-            message: `unknown strategy '${id}' (not in weights)`,
-          });
-        }
-      }
+      checkRealizedMap(s.realized_returns as Record<string, unknown>, s.weights, ctx);
     }
     if (s.stress) {
-      for (const [key, value] of Object.entries(s.stress)) {
+      for (const [key, value] of Object.entries(flattenStress(s.stress, s.weights))) {
         const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
         const target = nested ? value : { [key]: value };
         for (const [scenario, metrics] of Object.entries(target)) {
@@ -149,9 +154,120 @@ export const SnapshotDataSchema = z
     if (s.created_at && Date.parse(s.created_at) < Date.parse(s.as_of) - 86_400_000) {
       ctx.addIssue({ code: 'custom', path: ['created_at'], message: 'is more than a day before as_of' });
     }
+  })
+  .transform((s): Normalized<typeof s> => {
+    const { realized_returns, stress, ...rest } = s;
+    return {
+      ...rest,
+      ...(realized_returns !== undefined
+        ? { realized_returns: normalizeRealized(realized_returns, s.weights) }
+        : {}),
+      ...(stress !== undefined ? { stress: flattenStress(stress, s.weights) } : {}),
+    } as Normalized<typeof s>;
   });
 
+/** The parsed snapshot with `realized_returns` in its canonical shape. */
+type Normalized<T> = {
+  [K in keyof T]: K extends 'realized_returns' ? NormalizedRealizedReturns | undefined : T[K];
+};
+
 export type SnapshotData = z.infer<typeof SnapshotDataSchema>;
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A key of the map that is upstream's wrapper rather than a strategy id (a strategy may be called `returns`). */
+const isWrapperKey = (key: string, weights: Record<string, number>) =>
+  !(key in weights) && (key === STRATEGIES_KEY || (PORTFOLIO_SERIES_KEYS as readonly string[]).includes(key));
+
+function checkSeries(value: unknown, path: PropertyKey[], ctx: z.core.$RefinementCtx): void {
+  const parsed = finiteSeries.safeParse(value);
+  if (parsed.success) return;
+  for (const issue of parsed.error.issues) {
+    ctx.addIssue({
+      code: 'custom',
+      path: [...path, ...issue.path] as PropertyKey[],
+      message:
+        issue.code === 'invalid_type' && issue.path.length === 0
+          ? 'must be an array of numbers'
+          : issue.message,
+    });
+  }
+}
+
+function checkRealizedMap(
+  map: Record<string, unknown>,
+  weights: Record<string, number>,
+  ctx: z.core.$RefinementCtx,
+): void {
+  for (const [key, value] of Object.entries(map)) {
+    const path = ['realized_returns', key];
+    if (key === STRATEGIES_KEY && !(key in weights)) {
+      if (!isPlainObject(value)) {
+        ctx.addIssue({ code: 'custom', path, message: 'must be an object of per-strategy series' });
+        continue;
+      }
+      for (const [id, series] of Object.entries(value)) {
+        if (!(id in weights))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, id],
+            message: `unknown strategy '${id}' (not in weights)`,
+          });
+        else checkSeries(series, [...path, id], ctx);
+      }
+      continue;
+    }
+    if (!(key in weights) && !isWrapperKey(key, weights)) {
+      ctx.addIssue({ code: 'custom', path, message: `unknown strategy '${key}' (not in weights)` });
+      continue;
+    }
+    checkSeries(value, path, ctx);
+  }
+}
+
+/**
+ * One canonical shape for what the rules read. Per-strategy series (direct keys win over `strategies`)
+ * when they cover every strategy or there is nothing else; otherwise the portfolio-level series
+ * (`live_returns`, then `returns`, or a bare array). A portfolio-level series is the world's weighted
+ * return: it feeds world measures (historical VaR/ES, portfolio drawdown) and is never split across
+ * strategies, except in a one-strategy world, where it is that strategy's own series.
+ */
+function normalizeRealized(raw: unknown, weights: Record<string, number>): NormalizedRealizedReturns {
+  const ids = Object.keys(weights);
+  let portfolio: number[] | undefined;
+  const byStrategy: Record<string, number[]> = {};
+  if (Array.isArray(raw)) {
+    portfolio = raw as number[];
+  } else if (isPlainObject(raw)) {
+    const nested = !(STRATEGIES_KEY in weights) ? raw[STRATEGIES_KEY] : undefined;
+    if (isPlainObject(nested)) Object.assign(byStrategy, nested as Record<string, number[]>);
+    for (const [key, value] of Object.entries(raw)) {
+      if (key in weights) byStrategy[key] = value as number[];
+    }
+    for (const key of PORTFOLIO_SERIES_KEYS) {
+      if (portfolio === undefined && isWrapperKey(key, weights) && Array.isArray(raw[key]))
+        portfolio = raw[key] as number[];
+    }
+  }
+  const covered = ids.every((id) => id in byStrategy);
+  if (portfolio === undefined || (covered && Object.keys(byStrategy).length > 0)) return byStrategy;
+  if (ids.length === 1) return { [ids[0]!]: portfolio };
+  return portfolio;
+}
+
+/** `{"strategies": {...}}` lifted to the top level (a direct per-strategy entry wins); other shapes as they are. */
+function flattenStress<T extends Record<string, Record<string, unknown>>>(
+  stress: T,
+  weights: Record<string, number>,
+): T {
+  const nested = stress[STRATEGIES_KEY];
+  if (STRATEGIES_KEY in weights || !isPlainObject(nested)) return stress;
+  const out: Record<string, Record<string, unknown>> = {};
+  for (const [id, value] of Object.entries(nested)) if (isPlainObject(value)) out[id] = value;
+  for (const [key, value] of Object.entries(stress)) if (key !== STRATEGIES_KEY) out[key] = value;
+  return out as T;
+}
 
 /** Upstream's CloudEvents 1.0 envelope around the snapshot. */
 export const RiskSnapshotCloudEventSchema = z.looseObject({

@@ -461,9 +461,7 @@ export class ExitEngine {
       };
       const publishable = result.signals.filter((s) => s.channel === 'enforce');
       const event = publishable.length > 0 ? buildExitSignalEvent(eventContext, publishable) : undefined;
-      const items = result.signals.map((d) =>
-        this.signalItem(d, a, prepared.as_of, prepared.version, now, event),
-      );
+      const items = result.signals.map((d) => this.signalItem(d, a, prepared, now, event));
       const proposedItems = items.filter((i) => i.status === 'proposed');
       const proposed = proposedItems.length > 0 ? buildProposedEvent(eventContext, proposedItems) : undefined;
       const events: EngineEvent[] = [...(event ? [event] : []), ...(proposed ? [proposed] : [])];
@@ -634,7 +632,7 @@ export class ExitEngine {
         snapshot_version: a.data.version,
         as_of: a.data.as_of,
         ...info.source,
-        expires_at: this.expiry(a.nowMs, this.deps.auditRetentionDays),
+        expires_at: this.expiry(this.deps.auditRetentionDays),
       },
       signal_items: [],
     });
@@ -645,8 +643,7 @@ export class ExitEngine {
   private signalItem(
     d: DecidedSignal,
     a: { world: string; evaluationKey: string; ruleSet: RuleSet; nowMs: number },
-    asOf: string,
-    version: string,
+    snapshot: { as_of: string; version: string; expiresAtMs: number },
     now: string,
     event: ExitSignalEvent | undefined,
   ): SignalItem {
@@ -672,8 +669,8 @@ export class ExitEngine {
       status,
       mode: d.channel,
       emitted_at: now,
-      as_of: asOf,
-      snapshot_version: version,
+      as_of: snapshot.as_of,
+      snapshot_version: snapshot.version,
       ...(d.channel === 'enforce' && event ? { event_id: event.id } : {}),
       evaluation_key: a.evaluationKey.slice(0, 16),
       rule_ids: d.rule_ids,
@@ -686,11 +683,12 @@ export class ExitEngine {
             approval: {
               ...approval,
               deadline: new Date(a.nowMs + approval.timeout_sec * 1000).toISOString(),
+              snapshot_expires_at: new Date(snapshot.expiresAtMs).toISOString(),
             },
           }
         : {}),
       ...(d.mute ? { mute_id: d.mute.mute_id } : {}),
-      expires_at: this.expiry(a.nowMs, this.deps.signalRetentionDays),
+      expires_at: this.expiry(this.deps.signalRetentionDays),
     };
   }
 
@@ -739,7 +737,7 @@ export class ExitEngine {
         rule_ids: i.rule_ids,
       })),
       published_event_id: event?.id ?? null,
-      expires_at: this.expiry(a.nowMs, this.deps.auditRetentionDays),
+      expires_at: this.expiry(this.deps.auditRetentionDays),
     };
   }
 
@@ -758,7 +756,7 @@ export class ExitEngine {
       kind: r.kind,
       recorded_at: new Date(r.nowMs).toISOString(),
       ...r.extra,
-      expires_at: this.expiry(r.nowMs, this.deps.auditRetentionDays),
+      expires_at: this.expiry(this.deps.auditRetentionDays),
     });
   }
 
@@ -766,8 +764,12 @@ export class ExitEngine {
     return (this.deps.wallClock ?? Date.now)();
   }
 
-  private expiry(nowMs: number, days: number): number {
-    return Math.floor(nowMs / 1000) + days * DAY_SECONDS;
+  /**
+   * Retention runs on the wall clock at write time, never the event's own time: replayed history
+   * (evaluated as of its own time) must stay listable for its retention period, not vanish to TTL.
+   */
+  private expiry(days: number): number {
+    return Math.floor(this.wallNow() / 1000) + days * DAY_SECONDS;
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import { DEFAULT_TTL_SEC } from '../contracts/risk-snapshot.js';
 import { buildApprovedSignalEvent } from './build-event.js';
 import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
@@ -49,6 +50,8 @@ export {
 /** The actor the approval-timeout sweep decides as. */
 export const TIMEOUT_ACTOR = 'system:approval-timeout';
 const DAY_SECONDS = 86_400;
+/** Statuses of a recommendation the gateway has received or is about to. */
+const GATEWAY_BOUND = new Set<SignalStatus>(['published', 'pending_publish', 'approved']);
 
 /** Some proposed signals could not be settled this sweep; the next run (or the retry) tries again. */
 export class SweepIncompleteError extends RetryableError {
@@ -95,6 +98,8 @@ export type ApproveResult =
 export interface SweepResult {
   emitted: string[];
   dropped: string[];
+  /** Timed out on stale ground (snapshot long expired, or a newer recommendation exists): expired, never emitted. */
+  stale: string[];
   republished: string[];
   failed: { signal_id: string; error: string }[];
   /** Proposed signals still waiting for a person. */
@@ -266,6 +271,7 @@ export class OpsService {
     const result: SweepResult = {
       emitted: [],
       dropped: [],
+      stale: [],
       republished: [],
       failed: [],
       pending: 0,
@@ -332,7 +338,60 @@ export class OpsService {
     return this.deps.store.listAudit(required('world', world), since, limit);
   }
 
+  /**
+   * Why a timed-out proposal must not reach the gateway, if it must not: its snapshot expired longer
+   * ago than the approval window (replayed history, or a sweep that did not run for a long time), or
+   * the gateway has (or is getting) a newer recommendation for the same world and strategy.
+   */
+  private async staleReason(item: OpsSignalItem, nowMs: number): Promise<string | undefined> {
+    const snapshotExpiresMs = Date.parse(
+      item.approval?.snapshot_expires_at ??
+        new Date(Date.parse(item.as_of) + DEFAULT_TTL_SEC * 1000).toISOString(),
+    );
+    const windowMs = (item.approval?.timeout_sec ?? 0) * 1000;
+    if (Number.isFinite(snapshotExpiresMs) && nowMs > snapshotExpiresMs + windowMs) {
+      return `its snapshot (as of ${item.as_of}) expired at ${new Date(snapshotExpiresMs).toISOString()}, longer ago than the approval window; a recommendation on expired data is never emitted`;
+    }
+    const newer = (
+      await this.deps.store.listSignals({ world_id: item.world_id, since: item.emitted_at })
+    ).find(
+      (s) =>
+        s.signal_id !== item.signal_id &&
+        s.strategy_id === item.strategy_id &&
+        GATEWAY_BOUND.has(s.status) &&
+        Date.parse(s.as_of) > Date.parse(item.as_of),
+    );
+    return newer
+      ? `a newer recommendation (${newer.signal_id}, as of ${newer.as_of}) exists for ${item.strategy_id}; the gateway never gets an older one after it`
+      : undefined;
+  }
+
   private async settleTimedOut(item: OpsSignalItem, nowMs: number, result: SweepResult): Promise<void> {
+    const stale = await this.staleReason(item, nowMs);
+    if (stale !== undefined) {
+      const at = new Date(nowMs).toISOString();
+      const why = `approval deadline ${item.approval?.deadline} passed; expired without its default because ${stale}`;
+      await this.transitionOrExplain(item, {
+        signal_id: item.signal_id,
+        from: 'proposed',
+        set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
+        audit: this.audit(
+          item.world_id,
+          'timeout_stale',
+          item.signal_id,
+          { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
+          why,
+          nowMs,
+          {
+            before: { status: 'proposed', approvals: item.approvals ?? [] },
+            after: { status: 'expired' },
+          },
+        ),
+      });
+      this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'stale' });
+      result.stale.push(item.signal_id);
+      return;
+    }
     const fallback = item.approval?.default ?? 'drop';
     const why = `approval deadline ${item.approval?.deadline} passed without a decision; the rule's default is ${fallback}`;
     if (fallback === 'emit') {

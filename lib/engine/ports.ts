@@ -41,7 +41,14 @@ export interface SignalItem {
   tags: string[];
   metrics: Record<string, unknown>;
   ruleset_version: string;
-  approval?: { timeout_sec: number; default: 'emit' | 'drop'; four_eyes: boolean; deadline: string };
+  approval?: {
+    timeout_sec: number;
+    default: 'emit' | 'drop';
+    four_eyes: boolean;
+    deadline: string;
+    /** When the snapshot behind the proposal stopped being fit to act on (`created_at + ttl_sec`). */
+    snapshot_expires_at?: string;
+  };
   mute_id?: string;
   published_at?: string;
   expires_at: number;
@@ -153,9 +160,15 @@ export interface SignalPublisher {
   publish(events: readonly EngineEvent[]): Promise<void>;
 }
 
-/** Reads `s3://`, `file://` (and refuses `redis://` with a reason) references. */
+/** The snapshot a `*_ref` belongs to: what the hub's lookup API needs to expand it. */
+export interface RefOwner {
+  world_id: string;
+  version: string;
+}
+
+/** Reads `s3://`, `file://` references directly, and anything else through the hub's API when configured. */
 export interface RefResolver {
-  resolve(uri: string, field: string): Promise<unknown>;
+  resolve(uri: string, field: string, owner: RefOwner): Promise<unknown>;
 }
 
 /** Counters and measures the use case reports; Powertools Metrics in Lambda. */

@@ -18,7 +18,8 @@ export async function resolveSnapshotRefs(data: SnapshotData, refs: RefResolver)
   const pending = REFS.filter(([ref, field]) => data[ref] !== undefined && data[field] === undefined);
   if (pending.length === 0) return data;
   const merged: Record<string, unknown> = { ...data };
-  for (const [ref, field] of pending) merged[field] = await refs.resolve(String(data[ref]), ref);
+  const owner = { world_id: data.world_id, version: data.version };
+  for (const [ref, field] of pending) merged[field] = await refs.resolve(String(data[ref]), ref, owner);
   const parsed = SnapshotDataSchema.safeParse(merged);
   if (!parsed.success) {
     throw new RefResolutionError(

@@ -89,6 +89,7 @@ export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
     logger.info('approval timeout sweep', {
       emitted: result.emitted.length,
       dropped: result.dropped.length,
+      stale: result.stale.length,
       republished: result.republished.length,
       failed: result.failed,
       pending: result.pending,

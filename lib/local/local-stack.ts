@@ -56,6 +56,12 @@ export interface LocalStackOptions extends RouteSources {
   busPort?: number;
   /** An S3-compatible endpoint for `s3://` refs (tests); without it local runs refuse s3 refs. */
   s3Endpoint?: string;
+  /** Upstream's hub API, to resolve refs the engine cannot read itself (`redis://`, ...). */
+  hubUrl?: string;
+  /** The hub's bearer token, if it wants one (local runs take it from EXIT_ENGINE_HUB_TOKEN). */
+  hubToken?: string;
+  /** Where relative `file://` refs (upstream's default `.risk_blobs/...`) are read from. */
+  fileRefRoot?: string;
   /** Retries of the engine rules' deliveries (EventBridge → Lambda async retries). */
   maximumRetryAttempts?: number;
 }
@@ -134,10 +140,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       EVENTBRIDGE_ENDPOINT: busEndpoint,
       EXIT_ENGINE_DYNAMODB_TRANSACTIONS: String(transactions),
       ...(opts.s3Endpoint ? { S3_ENDPOINT: opts.s3Endpoint } : {}),
+      ...(opts.hubUrl ? { HUB_BASE_URL: opts.hubUrl } : {}),
+      ...(opts.hubToken ? { HUB_TOKEN: opts.hubToken } : {}),
+      ...(opts.fileRefRoot ? { FILE_REF_ROOT: opts.fileRefRoot } : {}),
       POWERTOOLS_METRICS_DISABLED: 'true',
       POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'ERROR',
     };
     // The SDK clients read region and credentials from the environment, as in Lambda.
+    // Options an earlier stack in this process set must not carry over to this one.
+    for (const key of ['HUB_BASE_URL', 'HUB_TOKEN', 'FILE_REF_ROOT'])
+      if (!(key in env)) delete process.env[key];
     Object.assign(process.env, env);
     const config = loadConfig({ ...process.env, ...env });
     const client = new DynamoDBClient({

@@ -3,7 +3,9 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
 import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
+import { HubRefResolver } from '../adapters/refs/hub-ref-resolver.js';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
+import { cachedSecret } from '../adapters/secrets/secret-reader.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics } from '../observability.js';
@@ -33,7 +35,12 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
       config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
     ),
     publisher: new EventBridgeSignalPublisher(events, config.EVENT_BUS_NAME, local ? { baseDelayMs: 5 } : {}),
-    refs: new UriRefResolver({ ...(s3 ? { s3 } : {}), allowFiles: local }),
+    refs: new UriRefResolver({
+      ...(s3 ? { s3 } : {}),
+      allowFiles: local,
+      ...(local && config.FILE_REF_ROOT ? { fileRoot: config.FILE_REF_ROOT } : {}),
+      ...(config.HUB_BASE_URL ? { hub: hubResolver(config, config.HUB_BASE_URL) } : {}),
+    }),
     // Loaded only when not given (the local runtime may pass a single file's set).
     ruleSets: overrides.ruleSets ?? loadRuleSetDirectory(config.RULESETS_PATH),
     metrics: engineMetrics,
@@ -45,4 +52,20 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
     marketMaxAgeMs: config.MARKET_DATA_MAX_AGE_SEC * 1000,
     ...overrides,
   };
+}
+
+/** The hub's API for refs, with its token from Secrets Manager (AWS) or the environment (local runs). */
+function hubResolver(config: EngineConfig, baseUrl: string): HubRefResolver {
+  const secretName = config.HUB_TOKEN_SECRET_NAME;
+  const token = secretName
+    ? cachedSecret(secretName, {
+        region: process.env.AWS_REGION ?? 'us-east-1',
+        credentials: () => ({
+          accessKeyId: process.env.AWS_ACCESS_KEY_ID ?? '',
+          secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY ?? '',
+          ...(process.env.AWS_SESSION_TOKEN ? { sessionToken: process.env.AWS_SESSION_TOKEN } : {}),
+        }),
+      })
+    : async () => config.HUB_TOKEN;
+  return new HubRefResolver({ baseUrl, token });
 }

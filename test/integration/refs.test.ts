@@ -104,10 +104,12 @@ describe('*_ref resolution (file:// locally, s3:// through the S3 client)', () =
     ]);
   });
 
-  it('refuses redis:// with a reason (not supported by this deployment)', async () => {
+  it('refuses redis:// without a hub, saying what to configure', async () => {
     await putWithRef('w-redis', 'redis://cache:6379/cov');
     expect((await rejection('w-redis'))?.reasons).toEqual([
-      expect.stringMatching(/^covariance_ref: scheme 'redis:\/\/' is not supported/),
+      expect.stringMatching(
+        /^covariance_ref: scheme 'redis:\/\/' cannot be read directly .* hubBaseUrl, or --hub-url/,
+      ),
     ]);
   });
 

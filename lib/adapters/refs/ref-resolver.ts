@@ -1,35 +1,58 @@
 import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RefResolutionError } from '../../engine/errors.js';
-import type { RefResolver } from '../../engine/ports.js';
+import type { RefOwner, RefResolver } from '../../engine/ports.js';
 
 /** Largest referenced document we will parse (a 1,000-strategy covariance is ~30 MB of JSON). */
-const MAX_REF_BYTES = 64 * 1024 * 1024;
+export const MAX_REF_BYTES = 64 * 1024 * 1024;
 
 export interface RefResolverOptions {
   /** S3 client for `s3://`; absent where S3 is not available (local runs), which refuses s3 refs. */
   s3?: S3Client;
   /** Whether `file://` refs are allowed (local runs only; never in Lambda). */
   allowFiles: boolean;
+  /**
+   * Where relative `file://` refs are read from: the directory upstream's hub ran in. Its file blob
+   * store (`JsonBlobStore`, default base_dir `.risk_blobs`) writes `file://.risk_blobs/<name>.json`,
+   * relative to the hub's working directory.
+   */
+  fileRoot?: string;
+  /** Reads what this deployment cannot read itself (`redis://`, files in Lambda) through the hub's API. */
+  hub?: RefResolver;
+}
+
+/** Whether a `file://` ref names a relative path, as upstream's JsonBlobStore writes with a relative base_dir. */
+export function isRelativeFileRef(uri: string): boolean {
+  const rest = uri.slice('file://'.length);
+  return !rest.startsWith('/') && !rest.startsWith('localhost/');
 }
 
 /**
- * Resolves `covariance_ref`, `realized_returns_ref` and `stress_ref`. Every failure is a
- * RefResolutionError naming the field; only transient ones (throttling, 5xx) are retryable.
+ * Resolves `covariance_ref`, `realized_returns_ref` and `stress_ref`: `s3://` and `file://` directly,
+ * anything else (and files where files are not readable) through the hub when one is configured.
+ * Every failure is a RefResolutionError naming the field; only transient ones are retryable.
  */
 export class UriRefResolver implements RefResolver {
   constructor(private readonly options: RefResolverOptions) {}
 
-  async resolve(uri: string, field: string): Promise<unknown> {
+  async resolve(uri: string, field: string, owner: RefOwner): Promise<unknown> {
     const scheme = uri.slice(0, uri.indexOf('://'));
+    const direct =
+      scheme === 's3'
+        ? this.options.s3 !== undefined
+        : scheme === 'file'
+          ? this.options.allowFiles && (!isRelativeFileRef(uri) || this.options.fileRoot !== undefined)
+          : false;
+    if (!direct && this.options.hub) return this.options.hub.resolve(uri, field, owner);
     const text = await (scheme === 's3'
       ? this.readS3(uri, field)
       : scheme === 'file'
         ? this.readFile(uri, field)
         : Promise.reject(
             new RefResolutionError(
-              `scheme '${scheme}://' is not supported by this deployment (s3:// and file:// are)`,
+              `scheme '${scheme}://' cannot be read directly (s3:// and file:// can); configure the hub's API (context hubBaseUrl, or --hub-url locally) to resolve it through the hub`,
               field,
               false,
             ),
@@ -43,11 +66,40 @@ export class UriRefResolver implements RefResolver {
     }
   }
 
+  private filePath(uri: string, field: string): string {
+    if (!isRelativeFileRef(uri)) {
+      try {
+        return fileURLToPath(uri);
+      } catch (error) {
+        throw new RefResolutionError(`${uri} is not a file URL: ${(error as Error).message}`, field, false);
+      }
+    }
+    const relative = decodeURIComponent(uri.slice('file://'.length));
+    if (this.options.fileRoot === undefined) {
+      throw new RefResolutionError(
+        `${uri} is a relative path (upstream's file blob store writes these with its default base_dir '.risk_blobs'); ` +
+          'give the hub an absolute blob directory, or run with --file-ref-root DIR (the directory the hub runs in), or --hub-url to read it through the hub',
+        field,
+        false,
+      );
+    }
+    const path = resolvePath(this.options.fileRoot, relative);
+    if (isAbsolute(relative) || !path.startsWith(resolvePath(this.options.fileRoot))) {
+      throw new RefResolutionError(`${uri} points outside --file-ref-root`, field, false);
+    }
+    return path;
+  }
+
   private async readFile(uri: string, field: string): Promise<string> {
     if (!this.options.allowFiles)
-      throw new RefResolutionError('file:// references are only resolved in local runs', field, false);
+      throw new RefResolutionError(
+        'file:// references are only read in local runs; configure the hub API (context hubBaseUrl) to resolve them through the hub',
+        field,
+        false,
+      );
+    const path = this.filePath(uri, field);
     try {
-      return await readFile(fileURLToPath(uri), 'utf8');
+      return await readFile(path, 'utf8');
     } catch (error) {
       throw new RefResolutionError(
         `cannot read ${uri}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,

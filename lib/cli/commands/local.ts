@@ -3,13 +3,14 @@ import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../contracts/exit-signal.js';
+import { bridgeRecord, type PipeKafkaRecord } from '../../controlbus/pipe-definition.js';
 import { DataDirLockedError } from '../../local/data-dir-lock.js';
 import { appendDeadLetter, DEAD_LETTERS_FILE } from '../../local/dead-letter-log.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
 import type { EventBridgeEvent } from '../../local/local-event-bus.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { opsActionsSince } from '../../local/ops-action-tail.js';
-import { type CliCommand, numberFlag, parseFlags } from '../args.js';
+import { type CliCommand, numberFlag, parseFlags, UsageError } from '../args.js';
 import {
   DEFAULT_FORWARD_MAX_RETRIES,
   DEFAULT_FORWARD_RETRY_SECONDS,
@@ -90,12 +91,63 @@ function tailOpsActions(stack: LocalStack, print: (line: string) => void): () =>
   };
 }
 
+/**
+ * Kafka records as EventBridge Pipes delivers them (one JSON object a line: topic, partition, offset,
+ * key, base64 value) through the pipe's own filter and target parameters, into a stream of
+ * EventBridge events with the same line numbers. Filtered records are said so; records the pipe
+ * could not pass on stay in the stream as lines the replay records as rejected.
+ */
+export function controlbusToStream(text: string, print: (line: string) => void): string {
+  return text
+    .split('\n')
+    .map((raw, i) => {
+      const trimmed = raw.trim();
+      if (trimmed === '' || trimmed.startsWith('#')) return '';
+      let record: PipeKafkaRecord;
+      try {
+        record = JSON.parse(trimmed) as PipeKafkaRecord;
+      } catch {
+        return trimmed; // not JSON: the replay records it as unparsable
+      }
+      const out = bridgeRecord(record);
+      if (out.kind === 'filtered') {
+        print(`line ${i + 1}:  FILTERED by the pipe (${out.reason}): not a hub snapshot`);
+        return '';
+      }
+      if (out.kind === 'invalid') {
+        print(`line ${i + 1}:  INVALID ControlBus record: ${out.reason}`);
+        return trimmed;
+      }
+      const { entry } = out;
+      return JSON.stringify({
+        source: entry.Source,
+        'detail-type': entry.DetailType,
+        ...(entry.Time ? { time: new Date(entry.Time).toISOString() } : {}),
+        detail: JSON.parse(entry.Detail!),
+      });
+    })
+    .join('\n');
+}
+
+/** Checks a URL flag: http(s) only. */
+export function httpUrl(raw: string, flag: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`${flag}: '${raw}' is not a URL; e.g. http://127.0.0.1:8000`);
+  }
+  if (!['http:', 'https:'].includes(url.protocol))
+    throw new UsageError(`${flag}: ${url.protocol} is not http: or https:`);
+  return url;
+}
+
 export const command: CliCommand = {
   name: 'local',
   summary:
     'Runs the whole pipeline locally (DynamoDB Local or dynalite, a local EventBridge, the Lambda handler) and replays a stream of events, printing every decision; with --keep-running it stays up and prints a line for everything that happens. With --data-dir its tables survive a restart (or a kill -9), and pending publishes are completed on start.',
   usage:
-    'exit-engine local [--events FILE.jsonl | --no-replay] [--emitted-out FILE.jsonl] [--rules DIR|FILE] [--keep-running] [--data-dir DIR] [--forward http://127.0.0.1:PORT/path [--forward-retry-seconds N] [--forward-max-retries N]] [--verbose] [--dynalite] [--wall-clock]',
+    'exit-engine local [--events FILE.jsonl | --controlbus FILE.jsonl | --no-replay] [--emitted-out FILE.jsonl] [--rules DIR|FILE] [--keep-running] [--data-dir DIR] [--forward http://127.0.0.1:PORT/path [--forward-retry-seconds N] [--forward-max-retries N]] [--hub-url URL] [--file-ref-root DIR] [--verbose] [--dynalite] [--wall-clock]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
@@ -110,7 +162,13 @@ export const command: CliCommand = {
       'forward-retry-seconds': { type: 'string' },
       'forward-max-retries': { type: 'string' },
       verbose: { type: 'boolean' },
+      'hub-url': { type: 'string' },
+      'file-ref-root': { type: 'string' },
+      controlbus: { type: 'string' },
     });
+    if (values.controlbus !== undefined && values.events !== undefined)
+      throw new UsageError('--controlbus and --events are two inputs; give one');
+    const hubUrl = values['hub-url'] === undefined ? undefined : httpUrl(values['hub-url'], '--hub-url');
     const forward = values.forward === undefined ? undefined : loopbackUrl(values.forward);
     const retrySeconds = numberFlag(
       'forward-retry-seconds',
@@ -133,11 +191,13 @@ export const command: CliCommand = {
       },
     );
     const replay = values['no-replay'] !== true;
-    const eventsPath = values.events ?? DEFAULT_EVENTS;
-    const text = replay ? await readFile(eventsPath, 'utf8') : '';
+    const eventsPath = values.controlbus ?? values.events ?? DEFAULT_EVENTS;
     const verbose = values.verbose === true;
     const dataDir = values['data-dir'];
     const print = (line: string) => console.log(line);
+    const raw = replay ? await readFile(eventsPath, 'utf8') : '';
+    // ControlBus records go through the pipe's own filter and template before the bus, as on AWS.
+    const text = values.controlbus === undefined ? raw : controlbusToStream(raw, print);
     // A rules file applies to every world (as in evaluate and replay); a folder maps worlds to sets.
     const rules = values.rules === undefined ? undefined : loadRuleSets(values.rules);
     const rulesIsDir = values.rules !== undefined && (await stat(values.rules)).isDirectory();
@@ -149,6 +209,9 @@ export const command: CliCommand = {
         ...(rules && rulesIsDir ? { rulesetsPath: values.rules! } : {}),
         ...(rules && !rulesIsDir ? { ruleSets: rules.registry } : {}),
         ...(dataDir !== undefined ? { dataDir } : {}),
+        ...(hubUrl ? { hubUrl: hubUrl.href } : {}),
+        ...(process.env.EXIT_ENGINE_HUB_TOKEN ? { hubToken: process.env.EXIT_ENGINE_HUB_TOKEN } : {}),
+        ...(values['file-ref-root'] ? { fileRefRoot: resolve(values['file-ref-root']) } : {}),
         // History is evaluated as of each event's own time, so its snapshots are fresh when replayed.
         clock: values['wall-clock'] ? 'wall' : 'event-time',
       });

@@ -1,0 +1,91 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** A secret that could not be read; the hub lookups that need it fail as retryable until it can. */
+export class SecretReadError extends Error {
+  override readonly name = 'SecretReadError';
+}
+
+export interface SecretReaderOptions {
+  region: string;
+  /** Lambda's own credentials (its environment); read when the secret is first needed. */
+  credentials: () => { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Override for tests against a local stand-in; default `https://secretsmanager.{region}.amazonaws.com/`. */
+  endpoint?: string;
+  /** A JSON secret: the field holding the token. Absent: the whole SecretString is the token. */
+  jsonField?: string;
+}
+
+/**
+ * Reads one Secrets Manager secret with a signed `GetSecretValue` call over fetch (no SDK client:
+ * one request at cold start does not earn ~100 KB of bundle), and caches it for the life of the
+ * process. A failed read is not cached, so the next invocation tries again.
+ */
+export function cachedSecret(secretId: string, options: SecretReaderOptions): () => Promise<string> {
+  let value: Promise<string> | undefined;
+  return () => {
+    if (!value) {
+      value = readSecret(secretId, options);
+      value.catch(() => {
+        value = undefined;
+      });
+    }
+    return value;
+  };
+}
+
+async function readSecret(secretId: string, options: SecretReaderOptions): Promise<string> {
+  const url = new URL(options.endpoint ?? `https://secretsmanager.${options.region}.amazonaws.com/`);
+  const body = JSON.stringify({ SecretId: secretId });
+  const signer = new SignatureV4({
+    service: 'secretsmanager',
+    region: options.region,
+    credentials: options.credentials(),
+    sha256: Sha256,
+  });
+  const signed = await signer.sign({
+    method: 'POST',
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query: {},
+    headers: {
+      host: url.host,
+      'content-type': 'application/x-amz-json-1.1',
+      'x-amz-target': 'secretsmanager.GetSecretValue',
+    },
+    body,
+  });
+  let res: Response;
+  try {
+    res = await fetch(url, {
+      method: 'POST',
+      headers: signed.headers,
+      body,
+      signal: AbortSignal.timeout(5_000),
+    });
+  } catch (error) {
+    throw new SecretReadError(`secret ${secretId}: ${(error as Error).message}`, { cause: error });
+  }
+  const text = await res.text();
+  if (!res.ok)
+    throw new SecretReadError(
+      `secret ${secretId}: Secrets Manager answered ${res.status}: ${text.slice(0, 200)}`,
+    );
+  const secret = (JSON.parse(text) as { SecretString?: string }).SecretString;
+  if (!secret) throw new SecretReadError(`secret ${secretId} has no SecretString`);
+  if (!options.jsonField) return secret;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(secret);
+  } catch (error) {
+    throw new SecretReadError(`secret ${secretId} is not JSON, so it has no field '${options.jsonField}'`, {
+      cause: error,
+    });
+  }
+  const field = (parsed as Record<string, unknown>)[options.jsonField];
+  if (typeof field !== 'string' || field === '')
+    throw new SecretReadError(`secret ${secretId} has no string field '${options.jsonField}'`);
+  return field;
+}
