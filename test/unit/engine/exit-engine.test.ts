@@ -158,6 +158,8 @@ describe('ExitEngine', () => {
       default: 'emit',
       four_eyes: true,
       deadline: new Date(NOW + 600_000).toISOString(),
+      // The snapshot's created_at (as_of + 10 s in these fixtures) + its ttl_sec of 900.
+      snapshot_expires_at: new Date(Date.parse(AS_OF) + 10_000 + 900_000).toISOString(),
     });
     expect(publisher.inner.exitSignals()).toEqual([]);
     expect(publisher.inner.published().map((e) => e.type)).toEqual(['exit_signal_proposed']);
@@ -171,6 +173,7 @@ describe('ExitEngine', () => {
       default: 'drop',
       four_eyes: false,
       deadline: new Date(NOW + 900_000).toISOString(),
+      snapshot_expires_at: new Date(Date.parse(AS_OF) + 10_000 + 900_000).toISOString(),
     });
   });
 });
