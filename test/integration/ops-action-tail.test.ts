@@ -32,12 +32,20 @@ describe('opsActionsSince', () => {
     const since = new Date(now - 1).toISOString();
     await stack.ops.mute({
       world: 'w-tail',
+      // One rule, all strategies: a world-wide mute would wait for a second person.
+      rule: 'var_99_limit',
       until: new Date(now + 3_600_000).toISOString(),
       reason: 'maintenance',
       actor: 'alice',
       nowMs: now,
     });
-    await stack.ops.unmute({ world: 'w-tail', reason: 'done', actor: 'bob', nowMs: now + 5 });
+    await stack.ops.unmute({
+      world: 'w-tail',
+      rule: 'var_99_limit',
+      reason: 'done',
+      actor: 'bob',
+      nowMs: now + 5,
+    });
 
     const records = await opsActionsSince(client, stack.tables.audit, since);
 

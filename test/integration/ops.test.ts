@@ -830,10 +830,11 @@ describe('ops CLI against a running local stack', () => {
   });
 
   it('the first of two four-eyes approvals reads as such in the audit, not proposed -> proposed', async () => {
-    await t.put('w-four', 'v1', 0.03, Date.now());
-    const [first] = await t.signals('w-four');
+    // A world of its own: w-four's signal is decided by an earlier test in this file.
+    await t.put('w-four-audit', 'v1', 0.03, Date.now());
+    const [first] = await t.signals('w-four-audit');
     expect((await cli('approve', first!.signal_id, '--reason', 'one of two')).code).toBe(0);
-    const audit = await cli('audit', '--world', 'w-four', '--kind', 'ops_action');
+    const audit = await cli('audit', '--world', 'w-four-audit', '--kind', 'ops_action');
     expect(audit.out).not.toMatch(/proposed -> proposed/);
     expect(audit.out).toMatch(/approve .* still proposed: first of two approvals/);
   });

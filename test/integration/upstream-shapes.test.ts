@@ -43,7 +43,10 @@ describe('upstream producer shapes through the local pipeline', () => {
       rulesetsPath: RULES,
       fileRefRoot: FIXTURES,
     });
-    counts = await replayStream(stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l));
+    // Verbose: one line per strategy, so each strategy's decision can be checked.
+    counts = await replayStream(stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l), {
+      verbose: true,
+    });
     const read = tableReader(stack);
     for (const world of WORLDS) {
       const record = (await read.audit(world)).find((r) => r.kind === 'evaluation');
