@@ -110,7 +110,8 @@ export class DynamoDbEngineStore implements EngineStore {
       );
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = refusedItem(error);
+      // dynalite does not return the refused item; read it there.
+      const current = refusedItem(error) ?? (await this.getLatestSnapshot(latest.world_id));
       return current?.as_of_ms === latest.as_of_ms && current?.version === latest.version ? 'same' : 'older';
     }
     // The world registry market events fan out over; a plain put, so repeating it is harmless.
@@ -185,9 +186,20 @@ export class DynamoDbEngineStore implements EngineStore {
       return { claimed: true };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
-        return refusedRecord(worldId, evaluationKey, error);
+        return this.refused(worldId, evaluationKey, error);
       throw error;
     }
+  }
+
+  /** The refused record from the failed write itself; dynalite does not return it, so read it there. */
+  private async refused(
+    worldId: string,
+    evaluationKey: string,
+    error: ConditionalCheckFailedException,
+  ): Promise<ClaimResult> {
+    const refused = refusedRecord(worldId, evaluationKey, error);
+    if (refused.claimed || refused.current) return refused;
+    return { claimed: false, current: await this.getEvaluation(worldId, evaluationKey) };
   }
 
   async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
@@ -390,7 +402,7 @@ export class DynamoDbEngineStore implements EngineStore {
       return { claimed: true };
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException)
-        return refusedRecord(worldId, evaluationKey, error);
+        return this.refused(worldId, evaluationKey, error);
       throw error;
     }
   }

@@ -1,6 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { SIGNALS_BY_WORLD_INDEX } from '../../../lib/adapters/dynamodb/tables.js';
 import type { LocalStack } from '../../../lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
@@ -9,16 +8,24 @@ export function tableReader(stack: LocalStack) {
     new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }),
   );
   return {
+    /** From the base table with a consistent read: an index may lag the write it reflects. */
     async signals(world: string): Promise<Record<string, unknown>[]> {
-      const out = await doc.send(
-        new QueryCommand({
-          TableName: stack.tables.signals,
-          IndexName: SIGNALS_BY_WORLD_INDEX,
-          KeyConditionExpression: 'world_id = :w',
-          ExpressionAttributeValues: { ':w': world },
-        }),
-      );
-      return out.Items ?? [];
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(
+          new ScanCommand({
+            TableName: stack.tables.signals,
+            FilterExpression: 'world_id = :w',
+            ExpressionAttributeValues: { ':w': world },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...(out.Items ?? []));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items.sort((a, b) => String(a.emitted_at).localeCompare(String(b.emitted_at)));
     },
     async audit(world: string): Promise<Record<string, unknown>[]> {
       const out = await doc.send(
