@@ -523,7 +523,7 @@ export class ExitEngine {
   ): Promise<Outcome | undefined> {
     const record = await this.deps.store.getEvaluation(worldId, evaluationKey);
     if (record?.status !== 'completed') return undefined;
-    return this.finishExisting(record, invocationId);
+    return this.finishExisting(record, invocation(invocationId, undefined));
   }
 
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */

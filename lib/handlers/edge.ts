@@ -36,13 +36,16 @@ function describeRaw(raw: unknown): { id: string; time: string; worldId: string 
 export function recordParseFailure(event: ParsedResultError<unknown>, deps: EdgeDeps): Promise<Outcome> {
   const raw = event.originalEvent;
   const facts = describeRaw(raw);
-  const cause = (event.error as Error & { cause?: unknown }).cause;
+  const error = event.error as Error & { cause?: unknown };
+  const bounds = error.name === 'BoundsError';
   return deps.engine.recordRejection({
     worldId: facts.worldId,
     deliveryId: facts.id,
     time: facts.time,
-    reasons: issueLines(cause, event.error.message),
-    category: 'schema_violation',
+    reasons: bounds
+      ? (error.cause as { message: string }[]).map((c) => c.message)
+      : issueLines(error.cause, error.message),
+    category: bounds ? 'input_bounds' : 'schema_violation',
     raw,
     nowMs: deps.clock({ time: facts.time }),
   });
