@@ -4,6 +4,7 @@ import type { RuleSet } from '../rules/rule-schema.js';
 import type { DecidedSignal, EvaluationResult } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
 import type { AuditRecord, SignalItem, SignalStatus } from './ports.js';
+import { boundReasons, MAX_REASONS } from './rejections.js';
 
 /** The records an evaluation stores: signal rows for ops and its audit record. Pure builders. */
 
@@ -105,7 +106,9 @@ export function evaluationAudit(
       ),
     },
     provenance,
-    warnings,
+    // Bounded like a rejection's reasons: a large world's input can raise one warning per pair.
+    warnings: boundReasons(warnings).reasons,
+    ...(warnings.length > MAX_REASONS ? { warnings_total: warnings.length } : {}),
     rules: result.outcomes,
     decisions: items.map((i) => ({
       signal_id: i.signal_id,
