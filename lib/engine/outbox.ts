@@ -47,6 +47,14 @@ export interface Invocation {
   remainingMs: () => number;
 }
 
+/** What one sweep did; the age is of the oldest outbox it found and could not complete. */
+export interface SweepReport {
+  found: number;
+  published: number;
+  failed: number;
+  oldest_pending_age_sec: number;
+}
+
 /** What finishing a stored outbox did. */
 export type CompleteResult = 'published' | 'already_published' | 'in_flight' | 'lost_lease';
 
@@ -162,18 +170,23 @@ export class OutboxProtocol {
   }
 
   /** Completes pending outboxes whose lease ran out (the scheduled sweeper), oldest first. */
-  async sweep(inv: Invocation, limit: number): Promise<{ found: number; published: number; failed: number }> {
+  async sweep(inv: Invocation, limit: number): Promise<SweepReport> {
     const { store, logger } = this.deps;
     const stuck = await store.listStuckOutboxes(this.deps.wallClock(), limit);
     let published = 0;
     let failed = 0;
+    let oldestLeftMs: number | undefined;
+    const now = this.deps.wallClock();
     for (const s of stuck) {
       // Leave room for a whole fenced publish; the next run takes the rest.
       if (inv.remainingMs() < 2 * (this.deps.publishWindowMs + this.deps.clockSkewMs)) break;
       try {
         const record = await store.getEvaluation(s.world_id, s.evaluation_key);
         if (!record) continue;
-        if ((await this.complete(record, inv)) === 'published') published++;
+        if ((await this.complete(record, inv)) === 'published') {
+          published++;
+          continue;
+        }
       } catch (error) {
         failed++;
         logger.error('sweeper could not complete an outbox; the next run retries it', {
@@ -182,8 +195,12 @@ export class OutboxProtocol {
           error: (error as Error).message,
         });
       }
+      const since = Date.parse(s.completed_at);
+      if (Number.isFinite(since)) oldestLeftMs = Math.max(oldestLeftMs ?? 0, now - since);
     }
     this.deps.metrics.count('OutboxesSwept', published);
-    return { found: stuck.length, published, failed };
+    const oldest = Math.round((oldestLeftMs ?? 0) / 1000);
+    this.deps.metrics.measure('OldestPendingOutboxAgeSeconds', oldest, 'Seconds');
+    return { found: stuck.length, published, failed, oldest_pending_age_sec: oldest };
   }
 }

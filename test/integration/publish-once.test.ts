@@ -98,7 +98,9 @@ describe('exactly one publication (DynamoDB Local + local EventBridge + the Lamb
     expect(pending?.outbox_pending).toBe('PENDING');
 
     // Before the lease ends the sweeper leaves it alone; after, it publishes it once.
-    expect(await stack.engine.sweepOutboxes({ invocationId: 'sweep-1', remainingMs: () => 60_000 })).toEqual({
+    expect(
+      await stack.engine.sweepOutboxes({ invocationId: 'sweep-1', remainingMs: () => 60_000 }),
+    ).toMatchObject({
       found: 0,
       published: 0,
       failed: 0,

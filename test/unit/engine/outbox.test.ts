@@ -170,13 +170,13 @@ describe('OutboxProtocol (the fenced publish)', () => {
     const s = setup();
     const a = s.inv('a');
     await committed(s, a);
-    expect(await s.protocol.sweep(s.inv('sweeper', 60_000), 10)).toEqual({
+    expect(await s.protocol.sweep(s.inv('sweeper', 60_000), 10)).toMatchObject({
       found: 0,
       published: 0,
       failed: 0,
     });
     s.clock.now = T0 + 60_000;
-    expect(await s.protocol.sweep(s.inv('sweeper', 60_000), 10)).toEqual({
+    expect(await s.protocol.sweep(s.inv('sweeper', 60_000), 10)).toMatchObject({
       found: 1,
       published: 1,
       failed: 0,
