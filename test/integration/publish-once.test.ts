@@ -25,6 +25,9 @@ function dyingPublisher(real: SignalPublisher) {
   return { publisher, control };
 }
 
+/** Today's time: signal rows expire (TTL) a retention period after their event time. */
+const AS_OF = new Date(Date.now() - 60_000).toISOString();
+
 describe('exactly one publication (DynamoDB Local + local EventBridge + the Lambda handler)', () => {
   let stack: LocalStack;
   let client: EventBridgeClient;
@@ -62,10 +65,7 @@ describe('exactly one publication (DynamoDB Local + local EventBridge + the Lamb
 
   it('publishes once for a burst of 64 concurrent identical deliveries', async () => {
     const world = 'w-burst';
-    const entry = putEntry(
-      { world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 },
-      LOCAL_BUS_NAME,
-    );
+    const entry = putEntry({ world, version: 'v1', asOf: AS_OF, varLevel: 0.034 }, LOCAL_BUS_NAME);
     // Seven PutEvents calls at once (at most 10 entries each): 64 copies routed concurrently.
     const calls = Array.from({ length: 7 }, (_, i) =>
       client.send(new PutEventsCommand({ Entries: Array(i < 6 ? 10 : 4).fill(entry) })),
@@ -86,7 +86,7 @@ describe('exactly one publication (DynamoDB Local + local EventBridge + the Lamb
   it('completes an outbox whose publisher died, through the sweeper once its lease ran out', async () => {
     const world = 'w-stuck';
     dying.die = 1;
-    const spec = { world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 };
+    const spec = { world, version: 'v1', asOf: AS_OF, varLevel: 0.034 };
     await client.send(new PutEventsCommand({ Entries: [putEntry(spec, LOCAL_BUS_NAME)] }));
     await stack.bus.drain();
     // The delivery's retries find the outbox held by the dead invocation's lease: nothing is sent.
@@ -120,7 +120,7 @@ describe('exactly one publication (DynamoDB Local + local EventBridge + the Lamb
   it('publishes once when PutEvents fails, then recovers on the delivery’s retry', async () => {
     const world = 'w-recover';
     stack.bus.injectPutEventsFailures({ count: 4, source: 'qmtl.services.exit_engine' });
-    const spec = { world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 };
+    const spec = { world, version: 'v1', asOf: AS_OF, varLevel: 0.034 };
     await client.send(new PutEventsCommand({ Entries: [putEntry(spec, LOCAL_BUS_NAME)] }));
     await stack.bus.drain();
     expect(outcomesFor(world)).toEqual(['completed_on_retry']);
