@@ -7,12 +7,12 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { METRICS_NAMESPACE } from '../config.js';
-import { EngineFunction } from './engine-function.js';
+import { EngineFunction, type EngineFunctionProps } from './engine-function.js';
 
 /** The metric the sweeper reports and the stuck-outbox alarm reads. */
 export const OLDEST_PENDING_OUTBOX_METRIC = 'OldestPendingOutboxAgeSeconds';
 
-export interface OutboxSweeperProps {
+export interface OutboxSweeperProps extends Pick<EngineFunctionProps, 'logRetention' | 'logKey'> {
   /** Where a failed scheduled invocation lands (the inbound dead-letter queue). */
   readonly deadLetterQueue: IQueue;
 }
@@ -33,6 +33,8 @@ export class OutboxSweeper extends Construct {
       asyncFailureQueue: true,
       // Room for several fenced publishes (each needs its publish window left in the invocation).
       timeout: Duration.seconds(60),
+      ...(props.logRetention ? { logRetention: props.logRetention } : {}),
+      ...(props.logKey ? { logKey: props.logKey } : {}),
     });
     new Rule(this, 'Schedule', {
       description: 'Every minute: complete outboxes a failed or killed invocation left pending',

@@ -99,7 +99,10 @@ export class StatelessStack extends Stack {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    this.outboxSweeper = new OutboxSweeper(this, 'OutboxSweeper', { deadLetterQueue: inboundFailures });
+    this.outboxSweeper = new OutboxSweeper(this, 'OutboxSweeper', {
+      deadLetterQueue: inboundFailures,
+      ...logs,
+    });
     const engineFunctions = [
       this.evaluateSnapshot,
       this.evaluateMarket,

@@ -514,7 +514,9 @@ export class ExitEngine {
 
   /**
    * Publishes a committed outbox that a crash left pending, through the same fenced path a
-   * redelivery takes; undefined when there is no completed evaluation under that key.
+   * redelivery takes, taking over a lease that still runs: only for a restarted local runtime, the
+   * one runtime on its data directory, whose earlier process (the lease holder) is dead. Undefined
+   * when there is no completed evaluation under that key.
    */
   async completePendingOutbox(
     worldId: string,
@@ -523,12 +525,16 @@ export class ExitEngine {
   ): Promise<Outcome | undefined> {
     const record = await this.deps.store.getEvaluation(worldId, evaluationKey);
     if (record?.status !== 'completed') return undefined;
-    return this.finishExisting(record, invocation(invocationId, undefined));
+    return this.finishExisting(record, invocation(invocationId, undefined), { takeOver: true });
   }
 
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
-  private async finishExisting(record: EvaluationRecord, inv: Invocation): Promise<Outcome> {
-    const result = await this.outbox.complete(record, inv);
+  private async finishExisting(
+    record: EvaluationRecord,
+    inv: Invocation,
+    options: { takeOver?: boolean } = {},
+  ): Promise<Outcome> {
+    const result = await this.outbox.complete(record, inv, options);
     if (result === 'published') {
       const eventId = record.events?.[0]?.id ?? '';
       this.deps.metrics.count('CompletedOnRetry', 1);

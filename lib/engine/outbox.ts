@@ -139,7 +139,15 @@ export class OutboxProtocol {
    * still pending and no one else's lease runs. A running lease means its holder is publishing (or
    * will be completed by a retry or the sweeper once the lease ends): nothing to do here.
    */
-  async complete(record: EvaluationRecord, inv: Invocation): Promise<CompleteResult> {
+  async complete(
+    record: EvaluationRecord,
+    inv: Invocation,
+    /**
+     * takeOver: the caller knows the lease holder is dead (a local runtime restarted on its own data
+     * directory, which only one runtime may hold), so a running lease does not stop it.
+     */
+    options: { takeOver?: boolean } = {},
+  ): Promise<CompleteResult> {
     if (record.outbox_status !== 'pending' || !record.events || record.events.length === 0)
       return 'already_published';
     const { store } = this.deps;
@@ -148,7 +156,7 @@ export class OutboxProtocol {
       record.evaluation_key,
       inv.id,
       this.publishLeaseUntil(inv),
-      this.deps.wallClock(),
+      options.takeOver ? Number.MAX_SAFE_INTEGER : this.deps.wallClock(),
     );
     if (!acquired.claimed) {
       if (acquired.current?.outbox_status === 'pending') {
