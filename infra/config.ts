@@ -91,6 +91,8 @@ export interface ExitEngineProps {
   readonly snapshotIntervalSeconds?: number;
   /** Alarm when the oldest pending approval is older than this. */
   readonly approvalAgeAlarmSeconds?: number;
+  /** Alarm when an exit signal outbox stays pending (unpublished) longer than this; default 900. */
+  readonly stuckOutboxAlarmSeconds?: number;
   /** Buckets whose objects `s3://` refs in snapshots may point at (read-only). */
   readonly snapshotRefBuckets?: readonly string[];
   /** Name of the EventBridge schema registry we publish our schemas to. */
@@ -217,6 +219,7 @@ export function propsFromContext(node: Node): ExitEngineProps {
     ...optional('monitoredWorlds', list(node, 'monitoredWorlds')),
     ...optional('snapshotIntervalSeconds', seconds(node, 'snapshotIntervalSeconds')),
     ...optional('approvalAgeAlarmSeconds', seconds(node, 'approvalAgeAlarmSeconds')),
+    ...optional('stuckOutboxAlarmSeconds', seconds(node, 'stuckOutboxAlarmSeconds')),
     ...optional('snapshotRefBuckets', list(node, 'snapshotRefBuckets')),
     ...optional('schemaRegistryName', text(node, 'schemaRegistryName')),
     ...optional('hubBaseUrl', hubUrl(node)),

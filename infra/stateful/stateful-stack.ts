@@ -149,7 +149,9 @@ export class StatefulStack extends Stack {
         ...(index.sortKey
           ? { sortKey: { name: index.sortKey.name, type: attributeType(index.sortKey.type) } }
           : {}),
-        projectionType: dynamodb.ProjectionType.ALL,
+        ...(index.include
+          ? { projectionType: dynamodb.ProjectionType.INCLUDE, nonKeyAttributes: index.include }
+          : { projectionType: dynamodb.ProjectionType.ALL }),
       });
     }
     return table;

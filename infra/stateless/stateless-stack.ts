@@ -27,6 +27,7 @@ import { EngineFunction } from '../constructs/engine-function.js';
 import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
 import { Monitoring } from '../constructs/monitoring.js';
 import { OpsPolicies } from '../constructs/ops-policies.js';
+import { OutboxSweeper } from '../constructs/outbox-sweeper.js';
 import { cdkEventPattern } from '../event-patterns.js';
 import type { StatefulStack } from '../stateful/stateful-stack.js';
 
@@ -54,6 +55,7 @@ export class StatelessStack extends Stack {
   readonly evaluateMarket: EngineFunction;
   readonly approvalTimeout: EngineFunction;
   readonly opsCommand: EngineFunction;
+  readonly outboxSweeper: OutboxSweeper;
   readonly opsCommandUrl: FunctionUrl;
   readonly gateway: GatewaySubscriptions;
   readonly opsPolicies: OpsPolicies;
@@ -95,11 +97,21 @@ export class StatelessStack extends Stack {
       description: 'Ops approve, reject, mute and unmute, behind an IAM-authenticated function URL',
       timeout: Duration.seconds(15),
     });
+    const inboundFailures = new Queue(this, 'InboundDeliveryFailures', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+    });
+    this.outboxSweeper = new OutboxSweeper(this, 'OutboxSweeper', {
+      deadLetterQueue: inboundFailures,
+      ...logs,
+    });
     const engineFunctions = [
       this.evaluateSnapshot,
       this.evaluateMarket,
       this.approvalTimeout,
       this.opsCommand,
+      this.outboxSweeper.fn,
     ];
 
     for (const fn of engineFunctions) {
@@ -204,11 +216,6 @@ export class StatelessStack extends Stack {
     if (monitoredWorlds.length > 0)
       this.approvalTimeout.setEnv('MONITORED_WORLDS', monitoredWorlds.join(','));
 
-    const inboundFailures = new Queue(this, 'InboundDeliveryFailures', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
     Validations.of(inboundFailures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason:
@@ -275,6 +282,7 @@ export class StatelessStack extends Stack {
       EvaluateSnapshot: this.evaluateSnapshot,
       EvaluateMarket: this.evaluateMarket,
       ApprovalTimeout: this.approvalTimeout,
+      SweepOutboxes: this.outboxSweeper.fn,
     })) {
       if (fn.failureQueue) deadLetterQueues[`${name}AsyncFailures`] = fn.failureQueue;
     }
@@ -285,6 +293,7 @@ export class StatelessStack extends Stack {
         EvaluateMarket: this.evaluateMarket.function,
         ApprovalTimeout: this.approvalTimeout.function,
         OpsCommand: this.opsCommand.function,
+        SweepOutboxes: this.outboxSweeper.fn.function,
       },
       asyncFunctions: ['EvaluateSnapshot', 'EvaluateMarket', 'ApprovalTimeout'],
       rules: {
@@ -316,6 +325,7 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'OpsCommandUrl', { value: this.opsCommandUrl.url });
     new CfnOutput(this, 'OpsReadPolicyArn', { value: this.opsPolicies.read.managedPolicyArn });
     new CfnOutput(this, 'OpsApprovePolicyArn', { value: this.opsPolicies.approve.managedPolicyArn });
+    this.outboxSweeper.alarmOnAge(this.monitoring.topic, engine.stuckOutboxAlarmSeconds ?? 900);
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
 }

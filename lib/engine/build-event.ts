@@ -41,21 +41,73 @@ function evaluationEnvelope<T extends string>(type: T, ctx: EventContext) {
   };
 }
 
-/** Builds the upstream-exact `exit_signal_emitted` CloudEvent for the signals to publish. */
-export function buildExitSignalEvent(ctx: EventContext, signals: readonly DecidedSignal[]): ExitSignalEvent {
+/**
+ * What one published event may weigh: EventBridge takes 256 KB per entry (detail, detail-type,
+ * source); the rest is headroom for the envelope fields added to each part.
+ */
+export const MAX_EVENT_PART_BYTES = 200 * 1024;
+
+/**
+ * Builds the upstream-exact `exit_signal_emitted` for the signals to publish: one event, or when
+ * that would pass the size limit, parts of whole signals, each under the limit and valid on its
+ * own. Parts share the evaluation's key; the idempotency key ends in `part-<n>-of-<count>` and the
+ * provenance says `part: { index, count }`, so a gateway can tell a part from a duplicate.
+ */
+export function buildExitSignalEvents(
+  ctx: EventContext,
+  signals: readonly DecidedSignal[],
+  maxBytes = MAX_EVENT_PART_BYTES,
+): ExitSignalEvent[] {
+  const whole = buildExitSignalEvent(ctx, signals);
+  if (Buffer.byteLength(JSON.stringify(whole)) <= maxBytes) return [whole];
+  const overhead =
+    Buffer.byteLength(JSON.stringify({ ...whole, data: { ...whole.data, signals: [] } })) + 200;
+  const groups: DecidedSignal[][] = [];
+  let bytes = overhead;
+  for (const d of signals) {
+    const size = Buffer.byteLength(JSON.stringify(d.signal)) + 1;
+    const last = groups.at(-1);
+    if (!last || bytes + size > maxBytes) {
+      groups.push([d]);
+      bytes = overhead + size;
+    } else {
+      last.push(d);
+      bytes += size;
+    }
+  }
+  return groups.map((group, i) => buildExitSignalEvent(ctx, group, { index: i + 1, count: groups.length }));
+}
+
+/** Builds one upstream-exact `exit_signal_emitted` CloudEvent (a whole evaluation, or one part of it). */
+export function buildExitSignalEvent(
+  ctx: EventContext,
+  signals: readonly DecidedSignal[],
+  part?: { index: number; count: number },
+): ExitSignalEvent {
   const base = evaluationEnvelope(EXIT_SIGNAL_DETAIL_TYPE, ctx);
   const key = ctx.evaluation_key.slice(0, 16);
+  const suffix = part ? `:part-${part.index}-of-${part.count}` : '';
   return {
     ...base,
+    ...(part
+      ? {
+          id: deterministicUuid(
+            EXIT_SIGNAL_DETAIL_TYPE,
+            ctx.evaluation_key,
+            `part-${part.index}-of-${part.count}`,
+          ),
+        }
+      : {}),
     data: {
       ...base.data,
       idempotency_key: exitSignalIdempotencyKey(
         ctx.world_id,
         ctx.snapshot_version,
         ctx.snapshot_event_version,
-        key,
+        `${key}${suffix}`,
       ),
       signals: signals.map((d) => d.signal),
+      ...(part ? { provenance: { ...ctx.provenance, part } } : {}),
     },
   };
 }

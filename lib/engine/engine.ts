@@ -1,6 +1,6 @@
 import { marketLoadScopes, marketStorageScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
 import { dueStalenessRules, sweepRuleSet } from '#lib/rules/staleness-sweep.js';
-import type { EngineEvent, ExitSignalEvent } from '../contracts/exit-signal.js';
+import type { EngineEvent } from '../contracts/exit-signal.js';
 import {
   concernsWorld,
   type MarketSnapshotCloudEvent,
@@ -15,10 +15,17 @@ import { prepareSnapshot } from '../rules/prepare.js';
 import type { RuleSet } from '../rules/rule-schema.js';
 import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
 import type { MarketScopeView } from '../rules/types.js';
-import { buildExitSignalEvent, buildProposedEvent } from './build-event.js';
-import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
-import { type DecidedSignal, type EvaluationResult, evaluateRuleSet } from './evaluate.js';
-import { deterministicUuid, digest } from './ids.js';
+import { buildExitSignalEvents, buildProposedEvent } from './build-event.js';
+import {
+  ConcurrentUpdateError,
+  EvaluationInProgressError,
+  RecordTooLargeError,
+  RefResolutionError,
+  RetryableError,
+} from './errors.js';
+import { evaluateRuleSet } from './evaluate.js';
+import { digest } from './ids.js';
+import { type Invocation, OutboxProtocol } from './outbox.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -27,10 +34,10 @@ import type {
   EngineStore,
   EvaluationRecord,
   RefResolver,
-  SignalItem,
   SignalPublisher,
-  SignalStatus,
 } from './ports.js';
+import { evaluationAudit, expiry, type Retention, signalItem } from './records.js';
+import { boundedRejection, minimalRejection } from './rejections.js';
 import { resolveSnapshotRefs } from './resolve-refs.js';
 
 /** Everything the engine needs from outside, passed in (no globals, no clock reads). */
@@ -44,6 +51,12 @@ export interface EngineDeps {
   engineVersion: string;
   /** How long a claim protects an evaluation from a concurrent duplicate. */
   leaseMs: number;
+  /** The longest one publish may take (PutEvents calls start and end inside it); default 10 s. */
+  publishWindowMs?: number;
+  /** Allowance for host clocks disagreeing, added to every publish lease; default 1 s. */
+  clockSkewMs?: number;
+  /** Worlds a market event re-evaluates at once; default 16. */
+  marketConcurrency?: number;
   signalRetentionDays: number;
   auditRetentionDays: number;
   marketMaxAgeMs: number;
@@ -62,7 +75,8 @@ export type Outcome =
   | { outcome: 'superseded'; world_id: string }
   | { outcome: 'expired'; world_id: string; expired_at: string }
   | { outcome: 'rejected'; world_id: string; reasons: string[] }
-  | { outcome: 'no_ruleset'; world_id: string };
+  | { outcome: 'no_ruleset'; world_id: string }
+  | { outcome: 'handed_over'; world_id: string };
 
 /** A hub snapshot delivery: the validated CloudEvent and the EventBridge delivery facts. */
 export interface SnapshotDelivery {
@@ -71,16 +85,18 @@ export interface SnapshotDelivery {
   deliveryId: string;
   /** Who is evaluating (Lambda request id): the owner of the claim. */
   invocationId: string;
+  /** Time left in the invocation (Lambda's `getRemainingTimeInMillis`); none: no deadline. */
+  remainingMs?: () => number;
   nowMs: number;
 }
 
+/** Without a deadline (replay, the CLI), the invocation is taken to last this long. */
+const DEFAULT_INVOCATION_MS = 30_000;
 const MAX_COMMIT_ATTEMPTS = 4;
-/** Rejections whose world cannot be read are filed under this world id. */
-export const UNKNOWN_WORLD = '_unknown';
+
+export { UNKNOWN_WORLD } from './rejections.js';
 /** Audit records about market data (not a world) are filed under `market:<scope>`. */
 export const MARKET_AUDIT_PREFIX = 'market:';
-const MAX_STORED_RAW_CHARS = 300_000;
-const DAY_SECONDS = 86_400;
 
 /** One evaluation of a world's snapshot, as the triggers (hub or market) hand it over. */
 interface EvaluationRequest {
@@ -88,7 +104,7 @@ interface EvaluationRequest {
   evaluationKey: string;
   ruleSet: RuleSet;
   data: SnapshotData;
-  invocationId: string;
+  inv: Invocation;
   nowMs: number;
   snapshotEventVersion: number;
   provenance: Record<string, unknown>;
@@ -97,7 +113,25 @@ interface EvaluationRequest {
 
 /** The Exit Engine use cases: evaluate a hub snapshot, or re-evaluate on market data. */
 export class ExitEngine {
-  constructor(private readonly deps: EngineDeps) {}
+  private readonly outbox: OutboxProtocol;
+
+  constructor(private readonly deps: EngineDeps) {
+    this.outbox = new OutboxProtocol({
+      store: deps.store,
+      publisher: deps.publisher,
+      metrics: deps.metrics,
+      logger: deps.logger,
+      leaseMs: deps.leaseMs,
+      publishWindowMs: deps.publishWindowMs ?? 10_000,
+      clockSkewMs: deps.clockSkewMs ?? 1_000,
+      wallClock: deps.wallClock ?? Date.now,
+    });
+  }
+
+  /** Completes pending outboxes whose publish lease ran out (the scheduled sweeper). */
+  sweepOutboxes(args: { invocationId: string; remainingMs?: () => number; limit?: number }) {
+    return this.outbox.sweep(invocation(args.invocationId, args.remainingMs), args.limit ?? 100);
+  }
 
   /** Validate-resolve-expire-evaluate-dedupe-store-publish for one `risk_snapshot_updated`. */
   async handleSnapshot(delivery: SnapshotDelivery): Promise<Outcome> {
@@ -124,8 +158,9 @@ export class ExitEngine {
     const evaluationKey = digest('snapshot', world, triggerKey, ruleSet.version);
 
     // A redelivery of an event already evaluated: finish what a crash may have left, else done.
+    const inv = invocation(delivery.invocationId, delivery.remainingMs);
     const existing = await store.getEvaluation(world, evaluationKey);
-    if (existing?.status === 'completed') return this.finishExisting(existing, delivery.invocationId);
+    if (existing?.status === 'completed') return this.finishExisting(existing, inv);
 
     const expiresAtMs = snapshotExpiresAt(data);
     if (delivery.nowMs > expiresAtMs) {
@@ -194,7 +229,7 @@ export class ExitEngine {
       evaluationKey,
       ruleSet,
       data,
-      invocationId: delivery.invocationId,
+      inv,
       nowMs: delivery.nowMs,
       snapshotEventVersion: data.event_version ?? 1,
       provenance: {
@@ -220,34 +255,26 @@ export class ExitEngine {
     raw: unknown;
     nowMs: number;
   }): Promise<Outcome> {
-    const world = r.worldId ?? UNKNOWN_WORLD;
-    const rawJson = safeJson(r.raw);
-    await this.audit({
-      world_id: world,
-      kind: 'rejection',
-      id: r.deliveryId,
-      at: r.time,
-      nowMs: r.nowMs,
-      extra: {
-        category: r.category,
-        reasons: r.reasons,
-        delivery_id: r.deliveryId,
-        raw_event_bytes: Buffer.byteLength(rawJson),
-        // Kept whole up to what fits an item, so the event can be fixed and put on the bus again.
-        raw_event:
-          rawJson.length <= MAX_STORED_RAW_CHARS
-            ? rawJson
-            : `${rawJson.slice(0, MAX_STORED_RAW_CHARS)}…(truncated)`,
-      },
-    });
+    const retention = this.retention(this.deps.auditRetentionDays);
+    const full = boundedRejection(r, retention);
+    try {
+      if (!full) throw new RecordTooLargeError('rejection record over the item limit');
+      await this.deps.store.appendAudit(full);
+    } catch (error) {
+      if (!(error instanceof RecordTooLargeError)) throw error;
+      // Even the record of a rejection must land: a minimal one (ids cut short, sizes, category).
+      await this.deps.store.appendAudit(minimalRejection(r, retention));
+      this.deps.metrics.count('MinimalRejectionRecords', 1);
+    }
+    const world = full?.world_id ?? minimalRejection(r, retention).world_id;
     this.deps.metrics.count('RejectedEvents', 1, { reason: r.category });
     this.deps.logger.warn('inbound event rejected', {
       world_id: world,
-      delivery_id: r.deliveryId,
+      delivery_id: String(r.deliveryId).slice(0, 256),
       category: r.category,
-      reasons: r.reasons.slice(0, 20),
+      reasons: r.reasons.slice(0, 20).map((x) => x.slice(0, 500)),
     });
-    return { outcome: 'rejected', world_id: world, reasons: r.reasons };
+    return { outcome: 'rejected', world_id: world, reasons: r.reasons.slice(0, 50) };
   }
 
   /**
@@ -259,6 +286,7 @@ export class ExitEngine {
     cloudEvent: MarketSnapshotCloudEvent;
     deliveryId: string;
     invocationId: string;
+    remainingMs?: () => number;
     nowMs: number;
   }): Promise<{ market: AdvanceResult; outcomes: Outcome[] }> {
     const { store } = this.deps;
@@ -284,42 +312,34 @@ export class ExitEngine {
       return { market: advance, outcomes: [] };
     }
     const worlds = (ce.data.worlds ?? (await store.listWorlds())).filter((w) => concernsWorld(ce.data, w));
-    const outcomes: Outcome[] = [];
-    // One world at a time: a retry re-runs them all, and completed evaluations dedupe by claim.
-    for (const worldId of worlds) {
-      outcomes.push(
-        await this.reevaluateOnMarket({
-          worldId,
-          marketEventId: ce.id,
-          invocationId: delivery.invocationId,
-          nowMs: delivery.nowMs,
-        }),
-      );
-    }
+    const inv = invocation(delivery.invocationId, delivery.remainingMs);
+    // Bounded fan-out: a global event over thousands of worlds finishes inside the timeout, and a
+    // retry re-runs only what is left (completed evaluations dedupe by their claim).
+    const outcomes = await mapBounded(worlds, this.deps.marketConcurrency ?? 16, inv, (worldId) =>
+      this.reevaluateOnMarket({ worldId, marketEventId: ce.id, inv, nowMs: delivery.nowMs }),
+    );
     return { market: advance, outcomes };
   }
 
-  /** Re-evaluates a world's latest fresh snapshot because market data for it changed. */
+  /**
+   * Re-evaluates a world's latest fresh snapshot because market data for it changed. The
+   * evaluation is keyed by the market event, not by the snapshot it meets: a redelivered market
+   * event finds its first evaluation (and its pairing with a snapshot) and is a duplicate.
+   */
   async reevaluateOnMarket(args: {
     worldId: string;
     marketEventId: string;
-    invocationId: string;
+    inv: Invocation;
     nowMs: number;
   }): Promise<Outcome> {
     const { store } = this.deps;
-    const latest = await store.getLatestSnapshot(args.worldId);
-    if (!latest) return { outcome: 'no_signal', world_id: args.worldId };
     const ruleSet = this.deps.ruleSets.forWorld(args.worldId);
     if (!ruleSet) return { outcome: 'no_ruleset', world_id: args.worldId };
-    const evaluationKey = digest(
-      'market',
-      args.worldId,
-      latest.trigger_key,
-      args.marketEventId,
-      ruleSet.version,
-    );
+    const evaluationKey = digest('market', args.worldId, args.marketEventId, ruleSet.version);
     const existing = await store.getEvaluation(args.worldId, evaluationKey);
-    if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
+    if (existing?.status === 'completed') return this.finishExisting(existing, args.inv);
+    const latest = await store.getLatestSnapshot(args.worldId);
+    if (!latest) return { outcome: 'no_signal', world_id: args.worldId };
     const expiresAtMs = snapshotExpiresAt(latest.data);
     if (args.nowMs > expiresAtMs) {
       // Fail closed: market data alone never revives an expired snapshot.
@@ -330,7 +350,7 @@ export class ExitEngine {
       evaluationKey,
       ruleSet,
       data: latest.data,
-      invocationId: args.invocationId,
+      inv: args.inv,
       nowMs: args.nowMs,
       snapshotEventVersion: latest.data.event_version ?? 1,
       provenance: {
@@ -351,6 +371,8 @@ export class ExitEngine {
     worldId: string;
     invocationId: string;
     nowMs: number;
+    /** The sweep's remaining invocation time, for the publish fence. */
+    remainingMs?: () => number;
   }): Promise<Outcome | null> {
     const latest = await this.deps.store.getLatestSnapshot(args.worldId);
     const ruleSet = this.deps.ruleSets.forWorld(args.worldId);
@@ -360,13 +382,14 @@ export class ExitEngine {
     const ids = due.map((r) => r.id);
     const evaluationKey = digest('freshness', args.worldId, latest.trigger_key, ruleSet.version, ...ids);
     const existing = await this.deps.store.getEvaluation(args.worldId, evaluationKey);
-    if (existing?.status === 'completed') return this.finishExisting(existing, args.invocationId);
+    const inv = invocation(args.invocationId, args.remainingMs);
+    if (existing?.status === 'completed') return this.finishExisting(existing, inv);
     return this.evaluateClaimed({
       world: args.worldId,
       evaluationKey,
       ruleSet: sweepRuleSet(ruleSet, due),
       data: latest.data,
-      invocationId: args.invocationId,
+      inv,
       nowMs: args.nowMs,
       snapshotEventVersion: latest.data.event_version ?? 1,
       provenance: { trigger: 'freshness_sweep', rules: ids, snapshot_event_id: latest.source_event_id },
@@ -375,18 +398,13 @@ export class ExitEngine {
   }
 
   private async evaluateClaimed(a: EvaluationRequest): Promise<Outcome> {
-    const { store, metrics } = this.deps;
-    const claimed = await store.claimEvaluation(
-      a.world,
-      a.evaluationKey,
-      a.invocationId,
-      this.wallNow() + this.deps.leaseMs,
-      this.wallNow(),
-    );
-    if (!claimed) {
-      const again = await store.getEvaluation(a.world, a.evaluationKey);
-      if (again?.status === 'completed') return this.finishExisting(again, a.invocationId);
-      metrics.count('ConcurrentDuplicates', 1);
+    const claim = await this.outbox.claim(a.world, a.evaluationKey, a.inv);
+    if (!claim.claimed) {
+      if (claim.current?.status === 'completed') {
+        const record = await this.deps.store.getEvaluation(a.world, a.evaluationKey);
+        if (record) return this.finishExisting(record, a.inv);
+      }
+      this.deps.metrics.count('ConcurrentDuplicates', 1);
       throw new EvaluationInProgressError(
         `evaluation ${a.evaluationKey.slice(0, 16)} of world ${a.world} is in progress elsewhere; retry after its lease`,
       );
@@ -395,7 +413,7 @@ export class ExitEngine {
       return await this.evaluateOwned(a);
     } catch (error) {
       // Whatever failed, the retry must not wait out our lease (a committed claim is unaffected).
-      await store.releaseClaim(a.world, a.evaluationKey, a.invocationId).catch(() => undefined);
+      await this.outbox.releaseClaim(a.world, a.evaluationKey, a.inv).catch(() => undefined);
       throw error;
     }
   }
@@ -460,18 +478,33 @@ export class ExitEngine {
         provenance,
       };
       const publishable = result.signals.filter((s) => s.channel === 'enforce');
-      const event = publishable.length > 0 ? buildExitSignalEvent(eventContext, publishable) : undefined;
-      const items = result.signals.map((d) => this.signalItem(d, a, prepared, now, event));
+      const parts = publishable.length > 0 ? buildExitSignalEvents(eventContext, publishable) : [];
+      const eventOf = new Map(
+        parts.flatMap((e) => e.data.signals.map((s) => [s.strategy_id, e.id] as const)),
+      );
+      const retention = this.retention(this.deps.signalRetentionDays);
+      const items = result.signals.map((d) =>
+        signalItem(d, { ...a, data }, now, eventOf.get(d.signal.strategy_id), retention),
+      );
       const proposedItems = items.filter((i) => i.status === 'proposed');
       const proposed = proposedItems.length > 0 ? buildProposedEvent(eventContext, proposedItems) : undefined;
-      const events: EngineEvent[] = [...(event ? [event] : []), ...(proposed ? [proposed] : [])];
-      const outcomeName = event ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
-      const audit = this.evaluationAudit(a, now, prepared.warnings, result, provenance, event, items);
+      const events: EngineEvent[] = [...parts, ...(proposed ? [proposed] : [])];
+      const outcomeName = parts.length > 0 ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
+      const audit = evaluationAudit(
+        a,
+        now,
+        prepared.warnings,
+        result,
+        provenance,
+        parts,
+        items,
+        this.retention(this.deps.auditRetentionDays),
+      );
       const committed = await store.commitEvaluation({
         world_id: a.world,
         evaluation_key: a.evaluationKey,
-        lease_owner: a.invocationId,
-        publish_lease_until: this.wallNow() + this.deps.leaseMs,
+        lease_owner: a.inv.id,
+        publish_lease_until: this.outbox.publishLeaseUntil(a.inv),
         snapshot_as_of_ms: prepared.asOfMs,
         outcome: outcomeName,
         episodes: result.episodes,
@@ -502,9 +535,11 @@ export class ExitEngine {
       }
       await store.putSignals(items);
       for (const item of items) metrics.count('SignalsStored', 1, { status: item.status });
-      if (events.length > 0)
-        await this.publishAndMark(a.world, a.evaluationKey, events, items, a.invocationId);
-      if (!event) {
+      if (events.length > 0) {
+        const published = await this.outbox.publishHeld(a.world, a.evaluationKey, events, items, a.inv);
+        if (published === 'lost_lease') return { outcome: 'handed_over', world_id: a.world };
+      }
+      if (parts.length === 0) {
         return items.length > 0
           ? { outcome: 'stored_only', world_id: a.world, stored: items.length }
           : { outcome: 'no_signal', world_id: a.world };
@@ -512,8 +547,8 @@ export class ExitEngine {
       return {
         outcome: 'published',
         world_id: a.world,
-        event_id: event.id,
-        signals: event.data.signals.length,
+        event_id: parts[0]!.id,
+        signals: publishable.length,
         stored: items.length,
       };
     }
@@ -524,7 +559,9 @@ export class ExitEngine {
 
   /**
    * Publishes a committed outbox that a crash left pending, through the same fenced path a
-   * redelivery takes; undefined when there is no completed evaluation under that key.
+   * redelivery takes, taking over a lease that still runs: only for a restarted local runtime, the
+   * one runtime on its data directory, whose earlier process (the lease holder) is dead. Undefined
+   * when there is no completed evaluation under that key.
    */
   async completePendingOutbox(
     worldId: string,
@@ -533,39 +570,26 @@ export class ExitEngine {
   ): Promise<Outcome | undefined> {
     const record = await this.deps.store.getEvaluation(worldId, evaluationKey);
     if (record?.status !== 'completed') return undefined;
-    return this.finishExisting(record, invocationId);
+    return this.finishExisting(record, invocation(invocationId, undefined), { takeOver: true });
   }
 
   /** A completed evaluation seen again: publish its outbox if a crash left it pending. */
-  private async finishExisting(record: EvaluationRecord, invocationId: string): Promise<Outcome> {
-    if (record.outbox_status === 'pending' && record.events && record.events.length > 0) {
-      const { store } = this.deps;
-      const now = this.wallNow();
-      if (
-        !(await store.acquirePublish(
-          record.world_id,
-          record.evaluation_key,
-          invocationId,
-          now + this.deps.leaseMs,
-          now,
-        ))
-      ) {
-        const again = await store.getEvaluation(record.world_id, record.evaluation_key);
-        if (again?.outbox_status === 'published') return this.duplicate(record.world_id);
-        throw new EvaluationInProgressError(
-          `events ${record.events.map((e) => e.id).join(', ')} are being published by another invocation; retry after its lease`,
-        );
-      }
-      const items = record.signal_items ?? [];
-      await store.putSignals(items);
-      await this.publishAndMark(record.world_id, record.evaluation_key, record.events, items, invocationId);
+  private async finishExisting(
+    record: EvaluationRecord,
+    inv: Invocation,
+    options: { takeOver?: boolean } = {},
+  ): Promise<Outcome> {
+    const result = await this.outbox.complete(record, inv, options);
+    if (result === 'published') {
+      const eventId = record.events?.[0]?.id ?? '';
       this.deps.metrics.count('CompletedOnRetry', 1);
       this.deps.logger.info('completed a publish left pending by an earlier attempt', {
         world_id: record.world_id,
-        event_id: record.events[0]!.id,
+        event_id: eventId,
       });
-      return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: record.events[0]!.id };
+      return { outcome: 'completed_on_retry', world_id: record.world_id, event_id: eventId };
     }
+    if (result === 'lost_lease') return { outcome: 'handed_over', world_id: record.world_id };
     return this.duplicate(record.world_id);
   }
 
@@ -574,38 +598,12 @@ export class ExitEngine {
     return { outcome: 'duplicate', world_id: worldId };
   }
 
-  private async publishAndMark(
-    world: string,
-    evaluationKey: string,
-    events: readonly EngineEvent[],
-    items: readonly SignalItem[],
-    owner: string,
-  ) {
-    try {
-      await this.deps.publisher.publish(events);
-    } catch (error) {
-      // Hand the outbox back so the retry publishes it at once instead of waiting out our lease.
-      await this.deps.store.releasePublish(world, evaluationKey, owner).catch(() => undefined);
-      throw error;
-    }
-    const ids = new Set(events.map((e) => e.id));
-    const publishedIds = items
-      .filter((i) => i.event_id !== undefined && ids.has(i.event_id))
-      .map((i) => i.signal_id);
-    await this.deps.store.markPublished(world, evaluationKey, publishedIds, events[0]!.time);
-    for (const e of events) {
-      if (e.type !== 'exit_signal_emitted') continue;
-      for (const s of e.data.signals)
-        this.deps.metrics.count('SignalsEmitted', 1, { world, reason: s.reason ?? 'unknown' });
-    }
-  }
-
   /** Closes a claim without signals (rejected or superseded), with its audit record. */
   private async commitTerminal(
     a: {
       world: string;
       evaluationKey: string;
-      invocationId: string;
+      inv: Invocation;
       nowMs: number;
       auditId: string;
       data: SnapshotData;
@@ -617,7 +615,7 @@ export class ExitEngine {
     const result = await this.deps.store.commitEvaluation({
       world_id: a.world,
       evaluation_key: a.evaluationKey,
-      lease_owner: a.invocationId,
+      lease_owner: a.inv.id,
       publish_lease_until: 0,
       events: [],
       snapshot_as_of_ms: Number.NaN,
@@ -632,113 +630,12 @@ export class ExitEngine {
         snapshot_version: a.data.version,
         as_of: a.data.as_of,
         ...info.source,
-        expires_at: this.expiry(this.deps.auditRetentionDays),
+        expires_at: expiry(this.retention(this.deps.auditRetentionDays)),
       },
       signal_items: [],
     });
     if (result !== 'committed')
       this.deps.logger.warn('terminal commit did not apply', { world_id: a.world, result });
-  }
-
-  private signalItem(
-    d: DecidedSignal,
-    a: { world: string; evaluationKey: string; ruleSet: RuleSet; nowMs: number },
-    snapshot: { as_of: string; version: string; expiresAtMs: number },
-    now: string,
-    event: ExitSignalEvent | undefined,
-  ): SignalItem {
-    const status: SignalStatus =
-      d.channel === 'enforce'
-        ? 'pending_publish'
-        : d.channel === 'approval'
-          ? 'proposed'
-          : d.channel === 'shadow'
-            ? 'shadow'
-            : 'muted';
-    const approval =
-      d.channel === 'approval'
-        ? (d.approval ?? { timeout_sec: 900, default: 'drop' as const, four_eyes: false })
-        : undefined;
-    return {
-      signal_id: `sig-${deterministicUuid('signal', a.evaluationKey, d.channel, d.signal.strategy_id)}`,
-      world_id: a.world,
-      strategy_id: d.signal.strategy_id,
-      action: d.signal.action,
-      reduction_ratio: d.signal.reduction_ratio,
-      reason: d.signal.reason,
-      status,
-      mode: d.channel,
-      emitted_at: now,
-      as_of: snapshot.as_of,
-      snapshot_version: snapshot.version,
-      ...(d.channel === 'enforce' && event ? { event_id: event.id } : {}),
-      evaluation_key: a.evaluationKey.slice(0, 16),
-      rule_ids: d.rule_ids,
-      severity: d.severity,
-      tags: d.signal.tags,
-      metrics: d.signal.metrics,
-      ruleset_version: a.ruleSet.version,
-      ...(approval
-        ? {
-            approval: {
-              ...approval,
-              deadline: new Date(a.nowMs + approval.timeout_sec * 1000).toISOString(),
-              snapshot_expires_at: new Date(snapshot.expiresAtMs).toISOString(),
-            },
-          }
-        : {}),
-      ...(d.mute ? { mute_id: d.mute.mute_id } : {}),
-      expires_at: this.expiry(this.deps.signalRetentionDays),
-    };
-  }
-
-  private evaluationAudit(
-    a: {
-      world: string;
-      evaluationKey: string;
-      ruleSet: RuleSet;
-      nowMs: number;
-      auditId: string;
-      data: SnapshotData;
-    },
-    now: string,
-    warnings: string[],
-    result: EvaluationResult,
-    provenance: Record<string, unknown>,
-    event: ExitSignalEvent | undefined,
-    items: readonly SignalItem[],
-  ): AuditRecord {
-    return {
-      world_id: a.world,
-      record_id: `${now}#evaluation#${a.auditId}#${a.evaluationKey.slice(0, 16)}`,
-      kind: 'evaluation',
-      recorded_at: now,
-      evaluation_key: a.evaluationKey.slice(0, 16),
-      ruleset_version: a.ruleSet.version,
-      inputs: {
-        snapshot_version: a.data.version,
-        snapshot_hash: a.data.hash ?? null,
-        as_of: a.data.as_of,
-        refs: Object.fromEntries(
-          (['covariance_ref', 'realized_returns_ref', 'stress_ref'] as const)
-            .filter((k) => a.data[k])
-            .map((k) => [k, a.data[k]]),
-        ),
-      },
-      provenance,
-      warnings,
-      rules: result.outcomes,
-      decisions: items.map((i) => ({
-        signal_id: i.signal_id,
-        strategy_id: i.strategy_id,
-        action: i.action,
-        reduction_ratio: i.reduction_ratio,
-        status: i.status,
-        rule_ids: i.rule_ids,
-      })),
-      published_event_id: event?.id ?? null,
-      expires_at: this.expiry(this.deps.auditRetentionDays),
-    };
   }
 
   private async audit(r: {
@@ -756,7 +653,7 @@ export class ExitEngine {
       kind: r.kind,
       recorded_at: new Date(r.nowMs).toISOString(),
       ...r.extra,
-      expires_at: this.expiry(this.deps.auditRetentionDays),
+      expires_at: expiry(this.retention(this.deps.auditRetentionDays)),
     });
   }
 
@@ -764,28 +661,62 @@ export class ExitEngine {
     return (this.deps.wallClock ?? Date.now)();
   }
 
-  /**
-   * Retention runs on the wall clock at write time, never the event's own time: replayed history
-   * (evaluated as of its own time) must stay listable for its retention period, not vanish to TTL.
-   */
-  private expiry(days: number): number {
-    return Math.floor(this.wallNow() / 1000) + days * DAY_SECONDS;
+  /** Retention from the wall clock at write time (see `Retention`). */
+  private retention(days: number): Retention {
+    return { days, fromMs: this.wallNow() };
   }
 }
+
+function invocation(id: string, remainingMs: (() => number) | undefined): Invocation {
+  return { id, remainingMs: remainingMs ?? (() => DEFAULT_INVOCATION_MS) };
+}
+
+/**
+ * Runs `fn` over the items, at most `limit` at once; stops starting new ones when the invocation
+ * is nearly out of time. Every started one finishes; then the first retryable failure (or
+ * running out of time) is thrown so the delivery is retried, and what completed dedupes.
+ */
+async function mapBounded<T, R>(
+  items: readonly T[],
+  limit: number,
+  inv: Invocation,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = [];
+  const errors: unknown[] = [];
+  let next = 0;
+  let outOfTime = false;
+  const worker = async () => {
+    while (next < items.length) {
+      if (inv.remainingMs() < MARKET_TIME_RESERVE_MS) {
+        outOfTime = true;
+        return;
+      }
+      const item = items[next++]!;
+      try {
+        results.push(await fn(item));
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (errors.length > 0) throw errors[0];
+  if (outOfTime)
+    throw new RetryableError(
+      `market fan-out: ${items.length - next} of ${items.length} worlds left when the invocation ran low on time`,
+    );
+  return results;
+}
+
+/** Time a market fan-out keeps back for the evaluations it has started. */
+const MARKET_TIME_RESERVE_MS = 12_000;
 
 /** Market scopes a rule set reads: the world's own scope, `global`, and any the rules name. */
 function marketScopes(ruleSet: RuleSet, worldId: string): string[] {
   const scopes = new Set<string>(['global', worldId]);
   for (const rule of ruleSet.rules) if ('market_scope' in rule) scopes.add(rule.market_scope);
   return [...scopes];
-}
-
-function safeJson(value: unknown): string {
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
 }
 
 export type { MarketScopeView };

@@ -12,16 +12,27 @@ export class RetryableError extends EngineError {
   readonly retryable = true;
 }
 
-/** PutEvents kept failing for some entries after in-call retries. */
+/**
+ * PutEvents kept failing for some entries after in-call retries. `accepted` lists the indices the
+ * bus did accept; `ambiguous` means a call may have reached the bus without an answer (timeout,
+ * network error), so the outbox must not be handed back before its lease ends.
+ */
 export class PublishError extends RetryableError {
   override readonly name = 'PublishError';
   constructor(
     message: string,
     readonly failed: { index: number; errorCode?: string; errorMessage?: string }[],
+    readonly accepted: readonly number[] = [],
+    readonly ambiguous = false,
     options?: ErrorOptions,
   ) {
     super(message, options);
   }
+}
+
+/** Too little of the invocation is left to publish inside the lease: leave it to a retry or the sweeper. */
+export class PublishDeferredError extends RetryableError {
+  override readonly name = 'PublishDeferredError';
 }
 
 /** Another invocation is evaluating the same event right now; retry after its lease. */
@@ -46,4 +57,10 @@ export class RefResolutionError extends EngineError {
   ) {
     super(message, options);
   }
+}
+
+/** The store refused a record for its size or a key's length (DynamoDB's ValidationException). */
+export class RecordTooLargeError extends EngineError {
+  override readonly name = 'RecordTooLargeError';
+  readonly retryable = false;
 }

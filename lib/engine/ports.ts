@@ -64,9 +64,25 @@ export interface EvaluationRecord {
   outcome?: string;
   /** Set when the evaluation decided to publish; cleared to `published` once PutEvents succeeded. */
   outbox_status?: 'pending' | 'published' | 'none';
-  /** The events to publish: exit_signal_emitted and/or exit_signal_proposed. */
+  /** The events to publish: exit_signal_emitted (in parts) and/or exit_signal_proposed. */
   events?: EngineEvent[];
   signal_items?: SignalItem[];
+  /** Who holds the right to publish the outbox, and until when (wall-clock ms). */
+  publish_owner?: string;
+  publish_lease_until?: number;
+  /** Ids of events already accepted by the bus (a partly failed publish is resumed, not repeated). */
+  published_event_ids?: string[];
+}
+
+/** A claim attempt: won, or lost to the record that holds it (read in the same conditional write). */
+export type ClaimResult = { claimed: true } | { claimed: false; current: EvaluationRecord | undefined };
+
+/** A pending outbox whose publish lease ran out: what the sweeper completes. */
+export interface StuckOutbox {
+  world_id: string;
+  evaluation_key: string;
+  publish_lease_until: number;
+  completed_at: string;
 }
 
 /** The latest snapshot a world has seen, kept so market data can re-evaluate it. */
@@ -78,6 +94,8 @@ export interface LatestSnapshot {
   trigger_key: string;
   source_event_id: string;
   data: SnapshotData;
+  /** The as_of of the newest snapshot whose evaluation committed (never moves backwards). */
+  evaluated_as_of_ms?: number;
 }
 
 /** An append-only audit record (evaluation, rejection, ops action). */
@@ -95,7 +113,11 @@ export interface EvaluationCommit {
   lease_owner: string;
   /** With an event: the committing invocation holds the right to publish it until then. */
   publish_lease_until: number;
-  /** The snapshot this evaluation used must still be the world's latest. */
+  /**
+   * The as_of of the snapshot this evaluation used: the commit is refused (`superseded`) only when
+   * an evaluation of a newer snapshot committed first, so a stream of newer snapshots never starves
+   * a world. NaN for a terminal commit without evaluation.
+   */
   snapshot_as_of_ms: number;
   outcome: string;
   episodes: EpisodeState[];
@@ -114,14 +136,17 @@ export interface EngineStore {
   getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined>;
   /** Every world that has had a snapshot (market data without a `worlds` list concerns them all). */
   listWorlds(): Promise<string[]>;
-  /** Conditional create (or take-over of an expired lease); false when someone else holds it. */
+  /**
+   * Conditional create (or take-over of an expired lease, never of a live one); when someone else
+   * holds it, the record as the refused write saw it.
+   */
   claimEvaluation(
     worldId: string,
     evaluationKey: string,
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean>;
+  ): Promise<ClaimResult>;
   /** Ends our claim early after a failure, so the retry need not wait out the lease. */
   releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void>;
   loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>>;
@@ -138,9 +163,24 @@ export interface EngineStore {
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean>;
-  /** Gives the right to publish back after a failed attempt, so the retry need not wait out the lease. */
-  releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void>;
+  ): Promise<ClaimResult>;
+  /**
+   * The fence: true only while `owner` still holds the pending outbox with a lease running at least
+   * until `holdUntilMs`. Checked immediately before PutEvents; a taken-over owner gets false.
+   */
+  fencePublish(worldId: string, evaluationKey: string, owner: string, holdUntilMs: number): Promise<boolean>;
+  /**
+   * Gives the right to publish back after a definite failure, so the retry need not wait out the
+   * lease; events the bus did accept are remembered and not published again.
+   */
+  releasePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    publishedEventIds?: readonly string[],
+  ): Promise<void>;
+  /** Pending outboxes whose publish lease ended before `nowMs` (sparse index), oldest lease first. */
+  listStuckOutboxes(nowMs: number, limit: number): Promise<StuckOutbox[]>;
   /** Idempotent create of signal rows; an existing row (maybe since approved) is left alone. */
   putSignals(items: readonly SignalItem[]): Promise<void>;
   markPublished(
@@ -157,7 +197,11 @@ export interface EngineStore {
 
 /** Puts events on the bus; must check every result entry and throw PublishError on what is left. */
 export interface SignalPublisher {
-  publish(events: readonly EngineEvent[]): Promise<void>;
+  /**
+   * With a deadline (wall-clock ms), no PutEvents call is started after it and none outlives it:
+   * the fenced publish relies on this to finish inside its lease.
+   */
+  publish(events: readonly EngineEvent[], options?: { deadlineMs?: number }): Promise<void>;
 }
 
 /** The snapshot a `*_ref` belongs to: what the hub's lookup API needs to expand it. */

@@ -30,13 +30,16 @@ export function recordParseFailure(event: ParsedResultError<unknown>, deps: Edge
     time: read.time ?? new Date(0).toISOString(),
     worldId: read.worldId,
   };
-  const cause = (event.error as Error & { cause?: unknown }).cause;
+  const error = event.error as Error & { cause?: unknown };
+  const bounds = error.name === 'BoundsError';
   return deps.engine.recordRejection({
     worldId: facts.worldId,
     deliveryId: facts.id,
     time: facts.time,
-    reasons: issueLines(cause, event.error.message),
-    category: 'schema_violation',
+    reasons: bounds
+      ? (error.cause as { message: string }[]).map((c) => c.message)
+      : issueLines(error.cause, error.message),
+    category: bounds ? 'input_bounds' : 'schema_violation',
     raw,
     nowMs: deps.clock({ time: facts.time }),
   });

@@ -33,6 +33,7 @@ export function createMarketHandler(deps: EdgeDeps) {
       cloudEvent: e.detail,
       deliveryId: e.id,
       invocationId: context.awsRequestId,
+      remainingMs: () => context.getRemainingTimeInMillis(),
       nowMs: deps.clock(e),
     });
     logger.info('market data handled', {

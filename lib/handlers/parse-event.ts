@@ -1,6 +1,7 @@
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import type middy from '@middy/core';
 import type * as z from 'zod';
+import { boundViolations } from './input-bounds.js';
 
 export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/eventbridge.js';
 
@@ -12,6 +13,20 @@ export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/even
 export function parseEvent<T extends z.ZodType>(schema: T): middy.MiddlewareObj<unknown> {
   return {
     before(request) {
+      // Bounds first: nothing recursive touches an over-deep event, no over-long id reaches a key.
+      const violations = boundViolations(request.event);
+      if (violations.length > 0) {
+        request.event = {
+          success: false,
+          error: Object.assign(new Error('Event exceeds input bounds'), {
+            name: 'BoundsError',
+            cause: violations.map((line) => ({ message: line, path: [] })),
+            category: 'input_bounds',
+          }),
+          originalEvent: request.event,
+        } satisfies ParsedResult<unknown, z.infer<T>>;
+        return;
+      }
       const result = schema.safeParse(request.event);
       const parsed: ParsedResult<unknown, z.infer<T>> = result.success
         ? { success: true, data: result.data }

@@ -47,6 +47,7 @@ export function createSnapshotHandler(deps: SnapshotHandlerDeps) {
       cloudEvent: e.detail,
       deliveryId: e.id,
       invocationId: context.awsRequestId,
+      remainingMs: () => context.getRemainingTimeInMillis(),
       nowMs: deps.clock(e),
     });
     logger.info('snapshot handled', { ...outcome });

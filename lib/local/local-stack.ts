@@ -190,7 +190,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         {
           id: 'evaluate-snapshot',
           invoke: async (event) => {
-            const outcome = (await handler(event as never, lambdaContext('evaluate-snapshot'))) as Outcome;
+            const outcome = (await withDeadline(LOCAL_FUNCTION_TIMEOUT_MS, (context) =>
+              handler(event as never, context),
+            )('evaluate-snapshot')) as Outcome;
             recordOutcome(outcome);
             return outcome;
           },
@@ -207,10 +209,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         {
           id: 'evaluate-market',
           invoke: async (event) => {
-            const result = (await marketHandler(
-              event as never,
-              lambdaContext('evaluate-market'),
-            )) as MarketOutcome;
+            const result = (await withDeadline(LOCAL_FUNCTION_TIMEOUT_MS, (context) =>
+              marketHandler(event as never, context),
+            )('evaluate-market')) as MarketOutcome;
             for (const outcome of result.outcomes) recordOutcome(outcome);
             return result;
           },
@@ -277,8 +278,41 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   }
 }
 
-/** The Lambda context a local invocation gets: a fresh request id, generous time left. */
-export function lambdaContext(functionName: string): Context {
+/** The engine functions' timeout, as the CDK construct sets it. */
+export const LOCAL_FUNCTION_TIMEOUT_MS = 30_000;
+
+/** A Lambda invocation ran past its timeout (Lambda would have stopped it). */
+export class InvocationTimeoutError extends Error {
+  override readonly name = 'InvocationTimeoutError';
+}
+
+/**
+ * Runs a handler as Lambda would: a context whose remaining time counts down to the deadline, and
+ * a failed invocation (retried by the bus) once the deadline passes. A process cannot be stopped
+ * mid-call here as Lambda stops one, so what the abandoned call still does is fenced by the engine
+ * (it refuses to publish without time and a lease left), exactly as it must be in AWS.
+ */
+export function withDeadline<T>(timeoutMs: number, run: (context: Context) => Promise<T>) {
+  return async (functionName: string): Promise<T> => {
+    const context = lambdaContext(functionName, timeoutMs);
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new InvocationTimeoutError(`${functionName} timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([run(context), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+}
+
+/** The Lambda context a local invocation gets: a fresh request id, time counting down to its deadline. */
+export function lambdaContext(functionName: string, timeoutMs = LOCAL_FUNCTION_TIMEOUT_MS): Context {
+  const deadline = Date.now() + timeoutMs;
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
@@ -288,7 +322,7 @@ export function lambdaContext(functionName: string): Context {
     awsRequestId: randomUUID(),
     logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 30_000,
+    getRemainingTimeInMillis: () => deadline - Date.now(),
     done: () => undefined,
     fail: () => undefined,
     succeed: () => undefined,

@@ -63,7 +63,8 @@ export function prepareSnapshot(data: SnapshotData): PreparedSnapshot {
         covariance = repairCovariance(covariance, n);
       }
     } else {
-      warnings.push(...result.issues.map((issue) => `covariance: ${issue}`));
+      // A loop, not a spread: an incomplete matrix of a large world has ~n²/2 issues.
+      for (const issue of result.issues) warnings.push(`covariance: ${issue}`);
     }
   }
   if (!covariance && returns && (returns[0]?.length ?? 0) >= MIN_SAMPLE_OBSERVATIONS) {

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { ExitEngineProps } from '#infra/config.js';
 import { type Statement, synthEngine, text } from './synth.js';
 
-const ENGINE_ROLES = ['ApprovalTimeoutRole', 'EvaluateMarketRole', 'EvaluateSnapshotRole', 'OpsCommandRole'];
+const ENGINE_ROLES = [
+  'ApprovalTimeoutRole',
+  'EvaluateMarketRole',
+  'EvaluateSnapshotRole',
+  'OpsCommandRole',
+  'OutboxSweeperSweepOutboxesRole',
+];
 const HUB = 'arn:aws:iam::111122223333:role/qmtl-risk-hub';
 const PIPE = 'arn:aws:iam::123456789012:role/controlbus-pipe';
 const MARKET = 'arn:aws:iam::123456789012:role/market-feed';
@@ -55,7 +61,7 @@ describe('bus resource policy', () => {
       ]);
     });
 
-    it('refuses our source and our detail types to everyone but the four engine roles', () => {
+    it('refuses our source and our detail types to everyone but the five engine roles', () => {
       const bySource = statements.DenyForeignExitEngineSource!;
       expect(bySource).toMatchObject(
         deny({

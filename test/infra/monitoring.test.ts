@@ -29,8 +29,8 @@ describe('Monitoring', () => {
 
   it('alarms on any message in any dead-letter queue', () => {
     const dlqAlarms = alarm('MonitoringDeadLetters');
-    // inbound delivery, gateway delivery, gateway queue DLQ, three async-failure queues
-    expect(dlqAlarms).toHaveLength(6);
+    // inbound delivery, gateway delivery, gateway queue DLQ, four async-failure queues
+    expect(dlqAlarms).toHaveLength(7);
     for (const props of dlqAlarms) {
       expect(props).toMatchObject({
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -88,7 +88,7 @@ describe('Monitoring', () => {
     const [failures] = alarm('MonitoringUnexpectedFailures');
     expect(failures).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(failures.Metrics[0].Expression).toBe('SELECT SUM(UnexpectedFailures) FROM "ExitEngine"');
-    expect(alarm('MonitoringThrottles')).toHaveLength(4);
+    expect(alarm('MonitoringThrottles')).toHaveLength(5);
     for (const props of alarm('MonitoringThrottles')) {
       expect(props).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
     }

@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { actionsOf, identityStatements, roleStatements, type Statement, synthEngine, text } from './synth.js';
 
-const ENGINE_ROLES = ['EvaluateSnapshotRole', 'EvaluateMarketRole', 'ApprovalTimeoutRole', 'OpsCommandRole'];
+const ENGINE_ROLES = [
+  'EvaluateSnapshotRole',
+  'EvaluateMarketRole',
+  'ApprovalTimeoutRole',
+  'OpsCommandRole',
+  'OutboxSweeperSweepOutboxesRole',
+];
 const TABLE_WRITES = [
   'dynamodb:PutItem',
   'dynamodb:UpdateItem',

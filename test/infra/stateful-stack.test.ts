@@ -56,7 +56,9 @@ describe('StatefulStack', () => {
                         { AttributeName: index.partitionKey.name, KeyType: 'HASH' },
                         ...(index.sortKey ? [{ AttributeName: index.sortKey.name, KeyType: 'RANGE' }] : []),
                       ],
-                      Projection: { ProjectionType: 'ALL' },
+                      Projection: index.include
+                        ? { ProjectionType: 'INCLUDE', NonKeyAttributes: index.include }
+                        : { ProjectionType: 'ALL' },
                     }),
                   ),
                 ),

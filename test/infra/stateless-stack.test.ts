@@ -14,8 +14,8 @@ describe('StatelessStack', () => {
   const { statelessTemplate: template } = synthEngine();
 
   describe('functions', () => {
-    it('runs four functions on Node.js 22, arm64, with active tracing and an explicit log group', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 4);
+    it('runs five functions on Node.js 22, arm64, with active tracing and an explicit log group', () => {
+      template.resourceCountIs('AWS::Lambda::Function', 5);
       const functions = Object.values(template.findResources('AWS::Lambda::Function'));
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({
@@ -27,7 +27,7 @@ describe('StatelessStack', () => {
         });
         expect(fn.Properties.Timeout).toBeLessThanOrEqual(60);
       }
-      template.resourceCountIs('AWS::Logs::LogGroup', 4);
+      template.resourceCountIs('AWS::Logs::LogGroup', 5);
       // 30 days unless the `logRetentionDays` context says otherwise, encrypted with the stateful stack's key.
       template.allResourcesProperties('AWS::Logs::LogGroup', {
         RetentionInDays: 30,
@@ -55,7 +55,7 @@ describe('StatelessStack', () => {
     });
 
     it('sends failed async invocations of the event-driven functions to a dead-letter queue', () => {
-      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 3);
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 4);
       template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
         MaximumRetryAttempts: 2,
         MaximumEventAgeInSeconds: 3600,
@@ -121,6 +121,31 @@ describe('StatelessStack', () => {
             Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^ApprovalTimeoutFunction'), 'Arn'] },
             DeadLetterConfig: Match.objectLike({}),
           }),
+        ],
+      });
+    });
+
+    it('runs the outbox sweeper every minute on the default bus, with a DLQ', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        ScheduleExpression: 'rate(1 minute)',
+        EventBusName: Match.absent(),
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^OutboxSweeperSweepOutboxesFunction'), 'Arn'] },
+            DeadLetterConfig: Match.objectLike({}),
+          }),
+        ],
+      });
+    });
+
+    it('alarms when an outbox stays pending longer than 15 minutes', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Threshold: 900,
+        ComparisonOperator: 'GreaterThanThreshold',
+        TreatMissingData: 'notBreaching',
+        AlarmActions: [{ Ref: Match.stringLikeRegexp('^MonitoringAlarmTopic') }],
+        Metrics: [
+          Match.objectLike({ Expression: Match.stringLikeRegexp('MAX\\(OldestPendingOutboxAgeSeconds\\)') }),
         ],
       });
     });

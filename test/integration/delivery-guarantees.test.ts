@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { RetryableError } from '../../lib/engine/errors.js';
+import { PublishError } from '../../lib/engine/errors.js';
 import type { EngineMetrics, SignalPublisher } from '../../lib/engine/ports.js';
 import { createSnapshotHandler } from '../../lib/handlers/snapshot-handler.js';
 import {
@@ -28,17 +28,17 @@ function metricRecorder() {
   return { metrics, counts };
 }
 
-/** Wraps the real publisher: the next `crashes` calls throw before reaching the bus. */
+/** Wraps the real publisher: the next `crashes` calls fail definitely, before reaching the bus. */
 function crashingPublisher(real: SignalPublisher) {
   const control = { crashes: 0, calls: 0 };
   const publisher: SignalPublisher = {
-    async publish(events) {
+    async publish(events, options) {
       control.calls++;
       if (control.crashes > 0) {
         control.crashes--;
-        throw new RetryableError('simulated crash between store and publish');
+        throw new PublishError('simulated failure before anything reached the bus', [{ index: 0 }]);
       }
-      return real.publish(events);
+      return real.publish(events, options);
     },
   };
   return { publisher, control };
@@ -126,7 +126,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     expect(outcomes).toContain('duplicate');
   });
 
-  it('completes a publish on retry when the invocation died after storing and before publishing', async () => {
+  it('completes a publish on retry when the first publish failed after storing, before reaching the bus', async () => {
     const world = 'w-crash';
     crash.crashes = 1;
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 });

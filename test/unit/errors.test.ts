@@ -10,7 +10,7 @@ describe('named errors', () => {
   it('carry the error they wrap as `cause`', () => {
     const root = new Error('socket hang up');
     expect(new RetryableError('retry', { cause: root }).cause).toBe(root);
-    expect(new PublishError('failed', [], { cause: root }).cause).toBe(root);
+    expect(new PublishError('failed', [], [], false, { cause: root }).cause).toBe(root);
     expect(new RefResolutionError('ref', 'covariance_ref', true, { cause: root }).cause).toBe(root);
     expect(new RuleSetError(['x'], { cause: root }).cause).toBe(root);
   });

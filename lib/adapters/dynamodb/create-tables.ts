@@ -51,7 +51,9 @@ export async function createTables(client: DynamoDBClient, names: TableNames): P
                 { AttributeName: i.partitionKey.name, KeyType: 'HASH' as const },
                 ...(i.sortKey ? [{ AttributeName: i.sortKey.name, KeyType: 'RANGE' as const }] : []),
               ],
-              Projection: { ProjectionType: 'ALL' as const },
+              Projection: i.include
+                ? { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: i.include }
+                : { ProjectionType: 'ALL' as const },
             })),
           }
         : {}),

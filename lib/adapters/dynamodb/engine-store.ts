@@ -11,22 +11,35 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { EngineEvent } from '../../contracts/exit-signal.js';
 import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import type { EpisodeState } from '../../engine/episodes.js';
-import { EvaluationInProgressError } from '../../engine/errors.js';
+import { EvaluationInProgressError, RecordTooLargeError } from '../../engine/errors.js';
 import { activeMutes, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
+  ClaimResult,
   EngineStore,
   EvaluationCommit,
   EvaluationRecord,
   LatestSnapshot,
   SignalItem,
+  StuckOutbox,
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
+import {
+  conditional,
+  evalSk,
+  PENDING_OUTBOX,
+  packOutbox,
+  queryStuck,
+  readEvaluation,
+  refusedItem,
+  refusedRecord,
+  worldPk,
+  writeChunks,
+} from './outbox-items.js';
 import { toStorable } from './storable.js';
 
 export interface TableNames {
@@ -39,7 +52,6 @@ export interface TableNames {
 const CLAIM_RETENTION_SEC = 30 * 86_400;
 const MAX_TRANSACTION_ITEMS = 100;
 
-const worldPk = (worldId: string) => `WORLD#${worldId}`;
 const WORLDS_PK = 'WORLDS';
 const marketPk = (scope: string) => `MARKET#${scope}`;
 
@@ -64,60 +76,52 @@ export class DynamoDbEngineStore implements EngineStore {
     const out = await this.doc.send(
       new GetCommand({
         TableName: this.tables.state,
-        Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+        Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
         ConsistentRead: true,
       }),
     );
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      evaluation_key: evaluationKey,
-      world_id: worldId,
-      status: item.status,
-      lease_owner: item.lease_owner,
-      lease_until: item.lease_until,
-      outcome: item.outcome,
-      outbox_status: item.outbox_status,
-      ...(item.events_json ? { events: JSON.parse(item.events_json) as EngineEvent[] } : {}),
-      ...(item.signal_items_json ? { signal_items: JSON.parse(item.signal_items_json) as SignalItem[] } : {}),
-    };
+    return out.Item
+      ? readEvaluation(this.doc, this.tables.state, worldId, evaluationKey, out.Item)
+      : undefined;
   }
 
   async advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult> {
     try {
+      // An update, not a put: the record's `evaluated_as_of_ms` (the liveness guard) survives.
       await this.doc.send(
-        new PutCommand({
+        new UpdateCommand({
           TableName: this.tables.state,
-          Item: {
-            pk: worldPk(latest.world_id),
-            sk: 'LATEST',
-            world_id: latest.world_id,
-            as_of: latest.as_of,
-            as_of_ms: latest.as_of_ms,
-            version: latest.version,
-            trigger_key: latest.trigger_key,
-            source_event_id: latest.source_event_id,
-            data_json: JSON.stringify(latest.data),
+          Key: { pk: worldPk(latest.world_id), sk: 'LATEST' },
+          UpdateExpression:
+            'SET world_id = :w, as_of = :asof, as_of_ms = :ms, #version = :v, trigger_key = :t, source_event_id = :s, data_json = :d',
+          ConditionExpression: 'attribute_not_exists(as_of_ms) OR as_of_ms < :ms',
+          ExpressionAttributeNames: { '#version': 'version' },
+          ExpressionAttributeValues: {
+            ':w': latest.world_id,
+            ':asof': latest.as_of,
+            ':ms': latest.as_of_ms,
+            ':v': latest.version,
+            ':t': latest.trigger_key,
+            ':s': latest.source_event_id,
+            ':d': JSON.stringify(latest.data),
           },
-          ConditionExpression: 'attribute_not_exists(pk) OR as_of_ms < :ms',
-          ExpressionAttributeValues: { ':ms': latest.as_of_ms },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      // The world registry market events fan out over; a plain put, so repeating it is harmless.
-      await this.doc.send(
-        new PutCommand({
-          TableName: this.tables.state,
-          Item: { pk: WORLDS_PK, sk: latest.world_id, world_id: latest.world_id },
-        }),
-      );
-      return 'advanced';
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const current = await this.getLatestSnapshot(latest.world_id);
-      return current && current.as_of_ms === latest.as_of_ms && current.version === latest.version
-        ? 'same'
-        : 'older';
+      // dynalite does not return the refused item; read it there.
+      const current = refusedItem(error) ?? (await this.getLatestSnapshot(latest.world_id));
+      return current?.as_of_ms === latest.as_of_ms && current?.version === latest.version ? 'same' : 'older';
     }
+    // The world registry market events fan out over; a plain put, so repeating it is harmless.
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.tables.state,
+        Item: { pk: WORLDS_PK, sk: latest.world_id, world_id: latest.world_id },
+      }),
+    );
+    return 'advanced';
   }
 
   async getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
@@ -138,6 +142,7 @@ export class DynamoDbEngineStore implements EngineStore {
       trigger_key: item.trigger_key,
       source_event_id: item.source_event_id,
       data: JSON.parse(item.data_json) as SnapshotData,
+      ...(typeof item.evaluated_as_of_ms === 'number' ? { evaluated_as_of_ms: item.evaluated_as_of_ms } : {}),
     };
   }
 
@@ -156,14 +161,14 @@ export class DynamoDbEngineStore implements EngineStore {
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean> {
+  ): Promise<ClaimResult> {
     try {
       await this.doc.send(
         new PutCommand({
           TableName: this.tables.state,
           Item: {
             pk: worldPk(worldId),
-            sk: `EVAL#${evaluationKey}`,
+            sk: evalSk(evaluationKey),
             world_id: worldId,
             status: 'in_progress',
             lease_owner: owner,
@@ -171,17 +176,30 @@ export class DynamoDbEngineStore implements EngineStore {
             claimed_at: new Date(nowMs).toISOString(),
             expires_at: Math.floor(nowMs / 1000) + CLAIM_RETENTION_SEC,
           },
-          // A claim whose holder crashed is taken over once its lease has run out.
+          // A claim whose holder crashed is taken over once its lease has run out, never before.
           ConditionExpression: 'attribute_not_exists(pk) OR (#status = :inprog AND lease_until < :now)',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: { ':inprog': 'in_progress', ':now': nowMs },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return { claimed: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException)
+        return this.refused(worldId, evaluationKey, error);
       throw error;
     }
+  }
+
+  /** The refused record from the failed write itself; dynalite does not return it, so read it there. */
+  private async refused(
+    worldId: string,
+    evaluationKey: string,
+    error: ConditionalCheckFailedException,
+  ): Promise<ClaimResult> {
+    const refused = refusedRecord(worldId, evaluationKey, error);
+    if (refused.claimed || refused.current) return refused;
+    return { claimed: false, current: await this.getEvaluation(worldId, evaluationKey) };
   }
 
   async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
@@ -211,16 +229,34 @@ export class DynamoDbEngineStore implements EngineStore {
 
   async commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {
     const pk = worldPk(commit.world_id);
+    const hasEvents = commit.events.length > 0;
+    const packed = hasEvents ? packOutbox(commit.events, commit.signal_items) : { chunks: [] };
+    if (packed.chunks.length > 0) {
+      // Before the commit: a crash here leaves orphan chunks under our owner key, never a half outbox.
+      await writeChunks(
+        this.doc,
+        this.tables.state,
+        {
+          worldId: commit.world_id,
+          evaluationKey: commit.evaluation_key,
+          owner: commit.lease_owner,
+          expiresAt: Math.floor(Date.now() / 1000) + CLAIM_RETENTION_SEC,
+        },
+        packed.chunks,
+      );
+    }
+    const outboxSets = !hasEvents
+      ? ''
+      : ', publish_owner = :owner, publish_lease_until = :plu, outbox_pending = :pendingKey' +
+        (packed.inline
+          ? ', events_json = :events, signal_items_json = :items'
+          : ', outbox_chunks = :chunks, outbox_owner = :owner');
     const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
       {
         Update: {
           TableName: this.tables.state,
-          Key: { pk, sk: `EVAL#${commit.evaluation_key}` },
-          UpdateExpression:
-            'SET #status = :done, outcome = :outcome, outbox_status = :outbox, completed_at = :at' +
-            (commit.events.length > 0
-              ? ', events_json = :events, signal_items_json = :items, publish_owner = :owner, publish_lease_until = :plu'
-              : ''),
+          Key: { pk, sk: evalSk(commit.evaluation_key) },
+          UpdateExpression: `SET #status = :done, outcome = :outcome, outbox_status = :outbox, completed_at = :at${outboxSets}`,
           ConditionExpression: '#status = :inprog AND lease_owner = :owner',
           ExpressionAttributeNames: { '#status': 'status' },
           ExpressionAttributeValues: {
@@ -228,13 +264,15 @@ export class DynamoDbEngineStore implements EngineStore {
             ':inprog': 'in_progress',
             ':owner': commit.lease_owner,
             ':outcome': commit.outcome,
-            ':outbox': commit.events.length > 0 ? 'pending' : 'none',
+            ':outbox': hasEvents ? 'pending' : 'none',
             ':at': commit.audit.recorded_at,
-            ...(commit.events.length > 0
+            ...(hasEvents
               ? {
-                  ':events': JSON.stringify(commit.events),
-                  ':items': JSON.stringify(toStorable(commit.signal_items)),
                   ':plu': commit.publish_lease_until,
+                  ':pendingKey': PENDING_OUTBOX,
+                  ...(packed.inline
+                    ? { ':events': packed.inline.events_json, ':items': packed.inline.signal_items_json }
+                    : { ':chunks': packed.chunks.length }),
                 }
               : {}),
           },
@@ -243,11 +281,15 @@ export class DynamoDbEngineStore implements EngineStore {
     ];
     const latestCheckIndex = Number.isNaN(commit.snapshot_as_of_ms) ? -1 : items.length;
     if (latestCheckIndex >= 0) {
+      // Superseded only once an evaluation of a newer snapshot has committed: a newer snapshot
+      // merely arriving does not cancel this one, so a fast stream never starves a world.
       items.push({
-        ConditionCheck: {
+        Update: {
           TableName: this.tables.state,
           Key: { pk, sk: 'LATEST' },
-          ConditionExpression: 'as_of_ms = :ms',
+          UpdateExpression: 'SET evaluated_as_of_ms = :ms',
+          ConditionExpression:
+            'attribute_exists(as_of_ms) AND (attribute_not_exists(evaluated_as_of_ms) OR evaluated_as_of_ms <= :ms)',
           ExpressionAttributeValues: { ':ms': commit.snapshot_as_of_ms },
         },
       });
@@ -310,12 +352,8 @@ export class DynamoDbEngineStore implements EngineStore {
     for (let i = 1; i < items.length; i++) {
       const item = items[i]!;
       try {
-        if (item.ConditionCheck) {
-          const c = item.ConditionCheck;
-          const got = await this.doc.send(
-            new GetCommand({ TableName: c.TableName, Key: c.Key, ConsistentRead: true }),
-          );
-          if (got.Item?.as_of_ms !== c.ExpressionAttributeValues?.[':ms']) return 'superseded';
+        if (item.Update) {
+          await this.doc.send(new UpdateCommand(item.Update));
         } else if (item.Put) {
           await this.doc.send(new PutCommand(item.Put));
         }
@@ -343,12 +381,12 @@ export class DynamoDbEngineStore implements EngineStore {
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean> {
+  ): Promise<ClaimResult> {
     try {
       await this.doc.send(
         new UpdateCommand({
           TableName: this.tables.state,
-          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
+          Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
           UpdateExpression: 'SET publish_owner = :owner, publish_lease_until = :until',
           ConditionExpression:
             'outbox_status = :pending AND (attribute_not_exists(publish_lease_until) OR publish_lease_until < :now)',
@@ -358,46 +396,77 @@ export class DynamoDbEngineStore implements EngineStore {
             ':pending': 'pending',
             ':now': nowMs,
           },
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         }),
       );
-      return true;
+      return { claimed: true };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException)
+        return this.refused(worldId, evaluationKey, error);
       throw error;
     }
   }
 
-  async releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.state,
-          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
-          UpdateExpression: 'SET lease_until = :zero',
-          ConditionExpression: '#status = :inprog AND lease_owner = :owner',
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':zero': 0, ':inprog': 'in_progress', ':owner': owner },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  fencePublish(worldId: string, evaluationKey: string, owner: string, holdUntilMs: number): Promise<boolean> {
+    return conditional(
+      this.doc,
+      new UpdateCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
+        UpdateExpression: 'ADD publish_attempts :one',
+        ConditionExpression:
+          'outbox_status = :pending AND publish_owner = :owner AND publish_lease_until >= :hold',
+        ExpressionAttributeValues: {
+          ':one': 1,
+          ':pending': 'pending',
+          ':owner': owner,
+          ':hold': holdUntilMs,
+        },
+      }),
+    );
   }
 
-  async releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void> {
-    try {
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.state,
-          Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
-          UpdateExpression: 'SET publish_lease_until = :zero',
-          ConditionExpression: 'publish_owner = :owner',
-          ExpressionAttributeValues: { ':zero': 0, ':owner': owner },
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    }
+  async releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+    await conditional(
+      this.doc,
+      new UpdateCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
+        UpdateExpression: 'SET lease_until = :zero',
+        ConditionExpression: '#status = :inprog AND lease_owner = :owner',
+        ExpressionAttributeNames: { '#status': 'status' },
+        ExpressionAttributeValues: { ':zero': 0, ':inprog': 'in_progress', ':owner': owner },
+      }),
+    );
+  }
+
+  async releasePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    publishedEventIds: readonly string[] = [],
+  ): Promise<void> {
+    await conditional(
+      this.doc,
+      new UpdateCommand({
+        TableName: this.tables.state,
+        Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
+        UpdateExpression:
+          'SET publish_lease_until = :zero' +
+          (publishedEventIds.length > 0 ? ' ADD published_event_ids :ids' : ''),
+        ConditionExpression: 'publish_owner = :owner AND outbox_status = :pending',
+        ExpressionAttributeValues: {
+          ':zero': 0,
+          ':owner': owner,
+          ':pending': 'pending',
+          ...(publishedEventIds.length > 0 ? { ':ids': new Set(publishedEventIds) } : {}),
+        },
+      }),
+    );
+  }
+
+  listStuckOutboxes(nowMs: number, limit: number): Promise<StuckOutbox[]> {
+    return queryStuck(this.doc, this.tables.state, nowMs, limit);
   }
 
   async putSignals(items: readonly SignalItem[]): Promise<void> {
@@ -449,15 +518,25 @@ export class DynamoDbEngineStore implements EngineStore {
     await this.doc.send(
       new UpdateCommand({
         TableName: this.tables.state,
-        Key: { pk: worldPk(worldId), sk: `EVAL#${evaluationKey}` },
-        UpdateExpression: 'SET outbox_status = :published, published_at = :at',
+        Key: { pk: worldPk(worldId), sk: evalSk(evaluationKey) },
+        // Leaving the sparse index is what makes the sweeper stop looking at it.
+        UpdateExpression: 'SET outbox_status = :published, published_at = :at REMOVE outbox_pending',
         ExpressionAttributeValues: { ':published': 'published', ':at': publishedAt },
       }),
     );
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {
-    await ignoringConditionFailure(() => this.doc.send(new PutCommand(auditPut(this.tables.audit, record))));
+    try {
+      await ignoringConditionFailure(() =>
+        this.doc.send(new PutCommand(auditPut(this.tables.audit, record))),
+      );
+    } catch (error) {
+      // Item over 400 KB, or a key over its limit: the caller writes a smaller record instead.
+      if ((error as Error).name === 'ValidationException')
+        throw new RecordTooLargeError(`audit record refused: ${(error as Error).message}`, { cause: error });
+      throw error;
+    }
   }
 
   async putMarket(view: MarketScopeView & { source_event_id: string }): Promise<AdvanceResult> {

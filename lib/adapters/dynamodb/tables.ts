@@ -18,6 +18,8 @@ export interface IndexDefinition {
   indexName: string;
   partitionKey: KeyAttribute;
   sortKey?: KeyAttribute;
+  /** Non-key attributes the index carries (INCLUDE); absent: all of them (ALL). */
+  include?: string[];
 }
 
 export interface TableDefinition {
@@ -35,6 +37,11 @@ export interface TableDefinition {
 export const SIGNALS_BY_WORLD_INDEX = 'by-world';
 export const SIGNALS_BY_STATUS_INDEX = 'by-status';
 export const TTL_ATTRIBUTE = 'expires_at';
+/**
+ * Sparse: only an evaluation whose outbox is pending carries `outbox_pending`, so the sweeper
+ * reads exactly the stuck outboxes, oldest lease first, and nothing else.
+ */
+export const STATE_PENDING_OUTBOX_INDEX = 'pending-outboxes';
 
 export const SIGNALS_TABLE: TableDefinition = {
   id: 'Signals',
@@ -60,7 +67,14 @@ export const STATE_TABLE: TableDefinition = {
   envVar: 'STATE_TABLE_NAME',
   partitionKey: { name: 'pk', type: 'S' },
   sortKey: { name: 'sk', type: 'S' },
-  globalIndexes: [],
+  globalIndexes: [
+    {
+      indexName: STATE_PENDING_OUTBOX_INDEX,
+      partitionKey: { name: 'outbox_pending', type: 'S' },
+      sortKey: { name: 'publish_lease_until', type: 'N' },
+      include: ['world_id', 'completed_at'],
+    },
+  ],
   ttlAttribute: TTL_ATTRIBUTE,
 };
 

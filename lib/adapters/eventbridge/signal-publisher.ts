@@ -1,11 +1,15 @@
 import {
   type EventBridgeClient,
   PutEventsCommand,
+  type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { EXIT_ENGINE_SOURCE } from '../../contracts/exit-signal.js';
 import { PublishError } from '../../engine/errors.js';
 import type { SignalPublisher } from '../../engine/ports.js';
+
+/** PutEvents' limit on one request (and so on one entry). */
+export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
 
 /** Outbound CloudEvents this publisher puts on the bus (the detail-type is the CloudEvent type). */
 export interface PublishableEvent {
@@ -41,41 +45,71 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
   }
 
-  async publish(events: readonly PublishableEvent[]): Promise<void> {
-    let pending: { index: number; entry: PutEventsRequestEntry }[] = events.map((event, index) => ({
-      index,
-      entry: {
-        EventBusName: this.eventBusName,
-        Source: EXIT_ENGINE_SOURCE,
-        DetailType: event.type,
-        Time: new Date(event.time),
-        Detail: JSON.stringify(event),
+  async publish(events: readonly PublishableEvent[], options: { deadlineMs?: number } = {}): Promise<void> {
+    const deadline = options.deadlineMs ?? Number.POSITIVE_INFINITY;
+    let pending: { index: number; entry: PutEventsRequestEntry; bytes: number }[] = events.map(
+      (event, index) => {
+        const entry = {
+          EventBusName: this.eventBusName,
+          Source: EXIT_ENGINE_SOURCE,
+          DetailType: event.type,
+          Time: new Date(event.time),
+          Detail: JSON.stringify(event),
+        };
+        return { index, entry, bytes: entrySize(entry) };
       },
-    }));
+    );
+    const accepted: number[] = [];
     let lastFailures: PublishError['failed'] = [];
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 1) await this.sleep(this.baseDelayMs * 2 ** (attempt - 2));
       const failedNow: typeof pending = [];
       lastFailures = [];
-      // PutEvents takes at most 10 entries per call.
-      for (let i = 0; i < pending.length; i += 10) {
-        const batch = pending.slice(i, i + 10);
-        const out = await this.client.send(new PutEventsCommand({ Entries: batch.map((b) => b.entry) }));
-        if ((out.FailedEntryCount ?? 0) === 0) continue;
-        (out.Entries ?? []).forEach((result, j) => {
-          const sent = batch[j];
-          if (sent && result.ErrorCode) {
+      for (const batch of batches(pending)) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          // Not sent: a definite failure, nothing of this batch reached the bus.
+          failedNow.push(...batch);
+          lastFailures.push(...batch.map((b) => ({ index: b.index, errorCode: 'DeadlineReached' })));
+          continue;
+        }
+        let out: PutEventsCommandOutput;
+        try {
+          out = await this.client.send(
+            new PutEventsCommand({ Entries: batch.map((b) => b.entry) }),
+            Number.isFinite(left) ? { abortSignal: AbortSignal.timeout(left) } : {},
+          );
+        } catch (error) {
+          // No answer: the bus may or may not have taken these entries.
+          throw new PublishError(
+            `PutEvents gave no answer for ${batch.length} entries (${(error as Error).name}); their fate is unknown`,
+            batch.map((b) => ({ index: b.index, errorCode: 'NoAnswer' })),
+            accepted,
+            true,
+            { cause: error },
+          );
+        }
+        const results = out.Entries ?? [];
+        if ((out.FailedEntryCount ?? 0) === 0) {
+          accepted.push(...batch.map((b) => b.index));
+          continue;
+        }
+        let named = 0;
+        batch.forEach((sent, j) => {
+          const result = results[j];
+          if (result?.ErrorCode) {
+            named++;
             failedNow.push(sent);
             lastFailures.push({
               index: sent.index,
               errorCode: result.ErrorCode,
               ...(result.ErrorMessage ? { errorMessage: result.ErrorMessage } : {}),
             });
-          }
+          } else if (result?.EventId) accepted.push(sent.index);
         });
-        if (failedNow.length === 0) {
+        if (named === 0) {
           // FailedEntryCount said something failed but no entry says which: retry the whole batch.
-          failedNow.push(...batch);
+          failedNow.push(...batch.filter((b) => !accepted.includes(b.index)));
           lastFailures.push(...batch.map((b) => ({ index: b.index, errorCode: 'Unknown' })));
         }
       }
@@ -86,7 +120,35 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
       throw new PublishError(
         `PutEvents failed for ${pending.length} of ${events.length} entries after ${this.maxAttempts} attempts (${codes})`,
         lastFailures,
+        accepted,
       );
     }
   }
+}
+
+/** PutEvents' size of an entry, as EventBridge counts it (Time is 14 bytes). */
+function entrySize(e: PutEventsRequestEntry): number {
+  return (
+    14 +
+    Buffer.byteLength(e.Source ?? '') +
+    Buffer.byteLength(e.DetailType ?? '') +
+    Buffer.byteLength(e.Detail ?? '') +
+    (e.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0)
+  );
+}
+
+/** PutEvents takes at most 10 entries and 256 KB per call. */
+function* batches<T extends { bytes: number }>(items: readonly T[]): Generator<T[]> {
+  let batch: T[] = [];
+  let bytes = 0;
+  for (const item of items) {
+    if (batch.length > 0 && (batch.length === 10 || bytes + item.bytes > MAX_PUT_EVENTS_BYTES)) {
+      yield batch;
+      batch = [];
+      bytes = 0;
+    }
+    batch.push(item);
+    bytes += item.bytes;
+  }
+  if (batch.length > 0) yield batch;
 }

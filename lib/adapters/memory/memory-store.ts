@@ -5,11 +5,13 @@ import { activeMutes, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
+  ClaimResult,
   EngineStore,
   EvaluationCommit,
   EvaluationRecord,
   LatestSnapshot,
   SignalItem,
+  StuckOutbox,
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { toStorable } from '../dynamodb/storable.js';
@@ -26,6 +28,9 @@ interface EvaluationRow {
   publish_owner?: string;
   publish_lease_until?: number;
   published_at?: string;
+  published_event_ids?: string[];
+  completed_at?: string;
+  world_id?: string;
 }
 
 interface MarketRow {
@@ -92,6 +97,28 @@ export class InMemoryEngineStore implements EngineStore {
       outbox_status: row.outbox_status,
       ...(row.events_json ? { events: JSON.parse(row.events_json) as EngineEvent[] } : {}),
       ...(row.signal_items_json ? { signal_items: JSON.parse(row.signal_items_json) as SignalItem[] } : {}),
+      ...(row.publish_owner !== undefined ? { publish_owner: row.publish_owner } : {}),
+      ...(row.publish_lease_until !== undefined ? { publish_lease_until: row.publish_lease_until } : {}),
+      ...(row.published_event_ids ? { published_event_ids: [...row.published_event_ids].sort() } : {}),
+    };
+  }
+
+  /** The record as a refused conditional write returns it (no outbox bodies). */
+  private refused(worldId: string, evaluationKey: string): ClaimResult {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (!row) return { claimed: false, current: undefined };
+    return {
+      claimed: false,
+      current: {
+        evaluation_key: evaluationKey,
+        world_id: worldId,
+        status: row.status as EvaluationRecord['status'],
+        lease_owner: row.lease_owner as string,
+        lease_until: row.lease_until as number,
+        ...(row.outbox_status !== undefined ? { outbox_status: row.outbox_status } : {}),
+        ...(row.publish_owner !== undefined ? { publish_owner: row.publish_owner } : {}),
+        ...(row.publish_lease_until !== undefined ? { publish_lease_until: row.publish_lease_until } : {}),
+      },
     };
   }
 
@@ -100,7 +127,13 @@ export class InMemoryEngineStore implements EngineStore {
     if (current && !(current.as_of_ms < latest.as_of_ms)) {
       return current.as_of_ms === latest.as_of_ms && current.version === latest.version ? 'same' : 'older';
     }
-    this.latest.set(latest.world_id, copy(latest));
+    const { evaluated_as_of_ms: _ignored, ...identity } = copy(latest);
+    this.latest.set(latest.world_id, {
+      ...identity,
+      ...(current?.evaluated_as_of_ms !== undefined
+        ? { evaluated_as_of_ms: current.evaluated_as_of_ms }
+        : {}),
+    });
     this.worlds.add(latest.world_id);
     return 'advanced';
   }
@@ -120,13 +153,19 @@ export class InMemoryEngineStore implements EngineStore {
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean> {
+  ): Promise<ClaimResult> {
     const k = key(worldId, evaluationKey);
     const row = this.evaluations.get(k);
-    // A claim whose holder crashed is taken over once its lease has run out.
-    if (row && !(row.status === 'in_progress' && (row.lease_until ?? 0) < nowMs)) return false;
-    this.evaluations.set(k, { status: 'in_progress', lease_owner: owner, lease_until: leaseUntilMs });
-    return true;
+    // A claim whose holder crashed is taken over once its lease has run out, never before.
+    if (row && !(row.status === 'in_progress' && (row.lease_until ?? 0) < nowMs))
+      return this.refused(worldId, evaluationKey);
+    this.evaluations.set(k, {
+      status: 'in_progress',
+      lease_owner: owner,
+      lease_until: leaseUntilMs,
+      world_id: worldId,
+    });
+    return { claimed: true };
   }
 
   async releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void> {
@@ -163,8 +202,12 @@ export class InMemoryEngineStore implements EngineStore {
         `claim on evaluation ${commit.evaluation_key.slice(0, 16)} was taken over`,
       );
     }
+    const latest = this.latest.get(commit.world_id);
     if (!Number.isNaN(commit.snapshot_as_of_ms)) {
-      if (this.latest.get(commit.world_id)?.as_of_ms !== commit.snapshot_as_of_ms) return 'superseded';
+      // Superseded only once an evaluation of a newer snapshot has committed (see the DynamoDB store).
+      const evaluated = latest?.evaluated_as_of_ms;
+      if (!latest || (evaluated !== undefined && !(evaluated <= commit.snapshot_as_of_ms)))
+        return 'superseded';
     }
     const stored = this.episodes.get(commit.world_id) ?? new Map<string, EpisodeState>();
     for (const episode of commit.episodes) {
@@ -176,8 +219,11 @@ export class InMemoryEngineStore implements EngineStore {
     if (this.audit.has(auditKey)) return 'conflict';
 
     const hasEvents = commit.events.length > 0;
+    if (latest && !Number.isNaN(commit.snapshot_as_of_ms))
+      latest.evaluated_as_of_ms = commit.snapshot_as_of_ms;
     this.evaluations.set(evalKey, {
       ...claim,
+      completed_at: commit.audit.recorded_at,
       status: 'completed',
       outcome: commit.outcome,
       outbox_status: hasEvents ? 'pending' : 'none',
@@ -207,18 +253,58 @@ export class InMemoryEngineStore implements EngineStore {
     owner: string,
     leaseUntilMs: number,
     nowMs: number,
-  ): Promise<boolean> {
+  ): Promise<ClaimResult> {
     const row = this.evaluations.get(key(worldId, evaluationKey));
-    if (row?.outbox_status !== 'pending') return false;
-    if (row.publish_lease_until !== undefined && !(row.publish_lease_until < nowMs)) return false;
+    if (row?.outbox_status !== 'pending') return this.refused(worldId, evaluationKey);
+    if (row.publish_lease_until !== undefined && !(row.publish_lease_until < nowMs))
+      return this.refused(worldId, evaluationKey);
     row.publish_owner = owner;
     row.publish_lease_until = leaseUntilMs;
-    return true;
+    return { claimed: true };
   }
 
-  async releasePublish(worldId: string, evaluationKey: string, owner: string): Promise<void> {
+  async fencePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    holdUntilMs: number,
+  ): Promise<boolean> {
     const row = this.evaluations.get(key(worldId, evaluationKey));
-    if (row && row.publish_owner === owner) row.publish_lease_until = 0;
+    return (
+      row?.outbox_status === 'pending' &&
+      row.publish_owner === owner &&
+      row.publish_lease_until !== undefined &&
+      row.publish_lease_until >= holdUntilMs
+    );
+  }
+
+  async releasePublish(
+    worldId: string,
+    evaluationKey: string,
+    owner: string,
+    publishedEventIds: readonly string[] = [],
+  ): Promise<void> {
+    const row = this.evaluations.get(key(worldId, evaluationKey));
+    if (row && row.publish_owner === owner && row.outbox_status === 'pending') {
+      row.publish_lease_until = 0;
+      if (publishedEventIds.length > 0)
+        row.published_event_ids = [...new Set([...(row.published_event_ids ?? []), ...publishedEventIds])];
+    }
+  }
+
+  async listStuckOutboxes(nowMs: number, limit: number): Promise<StuckOutbox[]> {
+    const stuck: StuckOutbox[] = [];
+    for (const [k, row] of this.evaluations) {
+      if (row.outbox_status !== 'pending' || !((row.publish_lease_until ?? 0) < nowMs)) continue;
+      const [worldId, evaluationKey] = k.split('\u0000') as [string, string];
+      stuck.push({
+        world_id: worldId,
+        evaluation_key: evaluationKey,
+        publish_lease_until: row.publish_lease_until ?? 0,
+        completed_at: row.completed_at ?? '',
+      });
+    }
+    return stuck.sort((a, b) => a.publish_lease_until - b.publish_lease_until).slice(0, limit);
   }
 
   async putSignals(items: readonly SignalItem[]): Promise<void> {

@@ -361,6 +361,13 @@ async function keepRunning(
           );
       })
       .catch((error: Error) => print(`  approval sweep failed: ${error.message}`));
+    // And what the every-minute outbox sweeper does: complete outboxes whose lease ran out.
+    stack.engine
+      .sweepOutboxes({ invocationId: `local-sweep-${Date.now()}` })
+      .then((r) => {
+        if (r.published > 0) print(`  SWEEP outboxes: ${r.published} published after their lease ran out`);
+      })
+      .catch((error: Error) => print(`  outbox sweep failed: ${error.message}`));
   }, 30_000);
   await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
   clearInterval(sweep);

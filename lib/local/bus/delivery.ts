@@ -120,7 +120,7 @@ export class DeliveryQueue {
     for (;;) {
       attempts++;
       try {
-        await target.invoke(structuredClone(event));
+        await target.invoke(copyEvent(event));
         return;
       } catch (error) {
         const budgetMs = policy.maximumEventAgeSeconds * 1000 - (Date.now() - receivedAt);
@@ -162,5 +162,32 @@ export class DeliveryQueue {
       }, delay);
       this.retryTimers.set(timer, resolve);
     });
+  }
+}
+
+/**
+ * A target's own copy of the event. structuredClone recurses and overflows the stack on deeply
+ * nested input (an event EventBridge itself would deliver); the engine must get such an event and
+ * refuse it with a record, so the copy falls back to an iterative one.
+ */
+function copyEvent(event: EventBridgeEvent): EventBridgeEvent {
+  try {
+    return structuredClone(event);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    const root: Record<string, unknown> = {};
+    const stack: [unknown, Record<string, unknown> | unknown[]][] = [[event, root]];
+    while (stack.length > 0) {
+      const [from, to] = stack.pop()!;
+      for (const [k, v] of Object.entries(from as object)) {
+        let copy: unknown = v;
+        if (v !== null && typeof v === 'object') {
+          copy = Array.isArray(v) ? [] : {};
+          stack.push([v, copy as Record<string, unknown>]);
+        }
+        (to as Record<string, unknown>)[k] = copy;
+      }
+    }
+    return root as unknown as EventBridgeEvent;
   }
 }

@@ -8,17 +8,24 @@ export function tableReader(stack: LocalStack) {
     new DynamoDBClient({ endpoint: stack.dynamoEndpoint, region: 'us-east-1' }),
   );
   return {
-    /** A world's signal rows, read from the base table (consistent), never through an index. */
+    /** From the base table with a consistent read: an index may lag the write it reflects. */
     async signals(world: string): Promise<Record<string, unknown>[]> {
-      const out = await doc.send(
-        new ScanCommand({
-          TableName: stack.tables.signals,
-          FilterExpression: 'world_id = :w',
-          ExpressionAttributeValues: { ':w': world },
-          ConsistentRead: true,
-        }),
-      );
-      return out.Items ?? [];
+      const items: Record<string, unknown>[] = [];
+      let start: Record<string, unknown> | undefined;
+      do {
+        const out = await doc.send(
+          new ScanCommand({
+            TableName: stack.tables.signals,
+            FilterExpression: 'world_id = :w',
+            ExpressionAttributeValues: { ':w': world },
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...(out.Items ?? []));
+        start = out.LastEvaluatedKey;
+      } while (start);
+      return items.sort((a, b) => String(a.emitted_at).localeCompare(String(b.emitted_at)));
     },
     async audit(world: string): Promise<Record<string, unknown>[]> {
       const out = await doc.send(

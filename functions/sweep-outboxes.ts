@@ -1,0 +1,9 @@
+import { loadConfig } from '#lib/config.js';
+import { ExitEngine } from '#lib/engine/engine.js';
+import { createOutboxSweeperHandler } from '#lib/handlers/outbox-sweeper-handler.js';
+import { wireEngine } from '#lib/runtime/wire.js';
+
+/** Lambda entry for the every-minute outbox sweep: wiring only; config is validated at cold start. */
+const engine = new ExitEngine(wireEngine(loadConfig()));
+
+export const handler = createOutboxSweeperHandler({ engine });

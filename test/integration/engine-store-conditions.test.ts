@@ -1,0 +1,152 @@
+import { randomUUID } from 'node:crypto';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTables, tableNames } from '../../lib/adapters/dynamodb/create-tables.js';
+import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
+import type { EvaluationCommit, LatestSnapshot, SignalItem } from '../../lib/engine/ports.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-server.js';
+
+const W = 'w1';
+const T0 = Date.parse('2025-03-10T21:00:00Z');
+
+function latest(asOfMs: number, version: string): LatestSnapshot {
+  const asOf = new Date(asOfMs).toISOString();
+  return {
+    world_id: W,
+    as_of: asOf,
+    as_of_ms: asOfMs,
+    version,
+    trigger_key: `t-${version}`,
+    source_event_id: `ce-${version}`,
+    data: { world_id: W, as_of: asOf, version, weights: { a: 1 } },
+  };
+}
+
+function commit(key: string, owner: string, asOfMs: number): EvaluationCommit {
+  return {
+    world_id: W,
+    evaluation_key: key,
+    lease_owner: owner,
+    publish_lease_until: T0 + 60_000,
+    snapshot_as_of_ms: asOfMs,
+    outcome: 'no_signal',
+    episodes: [],
+    audit: {
+      world_id: W,
+      record_id: `r-${key}`,
+      kind: 'evaluation',
+      recorded_at: '2025-03-10T21:00:31.000Z',
+    },
+    events: [],
+    signal_items: [],
+  };
+}
+
+const signal: SignalItem = {
+  signal_id: 'sig-1',
+  world_id: W,
+  strategy_id: 'a',
+  action: 'reduce',
+  reduction_ratio: 0.4,
+  reason: 'var_limit_breach',
+  status: 'proposed',
+  mode: 'approval',
+  emitted_at: '2025-03-10T21:00:31.000Z',
+  as_of: '2025-03-10T21:00:00Z',
+  snapshot_version: 'v1',
+  evaluation_key: 'k',
+  rule_ids: ['var_99_limit'],
+  severity: 'blocking',
+  tags: [],
+  metrics: {},
+  ruleset_version: 'sha256:x',
+  expires_at: 0,
+};
+
+/** The conditions of the DynamoDB engine store, each with its refusal case, on DynamoDB Local. */
+describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
+  let client: DynamoDBClient;
+  let store: DynamoDbEngineStore;
+  let doc: DynamoDBDocumentClient;
+  const tables = tableNames(`it-conditions-${randomUUID().slice(0, 8)}-`);
+
+  beforeAll(async () => {
+    client = new DynamoDBClient({
+      endpoint: inject('dynamoEndpoint'),
+      region: LOCAL_REGION,
+      credentials: LOCAL_CREDENTIALS,
+    });
+    await createTables(client, tables);
+    store = new DynamoDbEngineStore(client, tables, inject('dynamoKind') === 'dynamodb-local');
+    doc = DynamoDBDocumentClient.from(client);
+  }, 60_000);
+
+  afterAll(() => client?.destroy());
+
+  it('never overwrites a stored signal row: an approved signal stays approved when an outbox is retried', async () => {
+    await store.putSignals([signal]);
+    await doc.send(
+      new UpdateCommand({
+        TableName: tables.signals,
+        Key: { signal_id: 'sig-1' },
+        UpdateExpression: 'SET #s = :a',
+        ExpressionAttributeNames: { '#s': 'status' },
+        ExpressionAttributeValues: { ':a': 'approved' },
+      }),
+    );
+    await store.putSignals([signal]);
+    const row = await doc.send(
+      new UpdateCommand({
+        TableName: tables.signals,
+        Key: { signal_id: 'sig-1' },
+        UpdateExpression: 'SET touched = :t',
+        ExpressionAttributeValues: { ':t': true },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    expect(row.Attributes?.status).toBe('approved');
+  });
+
+  it('never takes over a live claim, only an expired one, and says who holds it', async () => {
+    expect((await store.claimEvaluation(W, 'e1', 'inv-1', T0 + 1000, T0)).claimed).toBe(true);
+    const refused = await store.claimEvaluation(W, 'e1', 'inv-2', T0 + 5000, T0 + 1000);
+    expect(refused).toMatchObject({
+      claimed: false,
+      current: { status: 'in_progress', lease_owner: 'inv-1' },
+    });
+    expect((await store.claimEvaluation(W, 'e1', 'inv-2', T0 + 5000, T0 + 1001)).claimed).toBe(true);
+  });
+
+  it('supersedes a commit only once a newer snapshot’s evaluation committed', async () => {
+    expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('advanced');
+    expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('same');
+    expect(await store.advanceLatestSnapshot(latest(T0 - 1, 'v0'))).toBe('older');
+    await store.claimEvaluation(W, 'old', 'inv-a', T0 + 60_000, T0);
+    await store.claimEvaluation(W, 'new', 'inv-b', T0 + 60_000, T0);
+    await store.claimEvaluation(W, 'older-still', 'inv-c', T0 + 60_000, T0);
+    expect(await store.advanceLatestSnapshot(latest(T0 + 1000, 'v2'))).toBe('advanced');
+    // v1's evaluation commits although v2 has arrived (no starvation) ...
+    expect(await store.commitEvaluation(commit('old', 'inv-a', T0))).toBe('committed');
+    // ... v2's commits after it ...
+    expect(await store.commitEvaluation(commit('new', 'inv-b', T0 + 1000))).toBe('committed');
+    // ... and one of v1 finishing later is superseded.
+    expect(await store.commitEvaluation(commit('older-still', 'inv-c', T0))).toBe('superseded');
+    expect((await store.getLatestSnapshot(W))?.evaluated_as_of_ms).toBe(T0 + 1000);
+  });
+
+  it('fences the publisher: only the owner, with lease to spare, passes', async () => {
+    await store.claimEvaluation(W, 'p1', 'inv-1', T0 + 60_000, T0);
+    const c = { ...commit('p1', 'inv-1', Number.NaN), events: [{ id: 'evt' } as never], outcome: 'publish' };
+    expect(await store.commitEvaluation(c)).toBe('committed');
+    expect(await store.fencePublish(W, 'p1', 'inv-2', T0)).toBe(false);
+    expect(await store.fencePublish(W, 'p1', 'inv-1', T0 + 60_001)).toBe(false);
+    expect(await store.fencePublish(W, 'p1', 'inv-1', T0 + 60_000)).toBe(true);
+    expect((await store.acquirePublish(W, 'p1', 'inv-2', T0 + 120_000, T0 + 1)).claimed).toBe(false);
+    expect((await store.acquirePublish(W, 'p1', 'inv-2', T0 + 120_000, T0 + 60_001)).claimed).toBe(true);
+    expect(await store.fencePublish(W, 'p1', 'inv-1', T0)).toBe(false);
+    expect((await store.listStuckOutboxes(T0 + 120_001, 10)).map((s) => s.evaluation_key)).toEqual(['p1']);
+    await store.markPublished(W, 'p1', [], '2025-03-10T21:00:31.000Z');
+    expect(await store.listStuckOutboxes(T0 + 10 ** 9, 10)).toEqual([]);
+  });
+});
