@@ -829,16 +829,6 @@ describe('ops CLI against a running local stack', () => {
     expect(evaluation.out).toMatch(/\[proposed 3\]/);
   });
 
-  it('the first of two four-eyes approvals reads as such in the audit, not proposed -> proposed', async () => {
-    // A world of its own: w-four's signal is decided by an earlier test in this file.
-    await t.put('w-four-audit', 'v1', 0.03, Date.now());
-    const [first] = await t.signals('w-four-audit');
-    expect((await cli('approve', first!.signal_id, '--reason', 'one of two')).code).toBe(0);
-    const audit = await cli('audit', '--world', 'w-four-audit', '--kind', 'ops_action');
-    expect(audit.out).not.toMatch(/proposed -> proposed/);
-    expect(audit.out).toMatch(/approve .* still proposed: first of two approvals/);
-  });
-
   it('unknown worlds get a suggestion; --until takes +2h and refuses a bare or past duration; dates are strict', async () => {
     const cases: [string[], number, RegExp][] = [
       [['pending', '--world', 'w-clj'], 1, /unknown world 'w-clj'.*did you mean 'w-cli'\?/],
@@ -884,5 +874,46 @@ describe('ops CLI against a running local stack', () => {
       spy.mockRestore();
     }
     expect(err.join('\n')).toMatch(/not answering; start it again with 'npm start -- --keep-running'/);
+  });
+});
+
+// On a stack of its own: in the shared CLI stack above, deliveries left in flight by earlier tests
+// (three still retrying when this test starts) held the approve call for over a minute.
+describe('ops CLI audit wording', () => {
+  let t: Ops;
+  let dir: string;
+  let endpoints: string;
+  beforeAll(async () => {
+    t = await startOps();
+    dir = await mkdtemp(join(tmpdir(), 'ops-cli-wording-'));
+    endpoints = join(dir, 'endpoints.json');
+    await writeFile(endpoints, JSON.stringify({ ...t.stack.env, pid: process.pid }));
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function cli(...argv: string[]) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+    const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+    try {
+      const code = await main([...argv, '--endpoints', endpoints]);
+      return { code, out: out.join('\n'), err: err.join('\n') };
+    } finally {
+      log.mockRestore();
+      error.mockRestore();
+    }
+  }
+
+  it('the first of two four-eyes approvals reads as such in the audit, not proposed -> proposed', async () => {
+    await t.put('w-four-audit', 'v1', 0.03);
+    const [first] = await t.signals('w-four-audit');
+    expect((await cli('approve', first!.signal_id, '--reason', 'one of two')).code).toBe(0);
+    const audit = await cli('audit', '--world', 'w-four-audit', '--kind', 'ops_action');
+    expect(audit.out).not.toMatch(/proposed -> proposed/);
+    expect(audit.out).toMatch(/approve .* still proposed: first of two approvals/);
   });
 });
