@@ -158,9 +158,9 @@ export function engineStoreContract(
     describe('claims', () => {
       it('lets one invocation claim an evaluation and refuses another while the lease runs', async () => {
         const store = s.store;
-        expect(await store.claimEvaluation(W, 'e', 'inv-1', T0 + 1000, T0)).toBe(true);
-        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 2000, T0 + 1000)).toBe(false);
-        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 3000, T0 + 1001)).toBe(true);
+        expect((await store.claimEvaluation(W, 'e', 'inv-1', T0 + 1000, T0)).claimed).toBe(true);
+        expect((await store.claimEvaluation(W, 'e', 'inv-2', T0 + 2000, T0 + 1000)).claimed).toBe(false);
+        expect((await store.claimEvaluation(W, 'e', 'inv-2', T0 + 3000, T0 + 1001)).claimed).toBe(true);
         expect((await store.getEvaluation(W, 'e'))?.lease_owner).toBe('inv-2');
       });
 
@@ -168,17 +168,17 @@ export function engineStoreContract(
         const store = s.store;
         await store.claimEvaluation(W, 'e', 'inv-1', T0 + 60_000, T0);
         await store.releaseClaim(W, 'e', 'inv-2');
-        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).toBe(false);
+        expect((await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).claimed).toBe(false);
         await store.releaseClaim(W, 'e', 'inv-1');
-        expect(await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).toBe(true);
+        expect((await store.claimEvaluation(W, 'e', 'inv-2', T0 + 60_000, T0 + 1)).claimed).toBe(true);
       });
 
       it('never re-opens a completed evaluation', async () => {
         const store = await claimed(s.store);
         expect(await store.commitEvaluation(commit())).toBe('committed');
-        expect(await store.claimEvaluation(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).toBe(
-          false,
-        );
+        expect(
+          (await store.claimEvaluation(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).claimed,
+        ).toBe(false);
       });
     });
 
@@ -229,9 +229,25 @@ export function engineStoreContract(
         expect(await store.commitEvaluation(commit())).toBe(atomicCommit ? 'conflict' : 'committed');
       });
 
-      it('is superseded, writing nothing, when the world’s latest snapshot moved on', async () => {
+      it('still commits when a newer snapshot only arrived (a fast stream never starves a world)', async () => {
         const store = await claimed(s.store);
         await store.advanceLatestSnapshot(latest(T0 + 86_400_000, 'v2'));
+        expect(await store.commitEvaluation(commit())).toBe('committed');
+        expect((await store.getLatestSnapshot(W))?.evaluated_as_of_ms).toBe(T0);
+      });
+
+      it('is superseded, writing nothing, once an evaluation of a newer snapshot committed', async () => {
+        const store = await claimed(s.store);
+        await store.advanceLatestSnapshot(latest(T0 + 86_400_000, 'v2'));
+        await store.claimEvaluation(W, 'eval-2', 'inv-2', T0 + 60_000, T0);
+        const newer = commit({
+          evaluation_key: 'eval-2',
+          lease_owner: 'inv-2',
+          snapshot_as_of_ms: T0 + 86_400_000,
+          episodes: [],
+          audit: audit('2025-03-11T21:00:31.000Z#evaluation#d2'),
+        });
+        expect(await store.commitEvaluation(newer)).toBe('committed');
         expect(await store.commitEvaluation(commit())).toBe('superseded');
         expect(await store.loadEpisodes(W)).toEqual(new Map());
         expect((await store.getEvaluation(W, 'eval-1'))?.status).toBe('in_progress');
@@ -269,13 +285,23 @@ export function engineStoreContract(
       it('gives the right to publish a pending outbox to one invocation at a time', async () => {
         const store = await claimed(s.store);
         await store.commitEvaluation(commit()); // the committer holds it until T0 + 60 s
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 1000)).toBe(false);
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 60_001)).toBe(true);
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(false);
+        expect((await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 1000)).claimed).toBe(
+          false,
+        );
+        expect((await store.acquirePublish(W, 'eval-1', 'inv-2', T0 + 120_000, T0 + 60_001)).claimed).toBe(
+          true,
+        );
+        expect((await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).claimed).toBe(
+          false,
+        );
         await store.releasePublish(W, 'eval-1', 'inv-3');
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(false);
+        expect((await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).claimed).toBe(
+          false,
+        );
         await store.releasePublish(W, 'eval-1', 'inv-2');
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).toBe(true);
+        expect((await store.acquirePublish(W, 'eval-1', 'inv-3', T0 + 180_000, T0 + 60_002)).claimed).toBe(
+          true,
+        );
       });
 
       it('has nothing to acquire once published, or when there was nothing to publish', async () => {
@@ -283,10 +309,10 @@ export function engineStoreContract(
         await store.commitEvaluation(commit());
         await store.markPublished(W, 'eval-1', ['sig-1'], '2025-03-10T21:00:31.000Z');
         expect((await store.getEvaluation(W, 'eval-1'))?.outbox_status).toBe('published');
-        expect(await store.acquirePublish(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).toBe(
-          false,
-        );
-        expect(await store.acquirePublish(W, 'missing', 'inv-2', T0 + 1, T0)).toBe(false);
+        expect(
+          (await store.acquirePublish(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).claimed,
+        ).toBe(false);
+        expect((await store.acquirePublish(W, 'missing', 'inv-2', T0 + 1, T0)).claimed).toBe(false);
       });
 
       it('stores signal rows once and marks only pending ones published', async () => {
