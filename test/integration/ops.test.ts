@@ -107,6 +107,21 @@ async function startOps() {
 
 type Ops = Awaited<ReturnType<typeof startOps>>;
 
+/** Runs the CLI as a person would, against the runtime the endpoints file names, capturing what it prints. */
+async function runCli(endpoints: string, argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
+  const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
+  try {
+    const code = await main([...argv, '--endpoints', endpoints]);
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  } finally {
+    log.mockRestore();
+    error.mockRestore();
+  }
+}
+
 const at = (t: Ops, plusMs: number) => ({ nowMs: t.clock.now + plusMs });
 const proposedEventValidator = () => {
   const ajv = new Ajv2020.default({ strict: false, allErrors: true });
@@ -619,19 +634,7 @@ describe('ops CLI against a running local stack', () => {
   });
 
   /** Runs the CLI as a person would, capturing what it prints. */
-  async function cli(...argv: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-    const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-    try {
-      const code = await main([...argv, '--endpoints', endpoints]);
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
-  }
+  const cli = (...argv: string[]) => runCli(endpoints, argv);
 
   it('pending shows the approval queue with time left', async () => {
     const r = await cli('pending');
@@ -894,19 +897,7 @@ describe('ops CLI audit wording', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  async function cli(...argv: string[]) {
-    const out: string[] = [];
-    const err: string[] = [];
-    const log = vi.spyOn(console, 'log').mockImplementation((...a) => void out.push(a.join(' ')));
-    const error = vi.spyOn(console, 'error').mockImplementation((...a) => void err.push(a.join(' ')));
-    try {
-      const code = await main([...argv, '--endpoints', endpoints]);
-      return { code, out: out.join('\n'), err: err.join('\n') };
-    } finally {
-      log.mockRestore();
-      error.mockRestore();
-    }
-  }
+  const cli = (...argv: string[]) => runCli(endpoints, argv);
 
   it('the first of two four-eyes approvals reads as such in the audit, not proposed -> proposed', async () => {
     await t.put('w-four-audit', 'v1', 0.03);
