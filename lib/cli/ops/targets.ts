@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
@@ -68,6 +68,15 @@ export function findEndpointsFile(dir: string): string {
   }
 }
 
+/**
+ * The runtime's rule sets: as given when that path exists from here, else relative to the runtime's
+ * project (the endpoints file is `<project>/.local/endpoints.json`), so the CLI works from any subfolder.
+ */
+function rulesetsPathFor(endpointsFile: string, given: unknown): string {
+  const path = typeof given === 'string' ? given : 'rulesets';
+  return isAbsolute(path) || existsSync(path) ? path : resolve(dirname(dirname(endpointsFile)), path);
+}
+
 async function openLocalTarget(file: string): Promise<OpsTarget> {
   let env: Record<string, string | number>;
   try {
@@ -128,7 +137,7 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
       env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
     ),
     catalog: catalogFrom(
-      loadRuleSetDirectory(typeof env.RULESETS_PATH === 'string' ? env.RULESETS_PATH : 'rulesets'),
+      loadRuleSetDirectory(rulesetsPathFor(file, env.RULESETS_PATH)),
       new DynamoDbEngineStore(dynamo, {
         signals: get('SIGNALS_TABLE_NAME'),
         state: get('STATE_TABLE_NAME'),
