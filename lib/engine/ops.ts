@@ -369,25 +369,8 @@ export class OpsService {
   private async settleTimedOut(item: OpsSignalItem, nowMs: number, result: SweepResult): Promise<void> {
     const stale = await this.staleReason(item, nowMs);
     if (stale !== undefined) {
-      const at = new Date(nowMs).toISOString();
       const why = `approval deadline ${item.approval?.deadline} passed; expired without its default because ${stale}`;
-      await this.transitionOrExplain(item, {
-        signal_id: item.signal_id,
-        from: 'proposed',
-        set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
-        audit: this.audit(
-          item.world_id,
-          'timeout_stale',
-          item.signal_id,
-          { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
-          why,
-          nowMs,
-          {
-            before: { status: 'proposed', approvals: item.approvals ?? [] },
-            after: { status: 'expired' },
-          },
-        ),
-      });
+      await this.expireTimedOut(item, 'timeout_stale', why, nowMs);
       this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'stale' });
       result.stale.push(item.signal_id);
       return;
@@ -403,6 +386,18 @@ export class OpsService {
       result.emitted.push(item.signal_id);
       return;
     }
+    await this.expireTimedOut(item, 'timeout_drop', why, nowMs);
+    this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'drop' });
+    result.dropped.push(item.signal_id);
+  }
+
+  /** `proposed → expired` by the timeout sweep, audited under `kind` with its reason. */
+  private async expireTimedOut(
+    item: OpsSignalItem,
+    kind: 'timeout_stale' | 'timeout_drop',
+    why: string,
+    nowMs: number,
+  ): Promise<void> {
     const at = new Date(nowMs).toISOString();
     await this.transitionOrExplain(item, {
       signal_id: item.signal_id,
@@ -410,7 +405,7 @@ export class OpsService {
       set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
       audit: this.audit(
         item.world_id,
-        'timeout_drop',
+        kind,
         item.signal_id,
         { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
         why,
@@ -421,8 +416,6 @@ export class OpsService {
         },
       ),
     });
-    this.deps.metrics.count('ApprovalTimeouts', 1, { default: 'drop' });
-    result.dropped.push(item.signal_id);
   }
 
   /** `proposed → approved` with the event to publish, then publish it. */
