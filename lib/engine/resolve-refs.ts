@@ -1,5 +1,11 @@
 import { formatZodIssues } from '../contracts/issues.js';
 import { type SnapshotData, SnapshotDataSchema } from '../contracts/risk-snapshot.js';
+import {
+  attachCompactCovariance,
+  type CompactCovariance,
+  covarianceFromCompact,
+  isCompactCovariance,
+} from '../risk/covariance-compact.js';
 import { RefResolutionError } from './errors.js';
 import type { RefResolver } from './ports.js';
 
@@ -12,14 +18,22 @@ const REFS = [
 
 /**
  * Replaces every `*_ref` whose inline field is absent by the referenced content, which must meet the
- * same contract as inline content; failures are RefResolutionErrors naming the field.
+ * same contract as inline content; failures are RefResolutionErrors naming the field. A
+ * `covariance_ref` may also point to a compact document (`{"ids", "upper"}` or `{"ids", "matrix"}`,
+ * detected by its shape): it is checked against the weights here and attached to the returned
+ * snapshot (see `compactCovarianceOf`) instead of being turned into a half-million-key map.
  */
 export async function resolveSnapshotRefs(data: SnapshotData, refs: RefResolver): Promise<SnapshotData> {
   const pending = REFS.filter(([ref, field]) => data[ref] !== undefined && data[field] === undefined);
   if (pending.length === 0) return data;
   const merged: Record<string, unknown> = { ...data };
   const owner = { world_id: data.world_id, version: data.version };
-  for (const [ref, field] of pending) merged[field] = await refs.resolve(String(data[ref]), ref, owner);
+  let compact: CompactCovariance | undefined;
+  for (const [ref, field] of pending) {
+    const content = await refs.resolve(String(data[ref]), ref, owner);
+    if (field === 'covariance' && isCompactCovariance(content)) compact = content;
+    else merged[field] = content;
+  }
   const parsed = SnapshotDataSchema.safeParse(merged);
   if (!parsed.success) {
     throw new RefResolutionError(
@@ -27,6 +41,17 @@ export async function resolveSnapshotRefs(data: SnapshotData, refs: RefResolver)
       pending.map(([ref]) => ref).join(', '),
       false,
     );
+  }
+  if (compact) {
+    // Structure only (ids, lengths, finite numbers); the PSD hygiene runs where the matrix is prepared.
+    const check = covarianceFromCompact(compact, Object.keys(parsed.data.weights), { psdCheckMaxN: 0 });
+    if (!check.ok)
+      throw new RefResolutionError(
+        `referenced compact covariance is invalid: ${check.issues.join('; ')}`,
+        'covariance_ref',
+        false,
+      );
+    attachCompactCovariance(parsed.data, compact);
   }
   return parsed.data;
 }

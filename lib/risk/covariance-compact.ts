@@ -123,3 +123,18 @@ export function covarianceFromCompact(
   }
   return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
 }
+
+// A snapshot whose covariance_ref points to a compact document keeps that document beside it, not
+// inside it: the contract's `covariance` is the "a,b" map, and the snapshot object is what gets
+// stored and hashed. Keyed weakly by the snapshot object, so nothing outlives the snapshot.
+const compactBySnapshot = new WeakMap<object, CompactCovariance>();
+
+/** Records that `snapshot`'s covariance is the compact document `doc` (read from its covariance_ref). */
+export function attachCompactCovariance(snapshot: object, doc: CompactCovariance): void {
+  compactBySnapshot.set(snapshot, doc);
+}
+
+/** The compact covariance document attached to `snapshot`, if its covariance came as one. */
+export function compactCovarianceOf(snapshot: object): CompactCovariance | undefined {
+  return compactBySnapshot.get(snapshot);
+}

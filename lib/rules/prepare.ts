@@ -1,5 +1,6 @@
 import { normalizeStress, type SnapshotData, snapshotExpiresAt } from '../contracts/risk-snapshot.js';
 import { covarianceFromMap, repairCovariance, sampleCovariance } from '../risk/covariance.js';
+import { compactCovarianceOf, covarianceFromCompact } from '../risk/covariance-compact.js';
 import type { PreparedSnapshot } from './types.js';
 
 /** Minimum aligned observations before a sample covariance is trusted over none at all. */
@@ -53,8 +54,11 @@ export function prepareSnapshot(data: SnapshotData): PreparedSnapshot {
 
   let covariance: Float64Array | null = null;
   let covarianceSource: PreparedSnapshot['covarianceSource'] = 'none';
-  if (data.covariance) {
-    const result = covarianceFromMap(data.covariance, ids);
+  const compact = data.covariance ? undefined : compactCovarianceOf(data);
+  if (data.covariance || compact) {
+    const result = data.covariance
+      ? covarianceFromMap(data.covariance, ids)
+      : covarianceFromCompact(compact, ids);
     if (result.ok) {
       covariance = result.matrix;
       covarianceSource = 'snapshot';
