@@ -1,6 +1,6 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
-import { parsePairKey } from '../risk/covariance.js';
+import { scanCovarianceMap } from './covariance-map.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -103,31 +103,15 @@ export const SnapshotDataSchema = z
       });
     }
     if (s.covariance) {
-      // for…in: no array of half a million keys.
-      for (const key in s.covariance) {
-        const value = s.covariance[key];
-        if (typeof value !== 'number' || !Number.isFinite(value)) {
-          ctx.addIssue({ code: 'custom', path: ['covariance', key], message: 'must be a finite number' });
-          continue;
-        }
-        const pair = parsePairKey(key);
-        if (!pair) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['covariance', key],
-            message: "key must be '<idA>,<idB>' or '<idA>:<idB>'",
-          });
-          continue;
-        }
-        for (const id of pair) {
-          if (!(id in s.weights)) {
-            ctx.addIssue({
-              code: 'custom',
-              path: ['covariance', key],
-              message: `unknown strategy '${id}' (not in weights)`,
-            });
-          }
-        }
+      // One pass that also builds the matrix, remembered for prepareSnapshot / prepareRiskInput.
+      for (const p of scanCovarianceMap(s.covariance, Object.keys(s.weights)).problems) {
+        const path = ['covariance', p.key];
+        if (!p.finite) ctx.addIssue({ code: 'custom', path, message: 'must be a finite number' });
+        else if (!p.pair)
+          ctx.addIssue({ code: 'custom', path, message: "key must be '<idA>,<idB>' or '<idA>:<idB>'" });
+        else
+          for (const id of p.unknown)
+            ctx.addIssue({ code: 'custom', path, message: `unknown strategy '${id}' (not in weights)` });
       }
     }
     if (s.realized_returns && !Array.isArray(s.realized_returns)) {

@@ -1,3 +1,4 @@
+import { scanCovarianceMap } from '../contracts/covariance-map.js';
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
 
 /** Result of turning a snapshot's covariance map into a matrix. */
@@ -5,27 +6,14 @@ export type CovarianceResult =
   | { ok: true; matrix: Float64Array; warnings: string[] }
   | { ok: false; issues: string[] };
 
-/** Splits a covariance key "a,b" or "a:b" into its two ids, or returns null when it has neither form. */
-export function parsePairKey(key: string): [string, string] | null {
-  const sep = key.includes(',') ? ',' : key.includes(':') ? ':' : null;
-  if (sep === null) return null;
-  const parts = key.split(sep);
-  if (parts.length !== 2) return null;
-  const a = parts[0]!.trim();
-  const b = parts[1]!.trim();
-  return a && b ? [a, b] : null;
-}
-
-// Duplicates ("a,b" and "b,a", or "a,b" and "a:b") agree when equal to within float noise.
-function sameValue(x: number, y: number): boolean {
-  return Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y), 1e-300);
-}
+export { parsePairKey } from '../contracts/covariance-map.js';
 
 /**
  * Row-major n×n covariance in `ids` order from a map keyed "a,b" or "a:b" (either order). Every
  * structural problem (unknown id, malformed key, non-finite value, conflicting duplicate, missing
  * pair) is an issue naming the key; hygiene findings from `checkCovariance` come back as warnings so
- * the caller can decide to repair or fail closed.
+ * the caller can decide to repair or fail closed. The keys are read once per map object
+ * (`scanCovarianceMap`), shared with the edge's validation of the same snapshot.
  */
 export function covarianceFromMap(
   map: Record<string, number>,
@@ -33,51 +21,27 @@ export function covarianceFromMap(
   options: CheckOptions = {},
 ): CovarianceResult {
   const n = ids.length;
-  const index = new Map<string, number>();
-  for (let i = 0; i < n; i++) index.set(ids[i]!, i);
-  const matrix = new Float64Array(n * n);
-  const seen = new Uint8Array(n * n);
+  const found = scanCovarianceMap(map, ids);
   const issues: string[] = [];
-  // for…in rather than Object.keys(): a 1,000-strategy snapshot carries half a million keys.
-  for (const key in map) {
-    const value = map[key];
-    const pair = parsePairKey(key);
-    if (!pair) {
-      issues.push(`covariance key "${key}" is not of the form "a,b" or "a:b"`);
-      continue;
-    }
-    const i = index.get(pair[0]);
-    const j = index.get(pair[1]);
-    if (i === undefined || j === undefined) {
-      const unknown = [pair[0], pair[1]].filter((id) => !index.has(id));
+  for (const p of found.problems) {
+    if (!p.pair) issues.push(`covariance key "${p.key}" is not of the form "a,b" or "a:b"`);
+    else if (p.unknown.length > 0)
       issues.push(
-        `covariance key "${key}" names ${unknown.map((u) => `"${u}"`).join(' and ')}, not in the weights`,
+        `covariance key "${p.key}" names ${p.unknown.map((u) => `"${u}"`).join(' and ')}, not in the weights`,
       );
-      continue;
-    }
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      issues.push(`covariance key "${key}" has a non-finite value (${String(value)})`);
-      continue;
-    }
-    if (seen[i * n + j]) {
-      const held = matrix[i * n + j]!;
-      if (!sameValue(held, value))
-        issues.push(
-          `covariance key "${key}" conflicts with another key for the same pair (${value} vs ${held})`,
-        );
-      // Agreeing duplicates keep the smaller value so the matrix does not depend on key order.
-      else if (value < held) matrix[i * n + j] = matrix[j * n + i] = value;
-      continue;
-    }
-    matrix[i * n + j] = value;
-    matrix[j * n + i] = value;
-    seen[i * n + j] = 1;
-    seen[j * n + i] = 1;
+    else issues.push(`covariance key "${p.key}" has a non-finite value (${String(p.value)})`);
   }
+  for (const c of found.conflicts)
+    issues.push(
+      `covariance key "${c.key}" conflicts with another key for the same pair (${c.value} vs ${c.held})`,
+    );
+  const seen = found.seen;
   for (let i = 0; i < n; i++)
     for (let j = i; j < n; j++)
       if (!seen[i * n + j]) issues.push(`covariance is missing "${ids[i]},${ids[j]}"`);
   if (issues.length > 0) return { ok: false, issues };
+  // A copy: the scan is shared, and callers may repair the matrix in place.
+  const matrix = found.matrix.slice();
   return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
 }
 
