@@ -109,9 +109,8 @@ function time(fn: () => unknown, samples: number, warmup: number): { median: num
 
 const round = (x: number) => Number(x.toPrecision(4));
 
-/** Runs the engine benchmark and returns its figures. */
-export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
-  const quick = opts.quick === true;
+/** The benchmark's rule set, snapshot data and evaluation arguments (seeded, so every run is the same work). */
+export function setup() {
   let rulesPath = join(ROOT, 'rulesets', 'example-all-kinds.yaml');
   if (!existsSync(rulesPath)) {
     console.log(
@@ -131,7 +130,13 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
   };
   // Idle episodes and no mutes: each call does the same full work (the first evaluation of a world).
   const args = { ruleSet, input, episodes: new Map(), mutes: [], now: new Date(NOW_MS).toISOString() };
+  return { ruleSet, data, args };
+}
 
+/** Runs the engine benchmark and returns its figures. */
+export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
+  const quick = opts.quick === true;
+  const { ruleSet, data, args } = setup();
   const check = evaluateRuleSet(args);
   const kinds = new Set(ruleSet.rules.map((r) => r.kind));
   const unavailable = check.outcomes.filter((o) => o.unavailable !== undefined);

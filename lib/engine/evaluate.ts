@@ -1,6 +1,7 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
 import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
 import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import { SharedMeasures } from '../rules/shared-measures.js';
 import type { RuleInput } from '../rules/types.js';
 import {
   ACTION_RANK,
@@ -114,7 +115,15 @@ export interface EvaluateArgs {
 const EPS = 1e-12;
 
 /** Evaluates a rule set against one prepared snapshot and the current episode states. */
-export function evaluateRuleSet({ ruleSet, input, episodes, mutes, now }: EvaluateArgs): EvaluationResult {
+export function evaluateRuleSet({
+  ruleSet,
+  input: given,
+  episodes,
+  mutes,
+  now,
+}: EvaluateArgs): EvaluationResult {
+  // Rules measuring the same series share the work, within this evaluation only.
+  const input: RuleInput = { ...given, shared: new SharedMeasures(given.snapshot) };
   const outcomes: RuleOutcome[] = [];
   const changed: EpisodeState[] = [];
   const asks: Ask[] = [];

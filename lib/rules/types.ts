@@ -1,5 +1,6 @@
 import type { NormalizedStress } from '../contracts/risk-snapshot.js';
 import type { Rule, RuleKind, RuleOf } from './rule-schema.js';
+import type { SharedMeasures } from './shared-measures.js';
 
 /** A snapshot made ready for the risk math: ids in a fixed order, dense arrays, variants resolved. */
 export interface PreparedSnapshot {
@@ -46,6 +47,8 @@ export interface RuleInput {
   nowMs: number;
   /** Market data older than this is stale and not used by market rules. */
   marketMaxAgeMs: number;
+  /** What rules of this evaluation share (moments, tails, drawdowns); made per evaluation by the engine. */
+  shared?: SharedMeasures;
 }
 
 /** One number a rule measured for one scope unit (the world, or one strategy). */

@@ -1,5 +1,6 @@
-import { drawdown as equityDrawdown } from '#lib/risk/index.js';
 import type { RuleOf } from '../rule-schema.js';
+import type { SharedMeasures } from '../shared-measures.js';
+import { sharedMeasuresOf } from '../shared-measures.js';
 import type { RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
 
@@ -10,23 +11,22 @@ function measureSeries(
   scopeKey: string,
   strategies: string[],
   what: string,
+  shared: SharedMeasures,
 ): RuleMeasurement {
   const head = { lookback: rule.lookback ?? null };
   if (!series || series.length === 0)
     return unavailable(scopeKey, strategies, `no realized returns for ${what}`, head);
   // The window starts at the lookback's first return, whose opening equity is the first peak.
-  const window =
-    rule.lookback !== undefined && series.length > rule.lookback
-      ? series.subarray(series.length - rule.lookback)
-      : series;
-  const dd = equityDrawdown(window);
+  const observations =
+    rule.lookback !== undefined && series.length > rule.lookback ? rule.lookback : series.length;
+  const dd = shared.drawdown(series, rule.lookback);
   return {
     scopeKey,
     value: dd.current,
     strategies,
     evidence: {
       ...head,
-      observations: window.length,
+      observations,
       current_drawdown: round(dd.current),
       max_drawdown: round(dd.max),
     },
@@ -41,14 +41,23 @@ function measureSeries(
 export const drawdown: RuleKindEvaluator<'drawdown'> = {
   kind: 'drawdown',
   homogeneous: false,
-  measure: (rule, { snapshot }) => {
+  measure: (rule, input) => {
+    const { snapshot } = input;
+    const shared = sharedMeasuresOf(input);
     if (rule.scope === 'world') {
       return [
-        measureSeries(rule, snapshot.portfolioReturns, WORLD, heldStrategies(snapshot), 'the portfolio'),
+        measureSeries(
+          rule,
+          snapshot.portfolioReturns,
+          WORLD,
+          heldStrategies(snapshot),
+          'the portfolio',
+          shared,
+        ),
       ];
     }
     return snapshot.ids.map((id, i) =>
-      measureSeries(rule, snapshot.returns?.[i], id, [id], `strategy '${id}'`),
+      measureSeries(rule, snapshot.returns?.[i], id, [id], `strategy '${id}'`, shared),
     );
   },
 };

@@ -20,6 +20,7 @@ import {
   tailContributions,
 } from '#lib/risk/series-sizing.js';
 import type { RuleOf } from '../rule-schema.js';
+import { type SharedMeasures, sharedMeasuresOf } from '../shared-measures.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
 
@@ -36,9 +37,15 @@ type Outcome =
 
 /**
  * VaR or ES of a return series by a series method (student_t, cornish_fisher, historical), as a
- * positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention).
+ * positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention). `shared` is
+ * the evaluation's cache, for series that do not change during it; null for scratch series.
  */
-function seriesMeasure(rule: VarRule, which: Which, series: Float64Array): Outcome {
+function seriesMeasure(
+  rule: VarRule,
+  which: Which,
+  series: Float64Array,
+  shared: SharedMeasures | null,
+): Outcome {
   const { confidence, horizon } = rule;
   const n = series.length;
   const base = { observations: n };
@@ -52,7 +59,9 @@ function seriesMeasure(rule: VarRule, which: Which, series: Float64Array): Outco
         evidence: base,
       };
     }
-    const tail = historicalTail(series, confidence, horizon);
+    const tail = shared
+      ? shared.historicalTail(series, confidence, horizon)
+      : historicalTail(series, confidence, horizon);
     return {
       value: tail[which],
       evidence: { ...base, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
@@ -65,7 +74,7 @@ function seriesMeasure(rule: VarRule, which: Which, series: Float64Array): Outco
       evidence: base,
     };
   }
-  const m = moments(series);
+  const m = shared ? shared.moments(series) : moments(series);
   if (rule.method === 'cornish_fisher') {
     // Zero-mean convention, as for the normal method: the sample mean of a short window is mostly noise.
     const cf = cornishFisherFromMoments({ ...m, mean: 0 }, confidence, horizon);
@@ -188,7 +197,8 @@ function seriesContribution(
     measurement.contributionUnavailable = `${rule.method} contribution sizing needs realized_returns per strategy; the snapshot sent a portfolio series only`;
     return;
   }
-  const measure = (series: Float64Array) => seriesMeasure(rule, which, series).value ?? Number.NaN;
+  // Not shared: the sizing search re-measures one scratch array whose contents change between calls.
+  const measure = (series: Float64Array) => seriesMeasure(rule, which, series, null).value ?? Number.NaN;
   const contributions =
     rule.method === 'historical'
       ? (w: Float64Array, p: Float64Array) => tailContributions(returns, w, p, rule.confidence, rule.horizon)
@@ -214,6 +224,7 @@ function seriesContribution(
 
 function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurement[] {
   const { snapshot } = input;
+  const shared = sharedMeasuresOf(input);
   const head = { method: rule.method, measure: which, confidence: rule.confidence, horizon: rule.horizon };
   if (rule.scope === 'world') {
     const strategies = heldStrategies(snapshot);
@@ -223,7 +234,7 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
       return [
         unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
       ];
-    const measurement = toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series), head);
+    const measurement = toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series, shared), head);
     seriesContribution(rule, which, snapshot, measurement);
     return [measurement];
   }
@@ -254,17 +265,15 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
         },
       };
     }
-    const returns = snapshot.returns?.[i];
-    if (!returns)
+    const scaled = shared.position(i);
+    if (!scaled)
       return unavailable(
         id,
         [id],
         `${rule.method} needs realized returns per strategy; the snapshot has none`,
         head_,
       );
-    const scaled = new Float64Array(returns.length);
-    for (let t = 0; t < returns.length; t++) scaled[t] = w * returns[t]!;
-    return toMeasurement(id, [id], seriesMeasure(rule, which, scaled), head_);
+    return toMeasurement(id, [id], seriesMeasure(rule, which, scaled, shared), head_);
   });
 }
 
