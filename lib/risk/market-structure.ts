@@ -83,16 +83,6 @@ export function turbulence(returnsByAsset: readonly ArrayLike<number>[], window:
     rank++;
   }
   const x = new Float64Array(n);
-  const distance = (): number => {
-    let d = 0;
-    for (let k = 0; k < rank; k++) {
-      const row = k * n;
-      let u = 0;
-      for (let i = 0; i < n; i++) u += white[row + i]! * x[i]!;
-      d += u * u;
-    }
-    return d;
-  };
   // The window's centred data sit in `centred`; the latest observation is centred by the window mean.
   for (let i = 0; i < n; i++) {
     const r = returnsByAsset[i]!;
@@ -100,13 +90,33 @@ export function turbulence(returnsByAsset: readonly ArrayLike<number>[], window:
     const mean = r[r.length - 2]! - centred[row + window - 1]!;
     x[i] = r[r.length - 1]! - mean;
   }
-  const value = distance();
+  const value = whitenedNorm(white, rank, n, x, 0, 1);
+  // Each window day against the same whitening, read straight from `centred` (column c, stride window).
   let below = 0;
-  for (let c = 0; c < window; c++) {
-    for (let i = 0; i < n; i++) x[i] = centred[i * window + c]!;
-    if (distance() <= value) below++;
-  }
+  for (let c = 0; c < window; c++) if (whitenedNorm(white, rank, n, centred, c, window) <= value) below++;
   return { value, percentile: below / window };
+}
+
+/**
+ * d = Σₖ (wₖ·x)² over the first `rank` whitening rows, x read as v[offset + i·stride]. A plain
+ * function over its arguments: as a closure over the arrays V8 reloaded them on every element.
+ */
+function whitenedNorm(
+  white: Float64Array,
+  rank: number,
+  n: number,
+  v: Float64Array,
+  offset: number,
+  stride: number,
+): number {
+  let d = 0;
+  for (let k = 0; k < rank; k++) {
+    const row = k * n;
+    let u = 0;
+    for (let i = 0; i < n; i++) u += white[row + i]! * v[offset + i * stride]!;
+    d += u * u;
+  }
+  return d;
 }
 
 /** Share of total variance in the top k eigenvectors of the covariance (default k = ⌈n/5⌉). */
