@@ -9,7 +9,7 @@ import { cachedSecret } from '../adapters/secrets/secret-reader.js';
 import { environmentCredentials } from '../adapters/signed-fetch.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
-import { dimensionedCounts, engineLogger, engineMetrics } from '../observability.js';
+import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '../observability.js';
 import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
 
 /** The engine's release, carried in every signal's provenance. */
@@ -19,9 +19,11 @@ export const ENGINE_VERSION = '0.1.0';
 export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> = {}): EngineDeps {
   const local = config.DYNAMODB_ENDPOINT !== undefined;
   dimensionedCounts.perWorld = config.PER_WORLD_METRICS;
-  const dynamo = new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {});
-  const events = new EventBridgeClient(
-    config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {},
+  const dynamo = traceAwsClient(
+    new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+  );
+  const events = traceAwsClient(
+    new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
   );
   const s3 =
     local && !config.S3_ENDPOINT
