@@ -1,5 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type middy from '@middy/core';
 import { EvaluationInProgressError } from './engine/errors.js';
 import type { EngineLogger, EngineMetrics } from './engine/ports.js';
@@ -13,6 +14,46 @@ export const metrics = new Metrics({
   // instead of straight to the console where no log level silences them.
   logger,
 });
+
+/**
+ * Whether the Powertools Tracer is loaded: as Powertools itself decides, only inside Lambda
+ * (`AWS_EXECUTION_ENV`), not under SAM local, and not when `POWERTOOLS_TRACE_ENABLED` is `false`. Locally
+ * and in tests it is never loaded, so it costs nothing and prints nothing there.
+ */
+export function tracingEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return (
+    (env.AWS_EXECUTION_ENV ?? '') !== '' &&
+    (env.AWS_SAM_LOCAL ?? '') === '' &&
+    (env.POWERTOOLS_TRACE_ENABLED ?? 'true').toLowerCase() !== 'false'
+  );
+}
+
+let tracer: Promise<Tracer> | undefined;
+const traced: Promise<void>[] = [];
+
+/**
+ * Puts an AWS SDK client under the Powertools Tracer (`captureAWSv3Client`: a subsegment per call in
+ * X-Ray) where tracing is on, and returns it. The Tracer and aws-xray-sdk-core are imported on first use
+ * (a dynamic import: their module init runs only where traces are sent), and the capture adds its
+ * middleware to the client in place; `tracingReady()` waits for it.
+ */
+export function traceAwsClient<T extends object>(client: T, env: NodeJS.ProcessEnv = process.env): T {
+  if (!tracingEnabled(env)) return client;
+  tracer ??= import('@aws-lambda-powertools/tracer').then(
+    ({ Tracer }) => new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'exit-engine' }),
+  );
+  traced.push(
+    tracer.then((t) => {
+      t.captureAWSv3Client(client);
+    }),
+  );
+  return client;
+}
+
+/** Resolves once every client given to `traceAwsClient` is captured (at once where tracing is off). */
+export async function tracingReady(): Promise<void> {
+  await Promise.all(traced);
+}
 
 /** The metric every handler emits for a failure that is not a designed retry; the error alarms watch it. */
 export const UNEXPECTED_FAILURES_METRIC = 'UnexpectedFailures';

@@ -12,6 +12,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { TableDefinition } from '#lib/adapters/dynamodb/tables.js';
 import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../config.js';
+import { LAMBDA_ESBUILD } from './lambda-bundling.js';
 
 /** The repository root: esbuild's project root, where package-lock.json, functions/ and rulesets/ live. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -71,7 +72,7 @@ export interface EngineFunctionProps {
 
 /**
  * The one way we build a Lambda: Node.js 22 on arm64, ESM bundle by local esbuild with the AWS SDK inside,
- * X-Ray, an explicit log group, Powertools settings and the rule sets beside the code.
+ * X-Ray (Active, with Powertools Tracer on the SDK clients), an explicit log group, Powertools settings and the rule sets beside the code.
  */
 export class EngineFunction extends Construct {
   readonly function: NodejsFunction;
@@ -140,20 +141,27 @@ export class EngineFunction extends Construct {
         NODE_OPTIONS: '--enable-source-maps',
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+        // Active tracing above; the Tracer captures the SDK clients (lib/observability.ts traceAwsClient).
+        POWERTOOLS_TRACE_ENABLED: 'true',
         RULESETS_PATH: BUNDLED_RULESETS_PATH,
         ...props.environment,
       },
       bundling: {
         format: OutputFormat.ESM,
-        target: 'node22',
-        minify: true,
+        target: LAMBDA_ESBUILD.target,
+        minify: LAMBDA_ESBUILD.minify,
         sourceMap: true,
         sourcesContent: false,
-        mainFields: ['module', 'main'],
+        mainFields: [...LAMBDA_ESBUILD.mainFields],
+        // The AWS SDK goes into the bundle (only the clients and commands used), not taken from the runtime.
         bundleAwsSDK: true,
         forceDockerBundling: false,
-        // ESM output has no `require`; some CommonJS dependencies still call it.
-        banner: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+        banner: LAMBDA_ESBUILD.banner,
+        esbuildArgs: {
+          '--legal-comments': LAMBDA_ESBUILD.legalComments,
+          '--tree-shaking': String(LAMBDA_ESBUILD.treeShaking),
+          '--alias': Object.entries(LAMBDA_ESBUILD.alias).map(([from, to]) => `${from}=${to}`),
+        },
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],

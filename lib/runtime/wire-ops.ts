@@ -3,13 +3,16 @@ import { DynamoDbOpsStore } from '../adapters/dynamodb/ops-store.js';
 import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
 import { catalogFrom, OpsService } from '../engine/ops.js';
+import { traceAwsClient } from '../observability.js';
 
 // Apart from wire.ts so the evaluation Lambdas do not bundle the ops use cases.
 /** The ops use cases over the same tables, publishing through the engine's own publisher. */
 export function wireOps(config: EngineConfig, engine: EngineDeps): OpsService {
   return new OpsService({
     store: new DynamoDbOpsStore(
-      new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      traceAwsClient(
+        new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
+      ),
       { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
       config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
     ),

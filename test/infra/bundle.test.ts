@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
@@ -6,7 +7,7 @@ import { EngineFunction } from '#infra/constructs/engine-function.js';
 
 // The one test that really runs esbuild (locally, no Docker), to prove the bundle is what we ship.
 describe('EngineFunction bundle', () => {
-  it('is a minified ESM module with the createRequire banner and the rule sets beside it', () => {
+  it('is a minified ESM module with the createRequire banner, the rule sets beside it, and starts', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleProbe');
     new EngineFunction(stack, 'Probe', {
@@ -31,5 +32,41 @@ describe('EngineFunction bundle', () => {
     expect(readdirSync(join(dir, 'rulesets'))).toEqual(
       readdirSync(join(import.meta.dirname, '..', '..', 'rulesets')),
     );
+    // The SDK's default credential chain is swapped for the environment (lambda-credentials.ts)…
+    expect(code.includes('Could not load credentials from any providers')).toBe(false);
+    expect(code.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
+    // …the Tracer's X-Ray capture is inside (loaded only where tracing is on), and no legal comments are.
+    expect(code.includes('XRaySDKInstrumentation')).toBe(true);
+    expect(/\/\*!|@license/.test(code)).toBe(false);
+
+    // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
+    for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
+      const run = spawnSync(
+        process.execPath,
+        ['--input-type=module', '-e', 'await import(process.argv[1])', join(dir, 'index.mjs')],
+        {
+          env: {
+            PATH: process.env.PATH,
+            ...tracing,
+            AWS_REGION: 'eu-west-1',
+            AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+            AWS_SECRET_ACCESS_KEY: 'secret',
+            AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+            SIGNALS_TABLE_NAME: 'signals',
+            STATE_TABLE_NAME: 'state',
+            AUDIT_TABLE_NAME: 'audit',
+            EVENT_BUS_NAME: 'bus',
+            RULESETS_PATH: join(dir, 'rulesets'),
+          },
+          encoding: 'utf8',
+          timeout: 60_000,
+        },
+      );
+      expect({ status: run.status, stderr: run.stderr, stdout: run.stdout }).toEqual({
+        status: 0,
+        stderr: '',
+        stdout: '',
+      });
+    }
   });
 });

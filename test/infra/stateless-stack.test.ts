@@ -35,7 +35,7 @@ describe('StatelessStack', () => {
       });
     });
 
-    it('gives every function the table, bus, rule-set and Powertools settings', () => {
+    it('gives every function the table, bus, rule-set and Powertools settings (Tracer on)', () => {
       for (const fn of Object.values(template.findResources('AWS::Lambda::Function'))) {
         const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
         for (const name of ENGINE_ENV) expect(vars[name], name).toBeDefined();
@@ -44,6 +44,8 @@ describe('StatelessStack', () => {
           POWERTOOLS_SERVICE_NAME: 'exit-engine',
           POWERTOOLS_METRICS_NAMESPACE: 'ExitEngine',
           NODE_OPTIONS: '--enable-source-maps',
+          // The Powertools Tracer captures the SDK clients under the Active tracing asserted above.
+          POWERTOOLS_TRACE_ENABLED: 'true',
         });
       }
     });

@@ -1,16 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { RefResolutionError } from '../../engine/errors.js';
 import type { RefOwner, RefResolver } from '../../engine/ports.js';
+import { type S3ObjectReader, S3ReadError } from './s3-object-reader.js';
 
 /** Largest referenced document we will parse (a 1,000-strategy covariance is ~30 MB of JSON). */
 export const MAX_REF_BYTES = 64 * 1024 * 1024;
 
 export interface RefResolverOptions {
-  /** S3 client for `s3://`; absent where S3 is not available (local runs), which refuses s3 refs. */
-  s3?: S3Client;
+  /** Reads `s3://` objects; absent where S3 is not available (local runs), which refuses s3 refs. */
+  s3?: S3ObjectReader;
   /** Whether `file://` refs are allowed (local runs only; never in Lambda). */
   allowFiles: boolean;
   /**
@@ -116,22 +116,19 @@ export class UriRefResolver implements RefResolver {
     if (!this.options.s3)
       throw new RefResolutionError('s3:// references need S3, which this run does not have', field, false);
     try {
-      const out = await this.options.s3.send(new GetObjectCommand({ Bucket: match[1], Key: match[2] }));
-      if ((out.ContentLength ?? 0) > MAX_REF_BYTES) {
-        throw new RefResolutionError(
-          `${uri} is ${out.ContentLength} bytes, over the ${MAX_REF_BYTES}-byte limit`,
-          field,
-          false,
-        );
-      }
-      return (await out.Body?.transformToString('utf8')) ?? '';
+      return await this.options.s3.getText(match[1]!, match[2]!, MAX_REF_BYTES);
     } catch (error) {
-      if (error instanceof RefResolutionError) throw error;
-      // Final answers from S3; anything else (throttling, 5xx, network) is worth a retry.
-      if (['NoSuchKey', 'NoSuchBucket', 'AccessDenied'].includes((error as { name?: string }).name ?? '')) {
-        throw new RefResolutionError(`${uri}: ${(error as Error).name}`, field, false, { cause: error });
-      }
-      throw new RefResolutionError(`${uri}: ${(error as Error).message}`, field, true, { cause: error });
+      if (!(error instanceof S3ReadError))
+        throw new RefResolutionError(`${uri}: ${(error as Error).message}`, field, true, { cause: error });
+      // S3's final answers (NoSuchKey, NoSuchBucket, AccessDenied, too large) are not retried; throttling,
+      // 5xx and the network are.
+      const what =
+        error.code === 'TooLarge'
+          ? ` is ${error.message}`
+          : error.retryable
+            ? `: ${error.message}`
+            : `: ${error.code}`;
+      throw new RefResolutionError(`${uri}${what}`, field, error.retryable, { cause: error });
     }
   }
 }

@@ -1,5 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { type AwsCredentials, signedFetch } from '../signed-fetch.js';
 
 /** A secret that could not be read; the hub lookups that need it fail as retryable until it can. */
 export class SecretReadError extends Error {
@@ -9,7 +8,7 @@ export class SecretReadError extends Error {
 export interface SecretReaderOptions {
   region: string;
   /** Lambda's own credentials (its environment); read when the secret is first needed. */
-  credentials: () => { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  credentials: () => AwsCredentials;
   /** Override for tests against a local stand-in; default `https://secretsmanager.{region}.amazonaws.com/`. */
   endpoint?: string;
   /** A JSON secret: the field holding the token. Absent: the whole SecretString is the token. */
@@ -37,33 +36,20 @@ export function cachedSecret(secretId: string, options: SecretReaderOptions): ()
 async function readSecret(secretId: string, options: SecretReaderOptions): Promise<string> {
   const url = new URL(options.endpoint ?? `https://secretsmanager.${options.region}.amazonaws.com/`);
   const body = JSON.stringify({ SecretId: secretId });
-  const signer = new SignatureV4({
-    service: 'secretsmanager',
-    region: options.region,
-    credentials: options.credentials(),
-    sha256: Sha256,
-  });
-  const signed = await signer.sign({
-    method: 'POST',
-    protocol: url.protocol,
-    hostname: url.hostname,
-    ...(url.port ? { port: Number(url.port) } : {}),
-    path: url.pathname,
-    query: {},
-    headers: {
-      host: url.host,
-      'content-type': 'application/x-amz-json-1.1',
-      'x-amz-target': 'secretsmanager.GetSecretValue',
-    },
-    body,
-  });
   let res: Response;
   try {
-    res = await fetch(url, {
+    res = await signedFetch({
+      service: 'secretsmanager',
+      region: options.region,
+      credentials: options.credentials(),
       method: 'POST',
-      headers: signed.headers,
+      url,
+      headers: {
+        'content-type': 'application/x-amz-json-1.1',
+        'x-amz-target': 'secretsmanager.GetSecretValue',
+      },
       body,
-      signal: AbortSignal.timeout(5_000),
+      timeoutMs: 5_000,
     });
   } catch (error) {
     throw new SecretReadError(`secret ${secretId}: ${(error as Error).message}`, { cause: error });

@@ -3,8 +3,9 @@ import { createServer, type Server } from 'node:http';
 /**
  * S3 cannot run here, so `s3://` refs are tested against this stand-in: a loopback HTTP server
  * answering path-style GetObject (`GET /bucket/key`) from an in-memory map, and S3's XML
- * `NoSuchKey` error otherwise. The real `@aws-sdk/client-s3` client talks to it by endpoint, so the
- * adapter's request, response and error handling are what is exercised.
+ * `NoSuchKey` error otherwise. The engine's signed-fetch S3 reader talks to it by endpoint, so the
+ * adapter's request, response and error handling are what is exercised (the signature itself is checked
+ * in test/unit/s3-object-reader.test.ts).
  */
 export async function startS3Stub(
   objects: Record<string, string>,

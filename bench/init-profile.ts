@@ -1,0 +1,108 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+/**
+ * Where a bundle's module init goes, per package, in time rather than bytes: the bundle is imported in a
+ * fresh Node process under `--cpu-prof` (sampling every 50 µs), and each sample's position in the bundle
+ * is mapped back through the source map to the file it came from, then to its npm package (or to our
+ * code). What no source position owns is reported apart: V8 parsing and compiling the bundle, the
+ * lazy-init wrappers esbuild puts around CommonJS and dynamically imported modules (whose first call
+ * compiles the wrapped module), Node's own module loading, and GC. The profiler slows everything by a
+ * similar factor, so the shares matter, not the absolute milliseconds.
+ */
+
+/** Self time per bucket, averaged over the runs (ms, as the profiler saw it). */
+export interface InitProfile {
+  runs: number;
+  totalMs: number;
+  buckets: { name: string; ms: number }[];
+}
+
+interface CpuProfile {
+  nodes: {
+    id: number;
+    callFrame: { functionName: string; url: string; lineNumber: number; columnNumber: number };
+  }[];
+  samples: number[];
+  timeDeltas: number[];
+}
+
+/** The npm package a source path belongs to, or `(our code)`. */
+function packageOf(source: string): string {
+  const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
+  return match?.[1] ?? '(our code)';
+}
+
+/** Names what no package owns. */
+function unownedBucket(functionName: string, url: string, bundleUrl: string): string {
+  if (url === bundleUrl) return '(esbuild lazy-init wrappers and top level: compiling wrapped modules)';
+  if (functionName === 'compileSourceTextModule') return '(V8 parse + compile of the bundle)';
+  if (functionName === '(garbage collector)') return '(garbage collector)';
+  if (functionName === '(idle)' || functionName === '(program)') return '(idle / program)';
+  return '(Node module loading and built-ins)';
+}
+
+/**
+ * Profiles `runs` fresh imports of the bundle at `bundlePath` (its source map beside it, `.map`),
+ * started with `initScript`, in `env`.
+ */
+export function profileInit(
+  initScript: string,
+  bundlePath: string,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): InitProfile {
+  const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')));
+  const bundleUrl = pathToFileURL(bundlePath).href;
+  const totals = new Map<string, number>();
+  let totalUs = 0;
+  for (let run = 0; run < runs; run++) {
+    const dir = mkdtempSync(join(bundlePath, '..', 'cpuprof-'));
+    try {
+      const child = spawnSync(
+        process.execPath,
+        ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--cpu-prof-interval=50', initScript, bundleUrl],
+        { env, encoding: 'utf8' },
+      );
+      if (child.status !== 0) throw new Error(`profiled init failed: ${child.stderr.trim()}`);
+      const file = readdirSync(dir).find((name) => name.endsWith('.cpuprofile'));
+      if (!file) throw new Error('node --cpu-prof wrote no profile');
+      const profile = JSON.parse(readFileSync(join(dir, file), 'utf8')) as CpuProfile;
+      const selfUs = new Map<number, number>();
+      for (const [i, id] of profile.samples.entries())
+        selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+      for (const node of profile.nodes) {
+        const us = selfUs.get(node.id) ?? 0;
+        if (us === 0) continue;
+        const { functionName, url, lineNumber, columnNumber } = node.callFrame;
+        const entry = (
+          url === bundleUrl && lineNumber >= 0 ? map.findEntry(lineNumber, columnNumber) : {}
+        ) as {
+          originalSource?: string;
+        };
+        const source = entry.originalSource;
+        const bucket = source ? packageOf(source) : unownedBucket(functionName, url, bundleUrl);
+        totals.set(bucket, (totals.get(bucket) ?? 0) + us);
+        totalUs += us;
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  const buckets = [...totals]
+    .map(([name, us]) => ({ name, ms: us / runs / 1000 }))
+    .sort((a, b) => b.ms - a.ms);
+  return { runs, totalMs: totalUs / runs / 1000, buckets };
+}
+
+/** Prints the profile's largest buckets with their share of the total. */
+export function printInitProfile(title: string, profile: InitProfile, count = 14): void {
+  console.log(
+    `  ${title} (${profile.runs} profiled runs, shares of ${profile.totalMs.toFixed(0)} ms under the profiler):`,
+  );
+  for (const { name, ms } of profile.buckets.slice(0, count))
+    console.log(`    ${((100 * ms) / profile.totalMs).toFixed(1).padStart(5)}%  ${name}`);
+}

@@ -1,0 +1,70 @@
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+
+/** AWS credentials as Lambda puts them in the environment. */
+export interface AwsCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** The function's own credentials, from the environment Lambda gives it (read on each call: they rotate). */
+export function environmentCredentials(env: NodeJS.ProcessEnv = process.env): AwsCredentials {
+  return {
+    accessKeyId: env.AWS_ACCESS_KEY_ID ?? '',
+    secretAccessKey: env.AWS_SECRET_ACCESS_KEY ?? '',
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+  };
+}
+
+export interface SignedRequest {
+  service: string;
+  region: string;
+  credentials: AwsCredentials;
+  method: 'GET' | 'POST';
+  url: URL;
+  headers?: Record<string, string>;
+  body?: string;
+  timeoutMs: number;
+  /**
+   * S3 signs the path as sent (already escaped once); every other service escapes it again
+   * (SigV4's "double encoding"). Default: true, as for every service but S3.
+   */
+  uriEscapePath?: boolean;
+}
+
+/**
+ * One SigV4-signed request over the runtime's own `fetch`: the AWS calls a cold invocation makes once or
+ * rarely (a secret, an S3 object) do not earn an SDK client each (~100 KB of bundle and its init).
+ * Network errors and time-outs reject as `fetch` does; HTTP errors are the caller's to read.
+ */
+export async function signedFetch(request: SignedRequest): Promise<Response> {
+  const { url } = request;
+  const signer = new SignatureV4({
+    service: request.service,
+    region: request.region,
+    credentials: request.credentials,
+    sha256: Sha256,
+    uriEscapePath: request.uriEscapePath ?? true,
+  });
+  const query: Record<string, string> = {};
+  for (const [key, value] of url.searchParams) query[key] = value;
+  const signed = await signer.sign({
+    method: request.method,
+    protocol: url.protocol,
+    hostname: url.hostname,
+    ...(url.port ? { port: Number(url.port) } : {}),
+    path: url.pathname,
+    query,
+    headers: { host: url.host, ...request.headers },
+    ...(request.body === undefined ? {} : { body: request.body }),
+  });
+  // fetch sets Host itself from the URL; the value signed is the same.
+  const { host: _host, ...headers } = signed.headers;
+  return fetch(url, {
+    method: request.method,
+    headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    signal: AbortSignal.timeout(request.timeoutMs),
+  });
+}
