@@ -1,6 +1,6 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { OpsCommand } from '#lib/handlers/ops-handler.js';
+import type { OpsCommand } from '#lib/app/ops-commands.js';
 
 /** A problem reaching or reading the target: printed as one message, exit code 1. */
 export class OpsCliError extends Error {
