@@ -1,6 +1,5 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
-import type { MarketScopeView } from '../rules/types.js';
 
 /**
  * Our own contract for market indicators, `market_snapshot_updated` (BRIEF §3): the same
@@ -80,6 +79,16 @@ export type MarketSnapshotCloudEvent = z.infer<typeof MarketSnapshotCloudEventSc
 /** Whether market data for `worlds` (absent: every world) concerns the given world. */
 export function concernsWorld(data: Pick<MarketSnapshotData, 'worlds'>, worldId: string): boolean {
   return data.worlds === undefined || data.worlds.includes(worldId);
+}
+
+/** Latest market indicators for one scope (e.g. `global`, a world id, a venue). */
+export interface MarketScopeView {
+  scope: string;
+  as_of: string;
+  asOfMs: number;
+  indicators: Record<string, number>;
+  /** Per-strategy or per-instrument time series (oldest first): spreads, volumes, returns… */
+  series: Record<string, Record<string, number[]>>;
 }
 
 /** The view the rules read: indicators and series as plain numbers, `as_of` as epoch milliseconds. */

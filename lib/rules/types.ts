@@ -1,6 +1,10 @@
+import type { MarketScopeView } from '../contracts/market-snapshot.js';
 import type { NormalizedStress } from '../contracts/risk-snapshot.js';
 import type { Rule, RuleKind, RuleOf } from './rule-schema.js';
 import type { SharedMeasures } from './shared-measures.js';
+
+/** Defined by the market contract (contracts import nothing from rules); re-exported for the rules. */
+export type { MarketScopeView };
 
 /** A snapshot made ready for the risk math: ids in a fixed order, dense arrays, variants resolved. */
 export interface PreparedSnapshot {
@@ -28,16 +32,6 @@ export interface PreparedSnapshot {
   constraints: Record<string, unknown>;
   /** Data-quality notes that did not stop the evaluation (recorded in the audit trail). */
   warnings: string[];
-}
-
-/** Latest market indicators for one scope (e.g. `global`, a world id, a venue). */
-export interface MarketScopeView {
-  scope: string;
-  as_of: string;
-  asOfMs: number;
-  indicators: Record<string, number>;
-  /** Per-strategy or per-instrument time series (oldest first): spreads, volumes, returns… */
-  series: Record<string, Record<string, number[]>>;
 }
 
 /** Everything a rule may look at; time is passed in, never read from a clock. */
