@@ -1,0 +1,115 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, normalize, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+/**
+ * Imports point with the flow (STYLE 14): outer rooms never import each other, and the contracts
+ * sit at the bottom. Scans the source text, so `import type` counts too.
+ */
+
+const REPO = normalize(join(import.meta.dirname, '..', '..'));
+const SUBPATHS: Record<string, string> = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')).imports;
+
+/** Every module specifier in a source text: static, side-effect, re-export and dynamic imports. */
+function specifiersOf(source: string): string[] {
+  const found: string[] = [];
+  const forms = [
+    /\b(?:import|export)\s[^'"`;]*?\bfrom\s*['"]([^'"]+)['"]/g,
+    /^\s*import\s*['"]([^'"]+)['"]/gm,
+    /\bimport\s*\(\s*['"]([^'"]+)['"]\s*\)/g,
+  ];
+  for (const form of forms) for (const m of source.matchAll(form)) found.push(m[1]!);
+  return found;
+}
+
+/** The repository path a specifier names (`lib/engine/ops.js`), or undefined for a package. */
+function resolveSpecifier(fromFile: string, spec: string): string | undefined {
+  if (spec.startsWith('.'))
+    return relative(REPO, join(REPO, dirname(fromFile), spec))
+      .split('\\')
+      .join('/');
+  for (const [pattern, target] of Object.entries(SUBPATHS)) {
+    const prefix = pattern.replace(/\*$/, '');
+    if (spec.startsWith(prefix)) return normalize(target.replace(/\*$/, '') + spec.slice(prefix.length));
+  }
+  return undefined;
+}
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(join(REPO, dir), { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile() && /\.(ts|js|mjs)$/.test(e.name))
+    .map((e) => relative(REPO, join(e.parentPath, e.name)).split('\\').join('/'));
+}
+
+/** Imports from files under `room` that land under a forbidden folder, as `file -> specifier`. */
+function violations(
+  room: string,
+  forbidden: (target: string) => boolean,
+): { scanned: number; bad: string[] } {
+  const files = sourceFiles(room);
+  const bad: string[] = [];
+  for (const file of files) {
+    for (const spec of specifiersOf(readFileSync(join(REPO, file), 'utf8'))) {
+      const target = resolveSpecifier(file, spec);
+      if (target !== undefined && forbidden(target)) bad.push(`${file} -> ${spec}`);
+    }
+  }
+  return { scanned: files.length, bad };
+}
+
+const under =
+  (...folders: string[]) =>
+  (target: string) =>
+    folders.some((f) => target === f || target.startsWith(`${f}/`));
+
+describe('import directions', () => {
+  it('finds every import form and resolves relative and #subpath specifiers', () => {
+    const source = [
+      "import type { OpsCommand } from '../../handlers/ops-handler.js';",
+      "export { x } from '#lib/handlers/edge.js';",
+      "import {\n  a,\n  b,\n} from '../../../bench/run.js';",
+      "import '../setup.js';",
+      "const m = await import('#functions/evaluate-snapshot.js');",
+      "import { z } from 'zod';",
+    ].join('\n');
+    const specs = specifiersOf(source);
+    expect(specs).toHaveLength(6);
+    expect(new Set(specs.map((s) => resolveSpecifier('lib/cli/ops/targets.ts', s)))).toEqual(
+      new Set([
+        'lib/handlers/ops-handler.js',
+        'lib/handlers/edge.js',
+        'bench/run.js',
+        'lib/cli/setup.js',
+        'functions/evaluate-snapshot.js',
+        undefined,
+      ]),
+    );
+  });
+
+  it('the CLI imports neither Lambda handlers, nor functions, nor benchmarks', () => {
+    const { scanned, bad } = violations('lib/cli', under('lib/handlers', 'functions', 'bench'));
+    expect(scanned).toBeGreaterThan(10);
+    expect(bad).toEqual([]);
+  });
+
+  it('the application layer imports none of the rooms that call it', () => {
+    const { scanned, bad } = violations(
+      'lib/app',
+      under('lib/handlers', 'lib/cli', 'lib/local', 'functions', 'bench'),
+    );
+    expect(scanned).toBeGreaterThan(0);
+    expect(bad).toEqual([]);
+  });
+
+  it('the contracts import nothing of ours but other contracts', () => {
+    const { scanned, bad } = violations('lib/contracts', (t) => !under('lib/contracts')(t));
+    expect(scanned).toBeGreaterThan(3);
+    expect(bad).toEqual([]);
+  });
+
+  it('the local runtime does not import the CLI', () => {
+    const { scanned, bad } = violations('lib/local', under('lib/cli'));
+    expect(scanned).toBeGreaterThan(3);
+    expect(bad).toEqual([]);
+  });
+});
