@@ -1,4 +1,4 @@
-import { formatDuration } from './durations.js';
+import { formatDuration, parseInstant } from './durations.js';
 import { digest } from './ids.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from './ops-errors.js';
 import type { AuditRecord, EngineMetrics, EngineStore, MuteRecord, OpsStore } from './ports.js';
@@ -146,9 +146,7 @@ export class MuteOps {
     const reason = required('reason', req.reason);
     const actor = required('actor', req.actor);
     const principal = req.principal ?? principalOf(actor);
-    const untilMs = Date.parse(req.until);
-    if (!Number.isFinite(untilMs))
-      throw new OpsValidationError('until', `'${req.until}' is not an ISO date-time`);
+    const untilMs = parseInstant(req.until, 'until');
     if (untilMs <= req.nowMs) {
       throw new OpsValidationError('until', `${new Date(untilMs).toISOString()} is not in the future`);
     }

@@ -11,7 +11,7 @@ import {
 import { expireDue, type SweepResult } from './ops-timeout-sweep.js';
 import type { AuditRecord, MuteRecord, OpsSignalItem, SignalQuery } from './ports.js';
 
-export { formatDuration, parseDuration, parseTime } from './durations.js';
+export { formatDuration, parseDuration, parseInstant, parseTime } from './durations.js';
 export { type ApproveResult, decideApproval } from './ops-approval.js';
 export type { Actor, OpsDeps } from './ops-context.js';
 export * from './ops-errors.js';

@@ -22,29 +22,8 @@ export function asUsage<T>(fn: () => T): T {
   }
 }
 
-const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-
-/** Refuses calendar dates that do not exist (`2025-02-30`, hour 25), which Date.parse would roll over. */
-function assertRealDate(flag: string, raw: string): void {
-  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(raw.trim());
-  if (!m) return;
-  const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
-  const leap = (y! % 4 === 0 && y! % 100 !== 0) || y! % 400 === 0;
-  const days = mo === 2 && !leap ? 28 : (DAYS_IN_MONTH[mo! - 1] ?? 0);
-  const bad =
-    mo! < 1 || mo! > 12
-      ? `month ${String(mo).padStart(2, '0')} does not exist`
-      : d! < 1 || d! > days
-        ? `${y}-${String(mo).padStart(2, '0')} has no day ${d} (it has ${days})`
-        : (h ?? 0) > 23 || (mi ?? 0) > 59 || (s ?? 0) > 59
-          ? 'the time of day is out of range'
-          : undefined;
-  if (bad) throw new UsageError(`--${flag}: '${raw}' is not a real date: ${bad}`);
-}
-
 /** `--since`-style time: an ISO date(-time), `now`, or a duration meaning that long ago (`2h`). */
 export function sinceFlag(flag: string, raw: string, nowMs: number): number {
-  assertRealDate(flag, raw);
   return asUsage(() => parseTime(raw, nowMs, flag));
 }
 
@@ -61,7 +40,6 @@ export function untilFlag(flag: string, raw: string, nowMs: number): number {
     );
   if (text.startsWith('-'))
     throw new UsageError(`--${flag}: '${raw}' is in the past; give a future time, e.g. +2h or an ISO time`);
-  assertRealDate(flag, raw);
   return asUsage(() => parseTime(raw, nowMs, flag));
 }
 

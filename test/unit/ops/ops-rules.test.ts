@@ -50,6 +50,23 @@ describe('parseTime', () => {
       expect(() => parseTime(raw, NOW, 'since')).toThrow(/^since: /);
     },
   );
+
+  it.each([
+    ['2025-02-30', /^since: '2025-02-30' is not a real date: 2025-02 has no day 30 \(it has 28\)$/],
+    ['2025-02-29T12:00:00Z', /has no day 29 \(it has 28\)/],
+    ['2025-04-31', /2025-04 has no day 31 \(it has 30\)/],
+    ['2025-03-10T24:00:00Z', /^since: .* the time of day is out of range$/],
+    ['2025-03-10T23:60:00Z', /the time of day is out of range/],
+    ['2025-00-10', /month 00 does not exist/],
+  ])('refuses the impossible date %j instead of rolling it over, naming the field', (raw, message) => {
+    expect(() => parseTime(raw, NOW, 'since')).toThrow(OpsValidationError);
+    expect(() => parseTime(raw, NOW, 'since')).toThrow(message);
+  });
+
+  it('keeps real calendar edges: a leap day, the last day of a month', () => {
+    expect(parseTime('2024-02-29', NOW, 'since')).toBe(Date.parse('2024-02-29T00:00:00Z'));
+    expect(parseTime('2025-04-30T23:59:59Z', NOW, 'since')).toBe(Date.parse('2025-04-30T23:59:59Z'));
+  });
 });
 
 describe('decideApproval (four eyes)', () => {

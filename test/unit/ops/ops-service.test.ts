@@ -257,6 +257,13 @@ describe('OpsService', () => {
       expect((await ops.listMutes('w1', T0)).map((m) => m.state)).toEqual(['active']);
     });
 
+    it('refuses a mute until a date that does not exist, rather than rolling it over to the next month', async () => {
+      await expect(ops.mute({ ...req, until: '2031-02-30T00:00:00Z' })).rejects.toThrow(
+        /^until: '2031-02-30T00:00:00Z' is not a real date: 2031-02 has no day 30/,
+      );
+      expect(await ops.listMutes('w1', T0, true)).toEqual([]);
+    });
+
     it('ends an active mute once; an ended or expired one is a conflict', async () => {
       const { mute } = await ops.mute({ ...req, until: iso(T0 + 3_600_000) });
       const ended = await ops.unmute({
