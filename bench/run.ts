@@ -24,6 +24,8 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   pattern: () => import('./pattern.bench.js'),
   // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
   soak: () => import('./soak.bench.js'),
+  // Write units per evaluation on DynamoDB Local (consumed capacity), silent and published.
+  'write-units': () => import('./write-units.bench.js'),
 };
 
 /** The `bench/results.json` document. */
