@@ -14,6 +14,7 @@ engineStoreContract('InMemoryEngineStore', async () => {
         .allAudit()
         .sort((a, b) => a.world_id.localeCompare(b.world_id) || a.record_id.localeCompare(b.record_id)),
     putMute: async (mute) => store.putMute(mute),
+    snapshotBodies: async () => store.snapshotBodies(),
   };
 });
 
