@@ -136,6 +136,9 @@ export class InMemoryEngineStore implements EngineStore {
     const bodyJson = JSON.stringify(splitSnapshot(data).body);
     const ref = `SNAPSHOT#${digest('snapshot-body', bodyJson)}`;
     this.bodies.set(key(latest.world_id, ref), bodyJson);
+    // Memory holds no TTL: the body the record leaves goes now, so a long replay keeps one per world.
+    if (current?.snapshot_ref && current.snapshot_ref !== ref)
+      this.bodies.delete(key(latest.world_id, current.snapshot_ref));
     const { evaluated_as_of_ms: _ignored, ...identity } = copy(latest);
     this.latest.set(latest.world_id, {
       ...identity,
@@ -158,7 +161,7 @@ export class InMemoryEngineStore implements EngineStore {
     return body ? joinSnapshot(copy(latest.head), JSON.parse(body)) : undefined;
   }
 
-  /** How many snapshot bodies are stored (one per distinct content, per world). */
+  /** How many snapshot bodies are stored (the latest one per world). */
   snapshotBodies(): number {
     return this.bodies.size;
   }

@@ -16,7 +16,8 @@ export const command: CliCommand = {
   name: 'bench',
   summary:
     'Run the benchmarks (pipeline: Lambda bundle size, cold init and warm latency; engine: full rule-set evaluation; risk: the risk library), print them against their budgets and write them as JSON. Over budget is reported, not an error.',
-  usage: 'exit-engine bench [SUITE] [--only pipeline|engine|risk|pattern|soak|write-units|market-fanout] [--quick] [--out FILE]',
+  usage:
+    'exit-engine bench [SUITE] [--only pipeline|engine|risk|pattern|soak|write-units|market-fanout] [--quick] [--out FILE]',
   async run(argv) {
     const { values, positionals } = parseFlags(
       argv,
