@@ -24,7 +24,14 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   pattern: () => import('./pattern.bench.js'),
   // ≥ 10,000 PutEvents entries through the local pipeline: lost, duplicated, unrecorded, RSS.
   soak: () => import('./soak.bench.js'),
+  // Write units per evaluation on DynamoDB Local (consumed capacity), silent and published.
+  'write-units': () => import('./write-units.bench.js'),
+  // A global market event over 2,000 worlds through the market handler, against the 30 s timeout.
+  'market-fanout': () => import('./market-fanout.bench.js'),
 };
+
+/** Suites a run of everything runs quick. */
+const LONG_SUITES = new Set(['soak', 'market-fanout']);
 
 /** The `bench/results.json` document. */
 export interface BenchResults {
@@ -84,8 +91,8 @@ export async function runBench(opts: { only?: string; quick?: boolean; out?: str
       console.log(`note: bench/${suite}.bench.ts does not exist yet; skipping the ${suite} benchmarks`);
       continue;
     }
-    // The full soak takes minutes: it runs in full only when asked for (`npm run bench -- soak`).
-    const quickSuite = quick || (suite === 'soak' && opts.only !== 'soak');
+    // The full soak and fan-out take minutes: they run in full only when asked for (`npm run bench -- soak`).
+    const quickSuite = quick || (LONG_SUITES.has(suite) && opts.only !== suite);
     console.log(`\n== ${suite}${quickSuite ? ' (quick)' : ''}`);
     figures.push(...(await mod.run({ quick: quickSuite })));
   }

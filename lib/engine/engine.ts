@@ -3,12 +3,14 @@ import { finishExisting } from './claimed-evaluation.js';
 import {
   type EngineContext,
   type EngineDeps,
+  MARKET_AUDIT_PREFIX,
   type MarketDelivery,
   type Outcome,
   retentionOf,
   type SnapshotDelivery,
 } from './engine-context.js';
 import { RecordTooLargeError } from './errors.js';
+import { futureDatedReasons } from './future-dated.js';
 import { invocation } from './invocation.js';
 import { handleMarket, reevaluateOnMarket } from './market-trigger.js';
 import { type Invocation, OutboxProtocol } from './outbox.js';
@@ -50,7 +52,30 @@ export class ExitEngine {
 
   /** Validate-resolve-expire-evaluate-dedupe-store-publish for one `risk_snapshot_updated`. */
   handleSnapshot(delivery: SnapshotDelivery): Promise<Outcome> {
+    const { data } = delivery.cloudEvent;
+    const future = futureDatedReasons(
+      { 'data.as_of': data.as_of, 'data.created_at': data.created_at },
+      delivery.nowMs,
+    );
+    if (future.length > 0) return this.rejectFutureDated(data.world_id, delivery, future);
     return handleSnapshot(this.ctx, delivery);
+  }
+
+  /** Refuses an input dated beyond the allowed clock skew (future-dated.ts), recorded with its raw event. */
+  private rejectFutureDated(
+    worldId: string,
+    delivery: { cloudEvent: { time: string }; deliveryId: string; nowMs: number },
+    reasons: string[],
+  ): Promise<Outcome> {
+    return this.recordRejection({
+      worldId,
+      deliveryId: delivery.deliveryId,
+      time: delivery.cloudEvent.time,
+      reasons,
+      category: 'future_dated',
+      raw: delivery.cloudEvent,
+      nowMs: delivery.nowMs,
+    });
   }
 
   /**
@@ -93,7 +118,15 @@ export class ExitEngine {
    * re-evaluate the latest fresh snapshot of every world it concerns, so a market shock between two
    * hub snapshots can trigger an exit.
    */
-  handleMarket(delivery: MarketDelivery): Promise<{ market: AdvanceResult; outcomes: Outcome[] }> {
+  async handleMarket(
+    delivery: MarketDelivery,
+  ): Promise<{ market: AdvanceResult | 'rejected'; outcomes: Outcome[] }> {
+    const { data } = delivery.cloudEvent;
+    const future = futureDatedReasons({ 'data.as_of': data.as_of }, delivery.nowMs);
+    if (future.length > 0) {
+      const world = `${MARKET_AUDIT_PREFIX}${data.scope}`;
+      return { market: 'rejected', outcomes: [await this.rejectFutureDated(world, delivery, future)] };
+    }
     return handleMarket(this.ctx, delivery);
   }
 

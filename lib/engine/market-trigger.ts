@@ -1,6 +1,5 @@
 import { marketStorageScopes } from '#lib/rules/market-views.js';
 import { concernsWorld, toMarketScopeView } from '../contracts/market-snapshot.js';
-import { snapshotExpiresAt } from '../contracts/risk-snapshot.js';
 import { evaluateClaimed, finishExisting } from './claimed-evaluation.js';
 import {
   audit,
@@ -9,6 +8,7 @@ import {
   type MarketDelivery,
   type Outcome,
 } from './engine-context.js';
+import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
 import { invocation, mapBounded } from './invocation.js';
 import type { Invocation } from './outbox.js';
@@ -77,19 +77,21 @@ export async function reevaluateOnMarket(
   if (existing?.status === 'completed') return finishExisting(ctx, existing, args.inv);
   const latest = await store.getLatestSnapshot(args.worldId);
   if (!latest) return { outcome: 'no_signal', world_id: args.worldId };
-  const expiresAtMs = snapshotExpiresAt(latest.data);
-  if (args.nowMs > expiresAtMs) {
+  if (args.nowMs > latest.expires_at_ms) {
     // Fail closed: market data alone never revives an expired snapshot.
-    return { outcome: 'expired', world_id: args.worldId, expired_at: new Date(expiresAtMs).toISOString() };
+    const expiredAt = new Date(latest.expires_at_ms).toISOString();
+    return { outcome: 'expired', world_id: args.worldId, expired_at: expiredAt };
   }
+  const data = await store.getSnapshotData(latest);
+  if (!data) throw new RetryableError(`world ${args.worldId}: its latest snapshot moved while being read`);
   return evaluateClaimed(ctx, {
     world: args.worldId,
     evaluationKey,
     ruleSet,
-    data: latest.data,
+    data,
     inv: args.inv,
     nowMs: args.nowMs,
-    snapshotEventVersion: latest.data.event_version ?? 1,
+    snapshotEventVersion: data.event_version ?? 1,
     provenance: {
       trigger: 'market_snapshot_updated',
       source_event_id: args.marketEventId,

@@ -388,7 +388,7 @@ export function catalogFrom(
   ruleSets: {
     forWorld(world: string): { version: string; max_mute_sec: number; rules: { id: string }[] } | undefined;
   },
-  store: Pick<EngineStore, 'getLatestSnapshot'>,
+  store: Pick<EngineStore, 'getLatestSnapshot' | 'getSnapshotData'>,
 ): WorldCatalog {
   return {
     ruleSet(world) {
@@ -398,8 +398,11 @@ export function catalogFrom(
       );
     },
     async strategies(world) {
+      // The body, read for a rare human action, rather than a strategy list on the compact record
+      // that every snapshot and every commit would pay for (up to ~15 write units at 1,000 strategies).
       const latest = await store.getLatestSnapshot(world);
-      return latest ? Object.keys(latest.data.weights) : undefined;
+      const data = latest && (await store.getSnapshotData(latest));
+      return data ? Object.keys(data.weights) : undefined;
     },
   };
 }

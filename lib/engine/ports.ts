@@ -85,7 +85,18 @@ export interface StuckOutbox {
   completed_at: string;
 }
 
-/** The latest snapshot a world has seen, kept so market data can re-evaluate it. */
+/** A snapshot's identity fields, exactly as the hub sent them (the rest of the snapshot is its body). */
+export type SnapshotHead = Pick<
+  SnapshotData,
+  'world_id' | 'as_of' | 'version' | 'hash' | 'created_at' | 'ttl_sec' | 'event_version' | 'idempotency_key'
+>;
+
+/**
+ * The latest snapshot a world has seen: its identity, not its body. The compact record every
+ * snapshot rewrites (and every commit checks) stays ~1 write unit whatever the snapshot's size; the
+ * body is kept apart, written only when its content changes, and read only by what needs it
+ * (`EngineStore.getSnapshotData`).
+ */
 export interface LatestSnapshot {
   world_id: string;
   as_of: string;
@@ -93,7 +104,11 @@ export interface LatestSnapshot {
   version: string;
   trigger_key: string;
   source_event_id: string;
-  data: SnapshotData;
+  /** `created_at + ttl_sec`: past it the snapshot is expired, decided without reading the body. */
+  expires_at_ms: number;
+  head: SnapshotHead;
+  /** Where the store keeps the body: opaque to the engine, set by the store. */
+  snapshot_ref?: string;
   /** The as_of of the newest snapshot whose evaluation committed (never moves backwards). */
   evaluated_as_of_ms?: number;
 }
@@ -131,9 +146,18 @@ export type AdvanceResult = 'advanced' | 'same' | 'older';
 /** Engine state and signals in DynamoDB. */
 export interface EngineStore {
   getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined>;
-  /** Conditional: moves the world's latest snapshot forward only (an older as_of never wins). */
-  advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult>;
+  /**
+   * Conditional: moves the world's latest snapshot forward only (an older as_of never wins). The
+   * body (`data` without its head) is stored first, apart, and only when its content changed.
+   */
+  advanceLatestSnapshot(latest: LatestSnapshot, data: SnapshotData): Promise<AdvanceResult>;
+  /** The compact record (identity, no body); records written before it was compact read the same. */
   getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined>;
+  /**
+   * The whole snapshot `latest` names (head and body); undefined when its body is no longer stored
+   * (TTL, long after the snapshot expired) or, for an old full record, when the world moved on.
+   */
+  getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined>;
   /** Every world that has had a snapshot (market data without a `worlds` list concerns them all). */
   listWorlds(): Promise<string[]>;
   /**

@@ -3,7 +3,7 @@ import { type SnapshotData, snapshotExpiresAt } from '../contracts/risk-snapshot
 import type { RuleSet } from '../rules/rule-schema.js';
 import type { DecidedSignal, EvaluationResult } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
-import type { AuditRecord, SignalItem, SignalStatus } from './ports.js';
+import type { AuditRecord, LatestSnapshot, SignalItem, SignalStatus, SnapshotHead } from './ports.js';
 import { boundReasons, MAX_REASONS } from './rejections.js';
 
 /** The records an evaluation stores: signal rows for ops and its audit record. Pure builders. */
@@ -134,5 +134,51 @@ export function evaluationAudit(
     published_event_id: events[0]?.id ?? null,
     ...(events.length > 1 ? { published_event_ids: events.map((e) => e.id) } : {}),
     expires_at: expiry(retention),
+  };
+}
+
+/** The fields of a snapshot that say which one it is; everything else is its body. */
+const HEAD_KEYS = [
+  'world_id',
+  'as_of',
+  'version',
+  'hash',
+  'created_at',
+  'ttl_sec',
+  'event_version',
+  'idempotency_key',
+] as const satisfies readonly (keyof SnapshotHead)[];
+
+/**
+ * A snapshot split into its head (identity, on the compact latest record) and its body (weights,
+ * covariance, returns, stress, ...). A hub re-publishing the same portfolio within its ttl sends a
+ * new head over the same body, so a body keyed by its content is written once for all of them.
+ */
+export function splitSnapshot(data: SnapshotData): { head: SnapshotHead; body: Record<string, unknown> } {
+  const head: Record<string, unknown> = {};
+  const body: Record<string, unknown> = { ...data };
+  for (const key of HEAD_KEYS) {
+    if (key in body) head[key] = body[key];
+    delete body[key];
+  }
+  return { head: head as SnapshotHead, body };
+}
+
+/** The snapshot again from its head and body (optional keys stay absent, never null). */
+export function joinSnapshot(head: SnapshotHead, body: Record<string, unknown>): SnapshotData {
+  return { ...body, ...head } as SnapshotData;
+}
+
+/** The compact latest-snapshot record for a snapshot the hub sent. */
+export function latestRecord(data: SnapshotData, triggerKey: string, sourceEventId: string): LatestSnapshot {
+  return {
+    world_id: data.world_id,
+    as_of: data.as_of,
+    as_of_ms: Date.parse(data.as_of),
+    version: data.version,
+    trigger_key: triggerKey,
+    source_event_id: sourceEventId,
+    expires_at_ms: snapshotExpiresAt(data),
+    head: splitSnapshot(data).head,
   };
 }

@@ -3,6 +3,7 @@ import { evaluateClaimed, finishExisting } from './claimed-evaluation.js';
 import { audit, type EngineContext, type Outcome, type SnapshotDelivery } from './engine-context.js';
 import { digest } from './ids.js';
 import { invocation } from './invocation.js';
+import { latestRecord } from './records.js';
 
 /** Validate-resolve-expire-evaluate-dedupe-store-publish for one `risk_snapshot_updated`. */
 export async function handleSnapshot(ctx: EngineContext, delivery: SnapshotDelivery): Promise<Outcome> {
@@ -59,16 +60,7 @@ export async function handleSnapshot(ctx: EngineContext, delivery: SnapshotDeliv
     return { outcome: 'expired', world_id: world, expired_at: expiredAt };
   }
 
-  const latest = {
-    world_id: world,
-    as_of: data.as_of,
-    as_of_ms: Date.parse(data.as_of),
-    version: data.version,
-    trigger_key: triggerKey,
-    source_event_id: ce.id,
-    data,
-  };
-  const advance = await store.advanceLatestSnapshot(latest);
+  const advance = await store.advanceLatestSnapshot(latestRecord(data, triggerKey, ce.id), data);
   if (advance === 'older') {
     const current = await store.getLatestSnapshot(world);
     await audit(ctx, {

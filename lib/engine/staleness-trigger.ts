@@ -29,14 +29,27 @@ export async function checkStaleness(ctx: EngineContext, args: StalenessCheck): 
   const existing = await ctx.deps.store.getEvaluation(args.worldId, evaluationKey);
   const inv = invocation(args.invocationId, args.remainingMs);
   if (existing?.status === 'completed') return finishExisting(ctx, existing, inv);
+  // Only now the body: a sweep over quiet worlds reads the compact records alone until a rule is due.
+  const data = await ctx.deps.store.getSnapshotData(latest);
+  if (!data) {
+    ctx.deps.metrics.count('SnapshotBodyMissing', 1);
+    ctx.deps.logger.warn(
+      'freshness sweep: the snapshot body is no longer stored; staleness rules not evaluated',
+      {
+        world_id: args.worldId,
+        as_of: latest.as_of,
+      },
+    );
+    return null;
+  }
   return evaluateClaimed(ctx, {
     world: args.worldId,
     evaluationKey,
     ruleSet: sweepRuleSet(ruleSet, due),
-    data: latest.data,
+    data,
     inv,
     nowMs: args.nowMs,
-    snapshotEventVersion: latest.data.event_version ?? 1,
+    snapshotEventVersion: data.event_version ?? 1,
     provenance: { trigger: 'freshness_sweep', rules: ids, snapshot_event_id: latest.source_event_id },
     auditId: `freshness:${args.worldId}:${ids.join(',')}`,
   });

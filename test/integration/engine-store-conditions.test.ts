@@ -4,23 +4,17 @@ import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTables, tableNames } from '../../lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
-import type { EvaluationCommit, LatestSnapshot, SignalItem } from '../../lib/engine/ports.js';
+import type { EngineStore, EvaluationCommit, SignalItem } from '../../lib/engine/ports.js';
+import { latestRecord } from '../../lib/engine/records.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-server.js';
 
 const W = 'w1';
 const T0 = Date.parse('2025-03-10T21:00:00Z');
 
-function latest(asOfMs: number, version: string): LatestSnapshot {
+async function advance(store: EngineStore, asOfMs: number, version: string) {
   const asOf = new Date(asOfMs).toISOString();
-  return {
-    world_id: W,
-    as_of: asOf,
-    as_of_ms: asOfMs,
-    version,
-    trigger_key: `t-${version}`,
-    source_event_id: `ce-${version}`,
-    data: { world_id: W, as_of: asOf, version, weights: { a: 1 } },
-  };
+  const data = { world_id: W, as_of: asOf, version, weights: { a: 1 } };
+  return store.advanceLatestSnapshot(latestRecord(data, `t-${version}`, `ce-${version}`), data);
 }
 
 function commit(key: string, owner: string, asOfMs: number): EvaluationCommit {
@@ -119,13 +113,13 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
   });
 
   it('supersedes a commit only once a newer snapshot’s evaluation committed', async () => {
-    expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('advanced');
-    expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('same');
-    expect(await store.advanceLatestSnapshot(latest(T0 - 1, 'v0'))).toBe('older');
+    expect(await advance(store, T0, 'v1')).toBe('advanced');
+    expect(await advance(store, T0, 'v1')).toBe('same');
+    expect(await advance(store, T0 - 1, 'v0')).toBe('older');
     await store.claimEvaluation(W, 'old', 'inv-a', T0 + 60_000, T0);
     await store.claimEvaluation(W, 'new', 'inv-b', T0 + 60_000, T0);
     await store.claimEvaluation(W, 'older-still', 'inv-c', T0 + 60_000, T0);
-    expect(await store.advanceLatestSnapshot(latest(T0 + 1000, 'v2'))).toBe('advanced');
+    expect(await advance(store, T0 + 1000, 'v2')).toBe('advanced');
     // v1's evaluation commits although v2 has arrived (no starvation) ...
     expect(await store.commitEvaluation(commit('old', 'inv-a', T0))).toBe('committed');
     // ... v2's commits after it ...

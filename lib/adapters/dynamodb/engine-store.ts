@@ -28,6 +28,7 @@ import type {
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
+import { advanceLatest, readLatest, readSnapshotData } from './latest-snapshot-items.js';
 import {
   conditional,
   evalSk,
@@ -35,7 +36,6 @@ import {
   packOutbox,
   queryStuck,
   readEvaluation,
-  refusedItem,
   refusedRecord,
   worldPk,
   writeChunks,
@@ -85,65 +85,16 @@ export class DynamoDbEngineStore implements EngineStore {
       : undefined;
   }
 
-  async advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult> {
-    try {
-      // An update, not a put: the record's `evaluated_as_of_ms` (the liveness guard) survives.
-      await this.doc.send(
-        new UpdateCommand({
-          TableName: this.tables.state,
-          Key: { pk: worldPk(latest.world_id), sk: 'LATEST' },
-          UpdateExpression:
-            'SET world_id = :w, as_of = :asof, as_of_ms = :ms, #version = :v, trigger_key = :t, source_event_id = :s, data_json = :d',
-          ConditionExpression: 'attribute_not_exists(as_of_ms) OR as_of_ms < :ms',
-          ExpressionAttributeNames: { '#version': 'version' },
-          ExpressionAttributeValues: {
-            ':w': latest.world_id,
-            ':asof': latest.as_of,
-            ':ms': latest.as_of_ms,
-            ':v': latest.version,
-            ':t': latest.trigger_key,
-            ':s': latest.source_event_id,
-            ':d': JSON.stringify(latest.data),
-          },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      // dynalite does not return the refused item; read it there.
-      const current = refusedItem(error) ?? (await this.getLatestSnapshot(latest.world_id));
-      return current?.as_of_ms === latest.as_of_ms && current?.version === latest.version ? 'same' : 'older';
-    }
-    // The world registry market events fan out over; a plain put, so repeating it is harmless.
-    await this.doc.send(
-      new PutCommand({
-        TableName: this.tables.state,
-        Item: { pk: WORLDS_PK, sk: latest.world_id, world_id: latest.world_id },
-      }),
-    );
-    return 'advanced';
+  advanceLatestSnapshot(latest: LatestSnapshot, data: SnapshotData): Promise<AdvanceResult> {
+    return advanceLatest(this.doc, this.tables.state, latest, data, Date.now());
   }
 
-  async getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
-    const out = await this.doc.send(
-      new GetCommand({
-        TableName: this.tables.state,
-        Key: { pk: worldPk(worldId), sk: 'LATEST' },
-        ConsistentRead: true,
-      }),
-    );
-    const item = out.Item;
-    if (!item) return undefined;
-    return {
-      world_id: worldId,
-      as_of: item.as_of,
-      as_of_ms: item.as_of_ms,
-      version: item.version,
-      trigger_key: item.trigger_key,
-      source_event_id: item.source_event_id,
-      data: JSON.parse(item.data_json) as SnapshotData,
-      ...(typeof item.evaluated_as_of_ms === 'number' ? { evaluated_as_of_ms: item.evaluated_as_of_ms } : {}),
-    };
+  getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
+    return readLatest(this.doc, this.tables.state, worldId);
+  }
+
+  getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined> {
+    return readSnapshotData(this.doc, this.tables.state, latest);
   }
 
   async listWorlds(): Promise<string[]> {

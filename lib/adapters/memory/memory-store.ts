@@ -1,7 +1,9 @@
 import type { EngineEvent } from '../../contracts/exit-signal.js';
+import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
 import { activeMutes, type Mute } from '../../engine/evaluate.js';
+import { digest } from '../../engine/ids.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -13,6 +15,7 @@ import type {
   SignalItem,
   StuckOutbox,
 } from '../../engine/ports.js';
+import { joinSnapshot, splitSnapshot } from '../../engine/records.js';
 import type { MarketScopeView } from '../../rules/types.js';
 import { toStorable } from '../dynamodb/storable.js';
 
@@ -56,6 +59,8 @@ const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
 export class InMemoryEngineStore implements EngineStore {
   private readonly evaluations = new Map<string, EvaluationRow>();
   private readonly latest = new Map<string, LatestSnapshot>();
+  /** Snapshot bodies as JSON, by world and content digest. */
+  private readonly bodies = new Map<string, string>();
   private readonly worlds = new Set<string>();
   private readonly episodes = new Map<string, Map<string, EpisodeState>>();
   private readonly mutes = new Map<string, StoredMute[]>();
@@ -122,14 +127,22 @@ export class InMemoryEngineStore implements EngineStore {
     };
   }
 
-  async advanceLatestSnapshot(latest: LatestSnapshot): Promise<AdvanceResult> {
+  /** As the DynamoDB store: the compact record forward only, the body apart and keyed by its content. */
+  async advanceLatestSnapshot(latest: LatestSnapshot, data: SnapshotData): Promise<AdvanceResult> {
     const current = this.latest.get(latest.world_id);
     if (current && !(current.as_of_ms < latest.as_of_ms)) {
       return current.as_of_ms === latest.as_of_ms && current.version === latest.version ? 'same' : 'older';
     }
+    const bodyJson = JSON.stringify(splitSnapshot(data).body);
+    const ref = `SNAPSHOT#${digest('snapshot-body', bodyJson)}`;
+    this.bodies.set(key(latest.world_id, ref), bodyJson);
+    // Memory holds no TTL: the body the record leaves goes now, so a long replay keeps one per world.
+    if (current?.snapshot_ref && current.snapshot_ref !== ref)
+      this.bodies.delete(key(latest.world_id, current.snapshot_ref));
     const { evaluated_as_of_ms: _ignored, ...identity } = copy(latest);
     this.latest.set(latest.world_id, {
       ...identity,
+      snapshot_ref: ref,
       ...(current?.evaluated_as_of_ms !== undefined
         ? { evaluated_as_of_ms: current.evaluated_as_of_ms }
         : {}),
@@ -141,6 +154,16 @@ export class InMemoryEngineStore implements EngineStore {
   async getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined> {
     const current = this.latest.get(worldId);
     return current ? copy(current) : undefined;
+  }
+
+  async getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined> {
+    const body = latest.snapshot_ref && this.bodies.get(key(latest.world_id, latest.snapshot_ref));
+    return body ? joinSnapshot(copy(latest.head), JSON.parse(body)) : undefined;
+  }
+
+  /** How many snapshot bodies are stored (the latest one per world). */
+  snapshotBodies(): number {
+    return this.bodies.size;
   }
 
   async listWorlds(): Promise<string[]> {

@@ -45,8 +45,8 @@ export interface ReplayedLine {
   nowMs: number;
   /** Snapshot version or market scope, for the summary. */
   subject: string;
-  /** For market data: stored, the same again, or older than what was stored. */
-  market?: AdvanceResult;
+  /** For market data: stored, the same again, older than what was stored, or rejected (future-dated). */
+  market?: AdvanceResult | 'rejected';
   outcomes: Outcome[];
   /** A retryable engine failure (Lambda would retry the delivery); the replay reports it and goes on. */
   error?: string;

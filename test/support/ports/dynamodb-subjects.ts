@@ -39,6 +39,8 @@ export async function dynamoEngineStore(
         }),
       );
     },
+    snapshotBodies: async () =>
+      (await scan(tables.state)).filter((i) => String(i.sk).startsWith('SNAPSHOT#')).length,
     close: async () => client.destroy(),
   };
 }

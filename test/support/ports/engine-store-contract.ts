@@ -1,15 +1,11 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { StoredMute } from '#lib/adapters/memory/memory-store.js';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { EpisodeState } from '#lib/engine/episodes.js';
 import { EvaluationInProgressError } from '#lib/engine/errors.js';
-import type {
-  AuditRecord,
-  EngineStore,
-  EvaluationCommit,
-  LatestSnapshot,
-  SignalItem,
-} from '#lib/engine/ports.js';
+import type { AuditRecord, EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
+import { latestRecord } from '#lib/engine/records.js';
 
 /**
  * One behavioural suite for the EngineStore port, run against every implementation (in memory in
@@ -26,23 +22,26 @@ export interface EngineStoreSubject {
   audit(): Promise<AuditRecord[]>;
   /** Stores a mute as the ops path writes it. */
   putMute(mute: StoredMute): Promise<void>;
+  /** How many snapshot bodies are stored, over all worlds. */
+  snapshotBodies(): Promise<number>;
   close?(): Promise<void>;
 }
 
 const W = 'w1';
 const T0 = Date.parse('2025-03-10T21:00:00Z');
 
-function latest(asOfMs: number, version = `v${asOfMs}`, world = W): LatestSnapshot {
+function snapshot(asOfMs: number, version = `v${asOfMs}`, world = W): SnapshotData {
   const asOf = new Date(asOfMs).toISOString();
-  return {
-    world_id: world,
-    as_of: asOf,
-    as_of_ms: asOfMs,
-    version,
-    trigger_key: `risk_snapshot_updated:${world}:${version}:1`,
-    source_event_id: `ce-${version}`,
-    data: { world_id: world, as_of: asOf, version, weights: { a: 1 } },
-  };
+  return { world_id: world, as_of: asOf, version, weights: { a: 1 }, ttl_sec: 600 };
+}
+
+/** Advances the world's latest snapshot as the engine does: the compact record, and the snapshot. */
+function advance(store: EngineStore, asOfMs: number, version = `v${asOfMs}`, world = W, data?: SnapshotData) {
+  const full = data ?? snapshot(asOfMs, version, world);
+  return store.advanceLatestSnapshot(
+    latestRecord(full, `risk_snapshot_updated:${world}:${version}:1`, `ce-${version}`),
+    full,
+  );
 }
 
 function episode(version: number, status: EpisodeState['status'] = 'active'): EpisodeState {
@@ -102,7 +101,7 @@ function commit(over: Partial<EvaluationCommit> = {}): EvaluationCommit {
 
 /** A store with the world's latest snapshot at T0 and `eval-1` claimed by `inv-1`. */
 async function claimed(store: EngineStore): Promise<EngineStore> {
-  await store.advanceLatestSnapshot(latest(T0));
+  await advance(store, T0);
   await store.claimEvaluation(W, 'eval-1', 'inv-1', T0 + 60_000, T0);
   return store;
 }
@@ -130,28 +129,80 @@ export function engineStoreContract(
     describe('latest snapshot', () => {
       it('moves forward only: an older as_of never wins, the same snapshot again is `same`', async () => {
         const store = s.store;
-        expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('advanced');
-        expect(await store.advanceLatestSnapshot(latest(T0, 'v1'))).toBe('same');
-        expect(await store.advanceLatestSnapshot(latest(T0, 'v1-other'))).toBe('older');
-        expect(await store.advanceLatestSnapshot(latest(T0 - 1, 'v0'))).toBe('older');
+        expect(await advance(store, T0, 'v1')).toBe('advanced');
+        expect(await advance(store, T0, 'v1')).toBe('same');
+        expect(await advance(store, T0, 'v1-other')).toBe('older');
+        expect(await advance(store, T0 - 1, 'v0')).toBe('older');
         expect((await store.getLatestSnapshot(W))?.version).toBe('v1');
-        expect(await store.advanceLatestSnapshot(latest(T0 + 1, 'v2'))).toBe('advanced');
+        expect(await advance(store, T0 + 1, 'v2')).toBe('advanced');
         expect((await store.getLatestSnapshot(W))?.version).toBe('v2');
       });
 
       it('lists every world that has had a snapshot, sorted', async () => {
         const store = s.store;
-        await store.advanceLatestSnapshot(latest(T0, 'v1', 'zeta'));
-        await store.advanceLatestSnapshot(latest(T0, 'v1', 'alpha'));
+        await advance(store, T0, 'v1', 'zeta');
+        await advance(store, T0, 'v1', 'alpha');
         expect(await store.listWorlds()).toEqual(['alpha', 'zeta']);
       });
 
       it('hands out copies, so a caller cannot change what is stored', async () => {
         const store = s.store;
-        await store.advanceLatestSnapshot(latest(T0, 'v1'));
+        await advance(store, T0, 'v1');
         const got = await store.getLatestSnapshot(W);
-        got!.data.weights.a = 0.5;
-        expect((await store.getLatestSnapshot(W))?.data.weights.a).toBe(1);
+        const data = await store.getSnapshotData(got!);
+        data!.weights.a = 0.5;
+        got!.head.version = 'changed';
+        const again = await store.getLatestSnapshot(W);
+        expect(again?.head.version).toBe('v1');
+        expect((await store.getSnapshotData(again!))?.weights.a).toBe(1);
+      });
+
+      it('keeps identity on the record and the body apart, and gives the snapshot back whole', async () => {
+        const store = s.store;
+        const data = {
+          ...snapshot(T0, 'v1'),
+          hash: 'sha256:x',
+          event_version: 2,
+          covariance: { 'a,a': 0.01 },
+        };
+        await advance(store, T0, 'v1', W, data);
+        const latest = await store.getLatestSnapshot(W);
+        expect(latest).toMatchObject({
+          world_id: W,
+          version: 'v1',
+          as_of_ms: T0,
+          expires_at_ms: T0 + 600_000,
+          head: { world_id: W, version: 'v1', hash: 'sha256:x', event_version: 2, ttl_sec: 600 },
+        });
+        expect(latest).not.toHaveProperty('data');
+        expect(latest?.head).not.toHaveProperty('weights');
+        expect(await store.getSnapshotData(latest!)).toEqual(data);
+      });
+
+      it('stores a body once for every snapshot of the same content, and the new one when it changes', async () => {
+        const store = s.store;
+        const body = { weights: { a: 0.6, b: 0.4 }, realized_returns: { a: [0.01], b: [-0.02] } };
+        await advance(store, T0, 'v1', W, { ...snapshot(T0, 'v1'), ...body });
+        await advance(store, T0 + 1, 'v2', W, { ...snapshot(T0 + 1, 'v2'), ...body });
+        expect(await s.snapshotBodies()).toBe(1);
+        const latest = await store.getLatestSnapshot(W);
+        expect((await store.getSnapshotData(latest!))?.version).toBe('v2');
+        await advance(store, T0 + 2, 'v3', W, { ...snapshot(T0 + 2, 'v3'), ...body, weights: { a: 1 } });
+        expect((await store.getSnapshotData((await store.getLatestSnapshot(W))!))?.weights).toEqual({ a: 1 });
+      });
+
+      it('never lets an older snapshot replace the body the record points at', async () => {
+        const store = s.store;
+        await advance(store, T0 + 1, 'v2', W, { ...snapshot(T0 + 1, 'v2'), weights: { new: 1 } });
+        expect(await advance(store, T0, 'v1', W, { ...snapshot(T0, 'v1'), weights: { old: 1 } })).toBe(
+          'older',
+        );
+        const latest = await store.getLatestSnapshot(W);
+        expect((await store.getSnapshotData(latest!))?.weights).toEqual({ new: 1 });
+      });
+
+      it('has no snapshot for a world that has had none', async () => {
+        expect(await s.store.getLatestSnapshot('nobody')).toBeUndefined();
       });
     });
 
@@ -231,14 +282,14 @@ export function engineStoreContract(
 
       it('still commits when a newer snapshot only arrived (a fast stream never starves a world)', async () => {
         const store = await claimed(s.store);
-        await store.advanceLatestSnapshot(latest(T0 + 86_400_000, 'v2'));
+        await advance(store, T0 + 86_400_000, 'v2');
         expect(await store.commitEvaluation(commit())).toBe('committed');
         expect((await store.getLatestSnapshot(W))?.evaluated_as_of_ms).toBe(T0);
       });
 
       it('is superseded, writing nothing, once an evaluation of a newer snapshot committed', async () => {
         const store = await claimed(s.store);
-        await store.advanceLatestSnapshot(latest(T0 + 86_400_000, 'v2'));
+        await advance(store, T0 + 86_400_000, 'v2');
         await store.claimEvaluation(W, 'eval-2', 'inv-2', T0 + 60_000, T0);
         const newer = commit({
           evaluation_key: 'eval-2',
@@ -255,7 +306,7 @@ export function engineStoreContract(
 
       it('skips the latest-snapshot check for a terminal commit (NaN as_of)', async () => {
         const store = await claimed(s.store);
-        await store.advanceLatestSnapshot(latest(T0 + 1, 'v2'));
+        await advance(store, T0 + 1, 'v2');
         const terminal = commit({
           snapshot_as_of_ms: Number.NaN,
           episodes: [],

@@ -4,6 +4,7 @@ import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import { PublishDeferredError, PublishError } from '#lib/engine/errors.js';
 import { type Invocation, OutboxProtocol } from '#lib/engine/outbox.js';
 import type { EngineStore, SignalPublisher } from '#lib/engine/ports.js';
+import { latestRecord } from '#lib/engine/records.js';
 
 const W = 'w1';
 const KEY = 'eval-1';
@@ -57,15 +58,8 @@ function setup() {
 
 /** `owner` claims and commits an outbox with both events, holding the publish lease it computes. */
 async function committed(s: ReturnType<typeof setup>, owner: Invocation, store: EngineStore = s.store) {
-  await store.advanceLatestSnapshot({
-    world_id: W,
-    as_of: '2025-03-10T21:00:00Z',
-    as_of_ms: T0,
-    version: 'v1',
-    trigger_key: 't',
-    source_event_id: 'ce',
-    data: { world_id: W, as_of: '2025-03-10T21:00:00Z', version: 'v1', weights: { a: 1 } },
-  });
+  const data = { world_id: W, as_of: '2025-03-10T21:00:00Z', version: 'v1', weights: { a: 1 } };
+  await store.advanceLatestSnapshot(latestRecord(data, 't', 'ce'), data);
   expect((await s.protocol.claim(W, KEY, owner)).claimed).toBe(true);
   const result = await store.commitEvaluation({
     world_id: W,

@@ -1,0 +1,232 @@
+/**
+ * Write units per evaluation (issue 10, "Scale and cost"), measured on DynamoDB Local through the
+ * local pipeline (real SDK client → local bus → the Lambda handlers): every DynamoDB call the engine
+ * makes asks for its consumed capacity (bench/capacity-meter.ts). One world of 20 strategies, the
+ * default rule set (a world-scope VaR limit, so a breach cuts all 20), a ~22 KB snapshot (20 daily
+ * return series of 40 points and the full 20×20 covariance inline).
+ *
+ * - silent, new content: a hub snapshot whose returns changed; nothing fires.
+ * - silent, heartbeat: a new hub snapshot (as_of, version, hash) over the same weights, covariance
+ *   and returns, as a hub re-publishing within its ttl sends; nothing fires.
+ * - silent, market: a market event re-evaluating the world's latest snapshot; nothing fires.
+ * - published, 20 signals: breach and calm alternate, so each snapshot publishes 20 signals (20
+ *   reduces, then 20 holds).
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import type { Outcome } from '#lib/engine/engine.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
+import { mulberry32 } from '#lib/prng.js';
+import { breakdown, type CapacityEntry, meterClient, totals } from './capacity-meter.js';
+import type { BenchFigure } from './types.js';
+
+const STRATEGIES = Array.from({ length: 20 }, (_, i) => `strategy-${String(i + 1).padStart(2, '0')}`);
+const POINTS = 40;
+const SOURCE = 'qmtl.services.worldservice';
+const PREFIX = 'wu-';
+
+/** Per-strategy variance that puts 1-day 99% normal VaR at `varLevel` (equal weights, no correlation). */
+function varianceFor(varLevel: number): number {
+  const sigmaP = varLevel / 2.3263478740408408;
+  return sigmaP * sigmaP * STRATEGIES.length;
+}
+
+interface Content {
+  covariance: Record<string, number>;
+  realized_returns: Record<string, number[]>;
+}
+
+function content(varLevel: number, seed: number): Content {
+  const v = varianceFor(varLevel);
+  const rand = mulberry32(seed);
+  const covariance: Record<string, number> = {};
+  for (let i = 0; i < STRATEGIES.length; i++)
+    for (let j = i; j < STRATEGIES.length; j++)
+      covariance[`${STRATEGIES[i]},${STRATEGIES[j]}`] = i === j ? v : 0;
+  const realized_returns = Object.fromEntries(
+    STRATEGIES.map((s) => [s, Array.from({ length: POINTS }, () => (rand() - 0.5) * 0.02)]),
+  );
+  return { covariance, realized_returns };
+}
+
+function snapshotEntry(world: string, n: number, asOfMs: number, c: Content): PutEventsRequestEntry {
+  const version = `v${n}`;
+  const hash = `sha256:${world}-${version}`;
+  const asOf = new Date(asOfMs).toISOString();
+  const data = {
+    world_id: world,
+    as_of: asOf,
+    version,
+    weights: Object.fromEntries(STRATEGIES.map((s) => [s, 1 / STRATEGIES.length])),
+    ...c,
+    stress: { crash: { max_drawdown: 0.1 } },
+    provenance: { actor: 'risk-hub', stage: 'live' },
+    hash,
+    ttl_sec: 86_400,
+    created_at: new Date(asOfMs + 1_000).toISOString(),
+    event_version: 1,
+    idempotency_key: `risk_snapshot_updated:${world}:${hash}:1`,
+  };
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: SOURCE,
+    DetailType: 'risk_snapshot_updated',
+    Detail: JSON.stringify({
+      specversion: '1.0',
+      id: `ce-${world}-${version}`,
+      source: SOURCE,
+      type: 'risk_snapshot_updated',
+      time: data.created_at,
+      datacontenttype: 'application/json',
+      correlation_id: `risk_snapshot:${world}:${hash}`,
+      data,
+    }),
+  };
+}
+
+function marketEntry(world: string, n: number, asOfMs: number): PutEventsRequestEntry {
+  const asOf = new Date(asOfMs).toISOString();
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: 'qmtl.services.market_data',
+    DetailType: 'market_snapshot_updated',
+    Detail: JSON.stringify({
+      specversion: '1.0',
+      id: `mkt-${world}-${n}`,
+      source: 'qmtl.services.market_data',
+      type: 'market_snapshot_updated',
+      time: asOf,
+      datacontenttype: 'application/json',
+      correlation_id: `market:${world}:${asOf}`,
+      data: {
+        scope: 'global',
+        worlds: [world],
+        as_of: asOf,
+        indicators: { vix: 18, vix3m: 21 },
+        event_version: 1,
+        idempotency_key: `market_snapshot_updated:global:${world}:${asOf}:1`,
+      },
+    }),
+  };
+}
+
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor((s.length - 1) / 2)]!;
+}
+
+/** The sample whose write units are the median, for its breakdown. */
+function medianSample(samples: readonly CapacityEntry[][]): CapacityEntry[] {
+  const m = median(samples.map((s) => totals(s).writeUnits));
+  return samples.find((s) => totals(s).writeUnits === m) ?? samples[0] ?? [];
+}
+
+export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
+  const reps = opts.quick ? 3 : 9;
+  let meter: { entries: CapacityEntry[] } | undefined;
+  const tables = tableNames(PREFIX);
+  const stack = await startLocalStack({
+    clock: 'wall',
+    tablePrefix: PREFIX,
+    overrides: (base) => {
+      const client = new DynamoDBClient({
+        endpoint: process.env.DYNAMODB_ENDPOINT!,
+        region: LOCAL_REGION,
+        credentials: LOCAL_CREDENTIALS,
+      });
+      meter = meterClient(client);
+      return { ...base, store: new DynamoDbEngineStore(client, tables, true) };
+    },
+  });
+  const bus = new EventBridgeClient({
+    endpoint: stack.busEndpoint,
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  try {
+    if (stack.dynamoKind !== 'dynamodb-local')
+      throw new Error(`the write-units bench needs DynamoDB Local (Java); got ${stack.dynamoKind}`);
+    let t = Date.now() - 3_600_000;
+    const tick = () => {
+      t += 60_000;
+      return t;
+    };
+    const samples: Record<string, CapacityEntry[][]> = {
+      silentNew: [],
+      silentHeartbeat: [],
+      silentMarket: [],
+      published: [],
+    };
+    /** Sends one event, waits for the pipeline to finish, and returns what its DynamoDB calls cost. */
+    const measure = async (entry: PutEventsRequestEntry, expect: (o: Outcome) => boolean) => {
+      const outcomesBefore = stack.outcomes.length;
+      meter!.entries.length = 0;
+      const out = await bus.send(new PutEventsCommand({ Entries: [entry] }));
+      if (out.FailedEntryCount) throw new Error('PutEvents refused the bench event');
+      await stack.bus.drain();
+      const outcomes = stack.outcomes.slice(outcomesBefore);
+      if (outcomes.length !== 1 || !expect(outcomes[0]!))
+        throw new Error(`unexpected outcome(s): ${JSON.stringify(outcomes)}`);
+      return [...meter!.entries];
+    };
+    const silent = (o: Outcome) => o.outcome === 'no_signal';
+    const published = (o: Outcome) => o.outcome === 'published' && o.signals === STRATEGIES.length;
+
+    // Silent world: the first snapshot registers the world (not measured).
+    const calm = content(0.014, 1);
+    let n = 0;
+    await measure(snapshotEntry('w-silent', n++, tick(), calm), silent);
+    for (let i = 0; i < reps; i++) {
+      samples.silentNew!.push(
+        await measure(snapshotEntry('w-silent', n++, tick(), content(0.014, 100 + i)), silent),
+      );
+      const same = content(0.014, 100 + i);
+      samples.silentHeartbeat!.push(await measure(snapshotEntry('w-silent', n++, tick(), same), silent));
+      samples.silentMarket!.push(await measure(marketEntry('w-silent', i, tick()), silent));
+    }
+    // Publishing world: breach, calm, breach, ... each publishes 20 signals.
+    await measure(snapshotEntry('w-publish', n++, tick(), calm), silent);
+    for (let i = 0; i < reps; i++) {
+      const level = i % 2 === 0 ? 0.04 : 0.01;
+      samples.published!.push(
+        await measure(snapshotEntry('w-publish', n++, tick(), content(level, 200 + i)), published),
+      );
+    }
+
+    const rows: [string, string, CapacityEntry[][], number][] = [
+      ['silentNew', 'silent evaluation, hub snapshot with new content', samples.silentNew!, 10],
+      [
+        'silentHeartbeat',
+        'silent evaluation, hub snapshot with unchanged content',
+        samples.silentHeartbeat!,
+        10,
+      ],
+      ['silentMarket', 'silent evaluation, market re-evaluation', samples.silentMarket!, 10],
+      ['published', 'published 20-signal evaluation (hub snapshot)', samples.published!, 80],
+    ];
+    const short = (s: string) => s.replace(PREFIX, '').replace('exit-engine-', '');
+    const figures: BenchFigure[] = [];
+    for (const [, label, list, budget] of rows) {
+      const units = list.map((s) => totals(s).writeUnits);
+      const est = median(list.map((s) => totals(s).estimatedWriteUnits));
+      const reads = median(list.map((s) => totals(s).readUnits));
+      const m = median(units);
+      const detail = breakdown(medianSample(list).map((e) => ({ ...e, tables: e.tables.map(short) })));
+      console.log(`${label}: ${m} WCU (reads ${reads} RCU; refused-write estimate ${est})\n  ${detail}`);
+      figures.push({
+        name: `write units per ${label} (dynamodb-local consumed capacity, ${list.length} runs; ${reads} RCU)`,
+        unit: 'WCU',
+        median: m,
+        budget: `≤ ${budget}`,
+        ok: m <= budget,
+      });
+    }
+    return figures;
+  } finally {
+    bus.destroy();
+    await stack.stop();
+  }
+}

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { breakdown, itemSizeBytes, totals, writeUnitsFor } from '../../bench/capacity-meter.js';
+
+/** The write-units bench's arithmetic, against DynamoDB's billing rules (read-write-operations docs). */
+describe('capacity meter', () => {
+  it('bills 1 WCU per started KB, at least 1, doubled in a transaction', () => {
+    expect(writeUnitsFor(0)).toBe(1);
+    expect(writeUnitsFor(1024)).toBe(1);
+    expect(writeUnitsFor(1025)).toBe(2);
+    expect(writeUnitsFor(22 * 1024)).toBe(22);
+    expect(writeUnitsFor(500, true)).toBe(2);
+    expect(writeUnitsFor(3000, true)).toBe(6);
+  });
+
+  it('sizes items as attribute names plus values, in plain and low-level form', () => {
+    expect(itemSizeBytes({ pk: 'WORLD#w1', sk: 'LATEST' })).toBe(2 + 8 + 2 + 6);
+    expect(itemSizeBytes({ pk: { S: 'WORLD#w1' }, sk: { S: 'LATEST' } })).toBe(18);
+    expect(itemSizeBytes({ body: new Uint8Array(5000) })).toBe(4 + 5000);
+    expect(itemSizeBytes({ n: 12345 })).toBe(1 + 4);
+    expect(itemSizeBytes({ list: ['ab', 'c'] })).toBe(4 + 3 + (1 + 2) + (1 + 1));
+  });
+
+  it('totals writes and reads apart, and says how much of the writes is estimated', () => {
+    const entries = [
+      { command: 'PutItemCommand', tables: ['state'], units: 9, write: true, estimated: false },
+      {
+        command: 'TransactWriteItemsCommand',
+        tables: ['audit', 'state'],
+        units: 6,
+        write: true,
+        estimated: false,
+      },
+      { command: 'UpdateItemCommand', tables: ['signals'], units: 3, write: true, estimated: true },
+      { command: 'GetItemCommand', tables: ['state'], units: 2, write: false, estimated: false },
+    ];
+    expect(totals(entries)).toEqual({ writeUnits: 18, readUnits: 2, estimatedWriteUnits: 3, writes: 3 });
+    expect(breakdown(entries)).toBe(
+      'PutItem state: 9 (1×); TransactWriteItems audit+state: 6 (1×); UpdateItem (refused) signals: 3 (1×)',
+    );
+  });
+});
