@@ -44,6 +44,46 @@ export function activeMutes(records: readonly (Mute & { ended_at?: string })[]):
     }));
 }
 
+/**
+ * A cut proposed for approval that ops approved (or the timeout sweep emitted by default): it has
+ * reached, or is about to reach, the gateway. Only these earn a hold when their episode clears.
+ */
+export interface ApprovedCut {
+  strategy_id: string;
+  rule_ids: string[];
+  /** When the proposal was made (the evaluation's `now`). */
+  emitted_at: string;
+}
+
+/**
+ * When the oldest open episode of an approval-mode rule began, or undefined when none is open: the
+ * engine reads approved cuts (one query) only then, since only such an episode can clear into a hold.
+ */
+export function openApprovalSince(
+  ruleSet: RuleSet,
+  episodes: ReadonlyMap<string, EpisodeState>,
+): string | undefined {
+  const approvalRules = new Set(
+    ruleSet.rules.filter((r) => effectiveMode(ruleSet, r) === 'approval').map((r) => r.id),
+  );
+  let since: string | undefined;
+  for (const e of episodes.values()) {
+    if (e.status !== 'active' || !approvalRules.has(e.rule_id)) continue;
+    const opened = e.opened_at ?? '';
+    if (since === undefined || opened < since) since = opened;
+  }
+  return since;
+}
+
+/** Whether a stored signal row is an approved approval-mode cut (approved, or since published). */
+export function isApprovedCut(row: { mode: string; status: string; action: string }): boolean {
+  return (
+    row.mode === 'approval' &&
+    (row.status === 'approved' || row.status === 'published') &&
+    row.action !== 'hold'
+  );
+}
+
 /** Where a decided signal goes: published, held for approval, stored only, or silenced. */
 export type Channel = RuleMode | 'muted';
 
@@ -108,6 +148,11 @@ export interface EvaluateArgs {
   input: RuleInput;
   episodes: ReadonlyMap<string, EpisodeState>;
   mutes: readonly Mute[];
+  /**
+   * Approved approval-mode cuts of this world since its open approval episodes began: a cleared
+   * approval episode proposes a hold only to strategies whose cut is among them (none: no hold).
+   */
+  approvedCuts?: readonly ApprovedCut[];
   /** ISO form of input.nowMs, for stored timestamps. */
   now: string;
 }
@@ -120,6 +165,7 @@ export function evaluateRuleSet({
   input: given,
   episodes,
   mutes,
+  approvedCuts = [],
   now,
 }: EvaluateArgs): EvaluationResult {
   // Rules measuring the same series share the work, within this evaluation only.
@@ -292,6 +338,9 @@ export function evaluateRuleSet({
         // Only strategies this episode told to cut hear that it is over (even if since exited).
         for (const s of prev.signalled_strategies ?? strategies) {
           const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          // In approval mode, only a cut ops approved moved the gateway: nothing else to undo.
+          if (!mute && mode === 'approval' && !wasApproved(approvedCuts, rule.id, s, prev.opened_at))
+            continue;
           clears.push({
             rule,
             mode,
@@ -351,6 +400,21 @@ function dataKey(rule: Rule, input: RuleInput): string {
     return `${snap}|${rule.market_scope}@${input.market.get(rule.market_scope)?.as_of ?? 'none'}`;
   }
   return snap;
+}
+
+/** Whether an approved cut of this rule reached this strategy during the episode opened at `openedAt`. */
+function wasApproved(
+  cuts: readonly ApprovedCut[],
+  ruleId: string,
+  strategyId: string,
+  openedAt: string | undefined,
+): boolean {
+  return cuts.some(
+    (c) =>
+      c.strategy_id === strategyId &&
+      c.rule_ids.includes(ruleId) &&
+      (openedAt === undefined || c.emitted_at >= openedAt),
+  );
 }
 
 /** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */

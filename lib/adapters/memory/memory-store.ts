@@ -1,7 +1,7 @@
 import type { EngineEvent } from '../../contracts/exit-signal.js';
 import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
-import { activeMutes, type Mute } from '../../engine/evaluate.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -180,6 +180,12 @@ export class InMemoryEngineStore implements EngineStore {
 
   async loadMutes(worldId: string): Promise<Mute[]> {
     return activeMutes(this.mutes.get(worldId) ?? []);
+  }
+
+  async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
+    return [...this.signals.values()]
+      .filter((s) => s.world_id === worldId && s.emitted_at >= since && isApprovedCut(s))
+      .map((s) => ({ strategy_id: s.strategy_id, rule_ids: [...s.rule_ids], emitted_at: s.emitted_at }));
   }
 
   /** Stores a mute (or replaces one with the same id), as the ops path writes it. */
