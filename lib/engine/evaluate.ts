@@ -205,6 +205,8 @@ export function evaluateRuleSet({
         minRatioStep: rule.reemit.min_ratio_step,
         repeatAfterMs:
           rule.reemit.repeat_after_sec === undefined ? undefined : rule.reemit.repeat_after_sec * 1000,
+        ...(rule.lockout ? { lockoutMs: durationMs(rule.lockout) } : {}),
+        ...(rule.cooldown ? { cooldownMs: durationMs(rule.cooldown) } : {}),
         nowMs: input.nowMs,
         now,
         asOf: snapshot.as_of,
@@ -219,7 +221,8 @@ export function evaluateRuleSet({
       // A strategy that appears while a world-wide episode is open gets its standing action at once.
       const joined: Record<string, number> = {};
       const covered = prev.covered_strategies;
-      if (rule.scope === 'world' && verdict === 'active' && next.status === 'active' && covered) {
+      const holding = verdict === 'active' || verdict === 'locked_out' || verdict === 'cooling_down';
+      if (rule.scope === 'world' && holding && next.status === 'active' && covered) {
         for (const s of strategies) {
           if (s in before || covered.includes(s)) continue;
           const r = joinerRatio(rule, prev, sizing.ratios[s] ?? 0, breached);
@@ -504,6 +507,7 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_ratio === b.last_ratio &&
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
+    a.clear_since === b.clear_since &&
     (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
     (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join() &&
     JSON.stringify(a.standing_ratios ?? {}) === JSON.stringify(b.standing_ratios ?? {}) &&

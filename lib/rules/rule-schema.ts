@@ -84,6 +84,13 @@ export const RuleCommonShape = {
       repeat_after_sec: z.number().int().positive().optional(),
     })
     .default({ min_ratio_step: 0.05 }),
+  /**
+   * After the measure clears, the episode's hold waits this long (on the snapshots' as_of time): the
+   * cut stands, and the hold goes out at the first evaluation once it has passed.
+   */
+  cooldown: DurationSchema.optional(),
+  /** A cut stands at least this long after the snapshot it fired on, even if the measure clears sooner. */
+  lockout: DurationSchema.optional(),
   /** Apply only to snapshots whose provenance matches (e.g. `{stage: [live]}`); absent: always. */
   when: z
     .strictObject({

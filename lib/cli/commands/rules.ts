@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
+import { explainLanguage } from '../../rules/explain-language.js';
 import { effectiveMode, type Rule, type RuleSet } from '../../rules/rule-schema.js';
 import {
   DEFAULT_WORLD,
@@ -291,6 +292,7 @@ export function explainRule(set: RuleSet, rule: Rule): string {
         : ''
     }; when the episode ends it sends a hold.`,
   );
+  parts.push(...explainLanguage(rule, mode));
   if (rule.when) {
     const conds = [
       rule.when.stage ? `stage is ${rule.when.stage.join(' or ')}` : '',

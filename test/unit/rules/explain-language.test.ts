@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { explainRule } from '#lib/cli/commands/rules.js';
+import { type RuleSet, RuleSetSchema } from '#lib/rules/rule-schema.js';
+
+/** `rules explain` states the newer language features in words. */
+function explained(rule: Record<string, unknown>, mode?: 'approval'): string {
+  const def = RuleSetSchema.parse({ world: 'w1', ...(mode ? { mode } : {}), rules: [rule] });
+  const set: RuleSet = { ...def, version: 'sha256:x', source: 'test' };
+  return explainRule(set, set.rules[0]!);
+}
+
+const stress = { id: 'stress', kind: 'stress_drawdown', limit: 0.2, action: { type: 'exit' } };
+
+describe('rules explain: newer language', () => {
+  it('says what lockout and cooldown do, on the as_of timeline', () => {
+    const text = explained({ ...stress, lockout: '1h', cooldown: '30m' });
+    expect(text).toContain(
+      'Lock-out 1h: once fired, the cut stands at least 1h after the snapshot it fired on',
+    );
+    expect(text).toContain('Cooldown 30m: after the measure clears, the hold waits');
+    expect(explained(stress)).not.toContain('Cooldown');
+  });
+
+  it('says that approval holds go only to approved cuts', () => {
+    expect(explained(stress, 'approval')).toContain(
+      'a hold is proposed only to strategies whose cut was approved',
+    );
+    expect(explained(stress)).not.toContain('whose cut was approved');
+  });
+});
