@@ -1,6 +1,14 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
 import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
-import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import { resolveLevels } from '../rules/relative-levels.js';
+import {
+  durationMs,
+  effectiveMode,
+  type Rule,
+  type RuleMode,
+  type RuleSet,
+  type RuleSpec,
+} from '../rules/rule-schema.js';
 import { SharedMeasures } from '../rules/shared-measures.js';
 import type { RuleInput } from '../rules/types.js';
 import {
@@ -179,12 +187,19 @@ export function evaluateRuleSet({
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
-  for (const baseRule of ruleSet.rules) {
-    const mode = effectiveMode(ruleSet, baseRule);
-    if (!whenApplies(baseRule, snapshot)) {
-      outcomes.push(notApplicable(baseRule, mode, snapshot));
+  for (const spec of ruleSet.rules) {
+    const mode = effectiveMode(ruleSet, spec);
+    if (!whenApplies(spec, snapshot)) {
+      outcomes.push(notApplicable(spec, mode, snapshot));
       continue;
     }
+    // Levels relative to the snapshot's budget; without it the rule is audited unevaluable (fail closed).
+    const resolved = resolveLevels(spec, snapshot.constraints);
+    if ('unavailable' in resolved) {
+      outcomes.push(unevaluable(spec, mode, resolved));
+      continue;
+    }
+    const baseRule = resolved.rule;
     for (const [rule, m] of measureWithOverrides(baseRule, input)) {
       const clear = rule.clear ?? rule.limit;
       const target = rule.target ?? rule.limit;
@@ -421,7 +436,31 @@ function wasApproved(
 }
 
 /** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */
-function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+function notApplicable(rule: RuleSpec, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+  return {
+    ...unmeasured(rule, mode),
+    verdict: 'not_applicable',
+    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
+  };
+}
+
+/** The audit row of a rule whose relative levels this snapshot cannot give: not measured, no episode step. */
+function unevaluable(
+  rule: RuleSpec,
+  mode: RuleMode,
+  why: { unavailable: string; evidence: Record<string, unknown> },
+): RuleOutcome {
+  return {
+    ...unmeasured(rule, mode),
+    verdict: 'unavailable',
+    unavailable: why.unavailable,
+    evidence: { ...why.evidence, limit: rule.limit, clear: rule.clear ?? null, target: rule.target ?? null },
+  };
+}
+
+/** A rule's audit row without a measure; levels relative to a budget are recorded as NaN (stored null). */
+function unmeasured(rule: RuleSpec, mode: RuleMode) {
+  const num = (v: RuleSpec['limit']) => (typeof v === 'number' ? v : Number.NaN);
   return {
     rule_id: rule.id,
     kind: rule.kind,
@@ -429,12 +468,10 @@ function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot
     scope: rule.scope,
     scope_key: 'world',
     measure: null,
-    limit: rule.limit,
-    clear: rule.clear ?? rule.limit,
-    target: rule.target ?? rule.limit,
+    limit: num(rule.limit),
+    clear: num(rule.clear ?? rule.limit),
+    target: num(rule.target ?? rule.limit),
     utilization: null,
-    verdict: 'not_applicable',
-    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
   };
 }
 

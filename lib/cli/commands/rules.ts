@@ -1,7 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { explainLanguage } from '../../rules/explain-language.js';
-import { effectiveMode, type Rule, type RuleSet } from '../../rules/rule-schema.js';
+import { describeLevel } from '../../rules/relative-levels.js';
+import { effectiveMode, type Level, type RuleSpec as Rule, type RuleSet } from '../../rules/rule-schema.js';
 import {
   DEFAULT_WORLD,
   loadRuleSetDirectory,
@@ -224,7 +225,8 @@ function describeAction(rule: Rule, target: string): string {
 /** One plain-English paragraph: everything the rule will do. */
 export function explainRule(set: RuleSet, rule: Rule): string {
   const measure = measureName(rule);
-  const fmt = (v: number) => formatRuleValue(rule.kind, measure, v, true);
+  const fmt = (v: Level) =>
+    typeof v === 'number' ? formatRuleValue(rule.kind, measure, v, true) : describeLevel(v);
   const clear = rule.clear ?? rule.limit;
   const target = rule.target ?? rule.limit;
   const mode = effectiveMode(set, rule);

@@ -27,4 +27,16 @@ describe('rules explain: newer language', () => {
     );
     expect(explained(stress)).not.toContain('whose cut was approved');
   });
+
+  it('says a level is relative to the snapshot budget, and what happens without it', () => {
+    const text = explained({
+      id: 'lev',
+      kind: 'concentration',
+      measure: 'gross_leverage',
+      limit: { from: 'constraints.max_leverage', factor: 0.9 },
+    });
+    expect(text).toContain("It breaches above 0.9 × the snapshot's constraints.max_leverage");
+    expect(text).toContain("its limit is 0.9 × the snapshot's constraints.max_leverage, read afresh from every snapshot");
+    expect(text).toContain('audited as unavailable with the reason, and an open episode stays open');
+  });
 });
