@@ -238,6 +238,28 @@ export const StalenessRuleSchema = z.strictObject({
   ...limitShape(positive),
 });
 
+/**
+ * A strategy's share of portfolio VaR or ES (its component contribution over the total), not its
+ * stand-alone risk; parametric normal on the snapshot covariance, where VaR and ES shares coincide.
+ */
+export const RiskContributionRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('risk_contribution'),
+  scope: z
+    .literal('strategy', {
+      message: 'must be strategy: a risk contribution is measured per strategy (leave scope out)',
+    })
+    .default('strategy'),
+  measure: z.enum(['var', 'es']).default('var'),
+  method: z
+    .literal('normal', {
+      message:
+        'must be normal: shares are computed on the covariance (parametric normal, zero mean), where the VaR and ES shares are equal',
+    })
+    .default('normal'),
+  ...limitShape(fraction('a share of the portfolio measure between 0 and 1')),
+});
+
 export const RuleSchema = z
   .discriminatedUnion('kind', [
     VarLimitRuleSchema,
@@ -249,6 +271,7 @@ export const RuleSchema = z
     CorrelationBreakdownRuleSchema,
     LiquidityRuleSchema,
     StalenessRuleSchema,
+    RiskContributionRuleSchema,
   ])
   .superRefine((rule, ctx) => {
     for (const field of ['clear', 'target'] as const) {

@@ -78,6 +78,14 @@ export function sizingSupport(rule: RuleSpec): SizingSupport {
       return IMMOVABLE(`correlation_breakdown ${rule.measure}`);
     case 'staleness':
       return IMMOVABLE(`staleness of ${rule.source} data`);
+    case 'risk_contribution':
+      return {
+        homogeneous: false,
+        reduce: null,
+        contribution: null,
+        contributionBasis:
+          'the breaching strategy alone, cut exactly to the target share (the rest of the book unchanged)',
+      };
   }
 }
 

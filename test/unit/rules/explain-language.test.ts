@@ -36,7 +36,19 @@ describe('rules explain: newer language', () => {
       limit: { from: 'constraints.max_leverage', factor: 0.9 },
     });
     expect(text).toContain("It breaches above 0.9 × the snapshot's constraints.max_leverage");
-    expect(text).toContain("its limit is 0.9 × the snapshot's constraints.max_leverage, read afresh from every snapshot");
+    expect(text).toContain(
+      "its limit is 0.9 × the snapshot's constraints.max_leverage, read afresh from every snapshot",
+    );
     expect(text).toContain('audited as unavailable with the reason, and an open episode stays open');
+  });
+
+  it('explains a risk-contribution limit as a share of portfolio VaR, and its sizing', () => {
+    const text = explained({ id: 'share', kind: 'risk_contribution', limit: 0.4, target: 0.35 });
+    expect(text).toContain("each strategy's share of portfolio VaR: its component (Euler) contribution");
+    expect(text).toContain('not its stand-alone risk');
+    expect(text).toContain('It breaches above 40%');
+    expect(text).toContain(
+      'asks to cut the breaching strategy alone (the rest of the book unchanged) by the exact fraction that brings its share back to the target 35%',
+    );
   });
 });
