@@ -378,6 +378,13 @@ export class InMemoryEngineStore implements EngineStore {
     return map;
   }
 
+  /** Moves a signal row to a status, as an ops decision (approve, reject, timeout) writes it. */
+  setSignalStatus(signalId: string, status: SignalItem['status']): void {
+    const row = this.signals.get(signalId);
+    if (!row) throw new Error(`no signal ${signalId}`);
+    row.status = status;
+  }
+
   /** Every stored signal row, in the order first stored (what ops would scan). */
   allSignals(): SignalItem[] {
     return [...this.signals.values()].map(copy);
