@@ -6,7 +6,7 @@ import type { RuleSet } from '../rules/rule-schema.js';
 import { buildExitSignalEvents, buildProposedEvent } from './build-event.js';
 import { type EngineContext, type Outcome, retentionOf } from './engine-context.js';
 import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
-import { evaluateRuleSet } from './evaluate.js';
+import { evaluateRuleSet, openApprovalSince } from './evaluate.js';
 import type { Invocation } from './outbox.js';
 import type { EvaluationRecord } from './ports.js';
 import { evaluationAudit, expiry, signalItem } from './records.js';
@@ -83,12 +83,15 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
         .loadMarket(marketLoadScopes(marketScopes(a.ruleSet, a.world), a.world))
         .then((views) => marketViewsForWorld(views, marketScopes(a.ruleSet, a.world), a.world)),
     ]);
+    const approvalSince = openApprovalSince(a.ruleSet, episodes);
+    const approvedCuts = approvalSince ? await store.loadApprovedCuts(a.world, approvalSince) : [];
     const started = performance.now();
     const result = evaluateRuleSet({
       ruleSet: a.ruleSet,
       input: { snapshot: prepared, market, nowMs: a.nowMs, marketMaxAgeMs: ctx.deps.marketMaxAgeMs },
       episodes,
       mutes,
+      approvedCuts,
       now,
     });
     metrics.measure('EvaluationLatency', performance.now() - started, 'Milliseconds');

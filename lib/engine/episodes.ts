@@ -31,6 +31,13 @@ export interface EpisodeState {
   last_as_of?: string;
   /** Identity of the data the last counted breach was measured on: a re-evaluation of it never counts again. */
   last_data_key?: string;
+  /** The as_of of the snapshot the episode fired on: a `lockout` runs from it. */
+  opened_as_of?: string;
+  /**
+   * The as_of from which the measure has stayed at or below its clear level while a `lockout` or
+   * `cooldown` keeps the episode open; gone as soon as the measure rises above the clear level again.
+   */
+  clear_since?: string;
   /** When the current run of breaches began (for `persistence: {for: …}`). */
   breach_since?: string;
   /** Optimistic-concurrency counter; 0 for a state never stored. */
@@ -48,6 +55,8 @@ export type Verdict =
   | 'joined'
   | 'not_applicable'
   | 'active'
+  | 'locked_out'
+  | 'cooling_down'
   | 'cleared'
   | 'unavailable';
 
@@ -76,6 +85,10 @@ export interface EpisodeStepInput {
   proposed: { action: SignalAction; ratio: number };
   minRatioStep: number;
   repeatAfterMs: number | undefined;
+  /** A cut stands at least this long after the snapshot it fired on (snapshot as_of time). */
+  lockoutMs?: number;
+  /** The hold waits this long after the measure first cleared (snapshot as_of time). */
+  cooldownMs?: number;
   nowMs: number;
   now: string;
   asOf: string;
@@ -93,6 +106,23 @@ export function stepEpisode(
 
   if (prev.status === 'active') {
     if (value <= input.clear) {
+      // Lock-out and cooldown run on the snapshots' as_of timeline (never the clock): the episode
+      // stays open, its cut standing, until the first evaluation at or after both have passed.
+      const asOfMs = Date.parse(input.asOf);
+      const clearSince = prev.clear_since ?? input.asOf;
+      const lockedUntil =
+        input.lockoutMs && prev.opened_as_of
+          ? Date.parse(prev.opened_as_of) + input.lockoutMs
+          : Number.NEGATIVE_INFINITY;
+      const coolUntil = input.cooldownMs
+        ? Date.parse(clearSince) + input.cooldownMs
+        : Number.NEGATIVE_INFINITY;
+      if (asOfMs < lockedUntil || asOfMs < coolUntil) {
+        return {
+          next: { ...base, clear_since: clearSince },
+          verdict: asOfMs < lockedUntil ? 'locked_out' : 'cooling_down',
+        };
+      }
       return {
         next: {
           rule_id: prev.rule_id,
@@ -106,6 +136,7 @@ export function stepEpisode(
         verdict: 'cleared',
       };
     }
+    delete base.clear_since;
     const stricter = ACTION_RANK[input.proposed.action] > ACTION_RANK[prev.last_action ?? 'hold'];
     const deeper =
       input.proposed.action === prev.last_action &&
@@ -146,6 +177,7 @@ export function stepEpisode(
           breach_count: count,
           episode_id: `${prev.rule_id}:${prev.scope_key}:${input.asOf}`,
           opened_at: input.now,
+          opened_as_of: input.asOf,
           last_action: input.proposed.action,
           last_ratio: input.proposed.ratio,
           last_emitted_at: input.now,

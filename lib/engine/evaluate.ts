@@ -1,6 +1,14 @@
 import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
 import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
-import { durationMs, effectiveMode, type Rule, type RuleMode, type RuleSet } from '../rules/rule-schema.js';
+import { resolveLevels } from '../rules/relative-levels.js';
+import {
+  durationMs,
+  effectiveMode,
+  type Rule,
+  type RuleMode,
+  type RuleSet,
+  type RuleSpec,
+} from '../rules/rule-schema.js';
 import { SharedMeasures } from '../rules/shared-measures.js';
 import type { RuleInput } from '../rules/types.js';
 import {
@@ -42,6 +50,46 @@ export function activeMutes(records: readonly (Mute & { ended_at?: string })[]):
       reason: m.reason,
       actor: m.actor,
     }));
+}
+
+/**
+ * A cut proposed for approval that ops approved (or the timeout sweep emitted by default): it has
+ * reached, or is about to reach, the gateway. Only these earn a hold when their episode clears.
+ */
+export interface ApprovedCut {
+  strategy_id: string;
+  rule_ids: string[];
+  /** When the proposal was made (the evaluation's `now`). */
+  emitted_at: string;
+}
+
+/**
+ * When the oldest open episode of an approval-mode rule began, or undefined when none is open: the
+ * engine reads approved cuts (one query) only then, since only such an episode can clear into a hold.
+ */
+export function openApprovalSince(
+  ruleSet: RuleSet,
+  episodes: ReadonlyMap<string, EpisodeState>,
+): string | undefined {
+  const approvalRules = new Set(
+    ruleSet.rules.filter((r) => effectiveMode(ruleSet, r) === 'approval').map((r) => r.id),
+  );
+  let since: string | undefined;
+  for (const e of episodes.values()) {
+    if (e.status !== 'active' || !approvalRules.has(e.rule_id)) continue;
+    const opened = e.opened_at ?? '';
+    if (since === undefined || opened < since) since = opened;
+  }
+  return since;
+}
+
+/** Whether a stored signal row is an approved approval-mode cut (approved, or since published). */
+export function isApprovedCut(row: { mode: string; status: string; action: string }): boolean {
+  return (
+    row.mode === 'approval' &&
+    (row.status === 'approved' || row.status === 'published') &&
+    row.action !== 'hold'
+  );
 }
 
 /** Where a decided signal goes: published, held for approval, stored only, or silenced. */
@@ -108,6 +156,11 @@ export interface EvaluateArgs {
   input: RuleInput;
   episodes: ReadonlyMap<string, EpisodeState>;
   mutes: readonly Mute[];
+  /**
+   * Approved approval-mode cuts of this world since its open approval episodes began: a cleared
+   * approval episode proposes a hold only to strategies whose cut is among them (none: no hold).
+   */
+  approvedCuts?: readonly ApprovedCut[];
   /** ISO form of input.nowMs, for stored timestamps. */
   now: string;
 }
@@ -120,6 +173,7 @@ export function evaluateRuleSet({
   input: given,
   episodes,
   mutes,
+  approvedCuts = [],
   now,
 }: EvaluateArgs): EvaluationResult {
   // Rules measuring the same series share the work, within this evaluation only.
@@ -133,12 +187,19 @@ export function evaluateRuleSet({
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
-  for (const baseRule of ruleSet.rules) {
-    const mode = effectiveMode(ruleSet, baseRule);
-    if (!whenApplies(baseRule, snapshot)) {
-      outcomes.push(notApplicable(baseRule, mode, snapshot));
+  for (const spec of ruleSet.rules) {
+    const mode = effectiveMode(ruleSet, spec);
+    if (!whenApplies(spec, snapshot)) {
+      outcomes.push(notApplicable(spec, mode, snapshot));
       continue;
     }
+    // Levels relative to the snapshot's budget; without it the rule is audited unevaluable (fail closed).
+    const resolved = resolveLevels(spec, snapshot.constraints);
+    if ('unavailable' in resolved) {
+      outcomes.push(unevaluable(spec, mode, resolved));
+      continue;
+    }
+    const baseRule = resolved.rule;
     for (const [rule, m] of measureWithOverrides(baseRule, input)) {
       const clear = rule.clear ?? rule.limit;
       const target = rule.target ?? rule.limit;
@@ -159,6 +220,8 @@ export function evaluateRuleSet({
         minRatioStep: rule.reemit.min_ratio_step,
         repeatAfterMs:
           rule.reemit.repeat_after_sec === undefined ? undefined : rule.reemit.repeat_after_sec * 1000,
+        ...(rule.lockout ? { lockoutMs: durationMs(rule.lockout) } : {}),
+        ...(rule.cooldown ? { cooldownMs: durationMs(rule.cooldown) } : {}),
         nowMs: input.nowMs,
         now,
         asOf: snapshot.as_of,
@@ -173,7 +236,8 @@ export function evaluateRuleSet({
       // A strategy that appears while a world-wide episode is open gets its standing action at once.
       const joined: Record<string, number> = {};
       const covered = prev.covered_strategies;
-      if (rule.scope === 'world' && verdict === 'active' && next.status === 'active' && covered) {
+      const holding = verdict === 'active' || verdict === 'locked_out' || verdict === 'cooling_down';
+      if (rule.scope === 'world' && holding && next.status === 'active' && covered) {
         for (const s of strategies) {
           if (s in before || covered.includes(s)) continue;
           const r = joinerRatio(rule, prev, sizing.ratios[s] ?? 0, breached);
@@ -292,6 +356,9 @@ export function evaluateRuleSet({
         // Only strategies this episode told to cut hear that it is over (even if since exited).
         for (const s of prev.signalled_strategies ?? strategies) {
           const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          // In approval mode, only a cut ops approved moved the gateway: nothing else to undo.
+          if (!mute && mode === 'approval' && !wasApproved(approvedCuts, rule.id, s, prev.opened_at))
+            continue;
           clears.push({
             rule,
             mode,
@@ -353,8 +420,47 @@ function dataKey(rule: Rule, input: RuleInput): string {
   return snap;
 }
 
+/** Whether an approved cut of this rule reached this strategy during the episode opened at `openedAt`. */
+function wasApproved(
+  cuts: readonly ApprovedCut[],
+  ruleId: string,
+  strategyId: string,
+  openedAt: string | undefined,
+): boolean {
+  return cuts.some(
+    (c) =>
+      c.strategy_id === strategyId &&
+      c.rule_ids.includes(ruleId) &&
+      (openedAt === undefined || c.emitted_at >= openedAt),
+  );
+}
+
 /** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */
-function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+function notApplicable(rule: RuleSpec, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
+  return {
+    ...unmeasured(rule, mode),
+    verdict: 'not_applicable',
+    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
+  };
+}
+
+/** The audit row of a rule whose relative levels this snapshot cannot give: not measured, no episode step. */
+function unevaluable(
+  rule: RuleSpec,
+  mode: RuleMode,
+  why: { unavailable: string; evidence: Record<string, unknown> },
+): RuleOutcome {
+  return {
+    ...unmeasured(rule, mode),
+    verdict: 'unavailable',
+    unavailable: why.unavailable,
+    evidence: { ...why.evidence, limit: rule.limit, clear: rule.clear ?? null, target: rule.target ?? null },
+  };
+}
+
+/** A rule's audit row without a measure; levels relative to a budget are recorded as NaN (stored null). */
+function unmeasured(rule: RuleSpec, mode: RuleMode) {
+  const num = (v: RuleSpec['limit']) => (typeof v === 'number' ? v : Number.NaN);
   return {
     rule_id: rule.id,
     kind: rule.kind,
@@ -362,12 +468,10 @@ function notApplicable(rule: Rule, mode: RuleMode, snapshot: RuleInput['snapshot
     scope: rule.scope,
     scope_key: 'world',
     measure: null,
-    limit: rule.limit,
-    clear: rule.clear ?? rule.limit,
-    target: rule.target ?? rule.limit,
+    limit: num(rule.limit),
+    clear: num(rule.clear ?? rule.limit),
+    target: num(rule.target ?? rule.limit),
     utilization: null,
-    verdict: 'not_applicable',
-    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
   };
 }
 
@@ -440,6 +544,7 @@ function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_ratio === b.last_ratio &&
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
+    a.clear_since === b.clear_since &&
     (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
     (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join() &&
     JSON.stringify(a.standing_ratios ?? {}) === JSON.stringify(b.standing_ratios ?? {}) &&

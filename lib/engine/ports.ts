@@ -2,7 +2,7 @@ import type { EngineEvent } from '../contracts/exit-signal.js';
 import type { SnapshotData } from '../contracts/risk-snapshot.js';
 import type { MarketScopeView } from '../rules/types.js';
 import type { EpisodeState } from './episodes.js';
-import type { Channel, Mute } from './evaluate.js';
+import type { ApprovedCut, Channel, Mute } from './evaluate.js';
 
 /**
  * The engine's ports. Adapters implement them over DynamoDB, EventBridge and S3 (or in memory for
@@ -175,6 +175,11 @@ export interface EngineStore {
   releaseClaim(worldId: string, evaluationKey: string, owner: string): Promise<void>;
   loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>>;
   loadMutes(worldId: string): Promise<Mute[]>;
+  /**
+   * The world's approval-mode cuts (exit or reduce) emitted at or after `since` that ops approved or
+   * the timeout sweep emitted (status `approved` or `published`): what a cleared approval episode may hold.
+   */
+  loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]>;
   /** Atomically: episodes (versioned), audit record, claim → completed with its outbox. */
   commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'>;
   /**

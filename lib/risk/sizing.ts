@@ -133,3 +133,60 @@ export function contributionCut(
   const r = contributionCutSigma(w, cov, targetVar / k);
   return { ...r, after: r.after * k };
 }
+
+/**
+ * A strategy's share of portfolio variance, wᵢ(Σw)ᵢ / wᵀΣw: its component (Euler) share of parametric
+ * VaR and ES under the zero-mean normal model (z_α and √h cancel, so VaR and ES shares are equal).
+ * `cov` is row-major n×n; returns the share and the parts the cut below needs.
+ */
+export function varianceShare(
+  weights: ArrayLike<number>,
+  cov: ArrayLike<number>,
+  i: number,
+): { share: number; own: number; cross: number; rest: number; total: number } {
+  const n = weights.length;
+  const wi = weights[i]!;
+  let cross = 0; // wᵢ Σ_{j≠i} Σᵢⱼ wⱼ
+  let rest = 0; // Σ_{j,k≠i} wⱼ Σⱼₖ wₖ
+  for (let j = 0; j < n; j++) {
+    if (j === i) continue;
+    const wj = weights[j]!;
+    cross += wi * cov[i * n + j]! * wj;
+    let row = 0;
+    for (let k = 0; k < n; k++) if (k !== i) row += cov[j * n + k]! * weights[k]!;
+    rest += wj * row;
+  }
+  const own = wi * wi * cov[i * n + i]!;
+  const total = own + 2 * cross + rest;
+  return { share: total > 0 ? (own + cross) / total : Number.NaN, own, cross, rest, total };
+}
+
+/**
+ * The smallest cut r of strategy i alone (wᵢ → (1 − r)·wᵢ, every other weight unchanged) that brings
+ * its variance share down to `target`. With s = 1 − r the share is (s²a + s·b)/(s²a + 2s·b + c)
+ * (a = own, b = cross, c = rest), so share(s) = target is the quadratic
+ * s²·a(1 − t) + s·b(1 − 2t) − t·c = 0; the smallest cut is its largest root in [0, 1). When the rest
+ * of the book carries no variance (c ≤ 0) no partial cut lowers the share, and only an exit (r = 1) does.
+ */
+export function shareCut(parts: { own: number; cross: number; rest: number }, target: number): number {
+  const { own: a, cross: b, rest: c } = parts;
+  if (!(c > 0)) return 1;
+  const A = a * (1 - target);
+  const B = b * (1 - 2 * target);
+  const C = -target * c;
+  const roots: number[] = [];
+  if (Math.abs(A) < 1e-300) {
+    if (B !== 0) roots.push(-C / B);
+  } else {
+    const disc = B * B - 4 * A * C;
+    if (disc >= 0) {
+      const sq = Math.sqrt(disc);
+      // Numerically stable pair of roots.
+      const q = -0.5 * (B + (B >= 0 ? sq : -sq));
+      if (q !== 0) roots.push(q / A, C / q);
+      else roots.push(0);
+    }
+  }
+  const s = Math.max(0, ...roots.filter((x) => x >= 0 && x < 1));
+  return 1 - s;
+}

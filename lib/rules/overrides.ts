@@ -9,7 +9,10 @@ import type { PreparedSnapshot, RuleInput, RuleMeasurement } from './types.js';
  */
 
 /** Whether a rule applies to this snapshot's provenance (`when` absent: always). */
-export function whenApplies(rule: Rule, snapshot: Pick<PreparedSnapshot, 'stage' | 'actor'>): boolean {
+export function whenApplies(
+  rule: Pick<Rule, 'when'>,
+  snapshot: Pick<PreparedSnapshot, 'stage' | 'actor'>,
+): boolean {
   const when = rule.when;
   if (!when) return true;
   if (when.stage && !(snapshot.stage !== undefined && when.stage.includes(snapshot.stage))) return false;

@@ -1,5 +1,6 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
+import { levelAbove, relativeLevelProblems } from './relative-levels.js';
 import { actionProblem } from './sizing-support.js';
 
 /**
@@ -84,6 +85,13 @@ export const RuleCommonShape = {
       repeat_after_sec: z.number().int().positive().optional(),
     })
     .default({ min_ratio_step: 0.05 }),
+  /**
+   * After the measure clears, the episode's hold waits this long (on the snapshots' as_of time): the
+   * cut stands, and the hold goes out at the first evaluation once it has passed.
+   */
+  cooldown: DurationSchema.optional(),
+  /** A cut stands at least this long after the snapshot it fired on, even if the measure clears sooner. */
+  lockout: DurationSchema.optional(),
   /** Apply only to snapshots whose provenance matches (e.g. `{stage: [live]}`); absent: always. */
   when: z
     .strictObject({
@@ -120,13 +128,36 @@ export const RuleCommonShape = {
     .optional(),
 };
 
+/**
+ * A level relative to the snapshot's own budget: `{from: constraints.max_leverage, factor: 0.9}` is
+ * 90% of the leverage budget the hub sent with this snapshot (see relative-levels.ts for the paths).
+ */
+export const RelativeLevelSchema = z.strictObject({
+  from: z.string({ message: 'must be a snapshot path such as constraints.max_leverage' }).min(1),
+  factor: z
+    .number({ message: 'must be a number' })
+    .positive('must be greater than 0')
+    .max(10, 'must be at most 10')
+    .default(1),
+});
+export type RelativeLevel = z.infer<typeof RelativeLevelSchema>;
+export type Level = number | RelativeLevel;
+
+const level = (what: z.ZodNumber) =>
+  z.union([what, RelativeLevelSchema], {
+    error: (issue) =>
+      typeof issue.input === 'object' && issue.input !== null
+        ? 'must be {from: <snapshot path>, factor: <number>}, e.g. {from: constraints.max_leverage, factor: 0.9}'
+        : 'must be a number, or {from: <snapshot path>, factor: <number>}',
+  });
+
 /** Limit with an optional clear level below it (hysteresis) and an optional sizing target. */
 const limitShape = (what: z.ZodNumber) => ({
-  limit: what,
+  limit: level(what),
   /** The episode ends only once the measure is at or below this (default: the limit). */
-  clear: what.optional(),
+  clear: level(what).optional(),
   /** Reduce-sizing aims here (default: the limit). */
-  target: what.optional(),
+  target: level(what).optional(),
 });
 
 const lossFraction = fraction('a loss as a fraction of capital');
@@ -207,6 +238,28 @@ export const StalenessRuleSchema = z.strictObject({
   ...limitShape(positive),
 });
 
+/**
+ * A strategy's share of portfolio VaR or ES (its component contribution over the total), not its
+ * stand-alone risk; parametric normal on the snapshot covariance, where VaR and ES shares coincide.
+ */
+export const RiskContributionRuleSchema = z.strictObject({
+  ...RuleCommonShape,
+  kind: z.literal('risk_contribution'),
+  scope: z
+    .literal('strategy', {
+      message: 'must be strategy: a risk contribution is measured per strategy (leave scope out)',
+    })
+    .default('strategy'),
+  measure: z.enum(['var', 'es']).default('var'),
+  method: z
+    .literal('normal', {
+      message:
+        'must be normal: shares are computed on the covariance (parametric normal, zero mean), where the VaR and ES shares are equal',
+    })
+    .default('normal'),
+  ...limitShape(fraction('a share of the portfolio measure between 0 and 1')),
+});
+
 export const RuleSchema = z
   .discriminatedUnion('kind', [
     VarLimitRuleSchema,
@@ -218,24 +271,20 @@ export const RuleSchema = z
     CorrelationBreakdownRuleSchema,
     LiquidityRuleSchema,
     StalenessRuleSchema,
+    RiskContributionRuleSchema,
   ])
   .superRefine((rule, ctx) => {
-    if (rule.clear !== undefined && rule.clear > rule.limit) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['clear'],
-        message: `must be at or below the limit (${rule.limit})`,
-      });
+    for (const field of ['clear', 'target'] as const) {
+      const above = levelAbove(rule[field], rule.limit);
+      if (above)
+        ctx.addIssue({ code: 'custom', path: [field], message: `must be at or below the limit (${above})` });
     }
-    if (rule.target !== undefined && rule.target > rule.limit) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['target'],
-        message: `must be at or below the limit (${rule.limit})`,
-      });
+    for (const problem of relativeLevelProblems(rule)) {
+      ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
     }
     // A sized reduce cuts by 1 − target/measure: meaningless unless the target is a positive level.
-    if (rule.action.type === 'reduce' && (rule.target ?? rule.limit) < 0) {
+    const sizedTo = rule.target ?? rule.limit;
+    if (rule.action.type === 'reduce' && typeof sizedTo === 'number' && sizedTo < 0) {
       ctx.addIssue({
         code: 'custom',
         path: ['action'],
@@ -273,7 +322,14 @@ export const RuleSchema = z
     }
   });
 
-export type Rule = z.infer<typeof RuleSchema>;
+/** A rule as written: its limit, clear and target may be relative to the snapshot's budget. */
+export type RuleSpec = z.infer<typeof RuleSchema>;
+/** A rule with its levels resolved to numbers for one snapshot: what the rule kinds measure against. */
+export type Rule = RuleSpec extends infer R
+  ? R extends unknown
+    ? Omit<R, 'limit' | 'clear' | 'target'> & { limit: number; clear?: number; target?: number }
+    : never
+  : never;
 export type RuleKind = Rule['kind'];
 export type RuleOf<K extends RuleKind> = Extract<Rule, { kind: K }>;
 
@@ -316,7 +372,7 @@ export interface RuleSet extends RuleSetDefinition {
 }
 
 /** The effective mode of a rule inside its set (a shadow world forces every rule to shadow). */
-export function effectiveMode(set: Pick<RuleSetDefinition, 'mode'>, rule: Rule): RuleMode {
+export function effectiveMode(set: Pick<RuleSetDefinition, 'mode'>, rule: Pick<Rule, 'mode'>): RuleMode {
   if (set.mode === 'shadow') return 'shadow';
   return rule.mode ?? set.mode;
 }

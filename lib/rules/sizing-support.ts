@@ -1,4 +1,4 @@
-import type { Rule } from './rule-schema.js';
+import type { RuleSpec } from './rule-schema.js';
 
 /**
  * Which sized reductions each rule can honour. A `reduce` promises "the smallest cut that brings the
@@ -25,7 +25,7 @@ const IMMOVABLE = (what: string): SizingSupport => ({
 });
 
 /** The sizing a rule's measure allows (see the module comment). */
-export function sizingSupport(rule: Rule): SizingSupport {
+export function sizingSupport(rule: RuleSpec): SizingSupport {
   switch (rule.kind) {
     case 'var_limit':
     case 'es_limit':
@@ -78,11 +78,19 @@ export function sizingSupport(rule: Rule): SizingSupport {
       return IMMOVABLE(`correlation_breakdown ${rule.measure}`);
     case 'staleness':
       return IMMOVABLE(`staleness of ${rule.source} data`);
+    case 'risk_contribution':
+      return {
+        homogeneous: false,
+        reduce: null,
+        contribution: null,
+        contributionBasis:
+          'the breaching strategy alone, cut exactly to the target share (the rest of the book unchanged)',
+      };
   }
 }
 
 /** The validation message for a rule's action, or null when the action is honoured. */
-export function actionProblem(rule: Rule): string | null {
+export function actionProblem(rule: RuleSpec): string | null {
   if (rule.action.type !== 'reduce') return null;
   const support = sizingSupport(rule);
   if (support.reduce) return support.reduce;

@@ -1,6 +1,6 @@
-import type { RuleOf, RuleSet } from './rule-schema.js';
+import type { RuleSet, RuleSpec } from './rule-schema.js';
 
-type StalenessRule = RuleOf<'staleness'>;
+type StalenessRule = Extract<RuleSpec, { kind: 'staleness' }>;
 
 /**
  * Fail closed when the hub goes quiet. No event arrives for a silent world, and its latest snapshot
@@ -12,7 +12,8 @@ type StalenessRule = RuleOf<'staleness'>;
 export function dueStalenessRules(ruleSet: RuleSet, snapshotAsOfMs: number, nowMs: number): StalenessRule[] {
   const ageSec = (nowMs - snapshotAsOfMs) / 1000;
   return ruleSet.rules.filter(
-    (r): r is StalenessRule => r.kind === 'staleness' && r.source === 'snapshot' && ageSec > r.limit,
+    (r): r is StalenessRule =>
+      r.kind === 'staleness' && r.source === 'snapshot' && typeof r.limit === 'number' && ageSec > r.limit,
   );
 }
 

@@ -14,7 +14,7 @@ import {
 import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import type { EpisodeState } from '../../engine/episodes.js';
 import { EvaluationInProgressError, RecordTooLargeError } from '../../engine/errors.js';
-import { activeMutes, type Mute } from '../../engine/evaluate.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '../../engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -41,6 +41,7 @@ import {
   writeChunks,
 } from './outbox-items.js';
 import { toStorable } from './storable.js';
+import { SIGNALS_BY_WORLD_INDEX } from './tables.js';
 
 export interface TableNames {
   signals: string;
@@ -176,6 +177,24 @@ export class DynamoDbEngineStore implements EngineStore {
       ConsistentRead: true,
     });
     return activeMutes(items as unknown as (Mute & { ended_at?: string })[]);
+  }
+
+  async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
+    const items = await queryAll(this.doc, {
+      TableName: this.tables.signals,
+      IndexName: SIGNALS_BY_WORLD_INDEX,
+      KeyConditionExpression: 'world_id = :w AND emitted_at >= :since',
+      FilterExpression: '#mode = :approval',
+      ExpressionAttributeNames: { '#mode': 'mode' },
+      ExpressionAttributeValues: { ':w': worldId, ':since': since, ':approval': 'approval' },
+    });
+    return items
+      .filter((i) => isApprovedCut(i as { mode: string; status: string; action: string }))
+      .map((i) => ({
+        strategy_id: String(i.strategy_id),
+        rule_ids: [...((i.rule_ids as Iterable<string> | undefined) ?? [])],
+        emitted_at: String(i.emitted_at),
+      }));
   }
 
   async commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {

@@ -2,7 +2,7 @@ import type { EngineEvent } from '../../contracts/exit-signal.js';
 import type { SnapshotData } from '../../contracts/risk-snapshot.js';
 import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
 import { EvaluationInProgressError } from '../../engine/errors.js';
-import { activeMutes, type Mute } from '../../engine/evaluate.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '../../engine/evaluate.js';
 import { digest } from '../../engine/ids.js';
 import type {
   AdvanceResult,
@@ -205,6 +205,12 @@ export class InMemoryEngineStore implements EngineStore {
     return activeMutes(this.mutes.get(worldId) ?? []);
   }
 
+  async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
+    return [...this.signals.values()]
+      .filter((s) => s.world_id === worldId && s.emitted_at >= since && isApprovedCut(s))
+      .map((s) => ({ strategy_id: s.strategy_id, rule_ids: [...s.rule_ids], emitted_at: s.emitted_at }));
+  }
+
   /** Stores a mute (or replaces one with the same id), as the ops path writes it. */
   putMute(mute: StoredMute): void {
     const list = (this.mutes.get(mute.world_id) ?? []).filter((m) => m.mute_id !== mute.mute_id);
@@ -393,6 +399,13 @@ export class InMemoryEngineStore implements EngineStore {
       });
     }
     return map;
+  }
+
+  /** Moves a signal row to a status, as an ops decision (approve, reject, timeout) writes it. */
+  setSignalStatus(signalId: string, status: SignalItem['status']): void {
+    const row = this.signals.get(signalId);
+    if (!row) throw new Error(`no signal ${signalId}`);
+    row.status = status;
   }
 
   /** Every stored signal row, in the order first stored (what ops would scan). */

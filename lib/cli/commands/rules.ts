@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { effectiveMode, type Rule, type RuleSet } from '../../rules/rule-schema.js';
+import { explainLanguage } from '../../rules/explain-language.js';
+import { describeLevel } from '../../rules/relative-levels.js';
+import { effectiveMode, type Level, type RuleSpec as Rule, type RuleSet } from '../../rules/rule-schema.js';
 import {
   DEFAULT_WORLD,
   loadRuleSetDirectory,
@@ -76,7 +78,7 @@ export function loadRuleSets(path: string): { registry: RuleSetRegistry; label: 
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const trim = (x: number) => String(Number(x.toPrecision(6)));
-const LOSS_KINDS = new Set(['var_limit', 'es_limit', 'stress_drawdown', 'drawdown']);
+const LOSS_KINDS = new Set(['var_limit', 'es_limit', 'stress_drawdown', 'drawdown', 'risk_contribution']);
 
 /**
  * A rule's number in its own units: a percent of capital for losses and weights, a multiple for
@@ -181,6 +183,8 @@ function describeMeasure(rule: Rule): string {
       if (rule.measure === 'amihud_deterioration')
         return `Amihud illiquidity (|r| per dollar traded) of the last ${rule.short_window} periods as a multiple of its ${rule.long_window}-period mean (market scope '${rule.market_scope}')`;
       return "utilization of average daily volume (the hub's constraints.adv_util_p95, else the market feed's latest adv_util)";
+    case 'risk_contribution':
+      return `each strategy's share of portfolio ${rule.measure === 'var' ? 'VaR' : 'ES'}: its component (Euler) contribution wᵢ(Σw)ᵢ over the total wᵀΣw, on the snapshot covariance (parametric normal, zero mean, where VaR and ES shares are equal), not its stand-alone risk`;
     case 'staleness':
       return rule.source === 'snapshot'
         ? 'the age in seconds of the hub snapshot (now − as_of)'
@@ -201,6 +205,8 @@ function describeAction(rule: Rule, target: string): string {
           : ''
       }`;
     case 'reduce':
+      if (rule.kind === 'risk_contribution')
+        return `asks to cut the breaching strategy alone (the rest of the book unchanged) by the exact fraction that brings its share back to the target ${target}; when the rest of the book carries no variance, only an exit lowers the share`;
       if (rule.action.sizing === 'contribution') {
         const fallback =
           rule.kind === 'var_limit' || rule.kind === 'es_limit'
@@ -223,7 +229,8 @@ function describeAction(rule: Rule, target: string): string {
 /** One plain-English paragraph: everything the rule will do. */
 export function explainRule(set: RuleSet, rule: Rule): string {
   const measure = measureName(rule);
-  const fmt = (v: number) => formatRuleValue(rule.kind, measure, v, true);
+  const fmt = (v: Level) =>
+    typeof v === 'number' ? formatRuleValue(rule.kind, measure, v, true) : describeLevel(v);
   const clear = rule.clear ?? rule.limit;
   const target = rule.target ?? rule.limit;
   const mode = effectiveMode(set, rule);
@@ -291,6 +298,7 @@ export function explainRule(set: RuleSet, rule: Rule): string {
         : ''
     }; when the episode ends it sends a hold.`,
   );
+  parts.push(...explainLanguage(rule, mode));
   if (rule.when) {
     const conds = [
       rule.when.stage ? `stage is ${rule.when.stage.join(' or ')}` : '',

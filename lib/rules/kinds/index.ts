@@ -4,6 +4,7 @@ import { concentration } from './concentration.js';
 import { correlationBreakdown } from './correlation-breakdown.js';
 import { drawdown } from './drawdown.js';
 import { liquidity } from './liquidity.js';
+import { riskContribution } from './risk-contribution.js';
 import { heldStrategies, unavailable, WORLD } from './shared.js';
 import { staleness } from './staleness.js';
 import { stressDrawdown } from './stress-drawdown.js';
@@ -21,6 +22,7 @@ export const ruleKinds: { [K in RuleKind]: RuleKindEvaluator<K> } = {
   correlation_breakdown: correlationBreakdown,
   liquidity,
   staleness,
+  risk_contribution: riskContribution,
 };
 
 function measureKind<K extends RuleKind>(rule: RuleOf<K>, input: RuleInput): RuleMeasurement[] {

@@ -399,6 +399,33 @@ export function engineStoreContract(
       });
     });
 
+    describe('approved cuts', () => {
+      it('reads only approval-mode cuts that were approved or published, of this world, since the time given', async () => {
+        const store = s.store;
+        const at = (id: string, over: Partial<SignalItem>) => ({
+          ...signal(id),
+          mode: 'approval' as const,
+          ...over,
+        });
+        await store.putSignals([
+          at('ok-approved', { status: 'approved', strategy_id: 'a' }),
+          at('ok-published', { status: 'published', strategy_id: 'b', rule_ids: ['r1', 'r2'] }),
+          at('rejected', { status: 'rejected', strategy_id: 'c' }),
+          at('expired', { status: 'expired', strategy_id: 'd' }),
+          at('proposed', { status: 'proposed', strategy_id: 'e' }),
+          at('hold', { status: 'published', strategy_id: 'f', action: 'hold' }),
+          at('older', { status: 'published', strategy_id: 'g', emitted_at: '2025-03-10T20:00:00.000Z' }),
+          at('other-world', { status: 'published', strategy_id: 'h', world_id: 'w2' }),
+          { ...signal('enforced', 'published'), strategy_id: 'i' },
+        ]);
+        const cuts = await store.loadApprovedCuts(W, '2025-03-10T21:00:00.000Z');
+        expect(cuts.map((c) => [c.strategy_id, c.rule_ids, c.emitted_at]).sort()).toEqual([
+          ['a', ['var_99_limit'], '2025-03-10T21:00:31.000Z'],
+          ['b', ['r1', 'r2'], '2025-03-10T21:00:31.000Z'],
+        ]);
+      });
+    });
+
     describe('audit, market and mutes', () => {
       it('appends audit records once each, in order', async () => {
         const store = s.store;

@@ -165,6 +165,23 @@ describe('ExitEngine', () => {
     expect(publisher.inner.published().map((e) => e.type)).toEqual(['exit_signal_proposed']);
   });
 
+  it('proposes a hold, once the episode clears, only to strategies whose cut ops approved', async () => {
+    const engine = engineWith(APPROVAL_RULES(''));
+    await engine.handleSnapshot(delivery());
+    const proposed = store.allSignals();
+    expect(proposed.length).toBeGreaterThan(1);
+    const [approved, ...others] = proposed;
+    store.setSignalStatus(approved!.signal_id, 'published');
+    for (const row of others) store.setSignalStatus(row.signal_id, 'rejected');
+    const later = new Date(Date.parse(AS_OF) + 60_000).toISOString();
+    wall = NOW + 60_000;
+    await engine.handleSnapshot(
+      delivery({ version: 'v2', asOf: later, varLevel: 0.01 }, 'inv-2', NOW + 60_000),
+    );
+    const holds = store.allSignals().filter((s) => s.action === 'hold');
+    expect(holds.map((s) => [s.strategy_id, s.status])).toEqual([[approved!.strategy_id, 'proposed']]);
+  });
+
   it('gives an approval rule without settings the defaults: 900 s, then drop, one approver', async () => {
     const engine = engineWith(APPROVAL_RULES(''));
     await engine.handleSnapshot(delivery());

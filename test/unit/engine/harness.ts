@@ -1,5 +1,6 @@
 import { type EpisodeState, episodeKey } from '#lib/engine/episodes.js';
 import {
+  type ApprovedCut,
   type DecidedSignal,
   type EvaluationResult,
   evaluateRuleSet,
@@ -41,6 +42,8 @@ export interface StepInput {
 export class Runner {
   readonly state = new Map<string, EpisodeState>();
   readonly results: EvaluationResult[] = [];
+  /** Approval-mode cuts ops have approved so far (what the engine reads from the signals table). */
+  readonly approvedCuts: ApprovedCut[] = [];
   constructor(
     public rules: RuleSet,
     public mutes: Mute[] = [],
@@ -52,6 +55,7 @@ export class Runner {
       input: input(snap, { market: market ?? [], nowMs }),
       episodes: this.state,
       mutes: this.mutes,
+      approvedCuts: this.approvedCuts,
       now: iso(nowMs),
     });
     for (const e of result.episodes) this.state.set(episodeKey(e.rule_id, e.scope_key), e);

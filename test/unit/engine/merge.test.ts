@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { mergeAsks } from '#lib/engine/evaluate.js';
-import { RuleSchema } from '#lib/rules/rule-schema.js';
+import { type Rule, RuleSchema } from '#lib/rules/rule-schema.js';
 import { snapshot } from '../rules/fixtures.js';
 import { expectNear, Runner, ruleSet, signalFor, T0_MS } from './harness.js';
 
@@ -189,7 +189,7 @@ describe('merge policy', () => {
 
   it('mergeAsks: reduce beats hold, and exit beats both, in the same channel', () => {
     const rule = (id: string, priority: number) =>
-      RuleSchema.parse({ id, kind: 'stress_drawdown', limit: 0.2, priority });
+      RuleSchema.parse({ id, kind: 'stress_drawdown', limit: 0.2, priority }) as Rule;
     const ask = (id: string, priority: number, action: 'exit' | 'reduce' | 'hold', ratio: number) => ({
       rule: rule(id, priority),
       mode: 'enforce' as const,

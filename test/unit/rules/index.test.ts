@@ -4,13 +4,28 @@ import { fileURLToPath } from 'node:url';
 import { load as parse } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
 import { MISSING_DATA_AGE_SEC, measureRule, ruleKinds } from '#lib/rules/kinds/index.js';
-import { type RuleKind, RuleSchema, RuleSetSchema } from '#lib/rules/rule-schema.js';
+import { resolveLevels } from '#lib/rules/relative-levels.js';
+import {
+  type Rule,
+  type RuleKind,
+  RuleSchema,
+  RuleSetSchema,
+  type RuleSpec,
+} from '#lib/rules/rule-schema.js';
+import type { RuleInput } from '#lib/rules/types.js';
 import { input, marketView, rule, snapshot } from './fixtures.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const ALL_KINDS = RuleSchema.options.map((o) => o.shape.kind.value) as RuleKind[];
 
 /** Four strategies, 300 periods of deterministic returns, covariance, stress and market data. */
+/** The rule with levels relative to the snapshot's budget read from this input's constraints. */
+function resolved(r: RuleSpec, inp: RuleInput): Rule {
+  const out = resolveLevels(r, inp.snapshot.constraints);
+  if ('unavailable' in out) throw new Error(`${r.id}: ${out.unavailable}`);
+  return out.rule;
+}
+
 function richInput() {
   const ids = ['s1', 's2', 's3', 's4'];
   const returns = Object.fromEntries(
@@ -105,7 +120,7 @@ describe('rulesets/example-all-kinds.yaml', () => {
   it('measures every rule on a full input: a number, or null with the reason', () => {
     const inp = richInput();
     for (const r of set.rules) {
-      const measurements = measureRule(r, inp);
+      const measurements = measureRule(resolved(r, inp), inp);
       expect(measurements.length, r.id).toBeGreaterThan(0);
       for (const m of measurements) {
         if (m.value === null) expect(m.unavailable, r.id).toBeTruthy();
@@ -115,7 +130,7 @@ describe('rulesets/example-all-kinds.yaml', () => {
         expect(JSON.parse(JSON.stringify(m)), r.id).toEqual(m);
       }
     }
-    const byId = Object.fromEntries(set.rules.map((r) => [r.id, measureRule(r, inp)]));
+    const byId = Object.fromEntries(set.rules.map((r) => [r.id, measureRule(resolved(r, inp), inp)]));
     expect(byId.stress_worst_drawdown![0]!.value).toBe(0.3);
     expect(byId.vix_spike![0]!.value).toBe(36);
     expect(byId.adv_utilization![0]!.value).toBe(0.12);
@@ -126,7 +141,7 @@ describe('rulesets/example-all-kinds.yaml', () => {
 
   it('fails closed on the market rules when the market data is missing', () => {
     const inp = { ...richInput(), market: new Map() };
-    const byId = Object.fromEntries(set.rules.map((r) => [r.id, measureRule(r, inp)]));
+    const byId = Object.fromEntries(set.rules.map((r) => [r.id, measureRule(resolved(r, inp), inp)]));
     expect(byId.vix_spike![0]!.value).toBeNull();
     expect(byId.spread_widening![0]!.value).toBeNull();
     expect(byId.market_data_stale![0]!.value).toBe(MISSING_DATA_AGE_SEC);

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluateRuleSet } from '#lib/engine/evaluate.js';
 import { drawdown, historicalTail, moments } from '#lib/risk/index.js';
 import { measureRule } from '#lib/rules/kinds/index.js';
+import type { Rule } from '#lib/rules/rule-schema.js';
 import { SharedMeasures } from '#lib/rules/shared-measures.js';
 import { ruleSet } from '../engine/harness.js';
 import { input, snapshot } from './fixtures.js';
@@ -105,7 +106,8 @@ describe('SharedMeasures', () => {
         };
         const result = evaluateRuleSet(args);
         for (const rule of rules.rules) {
-          const alone = measureRule(rule, input(snap));
+          // The rule set's levels are plain numbers here (no level relative to a snapshot budget).
+          const alone = measureRule(rule as Rule, input(snap));
           const got = result.outcomes.filter((o) => o.rule_id === rule.id);
           expect(got.map((o) => [o.scope_key, o.measure, o.unavailable ?? null, o.evidence])).toEqual(
             alone.map((m) => [m.scopeKey, m.value, m.unavailable ?? null, m.evidence]),
