@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { serveWebhook } from '../../examples/gateway-consumer.js';
 import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
@@ -29,6 +26,7 @@ import type { EventBridgeEvent } from '../../lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '../../lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '../support/upstream-schemas.js';
+import { proposedEventValidator } from './support/proposed-schema.js';
 import { putEntry } from './support/snapshots.js';
 
 const RULES = 'test/fixtures/rulesets/ops';
@@ -123,11 +121,6 @@ async function runCli(endpoints: string, argv: string[]) {
 }
 
 const at = (t: Ops, plusMs: number) => ({ nowMs: t.clock.now + plusMs });
-const proposedEventValidator = () => {
-  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  return ajv.compile(JSON.parse(readFileSync('schemas/exit_signal_proposed.schema.json', 'utf8')));
-};
 
 describe('ops guards through the local pipeline', () => {
   let t: Ops;

@@ -28,6 +28,7 @@ import type {
   StuckOutbox,
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
+import { fitAudit } from './audit-fit.js';
 import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
 import { EpisodeLog, episodePut, lockGuard } from './episode-log.js';
 import {
@@ -307,7 +308,7 @@ export class DynamoDbEngineStore implements EngineStore {
     const audit: (typeof items)[number] = {
       Put: {
         TableName: this.tables.audit,
-        Item: toStorable(commit.audit),
+        Item: toStorable(fitAudit(commit.audit)),
         ConditionExpression: 'attribute_not_exists(record_id)',
       },
     };
