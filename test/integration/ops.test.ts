@@ -756,15 +756,18 @@ describe('ops CLI against a running local stack', () => {
   it('--forward delivers emitted events to a loopback webhook (the example gateway consumer)', async () => {
     const lines: string[] = [];
     const server = await serveWebhook(0, (line) => lines.push(line));
+    let stopForwarding: (() => void) | undefined;
     try {
       const address = server.address() as { port: number };
-      forwardEmitted(t.stack, loopbackUrl(`http://127.0.0.1:${address.port}/exit-signals`));
+      stopForwarding = forwardEmitted(t.stack, loopbackUrl(`http://127.0.0.1:${address.port}/exit-signals`));
       const r = await cli('approve', proposed[2]!.signal_id, '--reason', 'forward me');
       expect(r.code, r.err).toBe(0);
       await t.stack.bus.drain();
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^WOULD \[w-cli\] exit \w+ fully \(var_approval\) approved by local:/);
     } finally {
+      // Before closing the webhook: later tests' events must not retry against a closed port.
+      stopForwarding?.();
       server.close();
     }
   });
