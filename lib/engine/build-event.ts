@@ -62,19 +62,7 @@ export function buildExitSignalEvents(
   if (Buffer.byteLength(JSON.stringify(whole)) <= maxBytes) return [whole];
   const overhead =
     Buffer.byteLength(JSON.stringify({ ...whole, data: { ...whole.data, signals: [] } })) + 200;
-  const groups: DecidedSignal[][] = [];
-  let bytes = overhead;
-  for (const d of signals) {
-    const size = Buffer.byteLength(JSON.stringify(d.signal)) + 1;
-    const last = groups.at(-1);
-    if (!last || bytes + size > maxBytes) {
-      groups.push([d]);
-      bytes = overhead + size;
-    } else {
-      last.push(d);
-      bytes += size;
-    }
-  }
+  const groups = groupBySize(signals, (d) => Buffer.byteLength(JSON.stringify(d.signal)), overhead, maxBytes);
   return groups.map((group, i) => buildExitSignalEvent(ctx, group, { index: i + 1, count: groups.length }));
 }
 
@@ -112,27 +100,92 @@ export function buildExitSignalEvent(
   };
 }
 
-/** Builds our `exit_signal_proposed` CloudEvent announcing approval-mode signals to ops tooling. */
-export function buildProposedEvent(ctx: EventContext, items: readonly SignalItem[]): ExitSignalProposedEvent {
+/** Groups items, in order, so each group's serialized size plus `overhead` stays under `maxBytes`. */
+function groupBySize<T>(
+  items: readonly T[],
+  sizeOf: (item: T) => number,
+  overhead: number,
+  maxBytes: number,
+) {
+  const groups: T[][] = [];
+  let bytes = overhead;
+  for (const item of items) {
+    const size = sizeOf(item) + 1;
+    const last = groups.at(-1);
+    if (!last || bytes + size > maxBytes) {
+      groups.push([item]);
+      bytes = overhead + size;
+    } else {
+      last.push(item);
+      bytes += size;
+    }
+  }
+  return groups;
+}
+
+/**
+ * Builds our `exit_signal_proposed` for the approval-mode signals: one event, or when that would
+ * pass the size limit, parts of whole proposals split exactly like `exit_signal_emitted` (the
+ * idempotency key ends in `part-<n>-of-<count>`, the provenance says `part: { index, count }`).
+ */
+export function buildProposedEvents(
+  ctx: EventContext,
+  items: readonly SignalItem[],
+  maxBytes = MAX_EVENT_PART_BYTES,
+): ExitSignalProposedEvent[] {
+  const whole = buildProposedEvent(ctx, items);
+  if (Buffer.byteLength(JSON.stringify(whole)) <= maxBytes) return [whole];
+  const overhead =
+    Buffer.byteLength(JSON.stringify({ ...whole, data: { ...whole.data, proposals: [] } })) + 200;
+  const groups = groupBySize(
+    items,
+    (i) => Buffer.byteLength(JSON.stringify(proposal(i, ctx))),
+    overhead,
+    maxBytes,
+  );
+  return groups.map((group, i) => buildProposedEvent(ctx, group, { index: i + 1, count: groups.length }));
+}
+
+function proposal(i: SignalItem, ctx: EventContext) {
+  return {
+    signal_id: i.signal_id,
+    strategy_id: i.strategy_id,
+    action: i.action,
+    reduction_ratio: i.reduction_ratio,
+    reason: i.reason,
+    metrics: i.metrics,
+    tags: i.tags,
+    approval_deadline: i.approval?.deadline ?? ctx.now,
+    default_on_timeout: i.approval?.default ?? ('drop' as const),
+    four_eyes: i.approval?.four_eyes ?? false,
+  };
+}
+
+/** Builds one `exit_signal_proposed` CloudEvent (a whole evaluation's proposals, or one part of them). */
+export function buildProposedEvent(
+  ctx: EventContext,
+  items: readonly SignalItem[],
+  part?: { index: number; count: number },
+): ExitSignalProposedEvent {
   const base = evaluationEnvelope(EXIT_SIGNAL_PROPOSED_DETAIL_TYPE, ctx);
   const key = ctx.evaluation_key.slice(0, 16);
+  const suffix = part ? `:part-${part.index}-of-${part.count}` : '';
   return {
     ...base,
+    ...(part
+      ? {
+          id: deterministicUuid(
+            EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
+            ctx.evaluation_key,
+            `part-${part.index}-of-${part.count}`,
+          ),
+        }
+      : {}),
     data: {
       ...base.data,
-      idempotency_key: `exit_signal_proposed:${ctx.world_id}:${ctx.snapshot_version}:${ctx.snapshot_event_version}:${key}`,
-      proposals: items.map((i) => ({
-        signal_id: i.signal_id,
-        strategy_id: i.strategy_id,
-        action: i.action,
-        reduction_ratio: i.reduction_ratio,
-        reason: i.reason,
-        metrics: i.metrics,
-        tags: i.tags,
-        approval_deadline: i.approval?.deadline ?? ctx.now,
-        default_on_timeout: i.approval?.default ?? 'drop',
-        four_eyes: i.approval?.four_eyes ?? false,
-      })),
+      idempotency_key: `exit_signal_proposed:${ctx.world_id}:${ctx.snapshot_version}:${ctx.snapshot_event_version}:${key}${suffix}`,
+      proposals: items.map((i) => proposal(i, ctx)),
+      ...(part ? { provenance: { ...ctx.provenance, part } } : {}),
     },
   };
 }
@@ -157,6 +210,8 @@ export interface ApprovalFacts {
  * event, nor for the approval of another strategy proposed by the same evaluation.
  */
 export function buildApprovedSignalEvent(item: SignalItem, facts: ApprovalFacts): ExitSignalEvent {
+  // The proposal's part number (a split exit_signal_proposed) says nothing about this event.
+  const { part: _part, ...evaluationProvenance } = facts.evaluation_provenance;
   return {
     specversion: '1.0',
     id: deterministicUuid('exit_signal_emitted', 'approval', item.signal_id),
@@ -190,7 +245,7 @@ export function buildApprovedSignalEvent(item: SignalItem, facts: ApprovalFacts)
         },
       ],
       provenance: {
-        ...facts.evaluation_provenance,
+        ...evaluationProvenance,
         actor: 'exit-engine',
         engine_version: facts.engine_version,
         trigger: 'approval',

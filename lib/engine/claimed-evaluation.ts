@@ -3,7 +3,7 @@ import type { EngineEvent } from '../contracts/exit-signal.js';
 import type { SnapshotData } from '../contracts/risk-snapshot.js';
 import { prepareSnapshot } from '../rules/prepare.js';
 import type { RuleSet } from '../rules/rule-schema.js';
-import { buildExitSignalEvents, buildProposedEvent } from './build-event.js';
+import { buildExitSignalEvents, buildProposedEvents } from './build-event.js';
 import { type EngineContext, type Outcome, retentionOf } from './engine-context.js';
 import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
 import { evaluateRuleSet, openApprovalSince } from './evaluate.js';
@@ -126,8 +126,8 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
       signalItem(d, { ...a, data }, now, eventOf.get(d.signal.strategy_id), retention),
     );
     const proposedItems = items.filter((i) => i.status === 'proposed');
-    const proposed = proposedItems.length > 0 ? buildProposedEvent(eventContext, proposedItems) : undefined;
-    const events: EngineEvent[] = [...parts, ...(proposed ? [proposed] : [])];
+    const proposed = proposedItems.length > 0 ? buildProposedEvents(eventContext, proposedItems) : [];
+    const events: EngineEvent[] = [...parts, ...proposed];
     const outcomeName = parts.length > 0 ? 'publish' : items.length > 0 ? 'stored_only' : 'no_signal';
     const audit = evaluationAudit(
       a,

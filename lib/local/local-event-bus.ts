@@ -148,6 +148,14 @@ export class LocalEventBus {
     });
   }
 
+  /**
+   * Removes a rule (EventBridge's DeleteRule): events put from now on no longer reach its targets.
+   * Deliveries already under way keep their retry policy, as on AWS. False when there was none.
+   */
+  removeRule(name: string, eventBusName: string = DEFAULT_BUS): boolean {
+    return this.buses.get(eventBusName)?.delete(name) ?? false;
+  }
+
   /** Subscribes to every accepted event (before routing), e.g. to write `--emitted-out`. */
   onEvent(listener: (event: EventBridgeEvent) => void): () => void {
     return subscribe(this.listeners, listener);

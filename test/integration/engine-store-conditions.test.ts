@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTables, tableNames } from '../../lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
@@ -142,5 +142,37 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     expect((await store.listStuckOutboxes(T0 + 120_001, 10)).map((s) => s.evaluation_key)).toEqual(['p1']);
     await store.markPublished(W, 'p1', [], '2025-03-10T21:00:31.000Z');
     expect(await store.listStuckOutboxes(T0 + 10 ** 9, 10)).toEqual([]);
+  });
+
+  it('keeps the evaluation item small: the outbox body lives in its own items, so publish bookkeeping is cheap', async () => {
+    await store.claimEvaluation(W, 'size-1', 'inv-1', T0 + 60_000, T0);
+    // Three signals with per-strategy metrics, like one soak evaluation: several KB of outbox.
+    const items = ['a', 'b', 'c'].map((id) => ({
+      ...signal,
+      signal_id: `sig-size-${id}`,
+      strategy_id: id,
+      metrics: {
+        var: 0.04,
+        components: Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`m${i}`, i])),
+      },
+    }));
+    const events = [{ id: 'evt-size', type: 'exit_signal_emitted', data: { signals: items } } as never];
+    const c = { ...commit('size-1', 'inv-1', Number.NaN), events, signal_items: items, outcome: 'publish' };
+    expect(await store.commitEvaluation(c)).toBe('committed');
+    const raw = await doc.send(
+      new GetCommand({ TableName: tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
+    );
+    const evalBytes = Buffer.byteLength(JSON.stringify(raw.Item));
+    const bodyBytes = Buffer.byteLength(JSON.stringify(events)) + Buffer.byteLength(JSON.stringify(items));
+    // Under 1 KB (one write unit) however large the outbox: what the fence and the mark rewrite.
+    expect(evalBytes).toBeLessThan(1024);
+    expect(bodyBytes).toBeGreaterThan(3 * 1024);
+    expect((await store.getEvaluation(W, 'size-1'))?.events).toEqual(events);
+    await store.markPublished(W, 'size-1', [], '2025-03-10T21:00:31.000Z');
+    const after = await doc.send(
+      new GetCommand({ TableName: tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
+    );
+    expect(Buffer.byteLength(JSON.stringify(after.Item))).toBeLessThan(1024);
+    expect(after.Item?.outbox_status).toBe('published');
   });
 });

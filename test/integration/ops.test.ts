@@ -1,12 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import Ajv2020 from 'ajv/dist/2020.js';
-import addFormats from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { serveWebhook } from '../../examples/gateway-consumer.js';
 import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
@@ -29,6 +26,7 @@ import type { EventBridgeEvent } from '../../lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '../../lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '../support/upstream-schemas.js';
+import { proposedEventValidator } from './support/proposed-schema.js';
 import { putEntry } from './support/snapshots.js';
 
 const RULES = 'test/fixtures/rulesets/ops';
@@ -123,11 +121,6 @@ async function runCli(endpoints: string, argv: string[]) {
 }
 
 const at = (t: Ops, plusMs: number) => ({ nowMs: t.clock.now + plusMs });
-const proposedEventValidator = () => {
-  const ajv = new Ajv2020.default({ strict: false, allErrors: true });
-  addFormats.default(ajv);
-  return ajv.compile(JSON.parse(readFileSync('schemas/exit_signal_proposed.schema.json', 'utf8')));
-};
 
 describe('ops guards through the local pipeline', () => {
   let t: Ops;
@@ -763,15 +756,18 @@ describe('ops CLI against a running local stack', () => {
   it('--forward delivers emitted events to a loopback webhook (the example gateway consumer)', async () => {
     const lines: string[] = [];
     const server = await serveWebhook(0, (line) => lines.push(line));
+    let stopForwarding: (() => void) | undefined;
     try {
       const address = server.address() as { port: number };
-      forwardEmitted(t.stack, loopbackUrl(`http://127.0.0.1:${address.port}/exit-signals`));
+      stopForwarding = forwardEmitted(t.stack, loopbackUrl(`http://127.0.0.1:${address.port}/exit-signals`));
       const r = await cli('approve', proposed[2]!.signal_id, '--reason', 'forward me');
       expect(r.code, r.err).toBe(0);
       await t.stack.bus.drain();
       expect(lines).toHaveLength(1);
       expect(lines[0]).toMatch(/^WOULD \[w-cli\] exit \w+ fully \(var_approval\) approved by local:/);
     } finally {
+      // Before closing the webhook: later tests' events must not retry against a closed port.
+      stopForwarding?.();
       server.close();
     }
   });

@@ -4,6 +4,7 @@ import {
   TransactionCanceledException,
 } from '@aws-sdk/client-dynamodb';
 import {
+  DeleteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -27,7 +28,9 @@ import type {
   StuckOutbox,
 } from '../../engine/ports.js';
 import type { MarketScopeView } from '../../rules/types.js';
+import { fitAudit } from './audit-fit.js';
 import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
+import { EpisodeLog, episodePut, lockGuard } from './episode-log.js';
 import { advanceLatest, readLatest, readSnapshotData } from './latest-snapshot-items.js';
 import {
   conditional,
@@ -42,6 +45,11 @@ import {
 } from './outbox-items.js';
 import { toStorable } from './storable.js';
 import { SIGNALS_BY_WORLD_INDEX } from './tables.js';
+
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+const evalKeyOf = (item: TransactItems[number]) =>
+  String(item.Update?.Key?.sk ?? '').slice('EVAL#'.length, 'EVAL#'.length + 16);
 
 export interface TableNames {
   signals: string;
@@ -155,6 +163,9 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   async loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
+    // A large commit decided but not yet rolled forward is finished first (episode-log.ts); a lock
+    // merely held changes nothing a reader sees.
+    await new EpisodeLog(this.doc, this.tables.state).rollForwardIfCommitted(worldId);
     const items = await queryAll(this.doc, {
       TableName: this.tables.state,
       KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -221,7 +232,7 @@ export class DynamoDbEngineStore implements EngineStore {
         (packed.inline
           ? ', events_json = :events, signal_items_json = :items'
           : ', outbox_chunks = :chunks, outbox_owner = :owner');
-    const items: NonNullable<TransactWriteCommandInput['TransactItems']> = [
+    const items: TransactItems = [
       {
         Update: {
           TableName: this.tables.state,
@@ -264,37 +275,75 @@ export class DynamoDbEngineStore implements EngineStore {
         },
       });
     }
-    const firstEpisode = items.length;
-    for (const episode of commit.episodes) {
-      const { version, ...rest } = episode;
-      items.push({
-        Put: {
-          TableName: this.tables.state,
-          Item: toStorable({
-            pk,
-            sk: `EPISODE#${episode.rule_id}#${episode.scope_key}`,
-            world_id: commit.world_id,
-            ...rest,
-            version: version + 1,
-          }),
-          ConditionExpression: version === 0 ? 'attribute_not_exists(pk)' : 'version = :v',
-          ...(version === 0 ? {} : { ExpressionAttributeValues: { ':v': version } }),
-        },
-      });
-    }
-    items.push({
+    const audit: (typeof items)[number] = {
       Put: {
         TableName: this.tables.audit,
-        Item: toStorable(commit.audit),
+        Item: toStorable(fitAudit(commit.audit)),
         ConditionExpression: 'attribute_not_exists(record_id)',
       },
-    });
-    if (items.length > MAX_TRANSACTION_ITEMS) {
-      throw new Error(
-        `evaluation of world ${commit.world_id} changes ${commit.episodes.length} episodes; at most ${MAX_TRANSACTION_ITEMS - 3} fit one commit`,
+    };
+    const lockIndex = items.length;
+    if (commit.episodes.length === 0) return this.transact([...items, audit], latestCheckIndex, lockIndex);
+    if (items.length + 2 + commit.episodes.length > MAX_TRANSACTION_ITEMS)
+      return this.commitLarge(commit, items, audit, latestCheckIndex);
+    // Episodes change only while no large commit holds the world's lock (episode-log.ts).
+    items.push(lockGuard(this.tables.state, commit.world_id, Date.now()));
+    for (const episode of commit.episodes)
+      items.push(episodePut(this.tables.state, commit.world_id, episode));
+    return this.transact([...items, audit], latestCheckIndex, lockIndex);
+  }
+
+  /**
+   * More changed episodes than one transaction holds: staged under the world's lock and made
+   * visible by the one transaction that also commits the claim and the outbox (episode-log.ts).
+   */
+  private async commitLarge(
+    commit: EvaluationCommit,
+    head: TransactItems,
+    audit: TransactItems[number],
+    latestCheckIndex: number,
+  ): Promise<'committed' | 'conflict' | 'superseded'> {
+    const log = new EpisodeLog(this.doc, this.tables.state);
+    const { world_id: world, evaluation_key: key, lease_owner: owner } = commit;
+    if ((await log.acquire(world, key, owner)) === 'busy') return 'conflict';
+    let chunks = 0;
+    try {
+      if (!(await log.verify(world, commit.episodes))) {
+        await log.release(world, key, owner);
+        return 'conflict';
+      }
+      const expiresAt = Math.floor(Date.now() / 1000) + CLAIM_RETENTION_SEC;
+      chunks = await log.stage(world, key, owner, commit.episodes, expiresAt);
+      const lockIndex = head.length;
+      const result = await this.transact(
+        [...head, log.commitItem(world, key, owner, chunks), audit],
+        latestCheckIndex,
+        lockIndex,
       );
+      if (result !== 'committed') {
+        await log.release(world, key, owner);
+        return result;
+      }
+    } catch (error) {
+      await log.release(world, key, owner).catch(() => undefined);
+      throw error;
     }
-    if (!this.transactions) return this.commitSequentially(items, latestCheckIndex, firstEpisode);
+    // Committed: from here a crash leaves the lock `committed`, finished by the next reader.
+    await log.rollForward(world, { evaluation_key: key, owner, chunks });
+    return 'committed';
+  }
+
+  /** One transaction (or, on dynalite, the same writes in a safe order), mapped to a commit outcome. */
+  private async transact(
+    items: TransactItems,
+    latestCheckIndex: number,
+    lockIndex: number,
+  ): Promise<'committed' | 'conflict' | 'superseded'> {
+    if (items.length > MAX_TRANSACTION_ITEMS)
+      throw new Error(
+        `a commit of ${items.length} items passed the ${MAX_TRANSACTION_ITEMS}-item transaction`,
+      );
+    if (!this.transactions) return this.commitSequentially(items, latestCheckIndex, lockIndex);
     try {
       await this.doc.send(new TransactWriteCommand({ TransactItems: items }));
       return 'committed';
@@ -303,9 +352,7 @@ export class DynamoDbEngineStore implements EngineStore {
       const reasons = error.CancellationReasons ?? [];
       const failed = (i: number) => reasons[i]?.Code === 'ConditionalCheckFailed';
       if (failed(0))
-        throw new EvaluationInProgressError(
-          `claim on evaluation ${commit.evaluation_key.slice(0, 16)} was taken over`,
-        );
+        throw new EvaluationInProgressError(`claim on evaluation ${evalKeyOf(items[0]!)} was taken over`);
       if (latestCheckIndex >= 0 && failed(latestCheckIndex)) return 'superseded';
       if (reasons.some((r) => r.Code === 'TransactionConflict' || r.Code === 'ConditionalCheckFailed'))
         return 'conflict';
@@ -315,7 +362,7 @@ export class DynamoDbEngineStore implements EngineStore {
 
   /** The dynalite fallback: the same writes one by one, claim last, so a crash leaves it retryable. */
   private async commitSequentially(
-    items: NonNullable<TransactWriteCommandInput['TransactItems']>,
+    items: TransactItems,
     latestCheckIndex: number,
     firstEpisode: number,
   ): Promise<'committed' | 'conflict' | 'superseded'> {
@@ -326,6 +373,8 @@ export class DynamoDbEngineStore implements EngineStore {
           await this.doc.send(new UpdateCommand(item.Update));
         } else if (item.Put) {
           await this.doc.send(new PutCommand(item.Put));
+        } else if (item.Delete) {
+          await this.doc.send(new DeleteCommand(item.Delete));
         }
       } catch (error) {
         if (!(error instanceof ConditionalCheckFailedException)) throw error;

@@ -13,14 +13,17 @@ import { toStorable } from './storable.js';
 import { STATE_PENDING_OUTBOX_INDEX } from './tables.js';
 
 /**
- * The outbox as the state table keeps it. A small outbox rides inline on the evaluation item; a
- * large one (a 1,000-strategy world) is spread over chunk items written *before* the commit, under
- * a key that names the writing owner, so a crash between chunks and commit leaves only orphans
- * (expired by TTL) and a stale owner can never overwrite the chunks a commit points at.
+ * The outbox as the state table keeps it. Its body (events and signal rows) is spread over chunk
+ * items written *before* the commit, under a key that names the writing owner, so a crash between
+ * chunks and commit leaves only orphans (expired by TTL) and a stale owner can never overwrite the
+ * chunks a commit points at. The evaluation item keeps only the outbox's state (status, publish
+ * owner and lease, chunk count): DynamoDB bills an update by the size of the whole item, so the
+ * publish lease, the fence and the mark as published each cost one write unit, not one per KB of
+ * outbox. (Items written before this change hold a small outbox inline; they are still read.)
  */
 
-/** What an evaluation item holds inline at most; DynamoDB's item limit is 400 KB. */
-export const MAX_INLINE_OUTBOX_BYTES = 300_000;
+/** What an evaluation item holds inline at most: nothing, the body always goes to chunk items. */
+export const MAX_INLINE_OUTBOX_BYTES = 0;
 /** What one chunk item holds at most. */
 export const MAX_CHUNK_BYTES = 350_000;
 /** The sparse index key: present only while an outbox is pending. */

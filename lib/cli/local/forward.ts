@@ -40,9 +40,10 @@ export interface ForwardRetry {
  * A refused or unreachable delivery is retried with exponential backoff for the retry budget, then
  * dead-lettered (as an API destination's would be); the runtime prints and records every dead letter.
  */
-export function forwardEmitted(stack: LocalStack, url: URL, retry: ForwardRetry = {}): void {
+export function forwardEmitted(stack: LocalStack, url: URL, retry: ForwardRetry = {}): () => void {
+  const name = 'exit-signals-to-local-webhook';
   stack.bus.putRule({
-    name: 'exit-signals-to-local-webhook',
+    name,
     eventBusName: LOCAL_BUS_NAME,
     eventPattern: { source: [EXIT_ENGINE_SOURCE], 'detail-type': [EXIT_SIGNAL_DETAIL_TYPE] },
     retryPolicy: {
@@ -66,4 +67,7 @@ export function forwardEmitted(stack: LocalStack, url: URL, retry: ForwardRetry 
       },
     ],
   });
+  // Stop forwarding before the webhook goes away: events put later would otherwise be retried
+  // against a closed port for the whole retry budget (minutes), and `drain()` waits for them.
+  return () => void stack.bus.removeRule(name, LOCAL_BUS_NAME);
 }

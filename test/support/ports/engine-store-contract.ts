@@ -48,6 +48,22 @@ function episode(version: number, status: EpisodeState['status'] = 'active'): Ep
   return { rule_id: 'var_99_limit', scope_key: 'world', status, breach_count: 1, version };
 }
 
+/** `n` per-strategy episodes of one rule, all read at `version`. */
+function strategyEpisodes(
+  n: number,
+  version: number,
+  status: EpisodeState['status'] = 'active',
+): EpisodeState[] {
+  return Array.from({ length: n }, (_, i) => ({
+    rule_id: 'max_weight_per_strategy',
+    scope_key: `strategy-${String(i).padStart(4, '0')}`,
+    status,
+    breach_count: 1,
+    signalled_strategies: [`strategy-${String(i).padStart(4, '0')}`],
+    version,
+  }));
+}
+
 function audit(recordId: string, world = W): AuditRecord {
   return {
     world_id: world,
@@ -272,6 +288,47 @@ export function engineStoreContract(
           status: 'idle',
           version: 2,
         });
+      });
+
+      it('commits 300 changed episodes, more than one DynamoDB transaction holds, as one', async () => {
+        const store = await claimed(s.store);
+        const many = strategyEpisodes(300, 0);
+        expect(await store.commitEvaluation(commit({ episodes: many }))).toBe('committed');
+        const loaded = await store.loadEpisodes(W);
+        expect(loaded.size).toBe(300);
+        expect([...loaded.values()].every((e) => e.version === 1 && e.status === 'active')).toBe(true);
+        expect((await store.getEvaluation(W, 'eval-1'))?.outbox_status).toBe('pending');
+        // The next evaluation changes them all again, from the versions it read.
+        await store.claimEvaluation(W, 'eval-2', 'inv-2', T0 + 60_000, T0);
+        const next = commit({
+          evaluation_key: 'eval-2',
+          lease_owner: 'inv-2',
+          episodes: strategyEpisodes(300, 1, 'idle'),
+          audit: audit('2025-03-10T21:00:32.000Z#evaluation#d2'),
+        });
+        expect(await store.commitEvaluation(next)).toBe('committed');
+        const again = await store.loadEpisodes(W);
+        expect([...again.values()].every((e) => e.version === 2 && e.status === 'idle')).toBe(true);
+      });
+
+      it('is a conflict, writing nothing, when one of 300 changed episodes moved since it was read', async () => {
+        const store = await claimed(s.store);
+        expect(await store.commitEvaluation(commit({ episodes: strategyEpisodes(1, 0) }))).toBe('committed');
+        await store.claimEvaluation(W, 'eval-2', 'inv-2', T0 + 60_000, T0);
+        // strategy-0000 is at version 1 now; this evaluation read it absent.
+        const stale = commit({
+          evaluation_key: 'eval-2',
+          lease_owner: 'inv-2',
+          episodes: strategyEpisodes(300, 0),
+          audit: audit('2025-03-10T21:00:32.000Z#evaluation#d2'),
+        });
+        expect(await store.commitEvaluation(stale)).toBe('conflict');
+        expect((await store.loadEpisodes(W)).size).toBe(1);
+        expect((await store.getEvaluation(W, 'eval-2'))?.status).toBe('in_progress');
+        expect(await s.audit()).toHaveLength(1);
+        // Refused without a trace: a small commit of the same world still goes through.
+        const small = { ...stale, episodes: [{ ...strategyEpisodes(1, 1, 'idle')[0]! }] };
+        expect(await store.commitEvaluation(small)).toBe('committed');
       });
 
       it('is a conflict when the audit record already exists', async () => {
