@@ -166,7 +166,7 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
 }
 
 /** The CloudFormation outputs the CLI needs, from the stack or (for a prefix) its two stacks. */
-async function stackOutputs(cf: CloudFormationClient, name: string): Promise<Record<string, string>> {
+export async function stackOutputs(cf: CloudFormationClient, name: string): Promise<Record<string, string>> {
   const outputs: Record<string, string> = {};
   const found: string[] = [];
   for (const stackName of [name, `${name}Stateful`, `${name}Stateless`]) {
