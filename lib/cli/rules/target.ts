@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
@@ -98,7 +99,7 @@ async function openLocal(given: string | undefined, bundledDir: string | undefin
   );
   // The runtime's bundled sets (the "before" of a first publish), found from its project as the ops CLI does.
   const path = bundledDir ?? (typeof env.RULESETS_PATH === 'string' ? env.RULESETS_PATH : 'rulesets');
-  const dir = isAbsolute(path) ? path : resolve(dirname(dirname(resolve(file))), path);
+  const dir = isAbsolute(path) || existsSync(path) ? path : resolve(dirname(dirname(resolve(file))), path);
   return build(
     `local runtime (${String(env.DYNAMODB_ENDPOINT)})`,
     `local:${userInfo().username}`,
