@@ -13,6 +13,8 @@ const EnvSchema = z.object({
   EVENT_BUS_NAME: z.string().min(1),
   /** Folder holding the per-world rule sets (bundled beside the function code in AWS). */
   RULESETS_PATH: z.string().min(1).default('rulesets'),
+  /** How long a function trusts its read of a world's published rule set: a publish takes effect within it. */
+  RULESET_CACHE_TTL_SEC: z.coerce.number().min(0).max(3600).default(30),
   SIGNAL_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(400),
   AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(2555),
   /** Stale market data older than this is not used (fail closed per the rule set's staleness rules). */

@@ -28,6 +28,7 @@ import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gat
 import { Monitoring } from '../constructs/monitoring.js';
 import { OpsPolicies } from '../constructs/ops-policies.js';
 import { OutboxSweeper } from '../constructs/outbox-sweeper.js';
+import { RuleSetStore } from '../constructs/ruleset-store.js';
 import { cdkEventPattern } from '../event-patterns.js';
 import type { StatefulStack } from '../stateful/stateful-stack.js';
 
@@ -59,6 +60,8 @@ export class StatelessStack extends Stack {
   readonly opsCommandUrl: FunctionUrl;
   readonly gateway: GatewaySubscriptions;
   readonly opsPolicies: OpsPolicies;
+  /** Who may publish rule sets without a deploy (the store is the state table's RULESET# items). */
+  readonly ruleSetStore: RuleSetStore;
   readonly monitoring: Monitoring;
   readonly busPolicy: BusPolicy;
 
@@ -273,6 +276,12 @@ export class StatelessStack extends Stack {
       opsCommand: this.opsCommand.function,
     });
 
+    this.ruleSetStore = new RuleSetStore(this, 'RuleSetStore', {
+      stateTable: stateful.state.table,
+      auditTable: stateful.audit.table,
+      stackNames: [stateful.stackName, this.stackName],
+    });
+
     const deadLetterQueues: Record<string, Queue> = {
       InboundDelivery: inboundFailures,
       GatewayDelivery: this.gateway.deliveryFailures,
@@ -325,6 +334,7 @@ export class StatelessStack extends Stack {
     new CfnOutput(this, 'OpsCommandUrl', { value: this.opsCommandUrl.url });
     new CfnOutput(this, 'OpsReadPolicyArn', { value: this.opsPolicies.read.managedPolicyArn });
     new CfnOutput(this, 'OpsApprovePolicyArn', { value: this.opsPolicies.approve.managedPolicyArn });
+    new CfnOutput(this, 'RulesPublishPolicyArn', { value: this.ruleSetStore.publishPolicy.managedPolicyArn });
     this.outboxSweeper.alarmOnAge(this.monitoring.topic, engine.stuckOutboxAlarmSeconds ?? 900);
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }

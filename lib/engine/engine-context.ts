@@ -1,6 +1,5 @@
 import type { MarketSnapshotCloudEvent } from '../contracts/market-snapshot.js';
 import type { RiskSnapshotCloudEvent } from '../contracts/risk-snapshot.js';
-import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
 import type { OutboxProtocol } from './outbox.js';
 import type {
   AuditRecord,
@@ -8,6 +7,7 @@ import type {
   EngineMetrics,
   EngineStore,
   RefResolver,
+  RuleSetSource,
   SignalPublisher,
 } from './ports.js';
 import { expiry, type Retention } from './records.js';
@@ -23,7 +23,7 @@ export interface EngineDeps {
   store: EngineStore;
   publisher: SignalPublisher;
   refs: RefResolver;
-  ruleSets: RuleSetRegistry;
+  ruleSets: RuleSetSource;
   metrics: EngineMetrics;
   logger: EngineLogger;
   engineVersion: string;

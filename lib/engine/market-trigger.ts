@@ -70,7 +70,7 @@ export async function reevaluateOnMarket(
   },
 ): Promise<Outcome> {
   const { store } = ctx.deps;
-  const ruleSet = ctx.deps.ruleSets.forWorld(args.worldId);
+  const ruleSet = await ctx.deps.ruleSets.forWorld(args.worldId);
   if (!ruleSet) return { outcome: 'no_ruleset', world_id: args.worldId };
   const evaluationKey = digest('market', args.worldId, args.marketEventId, ruleSet.version);
   const existing = await store.getEvaluation(args.worldId, evaluationKey);

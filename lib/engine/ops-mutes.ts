@@ -13,7 +13,12 @@ import { principalOf } from './principal.js';
 /** What a mute is checked against: the world's current rule set and the strategies of its latest snapshot. */
 export interface WorldCatalog {
   /** The rule set that applies to the world; undefined when none does. */
-  ruleSet(world: string): { version: string; rule_ids: readonly string[]; max_mute_sec: number } | undefined;
+  ruleSet(
+    world: string,
+  ):
+    | { version: string; rule_ids: readonly string[]; max_mute_sec: number }
+    | undefined
+    | Promise<{ version: string; rule_ids: readonly string[]; max_mute_sec: number } | undefined>;
   /** Strategy ids of the world's latest snapshot; undefined when the world has had no snapshot. */
   strategies(world: string): Promise<readonly string[] | undefined>;
 }
@@ -320,7 +325,7 @@ export class MuteOps {
 
   /** The rule and the strategy must exist in the world's current rule set and latest weights. */
   private async checkScope(world: string, strategy?: string, rule?: string) {
-    const ruleSet = this.deps.catalog.ruleSet(world);
+    const ruleSet = await this.deps.catalog.ruleSet(world);
     if (!ruleSet)
       throw new OpsValidationError('world', `no rule set applies to world '${world}'; nothing to mute`);
     if (rule && !ruleSet.rule_ids.includes(rule)) {
@@ -386,13 +391,18 @@ export class MuteOps {
  */
 export function catalogFrom(
   ruleSets: {
-    forWorld(world: string): { version: string; max_mute_sec: number; rules: { id: string }[] } | undefined;
+    forWorld(
+      world: string,
+    ):
+      | { version: string; max_mute_sec: number; rules: { id: string }[] }
+      | undefined
+      | Promise<{ version: string; max_mute_sec: number; rules: { id: string }[] } | undefined>;
   },
   store: Pick<EngineStore, 'getLatestSnapshot' | 'getSnapshotData'>,
 ): WorldCatalog {
   return {
-    ruleSet(world) {
-      const set = ruleSets.forWorld(world);
+    async ruleSet(world) {
+      const set = await ruleSets.forWorld(world);
       return (
         set && { version: set.version, max_mute_sec: set.max_mute_sec, rule_ids: set.rules.map((r) => r.id) }
       );

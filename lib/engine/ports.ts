@@ -1,5 +1,6 @@
 import type { EngineEvent } from '../contracts/exit-signal.js';
 import type { SnapshotData } from '../contracts/risk-snapshot.js';
+import type { RuleSet } from '../rules/rule-schema.js';
 import type { MarketScopeView } from '../rules/types.js';
 import type { EpisodeState } from './episodes.js';
 import type { ApprovedCut, Channel, Mute } from './evaluate.js';
@@ -344,4 +345,12 @@ export interface OpsStore {
   appendAudit(record: AuditRecord): Promise<void>;
   /** Records of a world, oldest first, from `since` (ISO) on. */
   listAudit(worldId: string, since?: string, limit?: number): Promise<AuditRecord[]>;
+}
+
+/**
+ * Where the engine gets a world's rule set: the bundled registry (replay, tests) or the runtime's
+ * store-backed one (lib/rulesets/live-rule-sets.ts), which may have to read it first.
+ */
+export interface RuleSetSource {
+  forWorld(worldId: string): RuleSet | undefined | Promise<RuleSet | undefined>;
 }

@@ -14,7 +14,7 @@ export async function handleSnapshot(ctx: EngineContext, delivery: SnapshotDeliv
   const triggerKey =
     data.idempotency_key ??
     `risk_snapshot_updated:${world}:${data.hash ?? data.version}:${data.event_version ?? 1}`;
-  const ruleSet = ctx.deps.ruleSets.forWorld(world);
+  const ruleSet = await ctx.deps.ruleSets.forWorld(world);
   if (!ruleSet) {
     await audit(ctx, {
       world_id: world,

@@ -20,7 +20,7 @@ export interface StalenessCheck {
  */
 export async function checkStaleness(ctx: EngineContext, args: StalenessCheck): Promise<Outcome | null> {
   const latest = await ctx.deps.store.getLatestSnapshot(args.worldId);
-  const ruleSet = ctx.deps.ruleSets.forWorld(args.worldId);
+  const ruleSet = await ctx.deps.ruleSets.forWorld(args.worldId);
   if (!latest || !ruleSet) return null;
   const due = dueStalenessRules(ruleSet, latest.as_of_ms, args.nowMs);
   if (due.length === 0) return null;

@@ -10,6 +10,7 @@ import type { OpsService } from '../engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
 import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
 import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
+import { ReloadingRuleSetDirectory } from '../rulesets/reloading-directory.js';
 import { wireEngine } from '../runtime/wire.js';
 import { wireOps } from '../runtime/wire-ops.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
@@ -92,6 +93,8 @@ export interface LocalStack {
   jvmPid?: number;
   /** The pid of a killed runtime whose stale data-dir lock this stack took over. */
   staleLockFrom?: number;
+  /** The rule-set folder, reloaded when a file in it changes; absent with a single `ruleSets` given. */
+  rulesDir?: ReloadingRuleSetDirectory;
   /** Sets the environment a Lambda would get, for code that reads it (the CLI). */
   env: Record<string, string>;
   stop(): Promise<void>;
@@ -136,6 +139,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       AUDIT_TABLE_NAME: tables.audit,
       EVENT_BUS_NAME: LOCAL_BUS_NAME,
       RULESETS_PATH: opts.rulesetsPath ?? 'rulesets',
+      // A `rules publish` to this runtime takes effect within a second.
+      RULESET_CACHE_TTL_SEC: '1',
       DYNAMODB_ENDPOINT: dynamoEndpoint,
       EVENTBRIDGE_ENDPOINT: busEndpoint,
       EXIT_ENGINE_DYNAMODB_TRANSACTIONS: String(transactions),
@@ -160,7 +165,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const { ttl } = await createTables(client, tables);
     client.destroy();
 
-    const base = wireEngine(config, opts.ruleSets ? { ruleSets: opts.ruleSets } : {});
+    const rulesDir = opts.ruleSets ? undefined : new ReloadingRuleSetDirectory(config.RULESETS_PATH);
+    const base = wireEngine(config, opts.ruleSets ? { ruleSets: opts.ruleSets } : {}, rulesDir);
     const deps = { ...base, ...(opts.overrides?.(base) ?? {}) };
     const engine = new ExitEngine(deps);
     const clock = opts.clock ?? 'wall';
@@ -263,6 +269,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       },
       ...(dynamo?.jvmPid !== undefined ? { jvmPid: dynamo.jvmPid } : {}),
       ...(lock?.staleFrom !== undefined ? { staleLockFrom: lock.staleFrom } : {}),
+      ...(rulesDir ? { rulesDir } : {}),
       env,
       async stop() {
         await bus.stop();

@@ -1,6 +1,7 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
+import { DynamoDbRuleSetStore } from '../adapters/dynamodb/ruleset-store.js';
 import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
 import { HubRefResolver } from '../adapters/refs/hub-ref-resolver.js';
 import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
@@ -11,12 +12,17 @@ import type { EngineConfig } from '../config.js';
 import type { EngineDeps } from '../engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '../observability.js';
 import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
+import { type FallbackRuleSets, LiveRuleSets } from '../rulesets/live-rule-sets.js';
 
 /** The engine's release, carried in every signal's provenance. */
 export const ENGINE_VERSION = '0.1.0';
 
 /** Builds the engine's dependencies from validated config; endpoints differ locally, code does not. */
-export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> = {}): EngineDeps {
+export function wireEngine(
+  config: EngineConfig,
+  overrides: Partial<EngineDeps> = {},
+  bundled?: FallbackRuleSets,
+): EngineDeps {
   const local = config.DYNAMODB_ENDPOINT !== undefined;
   dimensionedCounts.perWorld = config.PER_WORLD_METRICS;
   const dynamo = traceAwsClient(
@@ -46,8 +52,19 @@ export function wireEngine(config: EngineConfig, overrides: Partial<EngineDeps> 
       ...(local && config.FILE_REF_ROOT ? { fileRoot: config.FILE_REF_ROOT } : {}),
       ...(config.HUB_BASE_URL ? { hub: hubResolver(config, config.HUB_BASE_URL) } : {}),
     }),
-    // Loaded only when not given (the local runtime may pass a single file's set).
-    ruleSets: overrides.ruleSets ?? loadRuleSetDirectory(config.RULESETS_PATH),
+    // Published rule sets first, the bundled ones as the initial versions (a single file given to the
+    // local runtime applies to every world as is).
+    ruleSets:
+      overrides.ruleSets ??
+      new LiveRuleSets(
+        new DynamoDbRuleSetStore(dynamo, { state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME }),
+        bundled ?? loadRuleSetDirectory(config.RULESETS_PATH),
+        {
+          ttlMs: config.RULESET_CACHE_TTL_SEC * 1000,
+          clock: Date.now,
+          onError: (message, error) => engineLogger.warn(message, { error: (error as Error).message }),
+        },
+      ),
     metrics: engineMetrics,
     logger: engineLogger,
     engineVersion: ENGINE_VERSION,

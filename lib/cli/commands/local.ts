@@ -10,6 +10,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js'
 import type { EventBridgeEvent } from '../../local/local-event-bus.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
 import { opsActionsSince } from '../../local/ops-action-tail.js';
+import type { ReloadResult } from '../../rulesets/reloading-directory.js';
 import { type CliCommand, numberFlag, parseFlags, UsageError } from '../args.js';
 import {
   DEFAULT_FORWARD_MAX_RETRIES,
@@ -26,6 +27,13 @@ import {
 } from '../local/lines.js';
 import { replayStream } from '../local/replay-stream.js';
 import { loadRuleSets } from './rules.js';
+
+/** The line the runtime prints when its rule-set folder changed. */
+export function describeReload(dir: string, r: ReloadResult): string {
+  return r.ok
+    ? `RULES reloaded ${dir}/: ${r.versions.map((v) => `${v.source} (${v.world}, ${v.version})`).join('; ')}`
+    : `RULES ${dir}/ changed but does not validate; the previous rule sets stay in force:\n    ${r.errors.join('\n    ')}`;
+}
 
 export { forwardEmitted, loopbackUrl } from '../local/forward.js';
 export { describeSignalEvent } from '../local/lines.js';
@@ -238,6 +246,8 @@ export const command: CliCommand = {
       if (line) print(line);
     });
     const stops: Array<() => void> = [stopDead, stopUnrouted];
+    if (stack.rulesDir)
+      stops.push(stack.rulesDir.onReload((r) => print(describeReload(stack.rulesDir!.dir, r))));
     try {
       if (stack.dynamoKind === 'dynalite') {
         print('NOTE: Java not found (or --dynalite): using dynalite instead of DynamoDB Local. It has no');
@@ -350,6 +360,9 @@ async function keepRunning(
     `  dead letters: npx exit-engine dead-letters${o.dataDir !== undefined ? ` --data-dir ${o.dataDir}` : ''}`,
   );
   o.stops.push(narrate(stack, print, o.verbose), tailOpsActions(stack, print));
+  // Edits to the rule-set folder take effect at once, without waiting for the next event to look.
+  const rulesPoll = setInterval(() => stack.rulesDir?.check(), 1_000);
+  o.stops.push(() => clearInterval(rulesPoll));
   // What the every-minute approval-timeout Lambda does in AWS.
   const sweep = setInterval(() => {
     stack.ops

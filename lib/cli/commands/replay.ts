@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline';
 import type { RuleSetRegistry } from '../../rules/ruleset-loader.js';
 import { type CliCommand, numberFlag, parseFlags, requiredFlag, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
+import { type OpsLine, readOpsFile } from '../replay/ops-file.js';
 import { renderReport } from '../replay/report-html.js';
 import { ReportModel } from '../replay/report-model.js';
 import { type ReplaySink, replayStream } from '../replay/runner.js';
@@ -53,6 +54,7 @@ async function runReplay(
   registry: RuleSetRegistry,
   sinks: ReplaySink[],
   onLine: (line: number, bytes: number) => void,
+  ops?: readonly OpsLine[],
 ): Promise<void> {
   let size: number;
   try {
@@ -78,20 +80,28 @@ async function runReplay(
       onLine(count, Math.min(bytes, size));
     }
   }
-  await replayStream(rows(), registry, {
-    line: (l) => {
-      for (const s of sinks) s.line?.(l);
+  await replayStream(
+    rows(),
+    registry,
+    {
+      line: (l) => {
+        for (const s of sinks) s.line?.(l);
+      },
+      audit: (r, line) => {
+        for (const s of sinks) s.audit?.(r, line);
+      },
+      published: (e, line) => {
+        for (const s of sinks) s.published?.(e, line);
+      },
+      snapshot: (d, line) => {
+        for (const s of sinks) s.snapshot?.(d, line);
+      },
+      ops: (applied) => {
+        for (const s of sinks) s.ops?.(applied);
+      },
     },
-    audit: (r, line) => {
-      for (const s of sinks) s.audit?.(r, line);
-    },
-    published: (e, line) => {
-      for (const s of sinks) s.published?.(e, line);
-    },
-    snapshot: (d, line) => {
-      for (const s of sinks) s.snapshot?.(d, line);
-    },
-  });
+    ops ? { ops } : {},
+  );
 }
 
 /** `exit-engine replay`: what the rules would have done over a recorded stream, deterministically. */
@@ -104,11 +114,12 @@ export const command: CliCommand = {
     '  --report FILE.html        one self-contained page of charts per world: each rule against its limit and clear level with episodes and signals, recommended exposure per strategy, equity and drawdown with and without the overlay',
     '  --timeline FILE.csv|.jsonl  one row per evaluation and rule: time, measure, limit, clear, verdict, action',
     '  --json                    the summary as JSON instead of text',
+    '  --ops FILE.jsonl          ops actions applied at their times (mute, unmute, approve, reject; one JSON object a line: {"at", "action", "world", ...}; see README "Replaying what ops did"), through the same ops service as the runtime; the summary lists each with what it did',
     `  --max-rejected-share X    exit 1 when more than this share of lines is rejected (default ${DEFAULT_MAX_REJECTED_SHARE}; 1 never fails)`,
     'The input is streamed; a progress line goes to stderr on a terminal, or every few seconds on long runs.',
   ].join('\n'),
   usage:
-    'exit-engine replay --events FILE.jsonl [--rules FILE_OR_DIR] [--out FILE.jsonl] [--report FILE.html] [--timeline FILE.csv|FILE.jsonl] [--json] [--max-rejected-share 0.5]',
+    'exit-engine replay --events FILE.jsonl [--rules FILE_OR_DIR] [--ops FILE.jsonl] [--out FILE.jsonl] [--report FILE.html] [--timeline FILE.csv|FILE.jsonl] [--json] [--max-rejected-share 0.5]',
   async run(argv) {
     const { values } = parseFlags(argv, {
       events: { type: 'string' },
@@ -118,6 +129,7 @@ export const command: CliCommand = {
       timeline: { type: 'string' },
       json: { type: 'boolean' },
       'max-rejected-share': { type: 'string' },
+      ops: { type: 'string' },
     });
     const eventsPath = requiredFlag('events', values.events);
     const maxRejected = numberFlag(
@@ -138,6 +150,8 @@ export const command: CliCommand = {
       throw new UsageError(`--report: '${values.report}' must end in .html`);
     const rulesPath = values.rules ?? DEFAULT_RULES;
     const { registry, label } = loadRuleSets(rulesPath);
+    // Every line checked before the replay starts: a typo late in the file must not surface half-way.
+    const ops = values.ops === undefined ? undefined : readOpsFile(values.ops);
 
     const summary = new ReplaySummary(registry);
     const sinks: ReplaySink[] = [summary];
@@ -182,7 +196,7 @@ export const command: CliCommand = {
       },
     });
     try {
-      await runReplay(eventsPath, registry, sinks, (line, bytes) => progress.tick(line, bytes, signals));
+      await runReplay(eventsPath, registry, sinks, (line, bytes) => progress.tick(line, bytes, signals), ops);
     } finally {
       progress.done();
       for (const f of files) f.close();

@@ -12,8 +12,13 @@ import {
 } from '../../rules/ruleset-loader.js';
 import { sizingSupport } from '../../rules/sizing-support.js';
 import { ruleSetWarnings } from '../../rules/staleness-sweep.js';
-import { type CliCommand, parseFlags, UsageError } from '../args.js';
+import { type CliCommand, didYouMean, parseFlags, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
+import {
+  PUBLISH_SUBCOMMANDS,
+  type PublishSubcommand,
+  runPublishSubcommand,
+} from '../rules/publish-command.js';
 
 const RULE_SET_EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 const WRAP_COLUMNS = 100;
@@ -391,14 +396,23 @@ function explain(path: string): number {
 export const command: CliCommand = {
   name: 'rules',
   summary:
-    'validate: check rule-set files (a file, or every *.yaml/*.yml/*.json in a folder), printing each problem as `file: field: message` (exit 1 on any). explain: print, in plain words, what each rule will do.',
-  usage: 'exit-engine rules validate FILE_OR_DIR | exit-engine rules explain FILE_OR_DIR',
+    "validate: check rule-set files (a file, or every *.yaml/*.yml/*.json in a folder), printing each problem as `file: field: message` (exit 1 on any). explain: print, in plain words, what each rule will do. publish: validate a file and make it the next revision of a world's rule set in the running engine (local runtime, or --stack), audited; approve/reject: decide a publish that needs a second person; history: the revisions.",
+  usage:
+    'exit-engine rules validate FILE_OR_DIR | exit-engine rules explain FILE_OR_DIR | exit-engine rules publish FILE --world W [--require-approval] [--reason TEXT] | exit-engine rules approve|reject|history --world W   (publish/approve/reject/history: [--stack NAME [--region R] | --endpoints FILE] [--json])',
   async run(argv) {
+    const first = argv.find((a) => !a.startsWith('-'));
+    if (PUBLISH_SUBCOMMANDS.includes(first as PublishSubcommand))
+      return runPublishSubcommand(
+        first as PublishSubcommand,
+        argv.filter((a) => a !== first),
+      );
     const { positionals } = parseFlags(argv, {}, true);
     const [sub, path, ...extra] = positionals;
     if (sub !== 'validate' && sub !== 'explain')
       throw new UsageError(
-        sub === undefined ? 'a subcommand is required (validate or explain)' : `unknown subcommand '${sub}'`,
+        sub === undefined
+          ? 'a subcommand is required (validate, explain, publish, approve, reject or history)'
+          : `unknown subcommand '${sub}'${didYouMean(sub, ['validate', 'explain', ...PUBLISH_SUBCOMMANDS])}`,
       );
     if (path === undefined) throw new UsageError(`${sub}: FILE_OR_DIR is required`);
     if (extra.length > 0) throw new UsageError(`${sub}: unexpected argument '${extra[0]}'`);

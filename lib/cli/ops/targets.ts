@@ -9,10 +9,12 @@ import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { type OpsCommand, runOpsCommand } from '#lib/app/ops-commands.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { OpsCliError, SignedOpsClient } from './signed-client.js';
 
@@ -137,7 +139,12 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
       env.EXIT_ENGINE_DYNAMODB_TRANSACTIONS !== 'false',
     ),
     catalog: catalogFrom(
-      loadRuleSetDirectory(rulesetsPathFor(file, env.RULESETS_PATH)),
+      // The rule sets the runtime evaluates with: published ones first, its folder as the fallback.
+      new LiveRuleSets(
+        new DynamoDbRuleSetStore(dynamo, { state: get('STATE_TABLE_NAME'), audit: get('AUDIT_TABLE_NAME') }),
+        loadRuleSetDirectory(rulesetsPathFor(file, env.RULESETS_PATH)),
+        { ttlMs: 0, clock: Date.now },
+      ),
       new DynamoDbEngineStore(dynamo, {
         signals: get('SIGNALS_TABLE_NAME'),
         state: get('STATE_TABLE_NAME'),
@@ -166,7 +173,7 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
 }
 
 /** The CloudFormation outputs the CLI needs, from the stack or (for a prefix) its two stacks. */
-async function stackOutputs(cf: CloudFormationClient, name: string): Promise<Record<string, string>> {
+export async function stackOutputs(cf: CloudFormationClient, name: string): Promise<Record<string, string>> {
   const outputs: Record<string, string> = {};
   const found: string[] = [];
   for (const stackName of [name, `${name}Stateful`, `${name}Stateless`]) {

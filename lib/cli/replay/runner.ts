@@ -27,6 +27,8 @@ import { wrapSnapshot } from '#lib/local/stream-input.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { DEFAULT_MARKET_MAX_AGE_MS } from '../commands/evaluate.js';
+import type { OpsLine } from './ops-file.js';
+import { type AppliedOps, OpsLinkedEngineStore, ReplayOps } from './ops-replay.js';
 
 export const SNAPSHOT_TYPE = 'risk_snapshot_updated';
 const LEASE_MS = 60_000;
@@ -62,6 +64,8 @@ export interface ReplaySink {
   audit?(record: AuditRecord, line: number): void;
   published?(event: EngineEvent, line: number): void;
   snapshot?(data: SnapshotData, line: number): void;
+  /** An ops action of `--ops`, applied at its time (its line is the ops file's). */
+  ops?(applied: AppliedOps): void;
 }
 
 type Delivery =
@@ -210,9 +214,15 @@ export async function replayStream(
   rows: AsyncIterable<string> | Iterable<string>,
   ruleSets: RuleSetRegistry,
   sink: ReplaySink,
+  options: { ops?: readonly OpsLine[] } = {},
 ): Promise<void> {
   let current = 0;
-  const store = new InMemoryEngineStore({ onAudit: (record) => sink.audit?.(record, current) });
+  const onAudit = (record: AuditRecord) => sink.audit?.(record, current);
+  // With ops actions, the engine and the ops service share signal rows, outboxes and mutes.
+  const replayOps = options.ops ? new ReplayOps() : undefined;
+  const store = replayOps
+    ? new OpsLinkedEngineStore(replayOps.store, { onAudit })
+    : new InMemoryEngineStore({ onAudit });
   const publisher = {
     async publish(events: readonly EngineEvent[]) {
       // Copied as the bus would serialize them, so later changes by the caller cannot leak in.
@@ -235,6 +245,23 @@ export async function replayStream(
     marketMaxAgeMs: DEFAULT_MARKET_MAX_AGE_MS,
     wallClock: () => clockMs,
   });
+  replayOps?.connect({
+    engineStore: store,
+    ruleSets,
+    publisher,
+    engineVersion: ENGINE_VERSION,
+    leaseMs: LEASE_MS,
+    auditRetentionDays: AUDIT_RETENTION_DAYS,
+  });
+  const pendingOps = [...(options.ops ?? [])];
+  /** Applies every ops action due by `untilMs` (all that are left, without it), in file order. */
+  const applyOps = async (untilMs = Number.POSITIVE_INFINITY) => {
+    while (replayOps && pendingOps.length > 0 && pendingOps[0]!.atMs <= untilMs) {
+      const op = pendingOps.shift()!;
+      clockMs = op.atMs;
+      sink.ops?.(await replayOps.apply(op));
+    }
+  };
   let line = 0;
   for await (const row of rows) {
     line += 1;
@@ -258,6 +285,8 @@ export async function replayStream(
       };
     }
     delivery ??= toDelivery(json, line, clockMs);
+    // An ops action at the same time as an event comes first (a mute set at 10:00 covers 10:00).
+    await applyOps(delivery.nowMs);
     clockMs = delivery.nowMs;
     const subject =
       delivery.type === 'invalid'
@@ -276,4 +305,5 @@ export async function replayStream(
     }
     sink.line?.(replayed);
   }
+  await applyOps();
 }

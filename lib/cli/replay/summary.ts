@@ -6,6 +6,7 @@ import type { AuditRecord } from '#lib/engine/ports.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { formatTable } from '../commands/evaluate.js';
 import { formatRuleValue, measureName } from '../commands/rules.js';
+import type { AppliedOps } from './ops-replay.js';
 import { type ReplayedLine, type ReplaySink, SNAPSHOT_TYPE } from './runner.js';
 
 const pct = (x: number) => `${(x * 100).toFixed(2)}%`;
@@ -132,6 +133,8 @@ export class ReplaySummary implements ReplaySink {
   private readonly expired: string[] = [];
   private readonly failed: string[] = [];
   private readonly signalRows: string[][] = [];
+  /** The `--ops` actions, as applied. */
+  private readonly opsApplied: AppliedOps[] = [];
 
   constructor(private readonly ruleSets: RuleSetRegistry) {}
 
@@ -146,8 +149,28 @@ export class ReplaySummary implements ReplaySink {
     return this.types.get('invalid') ?? 0;
   }
 
+  /** Engine failures, and ops actions the service refused. */
   get errors(): number {
-    return this.failed.length;
+    return this.failed.length + this.opsApplied.filter((a) => a.error !== undefined).length;
+  }
+
+  ops(applied: AppliedOps): void {
+    this.opsApplied.push(applied);
+  }
+
+  private opsLines(): string[] {
+    if (this.opsApplied.length === 0) return [];
+    const refused = this.opsApplied.filter((a) => a.error !== undefined).length;
+    return [
+      '',
+      `ops actions applied: ${this.opsApplied.length}${refused ? ` (${refused} refused)` : ''}`,
+      ...this.opsApplied.map(
+        (a) =>
+          `  ops line ${a.line}  ${a.at}  ${a.action} ${a.world} by ${a.actor}: ${
+            a.error !== undefined ? `REFUSED: ${a.error}` : a.results.join('; ') || 'nothing to do'
+          }`,
+      ),
+    ];
   }
 
   line(l: ReplayedLine): void {
@@ -319,6 +342,7 @@ export class ReplaySummary implements ReplaySink {
         `engine errors (Lambda would retry these deliveries): ${this.failed.length}`,
         ...this.failed,
       );
+    out.push(...this.opsLines());
     out.push('', `signals it would have published: ${this.signalRows.length}`);
     out.push(...formatTable(this.signalRows));
     return out;
@@ -360,6 +384,7 @@ export class ReplaySummary implements ReplaySink {
       out_of_order: this.outOfOrder.map((s) => s.trim()),
       expired: this.expired.map((s) => s.trim()),
       engine_errors: this.failed.map((s) => s.trim()),
+      ops_actions: this.opsApplied,
       signals: this.signalRows.map(([line, asOf, world, action, strategy, size, reason, why]) => ({
         line: Number(line!.trim().slice(5)),
         as_of: asOf,
