@@ -118,6 +118,14 @@ export class OutboxProtocol {
         // The bus answered: what it refused was not published, what it accepted must not be again.
         const accepted = error.accepted.map((i) => toSend[i]!.id);
         await store.releasePublish(world, evaluationKey, inv.id, accepted).catch(() => undefined);
+      } else if (error instanceof PublishError) {
+        // No answer: the bus may hold these events already. The retry republishes them with the
+        // same ids and idempotency keys, so the gateway may see them twice and must dedupe (README).
+        metrics.count('PublishAmbiguous', 1);
+        logger.warn('PutEvents gave no answer; the outbox will be republished and may reach the bus twice', {
+          world_id: world,
+          evaluation_key: evaluationKey.slice(0, 16),
+        });
       }
       throw error;
     }
