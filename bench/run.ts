@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -39,6 +39,7 @@ export interface BenchResults {
   node: string;
   machine: { cpus: number; model: string };
   figures: BenchFigure[];
+  notes?: string;
 }
 
 /** True when the module that failed to load is the suite file itself (not one of its imports). */
@@ -94,7 +95,7 @@ export async function runBench(opts: { only?: string; quick?: boolean; out?: str
     // The full soak and fan-out take minutes: they run in full only when asked for (`npm run bench -- soak`).
     const quickSuite = quick || (LONG_SUITES.has(suite) && opts.only !== suite);
     console.log(`\n== ${suite}${quickSuite ? ' (quick)' : ''}`);
-    figures.push(...(await mod.run({ quick: quickSuite })));
+    figures.push(...(await mod.run({ quick: quickSuite })).map((f) => ({ ...f, suite })));
   }
 
   const cpuList = cpus();
@@ -102,7 +103,8 @@ export async function runBench(opts: { only?: string; quick?: boolean; out?: str
     generated_at: new Date().toISOString(),
     node: process.version,
     machine: { cpus: cpuList.length, model: cpuList[0]?.model.trim() ?? 'unknown' },
-    figures,
+    // One suite run replaces that suite's figures and keeps the others' (and the notes).
+    ...(opts.only !== undefined ? keptFrom(out, suites, figures) : { figures }),
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -118,6 +120,28 @@ export async function runBench(opts: { only?: string; quick?: boolean; out?: str
     `figures written to ${out} (${results.machine.cpus} × ${results.machine.model}, node ${results.node})`,
   );
   return 0;
+}
+
+/** What a single-suite run keeps of the results file: other suites' figures and the notes. */
+export function keptFrom(
+  out: string,
+  suites: readonly string[],
+  fresh: readonly BenchFigure[],
+): Pick<BenchResults, 'figures' | 'notes'> {
+  if (!existsSync(out)) return { figures: [...fresh] };
+  let old: Partial<BenchResults>;
+  try {
+    old = JSON.parse(readFileSync(out, 'utf8')) as Partial<BenchResults>;
+  } catch {
+    return { figures: [...fresh] };
+  }
+  // Names often carry their figures ("… (numpy 0.12 ms, ours 0.39 ms)"): compare what comes before.
+  const stem = (name: string) => name.split(' (')[0]!.split(':')[0]!.trim();
+  const replaced = new Set(fresh.map((f) => stem(f.name)));
+  const kept = (old.figures ?? []).filter(
+    (f) => !(f.suite !== undefined ? suites.includes(f.suite) : replaced.has(stem(f.name))),
+  );
+  return { figures: [...kept, ...fresh], ...(old.notes !== undefined ? { notes: old.notes } : {}) };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {

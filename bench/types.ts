@@ -6,4 +6,6 @@ export interface BenchFigure {
   p99?: number;
   budget: string;
   ok: boolean;
+  /** The suite that measured it (set by the runner). */
+  suite?: string;
 }

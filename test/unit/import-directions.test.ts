@@ -112,4 +112,29 @@ describe('import directions', () => {
     expect(scanned).toBeGreaterThan(3);
     expect(bad).toEqual([]);
   });
+
+  it('a relative import stays in its room; one that leaves it uses a #subpath (#lib/…, #test/…)', () => {
+    // A room is a top-level folder and its first subfolder (lib/rules, test/unit); functions is one room.
+    const roomOf = (file: string) =>
+      file
+        .split('/')
+        .slice(0, file.split('/').length > 2 ? 2 : 1)
+        .join('/');
+    const mapped = Object.values(SUBPATHS).map((t) => normalize(t.replace(/\/\*$/, '')));
+    const bad: string[] = [];
+    let scanned = 0;
+    for (const root of ['lib', 'functions', 'infra', 'test']) {
+      for (const file of sourceFiles(root)) {
+        scanned++;
+        for (const spec of specifiersOf(readFileSync(join(REPO, file), 'utf8'))) {
+          if (!spec.startsWith('.')) continue;
+          const target = resolveSpecifier(file, spec)!;
+          if (!under(roomOf(file))(target) && mapped.some((m) => under(m)(target)))
+            bad.push(`${file} -> ${spec}`);
+        }
+      }
+    }
+    expect(scanned).toBeGreaterThan(100);
+    expect(bad).toEqual([]);
+  });
 });
