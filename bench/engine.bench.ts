@@ -3,10 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
 import { evaluateRuleSet } from '#lib/engine/evaluate.js';
+import { mulberry32 } from '#lib/prng.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import { loadRuleSetFile } from '#lib/rules/ruleset-loader.js';
 import type { MarketScopeView, RuleInput } from '#lib/rules/types.js';
-import { mulberry32 } from '../lib/prng.js';
 import type { BenchFigure } from './types.js';
 
 // Issue 4 "Speed": the engine's full evaluation of the example rule set (every rule kind) for one

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { compileEventPattern } from '#lib/local/event-pattern.js';
-import { mulberry32 } from '../lib/prng.js';
+import { mulberry32 } from '#lib/prng.js';
 import type { BenchFigure } from './types.js';
 
 // The local bus's event-pattern matcher (issue 12): a realistic five-field rule against a ~6 KB

@@ -1,5 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
+import { mulberry32 } from '#lib/prng.js';
 import {
   covarianceFromCompact,
   marketStructure,
@@ -9,7 +10,6 @@ import {
   type RiskSnapshotInput,
   riskReportFromInput,
 } from '#lib/risk/index.js';
-import { mulberry32 } from '../lib/prng.js';
 import { numpyUnavailable, startCovarianceMapPeer, startNumpyPeer } from './numpy-peer.js';
 import type { BenchFigure } from './types.js';
 

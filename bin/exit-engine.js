@@ -6,5 +6,5 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const { register } = await import('tsx/esm/api');
 register();
-const { main } = await import('../lib/cli/main.ts');
+const { main } = await import('#lib/cli/main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { mulberry32 } from '../lib/prng.js';
+import { mulberry32 } from '#lib/prng.js';
 
 const WORLD_ID = 'demo-world';
 const SOURCE = 'qmtl.services.worldservice';

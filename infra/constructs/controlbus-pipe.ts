@@ -4,14 +4,14 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { CfnPipe } from 'aws-cdk-lib/aws-pipes';
 import { Construct } from 'constructs';
+import type { ControlBusSource } from '#infra/config.js';
 import {
   CONTROLBUS_DETAIL_TYPE_PATH,
   CONTROLBUS_FILTER_PATTERN,
   CONTROLBUS_INPUT_TEMPLATE,
   CONTROLBUS_SOURCE_PATH,
   CONTROLBUS_TIME_PATH,
-} from '../../lib/controlbus/pipe-definition.js';
-import type { ControlBusSource } from '../config.js';
+} from '#lib/controlbus/pipe-definition.js';
 
 export interface ControlBusPipeProps {
   readonly bus: IEventBus;

@@ -10,8 +10,8 @@ import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '#infra/config.js';
 import type { TableDefinition } from '#lib/adapters/dynamodb/tables.js';
-import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '../config.js';
 import { LAMBDA_ESBUILD } from './lambda-bundling.js';
 
 /** The repository root: esbuild's project root, where package-lock.json, functions/ and rulesets/ live. */

@@ -11,9 +11,9 @@ import {
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import type { HttpsSubscription } from '#infra/config.js';
+import { cdkEventPattern } from '#infra/event-patterns.js';
 import { gatewayRoute } from '#lib/contracts/routes.js';
-import type { HttpsSubscription } from '../config.js';
-import { cdkEventPattern } from '../event-patterns.js';
 
 /** Which gateway deliveries to set up; each is independent, all share one rule and its failure queue. */
 export interface GatewaySubscriptionsProps {

@@ -10,7 +10,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../config.js';
+import { METRICS_NAMESPACE } from '#infra/config.js';
 
 /** Metric names the engine emits (Powertools Metrics, namespace ExitEngine) and the alarms read. */
 export const ENGINE_METRICS = {

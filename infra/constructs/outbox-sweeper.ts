@@ -6,7 +6,7 @@ import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRICS_NAMESPACE } from '../config.js';
+import { METRICS_NAMESPACE } from '#infra/config.js';
 import { EngineFunction, type EngineFunctionProps } from './engine-function.js';
 
 /** The metric the sweeper reports and the stuck-outbox alarm reads. */

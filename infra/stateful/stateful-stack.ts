@@ -7,11 +7,11 @@ import { CfnRegistry, CfnSchema } from 'aws-cdk-lib/aws-eventschemas';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Key } from 'aws-cdk-lib/aws-kms';
 import type { Construct } from 'constructs';
+import { DEFAULT_EVENT_BUS_NAME, type ExitEngineProps } from '#infra/config.js';
+import { PROJECT_ROOT } from '#infra/constructs/engine-function.js';
+import { toDraft4 } from '#infra/schema-draft4.js';
 import { TABLES, type TableDefinition } from '#lib/adapters/dynamodb/tables.js';
 import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
-import { DEFAULT_EVENT_BUS_NAME, type ExitEngineProps } from '../config.js';
-import { PROJECT_ROOT } from '../constructs/engine-function.js';
-import { toDraft4 } from '../schema-draft4.js';
 
 /** The event types we own and publish to the schema registry, each read from `schemas/<type>.schema.json`. */
 export const PUBLISHED_SCHEMAS = [

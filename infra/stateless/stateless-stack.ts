@@ -7,12 +7,6 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import {
-  EXIT_ENGINE_SOURCE,
-  EXIT_SIGNAL_DETAIL_TYPE,
-  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
-} from '#lib/contracts/exit-signal.js';
-import { marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
-import {
   DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_MARKET_SOURCE,
   DEFAULT_SNAPSHOT_SOURCE,
@@ -20,17 +14,23 @@ import {
   MARKET_DETAIL_TYPE,
   SNAPSHOT_DETAIL_TYPE,
   validateSource,
-} from '../config.js';
-import { BusPolicy, everyEntry } from '../constructs/bus-policy.js';
-import { ControlBusPipe } from '../constructs/controlbus-pipe.js';
-import { EngineFunction } from '../constructs/engine-function.js';
-import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '../constructs/gateway-subscriptions.js';
-import { Monitoring } from '../constructs/monitoring.js';
-import { OpsPolicies } from '../constructs/ops-policies.js';
-import { OutboxSweeper } from '../constructs/outbox-sweeper.js';
-import { RuleSetStore } from '../constructs/ruleset-store.js';
-import { cdkEventPattern } from '../event-patterns.js';
-import type { StatefulStack } from '../stateful/stateful-stack.js';
+} from '#infra/config.js';
+import { BusPolicy, everyEntry } from '#infra/constructs/bus-policy.js';
+import { ControlBusPipe } from '#infra/constructs/controlbus-pipe.js';
+import { EngineFunction } from '#infra/constructs/engine-function.js';
+import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '#infra/constructs/gateway-subscriptions.js';
+import { Monitoring } from '#infra/constructs/monitoring.js';
+import { OpsPolicies } from '#infra/constructs/ops-policies.js';
+import { OutboxSweeper } from '#infra/constructs/outbox-sweeper.js';
+import { RuleSetStore } from '#infra/constructs/ruleset-store.js';
+import { cdkEventPattern } from '#infra/event-patterns.js';
+import type { StatefulStack } from '#infra/stateful/stateful-stack.js';
+import {
+  EXIT_ENGINE_SOURCE,
+  EXIT_SIGNAL_DETAIL_TYPE,
+  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
+} from '#lib/contracts/exit-signal.js';
+import { marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
 
 /** Detail types the engine may put on the bus, and nothing else. */
 export const PUBLISHED_DETAIL_TYPES = [EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE] as const;

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
+import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
 import { inputShape } from '#lib/app/edge.js';
-import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
-import { formatZodIssues } from '../contracts/issues.js';
-import { type SnapshotData, SnapshotDataSchema } from '../contracts/risk-snapshot.js';
-import { RefResolutionError } from '../engine/errors.js';
-import { resolveSnapshotRefs } from '../engine/resolve-refs.js';
+import { formatZodIssues } from '#lib/contracts/issues.js';
+import { type SnapshotData, SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
+import { RefResolutionError } from '#lib/engine/errors.js';
+import { resolveSnapshotRefs } from '#lib/engine/resolve-refs.js';
 
 /** An input file or line that is not a snapshot we can use; the message names the problem. */
 export class InputError extends Error {

@@ -1,5 +1,5 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { compileEventPattern } from '../local/event-pattern.js';
+import { compileEventPattern } from '#lib/local/event-pattern.js';
 
 /**
  * The ControlBus bridge, defined once: the EventBridge Pipe the CDK stack creates from upstream's

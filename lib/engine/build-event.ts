@@ -5,7 +5,7 @@ import {
   type ExitSignalEvent,
   type ExitSignalProposedEvent,
   exitSignalIdempotencyKey,
-} from '../contracts/exit-signal.js';
+} from '#lib/contracts/exit-signal.js';
 import type { DecidedSignal } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
 import type { SignalItem } from './ports.js';

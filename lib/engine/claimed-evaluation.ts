@@ -1,8 +1,8 @@
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import { marketLoadScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
-import type { EngineEvent } from '../contracts/exit-signal.js';
-import type { SnapshotData } from '../contracts/risk-snapshot.js';
-import { prepareSnapshot } from '../rules/prepare.js';
-import type { RuleSet } from '../rules/rule-schema.js';
+import { prepareSnapshot } from '#lib/rules/prepare.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
 import { buildExitSignalEvents, buildProposedEvents } from './build-event.js';
 import { type EngineContext, type Outcome, retentionOf } from './engine-context.js';
 import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';

@@ -1,5 +1,5 @@
-import type { MarketSnapshotCloudEvent } from '../contracts/market-snapshot.js';
-import type { RiskSnapshotCloudEvent } from '../contracts/risk-snapshot.js';
+import type { MarketSnapshotCloudEvent } from '#lib/contracts/market-snapshot.js';
+import type { RiskSnapshotCloudEvent } from '#lib/contracts/risk-snapshot.js';
 import type { OutboxProtocol } from './outbox.js';
 import type {
   AuditRecord,

@@ -1,4 +1,4 @@
-import type { MarketScopeView } from '../rules/types.js';
+import type { MarketScopeView } from '#lib/rules/types.js';
 import { finishExisting } from './claimed-evaluation.js';
 import {
   type EngineContext,

@@ -1,4 +1,4 @@
-import type { SignalAction } from '../contracts/exit-signal.js';
+import type { SignalAction } from '#lib/contracts/exit-signal.js';
 
 /**
  * Anti-flapping state per (world, rule, scope unit): one risk episode, one signal. Pure functions;

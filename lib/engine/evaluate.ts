@@ -1,6 +1,6 @@
-import type { ExitSignal, SignalAction } from '../contracts/exit-signal.js';
-import { measureWithOverrides, whenApplies } from '../rules/overrides.js';
-import { resolveLevels } from '../rules/relative-levels.js';
+import type { ExitSignal, SignalAction } from '#lib/contracts/exit-signal.js';
+import { measureWithOverrides, whenApplies } from '#lib/rules/overrides.js';
+import { resolveLevels } from '#lib/rules/relative-levels.js';
 import {
   durationMs,
   effectiveMode,
@@ -8,9 +8,9 @@ import {
   type RuleMode,
   type RuleSet,
   type RuleSpec,
-} from '../rules/rule-schema.js';
-import { SharedMeasures } from '../rules/shared-measures.js';
-import type { RuleInput } from '../rules/types.js';
+} from '#lib/rules/rule-schema.js';
+import { SharedMeasures } from '#lib/rules/shared-measures.js';
+import type { RuleInput } from '#lib/rules/types.js';
 import {
   ACTION_RANK,
   type EpisodeState,

@@ -1,5 +1,5 @@
+import { concernsWorld, toMarketScopeView } from '#lib/contracts/market-snapshot.js';
 import { marketStorageScopes } from '#lib/rules/market-views.js';
-import { concernsWorld, toMarketScopeView } from '../contracts/market-snapshot.js';
 import { evaluateClaimed, finishExisting } from './claimed-evaluation.js';
 import {
   audit,

@@ -1,4 +1,4 @@
-import type { ExitSignalEvent } from '../contracts/exit-signal.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { buildApprovedSignalEvent } from './build-event.js';
 import { opsAudit } from './ops-audit.js';
 import { type Actor, findSignal, type OpsDeps, required } from './ops-context.js';

@@ -1,4 +1,4 @@
-import { DEFAULT_TTL_SEC } from '../contracts/risk-snapshot.js';
+import { DEFAULT_TTL_SEC } from '#lib/contracts/risk-snapshot.js';
 import { RetryableError } from './errors.js';
 import { approveNow, finishApproved, transitionOrExplain } from './ops-approval.js';
 import { opsAudit } from './ops-audit.js';

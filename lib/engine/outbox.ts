@@ -1,4 +1,4 @@
-import type { EngineEvent } from '../contracts/exit-signal.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import { PublishDeferredError, PublishError } from './errors.js';
 import type {
   ClaimResult,

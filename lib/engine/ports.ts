@@ -1,7 +1,7 @@
-import type { EngineEvent } from '../contracts/exit-signal.js';
-import type { SnapshotData } from '../contracts/risk-snapshot.js';
-import type { RuleSet } from '../rules/rule-schema.js';
-import type { MarketScopeView } from '../rules/types.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
+import type { MarketScopeView } from '#lib/rules/types.js';
 import type { EpisodeState } from './episodes.js';
 import type { ApprovedCut, Channel, Mute } from './evaluate.js';
 

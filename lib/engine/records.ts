@@ -1,6 +1,6 @@
-import type { ExitSignalEvent } from '../contracts/exit-signal.js';
-import { type SnapshotData, snapshotExpiresAt } from '../contracts/risk-snapshot.js';
-import type { RuleSet } from '../rules/rule-schema.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
 import type { DecidedSignal, EvaluationResult } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
 import type { AuditRecord, LatestSnapshot, SignalItem, SignalStatus, SnapshotHead } from './ports.js';

@@ -1,11 +1,11 @@
-import { formatZodIssues } from '../contracts/issues.js';
-import { type SnapshotData, SnapshotDataSchema } from '../contracts/risk-snapshot.js';
+import { formatZodIssues } from '#lib/contracts/issues.js';
+import { type SnapshotData, SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
 import {
   attachCompactCovariance,
   type CompactCovariance,
   covarianceFromCompact,
   isCompactCovariance,
-} from '../risk/covariance-compact.js';
+} from '#lib/risk/covariance-compact.js';
 import { RefResolutionError } from './errors.js';
 import type { RefResolver } from './ports.js';
 

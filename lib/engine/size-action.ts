@@ -1,7 +1,7 @@
-import type { SignalAction } from '../contracts/exit-signal.js';
-import type { Rule } from '../rules/rule-schema.js';
-import { sizingSupport } from '../rules/sizing-support.js';
-import type { RuleMeasurement } from '../rules/types.js';
+import type { SignalAction } from '#lib/contracts/exit-signal.js';
+import type { Rule } from '#lib/rules/rule-schema.js';
+import { sizingSupport } from '#lib/rules/sizing-support.js';
+import type { RuleMeasurement } from '#lib/rules/types.js';
 
 /** How a breach is sized: the action, the method, each strategy's ratio and the measure after. */
 export interface Sizing {

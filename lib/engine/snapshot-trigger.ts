@@ -1,4 +1,4 @@
-import { snapshotExpiresAt } from '../contracts/risk-snapshot.js';
+import { snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import { evaluateClaimed, finishExisting } from './claimed-evaluation.js';
 import { audit, type EngineContext, type Outcome, type SnapshotDelivery } from './engine-context.js';
 import { digest } from './ids.js';

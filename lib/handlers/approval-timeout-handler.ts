@@ -3,10 +3,10 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { ExitEngine } from '../engine/engine.js';
-import { assertSweepComplete, type OpsService, type SweepResult } from '../engine/ops.js';
-import type { EngineStore } from '../engine/ports.js';
-import { logger, metrics, observeInvocation } from '../observability.js';
+import type { ExitEngine } from '#lib/engine/engine.js';
+import { assertSweepComplete, type OpsService, type SweepResult } from '#lib/engine/ops.js';
+import type { EngineStore } from '#lib/engine/ports.js';
+import { logger, metrics, observeInvocation } from '#lib/observability.js';
 
 export interface ApprovalTimeoutDeps {
   ops: OpsService;

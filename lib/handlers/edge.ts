@@ -1,7 +1,7 @@
 import type { ParsedResultError } from '@aws-lambda-powertools/parser/types';
 import { rawFacts } from '#lib/app/edge.js';
-import { formatIssuePath } from '../contracts/issues.js';
-import type { ExitEngine, Outcome } from '../engine/engine.js';
+import { formatIssuePath } from '#lib/contracts/issues.js';
+import type { ExitEngine, Outcome } from '#lib/engine/engine.js';
 
 /** What every handler needs to record what it could not accept. */
 export interface EdgeDeps {

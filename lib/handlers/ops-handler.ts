@@ -9,10 +9,10 @@ import type {
 } from 'aws-lambda';
 
 import { OpsCommandSchema, runOpsCommand } from '#lib/app/ops-commands.js';
-import { formatZodIssues } from '../contracts/issues.js';
-import { OpsError, type OpsErrorKind, type OpsService } from '../engine/ops.js';
-import { principalOf } from '../engine/principal.js';
-import { logger, metrics, observeInvocation } from '../observability.js';
+import { formatZodIssues } from '#lib/contracts/issues.js';
+import { OpsError, type OpsErrorKind, type OpsService } from '#lib/engine/ops.js';
+import { principalOf } from '#lib/engine/principal.js';
+import { logger, metrics, observeInvocation } from '#lib/observability.js';
 
 export interface OpsHandlerDeps {
   ops: OpsService;

@@ -2,10 +2,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { ExitEngine } from '../engine/engine.js';
-import { RetryableError } from '../engine/errors.js';
-import type { SweepReport } from '../engine/outbox.js';
-import { logger, metrics } from '../observability.js';
+import type { ExitEngine } from '#lib/engine/engine.js';
+import { RetryableError } from '#lib/engine/errors.js';
+import type { SweepReport } from '#lib/engine/outbox.js';
+import { logger, metrics } from '#lib/observability.js';
 
 /** How many stuck outboxes one run takes on; the next run (a minute later) takes the rest. */
 export const SWEEP_BATCH = 100;

@@ -6,8 +6,8 @@ import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type { z } from 'zod';
 import { oversizeReason, SnapshotEventSchema } from '#lib/app/edge.js';
-import type { Outcome } from '../engine/engine.js';
-import { logger, metrics, observeInvocation } from '../observability.js';
+import type { Outcome } from '#lib/engine/engine.js';
+import { logger, metrics, observeInvocation } from '#lib/observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';
 import { parseEvent } from './parse-event.js';
 

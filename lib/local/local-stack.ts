@@ -1,18 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Context } from 'aws-lambda';
-import { createTables, tableNames } from '../adapters/dynamodb/create-tables.js';
-import type { TableNames } from '../adapters/dynamodb/engine-store.js';
-import { type EngineConfig, loadConfig } from '../config.js';
-import { gatewayRoute, marketRoute, type RouteSources, snapshotRoute } from '../contracts/routes.js';
-import { type EngineDeps, ExitEngine, type Outcome } from '../engine/engine.js';
-import type { OpsService } from '../engine/ops.js';
-import { createMarketHandler, type MarketOutcome } from '../handlers/market-handler.js';
-import { createSnapshotHandler } from '../handlers/snapshot-handler.js';
-import type { RuleSetRegistry } from '../rules/ruleset-loader.js';
-import { ReloadingRuleSetDirectory } from '../rulesets/reloading-directory.js';
-import { wireEngine } from '../runtime/wire.js';
-import { wireOps } from '../runtime/wire-ops.js';
+import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
+import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { type EngineConfig, loadConfig } from '#lib/config.js';
+import { gatewayRoute, marketRoute, type RouteSources, snapshotRoute } from '#lib/contracts/routes.js';
+import { type EngineDeps, ExitEngine, type Outcome } from '#lib/engine/engine.js';
+import type { OpsService } from '#lib/engine/ops.js';
+import { createMarketHandler, type MarketOutcome } from '#lib/handlers/market-handler.js';
+import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
+import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
+import { ReloadingRuleSetDirectory } from '#lib/rulesets/reloading-directory.js';
+import { wireEngine } from '#lib/runtime/wire.js';
+import { wireOps } from '#lib/runtime/wire-ops.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import {
   LOCAL_CREDENTIALS,

@@ -4,7 +4,7 @@
  * table, so it can print a line for each. A filtered scan: local tables are small.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { documentClient, scanAll } from '../adapters/dynamodb/document.js';
+import { documentClient, scanAll } from '#lib/adapters/dynamodb/document.js';
 
 /** Ops-action audit records recorded at or after `sinceIso`, oldest first. */
 export async function opsActionsSince(

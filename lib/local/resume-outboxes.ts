@@ -6,7 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { type DynamoDBClient, paginateScan } from '@aws-sdk/client-dynamodb';
-import type { ExitEngine, Outcome } from '../engine/engine.js';
+import type { ExitEngine, Outcome } from '#lib/engine/engine.js';
 
 /** A pending outbox: where it lives. */
 export interface PendingOutbox {

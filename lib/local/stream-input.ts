@@ -1,7 +1,7 @@
 import type { PutEventsRequestEntry as PutEventsEntry } from '@aws-sdk/client-eventbridge';
 import { inputShape } from '#lib/app/edge.js';
 import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
-import { deterministicUuid } from '../engine/ids.js';
+import { deterministicUuid } from '#lib/engine/ids.js';
 
 /** One line of an input stream, turned into what a producer would put on the bus. */
 export type StreamItem =

@@ -1,4 +1,4 @@
-import { scanCovarianceMap } from '../contracts/covariance-map.js';
+import { scanCovarianceMap } from '#lib/contracts/covariance-map.js';
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
 
 /** Result of turning a snapshot's covariance map into a matrix. */
@@ -6,7 +6,7 @@ export type CovarianceResult =
   | { ok: true; matrix: Float64Array; warnings: string[] }
   | { ok: false; issues: string[] };
 
-export { parsePairKey } from '../contracts/covariance-map.js';
+export { parsePairKey } from '#lib/contracts/covariance-map.js';
 
 /**
  * Row-major n×n covariance in `ids` order from a map keyed "a,b" or "a:b" (either order). Every

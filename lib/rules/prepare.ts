@@ -1,6 +1,6 @@
-import { normalizeStress, type SnapshotData, snapshotExpiresAt } from '../contracts/risk-snapshot.js';
-import { covarianceFromMap, repairCovariance, sampleCovariance } from '../risk/covariance.js';
-import { compactCovarianceOf, covarianceFromCompact } from '../risk/covariance-compact.js';
+import { normalizeStress, type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
+import { covarianceFromMap, repairCovariance, sampleCovariance } from '#lib/risk/covariance.js';
+import { compactCovarianceOf, covarianceFromCompact } from '#lib/risk/covariance-compact.js';
 import type { PreparedSnapshot } from './types.js';
 
 /** Minimum aligned observations before a sample covariance is trusted over none at all. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
-import { formatZodIssues } from '../contracts/issues.js';
+import { formatZodIssues } from '#lib/contracts/issues.js';
 import { type RuleSet, RuleSetSchema } from './rule-schema.js';
 
 /** The world name a rule set declares to apply to every world without a set of its own. */

@@ -1,5 +1,5 @@
-import type { MarketScopeView } from '../contracts/market-snapshot.js';
-import type { NormalizedStress } from '../contracts/risk-snapshot.js';
+import type { MarketScopeView } from '#lib/contracts/market-snapshot.js';
+import type { NormalizedStress } from '#lib/contracts/risk-snapshot.js';
 import type { Rule, RuleKind, RuleOf } from './rule-schema.js';
 import type { SharedMeasures } from './shared-measures.js';
 

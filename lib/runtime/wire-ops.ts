@@ -1,9 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDbOpsStore } from '../adapters/dynamodb/ops-store.js';
-import type { EngineConfig } from '../config.js';
-import type { EngineDeps } from '../engine/engine.js';
-import { catalogFrom, OpsService } from '../engine/ops.js';
-import { traceAwsClient } from '../observability.js';
+import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import type { EngineConfig } from '#lib/config.js';
+import type { EngineDeps } from '#lib/engine/engine.js';
+import { catalogFrom, OpsService } from '#lib/engine/ops.js';
+import { traceAwsClient } from '#lib/observability.js';
 
 // Apart from wire.ts so the evaluation Lambdas do not bundle the ops use cases.
 /** The ops use cases over the same tables, publishing through the engine's own publisher. */

@@ -1,18 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { DynamoDbEngineStore } from '../adapters/dynamodb/engine-store.js';
-import { DynamoDbRuleSetStore } from '../adapters/dynamodb/ruleset-store.js';
-import { EventBridgeSignalPublisher } from '../adapters/eventbridge/signal-publisher.js';
-import { HubRefResolver } from '../adapters/refs/hub-ref-resolver.js';
-import { UriRefResolver } from '../adapters/refs/ref-resolver.js';
-import { FetchS3ObjectReader } from '../adapters/refs/s3-object-reader.js';
-import { cachedSecret } from '../adapters/secrets/secret-reader.js';
-import { environmentCredentials } from '../adapters/signed-fetch.js';
-import type { EngineConfig } from '../config.js';
-import type { EngineDeps } from '../engine/engine.js';
-import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '../observability.js';
-import { loadRuleSetDirectory } from '../rules/ruleset-loader.js';
-import { type FallbackRuleSets, LiveRuleSets } from '../rulesets/live-rule-sets.js';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
+import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
+import { HubRefResolver } from '#lib/adapters/refs/hub-ref-resolver.js';
+import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
+import { FetchS3ObjectReader } from '#lib/adapters/refs/s3-object-reader.js';
+import { cachedSecret } from '#lib/adapters/secrets/secret-reader.js';
+import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
+import type { EngineConfig } from '#lib/config.js';
+import type { EngineDeps } from '#lib/engine/engine.js';
+import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '#lib/observability.js';
+import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 
 /** The engine's release, carried in every signal's provenance. */
 export const ENGINE_VERSION = '0.1.0';

@@ -1,16 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { PublishError } from '../../lib/engine/errors.js';
-import type { EngineMetrics, SignalPublisher } from '../../lib/engine/ports.js';
-import { createSnapshotHandler } from '../../lib/handlers/snapshot-handler.js';
-import {
-  LOCAL_BUS_NAME,
-  type LocalStack,
-  lambdaContext,
-  startLocalStack,
-} from '../../lib/local/local-stack.js';
+import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { PublishError } from '#lib/engine/errors.js';
+import type { EngineMetrics, SignalPublisher } from '#lib/engine/ports.js';
+import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
+import { LOCAL_BUS_NAME, type LocalStack, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
 import { cloudEvent, eventBridgeEvent, putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 

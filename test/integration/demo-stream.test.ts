@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { replayStream } from '../../lib/cli/local/replay-stream.js';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
-import { upstreamValidator } from '../support/upstream-schemas.js';
+import { replayStream } from '#lib/cli/local/replay-stream.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 
 /**
  * The bundled example stream (examples/README.md tells its story) through the real local

@@ -2,11 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTables, tableNames } from '../../lib/adapters/dynamodb/create-tables.js';
-import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
-import type { EngineStore, EvaluationCommit, SignalItem } from '../../lib/engine/ports.js';
-import { latestRecord } from '../../lib/engine/records.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-server.js';
+import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import type { EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
+import { latestRecord } from '#lib/engine/records.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 
 const W = 'w1';
 const T0 = Date.parse('2025-03-10T21:00:00Z');

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { javaAvailable, type LocalDynamoDb, startLocalDynamoDb } from '../../lib/local/dynamodb-server.js';
+import { javaAvailable, type LocalDynamoDb, startLocalDynamoDb } from '#lib/local/dynamodb-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { type HubStub, startHubStub } from './support/hub-stub-server.js';
 import { tableReader } from './support/tables.js';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { cloudEvent } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 

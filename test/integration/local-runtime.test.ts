@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lib/cli/main.js';
-import type { EngineEvent } from '../../lib/contracts/exit-signal.js';
-import type { EventBridgeEvent } from '../../lib/local/local-event-bus.js';
-import { LOCAL_BUS_NAME, startLocalStack } from '../../lib/local/local-stack.js';
+import { main } from '#lib/cli/main.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
+import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { putEntry } from './support/snapshots.js';
 
 /**

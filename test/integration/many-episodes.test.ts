@@ -11,7 +11,7 @@ import type { EventBridgeEvent } from '#lib/local/bus/put-events.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
-import { upstreamValidator } from '../support/upstream-schemas.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 import { proposedEventValidator } from './support/proposed-schema.js';
 
 const N = 300;

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
-import { upstreamValidator } from '../support/upstream-schemas.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 import { putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { describeOpsAction } from '../../lib/cli/local/lines.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../lib/local/dynamodb-server.js';
-import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
-import { opsActionsSince } from '../../lib/local/ops-action-tail.js';
+import { describeOpsAction } from '#lib/cli/local/lines.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { opsActionsSince } from '#lib/local/ops-action-tail.js';
 
 /** The running runtime prints ops actions taken by other processes; it reads them from the audit trail. */
 describe('opsActionsSince', () => {

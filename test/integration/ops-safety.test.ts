@@ -2,12 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { DynamoDbOpsStore } from '../../lib/adapters/dynamodb/ops-store.js';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { OpsConflictError, OpsNotFoundError, OpsValidationError } from '../../lib/engine/ops.js';
-import type { AuditRecord } from '../../lib/engine/ports.js';
-import { createOpsHandler } from '../../lib/handlers/ops-handler.js';
-import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
+import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { OpsConflictError, OpsNotFoundError, OpsValidationError } from '#lib/engine/ops.js';
+import type { AuditRecord } from '#lib/engine/ports.js';
+import { createOpsHandler } from '#lib/handlers/ops-handler.js';
+import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
 import { putEntry } from './support/snapshots.js';
 
 /**

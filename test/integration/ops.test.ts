@@ -5,13 +5,12 @@ import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { serveWebhook } from '../../examples/gateway-consumer.js';
-import { DynamoDbEngineStore } from '../../lib/adapters/dynamodb/engine-store.js';
-import { DynamoDbOpsStore } from '../../lib/adapters/dynamodb/ops-store.js';
-import { EventBridgeSignalPublisher } from '../../lib/adapters/eventbridge/signal-publisher.js';
-import { forwardEmitted, loopbackUrl } from '../../lib/cli/commands/local.js';
-import { main } from '../../lib/cli/main.js';
-import type { ExitSignalEvent, ExitSignalProposedEvent } from '../../lib/contracts/exit-signal.js';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
+import { forwardEmitted, loopbackUrl } from '#lib/cli/commands/local.js';
+import { main } from '#lib/cli/main.js';
+import type { ExitSignalEvent, ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
 import {
   catalogFrom,
   OpsConflictError,
@@ -19,13 +18,14 @@ import {
   OpsService,
   OpsValidationError,
   TIMEOUT_ACTOR,
-} from '../../lib/engine/ops.js';
-import type { AuditRecord, OpsSignalItem, SignalPublisher } from '../../lib/engine/ports.js';
-import { createOpsHandler } from '../../lib/handlers/ops-handler.js';
-import type { EventBridgeEvent } from '../../lib/local/local-event-bus.js';
-import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '../../lib/local/local-stack.js';
-import { loadRuleSetDirectory } from '../../lib/rules/ruleset-loader.js';
-import { upstreamValidator } from '../support/upstream-schemas.js';
+} from '#lib/engine/ops.js';
+import type { AuditRecord, OpsSignalItem, SignalPublisher } from '#lib/engine/ports.js';
+import { createOpsHandler } from '#lib/handlers/ops-handler.js';
+import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
+import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
+import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
+import { serveWebhook } from '../../examples/gateway-consumer.js';
 import { proposedEventValidator } from './support/proposed-schema.js';
 import { putEntry } from './support/snapshots.js';
 

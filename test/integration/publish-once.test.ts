@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import type { SignalPublisher } from '../../lib/engine/ports.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import type { SignalPublisher } from '#lib/engine/ports.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { replayStream } from '../../lib/cli/commands/local.js';
-import type { ExitSignalEvent } from '../../lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import { replayStream } from '#lib/cli/commands/local.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 

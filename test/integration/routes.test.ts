@@ -12,7 +12,7 @@ import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { compileEventPattern } from '#lib/local/event-pattern.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
-import { CDK_JSON_CONTEXT } from '../infra/synth.js';
+import { CDK_JSON_CONTEXT } from '#test/infra/synth.js';
 import { putEntry } from './support/snapshots.js';
 
 /**

@@ -2,8 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { controlbusToStream, replayStream } from '../../lib/cli/commands/local.js';
-import { type LocalStack, startLocalStack } from '../../lib/local/local-stack.js';
+import { controlbusToStream, replayStream } from '#lib/cli/commands/local.js';
+import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { tableReader } from './support/tables.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { AuditRecord } from '../../engine/ports.js';
+import type { AuditRecord } from '#lib/engine/ports.js';
 
 /** What an audit item may weigh before its long lists are cut (DynamoDB's item limit is 400 KB). */
 export const MAX_AUDIT_ITEM_BYTES = 300_000;

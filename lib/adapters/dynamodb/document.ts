@@ -6,7 +6,7 @@ import {
   ScanCommand,
   type ScanCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { AuditRecord } from '../../engine/ports.js';
+import type { AuditRecord } from '#lib/engine/ports.js';
 import { toStorable } from './storable.js';
 
 /** Wraps a raw client in a document client that drops undefined and keeps numbers as numbers. */

@@ -12,10 +12,10 @@ import {
   type TransactWriteCommandInput,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { SnapshotData } from '../../contracts/risk-snapshot.js';
-import type { EpisodeState } from '../../engine/episodes.js';
-import { EvaluationInProgressError, RecordTooLargeError } from '../../engine/errors.js';
-import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '../../engine/evaluate.js';
+import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
+import type { EpisodeState } from '#lib/engine/episodes.js';
+import { EvaluationInProgressError, RecordTooLargeError } from '#lib/engine/errors.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -26,8 +26,8 @@ import type {
   LatestSnapshot,
   SignalItem,
   StuckOutbox,
-} from '../../engine/ports.js';
-import type { MarketScopeView } from '../../rules/types.js';
+} from '#lib/engine/ports.js';
+import type { MarketScopeView } from '#lib/rules/types.js';
 import { fitAudit } from './audit-fit.js';
 import { auditPut, documentClient, ignoringConditionFailure, queryAll } from './document.js';
 import { EpisodeLog, episodePut, lockGuard } from './episode-log.js';

@@ -7,7 +7,7 @@ import {
   PutCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { EpisodeState } from '../../engine/episodes.js';
+import type { EpisodeState } from '#lib/engine/episodes.js';
 import { ignoringConditionFailure, queryAll } from './document.js';
 import { worldPk } from './outbox-items.js';
 import { toStorable } from './storable.js';

@@ -2,9 +2,9 @@ import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type SnapshotData, snapshotExpiresAt } from '../../contracts/risk-snapshot.js';
-import type { AdvanceResult, LatestSnapshot, SnapshotHead } from '../../engine/ports.js';
-import { joinSnapshot, splitSnapshot } from '../../engine/records.js';
+import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
+import type { AdvanceResult, LatestSnapshot, SnapshotHead } from '#lib/engine/ports.js';
+import { joinSnapshot, splitSnapshot } from '#lib/engine/records.js';
 import { refusedItem, worldPk } from './outbox-items.js';
 
 /**

@@ -12,7 +12,7 @@ import {
   UpdateCommand,
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
-import type { EngineEvent } from '../../contracts/exit-signal.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type {
   AuditRecord,
   MuteRecord,
@@ -21,7 +21,7 @@ import type {
   SignalItem,
   SignalQuery,
   SignalTransition,
-} from '../../engine/ports.js';
+} from '#lib/engine/ports.js';
 import { auditPut, documentClient, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
 import { toStorable } from './storable.js';

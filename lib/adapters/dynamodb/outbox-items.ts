@@ -6,8 +6,8 @@ import {
   type UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
-import type { EngineEvent } from '../../contracts/exit-signal.js';
-import type { ClaimResult, EvaluationRecord, SignalItem, StuckOutbox } from '../../engine/ports.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { ClaimResult, EvaluationRecord, SignalItem, StuckOutbox } from '#lib/engine/ports.js';
 import { queryAll } from './document.js';
 import { toStorable } from './storable.js';
 import { STATE_PENDING_OUTBOX_INDEX } from './tables.js';

@@ -4,9 +4,9 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { EXIT_ENGINE_SOURCE } from '../../contracts/exit-signal.js';
-import { PublishError } from '../../engine/errors.js';
-import type { SignalPublisher } from '../../engine/ports.js';
+import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
+import { PublishError } from '#lib/engine/errors.js';
+import type { SignalPublisher } from '#lib/engine/ports.js';
 
 /** PutEvents' limit on one request (and so on one entry). */
 export const MAX_PUT_EVENTS_BYTES = 256 * 1024;

@@ -1,5 +1,5 @@
-import type { EngineEvent, ExitSignalEvent } from '../../contracts/exit-signal.js';
-import type { SignalPublisher } from '../../engine/ports.js';
+import type { EngineEvent, ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import type { SignalPublisher } from '#lib/engine/ports.js';
 
 /**
  * A publisher that keeps every event it is given, in order, instead of putting it on a bus: what

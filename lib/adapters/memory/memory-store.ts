@@ -1,9 +1,9 @@
-import type { EngineEvent } from '../../contracts/exit-signal.js';
-import type { SnapshotData } from '../../contracts/risk-snapshot.js';
-import { type EpisodeState, episodeKey } from '../../engine/episodes.js';
-import { EvaluationInProgressError } from '../../engine/errors.js';
-import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '../../engine/evaluate.js';
-import { digest } from '../../engine/ids.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
+import { type EpisodeState, episodeKey } from '#lib/engine/episodes.js';
+import { EvaluationInProgressError } from '#lib/engine/errors.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import { digest } from '#lib/engine/ids.js';
 import type {
   AdvanceResult,
   AuditRecord,
@@ -14,9 +14,9 @@ import type {
   LatestSnapshot,
   SignalItem,
   StuckOutbox,
-} from '../../engine/ports.js';
-import { joinSnapshot, splitSnapshot } from '../../engine/records.js';
-import type { MarketScopeView } from '../../rules/types.js';
+} from '#lib/engine/ports.js';
+import { joinSnapshot, splitSnapshot } from '#lib/engine/records.js';
+import type { MarketScopeView } from '#lib/rules/types.js';
 import { toStorable } from '../dynamodb/storable.js';
 
 /** A row of the evaluation table as DynamoDB would hold it (an unconditional update may create one). */

@@ -1,5 +1,5 @@
-import { RefResolutionError } from '../../engine/errors.js';
-import type { RefOwner, RefResolver } from '../../engine/ports.js';
+import { RefResolutionError } from '#lib/engine/errors.js';
+import type { RefOwner, RefResolver } from '#lib/engine/ports.js';
 import { MAX_REF_BYTES } from './ref-resolver.js';
 
 export interface HubRefResolverOptions {

@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RefResolutionError } from '../../engine/errors.js';
-import type { RefOwner, RefResolver } from '../../engine/ports.js';
+import { RefResolutionError } from '#lib/engine/errors.js';
+import type { RefOwner, RefResolver } from '#lib/engine/ports.js';
 import { type S3ObjectReader, S3ReadError } from './s3-object-reader.js';
 
 /** Largest referenced document we will parse (a 1,000-strategy covariance is ~30 MB of JSON). */

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DEAD_LETTERS_FILE, readDeadLetters } from '../../local/dead-letter-log.js';
+import { DEAD_LETTERS_FILE, readDeadLetters } from '#lib/local/dead-letter-log.js';
 import { type CliCommand, parseFlags } from '../args.js';
 import { DEFAULT_DEAD_LETTERS } from './local.js';
 

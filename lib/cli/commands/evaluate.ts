@@ -1,20 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { inputShape } from '#lib/app/edge.js';
-import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
-import { formatZodIssues } from '../../contracts/issues.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { formatZodIssues } from '#lib/contracts/issues.js';
 import {
   MarketSnapshotCloudEventSchema,
   MarketSnapshotDataSchema,
   toMarketScopeView,
-} from '../../contracts/market-snapshot.js';
-import { type SnapshotData, snapshotExpiresAt } from '../../contracts/risk-snapshot.js';
-import { buildExitSignalEvent } from '../../engine/build-event.js';
-import { type DecidedSignal, evaluateRuleSet, type RuleOutcome } from '../../engine/evaluate.js';
-import { digest } from '../../engine/ids.js';
-import { prepareSnapshot } from '../../rules/prepare.js';
-import type { RuleSet } from '../../rules/rule-schema.js';
-import type { MarketScopeView } from '../../rules/types.js';
-import { ENGINE_VERSION } from '../../runtime/wire.js';
+} from '#lib/contracts/market-snapshot.js';
+import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
+import { buildExitSignalEvent } from '#lib/engine/build-event.js';
+import { type DecidedSignal, evaluateRuleSet, type RuleOutcome } from '#lib/engine/evaluate.js';
+import { digest } from '#lib/engine/ids.js';
+import { prepareSnapshot } from '#lib/rules/prepare.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
+import type { MarketScopeView } from '#lib/rules/types.js';
+import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
 import { InputError, loadSnapshotFile, streamHint } from '../load-input.js';
 import { formatRuleValue, loadRuleSets, measureName } from './rules.js';

@@ -2,15 +2,15 @@ import { once } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '../../contracts/exit-signal.js';
-import { bridgeRecord, type PipeKafkaRecord } from '../../controlbus/pipe-definition.js';
-import { DataDirLockedError } from '../../local/data-dir-lock.js';
-import { appendDeadLetter, DEAD_LETTERS_FILE } from '../../local/dead-letter-log.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
-import type { EventBridgeEvent } from '../../local/local-event-bus.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '../../local/local-stack.js';
-import { opsActionsSince } from '../../local/ops-action-tail.js';
-import type { ReloadResult } from '../../rulesets/reloading-directory.js';
+import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { bridgeRecord, type PipeKafkaRecord } from '#lib/controlbus/pipe-definition.js';
+import { DataDirLockedError } from '#lib/local/data-dir-lock.js';
+import { appendDeadLetter, DEAD_LETTERS_FILE } from '#lib/local/dead-letter-log.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
+import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { opsActionsSince } from '#lib/local/ops-action-tail.js';
+import type { ReloadResult } from '#lib/rulesets/reloading-directory.js';
 import { type CliCommand, numberFlag, parseFlags, UsageError } from '../args.js';
 import {
   DEFAULT_FORWARD_MAX_RETRIES,

@@ -2,7 +2,7 @@ import { closeSync, createReadStream, openSync, statSync, writeSync } from 'node
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { RuleSetRegistry } from '../../rules/ruleset-loader.js';
+import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { type CliCommand, numberFlag, parseFlags, requiredFlag, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
 import { type OpsLine, readOpsFile } from '../replay/ops-file.js';

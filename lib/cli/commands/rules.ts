@@ -1,17 +1,17 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
-import { explainLanguage } from '../../rules/explain-language.js';
-import { describeLevel } from '../../rules/relative-levels.js';
-import { effectiveMode, type Level, type RuleSpec as Rule, type RuleSet } from '../../rules/rule-schema.js';
+import { explainLanguage } from '#lib/rules/explain-language.js';
+import { describeLevel } from '#lib/rules/relative-levels.js';
+import { effectiveMode, type Level, type RuleSpec as Rule, type RuleSet } from '#lib/rules/rule-schema.js';
 import {
   DEFAULT_WORLD,
   loadRuleSetDirectory,
   parseRuleSet,
   RuleSetError,
   RuleSetRegistry,
-} from '../../rules/ruleset-loader.js';
-import { sizingSupport } from '../../rules/sizing-support.js';
-import { ruleSetWarnings } from '../../rules/staleness-sweep.js';
+} from '#lib/rules/ruleset-loader.js';
+import { sizingSupport } from '#lib/rules/sizing-support.js';
+import { ruleSetWarnings } from '#lib/rules/staleness-sweep.js';
 import { type CliCommand, didYouMean, parseFlags, UsageError } from '../args.js';
 import { InputError } from '../load-input.js';
 import {

@@ -1,5 +1,5 @@
-import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '../../contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack } from '../../local/local-stack.js';
+import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from '#lib/contracts/exit-signal.js';
+import { LOCAL_BUS_NAME, type LocalStack } from '#lib/local/local-stack.js';
 import { UsageError } from '../args.js';
 
 /** How long `--forward` keeps retrying a refused delivery by default (seconds). */

@@ -2,9 +2,9 @@
  * What the local runtime prints: one readable line per decision, delivery outcome, dead letter,
  * ops action and warning. Pure formatting; the runtime decides when to print.
  */
-import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
-import type { Outcome } from '../../engine/engine.js';
-import type { DeadLetter, UnroutedEvent } from '../../local/local-event-bus.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import type { Outcome } from '#lib/engine/engine.js';
+import type { DeadLetter, UnroutedEvent } from '#lib/local/local-event-bus.js';
 
 const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
 

@@ -1,10 +1,10 @@
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import type { ExitSignalEvent } from '../../contracts/exit-signal.js';
-import type { Outcome } from '../../engine/engine.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '../../local/dynamodb-server.js';
-import type { EventBridgeEvent } from '../../local/local-event-bus.js';
-import { LOCAL_BUS_NAME, type LocalStack } from '../../local/local-stack.js';
-import { parseStream } from '../../local/stream-input.js';
+import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import type { Outcome } from '#lib/engine/engine.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
+import { LOCAL_BUS_NAME, type LocalStack } from '#lib/local/local-stack.js';
+import { parseStream } from '#lib/local/stream-input.js';
 import { describeDecisions, describeOutcome } from './lines.js';
 
 /**

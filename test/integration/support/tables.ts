@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { LocalStack } from '../../../lib/local/local-stack.js';
+import type { LocalStack } from '#lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
 export function tableReader(stack: LocalStack) {

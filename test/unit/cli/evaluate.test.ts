@@ -6,7 +6,7 @@ import { UsageError } from '#lib/cli/args.js';
 import { command, type DryRun } from '#lib/cli/commands/evaluate.js';
 import { command as replay } from '#lib/cli/commands/replay.js';
 import { main } from '#lib/cli/main.js';
-import { upstreamValidator } from '../../support/upstream-schemas.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 
 /** Line 12 of the demo stream: the first VaR breach (3.41 % against a 2.5 % limit). */
 const BREACH = 'examples/sample-eventbridge-event.json';

@@ -6,7 +6,7 @@ import { UsageError } from '#lib/cli/args.js';
 import { command } from '#lib/cli/commands/replay.js';
 import { main } from '#lib/cli/main.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { upstreamValidator } from '../../support/upstream-schemas.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 
 const DEMO = 'examples/demo-world.jsonl';
 const MARKET_STREAM = 'test/fixtures/cli/market-stream.jsonl';

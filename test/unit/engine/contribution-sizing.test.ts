@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildExitSignalEvent } from '#lib/engine/build-event.js';
 import type { EvaluationResult } from '#lib/engine/evaluate.js';
 import { RuleSchema } from '#lib/rules/rule-schema.js';
-import { upstreamValidator } from '../../support/upstream-schemas.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 import { snapshot } from '../rules/fixtures.js';
 import { expectNear, outcome, Runner, ruleSet, signalFor, T0_MS } from './harness.js';
 

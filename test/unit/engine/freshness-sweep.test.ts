@@ -7,8 +7,8 @@ import { ExitEngine } from '#lib/engine/engine.js';
 import { checkStaleWorlds } from '#lib/handlers/approval-timeout-handler.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { ruleSetWarnings } from '#lib/rules/staleness-sweep.js';
-import { cloudEvent } from '../../integration/support/snapshots.js';
-import { upstreamValidator } from '../../support/upstream-schemas.js';
+import { cloudEvent } from '#test/integration/support/snapshots.js';
+import { upstreamValidator } from '#test/support/upstream-schemas.js';
 
 /**
  * Fail closed when the hub goes quiet: the every-minute sweep runs each world's snapshot-staleness

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { UsageError } from '#lib/cli/args.js';
+import { loopbackUrl } from '#lib/cli/commands/local.js';
 import { describeForGateway, parseDelivery } from '../../../examples/gateway-consumer.js';
-import { UsageError } from '../../../lib/cli/args.js';
-import { loopbackUrl } from '../../../lib/cli/commands/local.js';
 
 describe('loopbackUrl (--forward)', () => {
   it.each(['http://127.0.0.1:8787/x', 'http://localhost:1/', 'http://[::1]:9/', 'https://127.0.0.2/'])(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { formatSpan, table } from '../../../lib/cli/commands/ops.js';
-import { findMute } from '../../../lib/engine/evaluate.js';
+import { formatSpan, table } from '#lib/cli/commands/ops.js';
+import { findMute } from '#lib/engine/evaluate.js';
 import {
   decideApproval,
   hasSelectors,
@@ -10,8 +10,8 @@ import {
   OpsValidationError,
   parseDuration,
   parseTime,
-} from '../../../lib/engine/ops.js';
-import type { MuteRecord } from '../../../lib/engine/ports.js';
+} from '#lib/engine/ops.js';
+import type { MuteRecord } from '#lib/engine/ports.js';
 
 const NOW = Date.parse('2025-03-10T21:00:00Z');
 

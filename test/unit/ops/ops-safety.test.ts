@@ -1,12 +1,12 @@
 import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { cancelledByConditions } from '../../../lib/adapters/dynamodb/ops-store.js';
-import { EvaluationInProgressError, PublishError } from '../../../lib/engine/errors.js';
-import { decideApproval, didYouMean, OpsConflictError, OpsService } from '../../../lib/engine/ops.js';
-import type { OpsSignalItem, OpsStore } from '../../../lib/engine/ports.js';
-import { principalOf } from '../../../lib/engine/principal.js';
-import { OPS_ERROR_STATUS } from '../../../lib/handlers/ops-handler.js';
-import { DimensionedCounts, logger, metrics, observeInvocation } from '../../../lib/observability.js';
+import { cancelledByConditions } from '#lib/adapters/dynamodb/ops-store.js';
+import { EvaluationInProgressError, PublishError } from '#lib/engine/errors.js';
+import { decideApproval, didYouMean, OpsConflictError, OpsService } from '#lib/engine/ops.js';
+import type { OpsSignalItem, OpsStore } from '#lib/engine/ports.js';
+import { principalOf } from '#lib/engine/principal.js';
+import { OPS_ERROR_STATUS } from '#lib/handlers/ops-handler.js';
+import { DimensionedCounts, logger, metrics, observeInvocation } from '#lib/observability.js';
 
 const NOW = Date.parse('2025-03-10T21:00:00Z');
 

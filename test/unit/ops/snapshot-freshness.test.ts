@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LatestSnapshot } from '../../../lib/engine/ports.js';
-import { reportSnapshotFreshness } from '../../../lib/handlers/approval-timeout-handler.js';
+import type { LatestSnapshot } from '#lib/engine/ports.js';
+import { reportSnapshotFreshness } from '#lib/handlers/approval-timeout-handler.js';
 
 describe('reportSnapshotFreshness', () => {
   it('reports, per world, the seconds since its latest hub snapshot', async () => {
