@@ -1,4 +1,4 @@
-import { type CliCommand, UsageError } from './args.js';
+import { type CliCommand, didYouMean, UsageError } from './args.js';
 
 /** Every subcommand, loaded on demand so `exit-engine risk` does not pay for the local runtime. */
 const commands: Record<string, () => Promise<{ command: CliCommand }>> = {
@@ -41,7 +41,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const load = commands[name];
   if (!load) {
-    console.error(`exit-engine: unknown command '${name}'\n\n${help()}`);
+    console.error(
+      `exit-engine: unknown command '${name}'${didYouMean(name, Object.keys(commands))}\n\n${help()}`,
+    );
     return 2;
   }
   const { command } = await load();

@@ -1,5 +1,5 @@
 import type { AuditRecord, SignalStatus } from '#lib/engine/ports.js';
-import { type CliCommand, oneOf, parseFlags, UsageError } from '../args.js';
+import { type CliCommand, didYouMean, oneOf, parseFlags, UsageError } from '../args.js';
 import { commonFlags, countFlag, sinceFlag } from '../ops/flags.js';
 import { auditSummary, evidence, formatSpan, pct, signalRow, table } from '../ops/format.js';
 import { assertKnownWorld, out, positionalId, withTarget } from '../ops/run.js';
@@ -41,7 +41,9 @@ export const signalsCommand: CliCommand = {
   async run(argv) {
     const [sub, ...rest] = argv;
     if (sub !== 'list' && sub !== 'show')
-      throw new UsageError(`expected 'signals list' or 'signals show ID' (got '${sub ?? ''}')`);
+      throw new UsageError(
+        `expected 'signals list' or 'signals show ID' (got '${sub ?? ''}')${sub ? didYouMean(sub, ['list', 'show']) : ''}`,
+      );
     if (sub === 'show') {
       const { values, positionals } = parseFlags(rest, commonFlags, true);
       const id = positionalId(positionals, 'signal');
