@@ -1,0 +1,79 @@
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { EpisodeState } from '#lib/engine/episodes.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import { queryAll } from './document.js';
+import { EpisodeLog } from './episode-log.js';
+import { worldPk } from './outbox-items.js';
+import { SIGNALS_BY_WORLD_INDEX } from './tables.js';
+
+/** What an evaluation reads of its world before it runs: the worlds known, episodes, mutes, approved cuts. */
+
+const WORLDS_PK = 'WORLDS';
+
+export async function listWorlds(doc: DynamoDBDocumentClient, table: string): Promise<string[]> {
+  const items = await queryAll(doc, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk',
+    ExpressionAttributeValues: { ':pk': WORLDS_PK },
+  });
+  return items.map((i) => String(i.sk)).sort();
+}
+
+export async function loadEpisodes(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  worldId: string,
+): Promise<Map<string, EpisodeState>> {
+  // A large commit decided but not yet rolled forward is finished first (episode-log.ts); a lock
+  // merely held changes nothing a reader sees.
+  await new EpisodeLog(doc, table).rollForwardIfCommitted(worldId);
+  const items = await queryAll(doc, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'EPISODE#' },
+    ConsistentRead: true,
+  });
+  const map = new Map<string, EpisodeState>();
+  for (const item of items) {
+    const { pk: _pk, sk, world_id: _w, ...state } = item;
+    map.set(String(sk).slice('EPISODE#'.length), state as unknown as EpisodeState);
+  }
+  return map;
+}
+
+export async function loadMutes(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  worldId: string,
+): Promise<Mute[]> {
+  const items = await queryAll(doc, {
+    TableName: table,
+    KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
+    ExpressionAttributeValues: { ':pk': worldPk(worldId), ':prefix': 'MUTE#' },
+    ConsistentRead: true,
+  });
+  return activeMutes(items as unknown as (Mute & { ended_at?: string })[]);
+}
+
+export async function loadApprovedCuts(
+  doc: DynamoDBDocumentClient,
+  signalsTable: string,
+  worldId: string,
+  since: string,
+): Promise<ApprovedCut[]> {
+  const items = await queryAll(doc, {
+    TableName: signalsTable,
+    IndexName: SIGNALS_BY_WORLD_INDEX,
+    KeyConditionExpression: 'world_id = :w AND emitted_at >= :since',
+    FilterExpression: '#mode = :approval',
+    ExpressionAttributeNames: { '#mode': 'mode' },
+    ExpressionAttributeValues: { ':w': worldId, ':since': since, ':approval': 'approval' },
+  });
+  return items
+    .filter((i) => isApprovedCut(i as { mode: string; status: string; action: string }))
+    .map((i) => ({
+      strategy_id: String(i.strategy_id),
+      rule_ids: [...((i.rule_ids as Iterable<string> | undefined) ?? [])],
+      emitted_at: String(i.emitted_at),
+    }));
+}

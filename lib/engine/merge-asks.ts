@@ -1,0 +1,116 @@
+import type { ExitSignal, SignalAction } from '#lib/contracts/exit-signal.js';
+import type { Rule, RuleMode } from '#lib/rules/rule-schema.js';
+import { ACTION_RANK } from './episodes.js';
+import type { Mute } from './mutes-and-cuts.js';
+
+/** The asks of every rule merged into one signal per strategy and channel. */
+
+/** Where a decided signal goes: published, held for approval, stored only, or silenced. */
+export type Channel = RuleMode | 'muted';
+
+/** A rule's ask for one strategy, before the merge. */
+export interface Ask {
+  rule: Rule;
+  mode: RuleMode;
+  channel: Channel;
+  strategy_id: string;
+  action: SignalAction;
+  ratio: number;
+  reason: string;
+  metrics: Record<string, unknown>;
+  scope: 'world' | 'strategy';
+  mute?: Mute;
+  /** For a clear: the ratio the cleared episode had told this strategy. */
+  told?: number;
+}
+
+/** A merged signal for one strategy in one channel, with every rule that asked for it. */
+export interface DecidedSignal {
+  channel: Channel;
+  signal: ExitSignal & {
+    reduction_ratio: number;
+    reason: string;
+    tags: string[];
+    metrics: Record<string, unknown>;
+  };
+  rule_ids: string[];
+  severity: string;
+  approval?: NonNullable<Rule['approval']>;
+  mute?: Mute;
+}
+
+export function channelFor(mode: RuleMode, mute: Mute | undefined): Channel {
+  return mute ? 'muted' : mode;
+}
+
+/**
+ * Per strategy and channel the most restrictive ask wins: exit > reduce > hold, then the largest
+ * ratio, then the lower priority number, then the rule id; every asking rule stays on the signal.
+ */
+export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
+  const groups = new Map<string, Ask[]>();
+  for (const ask of asks) {
+    const key = `${ask.channel}\u0000${ask.strategy_id}`;
+    const group = groups.get(key);
+    if (group) group.push(ask);
+    else groups.set(key, [ask]);
+  }
+  const out: DecidedSignal[] = [];
+  for (const group of groups.values()) {
+    group.sort(
+      (a, b) =>
+        ACTION_RANK[b.action] - ACTION_RANK[a.action] ||
+        b.ratio - a.ratio ||
+        a.rule.priority - b.rule.priority ||
+        (a.rule.id < b.rule.id ? -1 : a.rule.id > b.rule.id ? 1 : 0),
+    );
+    const primary = group[0]!;
+    const ruleIds = [...new Set(group.map((a) => a.rule.id))];
+    out.push({
+      channel: primary.channel,
+      rule_ids: ruleIds,
+      severity: primary.rule.severity,
+      ...(primary.rule.approval ? { approval: primary.rule.approval } : {}),
+      ...(primary.mute ? { mute: primary.mute } : {}),
+      signal: {
+        strategy_id: primary.strategy_id,
+        action: primary.action,
+        reduction_ratio: roundRatio(primary.ratio),
+        reason: primary.reason,
+        metrics: {
+          ...primary.metrics,
+          contributing_rules: group.map((a) => ({
+            rule_id: a.rule.id,
+            action: a.action,
+            reduction_ratio: roundRatio(a.ratio),
+            priority: a.rule.priority,
+            measure: a.metrics.measure,
+            limit: a.metrics.limit,
+          })),
+        },
+        tags: [
+          ...ruleIds.map((id) => `rule:${id}`),
+          `severity:${primary.rule.severity}`,
+          `priority:${primary.rule.priority}`,
+          `scope:${primary.scope}`,
+          `mode:${primary.mode}`,
+          ...(primary.mute ? [`muted_by:${primary.mute.mute_id}`] : []),
+        ],
+      },
+    });
+  }
+  return out.sort((a, b) =>
+    a.channel === b.channel
+      ? a.signal.strategy_id < b.signal.strategy_id
+        ? -1
+        : 1
+      : a.channel < b.channel
+        ? -1
+        : 1,
+  );
+}
+
+/** Ratios are published to 12 significant digits: enough to restore a target within 1e-9. */
+function roundRatio(x: number): number {
+  return Number(x.toPrecision(12));
+}
