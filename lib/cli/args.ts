@@ -1,4 +1,5 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { editDistance } from '#lib/edit-distance.js';
 
 /** A mistake in how the command was called: printed as a message with usage, never as a stack trace. */
 export class UsageError extends Error {
@@ -53,20 +54,6 @@ export function numberFlag(
 export function requiredFlag(name: string, raw: string | undefined): string {
   if (raw === undefined || raw === '') throw new UsageError(`--${name} is required`);
   return raw;
-}
-
-function editDistance(a: string, b: string): number {
-  const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
 }
 
 /** `; did you mean 'x'?` for the closest known value (a typo, or a prefix), else ''. */

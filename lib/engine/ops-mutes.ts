@@ -1,3 +1,4 @@
+import { editDistance } from '#lib/edit-distance.js';
 import { formatDuration, parseInstant } from './durations.js';
 import { digest } from './ids.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from './ops-errors.js';
@@ -79,26 +80,11 @@ export function muteState(mute: MuteRecord, nowMs: number): MuteView['state'] {
   return Date.parse(mute.until) <= nowMs ? 'expired' : 'active';
 }
 
-/** Edit distance, for "did you mean". */
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let diagonal = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const above = row[j]!;
-      row[j] = Math.min(above + 1, row[j - 1]! + 1, diagonal + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diagonal = above;
-    }
-  }
-  return row[b.length]!;
-}
-
 /** The closest known name, when it is close enough to be a typo. */
 export function didYouMean(value: string, known: readonly string[]): string | undefined {
   let best: { name: string; d: number } | undefined;
   for (const name of known) {
-    const d = distance(value.toLowerCase(), name.toLowerCase());
+    const d = editDistance(value.toLowerCase(), name.toLowerCase());
     if (!best || d < best.d) best = { name, d };
   }
   return best && best.d <= Math.max(2, Math.floor(best.name.length / 3)) ? best.name : undefined;

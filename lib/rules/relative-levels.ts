@@ -1,3 +1,4 @@
+import { editDistance } from '#lib/edit-distance.js';
 import type { Level, RelativeLevel, Rule, RuleSpec } from './rule-schema.js';
 
 /**
@@ -157,25 +158,11 @@ function closest(word: string, candidates: readonly string[]): string | undefine
   let best: string | undefined;
   let bestD = 4;
   for (const c of candidates) {
-    const d = distance(word, c);
+    const d = editDistance(word, c);
     if (d < bestD) {
       best = c;
       bestD = d;
     }
   }
   return best;
-}
-
-function distance(a: string, b: string): number {
-  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    let prev = row[0]!;
-    row[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cur = row[j]!;
-      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-  }
-  return row[b.length]!;
 }
