@@ -1,6 +1,6 @@
+import type { SharedMeasures } from '#lib/rules/shared-measures.js';
+import { sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
-import type { SharedMeasures } from '../shared-measures.js';
-import { sharedMeasuresOf } from '../shared-measures.js';
 import type { RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
 

@@ -19,8 +19,8 @@ import {
   seriesContributionCut,
   tailContributions,
 } from '#lib/risk/series-sizing.js';
+import { type SharedMeasures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
-import { type SharedMeasures, sharedMeasuresOf } from '../shared-measures.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
 
