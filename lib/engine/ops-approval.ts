@@ -5,6 +5,7 @@ import { type Actor, findSignal, type OpsDeps, required } from './ops-context.js
 import { OpsConflictError } from './ops-errors.js';
 import type { ApprovalEntry, OpsSignalItem, OpsStore, SignalStatus } from './ports.js';
 import { principalOf } from './principal.js';
+import { proposalOverReason } from './proposal-ground.js';
 
 /**
  * The approval path: a person approves (four eyes: two different principals where the rule asks) or
@@ -59,6 +60,19 @@ export async function approve(deps: OpsDeps, signalId: string, who: Actor): Prom
     throw new OpsConflictError(
       `signal ${item.signal_id}: its approval deadline passed at ${item.approval?.deadline}; the rule's default (${item.approval?.default}) applies at the next approval-timeout sweep`,
       item.status,
+    );
+  }
+  const over = proposalOverReason(item, await deps.store.loadEpisodes(item.world_id));
+  if (over !== undefined) {
+    // Refused and closed at once (audited, naming who tried), rather than left for the sweep.
+    await expireProposal(deps, item, {
+      kind: 'episode_over',
+      why: `${over}; approval by ${actor} refused, a cut nothing is breaching is never emitted`,
+      nowMs: who.nowMs,
+    });
+    throw new OpsConflictError(
+      `cannot approve signal ${item.signal_id}: ${over}. It is now expired; a new breach makes a new proposal`,
+      'expired',
     );
   }
   const at = new Date(who.nowMs).toISOString();
@@ -237,6 +251,39 @@ async function publishApproved(
   };
 }
 
+/** Who closes a proposal no person decided: the approval-timeout sweep, or the episode check. */
+export const TIMEOUT_ACTOR = 'system:approval-timeout';
+
+/**
+ * `proposed → expired`, audited under `kind` with its reason: the timeout's `drop` default, a
+ * timeout on stale ground, or a proposal whose risk episode is over (engine/proposal-ground.ts).
+ */
+export async function expireProposal(
+  deps: OpsDeps,
+  item: OpsSignalItem,
+  how: { kind: 'timeout_stale' | 'timeout_drop' | 'episode_over'; why: string; nowMs: number },
+): Promise<void> {
+  const at = new Date(how.nowMs).toISOString();
+  await transitionOrExplain(deps, item, {
+    signal_id: item.signal_id,
+    from: 'proposed',
+    set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: how.why },
+    audit: opsAudit(
+      deps,
+      item.world_id,
+      how.kind,
+      item.signal_id,
+      { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
+      how.why,
+      how.nowMs,
+      {
+        before: { status: 'proposed', approvals: item.approvals ?? [] },
+        after: { status: 'expired' },
+      },
+    ),
+  });
+}
+
 function assertProposed(item: OpsSignalItem, action: 'approve' | 'reject'): void {
   if (item.status === 'proposed') return;
   throw new OpsConflictError(describeNotProposed(item, action), item.status);
@@ -270,7 +317,7 @@ function describeNotProposed(item: OpsSignalItem, action: string): string {
         ? `was already approved${by} and published`
         : 'was published without approval (enforce mode)',
     rejected: `was already rejected${by}`,
-    expired: `expired without a decision${by} (its rule's default was drop)`,
+    expired: `expired without a decision${by}${item.decision_reason ? ` (${item.decision_reason})` : ''}`,
     shadow: 'is a shadow-mode signal; it is never published and needs no decision',
     muted: 'was muted when it fired; it is stored for the record and needs no decision',
     pending_publish: 'is an enforce-mode signal being published; it needs no decision',

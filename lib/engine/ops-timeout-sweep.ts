@@ -1,10 +1,11 @@
 import { DEFAULT_TTL_SEC } from '#lib/contracts/risk-snapshot.js';
+import type { EpisodeState } from './episodes.js';
 import { RetryableError } from './errors.js';
-import { approveNow, finishApproved, transitionOrExplain } from './ops-approval.js';
-import { opsAudit } from './ops-audit.js';
+import { approveNow, expireProposal, finishApproved, TIMEOUT_ACTOR } from './ops-approval.js';
 import type { OpsDeps } from './ops-context.js';
 import { OpsConflictError } from './ops-errors.js';
 import type { OpsSignalItem, SignalStatus } from './ports.js';
+import { proposalOverReason } from './proposal-ground.js';
 
 /**
  * The approval-timeout sweep: proposed signals past their deadline get their rule's default (emit
@@ -12,8 +13,8 @@ import type { OpsSignalItem, SignalStatus } from './ports.js';
  * complete are published.
  */
 
-/** The actor the approval-timeout sweep decides as. */
-export const TIMEOUT_ACTOR = 'system:approval-timeout';
+export { TIMEOUT_ACTOR };
+
 /** Statuses of a recommendation the gateway has received or is about to. */
 const GATEWAY_BOUND = new Set<SignalStatus>(['published', 'pending_publish', 'approved']);
 
@@ -35,6 +36,8 @@ export interface SweepResult {
   dropped: string[];
   /** Timed out on stale ground (snapshot long expired, or a newer recommendation exists): expired, never emitted. */
   stale: string[];
+  /** Closed before their deadline: the risk episode behind them is over (engine/proposal-ground.ts). */
+  episode_over: string[];
   republished: string[];
   failed: { signal_id: string; error: string }[];
   /** Proposed signals still waiting for a person. */
@@ -54,6 +57,7 @@ export async function expireDue(deps: OpsDeps, nowMs: number): Promise<SweepResu
     emitted: [],
     dropped: [],
     stale: [],
+    episode_over: [],
     republished: [],
     failed: [],
     pending: 0,
@@ -61,8 +65,33 @@ export async function expireDue(deps: OpsDeps, nowMs: number): Promise<SweepResu
   };
   const { store, logger } = deps;
   let oldest = Number.POSITIVE_INFINITY;
+  const episodes = new Map<string, Promise<Map<string, EpisodeState>>>();
+  const episodesOf = (worldId: string) => {
+    const known = episodes.get(worldId);
+    if (known) return known;
+    const loading = store.loadEpisodes(worldId);
+    episodes.set(worldId, loading);
+    return loading;
+  };
   for (const item of await store.listSignals({ status: 'proposed' })) {
     const deadlineMs = Date.parse(item.approval?.deadline ?? item.emitted_at);
+    try {
+      const over = proposalOverReason(item, await episodesOf(item.world_id));
+      if (over !== undefined) {
+        await expireProposal(deps, item, {
+          kind: 'episode_over',
+          why: `${over}; expired before its deadline`,
+          nowMs,
+        });
+        deps.metrics.count('ApprovalTimeouts', 1, { default: 'episode_over' });
+        result.episode_over.push(item.signal_id);
+        continue;
+      }
+    } catch (error) {
+      if (error instanceof OpsConflictError) continue;
+      result.failed.push({ signal_id: item.signal_id, error: (error as Error).message });
+      continue;
+    }
     if (deadlineMs > nowMs) {
       result.pending += 1;
       oldest = Math.min(oldest, Date.parse(item.emitted_at));
@@ -130,7 +159,7 @@ async function settleTimedOut(
   const stale = await staleReason(deps, item, nowMs);
   if (stale !== undefined) {
     const why = `approval deadline ${item.approval?.deadline} passed; expired without its default because ${stale}`;
-    await expireTimedOut(deps, item, 'timeout_stale', why, nowMs);
+    await expireProposal(deps, item, { kind: 'timeout_stale', why, nowMs });
     deps.metrics.count('ApprovalTimeouts', 1, { default: 'stale' });
     result.stale.push(item.signal_id);
     return;
@@ -146,36 +175,7 @@ async function settleTimedOut(
     result.emitted.push(item.signal_id);
     return;
   }
-  await expireTimedOut(deps, item, 'timeout_drop', why, nowMs);
+  await expireProposal(deps, item, { kind: 'timeout_drop', why, nowMs });
   deps.metrics.count('ApprovalTimeouts', 1, { default: 'drop' });
   result.dropped.push(item.signal_id);
-}
-
-/** `proposed → expired` by the timeout sweep, audited under `kind` with its reason. */
-async function expireTimedOut(
-  deps: OpsDeps,
-  item: OpsSignalItem,
-  kind: 'timeout_stale' | 'timeout_drop',
-  why: string,
-  nowMs: number,
-): Promise<void> {
-  const at = new Date(nowMs).toISOString();
-  await transitionOrExplain(deps, item, {
-    signal_id: item.signal_id,
-    from: 'proposed',
-    set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: why },
-    audit: opsAudit(
-      deps,
-      item.world_id,
-      kind,
-      item.signal_id,
-      { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
-      why,
-      nowMs,
-      {
-        before: { status: 'proposed', approvals: item.approvals ?? [] },
-        after: { status: 'expired' },
-      },
-    ),
-  });
 }

@@ -345,6 +345,8 @@ export interface OpsStore {
   appendAudit(record: AuditRecord): Promise<void>;
   /** Records of a world, oldest first, from `since` (ISO) on. */
   listAudit(worldId: string, since?: string, limit?: number): Promise<AuditRecord[]>;
+  /** The world's risk episodes as the engine last committed them (a proposal stands only on an open one). */
+  loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>>;
 }
 
 /**

@@ -90,6 +90,7 @@ export function createApprovalTimeoutHandler(deps: ApprovalTimeoutDeps) {
       emitted: result.emitted.length,
       dropped: result.dropped.length,
       stale: result.stale.length,
+      episode_over: result.episode_over.length,
       republished: result.republished.length,
       failed: result.failed,
       pending: result.pending,

@@ -355,4 +355,47 @@ describe('ops safety through the local pipeline', () => {
       expect(r).toMatchObject({ http: 400, error: expect.stringMatching(/^reason: is required/) });
     });
   });
+
+  describe('a proposal whose breach cleared', () => {
+    it('is refused and expired when approved, the rest expire at the sweep without their emit default, all audited', async () => {
+      await t.put('w-episode-over', 'v1', 0.03);
+      const proposals = await t.store.listSignals({ world_id: 'w-episode-over', status: 'proposed' });
+      expect(proposals.length).toBeGreaterThan(1);
+      // The next snapshot is back under the limit: the episode closes before anyone decided.
+      t.clock.now += 60_000;
+      await t.put('w-episode-over', 'v2', 0.01);
+
+      const [first, ...rest] = proposals;
+      const refused = await t.call(ROLE_SESSION('ops', 'alice'), {
+        command: 'approve',
+        signal_id: first!.signal_id,
+        reason: 'looks right',
+      });
+      expect(refused).toMatchObject({
+        http: 409,
+        error: expect.stringMatching(/risk episode behind it is over: var_approval cleared.*now expired/),
+      });
+      expect(await t.store.getSignal(first!.signal_id)).toMatchObject({
+        status: 'expired',
+        decision_reason: expect.stringMatching(
+          /approval by arn:aws:sts::123456789012:assumed-role\/ops\/alice refused/,
+        ),
+      });
+
+      // Past the deadline the rule's default would emit; the sweep expires them instead.
+      const sweep = await t.ops.expireDue(t.clock.now + 700_000);
+      expect(sweep.episode_over.sort()).toEqual(rest.map((p) => p.signal_id).sort());
+      // (the sweep settles every world; other tests' proposals may time out here)
+      expect(sweep.emitted.filter((id) => proposals.some((p) => p.signal_id === id))).toEqual([]);
+      for (const p of rest) expect((await t.store.getSignal(p.signal_id))?.status).toBe('expired');
+      expect(t.emitted('w-episode-over')).toHaveLength(0);
+      const audit = (await t.store.listAudit('w-episode-over')) as (AuditRecord & { action?: string })[];
+      expect(
+        audit
+          .filter((r) => r.action === 'episode_over')
+          .map((r) => (r.target as { id: string }).id)
+          .sort(),
+      ).toEqual(proposals.map((p) => p.signal_id).sort());
+    });
+  });
 });

@@ -13,6 +13,7 @@ import {
   type UpdateCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { EpisodeState } from '#lib/engine/episodes.js';
 import type {
   AuditRecord,
   MuteRecord,
@@ -26,6 +27,7 @@ import { auditPut, documentClient, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
 import { toStorable } from './storable.js';
 import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
+import { loadEpisodes } from './world-reads.js';
 
 const worldPk = (worldId: string) => `WORLD#${worldId}`;
 const MUTE_PREFIX = 'MUTE#';
@@ -345,6 +347,10 @@ export class DynamoDbOpsStore implements OpsStore {
             ExpressionAttributeValues: { ':prefix': MUTE_PREFIX },
           });
     return items.map(toMute);
+  }
+
+  loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
+    return loadEpisodes(this.doc, this.tables.state, worldId);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {

@@ -1,4 +1,5 @@
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import type { EpisodeState } from '#lib/engine/episodes.js';
 import type {
   AuditRecord,
   MuteRecord,
@@ -26,6 +27,8 @@ export class InMemoryOpsStore implements OpsStore {
   private readonly muteRequests = new Map<string, MuteRecord>();
   private readonly audit = new Map<string, AuditRecord>();
   private readonly outboxes = new Map<string, EngineEvent[]>();
+  /** Where episodes come from: the engine's in-memory store when one is connected (replay), else none. */
+  episodeSource: (worldId: string) => Promise<Map<string, EpisodeState>> = async () => new Map();
 
   /**
    * What the engine's outbox write does to the signals table: creates rows that do not exist yet
@@ -146,6 +149,10 @@ export class InMemoryOpsStore implements OpsStore {
 
   async listMutes(worldId?: string): Promise<MuteRecord[]> {
     return [...this.mutes.values()].filter((m) => worldId === undefined || m.world_id === worldId).map(copy);
+  }
+
+  loadEpisodes(worldId: string): Promise<Map<string, EpisodeState>> {
+    return this.episodeSource(worldId);
   }
 
   async appendAudit(record: AuditRecord): Promise<void> {

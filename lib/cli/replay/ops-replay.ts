@@ -75,6 +75,7 @@ export class ReplayOps {
     leaseMs: number;
     auditRetentionDays: number;
   }): void {
+    this.store.episodeSource = (worldId) => args.engineStore.loadEpisodes(worldId);
     this.service = new OpsService({
       store: this.store,
       catalog: catalogFrom(args.ruleSets, args.engineStore),
