@@ -200,25 +200,42 @@ export async function stackOutputs(cf: CloudFormationClient, name: string): Prom
   return outputs;
 }
 
-async function openAwsTarget(stack: string, region: string | undefined): Promise<OpsTarget> {
+/** A deployed stack as the caller sees it: their credentials, who they are (audited as the actor), its outputs. */
+export interface OpenedStack {
+  cfg: { region?: string; credentials: ReturnType<typeof fromNodeProviderChain> };
+  actor: string;
+  outputs: Record<string, string>;
+}
+
+/**
+ * Opens a deployed stack for the CLI (`--stack NAME`): the default credential chain, the caller's
+ * identity from STS, and the stack's outputs; any AWS failure becomes one `cannot read stack` message.
+ */
+export async function openStack(stack: string, region: string | undefined): Promise<OpenedStack> {
   const credentials = fromNodeProviderChain();
   const cfg = { ...(region ? { region } : {}), credentials };
   const cf = new CloudFormationClient(cfg);
   const sts = new STSClient(cfg);
-  let outputs: Record<string, string>;
-  let actor: string;
   try {
-    actor = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
-    outputs = await stackOutputs(cf, stack);
+    const actor = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
+    return { cfg, actor, outputs: await stackOutputs(cf, stack) };
   } catch (error) {
     if (error instanceof OpsCliError) throw error;
     throw new OpsCliError(
       `cannot read stack ${stack}: ${(error as Error).name}: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
     );
   } finally {
     cf.destroy();
     sts.destroy();
   }
+}
+
+async function openAwsTarget(stack: string, region: string | undefined): Promise<OpsTarget> {
+  const { cfg, actor, outputs } = await openStack(stack, region);
+  const { credentials } = cfg;
   const url = new URL(outputs.OpsCommandUrl!);
   const urlRegion = /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(url.hostname)?.[1];
   const dynamo = new DynamoDBClient(cfg);

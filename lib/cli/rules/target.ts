@@ -2,17 +2,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 import { RuleSetPublisher } from '#lib/rulesets/publish.js';
 import type { RuleSetStore } from '#lib/rulesets/store.js';
 import { OpsCliError } from '../ops/signed-client.js';
-import { findEndpointsFile, stackOutputs, type TargetFlags } from '../ops/targets.js';
+import { findEndpointsFile, openStack, type TargetFlags } from '../ops/targets.js';
 
 /**
  * Where `rules publish|approve|reject|history` go: the local runtime the ops CLI finds (its
@@ -114,27 +111,7 @@ async function openAws(
   region: string | undefined,
   bundledDir: string | undefined,
 ): Promise<RuleSetTarget> {
-  const credentials = fromNodeProviderChain();
-  const cfg = { ...(region ? { region } : {}), credentials };
-  const cf = new CloudFormationClient(cfg);
-  const sts = new STSClient(cfg);
-  let outputs: Record<string, string>;
-  let actor: string;
-  try {
-    actor = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
-    outputs = await stackOutputs(cf, stack);
-  } catch (error) {
-    if (error instanceof OpsCliError) throw error;
-    throw new OpsCliError(
-      `cannot read stack ${stack}: ${(error as Error).name}: ${(error as Error).message}`,
-      {
-        cause: error,
-      },
-    );
-  } finally {
-    cf.destroy();
-    sts.destroy();
-  }
+  const { cfg, actor, outputs } = await openStack(stack, region);
   if (!outputs.StateTableName || !outputs.AuditTableName)
     throw new OpsCliError(
       `stack ${stack} has no StateTableName/AuditTableName output; is it the exit engine?`,
