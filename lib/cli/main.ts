@@ -66,6 +66,24 @@ export async function main(argv: string[]): Promise<number> {
       console.error(`exit-engine ${name}: ${error.message}`);
       return 1;
     }
+    const aws = awsServiceFailure(error);
+    if (aws) {
+      console.error(`exit-engine ${name}: ${aws}`);
+      return 1;
+    }
     throw error;
   }
+}
+
+/**
+ * An AWS service's refusal (a missing table, access denied, a throttle after the SDK's retries), in
+ * one line for the person at the terminal: the service's error name, its message, the HTTP status and
+ * the request id AWS support asks for. Anything else is a bug and keeps its stack trace.
+ */
+function awsServiceFailure(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const meta = (error as { $metadata?: { httpStatusCode?: number; requestId?: string } }).$metadata;
+  if (meta?.httpStatusCode === undefined) return undefined;
+  const request = meta.requestId ? `, request id ${meta.requestId}` : '';
+  return `AWS refused the request: ${error.name}: ${error.message} (HTTP ${meta.httpStatusCode}${request})`;
 }

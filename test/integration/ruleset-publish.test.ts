@@ -152,4 +152,18 @@ describe('rules publish to the local runtime', () => {
     ]);
     expect(JSON.parse(history.out)).toMatchObject({ in_force: ruleSetVersion(LOOSER), pending: null });
   });
+
+  it('a table AWS does not have is one line naming the error, never a stack trace', async () => {
+    const wrong = join(dir, 'wrong-table.json');
+    await writeFile(
+      wrong,
+      JSON.stringify({ ...stack.env, STATE_TABLE_NAME: 'no-such-table', pid: process.pid }),
+    );
+    const r = await runCli(['rules', 'history', '--world', 'w-pub', '--endpoints', wrong]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /^exit-engine rules: AWS refused the request: ResourceNotFoundException: .* \(HTTP 400(, request id \S+)?\)$/,
+    );
+    expect(r.err).not.toMatch(/\n\s+at /);
+  });
 });
