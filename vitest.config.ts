@@ -7,6 +7,9 @@ const env = {
   POWERTOOLS_METRICS_DISABLED: 'true',
 };
 
+// The global setup (DynamoDB Local) runs in this process, outside the projects' `env`.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 export default defineConfig({
   test: {
     projects: [

@@ -175,6 +175,17 @@ export async function approveNow(
     from: 'proposed',
     approvals_count: (item.approvals ?? []).length,
     set,
+    ...(item.action === 'hold'
+      ? {}
+      : {
+          approved_cut: {
+            world_id: item.world_id,
+            strategy_id: item.strategy_id,
+            rule_ids: item.rule_ids,
+            emitted_at: item.emitted_at,
+            expires_at: item.expires_at,
+          },
+        }),
     audit: opsAudit(
       deps,
       item.world_id,

@@ -303,6 +303,17 @@ export interface SignalTransition {
   lease_free_at?: number;
   set: Partial<Omit<OpsSignalItem, 'signal_id'>>;
   audit?: AuditRecord;
+  /**
+   * An approval of a cut: recorded with the change where the engine reads it consistently, so an
+   * episode clearing right after still tells the approved strategy `hold` (adapters/dynamodb/approved-cut-items.ts).
+   */
+  approved_cut?: {
+    world_id: string;
+    strategy_id: string;
+    rule_ids: string[];
+    emitted_at: string;
+    expires_at: number;
+  };
 }
 
 export interface SignalQuery {

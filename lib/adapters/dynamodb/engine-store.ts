@@ -132,7 +132,7 @@ export class DynamoDbEngineStore implements EngineStore {
   }
 
   loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
-    return loadApprovedCuts(this.doc, this.tables.signals, worldId, since);
+    return loadApprovedCuts(this.doc, this.tables, worldId, since);
   }
 
   commitEvaluation(commit: EvaluationCommit): Promise<'committed' | 'conflict' | 'superseded'> {

@@ -23,6 +23,7 @@ import type {
   SignalQuery,
   SignalTransition,
 } from '#lib/engine/ports.js';
+import { approvedCutPut } from './approved-cut-items.js';
 import { auditPut, documentClient, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
 import { toStorable } from './storable.js';
@@ -176,7 +177,8 @@ export class DynamoDbOpsStore implements OpsStore {
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,
     };
-    return this.changeWithAudit(update, t.audit);
+    const marker = t.approved_cut && approvedCutPut(this.tables.state, t.signal_id, t.approved_cut);
+    return this.changeWithAudit(update, t.audit, marker);
   }
 
   async proposalContext(
@@ -378,6 +380,8 @@ export class DynamoDbOpsStore implements OpsStore {
   private async changeWithAudit(
     update: UpdateCommandInput,
     audit: AuditRecord | undefined,
+    /** Written with the change (after it, without transactions): an approved-cut marker. */
+    alsoPut?: { TableName: string; Item: Record<string, unknown> },
   ): Promise<boolean> {
     if (audit && this.transactions) {
       try {
@@ -393,6 +397,7 @@ export class DynamoDbOpsStore implements OpsStore {
                 },
               },
               { Put: auditPut(this.tables.audit, audit) },
+              ...(alsoPut ? [{ Put: alsoPut }] : []),
             ],
           }),
         );
@@ -408,6 +413,7 @@ export class DynamoDbOpsStore implements OpsStore {
       if (error instanceof ConditionalCheckFailedException) return false;
       throw error;
     }
+    if (alsoPut) await this.doc.send(new PutCommand(alsoPut));
     if (audit) await this.appendAudit(audit);
     return true;
   }

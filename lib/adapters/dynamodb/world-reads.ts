@@ -1,6 +1,7 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EpisodeState } from '#lib/engine/episodes.js';
 import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import { approvedCutMarkers } from './approved-cut-items.js';
 import { queryAll } from './document.js';
 import { EpisodeLog } from './episode-log.js';
 import { worldPk } from './outbox-items.js';
@@ -57,23 +58,31 @@ export async function loadMutes(
 
 export async function loadApprovedCuts(
   doc: DynamoDBDocumentClient,
-  signalsTable: string,
+  tables: { signals: string; state: string },
   worldId: string,
   since: string,
 ): Promise<ApprovedCut[]> {
-  const items = await queryAll(doc, {
-    TableName: signalsTable,
-    IndexName: SIGNALS_BY_WORLD_INDEX,
-    KeyConditionExpression: 'world_id = :w AND emitted_at >= :since',
-    FilterExpression: '#mode = :approval',
-    ExpressionAttributeNames: { '#mode': 'mode' },
-    ExpressionAttributeValues: { ':w': worldId, ':since': since, ':approval': 'approval' },
-  });
-  return items
-    .filter((i) => isApprovedCut(i as { mode: string; status: string; action: string }))
-    .map((i) => ({
+  const [items, markers] = await Promise.all([
+    queryAll(doc, {
+      TableName: tables.signals,
+      IndexName: SIGNALS_BY_WORLD_INDEX,
+      KeyConditionExpression: 'world_id = :w AND emitted_at >= :since',
+      FilterExpression: '#mode = :approval',
+      ExpressionAttributeNames: { '#mode': 'mode' },
+      ExpressionAttributeValues: { ':w': worldId, ':since': since, ':approval': 'approval' },
+    }),
+    // The index lags writes; an approval's marker does not (approved-cut-items.ts).
+    approvedCutMarkers(doc, tables.state, worldId, since),
+  ]);
+  const cuts = new Map<string, ApprovedCut>();
+  for (const i of items) {
+    if (!isApprovedCut(i as { mode: string; status: string; action: string })) continue;
+    cuts.set(String(i.signal_id), {
       strategy_id: String(i.strategy_id),
       rule_ids: [...((i.rule_ids as Iterable<string> | undefined) ?? [])],
       emitted_at: String(i.emitted_at),
-    }));
+    });
+  }
+  for (const { signal_id, ...cut } of markers) if (!cuts.has(signal_id)) cuts.set(signal_id, cut);
+  return [...cuts.values()];
 }
