@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
-import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
 import type { SignalItem } from '#lib/engine/ports.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { freshTables } from './support/tables.js';
 
 /**
  * An approved cut is seen by the engine at once, not only when the signals table's by-world index
@@ -43,17 +41,11 @@ describe('approved-cut markers (DynamoDB Local)', () => {
   let doc: DynamoDBDocumentClient;
   let engine: DynamoDbEngineStore;
   let ops: OpsService;
-  const tables = tableNames(`it-marker-${randomUUID().slice(0, 8)}-`);
-  const transactions = inject('dynamoKind') === 'dynamodb-local';
+  let tables: TableNames;
 
   beforeAll(async () => {
-    client = new DynamoDBClient({
-      endpoint: inject('dynamoEndpoint'),
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await createTables(client, tables);
-    doc = DynamoDBDocumentClient.from(client);
+    let transactions: boolean;
+    ({ client, doc, tables, transactions } = await freshTables('it-marker-'));
     engine = new DynamoDbEngineStore(client, tables, transactions);
     ops = new OpsService({
       store: new DynamoDbOpsStore(client, tables, transactions),

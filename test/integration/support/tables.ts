@@ -1,5 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
+import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import type { LocalStack } from '#lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
@@ -43,5 +48,27 @@ export function tableReader(stack: LocalStack) {
       return out.Items ?? [];
     },
     destroy: () => doc.destroy(),
+  };
+}
+
+/** A client on the run's DynamoDB Local and a fresh set of the engine's tables under their own prefix. */
+export async function freshTables(prefix: string): Promise<{
+  client: DynamoDBClient;
+  doc: DynamoDBDocumentClient;
+  tables: TableNames;
+  transactions: boolean;
+}> {
+  const client = new DynamoDBClient({
+    endpoint: inject('dynamoEndpoint'),
+    region: LOCAL_REGION,
+    credentials: LOCAL_CREDENTIALS,
+  });
+  const tables = tableNames(`${prefix}${randomUUID().slice(0, 8)}-`);
+  await createTables(client, tables);
+  return {
+    client,
+    doc: DynamoDBDocumentClient.from(client),
+    tables,
+    transactions: inject('dynamoKind') === 'dynamodb-local',
   };
 }
