@@ -3,6 +3,7 @@ import { commonLength, covarianceFromMap, repairCovariance, sampleCovariance } f
 import { compactCovarianceOf, covarianceFromCompact } from './covariance-compact.js';
 import { assertConfidence, assertHorizon } from './distributions.js';
 import { historicalTailCount, historicalTailOfLosses } from './historical.js';
+import { kernelMemoryOf, placeInKernelMemory } from './kernel-memory.js';
 import { normalEs, normalEsMultiplier, normalVar, normalVarMultiplier } from './parametric.js';
 import {
   centredMoments,
@@ -204,15 +205,22 @@ export function prepareRiskInput(
   const portfolioReturns = Array.isArray(rr) ? toSeries(rr, 'realized_returns') : null;
   const byStrategy =
     rr != null && !Array.isArray(rr) ? readStrategyReturns(snapshot, ids, w, warnings) : null;
-  const covariance = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  const resolved = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  // Where the SIMD kernels can read them (see kernel-memory.ts); the same values either way.
+  const placed = placeInKernelMemory(
+    n,
+    byStrategy ? commonLength(byStrategy) : 0,
+    resolved,
+    byStrategy ? returnMatrixOf(byStrategy) : null,
+  );
   return {
     world_id: snapshot.world_id,
     as_of: snapshot.as_of,
     ids,
     weights: w,
-    covariance,
+    covariance: placed.covariance,
     byStrategy,
-    returnMatrix: byStrategy ? returnMatrixOf(byStrategy) : null,
+    returnMatrix: placed.returns,
     portfolioReturns,
     warnings,
   };
@@ -244,14 +252,19 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   const n = ids.length;
   const warnings = [...input.warnings];
   const t = byStrategy ? commonLength(byStrategy) : (input.portfolioReturns?.length ?? 0);
-  const { a: sw, b: series } = scratch(n, 2 * t);
-  const losses = series.subarray(t, 2 * t);
+  const buffers = scratch(n, 2 * t);
+  let series = buffers.b;
   let stats: SeriesStats | null = null;
   if (byStrategy || input.portfolioReturns) {
     const matrix = input.returnMatrix;
-    if (byStrategy && matrix && matrix.length === n * t) matrixSeriesInto(matrix, w, n, t, series);
+    const memory = kernelMemoryOf(matrix);
+    if (byStrategy && memory && memory.n === n && memory.t === t) series = memory.portfolioSeries(w);
+    else if (byStrategy && matrix && matrix.length === n * t) matrixSeriesInto(matrix, w, n, t, series);
     else if (byStrategy) portfolioSeriesInto(byStrategy, w, t, series);
     else series.set(input.portfolioReturns as Float64Array);
+  }
+  const losses = series.subarray(t, 2 * t);
+  if (byStrategy || input.portfolioReturns) {
     const pass = seriesPass(series, t, losses);
     const mean = pass.sum / t;
     stats = { t, mean, pass, moments: centredMoments(series, t, mean) };
@@ -261,8 +274,11 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   const meanP = withMean && stats && t > 0 ? stats.mean : 0;
   let sigma: number;
   let variance = 0;
+  let sw = buffers.a;
   if (cov) {
-    symmetricTimes(cov, w, n, sw);
+    const memory = kernelMemoryOf(cov);
+    if (memory && memory.n === n) sw = memory.sigmaTimes(w);
+    else symmetricTimes(cov, w, n, sw);
     variance = dot(w, sw, n);
     // Round-off can leave a tiny negative for a zero-risk portfolio; a real negative means a bad matrix.
     if (!(variance >= -1e-15))
