@@ -114,19 +114,35 @@ async function raceNumpy(
     returns: prepared.byStrategy as Float64Array[],
   });
   try {
-    // Both sides must be computing the same thing before their times mean anything.
+    // Both sides must be computing the same thing before their times mean anything: every figure
+    // of the report (per-strategy ones through their sums) to 1e-12.
     const theirs = await peer.check();
     const ours = riskReportFromInput(prepared, options);
-    const pairs: Array<[string, number, number | null]> = [
-      ['sigma', theirs.sigma!, ours.portfolio.sigma],
-      ['var_historical', theirs.var_historical!, ours.portfolio.var.historical],
-      ['es_student_t', theirs.es_student_t!, ours.portfolio.es.student_t],
-      ['var_cornish_fisher', theirs.var_cornish_fisher!, ours.portfolio.var.cornish_fisher],
-      ['drawdown_max', theirs.drawdown_max!, ours.portfolio.drawdown?.max ?? null],
-    ];
-    for (const [name, a, b] of pairs)
-      if (b === null || Math.abs(a - b) > 1e-9 * Math.max(1, Math.abs(a)))
+    const { portfolio: p } = ours;
+    const strategies = Object.values(ours.strategies);
+    const sum = (f: (s: (typeof strategies)[number]) => number | null) =>
+      strategies.reduce((acc, s) => acc + (f(s) ?? Number.NaN), 0);
+    const pairs: Record<string, number | null> = {
+      sigma: p.sigma,
+      var_normal: p.var.normal,
+      es_normal: p.es.normal,
+      var_historical: p.var.historical,
+      es_historical: p.es.historical,
+      var_student_t: p.var.student_t,
+      es_student_t: p.es.student_t,
+      var_cornish_fisher: p.var.cornish_fisher,
+      es_cornish_fisher: p.es.cornish_fisher,
+      drawdown_max: p.drawdown?.max ?? null,
+      drawdown_current: p.drawdown?.current ?? null,
+      component_var_sum: sum((s) => s.component_var),
+      component_es_sum: sum((s) => s.component_es),
+      var_share_sum: sum((s) => s.var_share),
+    };
+    for (const [name, b] of Object.entries(pairs)) {
+      const a = theirs[name];
+      if (a === undefined || b === null || !(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a))))
         throw new Error(`numpy and our report disagree on ${name}: ${a} vs ${b}`);
+    }
     await peer.run(batch);
     time(() => riskReportFromInput(prepared, options), batch, 1, 5);
     const numpyTimes = new Float64Array(rounds);
