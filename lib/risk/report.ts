@@ -16,7 +16,7 @@ import {
   symmetricTimes,
 } from './report-kernels.js';
 import { mean } from './stats.js';
-import { dofFromKurtosis, studentTEs, studentTVar } from './student-t.js';
+import { dofFromKurtosis, studentTVarEs } from './student-t.js';
 
 /** The parts of a validated snapshot the report reads (structurally compatible with the contracts' Snapshot). */
 export interface RiskSnapshotInput {
@@ -401,8 +401,9 @@ function modelFigures(
     }
   }
   if (dof !== undefined && m.std > 0) {
-    out.var.student_t = studentTVar(m.std, confidence, dof, horizon, mu);
-    out.es.student_t = studentTEs(m.std, confidence, dof, horizon, mu);
+    const t = studentTVarEs(m.std, confidence, dof, horizon, mu);
+    out.var.student_t = t.var;
+    out.es.student_t = t.es;
   } else if (dof !== undefined) warnings.push('Student-t null: the portfolio return series is constant');
 
   const cf =
