@@ -64,6 +64,8 @@ def report(w, cov, returns, alpha):
     zp = -z
     zcf = zp + (zp * zp - 1) * skew / 6 + (zp**3 - 3 * zp) * kurt / 24 - (2 * zp**3 - 5 * zp) * skew * skew / 36
     cf_var = -(zcf * std)
+    cf_tail = phi / p * (1 + zp * skew / 6 + (zp * zp - 1) * kurt / 24 - (2 * zp * zp - 1) * skew * skew / 36)
+    cf_es = cf_tail * std
     equity = np.cumprod(1 + r)
     peak = np.maximum.accumulate(np.maximum(equity, 1.0))
     dd = 1 - equity / peak
@@ -76,7 +78,9 @@ def report(w, cov, returns, alpha):
         "var_student_t": float(t_var),
         "es_student_t": float(t_es),
         "var_cornish_fisher": float(cf_var),
+        "es_cornish_fisher": float(cf_es),
         "drawdown_max": float(dd.max()),
+        "drawdown_current": float(dd[-1]),
         "component_var_sum": float(component_var.sum()),
         "component_es_sum": float(component_es.sum()),
         "var_share_sum": float(var_share.sum()),

@@ -3,6 +3,7 @@ import { commonLength, covarianceFromMap, repairCovariance, sampleCovariance } f
 import { compactCovarianceOf, covarianceFromCompact } from './covariance-compact.js';
 import { assertConfidence, assertHorizon } from './distributions.js';
 import { historicalTailCount, historicalTailOfLosses } from './historical.js';
+import { kernelMemoryOf, placeInKernelMemory } from './kernel-memory.js';
 import { normalEs, normalEsMultiplier, normalVar, normalVarMultiplier } from './parametric.js';
 import {
   centredMoments,
@@ -15,7 +16,7 @@ import {
   symmetricTimes,
 } from './report-kernels.js';
 import { mean } from './stats.js';
-import { dofFromKurtosis, studentTEs, studentTVar } from './student-t.js';
+import { dofFromKurtosis, studentTVarEs } from './student-t.js';
 
 /** The parts of a validated snapshot the report reads (structurally compatible with the contracts' Snapshot). */
 export interface RiskSnapshotInput {
@@ -204,15 +205,22 @@ export function prepareRiskInput(
   const portfolioReturns = Array.isArray(rr) ? toSeries(rr, 'realized_returns') : null;
   const byStrategy =
     rr != null && !Array.isArray(rr) ? readStrategyReturns(snapshot, ids, w, warnings) : null;
-  const covariance = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  const resolved = resolveCovariance(snapshot, ids, byStrategy, options, warnings);
+  // Where the SIMD kernels can read them (see kernel-memory.ts); the same values either way.
+  const placed = placeInKernelMemory(
+    n,
+    byStrategy ? commonLength(byStrategy) : 0,
+    resolved,
+    byStrategy ? returnMatrixOf(byStrategy) : null,
+  );
   return {
     world_id: snapshot.world_id,
     as_of: snapshot.as_of,
     ids,
     weights: w,
-    covariance,
+    covariance: placed.covariance,
     byStrategy,
-    returnMatrix: byStrategy ? returnMatrixOf(byStrategy) : null,
+    returnMatrix: placed.returns,
     portfolioReturns,
     warnings,
   };
@@ -243,15 +251,26 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   const { ids, weights: w, covariance: cov, byStrategy } = input;
   const n = ids.length;
   const warnings = [...input.warnings];
-  const t = byStrategy ? commonLength(byStrategy) : (input.portfolioReturns?.length ?? 0);
-  const { a: sw, b: series } = scratch(n, 2 * t);
-  const losses = series.subarray(t, 2 * t);
+  // A return matrix in kernel memory was built from byStrategy's common length: reading it there
+  // spares a walk over n arrays' lengths (n cache misses at N=1,000).
+  const placed = byStrategy ? kernelMemoryOf(input.returnMatrix) : undefined;
+  const t = !byStrategy
+    ? (input.portfolioReturns?.length ?? 0)
+    : placed && placed.n === n
+      ? placed.t
+      : commonLength(byStrategy);
+  const buffers = scratch(n, 2 * t);
+  let series = buffers.b;
   let stats: SeriesStats | null = null;
   if (byStrategy || input.portfolioReturns) {
     const matrix = input.returnMatrix;
-    if (byStrategy && matrix && matrix.length === n * t) matrixSeriesInto(matrix, w, n, t, series);
+    if (byStrategy && placed && placed.n === n) series = placed.portfolioSeries(w);
+    else if (byStrategy && matrix && matrix.length === n * t) matrixSeriesInto(matrix, w, n, t, series);
     else if (byStrategy) portfolioSeriesInto(byStrategy, w, t, series);
     else series.set(input.portfolioReturns as Float64Array);
+  }
+  const losses = series.subarray(t, 2 * t);
+  if (byStrategy || input.portfolioReturns) {
     const pass = seriesPass(series, t, losses);
     const mean = pass.sum / t;
     stats = { t, mean, pass, moments: centredMoments(series, t, mean) };
@@ -261,8 +280,11 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   const meanP = withMean && stats && t > 0 ? stats.mean : 0;
   let sigma: number;
   let variance = 0;
+  let sw = buffers.a;
   if (cov) {
-    symmetricTimes(cov, w, n, sw);
+    const memory = kernelMemoryOf(cov);
+    if (memory && memory.n === n) sw = memory.sigmaTimes(w);
+    else symmetricTimes(cov, w, n, sw);
     variance = dot(w, sw, n);
     // Round-off can leave a tiny negative for a zero-risk portfolio; a real negative means a bad matrix.
     if (!(variance >= -1e-15))
@@ -385,8 +407,9 @@ function modelFigures(
     }
   }
   if (dof !== undefined && m.std > 0) {
-    out.var.student_t = studentTVar(m.std, confidence, dof, horizon, mu);
-    out.es.student_t = studentTEs(m.std, confidence, dof, horizon, mu);
+    const t = studentTVarEs(m.std, confidence, dof, horizon, mu);
+    out.var.student_t = t.var;
+    out.es.student_t = t.es;
   } else if (dof !== undefined) warnings.push('Student-t null: the portfolio return series is constant');
 
   const cf =

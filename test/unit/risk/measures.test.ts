@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   ageWeightedHistorical,
@@ -14,6 +15,7 @@ import {
   normalVar,
   studentTEs,
   studentTVar,
+  studentTVarEs,
 } from '#lib/risk/index.js';
 
 describe('normalVar / normalEs', () => {
@@ -64,6 +66,26 @@ describe('studentTVar / studentTEs', () => {
 
   it('refuses ν ≤ 2', () => {
     expect(() => studentTVar(1, 0.99, 2)).toThrow(/degrees of freedom/);
+    expect(() => studentTVarEs(1, 0.99, 2)).toThrow(/degrees of freedom/);
+  });
+
+  it('studentTVarEs (one quantile for both) gives exactly studentTVar and studentTEs', () => {
+    fc.assert(
+      fc.property(
+        fc.double({ min: 0, max: 0.2, noNaN: true }),
+        fc.double({ min: 0.5, max: 0.9999, noNaN: true }),
+        fc.double({ min: 2.01, max: 200, noNaN: true }),
+        fc.integer({ min: 1, max: 250 }),
+        fc.double({ min: -0.01, max: 0.01, noNaN: true }),
+        (sigma, confidence, dof, horizon, mean) => {
+          expect(studentTVarEs(sigma, confidence, dof, horizon, mean)).toEqual({
+            var: studentTVar(sigma, confidence, dof, horizon, mean),
+            es: studentTEs(sigma, confidence, dof, horizon, mean),
+          });
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 });
 

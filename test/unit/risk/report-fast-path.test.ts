@@ -6,6 +6,7 @@ import {
   type RiskSnapshotInput,
   riskReportFromInput,
 } from '#lib/risk/index.js';
+import { kernelMemoryOf } from '#lib/risk/kernel-memory.js';
 import { portfolioSeriesInto, symmetricTimes } from '#lib/risk/report-kernels.js';
 import { referenceRiskReport } from '#test/support/reference-risk-report.js';
 
@@ -94,10 +95,18 @@ function compare(snapshot: RiskSnapshotInput, options: Parameters<typeof riskRep
     }
   };
   const reference = run(referenceRiskReport);
+  // Plain copies of the matrices: the JS loops instead of the SIMD kernels (which read only arrays
+  // placed in kernel memory by prepareRiskInput, when the input is large enough).
+  const plain = {
+    ...prepared,
+    covariance: prepared.covariance && Float64Array.from(prepared.covariance),
+    returnMatrix: prepared.returnMatrix && Float64Array.from(prepared.returnMatrix),
+  };
   // With the contiguous return matrix prepareRiskInput builds, and with per-strategy arrays only.
   for (const fast of [
     run(riskReportFromInput),
     run(riskReportFromInput, { ...prepared, returnMatrix: null }),
+    run(riskReportFromInput, plain),
   ]) {
     if ('error' in reference) expect(fast).toEqual(reference);
     else {
@@ -115,7 +124,7 @@ describe('riskReportFromInput (fused fast path)', () => {
     );
   }, 60_000);
 
-  it('agrees on a large book (N=60, T=500), where the kernels run their unrolled loops', () => {
+  it('agrees on a large book (N=60, T=500), where the SIMD kernels and the unrolled JS loops run', () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 2 ** 31 - 1 }), optionsArb, (seed, options) => {
         let x = seed;
@@ -124,16 +133,18 @@ describe('riskReportFromInput (fused fast path)', () => {
           return x / 2147483648 - 0.5;
         };
         const n = 60;
-        const returns = Array.from({ length: n }, () => Array.from({ length: 500 }, () => rand() / 20));
-        compare(
-          snapshotOf({
-            weights: returns.map((_, i) => (i % 7 === 0 ? 0 : rand() + 0.6)),
-            returns,
-            withCovariance: true,
-            bare: false,
-          }),
-          options,
-        );
+        // An odd T, so the kernels' tails run too.
+        const returns = Array.from({ length: n }, () => Array.from({ length: 501 }, () => rand() / 20));
+        const snapshot = snapshotOf({
+          weights: returns.map((_, i) => (i % 7 === 0 ? 0 : rand() + 0.6)),
+          returns,
+          withCovariance: true,
+          bare: false,
+        });
+        const prepared = prepareRiskInput(snapshot);
+        expect(kernelMemoryOf(prepared.covariance), 'Σ in kernel memory').toBeDefined();
+        expect(kernelMemoryOf(prepared.returnMatrix), 'returns in kernel memory').toBeDefined();
+        compare(snapshot, options);
       }),
       { numRuns: 6 },
     );
