@@ -153,7 +153,9 @@ export function itemKind(table: string, key: Record<string, unknown> | undefined
   const pkText = typeof pk === 'string' ? pk : String((pk as { S?: unknown })?.S ?? '');
   if (pkText === 'WORLDS') return `${table}:WORLDS`;
   if (sk.includes('#OUTBOX#')) return `${table}:OUTBOX chunk`;
-  return `${table}:${sk.split('#')[0]}`;
+  // Items of a world are named by their sort key; others (market data) by their partition too.
+  const scope = pkText.startsWith('WORLD#') ? '' : `${pkText.split('#')[0]}/`;
+  return `${table}:${scope}${sk.split('#')[0]}`;
 }
 
 /** The items a write command names, as `table:kind`. */
