@@ -2,7 +2,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 
 /**
  * Counts the capacity DynamoDB bills, per command, for the write-units bench: every call through the
- * client asks for `ReturnConsumedCapacity: TOTAL` and adds what comes back. DynamoDB Local reports
+ * client asks for `ReturnConsumedCapacity: INDEXES` and adds what comes back. DynamoDB Local reports
  * it for successful reads, writes and transactions (checked: a 5 KB put is 5, an update that shrinks
  * a 5 KB item is 5, a transaction of a 5 KB put and a small update is 12). It reports nothing for a
  * write refused by its condition, which AWS bills all the same ("the larger of the existing or new
@@ -23,6 +23,10 @@ export interface CapacityEntry {
   command: string;
   /** The tables it touched, for the breakdown. */
   tables: string[];
+  /** The items it wrote, as `table:kind` (the kind from the key: `EVAL`, `SNAPSHOT`, `row`, ...). */
+  items?: string[];
+  /** Of `units`, what the tables' global secondary indexes consumed. */
+  indexUnits?: number;
   units: number;
   write: boolean;
   /** True for a refused conditional write: AWS bills it, DynamoDB Local reports nothing. */
@@ -113,26 +117,69 @@ export function totals(entries: readonly CapacityEntry[]): CapacityTotals {
   return t;
 }
 
-/** Write units per command (and table), largest first: where an evaluation's writes go. */
+/**
+ * Write units per command and the items it wrote (or the tables, when the items are not known),
+ * largest first, with what indexes took of them: where an evaluation's writes go.
+ */
 export function breakdown(entries: readonly CapacityEntry[]): string {
-  const by = new Map<string, { units: number; calls: number }>();
+  const by = new Map<string, { units: number; index: number; calls: number }>();
   for (const e of entries) {
     if (!e.write) continue;
-    const key = `${e.command.replace(/Command$/, '')}${e.estimated ? ' (refused)' : ''} ${e.tables.join('+')}`;
-    const row = by.get(key) ?? { units: 0, calls: 0 };
+    const what = e.items && e.items.length > 0 ? `[${e.items.join(', ')}]` : e.tables.join('+');
+    const key = `${e.command.replace(/Command$/, '')}${e.estimated ? ' (refused)' : ''} ${what}`;
+    const row = by.get(key) ?? { units: 0, index: 0, calls: 0 };
     row.units += e.units;
+    row.index += e.indexUnits ?? 0;
     row.calls += 1;
     by.set(key, row);
   }
   return [...by]
     .sort((a, b) => b[1].units - a[1].units)
-    .map(([k, v]) => `${k}: ${v.units} (${v.calls}×)`)
+    .map(([k, v]) => `${k}: ${v.units} (${v.calls}×${v.index > 0 ? `, ${v.index} of it indexes` : ''})`)
     .join('; ');
+}
+
+/** What kind of item a key names: the state table's sort-key prefix, else the table's one kind. */
+export function itemKind(table: string, key: Record<string, unknown> | undefined): string {
+  const raw = key?.sk;
+  const sk =
+    typeof raw === 'string'
+      ? raw
+      : typeof (raw as { S?: unknown })?.S === 'string'
+        ? String((raw as { S: string }).S)
+        : undefined;
+  if (sk === undefined) return `${table}:${key && 'record_id' in key ? 'record' : 'row'}`;
+  const pk = key?.pk;
+  const pkText = typeof pk === 'string' ? pk : String((pk as { S?: unknown })?.S ?? '');
+  if (pkText === 'WORLDS') return `${table}:WORLDS`;
+  if (sk.includes('#OUTBOX#')) return `${table}:OUTBOX chunk`;
+  // Items of a world are named by their sort key; others (market data) by their partition too.
+  const scope = pkText.startsWith('WORLD#') ? '' : `${pkText.split('#')[0]}/`;
+  return `${table}:${scope}${sk.split('#')[0]}`;
+}
+
+/** The items a write command names, as `table:kind`. */
+function itemsOf(command: string, input: Record<string, unknown>): string[] {
+  const one = (op: Record<string, unknown> | undefined, name: string) =>
+    op
+      ? [`${itemKind(String(op.TableName ?? '?'), (op.Key ?? op.Item) as Record<string, unknown>)}${name}`]
+      : [];
+  if (command === 'TransactWriteItemsCommand') {
+    const items = (input.TransactItems ?? []) as Record<string, Record<string, unknown> | undefined>[];
+    return items.flatMap((t) => [
+      ...one(t.Put, ' put'),
+      ...one(t.Update, ' update'),
+      ...one(t.Delete, ' delete'),
+      ...one(t.ConditionCheck, ' check'),
+    ]);
+  }
+  return one(input, '');
 }
 
 interface Consumed {
   TableName?: string;
   CapacityUnits?: number;
+  GlobalSecondaryIndexes?: Record<string, { CapacityUnits?: number }>;
 }
 
 /** The refused write's cost: the larger of the item it would write and the item it found. */
@@ -152,8 +199,10 @@ export function meterClient(client: DynamoDBClient): { entries: CapacityEntry[] 
     (next, context) => async (args) => {
       const command = String((context as { commandName?: string }).commandName ?? 'unknown');
       const input = args.input as Record<string, unknown>;
-      input.ReturnConsumedCapacity = 'TOTAL';
+      // INDEXES: the total per table, and apart what its global secondary indexes consumed.
+      input.ReturnConsumedCapacity = 'INDEXES';
       const write = WRITES.has(command);
+      const items = write ? itemsOf(command, input) : undefined;
       try {
         const out = await next(args);
         const consumed = (out.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
@@ -161,7 +210,14 @@ export function meterClient(client: DynamoDBClient): { entries: CapacityEntry[] 
         entries.push({
           command,
           tables: list.map((c) => c.TableName ?? '?'),
+          ...(items ? { items } : {}),
           units: list.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0),
+          indexUnits: list.reduce(
+            (n, c) =>
+              n +
+              Object.values(c.GlobalSecondaryIndexes ?? {}).reduce((m, g) => m + (g.CapacityUnits ?? 0), 0),
+            0,
+          ),
           write,
           estimated: false,
         });
@@ -171,6 +227,7 @@ export function meterClient(client: DynamoDBClient): { entries: CapacityEntry[] 
           entries.push({
             command,
             tables: [String(input.TableName ?? '?')],
+            ...(items ? { items } : {}),
             units: refusedUnits(input, error),
             write,
             estimated: true,

@@ -207,15 +207,23 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       ['silentMarket', 'silent evaluation, market re-evaluation', samples.silentMarket!, 10],
       ['published', 'published 20-signal evaluation (hub snapshot)', samples.published!, 80],
     ];
-    const short = (s: string) => s.replace(PREFIX, '').replace('exit-engine-', '');
+    const short = (s: string) => s.replaceAll(PREFIX, '').replaceAll('exit-engine-', '');
     const figures: BenchFigure[] = [];
     for (const [, label, list, budget] of rows) {
       const units = list.map((s) => totals(s).writeUnits);
       const est = median(list.map((s) => totals(s).estimatedWriteUnits));
       const reads = median(list.map((s) => totals(s).readUnits));
       const m = median(units);
-      const detail = breakdown(medianSample(list).map((e) => ({ ...e, tables: e.tables.map(short) })));
-      console.log(`${label}: ${m} WCU (reads ${reads} RCU; refused-write estimate ${est})\n  ${detail}`);
+      const detail = breakdown(
+        medianSample(list).map((e) => ({
+          ...e,
+          tables: e.tables.map(short),
+          ...(e.items ? { items: e.items.map(short) } : {}),
+        })),
+      );
+      console.log(
+        `${label}: ${m} WCU (reads ${reads} RCU; refused-write estimate ${est})\n  ${detail.replaceAll('; ', '\n  ')}`,
+      );
       figures.push({
         name: `write units per ${label} (dynamodb-local consumed capacity, ${list.length} runs; ${reads} RCU)`,
         unit: 'WCU',

@@ -7,7 +7,7 @@ import { buildExitSignalEvents, buildProposedEvents } from './build-event.js';
 import { type EngineContext, type Outcome, retentionOf } from './engine-context.js';
 import { ConcurrentUpdateError, EvaluationInProgressError, RefResolutionError } from './errors.js';
 import { evaluateRuleSet, openApprovalSince } from './evaluate.js';
-import type { Invocation } from './outbox.js';
+import { type Invocation, rowsBeforePublish } from './outbox.js';
 import type { EvaluationRecord } from './ports.js';
 import { evaluationAudit, expiry, signalItem } from './records.js';
 import { resolveSnapshotRefs } from './resolve-refs.js';
@@ -172,7 +172,7 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
         metrics.count('RuleBreaches', 1, { rule: outcome.rule_id });
       }
     }
-    await store.putSignals(items);
+    await store.putSignals(rowsBeforePublish(items));
     for (const item of items) metrics.count('SignalsStored', 1, { status: item.status });
     if (events.length > 0) {
       const published = await ctx.outbox.publishHeld(a.world, a.evaluationKey, events, items, a.inv);

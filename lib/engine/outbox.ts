@@ -58,6 +58,15 @@ export interface SweepReport {
 /** What finishing a stored outbox did. */
 export type CompleteResult = 'published' | 'already_published' | 'in_flight' | 'lost_lease';
 
+/**
+ * The signal rows stored as soon as an evaluation commits: all but those its outbox publishes,
+ * whose rows `markPublished` writes once the bus has them (so a row is written once, never
+ * pending and then rewritten; see EngineStore.markPublished).
+ */
+export function rowsBeforePublish(items: readonly SignalItem[]): SignalItem[] {
+  return items.filter((i) => i.event_id === undefined);
+}
+
 export class OutboxProtocol {
   constructor(private readonly deps: OutboxDeps) {}
 
@@ -130,10 +139,8 @@ export class OutboxProtocol {
       throw error;
     }
     const ids = new Set(events.map((e) => e.id));
-    const publishedIds = items
-      .filter((i) => i.event_id !== undefined && ids.has(i.event_id))
-      .map((i) => i.signal_id);
-    await store.markPublished(world, evaluationKey, publishedIds, events[0]!.time);
+    const published = items.filter((i) => i.event_id !== undefined && ids.has(i.event_id));
+    await store.markPublished(world, evaluationKey, published, events[0]!.time);
     for (const e of toSend) {
       if (e.type !== 'exit_signal_emitted') continue;
       for (const s of e.data.signals)
@@ -174,7 +181,7 @@ export class OutboxProtocol {
       return 'already_published';
     }
     const items = record.signal_items ?? [];
-    await store.putSignals(items);
+    await store.putSignals(rowsBeforePublish(items));
     return this.publishHeld(
       record.world_id,
       record.evaluation_key,

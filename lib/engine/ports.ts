@@ -213,10 +213,15 @@ export interface EngineStore {
   listStuckOutboxes(nowMs: number, limit: number): Promise<StuckOutbox[]>;
   /** Idempotent create of signal rows; an existing row (maybe since approved) is left alone. */
   putSignals(items: readonly SignalItem[]): Promise<void>;
+  /**
+   * After the bus accepted an outbox: writes the rows of the signals it published, once, already
+   * `published` (a row written `pending_publish` by an older version is moved on; any other row is
+   * left alone), then marks the outbox published. Rows are never written pending and rewritten.
+   */
   markPublished(
     worldId: string,
     evaluationKey: string,
-    signalIds: readonly string[],
+    items: readonly SignalItem[],
     publishedAt: string,
   ): Promise<void>;
   /** Idempotent append (same record_id twice is one record). */

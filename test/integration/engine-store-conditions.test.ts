@@ -1,9 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import {
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import type { EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
@@ -174,5 +181,90 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     );
     expect(Buffer.byteLength(JSON.stringify(after.Item))).toBeLessThan(1024);
     expect(after.Item?.outbox_status).toBe('published');
+  });
+
+  it('stores the outbox body gzipped, a fraction of its JSON, and reads it back whole', async () => {
+    await store.claimEvaluation(W, 'gz-1', 'inv-1', T0 + 60_000, T0);
+    const items = Array.from({ length: 20 }, (_, n) => ({
+      ...signal,
+      signal_id: `sig-gz-${n}`,
+      strategy_id: `strategy-${n}`,
+      metrics: { var: 0.04, components: { [`strategy-${n}`]: 0.002 }, verdict: 'fired', limit: 0.025 },
+    }));
+    const events = [
+      {
+        id: 'evt-gz',
+        type: 'exit_signal_proposed',
+        data: { event_version: 1, provenance: { actor: 'exit-engine' }, proposals: items },
+      } as never,
+    ];
+    const c = { ...commit('gz-1', 'inv-1', Number.NaN), events, signal_items: items, outcome: 'publish' };
+    expect(await store.commitEvaluation(c)).toBe('committed');
+    const chunks = await doc.send(
+      new QueryCommand({
+        TableName: tables.state,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
+        ExpressionAttributeValues: { ':pk': `WORLD#${W}`, ':p': 'EVAL#gz-1#OUTBOX#' },
+      }),
+    );
+    expect(chunks.Items).toHaveLength(1);
+    const stored = (chunks.Items![0]!.outbox_gz as Uint8Array).byteLength;
+    const json = Buffer.byteLength(JSON.stringify(events)) + Buffer.byteLength(JSON.stringify(items));
+    expect(stored).toBeLessThan(json / 4);
+    const record = await store.getEvaluation(W, 'gz-1');
+    expect(record?.events).toEqual(events);
+    expect(record?.signal_items).toEqual(items);
+    const ops = new DynamoDbOpsStore(client, tables);
+    expect(await ops.proposalContext({ world_id: W, evaluation_key: 'gz-1', signal_id: 'sig-gz-3' })).toEqual(
+      {
+        event_version: 1,
+        provenance: { actor: 'exit-engine' },
+      },
+    );
+  });
+
+  it('still reads an outbox whose chunks an older version wrote in plain JSON', async () => {
+    const events = [
+      {
+        id: 'evt-old',
+        type: 'exit_signal_proposed',
+        data: { event_version: 1, provenance: { actor: 'old' }, proposals: [signal] },
+      },
+    ];
+    await doc.send(
+      new PutCommand({
+        TableName: tables.state,
+        Item: {
+          pk: `WORLD#${W}`,
+          sk: 'EVAL#old-chunks',
+          world_id: W,
+          status: 'completed',
+          lease_owner: 'inv-old',
+          lease_until: T0,
+          outbox_status: 'pending',
+          outbox_chunks: 1,
+          outbox_owner: 'inv-old',
+        },
+      }),
+    );
+    await doc.send(
+      new PutCommand({
+        TableName: tables.state,
+        Item: {
+          pk: `WORLD#${W}`,
+          sk: 'EVAL#old-chunks#OUTBOX#inv-old#0000',
+          world_id: W,
+          events_json: JSON.stringify(events),
+          signal_items_json: JSON.stringify([signal]),
+        },
+      }),
+    );
+    const record = await store.getEvaluation(W, 'old-chunks');
+    expect(record?.events).toEqual(events);
+    expect(record?.signal_items).toEqual([signal]);
+    const ops = new DynamoDbOpsStore(client, tables);
+    expect(
+      await ops.proposalContext({ world_id: W, evaluation_key: 'old-chunks', signal_id: signal.signal_id }),
+    ).toEqual({ event_version: 1, provenance: { actor: 'old' } });
   });
 });

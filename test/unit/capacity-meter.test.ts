@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { breakdown, itemSizeBytes, totals, writeUnitsFor } from '../../bench/capacity-meter.js';
+import { breakdown, itemKind, itemSizeBytes, totals, writeUnitsFor } from '../../bench/capacity-meter.js';
 
 /** The write-units bench's arithmetic, against DynamoDB's billing rules (read-write-operations docs). */
 describe('capacity meter', () => {
@@ -37,5 +37,37 @@ describe('capacity meter', () => {
     expect(breakdown(entries)).toBe(
       'PutItem state: 9 (1×); TransactWriteItems audit+state: 6 (1×); UpdateItem (refused) signals: 3 (1×)',
     );
+  });
+
+  it('names the items a write touched by their keys, and says what indexes took of its units', () => {
+    expect(itemKind('state', { pk: 'WORLD#w1', sk: 'EVAL#abc' })).toBe('state:EVAL');
+    expect(itemKind('state', { pk: { S: 'WORLD#w1' }, sk: { S: 'EVAL#abc#OUTBOX#inv#0000' } })).toBe(
+      'state:OUTBOX chunk',
+    );
+    expect(itemKind('state', { pk: 'MARKET#global', sk: 'LATEST' })).toBe('state:MARKET/LATEST');
+    expect(itemKind('state', { pk: 'WORLDS', sk: 'w1' })).toBe('state:WORLDS');
+    expect(itemKind('signals', { signal_id: 'sig-1' })).toBe('signals:row');
+    expect(itemKind('audit', { world_id: 'w1', record_id: 'r' })).toBe('audit:record');
+    const entries = [
+      {
+        command: 'PutItemCommand',
+        tables: ['signals'],
+        items: ['signals:row'],
+        units: 3,
+        indexUnits: 2,
+        write: true,
+        estimated: false,
+      },
+      {
+        command: 'PutItemCommand',
+        tables: ['signals'],
+        items: ['signals:row'],
+        units: 3,
+        indexUnits: 2,
+        write: true,
+        estimated: false,
+      },
+    ];
+    expect(breakdown(entries)).toBe('PutItem [signals:row]: 6 (2×, 4 of it indexes)');
   });
 });

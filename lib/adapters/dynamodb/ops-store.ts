@@ -26,6 +26,7 @@ import type {
 import { approvedCutPut } from './approved-cut-items.js';
 import { auditPut, documentClient, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
+import { outboxPart } from './outbox-items.js';
 import { toStorable } from './storable.js';
 import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
 import { loadEpisodes } from './world-reads.js';
@@ -195,8 +196,8 @@ export class DynamoDbOpsStore implements OpsStore {
       ConsistentRead: true,
     });
     for (const item of items) {
-      if (typeof item.events_json !== 'string') continue;
-      const events = JSON.parse(item.events_json) as EngineEvent[];
+      const events = outboxPart(item)?.events;
+      if (!events) continue;
       const proposed =
         events.find(
           (e) =>

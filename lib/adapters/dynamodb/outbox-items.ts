@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import {
   type DynamoDBDocumentClient,
@@ -19,7 +20,10 @@ import { STATE_PENDING_OUTBOX_INDEX } from './tables.js';
  * chunks a commit points at. The evaluation item keeps only the outbox's state (status, publish
  * owner and lease, chunk count): DynamoDB bills an update by the size of the whole item, so the
  * publish lease, the fence and the mark as published each cost one write unit, not one per KB of
- * outbox. (Items written before this change hold a small outbox inline; they are still read.)
+ * outbox. A chunk holds its part gzipped (`outbox_gz`): the events and the signal rows repeat the same
+ * strategies, rules and metrics, so 20 signals' ~38 KB become a few KB and a few write units.
+ * (Items written before these changes hold a small outbox inline, or chunks in plain JSON,
+ * `events_json` / `signal_items_json`; both are still read.)
  */
 
 /** What an evaluation item holds inline at most: nothing, the body always goes to chunk items. */
@@ -72,6 +76,32 @@ export function packOutbox(events: readonly EngineEvent[], items: readonly Signa
   };
 }
 
+/** One chunk's part of the outbox, gzipped as one JSON document. */
+function gzipChunk(chunk: PackedOutbox['chunks'][number]): Uint8Array {
+  return gzipSync(`{"events":${chunk.events_json},"signal_items":${chunk.signal_items_json}}`);
+}
+
+/**
+ * The events and signal rows an outbox item holds: a gzipped chunk, or (written before chunks were
+ * compressed) plain JSON attributes; undefined for an item that holds none.
+ */
+export function outboxPart(
+  item: Record<string, unknown>,
+): { events: EngineEvent[]; signal_items: SignalItem[] } | undefined {
+  if (item.outbox_gz instanceof Uint8Array) {
+    const part = JSON.parse(gunzipSync(item.outbox_gz).toString('utf8')) as {
+      events: EngineEvent[];
+      signal_items: SignalItem[];
+    };
+    return { events: part.events, signal_items: part.signal_items };
+  }
+  if (typeof item.events_json !== 'string') return undefined;
+  return {
+    events: JSON.parse(item.events_json) as EngineEvent[],
+    signal_items: JSON.parse(String(item.signal_items_json ?? '[]')) as SignalItem[],
+  };
+}
+
 /** Writes the chunk items of an outbox (plain puts: rewriting one with the same content is harmless). */
 export async function writeChunks(
   doc: DynamoDBDocumentClient,
@@ -88,7 +118,7 @@ export async function writeChunks(
             pk: worldPk(at.worldId),
             sk: chunkSk(at.evaluationKey, at.owner, n),
             world_id: at.worldId,
-            ...chunk,
+            outbox_gz: gzipChunk(chunk),
             expires_at: at.expiresAt,
           },
         }),
@@ -107,9 +137,10 @@ export async function readEvaluation(
 ): Promise<EvaluationRecord> {
   let events: EngineEvent[] | undefined;
   let items: SignalItem[] | undefined;
-  if (typeof item.events_json === 'string') {
-    events = JSON.parse(item.events_json) as EngineEvent[];
-    items = JSON.parse(String(item.signal_items_json ?? '[]')) as SignalItem[];
+  const inline = outboxPart(item);
+  if (inline) {
+    events = inline.events;
+    items = inline.signal_items;
   } else if (typeof item.outbox_chunks === 'number' && item.outbox_chunks > 0) {
     const owner = String(item.outbox_owner);
     const rows = await queryAll(doc, {
@@ -126,8 +157,13 @@ export async function readEvaluation(
         `outbox of evaluation ${evaluationKey.slice(0, 16)} has ${rows.length} of ${item.outbox_chunks} chunks`,
       );
     }
-    events = rows.flatMap((r) => JSON.parse(String(r.events_json)) as EngineEvent[]);
-    items = rows.flatMap((r) => JSON.parse(String(r.signal_items_json)) as SignalItem[]);
+    const parts = rows.map((r) => {
+      const part = outboxPart(r);
+      if (!part) throw new Error(`outbox chunk ${String(r.sk)} holds no outbox`);
+      return part;
+    });
+    events = parts.flatMap((p) => p.events);
+    items = parts.flatMap((p) => p.signal_items);
   }
   const published = item.published_event_ids;
   return {

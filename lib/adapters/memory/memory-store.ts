@@ -345,15 +345,16 @@ export class InMemoryEngineStore implements EngineStore {
   async markPublished(
     worldId: string,
     evaluationKey: string,
-    signalIds: readonly string[],
+    items: readonly SignalItem[],
     publishedAt: string,
   ): Promise<void> {
-    for (const id of signalIds) {
-      const item = this.signals.get(id);
-      if (item?.status === 'pending_publish') {
-        item.status = 'published';
-        item.published_at = publishedAt;
-      }
+    for (const item of items) {
+      const row = this.signals.get(item.signal_id);
+      if (row === undefined || row.status === 'pending_publish')
+        this.signals.set(
+          item.signal_id,
+          copy(toStorable({ ...item, status: 'published' as const, published_at: publishedAt })),
+        );
     }
     // Unconditional, as in DynamoDB: an update without a condition creates the row if it is missing.
     const k = key(worldId, evaluationKey);

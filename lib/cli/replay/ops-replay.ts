@@ -34,6 +34,19 @@ export class OpsLinkedEngineStore extends InMemoryEngineStore {
     this.ops.putSignals(items);
   }
 
+  /** The rows of published signals are written when the outbox is marked published, not before. */
+  override async markPublished(
+    worldId: string,
+    evaluationKey: string,
+    items: readonly SignalItem[],
+    publishedAt: string,
+  ): Promise<void> {
+    await super.markPublished(worldId, evaluationKey, items, publishedAt);
+    this.ops.putSignals(
+      items.map((i) => ({ ...i, status: 'published' as const, published_at: publishedAt })),
+    );
+  }
+
   override async commitEvaluation(commit: EvaluationCommit) {
     const result = await super.commitEvaluation(commit);
     if (result === 'committed' && commit.events.length > 0)

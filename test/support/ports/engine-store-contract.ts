@@ -415,7 +415,7 @@ export function engineStoreContract(
       it('has nothing to acquire once published, or when there was nothing to publish', async () => {
         const store = await claimed(s.store);
         await store.commitEvaluation(commit());
-        await store.markPublished(W, 'eval-1', ['sig-1'], '2025-03-10T21:00:31.000Z');
+        await store.markPublished(W, 'eval-1', [signal('sig-1')], '2025-03-10T21:00:31.000Z');
         expect((await store.getEvaluation(W, 'eval-1'))?.outbox_status).toBe('published');
         expect(
           (await store.acquirePublish(W, 'eval-1', 'inv-2', Number.MAX_SAFE_INTEGER, T0 + 10 ** 9)).claimed,
@@ -423,33 +423,72 @@ export function engineStoreContract(
         expect((await store.acquirePublish(W, 'missing', 'inv-2', T0 + 1, T0)).claimed).toBe(false);
       });
 
-      it('stores signal rows once and marks only pending ones published', async () => {
+      it('stores signal rows once: a second put leaves the first row as it was', async () => {
         const store = s.store;
-        await store.putSignals([signal('sig-1'), signal('sig-2', 'shadow')]);
-        await store.putSignals([{ ...signal('sig-1'), reduction_ratio: 0.9 }]);
-        await store.markPublished(W, 'eval-1', ['sig-1', 'sig-2', 'sig-missing'], '2025-03-10T21:00:31.000Z');
-        const rows = await s.signals();
-        expect(rows.map((r) => [r.signal_id, r.status, r.reduction_ratio, r.published_at])).toEqual([
-          ['sig-1', 'published', 0.4, '2025-03-10T21:00:31.000Z'],
-          ['sig-2', 'shadow', 0.4, undefined],
+        await store.putSignals([signal('sig-2', 'shadow')]);
+        await store.putSignals([{ ...signal('sig-2', 'shadow'), reduction_ratio: 0.9 }]);
+        expect((await s.signals()).map((r) => [r.signal_id, r.status, r.reduction_ratio])).toEqual([
+          ['sig-2', 'shadow', 0.4],
         ]);
       });
 
-      it('leaves a row already moved on alone when an outbox retry writes it again', async () => {
+      it('writes the published rows once, already published, when the outbox is marked', async () => {
         const store = s.store;
-        await store.putSignals([signal('sig-1')]);
-        await store.markPublished(W, 'eval-1', ['sig-1'], '2025-03-10T21:00:31.000Z');
-        // The retry of a crashed publish rewrites the outbox's rows as they were first built.
-        await store.putSignals([signal('sig-1')]);
+        await store.markPublished(
+          W,
+          'eval-1',
+          [signal('sig-1'), signal('sig-2')],
+          '2025-03-10T21:00:31.000Z',
+        );
+        expect((await s.signals()).map((r) => [r.signal_id, r.status, r.published_at, r.event_id])).toEqual([
+          ['sig-1', 'published', '2025-03-10T21:00:31.000Z', 'evt-1'],
+          ['sig-2', 'published', '2025-03-10T21:00:31.000Z', 'evt-1'],
+        ]);
+      });
+
+      it('moves on a row an older version wrote pending_publish (its outbox resumed after an upgrade)', async () => {
+        const store = s.store;
+        // The previous format: the row written at commit, pending, then rewritten once published.
+        await store.putSignals([{ ...signal('sig-1'), metrics: { var: 0.04 } }]);
+        await store.markPublished(W, 'eval-1', [signal('sig-1')], '2025-03-10T21:00:31.000Z');
         const [row] = await s.signals();
         expect(row).toMatchObject({ status: 'published', published_at: '2025-03-10T21:00:31.000Z' });
       });
 
-      it('marks published only rows still pending, never a decided or shadow row', async () => {
+      it('leaves a row already published alone when a retried publish marks it again', async () => {
         const store = s.store;
-        await store.putSignals([signal('sig-p', 'proposed'), signal('sig-s', 'shadow')]);
-        await store.markPublished(W, 'eval-1', ['sig-p', 'sig-s'], '2025-03-10T21:00:31.000Z');
+        await store.markPublished(W, 'eval-1', [signal('sig-1')], '2025-03-10T21:00:31.000Z');
+        // The retry of a publish that crashed before marking the outbox publishes and marks again.
+        await store.markPublished(
+          W,
+          'eval-1',
+          [{ ...signal('sig-1'), reduction_ratio: 0.9 }],
+          '2025-03-10T21:05:00.000Z',
+        );
+        await store.putSignals([signal('sig-1')]);
+        const [row] = await s.signals();
+        expect(row).toMatchObject({
+          status: 'published',
+          published_at: '2025-03-10T21:00:31.000Z',
+          reduction_ratio: 0.4,
+        });
+      });
+
+      it('never marks a decided, proposed or shadow row published', async () => {
+        const store = s.store;
+        await store.putSignals([
+          signal('sig-a', 'approved'),
+          signal('sig-p', 'proposed'),
+          signal('sig-s', 'shadow'),
+        ]);
+        await store.markPublished(
+          W,
+          'eval-1',
+          [signal('sig-a'), signal('sig-p'), signal('sig-s')],
+          '2025-03-10T21:00:31.000Z',
+        );
         expect((await s.signals()).map((r) => [r.signal_id, r.status])).toEqual([
+          ['sig-a', 'approved'],
           ['sig-p', 'proposed'],
           ['sig-s', 'shadow'],
         ]);
