@@ -5,7 +5,8 @@
  * (10 per PutEvents call); the bus routes each to the per-world handler, which runs at most its
  * reserved concurrency (LOCAL_MARKET_WORLD_CONCURRENCY) at once, each request its own delivery with
  * its own retries. Two figures: the market invocation's time (it evaluates nothing, so it must be
- * far inside the timeout) and the time until every world's evaluation has completed.
+ * far inside the timeout; timed with the per-world evaluations held back, since on AWS they run in other
+ * Lambdas, not in its process) and the time from its start until every world's evaluation completed.
  *
  * Each world holds one calm 3-strategy snapshot under the default rule set, so every re-evaluation is
  * a full silent evaluation (claim, evaluate, commit) and the figure is the fan-out's own cost.
@@ -123,8 +124,17 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       if (o.outcome === 'no_signal' || o.outcome === 'published') evaluated.add(o.world_id);
       else otherOutcomes++;
     });
+    // On AWS the market function runs alone in its Lambda; here the evaluations it causes would share its
+    // process and starve it, so they wait (queued on the bus, as throttled async events wait in Lambda's
+    // queue) until it returns.
+    const release = stack.marketWorldConcurrency.hold();
     const started = performance.now();
-    const result = (await handler(event as never, lambdaContext('evaluate-market'))) as MarketOutcome;
+    let result: MarketOutcome;
+    try {
+      result = (await handler(event as never, lambdaContext('evaluate-market'))) as MarketOutcome;
+    } finally {
+      release();
+    }
     const marketMs = performance.now() - started;
     console.log(`market invocation: ${Math.round(marketMs)} ms, ${result.requested.length} worlds requested`);
     await stack.bus.drain();

@@ -101,6 +101,8 @@ export interface LocalStack {
   onEmitted(listener: (event: EventBridgeEvent) => void): () => void;
   /** Completes outboxes a previous run committed but did not publish (see resume-outboxes.ts). */
   resumePendingOutboxes(): Promise<ResumeResult[]>;
+  /** The per-world market re-evaluator's reserved concurrency (the bench holds it to time the market function alone). */
+  marketWorldConcurrency: ReservedConcurrency;
   /** The DynamoDB Local JVM's pid, when this stack started one. */
   jvmPid?: number;
   /** The pid of a killed runtime whose stale data-dir lock this stack took over. */
@@ -288,6 +290,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       bus,
       engine,
       ops: wireOps(config, deps),
+      marketWorldConcurrency: reserved,
       emitted,
       outcomes,
       onOutcome: (listener) => listen(outcomeListeners, listener),

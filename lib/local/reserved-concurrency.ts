@@ -5,6 +5,7 @@
 export class ReservedConcurrency {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  private held: Promise<void> | undefined;
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1)
@@ -13,6 +14,7 @@ export class ReservedConcurrency {
 
   /** Runs `fn` once a slot is free; the wait is not part of the invocation (its deadline starts in `fn`). */
   async run<T>(fn: () => Promise<T>): Promise<T> {
+    while (this.held) await this.held;
     if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
     else this.running++;
     try {
@@ -23,6 +25,22 @@ export class ReservedConcurrency {
       if (next) next();
       else this.running--;
     }
+  }
+
+  /**
+   * Starts no new invocation until the returned function is called (what is running finishes): the
+   * bench times the market invocation alone, as it runs in a Lambda of its own on AWS, not sharing
+   * this process with the evaluations it causes.
+   */
+  hold(): () => void {
+    let release = () => {};
+    this.held ??= new Promise<void>((resolve) => {
+      release = () => {
+        this.held = undefined;
+        resolve();
+      };
+    });
+    return release;
   }
 
   /** Invocations running now. */
