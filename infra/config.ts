@@ -7,6 +7,12 @@ export {
   DEFAULT_SNAPSHOT_SOURCE,
   RISK_SNAPSHOT_DETAIL_TYPE as SNAPSHOT_DETAIL_TYPE,
 } from '#lib/contracts/routes.js';
+/**
+ * Per-world market re-evaluations at once (the per-world function's reserved concurrency) unless
+ * `marketWorldConcurrency` says otherwise: 2,000 worlds at ~100 ms each take ~13 s at 16, while DynamoDB
+ * and the account's other functions keep their share.
+ */
+export const DEFAULT_MARKET_WORLD_CONCURRENCY = 16;
 /** Days the function log groups keep their events unless `logRetentionDays` says otherwise. */
 export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_EVENT_BUS_NAME = 'exit-engine';
@@ -69,6 +75,13 @@ export interface ExitEngineProps {
    * to the snapshot producers. A stack that builds the pipe passes its role here.
    */
   readonly controlBusPipeRoleArn?: string;
+  /**
+   * Reserved concurrency of the per-world market re-evaluator (DEFAULT_MARKET_WORLD_CONCURRENCY): how many
+   * worlds a market event re-evaluates at once. It bounds the load a global market event puts on DynamoDB,
+   * and it is taken from the account's concurrency pool (Lambda refuses a reservation that leaves fewer than
+   * 100 unreserved executions). Requests beyond it wait in Lambda's async queue (up to the event age).
+   */
+  readonly marketWorldConcurrency?: number;
   /** Days the function log groups keep events (a CloudWatch Logs retention value); default 30. */
   readonly logRetentionDays?: number;
   /**
@@ -125,6 +138,15 @@ function seconds(node: Node, key: string): number | undefined {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0)
     throw new Error(`context ${key}: expected a positive whole number of seconds, got "${value}"`);
+  return n;
+}
+
+function wholeNumber(node: Node, key: string): number | undefined {
+  const value = text(node, key);
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new Error(`context ${key}: expected a whole number ≥ 1, got "${value}"`);
   return n;
 }
 
@@ -210,6 +232,7 @@ export function propsFromContext(node: Node): ExitEngineProps {
     ...optional('snapshotProducerPrincipals', principals(node, 'snapshotProducerPrincipals')),
     ...optional('marketProducerPrincipals', principals(node, 'marketProducerPrincipals')),
     ...optional('controlBusPipeRoleArn', text(node, 'controlBusPipeRoleArn')),
+    ...optional('marketWorldConcurrency', wholeNumber(node, 'marketWorldConcurrency')),
     ...optional('logRetentionDays', days(node, 'logRetentionDays')),
     ...optional('perWorldMetrics', flag(node, 'perWorldMetrics')),
     ...optional('gatewayQueue', flag(node, 'gatewayQueue')),

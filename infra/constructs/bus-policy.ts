@@ -51,6 +51,14 @@ export interface ProtectedStream {
   readonly producers: readonly string[];
   /** Add an Allow for the producers (needed for cross-account producers; our own engine roles skip it). */
   readonly allowProducers: boolean;
+  /**
+   * Whether this stream's statements protect its source too (default true). False for a stream that shares
+   * its source with another one (the engine's internal requests travel under the engine's own source, which
+   * the engine's outbound stream protects); it then denies only its detail types to all but its producers.
+   */
+  readonly protectsSource?: boolean;
+  /** Principals that may also put this source, with another stream's detail types (that stream says which). */
+  readonly sourceAlsoPutBy?: readonly string[];
 }
 
 /** The statements of the bus policy, one protected stream at a time (exported for the infra tests). */
@@ -60,8 +68,8 @@ export function busPolicyStatements(
 ): iam.PolicyStatement[] {
   const statements: iam.PolicyStatement[] = [];
   for (const stream of streams) {
-    const exceptProducers =
-      stream.producers.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': [...stream.producers] } } : {};
+    const except = (arns: readonly string[]) =>
+      arns.length > 0 ? { ArnNotEquals: { 'aws:PrincipalArn': [...arns] } } : {};
     // Two denials, by detail type and by source: either alone would let a forger pick the other.
     statements.push(
       new iam.PolicyStatement({
@@ -70,17 +78,24 @@ export function busPolicyStatements(
         principals: [new iam.AnyPrincipal()],
         actions: ['events:PutEvents'],
         resources: [busArn],
-        conditions: { ...anyEntry('events:detail-type', stream.detailTypes), ...exceptProducers },
-      }),
-      new iam.PolicyStatement({
-        sid: `DenyForeign${stream.name}Source`,
-        effect: iam.Effect.DENY,
-        principals: [new iam.AnyPrincipal()],
-        actions: ['events:PutEvents'],
-        resources: [busArn],
-        conditions: { ...anyEntry('events:source', [stream.source]), ...exceptProducers },
+        conditions: { ...anyEntry('events:detail-type', stream.detailTypes), ...except(stream.producers) },
       }),
     );
+    if (stream.protectsSource !== false) {
+      statements.push(
+        new iam.PolicyStatement({
+          sid: `DenyForeign${stream.name}Source`,
+          effect: iam.Effect.DENY,
+          principals: [new iam.AnyPrincipal()],
+          actions: ['events:PutEvents'],
+          resources: [busArn],
+          conditions: {
+            ...anyEntry('events:source', [stream.source]),
+            ...except([...stream.producers, ...(stream.sourceAlsoPutBy ?? [])]),
+          },
+        }),
+      );
+    }
     if (stream.allowProducers && stream.producers.length > 0) {
       statements.push(
         new iam.PolicyStatement({

@@ -59,6 +59,8 @@ export interface EngineFunctionProps {
   readonly description: string;
   readonly timeout?: Duration;
   readonly memorySize?: number;
+  /** Reserved concurrency: at most this many invocations at once (and never fewer available). */
+  readonly reservedConcurrentExecutions?: number;
   readonly environment?: Record<string, string>;
   /**
    * Asynchronous invocations (EventBridge, schedules) that still fail after Lambda's own retries go to a
@@ -124,6 +126,9 @@ export class EngineFunction extends Construct {
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,
+      ...(props.reservedConcurrentExecutions !== undefined
+        ? { reservedConcurrentExecutions: props.reservedConcurrentExecutions }
+        : {}),
       timeout: props.timeout ?? Duration.seconds(30),
       tracing: Tracing.ACTIVE,
       role: this.role,

@@ -28,6 +28,13 @@ export interface MonitoringProps {
   readonly functions: Readonly<Record<string, IFunction>>;
   /** Functions invoked asynchronously (EventBridge, schedules): their async queue and destination are watched. */
   readonly asyncFunctions: readonly string[];
+  /**
+   * Functions throttled by design (a reserved concurrency smaller than their bursts: the per-world market
+   * re-evaluator): no throttle alarm, which would page on every global market event; instead an alarm when
+   * an event waited in the async queue longer than the given age (the reservation is too small, or the
+   * function keeps failing and retrying).
+   */
+  readonly throttledByDesign?: Readonly<Record<string, Duration>>;
   /** Rules whose target invocations (and dead-lettering) must not fail, by a readable name. */
   readonly rules: Readonly<Record<string, IRule>>;
   /** Tables whose throttling is an alarm, by a readable name. */
@@ -136,7 +143,20 @@ export class Monitoring extends Construct {
         'unexpected failures',
       ),
     );
+    for (const [name, maxWait] of Object.entries(props.throttledByDesign ?? {})) {
+      const fn = props.functions[name];
+      if (!fn) throw new Error(`throttledByDesign: ${name} is not one of the functions`);
+      alarm(`AsyncEventAge-${name}`, {
+        alarmDescription: `Function ${name} left an event waiting over ${maxWait.toSeconds()}s in its async queue: its reserved concurrency is too small for the load, or it keeps failing.`,
+        metric: fn.metric('AsyncEventAge', { period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: maxWait.toMilliseconds(),
+        comparisonOperator: cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cw.TreatMissingData.NOT_BREACHING,
+      });
+    }
     for (const [name, fn] of Object.entries(props.functions)) {
+      if (props.throttledByDesign?.[name]) continue;
       anyAbove(
         `Throttles-${name}`,
         `Function ${name} is throttled: events queue up and may age out.`,

@@ -9,6 +9,7 @@ import type { Construct } from 'constructs';
 import {
   DEFAULT_LOG_RETENTION_DAYS,
   DEFAULT_MARKET_SOURCE,
+  DEFAULT_MARKET_WORLD_CONCURRENCY,
   DEFAULT_SNAPSHOT_SOURCE,
   type ExitEngineProps,
   MARKET_DETAIL_TYPE,
@@ -30,7 +31,8 @@ import {
   EXIT_SIGNAL_DETAIL_TYPE,
   EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
 } from '#lib/contracts/exit-signal.js';
-import { marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
+import { MARKET_REEVALUATION_DETAIL_TYPE } from '#lib/contracts/market-reevaluation.js';
+import { marketReevaluationRoute, marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
 
 /** Detail types the engine may put on the bus, and nothing else. */
 export const PUBLISHED_DETAIL_TYPES = [EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE] as const;
@@ -40,6 +42,12 @@ export const PUBLISHED_DETAIL_TYPES = [EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROP
  * expired one is recorded and refused anyway, so longer retries only delay the dead-letter signal to ops.
  */
 export const INBOUND_TARGET_RETRY = { retryAttempts: 8, maxEventAge: Duration.hours(1) } as const;
+
+/**
+ * How long a per-world market request may wait in the per-world function's async queue before ops hear of
+ * it: 2,000 worlds at the default 16 at a time take well under a minute, so five means something is wrong.
+ */
+export const MARKET_WORLD_MAX_QUEUE_AGE = Duration.minutes(5);
 
 export interface StatelessStackProps extends StackProps {
   readonly stateful: StatefulStack;
@@ -54,6 +62,7 @@ export interface StatelessStackProps extends StackProps {
 export class StatelessStack extends Stack {
   readonly evaluateSnapshot: EngineFunction;
   readonly evaluateMarket: EngineFunction;
+  readonly evaluateMarketWorld: EngineFunction;
   readonly approvalTimeout: EngineFunction;
   readonly opsCommand: EngineFunction;
   readonly outboxSweeper: OutboxSweeper;
@@ -84,8 +93,17 @@ export class StatelessStack extends Stack {
     this.evaluateMarket = new EngineFunction(this, 'EvaluateMarket', {
       entry: 'functions/evaluate-market.ts',
       ...logs,
-      description: 'Re-evaluates the latest fresh snapshot of the worlds a market update concerns',
+      description: 'Stores market data and requests one re-evaluation per world it concerns',
       asyncFailureQueue: true,
+    });
+    // Each world its own async invocation (own retries, own on-failure queue); the reservation bounds how
+    // many worlds a global market event evaluates at once, the rest wait in Lambda's async queue.
+    this.evaluateMarketWorld = new EngineFunction(this, 'EvaluateMarketWorld', {
+      entry: 'functions/evaluate-market-world.ts',
+      ...logs,
+      description: "Re-evaluates one world's latest fresh snapshot on market data",
+      asyncFailureQueue: true,
+      reservedConcurrentExecutions: engine.marketWorldConcurrency ?? DEFAULT_MARKET_WORLD_CONCURRENCY,
     });
     this.approvalTimeout = new EngineFunction(this, 'ApprovalTimeout', {
       entry: 'functions/approval-timeout.ts',
@@ -109,9 +127,10 @@ export class StatelessStack extends Stack {
       deadLetterQueue: inboundFailures,
       ...logs,
     });
+    // The functions that evaluate and publish signals; the market function does neither (see below).
     const engineFunctions = [
       this.evaluateSnapshot,
-      this.evaluateMarket,
+      this.evaluateMarketWorld,
       this.approvalTimeout,
       this.opsCommand,
       this.outboxSweeper.fn,
@@ -126,9 +145,19 @@ export class StatelessStack extends Stack {
         .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
       allowPublishing(fn.role, bus);
     }
+    // The market function stores market data (state table), records rejections and out-of-order data
+    // (audit) and puts per-world requests: no signal rows, no signals. The signals table's name is in its
+    // environment only because the engine's config names every table.
+    this.evaluateMarket
+      .useTable(stateful.state.table, stateful.state.definition, 'readWrite')
+      .useTable(stateful.audit.table, stateful.audit.definition, 'append')
+      .setEnv(stateful.signals.definition.envVar, stateful.signals.table.tableName)
+      .setEnv('EVENT_BUS_NAME', bus.eventBusName)
+      .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
+    allowRequestingReevaluations(this.evaluateMarket.role, bus);
     for (const bucket of engine.snapshotRefBuckets ?? []) {
       // The sweep runs staleness rules on the latest snapshot, which may still carry an s3:// ref.
-      for (const fn of [this.evaluateSnapshot, this.evaluateMarket, this.approvalTimeout]) {
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarketWorld, this.approvalTimeout]) {
         fn.role.addToPolicy(
           new iam.PolicyStatement({
             sid: 'ReadSnapshotRefs',
@@ -144,7 +173,7 @@ export class StatelessStack extends Stack {
     }
 
     if (engine.hubBaseUrl) {
-      for (const fn of [this.evaluateSnapshot, this.evaluateMarket]) {
+      for (const fn of [this.evaluateSnapshot, this.evaluateMarketWorld]) {
         fn.setEnv('HUB_BASE_URL', engine.hubBaseUrl);
         if (engine.hubTokenSecretName) {
           fn.setEnv('HUB_TOKEN_SECRET_NAME', engine.hubTokenSecretName);
@@ -192,6 +221,17 @@ export class StatelessStack extends Stack {
           detailTypes: PUBLISHED_DETAIL_TYPES,
           producers: engineFunctions.map((fn) => fn.role.roleArn),
           allowProducers: false,
+          // Our source, with the internal request type only (MarketReevaluation below says so).
+          sourceAlsoPutBy: [this.evaluateMarket.role.roleArn],
+        },
+        {
+          // The per-world requests: only the market function, and only under our source (above).
+          name: 'MarketReevaluation',
+          source: EXIT_ENGINE_SOURCE,
+          detailTypes: [MARKET_REEVALUATION_DETAIL_TYPE],
+          producers: [this.evaluateMarket.role.roleArn],
+          allowProducers: false,
+          protectsSource: false,
         },
         {
           name: 'Snapshot',
@@ -247,6 +287,17 @@ export class StatelessStack extends Stack {
         }),
       ],
     });
+    const marketWorldRule = new Rule(this, 'MarketWorldRule', {
+      eventBus: bus,
+      description: 'market_reevaluation_requested (one per world) to the per-world market re-evaluator',
+      eventPattern: cdkEventPattern(marketReevaluationRoute()),
+      targets: [
+        new targets.LambdaFunction(this.evaluateMarketWorld.function, {
+          deadLetterQueue: inboundFailures,
+          ...INBOUND_TARGET_RETRY,
+        }),
+      ],
+    });
     // Schedules run on the account's default bus, whatever bus the engine uses for its events.
     const approvalSchedule = new Rule(this, 'ApprovalTimeoutSchedule', {
       description: 'Every minute: settle proposed signals whose approval window has passed',
@@ -290,6 +341,7 @@ export class StatelessStack extends Stack {
     for (const [name, fn] of Object.entries({
       EvaluateSnapshot: this.evaluateSnapshot,
       EvaluateMarket: this.evaluateMarket,
+      EvaluateMarketWorld: this.evaluateMarketWorld,
       ApprovalTimeout: this.approvalTimeout,
       SweepOutboxes: this.outboxSweeper.fn,
     })) {
@@ -300,14 +352,18 @@ export class StatelessStack extends Stack {
       functions: {
         EvaluateSnapshot: this.evaluateSnapshot.function,
         EvaluateMarket: this.evaluateMarket.function,
+        EvaluateMarketWorld: this.evaluateMarketWorld.function,
         ApprovalTimeout: this.approvalTimeout.function,
         OpsCommand: this.opsCommand.function,
         SweepOutboxes: this.outboxSweeper.fn.function,
       },
-      asyncFunctions: ['EvaluateSnapshot', 'EvaluateMarket', 'ApprovalTimeout'],
+      asyncFunctions: ['EvaluateSnapshot', 'EvaluateMarket', 'EvaluateMarketWorld', 'ApprovalTimeout'],
+      // A global market event queues more worlds than the reservation runs at once: throttling is the design.
+      throttledByDesign: { EvaluateMarketWorld: MARKET_WORLD_MAX_QUEUE_AGE },
       rules: {
         SnapshotRule: snapshotRule,
         MarketRule: marketRule,
+        MarketWorldRule: marketWorldRule,
         ApprovalTimeoutSchedule: approvalSchedule,
         GatewayRule: this.gateway.rule,
       },
@@ -338,6 +394,18 @@ export class StatelessStack extends Stack {
     this.outboxSweeper.alarmOnAge(this.monitoring.topic, engine.stuckOutboxAlarmSeconds ?? 900);
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
+}
+
+/** The market function may put only the per-world requests, under our own source, on the one bus. */
+function allowRequestingReevaluations(role: iam.IRole, bus: IEventBus): void {
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      sid: 'RequestMarketReevaluationsOnly',
+      actions: ['events:PutEvents'],
+      resources: [bus.eventBusArn],
+      conditions: everyEntry([EXIT_ENGINE_SOURCE], [MARKET_REEVALUATION_DETAIL_TYPE]),
+    }),
+  );
 }
 
 /** The engine may put only our own event types, under our own source, on the one bus (see bus-policy.ts). */

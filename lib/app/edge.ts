@@ -1,4 +1,5 @@
 import { eventBridgeEvent } from '#lib/contracts/eventbridge.js';
+import { MarketReevaluationCloudEventSchema } from '#lib/contracts/market-reevaluation.js';
 import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
 import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
 
@@ -15,6 +16,8 @@ export const MAX_EVENT_BYTES = 256 * 1024;
 export const SnapshotEventSchema = eventBridgeEvent(RiskSnapshotCloudEventSchema);
 /** A `market_snapshot_updated` delivery as Lambda receives it. */
 export const MarketEventSchema = eventBridgeEvent(MarketSnapshotCloudEventSchema);
+/** A `market_reevaluation_requested` delivery (the engine's own per-world request) as Lambda receives it. */
+export const MarketReevaluationEventSchema = eventBridgeEvent(MarketReevaluationCloudEventSchema);
 
 /** The rejection reason for a detail over EventBridge's size limit, or undefined when it fits. */
 export function oversizeReason(detail: unknown): string | undefined {

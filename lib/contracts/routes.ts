@@ -1,4 +1,5 @@
 import { EXIT_ENGINE_SOURCE, EXIT_SIGNAL_DETAIL_TYPE } from './exit-signal.js';
+import { MARKET_REEVALUATION_DETAIL_TYPE } from './market-reevaluation.js';
 import { MARKET_SNAPSHOT_DETAIL_TYPE } from './market-snapshot.js';
 
 /**
@@ -42,6 +43,14 @@ export function marketRoute(sources: RouteSources = {}): RoutePattern {
     source: [sources.marketSource ?? DEFAULT_MARKET_SOURCE],
     'detail-type': [MARKET_SNAPSHOT_DETAIL_TYPE],
   };
+}
+
+/**
+ * The market function's per-world requests to the per-world re-evaluator: our own source (which only
+ * the engine's roles may put) and our internal detail type, which no gateway route matches.
+ */
+export function marketReevaluationRoute(): RoutePattern {
+  return { source: [EXIT_ENGINE_SOURCE], 'detail-type': [MARKET_REEVALUATION_DETAIL_TYPE] };
 }
 
 /** Our published exit signals to the gateway's subscriptions. */

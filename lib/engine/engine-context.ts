@@ -33,8 +33,6 @@ export interface EngineDeps {
   publishWindowMs?: number;
   /** Allowance for host clocks disagreeing, added to every publish lease; default 1 s. */
   clockSkewMs?: number;
-  /** Worlds a market event re-evaluates at once; default 16. */
-  marketConcurrency?: number;
   signalRetentionDays: number;
   auditRetentionDays: number;
   marketMaxAgeMs: number;
@@ -71,6 +69,16 @@ export interface SnapshotDelivery {
 /** A market data delivery: the validated CloudEvent and the EventBridge delivery facts. */
 export interface MarketDelivery {
   cloudEvent: MarketSnapshotCloudEvent;
+  deliveryId: string;
+  invocationId: string;
+  remainingMs?: () => number;
+  nowMs: number;
+}
+
+/** One world's market re-evaluation request, as its own delivery brings it. */
+export interface MarketReevaluationDelivery {
+  worldId: string;
+  marketEventId: string;
   deliveryId: string;
   invocationId: string;
   remainingMs?: () => number;

@@ -5,6 +5,7 @@ import {
   type EngineDeps,
   MARKET_AUDIT_PREFIX,
   type MarketDelivery,
+  type MarketReevaluationDelivery,
   type Outcome,
   retentionOf,
   type SnapshotDelivery,
@@ -13,13 +14,18 @@ import { RecordTooLargeError } from './errors.js';
 import { futureDatedReasons } from './future-dated.js';
 import { invocation } from './invocation.js';
 import { handleMarket, reevaluateOnMarket } from './market-trigger.js';
-import { type Invocation, OutboxProtocol } from './outbox.js';
-import type { AdvanceResult } from './ports.js';
+import { OutboxProtocol } from './outbox.js';
+import type { AdvanceResult, MarketReevaluationQueue } from './ports.js';
 import { boundedRejection, minimalRejection } from './rejections.js';
 import { handleSnapshot } from './snapshot-trigger.js';
 import { checkStaleness, type StalenessCheck } from './staleness-trigger.js';
 
-export type { EngineDeps, Outcome, SnapshotDelivery } from './engine-context.js';
+export type {
+  EngineDeps,
+  MarketReevaluationDelivery,
+  Outcome,
+  SnapshotDelivery,
+} from './engine-context.js';
 export { MARKET_AUDIT_PREFIX } from './engine-context.js';
 export { UNKNOWN_WORLD } from './rejections.js';
 
@@ -114,30 +120,31 @@ export class ExitEngine {
   }
 
   /**
-   * Market data arrived: keep it as the latest for its scope (never letting older data win), then
-   * re-evaluate the latest fresh snapshot of every world it concerns, so a market shock between two
-   * hub snapshots can trigger an exit.
+   * Market data arrived: keep it as the latest for its scope (never letting older data win), then ask
+   * `queue` for one re-evaluation per world it concerns (`reevaluateOnMarketRequest` runs each).
    */
   async handleMarket(
     delivery: MarketDelivery,
-  ): Promise<{ market: AdvanceResult | 'rejected'; outcomes: Outcome[] }> {
+    queue: MarketReevaluationQueue,
+  ): Promise<{ market: AdvanceResult | 'rejected'; requested: string[]; outcomes: Outcome[] }> {
     const { data } = delivery.cloudEvent;
     const future = futureDatedReasons({ 'data.as_of': data.as_of }, delivery.nowMs);
     if (future.length > 0) {
       const world = `${MARKET_AUDIT_PREFIX}${data.scope}`;
-      return { market: 'rejected', outcomes: [await this.rejectFutureDated(world, delivery, future)] };
+      const rejected = await this.rejectFutureDated(world, delivery, future);
+      return { market: 'rejected', requested: [], outcomes: [rejected] };
     }
-    return handleMarket(this.ctx, delivery);
+    return { ...(await handleMarket(this.ctx, delivery, queue)), outcomes: [] };
   }
 
-  /** Re-evaluates a world's latest fresh snapshot because market data for it changed. */
-  reevaluateOnMarket(args: {
-    worldId: string;
-    marketEventId: string;
-    inv: Invocation;
-    nowMs: number;
-  }): Promise<Outcome> {
-    return reevaluateOnMarket(this.ctx, args);
+  /** One world's market re-evaluation, as its own delivery (see `handleMarket`). */
+  reevaluateOnMarketRequest(delivery: MarketReevaluationDelivery): Promise<Outcome> {
+    return reevaluateOnMarket(this.ctx, {
+      worldId: delivery.worldId,
+      marketEventId: delivery.marketEventId,
+      inv: invocation(delivery.invocationId, delivery.remainingMs),
+      nowMs: delivery.nowMs,
+    });
   }
 
   /** The freshness sweep's check for one world (fail closed when the hub goes quiet). */

@@ -10,19 +10,21 @@ import {
 } from './engine-context.js';
 import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
-import { invocation, mapBounded } from './invocation.js';
 import type { Invocation } from './outbox.js';
-import type { AdvanceResult } from './ports.js';
+import type { AdvanceResult, MarketReevaluationQueue } from './ports.js';
 
 /**
- * Market data arrived: keep it as the latest for its scope (never letting older data win), then
- * re-evaluate the latest fresh snapshot of every world it concerns, so a market shock between two
- * hub snapshots can trigger an exit.
+ * Market data arrived: keep it as the latest for its scope (never letting older data win), then ask
+ * for the re-evaluation of every world it concerns, one request per world, so a market shock between
+ * two hub snapshots can trigger an exit. The worlds are evaluated by their own deliveries
+ * (`reevaluateOnMarket`), however many there are: this delivery's cost is one write per scope and one
+ * request per world, never an evaluation.
  */
 export async function handleMarket(
   ctx: EngineContext,
   delivery: MarketDelivery,
-): Promise<{ market: AdvanceResult; outcomes: Outcome[] }> {
+  queue: MarketReevaluationQueue,
+): Promise<{ market: AdvanceResult; requested: string[] }> {
   const { store } = ctx.deps;
   const ce = delivery.cloudEvent;
   const view = toMarketScopeView(ce.data);
@@ -43,16 +45,24 @@ export async function handleMarket(
       extra: { source_event_id: ce.id, scope: view.scope, as_of: view.as_of },
     });
     ctx.deps.metrics.count('OutOfOrderMarketData', 1);
-    return { market: advance, outcomes: [] };
+    return { market: advance, requested: [] };
   }
-  const worlds = (ce.data.worlds ?? (await store.listWorlds())).filter((w) => concernsWorld(ce.data, w));
-  const inv = invocation(delivery.invocationId, delivery.remainingMs);
-  // Bounded fan-out: a global event over thousands of worlds finishes inside the timeout, and a
-  // retry re-runs only what is left (completed evaluations dedupe by their claim).
-  const outcomes = await mapBounded(worlds, ctx.deps.marketConcurrency ?? 16, inv, (worldId) =>
-    reevaluateOnMarket(ctx, { worldId, marketEventId: ce.id, inv, nowMs: delivery.nowMs }),
+  // A redelivery ('same') asks again: a request lost to a crash is sent now, one already evaluated
+  // finds its completed evaluation under the same key and is a duplicate.
+  const worlds = [...new Set(ce.data.worlds ?? (await store.listWorlds()))].filter((w) =>
+    concernsWorld(ce.data, w),
   );
-  return { market: advance, outcomes };
+  await queue.request(
+    worlds.map((worldId) => ({
+      worldId,
+      marketEventId: ce.id,
+      marketScope: view.scope,
+      marketAsOf: view.as_of,
+      requestedAtMs: delivery.nowMs,
+    })),
+  );
+  ctx.deps.metrics.count('MarketReevaluationsRequested', worlds.length);
+  return { market: advance, requested: worlds };
 }
 
 /**

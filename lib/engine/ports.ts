@@ -372,3 +372,24 @@ export interface OpsStore {
 export interface RuleSetSource {
   forWorld(worldId: string): RuleSet | undefined | Promise<RuleSet | undefined>;
 }
+
+/** One world to re-evaluate because market data for it changed (one delivery of its own). */
+export interface MarketReevaluationRequest {
+  worldId: string;
+  /** The market CloudEvent's id: with the world and rule set version, the evaluation key. */
+  marketEventId: string;
+  marketScope: string;
+  marketAsOf: string;
+  /** The market delivery's evaluation time, which the world's evaluation runs as of in a replay. */
+  requestedAtMs: number;
+}
+
+/**
+ * Where the market path hands its per-world work: our bus (one event per world, each delivered, retried
+ * and dead-lettered on its own), or a replay's in-memory queue. Resolves once every request is accepted;
+ * a request it could not hand over throws a retryable error (the market delivery is retried and asks
+ * again; what was already evaluated dedupes on its evaluation key).
+ */
+export interface MarketReevaluationQueue {
+  request(requests: readonly MarketReevaluationRequest[]): Promise<void>;
+}

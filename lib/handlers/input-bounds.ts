@@ -77,6 +77,8 @@ export function boundViolations(raw: unknown): string[] {
     tooLong('detail.data.idempotency_key', data.idempotency_key, ID_LIMITS.idempotencyKey),
     tooLong('detail.data.hash', data.hash, ID_LIMITS.hash),
     tooLong('detail.data.scope', data.scope, ID_LIMITS.marketScope),
+    tooLong('detail.data.market_scope', data.market_scope, ID_LIMITS.marketScope),
+    tooLong('detail.data.market_event_id', data.market_event_id, ID_LIMITS.eventId),
   ].filter((x): x is string => x !== undefined);
   if (Array.isArray(data.worlds)) {
     data.worlds.forEach((w, i) => {

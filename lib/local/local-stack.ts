@@ -4,14 +4,21 @@ import type { Context } from 'aws-lambda';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { type EngineConfig, loadConfig } from '#lib/config.js';
-import { gatewayRoute, marketRoute, type RouteSources, snapshotRoute } from '#lib/contracts/routes.js';
+import {
+  gatewayRoute,
+  marketReevaluationRoute,
+  marketRoute,
+  type RouteSources,
+  snapshotRoute,
+} from '#lib/contracts/routes.js';
 import { type EngineDeps, ExitEngine, type Outcome } from '#lib/engine/engine.js';
 import type { OpsService } from '#lib/engine/ops.js';
 import { createMarketHandler, type MarketOutcome } from '#lib/handlers/market-handler.js';
+import { createMarketWorldHandler } from '#lib/handlers/market-world-handler.js';
 import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { ReloadingRuleSetDirectory } from '#lib/rulesets/reloading-directory.js';
-import { wireEngine } from '#lib/runtime/wire.js';
+import { wireEngine, wireMarketRequests } from '#lib/runtime/wire.js';
 import { wireOps } from '#lib/runtime/wire-ops.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import {
@@ -21,6 +28,7 @@ import {
   startLocalDynamoDb,
 } from './dynamodb-server.js';
 import { type EventBridgeEvent, LocalEventBus } from './local-event-bus.js';
+import { ReservedConcurrency } from './reserved-concurrency.js';
 import { type ResumeResult, resumePendingOutboxes } from './resume-outboxes.js';
 
 /** The bus the local stack creates (as the CDK stack creates `exit-engine`). */
@@ -31,6 +39,8 @@ export const LOCAL_BUS_NAME = 'exit-engine-local';
  * EventBridge itself retries for up to 24 hours.
  */
 export const LOCAL_MAX_RETRIES = 8;
+/** Per-world market re-evaluations at once, as the CDK stack's default reserved concurrency. */
+export const LOCAL_MARKET_WORLD_CONCURRENCY = 16;
 
 /** Routes as on AWS: snapshots only from the configured hub source (see lib/contracts/routes.ts). */
 export interface LocalStackOptions extends RouteSources {
@@ -65,6 +75,8 @@ export interface LocalStackOptions extends RouteSources {
   fileRefRoot?: string;
   /** Retries of the engine rules' deliveries (EventBridge → Lambda async retries). */
   maximumRetryAttempts?: number;
+  /** The per-world market re-evaluator's reserved concurrency (LOCAL_MARKET_WORLD_CONCURRENCY). */
+  marketWorldConcurrency?: number;
 }
 
 /** A running local pipeline: DynamoDB, the bus with its rules, and the engine behind them. */
@@ -89,6 +101,8 @@ export interface LocalStack {
   onEmitted(listener: (event: EventBridgeEvent) => void): () => void;
   /** Completes outboxes a previous run committed but did not publish (see resume-outboxes.ts). */
   resumePendingOutboxes(): Promise<ResumeResult[]>;
+  /** The per-world market re-evaluator's reserved concurrency (the bench holds it to time the market function alone). */
+  marketWorldConcurrency: ReservedConcurrency;
   /** The DynamoDB Local JVM's pid, when this stack started one. */
   jvmPid?: number;
   /** The pid of a killed runtime whose stale data-dir lock this stack took over. */
@@ -205,7 +219,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         },
       ],
     });
-    const marketHandler = createMarketHandler({ engine, clock: clockFn });
+    // The market function puts one request per world on the bus through the real SDK client, as in
+    // Lambda; a rule routes each to the per-world function, which runs at most its reserved concurrency.
+    const marketHandler = createMarketHandler({
+      engine,
+      requests: wireMarketRequests(config),
+      clock: clockFn,
+    });
     bus.putRule({
       name: 'market-data-to-engine',
       eventBusName: LOCAL_BUS_NAME,
@@ -221,6 +241,27 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
             for (const outcome of result.outcomes) recordOutcome(outcome);
             return result;
           },
+        },
+      ],
+    });
+    const marketWorldHandler = createMarketWorldHandler({ engine, clock: clockFn });
+    const reserved = new ReservedConcurrency(opts.marketWorldConcurrency ?? LOCAL_MARKET_WORLD_CONCURRENCY);
+    bus.putRule({
+      name: 'market-reevaluation-to-engine',
+      eventBusName: LOCAL_BUS_NAME,
+      eventPattern: marketReevaluationRoute(),
+      retryPolicy: { maximumRetryAttempts: opts.maximumRetryAttempts ?? LOCAL_MAX_RETRIES },
+      targets: [
+        {
+          id: 'evaluate-market-world',
+          invoke: (event) =>
+            reserved.run(async () => {
+              const outcome = (await withDeadline(LOCAL_FUNCTION_TIMEOUT_MS, (context) =>
+                marketWorldHandler(event as never, context),
+              )('evaluate-market-world')) as Outcome;
+              recordOutcome(outcome);
+              return outcome;
+            }),
         },
       ],
     });
@@ -249,6 +290,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       bus,
       engine,
       ops: wireOps(config, deps),
+      marketWorldConcurrency: reserved,
       emitted,
       outcomes,
       onOutcome: (listener) => listen(outcomeListeners, listener),

@@ -2,6 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
+import { EventBridgeMarketReevaluationQueue } from '#lib/adapters/eventbridge/market-reevaluation-queue.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { HubRefResolver } from '#lib/adapters/refs/hub-ref-resolver.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
@@ -74,6 +75,19 @@ export function wireEngine(
     marketMaxAgeMs: config.MARKET_DATA_MAX_AGE_SEC * 1000,
     ...overrides,
   };
+}
+
+/** Where the market function sends its per-world re-evaluation requests: our own bus. */
+export function wireMarketRequests(config: EngineConfig): EventBridgeMarketReevaluationQueue {
+  const events = traceAwsClient(
+    new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
+  );
+  const local = config.DYNAMODB_ENDPOINT !== undefined;
+  return new EventBridgeMarketReevaluationQueue(
+    events,
+    config.EVENT_BUS_NAME,
+    local ? { baseDelayMs: 5 } : {},
+  );
 }
 
 /** The hub's API for refs, with its token from Secrets Manager (AWS) or the environment (local runs). */

@@ -2,9 +2,10 @@ import { describe, expect, it } from 'vitest';
 import type { ExitEngineProps } from '#infra/config.js';
 import { type Statement, synthEngine, text } from './synth.js';
 
+/** The roles that publish signals. */
 const ENGINE_ROLES = [
   'ApprovalTimeoutRole',
-  'EvaluateMarketRole',
+  'EvaluateMarketWorldRole',
   'EvaluateSnapshotRole',
   'OpsCommandRole',
   'OutboxSweeperSweepOutboxesRole',
@@ -55,13 +56,14 @@ describe('bus resource policy', () => {
         'DenyForeignExitEngineDetailType',
         'DenyForeignExitEngineSource',
         'DenyForeignMarketDetailType',
+        'DenyForeignMarketReevaluationDetailType',
         'DenyForeignMarketSource',
         'DenyForeignSnapshotDetailType',
         'DenyForeignSnapshotSource',
       ]);
     });
 
-    it('refuses our source and our detail types to everyone but the five engine roles', () => {
+    it('refuses our source to all but the engine roles, and our signal types to all but the five that publish', () => {
       const bySource = statements.DenyForeignExitEngineSource!;
       expect(bySource).toMatchObject(
         deny({
@@ -69,7 +71,8 @@ describe('bus resource policy', () => {
           ArnNotEquals: { 'aws:PrincipalArn': expect.any(Array) },
         }),
       );
-      expect(engineRoles(bySource)).toEqual(ENGINE_ROLES);
+      // The market function puts our source too, with its per-world requests only (below).
+      expect(engineRoles(bySource)).toEqual([...ENGINE_ROLES, 'EvaluateMarketRole'].sort());
       const byType = statements.DenyForeignExitEngineDetailType!;
       expect(byType).toMatchObject(
         deny({
@@ -79,6 +82,16 @@ describe('bus resource policy', () => {
         }),
       );
       expect(engineRoles(byType)).toEqual(ENGINE_ROLES);
+    });
+
+    it('refuses market_reevaluation_requested to all but the market function (our source is refused above)', () => {
+      const byType = statements.DenyForeignMarketReevaluationDetailType!;
+      expect(byType).toMatchObject(
+        deny({ 'ForAnyValue:StringEquals': { 'events:detail-type': ['market_reevaluation_requested'] } }),
+      );
+      expect(engineRoles(byType)).toEqual(['EvaluateMarketRole']);
+      expect(statements.DenyForeignMarketReevaluationSource).toBeUndefined();
+      expect(statements.AllowMarketReevaluationProducers).toBeUndefined();
     });
 
     it('refuses risk_snapshot_updated, and the hub source, to all but the hub producers and the ControlBus pipe', () => {
@@ -153,7 +166,7 @@ describe('bus resource policy', () => {
 
   it('protects an existing bus the same way', () => {
     const statements = busStatements({ existingEventBusName: 'qmtl-bus', snapshotProducerPrincipals: [HUB] });
-    expect(Object.keys(statements)).toHaveLength(7);
+    expect(Object.keys(statements)).toHaveLength(8);
     for (const statement of Object.values(statements)) {
       expect(text(statement.Resource)).toContain('event-bus/qmtl-bus');
     }

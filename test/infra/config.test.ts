@@ -76,6 +76,14 @@ describe('propsFromContext', () => {
     expect(() => fromContext({ logRetentionDays: '42' })).toThrow(/logRetentionDays: .*got 42/);
   });
 
+  it('reads the per-world market concurrency as a whole number ≥ 1, refusing anything else by name', () => {
+    expect(fromContext({ marketWorldConcurrency: '40' })).toEqual({ marketWorldConcurrency: 40 });
+    for (const bad of ['0', '2.5', 'many'])
+      expect(() => fromContext({ marketWorldConcurrency: bad })).toThrow(
+        new RegExp(`context marketWorldConcurrency: expected a whole number ≥ 1, got "${bad}"`),
+      );
+  });
+
   it('fails synth naming the key on a bad value', () => {
     expect(() => fromContext({ gatewayQueue: 'maybe' })).toThrow(/gatewayQueue/);
     expect(() => fromContext({ snapshotIntervalSeconds: '-5' })).toThrow(/snapshotIntervalSeconds/);

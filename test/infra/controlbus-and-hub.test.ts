@@ -120,11 +120,13 @@ describe('hub API for refs', () => {
         }),
       },
     });
-    for (const role of ['EvaluateSnapshot', 'EvaluateMarket']) {
+    for (const role of ['EvaluateSnapshotRole', 'EvaluateMarketWorldRole']) {
       const read = roleStatements(t, role).find((s) => s.Sid === 'ReadHubToken')!;
       expect(actionsOf(read)).toEqual(['secretsmanager:GetSecretValue']);
       expect(text(read.Resource)).toContain(':secret:qmtl/hub-token-??????');
     }
-    expect(roleStatements(t, 'OpsCommand').some((s) => s.Sid === 'ReadHubToken')).toBe(false);
+    // The market function only stores market data and requests per-world evaluations: it reads no refs.
+    for (const role of ['OpsCommand', 'EvaluateMarketRole'])
+      expect(roleStatements(t, role).some((s) => s.Sid === 'ReadHubToken')).toBe(false);
   });
 });

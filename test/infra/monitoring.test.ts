@@ -29,8 +29,10 @@ describe('Monitoring', () => {
 
   it('alarms on any message in any dead-letter queue', () => {
     const dlqAlarms = alarm('MonitoringDeadLetters');
-    // inbound delivery, gateway delivery, gateway queue DLQ, four async-failure queues
-    expect(dlqAlarms).toHaveLength(7);
+    // inbound delivery, gateway delivery, gateway queue DLQ, five async-failure queues
+    expect(dlqAlarms).toHaveLength(8);
+    const names = Object.keys(alarms).join(' ');
+    expect(names).toContain('MonitoringDeadLettersEvaluateMarketWorldAsyncFailures');
     for (const props of dlqAlarms) {
       expect(props).toMatchObject({
         MetricName: 'ApproximateNumberOfMessagesVisible',
@@ -88,17 +90,39 @@ describe('Monitoring', () => {
     const [failures] = alarm('MonitoringUnexpectedFailures');
     expect(failures).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     expect(failures.Metrics[0].Expression).toBe('SELECT SUM(UnexpectedFailures) FROM "ExitEngine"');
+    // Six functions, less the per-world market re-evaluator, whose reserved concurrency throttles by design.
     expect(alarm('MonitoringThrottles')).toHaveLength(5);
+    expect(Object.keys(alarms).some((id) => id.startsWith('MonitoringThrottlesEvaluateMarketWorld'))).toBe(
+      false,
+    );
     for (const props of alarm('MonitoringThrottles')) {
       expect(props).toMatchObject({ Namespace: 'AWS/Lambda', MetricName: 'Throttles', Threshold: 0 });
     }
+  });
+
+  it('alarms when a per-world market request waits in the async queue over five minutes (throttling is its design)', () => {
+    expect(alarm('MonitoringAsyncEventAgeEvaluateMarketWorld')).toEqual([
+      expect.objectContaining({
+        Namespace: 'AWS/Lambda',
+        MetricName: 'AsyncEventAge',
+        Statistic: 'Maximum',
+        Threshold: 300_000,
+        ComparisonOperator: 'GreaterThanThreshold',
+        Dimensions: [
+          { Name: 'FunctionName', Value: { Ref: expect.stringMatching(/^EvaluateMarketWorldFunction/) } },
+        ],
+      }),
+    ]);
   });
 
   it.each(['AsyncEventsDropped', 'DestinationDeliveryFailures'])(
     'alarms on %s of each asynchronously invoked function',
     (metric) => {
       const found = alarm(`Monitoring${metric}`);
-      expect(found).toHaveLength(3);
+      expect(found).toHaveLength(4);
+      expect(Object.keys(alarms).some((id) => id.startsWith(`Monitoring${metric}EvaluateMarketWorld`))).toBe(
+        true,
+      );
       for (const props of found) {
         expect(props).toMatchObject({
           Namespace: 'AWS/Lambda',
@@ -115,14 +139,20 @@ describe('Monitoring', () => {
     'alarms on EventBridge %s of every rule (inbound, schedule, gateway)',
     (metric) => {
       const found = alarm(`Monitoring${metric}`);
-      expect(found).toHaveLength(4);
+      expect(found).toHaveLength(5);
       for (const props of found) {
         expect(props).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
         const expression = text(props.Metrics[0].Expression);
         expect(expression).toContain(`SELECT SUM(${metric}) FROM \\"AWS/Events\\" WHERE RuleName = '`);
       }
       const rules = found.map((p) => text(p.Metrics[0].Expression)).join(' ');
-      for (const rule of ['SnapshotRule', 'MarketRule', 'ApprovalTimeoutSchedule', 'GatewayRule']) {
+      for (const rule of [
+        'SnapshotRule',
+        'MarketRule',
+        'MarketWorldRule',
+        'ApprovalTimeoutSchedule',
+        'GatewayRule',
+      ]) {
         expect(rules).toContain(rule);
       }
     },

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { actionsOf, identityStatements, roleStatements, type Statement, synthEngine, text } from './synth.js';
 
+/** The roles that evaluate and publish signals (the market function does neither: see its own tests). */
 const ENGINE_ROLES = [
   'EvaluateSnapshotRole',
-  'EvaluateMarketRole',
+  'EvaluateMarketWorldRole',
   'ApprovalTimeoutRole',
   'OpsCommandRole',
   'OutboxSweeperSweepOutboxesRole',
@@ -88,6 +89,44 @@ describe('permissions', () => {
       ]);
     });
 
+    describe('the market function (stores market data, requests one re-evaluation per world)', () => {
+      const market = roleStatements(template, 'EvaluateMarketRole');
+
+      it('may put only market_reevaluation_requested, with our source, on the one bus', () => {
+        const putEvents = market.filter((s) => actionsOf(s).includes('events:PutEvents'));
+        expect(putEvents).toEqual([
+          {
+            Sid: 'RequestMarketReevaluationsOnly',
+            Effect: 'Allow',
+            Action: 'events:PutEvents',
+            Resource: { 'Fn::ImportValue': expect.stringMatching(/BusEA82B648Arn/) },
+            Condition: {
+              'ForAllValues:StringEquals': {
+                'events:source': ['qmtl.services.exit_engine'],
+                'events:detail-type': ['market_reevaluation_requested'],
+              },
+              Null: { 'events:source': 'false', 'events:detail-type': 'false' },
+            },
+          },
+        ]);
+      });
+
+      it('writes the state table (market data) without deleting, appends to the audit, never touches signals', () => {
+        const tables = market.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+        expect(tables.some((s) => text(s.Resource).includes('SignalsTable'))).toBe(false);
+        const state = tables.filter((s) => text(s.Resource).includes('StateTable'));
+        expect(state).toHaveLength(1);
+        expect(actionsOf(state[0] as Statement)).not.toContain('dynamodb:DeleteItem');
+        const audit = tables.filter((s) => isAuditTable(s.Resource));
+        expect(actionsOf(audit[0] as Statement).sort()).toEqual([
+          'dynamodb:GetItem',
+          'dynamodb:PutItem',
+          'dynamodb:Query',
+        ]);
+        expect(tables).toHaveLength(2);
+      });
+    });
+
     it('grants no UpdateItem or DeleteItem on the audit table anywhere', () => {
       for (const { statement } of all.filter(({ statement }) => isAuditTable(statement.Resource))) {
         expect(actionsOf(statement)).not.toContain('dynamodb:UpdateItem');
@@ -101,7 +140,7 @@ describe('permissions', () => {
       // The sweep runs staleness rules on the latest snapshot, which may carry an s3:// ref; ops never reads refs.
       expect(s3.map(({ policy }) => policy).sort()).toEqual([
         expect.stringMatching(/^ApprovalTimeoutRole/),
-        expect.stringMatching(/^EvaluateMarketRole/),
+        expect.stringMatching(/^EvaluateMarketWorldRole/),
         expect.stringMatching(/^EvaluateSnapshotRole/),
       ]);
       for (const { statement } of s3) {
@@ -197,11 +236,16 @@ describe('permissions', () => {
         const onGatewayBus = statement.Resource === 'arn:aws:events:eu-west-1:111122223333:event-bus/gateway';
         expect(onOurBus || onGatewayBus, text(statement)).toBe(true);
         if (onOurBus) {
-          // The set-operator form (see test/infra/bus-policy.test.ts for why and for the bus policy).
+          // The set-operator form (see test/infra/bus-policy.test.ts for why and for the bus policy):
+          // our signals, or (the market function alone) the per-world requests.
+          const detailTypes =
+            statement.Sid === 'RequestMarketReevaluationsOnly'
+              ? ['market_reevaluation_requested']
+              : ['exit_signal_emitted', 'exit_signal_proposed'];
           expect(statement.Condition).toEqual({
             'ForAllValues:StringEquals': {
               'events:source': ['qmtl.services.exit_engine'],
-              'events:detail-type': ['exit_signal_emitted', 'exit_signal_proposed'],
+              'events:detail-type': detailTypes,
             },
             Null: { 'events:source': 'false', 'events:detail-type': 'false' },
           });

@@ -1,5 +1,6 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
+import { compileEventPattern } from '#lib/local/event-pattern.js';
 import { synthEngine } from './synth.js';
 
 const ENGINE_ENV = [
@@ -14,8 +15,8 @@ describe('StatelessStack', () => {
   const { statelessTemplate: template } = synthEngine();
 
   describe('functions', () => {
-    it('runs five functions on Node.js 22, arm64, with active tracing and an explicit log group', () => {
-      template.resourceCountIs('AWS::Lambda::Function', 5);
+    it('runs six functions on Node.js 22, arm64, with active tracing and an explicit log group', () => {
+      template.resourceCountIs('AWS::Lambda::Function', 6);
       const functions = Object.values(template.findResources('AWS::Lambda::Function'));
       for (const fn of functions) {
         expect(fn.Properties).toMatchObject({
@@ -27,7 +28,7 @@ describe('StatelessStack', () => {
         });
         expect(fn.Properties.Timeout).toBeLessThanOrEqual(60);
       }
-      template.resourceCountIs('AWS::Logs::LogGroup', 5);
+      template.resourceCountIs('AWS::Logs::LogGroup', 6);
       // 30 days unless the `logRetentionDays` context says otherwise, encrypted with the stateful stack's key.
       template.allResourcesProperties('AWS::Logs::LogGroup', {
         RetentionInDays: 30,
@@ -57,7 +58,7 @@ describe('StatelessStack', () => {
     });
 
     it('sends failed async invocations of the event-driven functions to a dead-letter queue', () => {
-      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 4);
+      template.resourceCountIs('AWS::Lambda::EventInvokeConfig', 5);
       template.allResourcesProperties('AWS::Lambda::EventInvokeConfig', {
         MaximumRetryAttempts: 2,
         MaximumEventAgeInSeconds: 3600,
@@ -65,6 +66,17 @@ describe('StatelessStack', () => {
           OnFailure: { Destination: { 'Fn::GetAtt': [Match.stringLikeRegexp('AsyncFailures'), 'Arn'] } },
         },
       });
+    });
+
+    it('bounds the per-world market re-evaluator by a reserved concurrency, 16 unless configured', () => {
+      const reserved = (t: typeof template) =>
+        Object.entries(t.findResources('AWS::Lambda::Function'))
+          .filter(([, fn]) => fn.Properties.ReservedConcurrentExecutions !== undefined)
+          .map(([id, fn]) => [id.replace(/Function.*$/, ''), fn.Properties.ReservedConcurrentExecutions]);
+      expect(reserved(template)).toEqual([['EvaluateMarketWorld', 16]]);
+      expect(reserved(synthEngine({ marketWorldConcurrency: 40 }).statelessTemplate)).toEqual([
+        ['EvaluateMarketWorld', 40],
+      ]);
     });
 
     it('exposes ops-command through an IAM-authenticated function URL', () => {
@@ -112,6 +124,44 @@ describe('StatelessStack', () => {
           }),
         ],
       });
+    });
+
+    it('routes market_reevaluation_requested (our source only) to evaluate-market-world, with retries and a DLQ', () => {
+      template.hasResourceProperties('AWS::Events::Rule', {
+        EventPattern: {
+          source: ['qmtl.services.exit_engine'],
+          'detail-type': ['market_reevaluation_requested'],
+        },
+        EventBusName: { 'Fn::ImportValue': Match.stringLikeRegexp('Bus') },
+        Targets: [
+          Match.objectLike({
+            Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^EvaluateMarketWorldFunction'), 'Arn'] },
+            DeadLetterConfig: {
+              Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('^InboundDeliveryFailures'), 'Arn'] },
+            },
+            RetryPolicy: { MaximumEventAgeInSeconds: 3600, MaximumRetryAttempts: 8 },
+          }),
+        ],
+      });
+    });
+
+    it('routes market_reevaluation_requested to nothing else: no gateway subscription, no other rule', () => {
+      const request = {
+        version: '0',
+        id: 'e-1',
+        'detail-type': 'market_reevaluation_requested',
+        source: 'qmtl.services.exit_engine',
+        account: '123456789012',
+        time: '2026-12-01T10:00:00Z',
+        region: 'us-east-1',
+        resources: [],
+        detail: { type: 'market_reevaluation_requested', data: { world_id: 'w1' } },
+      };
+      const matching = Object.entries(template.findResources('AWS::Events::Rule'))
+        .filter(([, rule]) => rule.Properties.EventPattern !== undefined)
+        .filter(([, rule]) => compileEventPattern(rule.Properties.EventPattern)(request))
+        .map(([id]) => id.replace(/[0-9A-F]{8}$/, ''));
+      expect(matching).toEqual(['MarketWorldRule']);
     });
 
     it('runs approval-timeout every minute on the default bus', () => {

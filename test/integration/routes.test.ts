@@ -7,6 +7,10 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { buildExitEngine } from '#infra/exit-engine-app.js';
 import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
+import {
+  MARKET_REEVALUATION_DETAIL_TYPE,
+  marketReevaluationEvent,
+} from '#lib/contracts/market-reevaluation.js';
 import { MARKET_DATA_SOURCE } from '#lib/contracts/market-snapshot.js';
 import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
@@ -22,7 +26,7 @@ import { putEntry } from './support/snapshots.js';
  */
 
 const HUB = 'custom.risk-hub';
-type Route = 'snapshot' | 'market' | 'gateway';
+type Route = 'snapshot' | 'market' | 'market-world' | 'gateway';
 
 const market = (scope: string, source: string): PutEventsRequestEntry => {
   const time = '2025-03-10T21:00:00Z';
@@ -55,6 +59,23 @@ const exitSignal = (source: string, type = 'exit_signal_emitted'): PutEventsRequ
   DetailType: type,
   Detail: JSON.stringify({ id: randomUUID(), type, data: { world_id: 'nobody' } }),
 });
+const marketWorldRequest = (world: string, source: string): PutEventsRequestEntry => {
+  const event = marketReevaluationEvent(
+    {
+      world_id: world,
+      market_event_id: 'ce-m',
+      market_scope: 'global',
+      market_as_of: '2025-03-10T21:00:00Z',
+    },
+    Date.parse('2025-03-10T21:00:00Z'),
+  );
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: source,
+    DetailType: MARKET_REEVALUATION_DETAIL_TYPE,
+    Detail: JSON.stringify(event),
+  };
+};
 const snapshot = (world: string, source: string): PutEventsRequestEntry => ({
   ...putEntry({ world, version: 'v1', asOf: new Date(Date.now() - 60_000).toISOString() }, LOCAL_BUS_NAME),
   Source: source,
@@ -64,6 +85,16 @@ const CASES: { name: string; entry: PutEventsRequestEntry; routes: Route[] }[] =
   { name: 'a snapshot from the configured hub', entry: snapshot('w-hub', HUB), routes: ['snapshot'] },
   { name: 'a snapshot from another source', entry: snapshot('w-other', DEFAULT_SNAPSHOT_SOURCE), routes: [] },
   { name: 'market data from any source', entry: market('scope-any', MARKET_DATA_SOURCE), routes: ['market'] },
+  {
+    name: 'our per-world market request',
+    entry: marketWorldRequest('w-request', EXIT_ENGINE_SOURCE),
+    routes: ['market-world'],
+  },
+  {
+    name: 'a per-world market request from someone else',
+    entry: marketWorldRequest('w-forged', 'someone.else'),
+    routes: [],
+  },
   { name: 'our exit signal', entry: exitSignal(EXIT_ENGINE_SOURCE), routes: ['gateway'] },
   { name: 'an exit signal from someone else', entry: exitSignal('someone.else'), routes: [] },
   { name: 'our proposal', entry: exitSignal(EXIT_ENGINE_SOURCE, 'exit_signal_proposed'), routes: [] },
@@ -98,9 +129,11 @@ describe('event routes: the CDK rules and the local stack', () => {
         ? 'snapshot'
         : id.startsWith('MarketRule')
           ? 'market'
-          : id.startsWith('Gateway')
-            ? 'gateway'
-            : undefined;
+          : id.startsWith('MarketWorldRule')
+            ? 'market-world'
+            : id.startsWith('Gateway')
+              ? 'gateway'
+              : undefined;
       if (route) cdk.set(route, compileEventPattern(rule.Properties.EventPattern));
     }
     stack = await startLocalStack({
@@ -130,7 +163,7 @@ describe('event routes: the CDK rules and the local stack', () => {
   });
 
   it('synthesizes one rule per route', () => {
-    expect([...cdk.keys()].sort()).toEqual(['gateway', 'market', 'snapshot']);
+    expect([...cdk.keys()].sort()).toEqual(['gateway', 'market', 'market-world', 'snapshot']);
   });
 
   it.each(CASES)('routes $name the same way', async ({ entry, routes }) => {
@@ -144,7 +177,7 @@ describe('event routes: the CDK rules and the local stack', () => {
     const detail = JSON.parse(entry.Detail ?? '{}');
     const local: Route[] = [];
     if (stack.outcomes.slice(before.outcomes).some((o) => o.world_id === detail.data?.world_id))
-      local.push('snapshot');
+      local.push(entry.DetailType === MARKET_REEVALUATION_DETAIL_TYPE ? 'market-world' : 'snapshot');
     if (entry.DetailType === 'market_snapshot_updated') {
       const stored = await doc.send(
         new GetCommand({

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
 import {
@@ -192,14 +193,31 @@ async function deliver(
     });
     return { outcomes: [outcome] };
   }
-  // Stores the view (older data never wins), then re-evaluates each world it concerns.
-  const result = await engine.handleMarket({
-    cloudEvent: delivery.cloudEvent,
-    deliveryId: delivery.deliveryId,
-    invocationId,
-    nowMs: delivery.nowMs,
-  });
-  return { outcomes: result.outcomes, market: result.market };
+  // Stores the view (older data never wins) and asks for one re-evaluation per world it concerns;
+  // each then runs, in order, through the per-world use case the bus delivers requests to in Lambda.
+  const queue = new InMemoryMarketReevaluationQueue();
+  const result = await engine.handleMarket(
+    {
+      cloudEvent: delivery.cloudEvent,
+      deliveryId: delivery.deliveryId,
+      invocationId,
+      nowMs: delivery.nowMs,
+    },
+    queue,
+  );
+  const outcomes = [...result.outcomes];
+  for (const request of queue.take()) {
+    outcomes.push(
+      await engine.reevaluateOnMarketRequest({
+        worldId: request.worldId,
+        marketEventId: request.marketEventId,
+        deliveryId: `${delivery.deliveryId}:${request.worldId}`,
+        invocationId,
+        nowMs: request.requestedAtMs,
+      }),
+    );
+  }
+  return { outcomes, market: result.market };
 }
 
 /**

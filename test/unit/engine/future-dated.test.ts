@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
@@ -107,13 +108,18 @@ describe('ExitEngine refuses future-dated inputs', () => {
 
   it('refuses market data dated ahead, so a future VIX never sits in the store as fresh', async () => {
     const store = new InMemoryEngineStore();
-    const result = await engine(store, new InMemoryPublisher()).handleMarket({
-      cloudEvent: market(iso(NOW + 600_000)),
-      deliveryId: 'eb-m1',
-      invocationId: 'inv-1',
-      nowMs: NOW,
-    });
+    const queue = new InMemoryMarketReevaluationQueue();
+    const result = await engine(store, new InMemoryPublisher()).handleMarket(
+      {
+        cloudEvent: market(iso(NOW + 600_000)),
+        deliveryId: 'eb-m1',
+        invocationId: 'inv-1',
+        nowMs: NOW,
+      },
+      queue,
+    );
     expect(result.market).toBe('rejected');
+    expect(queue.take()).toEqual([]);
     expect(result.outcomes).toMatchObject([{ outcome: 'rejected', world_id: 'market:global' }]);
     expect((await store.loadMarket(['global'])).size).toBe(0);
     expect(store.allAudit()[0]).toMatchObject({ category: 'future_dated', kind: 'rejection' });

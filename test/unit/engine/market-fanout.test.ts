@@ -1,0 +1,147 @@
+import { describe, expect, it } from 'vitest';
+import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
+import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
+import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
+import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
+import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
+import { ExitEngine } from '#lib/engine/engine.js';
+import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
+import { cloudEvent } from '#test/integration/support/snapshots.js';
+
+/** handleMarket stores the data and asks for one re-evaluation per concerned world; each runs on its own. */
+
+const T0 = Date.parse('2025-03-10T21:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+const RULES = `world: default
+rules:
+  - id: vix_panic
+    kind: volatility_regime
+    measure: vix_level
+    limit: 40
+    clear: 30
+    action: { type: exit }
+`;
+
+function setup() {
+  const store = new InMemoryEngineStore();
+  const publisher = new InMemoryPublisher();
+  const engine = new ExitEngine({
+    store,
+    publisher,
+    refs: { resolve: async (uri) => Promise.reject(new Error(`no refs here: ${uri}`)) },
+    ruleSets: new RuleSetRegistry([parseRuleSet(RULES, 'x.yaml')]),
+    metrics: { count() {}, measure() {} },
+    logger: { info() {}, warn() {}, error() {} },
+    engineVersion: 'test',
+    leaseMs: 30_000,
+    signalRetentionDays: 30,
+    auditRetentionDays: 30,
+    marketMaxAgeMs: 3_600_000,
+    wallClock: () => T0,
+  });
+  return { store, publisher, engine, queue: new InMemoryMarketReevaluationQueue() };
+}
+
+function market(id: string, asOfMs: number, vix: number, worlds?: string[]) {
+  return MarketSnapshotCloudEventSchema.parse({
+    specversion: '1.0',
+    id,
+    source: 'qmtl.services.market_data',
+    type: 'market_snapshot_updated',
+    time: iso(asOfMs),
+    datacontenttype: 'application/json',
+    correlation_id: `market:global:${id}`,
+    data: {
+      scope: 'global',
+      ...(worlds ? { worlds } : {}),
+      as_of: iso(asOfMs),
+      indicators: { vix },
+      event_version: 1,
+      idempotency_key: `market_snapshot_updated:global:${id}:1`,
+    },
+  });
+}
+
+async function seed(engine: ExitEngine, worlds: string[]) {
+  for (const world of worlds) {
+    const ce = RiskSnapshotCloudEventSchema.parse(cloudEvent({ world, version: 'v1', asOf: iso(T0) }));
+    await engine.handleSnapshot({ cloudEvent: ce, deliveryId: `s-${world}`, invocationId: 'i', nowMs: T0 });
+  }
+}
+
+const delivery = (ce: ReturnType<typeof market>, nowMs: number) => ({
+  cloudEvent: ce,
+  deliveryId: `eb-${ce.id}`,
+  invocationId: 'inv-market',
+  nowMs,
+});
+
+describe('ExitEngine.handleMarket (per-world fan-out)', () => {
+  it('asks for every known world when the data names none, evaluating none itself', async () => {
+    const { engine, queue, publisher } = setup();
+    await seed(engine, ['w1', 'w2', 'w3']);
+    const result = await engine.handleMarket(delivery(market('m1', T0 + 60_000, 45), T0 + 61_000), queue);
+    expect(result).toMatchObject({ market: 'advanced', outcomes: [] });
+    expect([...result.requested].sort()).toEqual(['w1', 'w2', 'w3']);
+    const requests = queue.take();
+    expect(requests.map((r) => r.worldId).sort()).toEqual(['w1', 'w2', 'w3']);
+    expect(requests[0]).toEqual({
+      worldId: expect.any(String),
+      marketEventId: 'm1',
+      marketScope: 'global',
+      marketAsOf: iso(T0 + 60_000),
+      requestedAtMs: T0 + 61_000,
+    });
+    expect(publisher.exitSignals()).toEqual([]);
+  });
+
+  it('asks only for the worlds the data names, once each', async () => {
+    const { engine, queue } = setup();
+    await seed(engine, ['w1', 'w2', 'w3']);
+    await engine.handleMarket(
+      delivery(market('m1', T0 + 60_000, 45, ['w2', 'w3', 'w2']), T0 + 61_000),
+      queue,
+    );
+    expect(queue.take().map((r) => r.worldId)).toEqual(['w2', 'w3']);
+  });
+
+  it('asks for nothing when the data is older than what is stored', async () => {
+    const { engine, queue } = setup();
+    await seed(engine, ['w1']);
+    await engine.handleMarket(delivery(market('m2', T0 + 120_000, 20), T0 + 121_000), queue);
+    queue.take();
+    const older = await engine.handleMarket(delivery(market('m1', T0 + 60_000, 45), T0 + 122_000), queue);
+    expect(older).toMatchObject({ market: 'older', requested: [] });
+    expect(queue.take()).toEqual([]);
+  });
+
+  it('a redelivered market event asks again; each world then publishes once, the repeats are duplicates', async () => {
+    const { engine, queue, publisher } = setup();
+    await seed(engine, ['w1', 'w2']);
+    const ce = market('m1', T0 + 60_000, 45);
+    await engine.handleMarket(delivery(ce, T0 + 61_000), queue);
+    const again = await engine.handleMarket(delivery(ce, T0 + 62_000), queue);
+    expect(again.market).toBe('same');
+    const requests = queue.take();
+    expect(requests).toHaveLength(4);
+    const outcomes = [];
+    for (const r of requests)
+      outcomes.push(
+        await engine.reevaluateOnMarketRequest({
+          worldId: r.worldId,
+          marketEventId: r.marketEventId,
+          deliveryId: `d-${outcomes.length}`,
+          invocationId: `inv-${outcomes.length}`,
+          nowMs: r.requestedAtMs,
+        }),
+      );
+    expect(outcomes.map((o) => o.outcome).sort()).toEqual([
+      'duplicate',
+      'duplicate',
+      'published',
+      'published',
+    ]);
+    const published = publisher.exitSignals().map((e) => e.data.world_id);
+    expect(published.sort()).toEqual(['w1', 'w2']);
+  });
+});
