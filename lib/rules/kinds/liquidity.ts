@@ -116,7 +116,12 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
     return snapshot.ids.map((id) => {
       const r = perStrategy(id);
       if (r.value === null) return unavailable(id, [id], r.reason, head);
-      return { scopeKey: id, value: r.value, strategies: [id], evidence: { ...head, ...r.evidence } };
+      return {
+        scopeKey: id,
+        value: r.value,
+        strategies: [id],
+        evidence: Object.assign({}, head, r.evidence),
+      };
     });
   }
 

@@ -288,8 +288,8 @@ function toMeasurement(
   head: Record<string, unknown>,
 ): RuleMeasurement {
   if (outcome.value === null)
-    return unavailable(scopeKey, strategies, outcome.reason, { ...head, ...outcome.evidence });
-  return { scopeKey, value: outcome.value, strategies, evidence: { ...head, ...outcome.evidence } };
+    return unavailable(scopeKey, strategies, outcome.reason, Object.assign({}, head, outcome.evidence));
+  return { scopeKey, value: outcome.value, strategies, evidence: Object.assign({}, head, outcome.evidence) };
 }
 
 function pct(confidence: number): string {
