@@ -7,6 +7,7 @@ import { mulberry32 } from '#lib/prng.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import { loadRuleSetFile } from '#lib/rules/ruleset-loader.js';
 import type { MarketScopeView, RuleInput } from '#lib/rules/types.js';
+import { referenceEvaluateRuleSet } from '../test/support/reference-engine/evaluate.js';
 import type { BenchFigure } from './types.js';
 
 // Issue 4 "Speed": the engine's full evaluation of the example rule set (every rule kind) for one
@@ -18,7 +19,7 @@ const N = 20;
 const T = 1000;
 /** Market series length: covers the longest liquidity window (60) with room to spare. */
 const MARKET_T = 250;
-const BUDGET_MS = 2;
+const BUDGET_MS = 0.5;
 const NOW_MS = Date.parse('2025-03-03T12:00:00Z');
 
 /** One-factor daily returns (rᵢ,ₜ = βᵢ·fₜ + εᵢ,ₜ, vol around 1%), so correlations look like a real book. */
@@ -149,6 +150,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
 
   const evaluation = time(() => evaluateRuleSet(args), quick ? 50 : 1000, quick ? 10 : 200);
   const prepare = time(() => prepareSnapshot(data), quick ? 10 : 100, quick ? 2 : 20);
+  const ab = alternating(args, quick ? 5 : 21, quick ? 20 : 100);
   return [
     {
       name: `engine full evaluation (${ruleSet.source}) N=${N} T=${T}`,
@@ -166,5 +168,44 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       budget: 'none',
       ok: true,
     },
+    {
+      name: `engine vs first-written evaluation (test/support/reference-engine), alternating in one process: reference time / engine time (reference ${round(ab.reference)} ms, engine ${round(ab.engine)} ms CPU)`,
+      unit: 'ratio',
+      median: round(ab.reference / ab.engine),
+      budget: 'report',
+      ok: true,
+    },
   ];
+}
+
+/**
+ * The engine against the straightforward evaluation it replaced (same outcomes, checked by
+ * test/unit/engine/evaluate-reference.test.ts), in `rounds` alternating batches of `batch` calls,
+ * each timed in CPU time so a loaded machine slows both alike; medians of the per-call times.
+ */
+function alternating(
+  args: ReturnType<typeof setup>['args'],
+  rounds: number,
+  batch: number,
+): { reference: number; engine: number } {
+  const cpuMs = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const reference = new Float64Array(rounds);
+  const engine = new Float64Array(rounds);
+  for (let i = 0; i < batch; i++) {
+    referenceEvaluateRuleSet(args);
+    evaluateRuleSet(args);
+  }
+  for (let r = 0; r < rounds; r++) {
+    let start = cpuMs();
+    for (let i = 0; i < batch; i++) referenceEvaluateRuleSet(args);
+    reference[r] = (cpuMs() - start) / batch;
+    start = cpuMs();
+    for (let i = 0; i < batch; i++) evaluateRuleSet(args);
+    engine[r] = (cpuMs() - start) / batch;
+  }
+  const median = (x: Float64Array) => x.sort()[rounds >> 1]!;
+  return { reference: median(reference), engine: median(engine) };
 }

@@ -37,6 +37,7 @@ export function joinerRatio(rule: Rule, prev: EpisodeState, current: number, bre
   return prev.last_ratio ?? 0;
 }
 
+/** Whether an evaluation left the episode's stored state as it was (then it is not written). */
 export function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
   return (
     a.status === b.status &&
@@ -46,9 +47,37 @@ export function sameEpisode(a: EpisodeState, b: EpisodeState): boolean {
     a.last_emitted_at === b.last_emitted_at &&
     a.episode_id === b.episode_id &&
     a.clear_since === b.clear_since &&
-    (a.muted_strategies ?? []).join() === (b.muted_strategies ?? []).join() &&
-    (a.signalled_strategies ?? []).join() === (b.signalled_strategies ?? []).join() &&
-    JSON.stringify(a.standing_ratios ?? {}) === JSON.stringify(b.standing_ratios ?? {}) &&
-    (a.covered_strategies ?? []).join() === (b.covered_strategies ?? []).join()
+    sameList(a.muted_strategies, b.muted_strategies) &&
+    sameList(a.signalled_strategies, b.signalled_strategies) &&
+    sameRatios(a.standing_ratios, b.standing_ratios) &&
+    sameList(a.covered_strategies, b.covered_strategies)
   );
+}
+
+/** Lists compared as their comma-joined text (absent = empty), as they are stored. */
+function sameList(a: readonly string[] | undefined, b: readonly string[] | undefined): boolean {
+  if (a === b) return true;
+  return (a ?? []).join() === (b ?? []).join();
+}
+
+/**
+ * Ratio maps compared as their JSON text would be (absent = `{}`), without building it: the same
+ * keys in the same order, and values that serialize alike (every non-finite number is `null`).
+ */
+function sameRatios(a: Record<string, number> | undefined, b: Record<string, number> | undefined): boolean {
+  if (a === b) return true;
+  const ka = Object.keys(a ?? {});
+  const kb = Object.keys(b ?? {});
+  if (ka.length !== kb.length) return false;
+  for (let i = 0; i < ka.length; i++) {
+    const key = ka[i]!;
+    if (key !== kb[i]) return false;
+    const x = a![key];
+    const y = b![key];
+    if (x === y) continue;
+    if (typeof x === 'number' && typeof y === 'number') {
+      if (Number.isFinite(x) || Number.isFinite(y)) return false;
+    } else if (JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
+  return true;
 }

@@ -1,9 +1,10 @@
 import type { SignalAction } from '#lib/contracts/exit-signal.js';
 import { measureWithOverrides, whenApplies } from '#lib/rules/overrides.js';
 import { resolveLevels } from '#lib/rules/relative-levels.js';
-import { durationMs, effectiveMode, type RuleSet } from '#lib/rules/rule-schema.js';
+import type { Rule, RuleMode, RuleSet } from '#lib/rules/rule-schema.js';
 import { SharedMeasures } from '#lib/rules/shared-measures.js';
 import type { RuleInput } from '#lib/rules/types.js';
+import { compileRuleSet } from './compiled-rules.js';
 import { dataKey, joinerRatio, sameEpisode, standingRatios } from './episode-standing.js';
 import { type EpisodeState, episodeKey, idleEpisode, stepEpisode } from './episodes.js';
 import { type Ask, type Channel, channelFor, type DecidedSignal, mergeAsks } from './merge-asks.js';
@@ -45,6 +46,44 @@ export interface EvaluateArgs {
 
 const EPS = 1e-12;
 
+/** An episode left open by this evaluation: what it stands by, kept until a clear needs to know. */
+interface OpenEpisode {
+  rule: Rule;
+  mode: RuleMode;
+  reason: string;
+  next: EpisodeState;
+  levels: { measure: unknown; limit: unknown };
+  metrics: () => Record<string, unknown>;
+  muteOf: (s: string) => Mute | undefined;
+}
+
+/**
+ * An ask whose `metrics` (the signal's evidence, trimmed to its strategy) are built on first read:
+ * only the winning ask of each strategy and channel becomes a signal, so most never are.
+ */
+class LazyAsk implements Ask {
+  private built: Record<string, unknown> | undefined;
+  constructor(
+    readonly rule: Rule,
+    readonly mode: RuleMode,
+    readonly channel: Channel,
+    readonly strategy_id: string,
+    readonly action: SignalAction,
+    readonly ratio: number,
+    readonly reason: string,
+    readonly scope: 'world' | 'strategy',
+    readonly levels: { measure: unknown; limit: unknown },
+    private readonly build: () => Record<string, unknown>,
+    readonly mute: Mute | undefined,
+    readonly told?: number,
+  ) {}
+
+  get metrics(): Record<string, unknown> {
+    if (this.built === undefined) this.built = this.build();
+    return this.built;
+  }
+}
+
 /** Evaluates a rule set against one prepared snapshot and the current episode states. */
 export function evaluateRuleSet({
   ruleSet,
@@ -55,18 +94,18 @@ export function evaluateRuleSet({
   now,
 }: EvaluateArgs): EvaluationResult {
   // Rules measuring the same series share the work, within this evaluation only.
-  const input: RuleInput = { ...given, shared: new SharedMeasures(given.snapshot) };
+  const input: RuleInput = Object.assign({}, given, { shared: new SharedMeasures(given.snapshot) });
   const outcomes: RuleOutcome[] = [];
   const changed: EpisodeState[] = [];
   const asks: Ask[] = [];
-  const clears: Ask[] = [];
-  const standing = new Map<Channel, Map<string, Ask[]>>();
+  const clears: LazyAsk[] = [];
+  const open: OpenEpisode[] = [];
   const { snapshot } = input;
   const ids = new Set(snapshot.ids);
   const liveStrategies = new Set(snapshot.ids.filter((_, i) => Math.abs(snapshot.weights[i]!) > EPS));
 
-  for (const spec of ruleSet.rules) {
-    const mode = effectiveMode(ruleSet, spec);
+  for (const compiled of compileRuleSet(ruleSet)) {
+    const { spec, mode } = compiled;
     if (!whenApplies(spec, snapshot)) {
       outcomes.push(notApplicable(spec, mode, snapshot));
       continue;
@@ -78,34 +117,39 @@ export function evaluateRuleSet({
       continue;
     }
     const baseRule = resolved.rule;
+    // Overrides change levels and actions, never the measured data: one data key per rule.
+    const dataKeyOfRule = dataKey(baseRule, input);
+    const muteCache = new Map<string, Mute | undefined>();
+    const muteOf = (s: string) => {
+      if (muteCache.has(s)) return muteCache.get(s);
+      const found = findMute(mutes, snapshot.world_id, s, baseRule.id, input.nowMs);
+      muteCache.set(s, found);
+      return found;
+    };
     for (const [rule, m] of measureWithOverrides(baseRule, input)) {
       const clear = rule.clear ?? rule.limit;
       const target = rule.target ?? rule.limit;
       const strategies = m.strategies.filter((s) => liveStrategies.has(s));
-      const sizing = sizeAction(rule, m, target, strategies);
+      const sizing = sizeAction(rule, m, target, strategies, compiled.support);
       const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
-      const maxRatio = Math.max(0, ...Object.values(sizing.ratios));
+      let maxRatio = 0;
+      for (const s in sizing.ratios) maxRatio = Math.max(maxRatio, sizing.ratios[s]!);
       const { next, verdict } = stepEpisode(prev, {
         value: m.value,
         limit: rule.limit,
         clear,
-        persistence:
-          typeof rule.persistence === 'number'
-            ? rule.persistence
-            : { forMs: durationMs(rule.persistence.for) },
-        dataKey: dataKey(rule, input),
+        persistence: compiled.persistence,
+        dataKey: dataKeyOfRule,
         proposed: { action: sizing.action, ratio: maxRatio },
-        minRatioStep: rule.reemit.min_ratio_step,
-        repeatAfterMs:
-          rule.reemit.repeat_after_sec === undefined ? undefined : rule.reemit.repeat_after_sec * 1000,
-        ...(rule.lockout ? { lockoutMs: durationMs(rule.lockout) } : {}),
-        ...(rule.cooldown ? { cooldownMs: durationMs(rule.cooldown) } : {}),
+        minRatioStep: compiled.minRatioStep,
+        repeatAfterMs: compiled.repeatAfterMs,
+        lockoutMs: compiled.lockoutMs,
+        cooldownMs: compiled.cooldownMs,
         nowMs: input.nowMs,
         now,
         asOf: snapshot.as_of,
       });
       const breached = m.value !== null && m.value > rule.limit;
-      const muteOf = (s: string) => findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
       const emits = verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated';
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
@@ -122,11 +166,11 @@ export function evaluateRuleSet({
           if (r > EPS) joined[s] = r;
         }
       }
-      const toldNow: Record<string, number> = emits
-        ? Object.fromEntries(
-            strategies.filter((s) => (sizing.ratios[s] ?? 0) > EPS).map((s) => [s, sizing.ratios[s]!]),
-          )
-        : joined;
+      let toldNow: Record<string, number> = joined;
+      if (emits) {
+        toldNow = {};
+        for (const s of strategies) if ((sizing.ratios[s] ?? 0) > EPS) toldNow[s] = sizing.ratios[s]!;
+      }
       const told = Object.keys(toldNow);
       if (told.length > 0) {
         next.signalled_strategies = [...new Set([...(prev.signalled_strategies ?? []), ...told])].sort();
@@ -146,6 +190,7 @@ export function evaluateRuleSet({
       if (rule.scope === 'world' && next.status === 'active')
         next.covered_strategies = [...strategies].sort();
       if (!sameEpisode(prev, next)) changed.push(next);
+      const utilization = m.value === null || rule.limit === 0 ? null : m.value / rule.limit;
       outcomes.push({
         rule_id: rule.id,
         kind: rule.kind,
@@ -156,7 +201,7 @@ export function evaluateRuleSet({
         limit: rule.limit,
         clear,
         target,
-        utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
+        utilization,
         verdict: unmuted.length > 0 ? 'unmuted' : told.length > 0 && !emits ? 'joined' : verdict,
         ...(m.unavailable ? { unavailable: m.unavailable } : {}),
         ...(breached
@@ -173,88 +218,81 @@ export function evaluateRuleSet({
       });
 
       // Evidence first: the engine's own fields (measure, limit, …) must not be overwritten by it.
-      const metrics = {
-        ...m.evidence,
-        rule_id: rule.id,
-        kind: rule.kind,
-        measure: m.value,
-        limit: rule.limit,
-        clear,
-        target,
-        utilization: m.value === null || rule.limit === 0 ? null : m.value / rule.limit,
-        ...(breached ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes } : {}),
+      // Built only if an ask of this measurement becomes a signal.
+      let metricsBuilt: Record<string, unknown> | undefined;
+      const metrics = (): Record<string, unknown> => {
+        if (metricsBuilt) return metricsBuilt;
+        const engine = {
+          rule_id: rule.id,
+          kind: rule.kind,
+          measure: m.value,
+          limit: rule.limit,
+          clear,
+          target,
+          utilization,
+        };
+        const sized = breached
+          ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes }
+          : {};
+        metricsBuilt = Object.assign({}, m.evidence, engine, sized);
+        return metricsBuilt;
       };
-      if (next.status === 'active') {
-        // What this episode has told each strategy and still stands by (for the clears below).
-        for (const [s, ratio] of Object.entries(standingRatios(next))) {
-          if (ratio <= EPS) continue;
-          const channel = channelFor(mode, muteOf(s));
-          const byStrategy = standing.get(channel) ?? new Map<string, Ask[]>();
-          standing.set(channel, byStrategy);
-          const list = byStrategy.get(s) ?? [];
-          byStrategy.set(s, list);
-          list.push({
-            rule,
-            mode,
-            channel,
-            strategy_id: s,
-            action: ratio >= 1 - EPS ? 'exit' : 'reduce',
-            ratio: ratio >= 1 - EPS ? 1 : ratio,
-            reason: `${rule.kind}_breach`,
-            metrics: { ...forStrategy(metrics, s, ids), verdict: 'standing', episode_id: next.episode_id },
-            scope: rule.scope,
-            ...(muteOf(s) ? { mute: muteOf(s)! } : {}),
-          });
-        }
-      }
+      const levels = { measure: m.value, limit: rule.limit };
+      // What this episode has told each strategy and still stands by: read only if an episode clears.
+      if (next.status === 'active')
+        open.push({ rule, mode, reason: compiled.reason, next, levels, metrics, muteOf });
       const askFor = emits ? strategies : unmuted.length > 0 ? unmuted : Object.keys(joined);
       if (emits || unmuted.length > 0 || told.length > 0) {
+        const askVerdict = emits ? verdict : unmuted.length > 0 ? 'unmuted' : 'joined';
         for (const s of askFor) {
           const ratio = emits || unmuted.length > 0 ? (sizing.ratios[s] ?? 0) : joined[s]!;
           if (ratio <= EPS) continue;
           const mute = muteOf(s);
           const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
-          asks.push({
-            rule,
-            mode,
-            channel: channelFor(mode, mute),
-            strategy_id: s,
-            action,
-            ratio: action === 'exit' ? 1 : ratio,
-            reason: `${rule.kind}_breach`,
-            metrics: {
-              ...forStrategy(metrics, s, ids),
-              verdict: emits ? verdict : unmuted.length > 0 ? 'unmuted' : 'joined',
-            },
-            scope: rule.scope,
-            ...(mute ? { mute } : {}),
-          });
+          asks.push(
+            new LazyAsk(
+              rule,
+              mode,
+              channelFor(mode, mute),
+              s,
+              action,
+              action === 'exit' ? 1 : ratio,
+              compiled.reason,
+              rule.scope,
+              levels,
+              () => Object.assign(forStrategy(metrics(), s, ids), { verdict: askVerdict }),
+              mute,
+            ),
+          );
         }
       } else if (verdict === 'cleared') {
         // Only strategies this episode told to cut hear that it is over (even if since exited).
         for (const s of prev.signalled_strategies ?? strategies) {
-          const mute = findMute(mutes, snapshot.world_id, s, rule.id, input.nowMs);
+          const mute = muteOf(s);
           // In approval mode, only a cut ops approved moved the gateway: nothing else to undo.
           if (!mute && mode === 'approval' && !wasApproved(approvedCuts, rule.id, s, prev.opened_at))
             continue;
-          clears.push({
-            rule,
-            mode,
-            channel: channelFor(mode, mute),
-            strategy_id: s,
-            action: 'hold',
-            ratio: 0,
-            reason: 'risk_episode_cleared',
-            metrics: {
-              ...forStrategy(metrics, s, ids),
-              verdict,
-              episode_id: prev.episode_id,
-              episode_opened_at: prev.opened_at,
-            },
-            scope: rule.scope,
-            told: before[s] ?? prev.last_ratio ?? 0,
-            ...(mute ? { mute } : {}),
-          });
+          clears.push(
+            new LazyAsk(
+              rule,
+              mode,
+              channelFor(mode, mute),
+              s,
+              'hold',
+              0,
+              'risk_episode_cleared',
+              rule.scope,
+              levels,
+              () =>
+                Object.assign(forStrategy(metrics(), s, ids), {
+                  verdict,
+                  episode_id: prev.episode_id,
+                  episode_opened_at: prev.opened_at,
+                }),
+              mute,
+              before[s] ?? prev.last_ratio ?? 0,
+            ),
+          );
         }
       }
     }
@@ -263,9 +301,10 @@ export function evaluateRuleSet({
   // A cleared episode says `hold` only to strategies no other open episode has told to cut. Where
   // one has, and the cleared episode's cut was stricter, the strategy is told the standing (most
   // restrictive remaining) action instead, so the gateway never stays at a level nobody asks for.
+  const standing = clears.length > 0 ? standingAsks(open, ids) : undefined;
   for (const c of clears) {
     const others = standing
-      .get(c.channel)
+      ?.get(c.channel)
       ?.get(c.strategy_id)
       ?.filter((a) => a.rule.id !== c.rule.id);
     if (!others || others.length === 0) {
@@ -275,11 +314,65 @@ export function evaluateRuleSet({
     const strictest = Math.max(...others.map((a) => a.ratio));
     if ((c.told ?? 0) > strictest + EPS) {
       for (const a of others)
-        asks.push({
-          ...a,
-          metrics: { ...a.metrics, cleared_rule_id: c.rule.id, cleared_episode_id: c.metrics.episode_id },
-        });
+        asks.push(
+          new LazyAsk(
+            a.rule,
+            a.mode,
+            a.channel,
+            a.strategy_id,
+            a.action,
+            a.ratio,
+            a.reason,
+            a.scope,
+            a.levels,
+            () =>
+              Object.assign({}, a.metrics, {
+                cleared_rule_id: c.rule.id,
+                cleared_episode_id: c.metrics.episode_id,
+              }),
+            a.mute,
+          ),
+        );
     }
   }
   return { outcomes, episodes: changed, signals: mergeAsks(asks) };
+}
+
+/** The standing asks of every open episode, by channel and strategy (for the clears). */
+function standingAsks(
+  open: readonly OpenEpisode[],
+  ids: ReadonlySet<string>,
+): Map<Channel, Map<string, LazyAsk[]>> {
+  const standing = new Map<Channel, Map<string, LazyAsk[]>>();
+  for (const { rule, mode, reason, next, levels, metrics, muteOf } of open) {
+    for (const [s, ratio] of Object.entries(standingRatios(next))) {
+      if (ratio <= EPS) continue;
+      const mute = muteOf(s);
+      const channel = channelFor(mode, mute);
+      const byStrategy = standing.get(channel) ?? new Map<string, LazyAsk[]>();
+      standing.set(channel, byStrategy);
+      const list = byStrategy.get(s) ?? [];
+      byStrategy.set(s, list);
+      list.push(
+        new LazyAsk(
+          rule,
+          mode,
+          channel,
+          s,
+          ratio >= 1 - EPS ? 'exit' : 'reduce',
+          ratio >= 1 - EPS ? 1 : ratio,
+          reason,
+          rule.scope,
+          levels,
+          () =>
+            Object.assign(forStrategy(metrics(), s, ids), {
+              verdict: 'standing',
+              episode_id: next.episode_id,
+            }),
+          mute,
+        ),
+      );
+    }
+  }
+  return standing;
 }

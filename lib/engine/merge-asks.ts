@@ -22,6 +22,11 @@ export interface Ask {
   mute?: Mute;
   /** For a clear: the ratio the cleared episode had told this strategy. */
   told?: number;
+  /**
+   * The measure and limit behind the ask, for the signal's list of contributing rules, when the
+   * ask's `metrics` are built only on demand (only the winning ask's metrics reach the signal).
+   */
+  levels?: { measure: unknown; limit: unknown };
 }
 
 /** A merged signal for one strategy in one channel, with every rule that asked for it. */
@@ -77,17 +82,16 @@ export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
         action: primary.action,
         reduction_ratio: roundRatio(primary.ratio),
         reason: primary.reason,
-        metrics: {
-          ...primary.metrics,
+        metrics: Object.assign({}, primary.metrics, {
           contributing_rules: group.map((a) => ({
             rule_id: a.rule.id,
             action: a.action,
             reduction_ratio: roundRatio(a.ratio),
             priority: a.rule.priority,
-            measure: a.metrics.measure,
-            limit: a.metrics.limit,
+            measure: (a.levels ?? a.metrics).measure,
+            limit: (a.levels ?? a.metrics).limit,
           })),
-        },
+        }),
         tags: [
           ...ruleIds.map((id) => `rule:${id}`),
           `severity:${primary.rule.severity}`,

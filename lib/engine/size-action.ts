@@ -1,6 +1,6 @@
 import type { SignalAction } from '#lib/contracts/exit-signal.js';
 import type { Rule } from '#lib/rules/rule-schema.js';
-import { sizingSupport } from '#lib/rules/sizing-support.js';
+import { type SizingSupport, sizingSupport } from '#lib/rules/sizing-support.js';
 import type { RuleMeasurement } from '#lib/rules/types.js';
 
 /** How a breach is sized: the action, the method, each strategy's ratio and the measure after. */
@@ -21,10 +21,20 @@ export interface Sizing {
  * 1 − target/measure, exact for a homogeneous measure), `exact` (the kind's own uniform-policy cut),
  * `contribution` (largest contributors first, with the basis and the order), `uniform_fallback`
  * (contribution asked for but these inputs do not allow it, with the reason), `fixed`, `exit`.
+ * `support` is the rule's `sizingSupport`, passed in when the caller has it compiled already.
  */
-export function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strategies: string[]): Sizing {
-  const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
-  const support = sizingSupport(rule);
+export function sizeAction(
+  rule: Rule,
+  m: RuleMeasurement,
+  target: number,
+  strategies: string[],
+  support: SizingSupport = sizingSupport(rule),
+): Sizing {
+  const all = (ratio: number) => {
+    const ratios: Record<string, number> = {};
+    for (const s of strategies) ratios[s] = ratio;
+    return ratios;
+  };
   const action = rule.action;
   if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
   if (action.type === 'reduce_fixed') {

@@ -124,7 +124,7 @@ export const concentration: RuleKindEvaluator<'concentration'> = {
       if (value > target) {
         const own = { ratios: { [id]: 1 - target / value }, after: target };
         m.uniformSizing = own;
-        m.contributionSizing = { ...own, reached: true };
+        m.contributionSizing = Object.assign({}, own, { reached: true });
       }
       return m;
     });

@@ -59,7 +59,12 @@ export const correlationBreakdown: RuleKindEvaluator<'correlation_breakdown'> = 
     const head = { measure: rule.measure, short_window: rule.short_window, long_window: rule.long_window };
     return fanOut(rule.scope, snapshot, (scopeKey, strategies): RuleMeasurement => {
       if (outcome.value === null) return unavailable(scopeKey, strategies, outcome.reason, head);
-      return { scopeKey, value: outcome.value, strategies, evidence: { ...head, ...outcome.evidence } };
+      return {
+        scopeKey,
+        value: outcome.value,
+        strategies,
+        evidence: Object.assign({}, head, outcome.evidence),
+      };
     });
   },
 };

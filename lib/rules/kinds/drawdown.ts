@@ -25,7 +25,7 @@ function measureSeries(
     value: dd.current,
     strategies,
     evidence: {
-      ...head,
+      lookback: head.lookback,
       observations,
       current_drawdown: round(dd.current),
       max_drawdown: round(dd.max),

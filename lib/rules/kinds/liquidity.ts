@@ -97,7 +97,7 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
         scopeKey: WORLD,
         value: hubWorldAdv,
         strategies: heldStrategies(snapshot),
-        evidence: { ...head, source: 'constraints.adv_util_p95' },
+        evidence: Object.assign({}, head, { source: 'constraints.adv_util_p95' }),
       },
     ];
   }
@@ -116,7 +116,12 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
     return snapshot.ids.map((id) => {
       const r = perStrategy(id);
       if (r.value === null) return unavailable(id, [id], r.reason, head);
-      return { scopeKey: id, value: r.value, strategies: [id], evidence: { ...head, ...r.evidence } };
+      return {
+        scopeKey: id,
+        value: r.value,
+        strategies: [id],
+        evidence: Object.assign({}, head, r.evidence),
+      };
     });
   }
 
@@ -143,7 +148,7 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
     covered += a;
     if (worst === null || r.value > values[worst]!) worst = id;
   }
-  const evidence = { ...head, per_strategy: values, missing };
+  const evidence = Object.assign({}, head, { per_strategy: values, missing });
   if (worst === null)
     return [
       unavailable(WORLD, strategies, `no strategy has the market series '${rule.measure}' needs`, evidence),
@@ -154,7 +159,7 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
         scopeKey: WORLD,
         value: values[worst]!,
         strategies,
-        evidence: { ...evidence, source: 'market.adv_util', worst_strategy: worst },
+        evidence: Object.assign({}, evidence, { source: 'market.adv_util', worst_strategy: worst }),
       },
     ];
   }
@@ -163,7 +168,10 @@ function measureLiquidity(rule: LiquidityRule, input: RuleInput): RuleMeasuremen
       scopeKey: WORLD,
       value: weighted / covered,
       strategies,
-      evidence: { ...evidence, aggregation: 'abs_weight_mean', covered_weight_share: round(covered / total) },
+      evidence: Object.assign({}, evidence, {
+        aggregation: 'abs_weight_mean',
+        covered_weight_share: round(covered / total),
+      }),
     },
   ];
 }

@@ -51,7 +51,7 @@ export const riskContribution: RuleKindEvaluator<'risk_contribution'> = {
         value: parts.share,
         strategies: [id],
         uniformSizing: sized,
-        contributionSizing: { ...sized, reached: after <= target + 1e-9, order: [id] },
+        contributionSizing: Object.assign({}, sized, { reached: after <= target + 1e-9, order: [id] }),
         evidence: {
           measure: rule.measure,
           method: 'normal',

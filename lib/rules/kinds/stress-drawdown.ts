@@ -41,7 +41,12 @@ function pick(
         `stress scenario '${scenario}' ${where} has no '${metric}'`,
         head,
       );
-    return { scopeKey, value, strategies, evidence: { ...head, scenario, scenarios: values } };
+    return {
+      scopeKey,
+      value,
+      strategies,
+      evidence: Object.assign({}, head, { scenario, scenarios: values }),
+    };
   }
   let worst: string | undefined;
   for (const name of Object.keys(values)) {
@@ -60,7 +65,7 @@ function pick(
     scopeKey,
     value: values[worst]!,
     strategies,
-    evidence: { ...head, scenario: worst, scenarios: values },
+    evidence: Object.assign({}, head, { scenario: worst, scenarios: values }),
   };
 }
 

@@ -64,7 +64,7 @@ function seriesMeasure(
       : historicalTail(series, confidence, horizon);
     return {
       value: tail[which],
-      evidence: { ...base, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
+      evidence: { observations: n, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
     };
   }
   if (n < MIN_MOMENT_OBSERVATIONS) {
@@ -77,9 +77,9 @@ function seriesMeasure(
   const m = shared ? shared.moments(series) : moments(series);
   if (rule.method === 'cornish_fisher') {
     // Zero-mean convention, as for the normal method: the sample mean of a short window is mostly noise.
-    const cf = cornishFisherFromMoments({ ...m, mean: 0 }, confidence, horizon);
+    const cf = cornishFisherFromMoments(Object.assign({}, m, { mean: 0 }), confidence, horizon);
     const shape = {
-      ...base,
+      observations: n,
       sigma: round(m.std),
       skewness: Number.isFinite(m.skewness) ? round(m.skewness) : null,
       excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
@@ -87,7 +87,7 @@ function seriesMeasure(
     if (!cf.ok) return { value: null, reason: `cornish_fisher: ${cf.reason}`, evidence: shape };
     return {
       value: cf[which],
-      evidence: { ...shape, z_cf: round(cf.zcf), var: round(cf.var), es: round(cf.es) },
+      evidence: Object.assign({}, shape, { z_cf: round(cf.zcf), var: round(cf.var), es: round(cf.es) }),
     };
   }
   if (!Number.isFinite(m.std))
@@ -103,7 +103,7 @@ function seriesMeasure(
   return {
     value: which === 'var' ? v : e,
     evidence: {
-      ...base,
+      observations: n,
       sigma: round(m.std),
       excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
       dof: round(dof),
@@ -154,7 +154,12 @@ function worldNormal(
     scopeKey: WORLD,
     value,
     strategies,
-    evidence: { ...head, sigma: round(sigma), var: round(varValue), es: round(esValue), components },
+    evidence: Object.assign({}, head, {
+      sigma: round(sigma),
+      var: round(varValue),
+      es: round(esValue),
+      components,
+    }),
   };
   const target = rule.target ?? rule.limit;
   if (rule.action.type === 'reduce' && rule.action.sizing === 'contribution' && value > target) {
@@ -241,7 +246,7 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
   // Strategy scope: each strategy's stand-alone VaR/ES of its own position wᵢ·rᵢ (not its component).
   return snapshot.ids.map((id, i) => {
     const w = snapshot.weights[i]!;
-    const head_ = { ...head, weight: w };
+    const head_ = Object.assign({}, head, { weight: w });
     if (rule.method === 'normal') {
       const cov = snapshot.covariance;
       const variance = cov ? cov[i * snapshot.ids.length + i]! : Number.NaN;
@@ -256,13 +261,12 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
         scopeKey: id,
         value: which === 'var' ? v : e,
         strategies: [id],
-        evidence: {
-          ...head_,
+        evidence: Object.assign({}, head_, {
           covariance_source: snapshot.covarianceSource,
           sigma: round(sigma),
           var: round(v),
           es: round(e),
-        },
+        }),
       };
     }
     const scaled = shared.position(i);
@@ -284,8 +288,8 @@ function toMeasurement(
   head: Record<string, unknown>,
 ): RuleMeasurement {
   if (outcome.value === null)
-    return unavailable(scopeKey, strategies, outcome.reason, { ...head, ...outcome.evidence });
-  return { scopeKey, value: outcome.value, strategies, evidence: { ...head, ...outcome.evidence } };
+    return unavailable(scopeKey, strategies, outcome.reason, Object.assign({}, head, outcome.evidence));
+  return { scopeKey, value: outcome.value, strategies, evidence: Object.assign({}, head, outcome.evidence) };
 }
 
 function pct(confidence: number): string {

@@ -25,7 +25,7 @@ export const volatilityRegime: RuleKindEvaluator<'volatility_regime'> = {
       if (vix === null)
         return unavailable(scopeKey, strategies, `market scope '${scope}' has no 'vix' indicator`, head);
       if (rule.measure === 'vix_level')
-        return { scopeKey, value: vix, strategies, evidence: { ...head, vix } };
+        return { scopeKey, value: vix, strategies, evidence: Object.assign({}, head, { vix }) };
       const vix3m = indicator(lookup.view.indicators, 'vix3m');
       if (vix3m === null)
         return unavailable(scopeKey, strategies, `market scope '${scope}' has no 'vix3m' indicator`, {
@@ -43,7 +43,7 @@ export const volatilityRegime: RuleKindEvaluator<'volatility_regime'> = {
         scopeKey,
         value: vix / vix3m,
         strategies,
-        evidence: { ...head, vix, vix3m, ratio: round(vix / vix3m) },
+        evidence: Object.assign({}, head, { vix, vix3m, ratio: round(vix / vix3m) }),
       };
     };
     return fanOut(rule.scope, input.snapshot, build);
