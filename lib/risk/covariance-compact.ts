@@ -1,4 +1,10 @@
-import { type CheckOptions, type CovarianceResult, checkCovariance } from './covariance.js';
+import { attachedCovarianceScan } from '#lib/contracts/covariance-map.js';
+import {
+  type CheckOptions,
+  type CovarianceResult,
+  checkCovariance,
+  covarianceFromScan,
+} from './covariance.js';
 
 /**
  * The compact covariance document for large `covariance_ref`s: the ids once, then the numbers in
@@ -137,4 +143,19 @@ export function attachCompactCovariance(snapshot: object, doc: CompactCovariance
 /** The compact covariance document attached to `snapshot`, if its covariance came as one. */
 export function compactCovarianceOf(snapshot: object): CompactCovariance | undefined {
   return compactBySnapshot.get(snapshot);
+}
+
+/**
+ * The covariance a snapshot without an inline map carries beside it (a compact document, or a map
+ * read from its covariance_ref's text), as a checked matrix in `ids` order; undefined when it has none.
+ */
+export function attachedCovariance(
+  snapshot: object,
+  ids: readonly string[],
+  options: CheckOptions = {},
+): CovarianceResult | undefined {
+  const compact = compactBySnapshot.get(snapshot);
+  if (compact) return covarianceFromCompact(compact, ids, options);
+  const scanned = attachedCovarianceScan(snapshot, ids);
+  return scanned ? covarianceFromScan(scanned, options) : undefined;
 }

@@ -1,4 +1,4 @@
-import { scanCovarianceMap } from '#lib/contracts/covariance-map.js';
+import { type CovarianceScan, scanCovarianceMap } from '#lib/contracts/covariance-map.js';
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
 
 /** Result of turning a snapshot's covariance map into a matrix. */
@@ -20,8 +20,16 @@ export function covarianceFromMap(
   ids: readonly string[],
   options: CheckOptions = {},
 ): CovarianceResult {
+  return covarianceFromScan(scanCovarianceMap(map, ids), options);
+}
+
+/**
+ * `covarianceFromMap` from a scan already made (of the parsed map, or of its JSON text): the issues
+ * and the checked matrix in the scan's id order.
+ */
+export function covarianceFromScan(found: CovarianceScan, options: CheckOptions = {}): CovarianceResult {
+  const ids = found.ids;
   const n = ids.length;
-  const found = scanCovarianceMap(map, ids);
   const issues: string[] = [];
   for (const p of found.problems) {
     if (!p.pair) issues.push(`covariance key "${p.key}" is not of the form "a,b" or "a:b"`);
