@@ -74,9 +74,11 @@ export function scanCovarianceMapText(text: string): CovarianceMapText | null {
   let values = new Float64Array(capacity);
   const ids: string[] = [];
   const index = new Map<string, number>();
-  // Keys written row by row ("a,a", "a,b", …) share their first id: compared in place, not sliced.
+  // Keys written row by row ("a,a", "a,b", …) share their first id, and their second ids follow
+  // one another: both are compared in place first, and sliced and looked up only when that fails.
   let prevFirst = '';
   let prevFirstIndex = -1;
+  let prevSecondIndex = -1;
   let count = 0;
   while (p < end && isSpace(text.charCodeAt(p))) p++;
   if (text.charCodeAt(p) === 125 /* } */) p++;
@@ -120,13 +122,19 @@ export function scanCovarianceMapText(text: string): CovarianceMapText | null {
         prevFirst = id;
         prevFirstIndex = found;
       }
-      const secondId = text.slice(sepAt + 1, keyEnd);
-      let b = index.get(secondId);
-      if (b === undefined) {
-        b = ids.length;
-        ids.push(secondId);
-        index.set(secondId, b);
+      // Within a row the second ids usually come in the order they first appeared: try the next one.
+      let b = prevSecondIndex + 1;
+      const guess = b < ids.length ? ids[b]! : '';
+      if (!(guess.length === keyEnd - sepAt - 1 && text.startsWith(guess, sepAt + 1))) {
+        const secondId = text.slice(sepAt + 1, keyEnd);
+        const found = index.get(secondId);
+        if (found === undefined) {
+          b = ids.length;
+          ids.push(secondId);
+          index.set(secondId, b);
+        } else b = found;
       }
+      prevSecondIndex = b;
       while (isSpace(text.charCodeAt(p))) p++;
       if (text.charCodeAt(p) !== COLON) return null;
       p++;

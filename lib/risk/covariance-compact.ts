@@ -40,6 +40,41 @@ export function covarianceFromCompact(
   ids: readonly string[],
   options: CheckOptions = {},
 ): CovarianceResult {
+  const built = compactMatrix(doc, ids);
+  if (!built.ok) return built;
+  const { matrix, symmetric } = built;
+  return { ok: true, matrix, warnings: checkCovariance(matrix, ids.length, ids, { ...options, symmetric }) };
+}
+
+type CompactMatrix = { ok: true; matrix: Float64Array; symmetric: boolean } | { ok: false; issues: string[] };
+
+// The edge checks a compact ref's structure when it resolves it, and the preparation of the same
+// snapshot builds the matrix again: the second build for the same ids is a copy of the first.
+const builtByDoc = new WeakMap<
+  object,
+  { ids: readonly string[]; matrix: Float64Array; symmetric: boolean }
+>();
+
+function compactMatrix(doc: unknown, ids: readonly string[]): CompactMatrix {
+  const known = typeof doc === 'object' && doc !== null ? builtByDoc.get(doc) : undefined;
+  if (known && known.ids.length === ids.length && known.ids.every((id, i) => id === ids[i]))
+    return { ok: true, matrix: known.matrix.slice(), symmetric: known.symmetric };
+  const built = buildCompactMatrix(doc, ids);
+  if (built.ok)
+    builtByDoc.set(doc as object, {
+      ids: [...ids],
+      matrix: built.matrix.slice(),
+      symmetric: built.symmetric,
+    });
+  return built;
+}
+
+/**
+ * Row-major n×n covariance in `ids` order (the snapshot's weights) from a compact document:
+ * structural problems (bad ids, wrong lengths, non-finite numbers, ids missing or extra) are issues
+ * naming the place. The document's ids may come in any order.
+ */
+function buildCompactMatrix(doc: unknown, ids: readonly string[]): CompactMatrix {
   if (!isCompactCovariance(doc))
     return { ok: false, issues: ['compact covariance needs "ids" and either "matrix" or "upper" arrays'] };
   const issues: string[] = [];
@@ -94,8 +129,8 @@ export function covarianceFromCompact(
           continue;
         }
         source[a * m + b] = v;
-        source[b * m + a] = v;
       }
+    mirrorUpper(source, m);
   } else {
     const rows = doc.matrix;
     if (rows.length !== m) return { ok: false, issues: [`matrix has ${rows.length} rows, expected ${m}`] };
@@ -127,7 +162,19 @@ export function covarianceFromCompact(
       for (let j = 0; j < n; j++) matrix[i * n + j] = source[from + where[j]!]!;
     }
   }
-  return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
+  return { ok: true, matrix, symmetric: 'upper' in doc };
+}
+
+/** Copies the upper triangle onto the lower, in square tiles so the column-wise reads stay in cache. */
+function mirrorUpper(matrix: Float64Array, m: number): void {
+  const TILE = 64;
+  for (let bi = 0; bi < m; bi += TILE)
+    for (let bj = 0; bj <= bi; bj += TILE) {
+      const iEnd = Math.min(bi + TILE, m);
+      const jEnd = Math.min(bj + TILE, m);
+      for (let i = bi; i < iEnd; i++)
+        for (let j = bj; j < jEnd && j < i; j++) matrix[i * m + j] = matrix[j * m + i]!;
+    }
 }
 
 // A snapshot whose covariance_ref points to a compact document keeps that document beside it, not
