@@ -9,7 +9,7 @@ import { type SnapshotData, SnapshotDataSchema } from '#lib/contracts/risk-snaps
 import {
   attachCompactCovariance,
   type CompactCovariance,
-  covarianceFromCompact,
+  compactCovarianceIssues,
   isCompactCovariance,
 } from '#lib/risk/covariance-compact.js';
 import { RefResolutionError } from './errors.js';
@@ -67,11 +67,11 @@ export async function resolveSnapshotRefs(data: SnapshotData, refs: RefResolver)
   }
   if (scanned) attachCovarianceScan(parsed.data, scanned);
   if (compact) {
-    // Structure only (ids, lengths, finite numbers); the PSD hygiene runs where the matrix is prepared.
-    const check = covarianceFromCompact(compact, Object.keys(parsed.data.weights), { psdCheckMaxN: 0 });
-    if (!check.ok)
+    // Structure only (ids, lengths, finite numbers); the hygiene checks run where the matrix is prepared.
+    const issues = compactCovarianceIssues(compact, Object.keys(parsed.data.weights));
+    if (issues.length > 0)
       throw new RefResolutionError(
-        `referenced compact covariance is invalid: ${check.issues.join('; ')}`,
+        `referenced compact covariance is invalid: ${issues.join('; ')}`,
         'covariance_ref',
         false,
       );

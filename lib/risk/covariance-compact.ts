@@ -94,6 +94,16 @@ export function covarianceFromCompact(
   return { ok: true, matrix, warnings: checkCovariance(matrix, ids.length, ids, { ...options, symmetric }) };
 }
 
+/**
+ * The structural problems of a compact document against the weights' ids (empty when it is usable),
+ * without the hygiene checks: what the edge checks when it resolves the ref. The matrix built for
+ * the check is kept for the preparation of the same snapshot.
+ */
+export function compactCovarianceIssues(doc: unknown, ids: readonly string[]): string[] {
+  const built = compactMatrix(doc, ids);
+  return built.ok ? [] : built.issues;
+}
+
 type CompactMatrix = { ok: true; matrix: Float64Array; symmetric: boolean } | { ok: false; issues: string[] };
 
 // The edge checks a compact ref's structure when it resolves it, and the preparation of the same
