@@ -71,11 +71,12 @@ export function startNumpyPeer(inputs: PeerInputs): NumpyPeer {
   return talkTo(SCRIPT, folder);
 }
 
-/** Starts python3 on covariance_map.py with a snapshot's JSON text: `run B` times B parses. */
-export function startCovarianceMapPeer(text: string): Pick<NumpyPeer, 'run' | 'close'> {
+/** Starts python3 on covariance_map.py with an event's snapshot text and its covariance map's text: `run B` times B parses. */
+export function startCovarianceMapPeer(eventText: string, mapText: string): Pick<NumpyPeer, 'run' | 'close'> {
   const folder = mkdtempSync(join(tmpdir(), 'exit-engine-numpy-'));
-  writeFileSync(join(folder, 'snapshot.json'), text);
-  return talkTo(join(FOLDER, 'covariance_map.py'), join(folder, 'snapshot.json'), folder);
+  writeFileSync(join(folder, 'event.json'), eventText);
+  writeFileSync(join(folder, 'covariance.json'), mapText);
+  return talkTo(join(FOLDER, 'covariance_map.py'), folder, folder);
 }
 
 function talkTo(script: string, arg: string, folder = arg): NumpyPeer {

@@ -1,10 +1,8 @@
 import { pathToFileURL } from 'node:url';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
 import { mulberry32 } from '#lib/prng.js';
 import {
-  covarianceFromCompact,
   marketStructure,
   type PreparedRiskInput,
   portfolioVariance,
@@ -14,7 +12,8 @@ import {
 } from '#lib/risk/index.js';
 import { kernelMemoryOf, placeInKernelMemory } from '#lib/risk/kernel-memory.js';
 import { symmetricTimes } from '#lib/risk/report-kernels.js';
-import { numpyUnavailable, startCovarianceMapPeer, startNumpyPeer } from './numpy-peer.js';
+import { covarianceParsing } from './covariance-parsing.js';
+import { numpyUnavailable, startNumpyPeer } from './numpy-peer.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
@@ -184,68 +183,6 @@ async function raceNumpy(
   } finally {
     peer.close();
   }
-}
-
-/**
- * A 1,000-strategy covariance from JSON text to a checked matrix: the snapshot's "a,b" map through
- * our edge schema and prepareRiskInput, against Python's json + numpy doing the same (when it is
- * here), and the compact ref form (ids + packed upper triangle) through covarianceFromCompact.
- */
-async function covarianceParsing(n: number, withNumpy: boolean): Promise<BenchFigure[]> {
-  const { realized_returns: _, ...snapshot } = snapshotOf(n, 3, 17);
-  const text = JSON.stringify({ ...snapshot, version: 'bench', world_id: 'bench' });
-  const ids = Object.keys(snapshot.weights);
-  const upper: number[] = [];
-  const cov = snapshot.covariance as Record<string, number>;
-  for (let i = 0; i < n; i++) for (let j = i; j < n; j++) upper.push(cov[`${ids[i]},${ids[j]}`]!);
-  const compactText = JSON.stringify({ ids, upper });
-  const parseMap = () => prepareRiskInput(SnapshotDataSchema.parse(JSON.parse(text)));
-  const parseCompact = () => {
-    const result = covarianceFromCompact(JSON.parse(compactText), ids);
-    if (!result.ok) throw new Error(result.issues.join('; '));
-  };
-  const rounds = 3;
-  const ours = new Float64Array(rounds);
-  const theirs = new Float64Array(rounds);
-  const compact = new Float64Array(rounds);
-  const peer = withNumpy ? startCovarianceMapPeer(text) : undefined;
-  try {
-    for (let r = 0; r < rounds; r++) {
-      ours[r] = cpuMsPerCall(parseMap, 1, r === 0 ? 1 : 0);
-      compact[r] = cpuMsPerCall(parseCompact, 3, r === 0 ? 1 : 0);
-      if (peer) theirs[r] = (await peer.run(1)) * 1e3;
-    }
-  } finally {
-    peer?.close();
-  }
-  const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)]!;
-  const figures: BenchFigure[] = [
-    {
-      name: `covariance map N=${n} (${((n * (n + 1)) / 2).toLocaleString('en')} keys), JSON text → checked matrix (JSON.parse + edge schema + prepareRiskInput), CPU`,
-      unit: 'ms',
-      median: round(median(ours)),
-      budget: 'report',
-      ok: true,
-    },
-    {
-      name: `compact covariance ref N=${n} (ids + packed upper triangle), JSON text → checked matrix: time / the map's`,
-      unit: 'ratio',
-      median: round(median(compact) / median(ours)),
-      budget: '< 0.5',
-      ok: median(compact) / median(ours) < 0.5,
-    },
-  ];
-  if (peer) {
-    const ratio = median(theirs) / median(ours);
-    figures.push({
-      name: `covariance map N=${n}: Python json + numpy time / our time (python ${round(median(theirs))} ms CPU)`,
-      unit: 'ratio',
-      median: round(ratio),
-      budget: '≥ 1',
-      ok: ratio >= 1,
-    });
-  }
-  return figures;
 }
 
 /** Runs the risk benchmarks and returns their figures. */

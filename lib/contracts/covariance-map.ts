@@ -50,8 +50,8 @@ export interface CovarianceScan {
   conflicts: CovarianceConflict[];
 }
 
-// Duplicates ("a,b" and "b,a", or "a,b" and "a:b") agree when equal to within float noise.
-function sameValue(x: number, y: number): boolean {
+/** Duplicates ("a,b" and "b,a", or "a,b" and "a:b") agree when equal to within float noise. */
+export function sameCovarianceValue(x: number, y: number): boolean {
   return Math.abs(x - y) <= 1e-12 * Math.max(Math.abs(x), Math.abs(y), 1e-300);
 }
 
@@ -115,7 +115,7 @@ function scan(map: Record<string, unknown>, ids: readonly string[]): CovarianceS
     const ij = i * n + j;
     if (seen[ij]) {
       const held = matrix[ij]!;
-      if (!sameValue(held, v)) conflicts.push({ key, value: v, held });
+      if (!sameCovarianceValue(held, v)) conflicts.push({ key, value: v, held });
       // Agreeing duplicates keep the smaller value so the matrix does not depend on key order.
       else if (v < held) matrix[ij] = matrix[j * n + i] = v;
       continue;
@@ -171,4 +171,42 @@ export function scanCovarianceMap(map: Record<string, unknown>, ids: readonly st
   const found = scan(map, ids);
   scans.set(map, found);
   return found;
+}
+
+/** One finding of the edge's covariance check: where (under `covariance`) and what. */
+export interface CovarianceIssue {
+  path: [string, string];
+  message: string;
+}
+
+/** The edge's wording of a scan's problems (the snapshot schema's issues, and a scanned ref's). */
+export function covarianceProblemIssues(problems: readonly CovarianceKeyProblem[]): CovarianceIssue[] {
+  const issues: CovarianceIssue[] = [];
+  for (const p of problems) {
+    const path: [string, string] = ['covariance', p.key];
+    if (!p.finite) issues.push({ path, message: 'must be a finite number' });
+    else if (!p.pair) issues.push({ path, message: "key must be '<idA>,<idB>' or '<idA>:<idB>'" });
+    else
+      for (const id of p.unknown) issues.push({ path, message: `unknown strategy '${id}' (not in weights)` });
+  }
+  return issues;
+}
+
+// A snapshot whose covariance map was read from text (a covariance_ref) keeps the scan beside it,
+// not a half-million-key object inside it. Keyed weakly by the snapshot object.
+const scanBySnapshot = new WeakMap<object, CovarianceScan>();
+
+/** Records that `snapshot`'s covariance is the map read into `found`. */
+export function attachCovarianceScan(snapshot: object, found: CovarianceScan): void {
+  scanBySnapshot.set(snapshot, found);
+}
+
+/** The scan attached to `snapshot`, with rows and columns in `ids` order (same id set), if any. */
+export function attachedCovarianceScan(snapshot: object, ids: readonly string[]): CovarianceScan | undefined {
+  const found = scanBySnapshot.get(snapshot);
+  if (!found) return undefined;
+  const match = sameIdSet(found.ids, ids);
+  if (match === 'same') return found;
+  if (match === 'reordered') return reorder(found, ids);
+  return undefined;
 }

@@ -1,6 +1,6 @@
 // Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
 import * as z from 'zod';
-import { scanCovarianceMap } from './covariance-map.js';
+import { covarianceProblemIssues, scanCovarianceMap } from './covariance-map.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -104,15 +104,8 @@ export const SnapshotDataSchema = z
     }
     if (s.covariance) {
       // One pass that also builds the matrix, remembered for prepareSnapshot / prepareRiskInput.
-      for (const p of scanCovarianceMap(s.covariance, Object.keys(s.weights)).problems) {
-        const path = ['covariance', p.key];
-        if (!p.finite) ctx.addIssue({ code: 'custom', path, message: 'must be a finite number' });
-        else if (!p.pair)
-          ctx.addIssue({ code: 'custom', path, message: "key must be '<idA>,<idB>' or '<idA>:<idB>'" });
-        else
-          for (const id of p.unknown)
-            ctx.addIssue({ code: 'custom', path, message: `unknown strategy '${id}' (not in weights)` });
-      }
+      const { problems } = scanCovarianceMap(s.covariance, Object.keys(s.weights));
+      for (const issue of covarianceProblemIssues(problems)) ctx.addIssue({ code: 'custom', ...issue });
     }
     if (s.realized_returns && !Array.isArray(s.realized_returns)) {
       checkRealizedMap(s.realized_returns as Record<string, unknown>, s.weights, ctx);

@@ -1,4 +1,4 @@
-import { scanCovarianceMap } from '#lib/contracts/covariance-map.js';
+import { type CovarianceScan, scanCovarianceMap } from '#lib/contracts/covariance-map.js';
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
 
 /** Result of turning a snapshot's covariance map into a matrix. */
@@ -20,8 +20,16 @@ export function covarianceFromMap(
   ids: readonly string[],
   options: CheckOptions = {},
 ): CovarianceResult {
+  return covarianceFromScan(scanCovarianceMap(map, ids), options);
+}
+
+/**
+ * `covarianceFromMap` from a scan already made (of the parsed map, or of its JSON text): the issues
+ * and the checked matrix in the scan's id order.
+ */
+export function covarianceFromScan(found: CovarianceScan, options: CheckOptions = {}): CovarianceResult {
+  const ids = found.ids;
   const n = ids.length;
-  const found = scanCovarianceMap(map, ids);
   const issues: string[] = [];
   for (const p of found.problems) {
     if (!p.pair) issues.push(`covariance key "${p.key}" is not of the form "a,b" or "a:b"`);
@@ -42,13 +50,15 @@ export function covarianceFromMap(
   if (issues.length > 0) return { ok: false, issues };
   // A copy: the scan is shared, and callers may repair the matrix in place.
   const matrix = found.matrix.slice();
-  return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, options) };
+  return { ok: true, matrix, warnings: checkCovariance(matrix, n, ids, { ...options, symmetric: true }) };
 }
 
 /** Options for the hygiene check. */
 export interface CheckOptions {
   /** Largest n for the O(n³) eigenvalue (PSD) test; above it only the O(n²) checks run. Default: no limit. */
   psdCheckMaxN?: number;
+  /** The matrix was built symmetric (each pair written to both triangles): skip the symmetry test. */
+  symmetric?: boolean;
 }
 
 /**
@@ -77,6 +87,8 @@ export function checkCovariance(
   for (let i = 0; i < n; i++) {
     if (matrix[i * n + i]! < 0)
       found.push(`covariance has a negative variance for ${name(i)}: ${matrix[i * n + i]}`);
+    // Column-wise reads miss the cache at every step: skipped where the matrix was built symmetric.
+    if (options.symmetric) continue;
     for (let j = i + 1; j < n; j++) {
       const a = matrix[i * n + j]!;
       const b = matrix[j * n + i]!;

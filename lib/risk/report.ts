@@ -1,6 +1,6 @@
 import { CORNISH_FISHER_MIN_OBSERVATIONS, cornishFisherFromMoments } from './cornish-fisher.js';
 import { commonLength, covarianceFromMap, repairCovariance, sampleCovariance } from './covariance.js';
-import { compactCovarianceOf, covarianceFromCompact } from './covariance-compact.js';
+import { attachedCovariance } from './covariance-compact.js';
 import { assertConfidence, assertHorizon } from './distributions.js';
 import { historicalTailCount, historicalTailOfLosses } from './historical.js';
 import { kernelMemoryOf, placeInKernelMemory } from './kernel-memory.js';
@@ -130,12 +130,11 @@ function resolveCovariance(
   warnings: string[],
 ): Float64Array | null {
   const n = ids.length;
-  const compact = snapshot.covariance ? undefined : compactCovarianceOf(snapshot);
-  if (snapshot.covariance || compact) {
-    const check = { psdCheckMaxN: options.psdCheckMaxN ?? DEFAULT_PSD_CHECK_MAX_N };
-    const result = snapshot.covariance
-      ? covarianceFromMap(snapshot.covariance, ids, check)
-      : covarianceFromCompact(compact, ids, check);
+  const check = { psdCheckMaxN: options.psdCheckMaxN ?? DEFAULT_PSD_CHECK_MAX_N };
+  const result = snapshot.covariance
+    ? covarianceFromMap(snapshot.covariance, ids, check)
+    : attachedCovariance(snapshot, ids, check);
+  if (result) {
     if (!result.ok) throw new RiskInputError(`covariance unusable: ${result.issues.join('; ')}`);
     if (result.warnings.length === 0) return result.matrix;
     if (options.repair) {

@@ -1,6 +1,6 @@
 import { normalizeStress, type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import { covarianceFromMap, repairCovariance, sampleCovariance } from '#lib/risk/covariance.js';
-import { compactCovarianceOf, covarianceFromCompact } from '#lib/risk/covariance-compact.js';
+import { attachedCovariance } from '#lib/risk/covariance-compact.js';
 import type { PreparedSnapshot } from './types.js';
 
 /** Minimum aligned observations before a sample covariance is trusted over none at all. */
@@ -54,11 +54,8 @@ export function prepareSnapshot(data: SnapshotData): PreparedSnapshot {
 
   let covariance: Float64Array | null = null;
   let covarianceSource: PreparedSnapshot['covarianceSource'] = 'none';
-  const compact = data.covariance ? undefined : compactCovarianceOf(data);
-  if (data.covariance || compact) {
-    const result = data.covariance
-      ? covarianceFromMap(data.covariance, ids)
-      : covarianceFromCompact(compact, ids);
+  const result = data.covariance ? covarianceFromMap(data.covariance, ids) : attachedCovariance(data, ids);
+  if (result) {
     if (result.ok) {
       covariance = result.matrix;
       covarianceSource = 'snapshot';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { scanCovarianceMapText } from '#lib/contracts/covariance-text.js';
 import { RefResolutionError } from '#lib/engine/errors.js';
 import type { RefOwner, RefResolver } from '#lib/engine/ports.js';
 import { type S3ObjectReader, S3ReadError } from './s3-object-reader.js';
@@ -57,6 +58,12 @@ export class UriRefResolver implements RefResolver {
               false,
             ),
           ));
+    // A covariance map is read straight from its text into typed arrays (half a million keys would
+    // otherwise become a dictionary object first); anything unusual comes back null and is parsed.
+    if (field === 'covariance_ref') {
+      const scanned = scanCovarianceMapText(text);
+      if (scanned) return scanned;
+    }
     try {
       return JSON.parse(text);
     } catch (error) {

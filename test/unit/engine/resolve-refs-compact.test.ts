@@ -48,10 +48,15 @@ function resolverOf(doc: unknown): RefResolver & { asked: string[] } {
 describe('resolveSnapshotRefs with a compact covariance document', () => {
   const upperDoc = { ids: ['gamma', 'alpha', 'beta'], upper: [0.0225, 0.002, -0.003, 0.04, 0.006, 0.09] };
   const matrixDoc = { ids, matrix: full };
+  const binaryDoc = {
+    ids: upperDoc.ids,
+    upper_f64le: Buffer.from(Float64Array.from(upperDoc.upper).buffer).toString('base64'),
+  };
 
   for (const [name, doc] of [
     ['packed upper triangle, ids in another order', upperDoc],
     ['full rows', matrixDoc],
+    ['packed upper triangle as base64 binary64', binaryDoc],
   ] as const) {
     it(`gives the same prepared matrix as the inline map (${name})`, async () => {
       const refs = resolverOf(doc);

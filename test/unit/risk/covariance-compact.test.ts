@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { covarianceFromCompact, covarianceFromMap } from '#lib/risk/index.js';
+import { mulberry32 } from '#lib/prng.js';
+import { covarianceFromCompact, covarianceFromMap, decodeFloat64Base64 } from '#lib/risk/index.js';
 
 /** A symmetric matrix over ids s0…s(n−1), as rows. */
 const symmetricArb = fc.integer({ min: 1, max: 8 }).chain((n) =>
@@ -33,9 +34,12 @@ describe('covarianceFromCompact', () => {
         const fromMap = covarianceFromMap(map, order);
         const fromRows = covarianceFromCompact({ ids, matrix: rows }, order);
         const fromUpper = covarianceFromCompact({ ids, upper }, order);
+        const upper_f64le = Buffer.from(Float64Array.from(upper).buffer).toString('base64');
+        const fromBinary = covarianceFromCompact({ ids, upper_f64le }, order);
         expect(fromMap.ok).toBe(true);
         expect(fromRows).toEqual(fromMap);
         expect(fromUpper).toEqual(fromMap);
+        expect(fromBinary).toEqual(fromMap);
       }),
       { numRuns: 300 },
     );
@@ -85,5 +89,37 @@ describe('covarianceFromCompact', () => {
       ['a', 'b'],
     );
     expect(result.ok && result.warnings.some((w) => /not symmetric/.test(w))).toBe(true);
+  });
+
+  it('decodes upper_f64le bit for bit (Buffer as the reference) and refuses what is not whole doubles in base64', () => {
+    const rand = mulberry32(64);
+    const bits = (a: Float64Array) => Array.from(new BigUint64Array(a.buffer, a.byteOffset, a.length));
+    for (let length = 0; length < 40; length++) {
+      // Any 64-bit pattern: subnormals, -0, infinities and NaN payloads included.
+      const raw = new Uint32Array(length * 2).map(() => Math.floor(rand() * 2 ** 32));
+      const values = new Float64Array(raw.buffer);
+      const text = Buffer.from(raw.buffer).toString('base64');
+      expect(bits(decodeFloat64Base64(text)!)).toEqual(bits(values));
+    }
+    for (const bad of ['A', 'AAAA', 'AAAAAAAAAA==', 'AAAAAAAAAA*=', 'AAAAAAAAAAAA\n', 'AAAAAAAAAAA=AAAA'])
+      expect(decodeFloat64Base64(bad), bad).toBeNull();
+    const nan = Buffer.from(Float64Array.of(1, Number.NaN, 1).buffer).toString('base64');
+    expect(covarianceFromCompact({ ids: ['a', 'b'], upper_f64le: nan }, ['a', 'b'])).toEqual({
+      ok: false,
+      issues: ['upper_f64le[1] (a, b) is not a finite number'],
+    });
+    expect(covarianceFromCompact({ ids: ['a', 'b'], upper_f64le: 'AAAA' }, ['a', 'b'])).toEqual({
+      ok: false,
+      issues: ['upper_f64le is not base64 of little-endian binary64 numbers'],
+    });
+    expect(
+      covarianceFromCompact({ ids: ['a', 'b'], upper_f64le: Buffer.alloc(16).toString('base64') }, [
+        'a',
+        'b',
+      ]),
+    ).toEqual({
+      ok: false,
+      issues: ['upper_f64le has 2 numbers, expected 3 for 2 ids'],
+    });
   });
 });
