@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { build, type Metafile } from 'esbuild';
-import { LAMBDA_ESBUILD } from '#infra/constructs/lambda-bundling.js';
+import { compiledRuleSetsFile, LAMBDA_ESBUILD } from '#infra/constructs/lambda-bundling.js';
+import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { printInitProfile, profileInit } from './init-profile.js';
@@ -51,8 +52,8 @@ async function bundle(outDir: string): Promise<{ path: string; metafile: Metafil
     metafile: true,
     logLevel: 'silent',
   });
-  // The construct copies the rule sets beside the code; the function reads them at cold start.
-  cpSync(join(ROOT, 'rulesets'), join(outDir, 'rulesets'), { recursive: true });
+  // The construct puts the rule sets beside the code, compiled; the function reads them at cold start.
+  copyFileSync(compiledRuleSetsFile(join(ROOT, 'rulesets')), join(outDir, COMPILED_RULESETS_FILE));
   return { path, metafile: result.metafile };
 }
 
@@ -94,7 +95,7 @@ function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
     STATE_TABLE_NAME: 'bench-state',
     AUDIT_TABLE_NAME: 'bench-audit',
     EVENT_BUS_NAME: 'bench-bus',
-    RULESETS_PATH: join(bundleDir, 'rulesets'),
+    RULESETS_PATH: join(bundleDir, COMPILED_RULESETS_FILE),
     AWS_REGION: LOCAL_REGION,
     AWS_ACCESS_KEY_ID: 'AKIDBENCH',
     AWS_SECRET_ACCESS_KEY: 'bench',

@@ -12,7 +12,8 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '#infra/config.js';
 import type { TableDefinition } from '#lib/adapters/dynamodb/tables.js';
-import { LAMBDA_ESBUILD } from './lambda-bundling.js';
+import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { compiledRuleSetsFile, LAMBDA_ESBUILD } from './lambda-bundling.js';
 
 /** The repository root: esbuild's project root, where package-lock.json, functions/ and rulesets/ live. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,7 +75,8 @@ export interface EngineFunctionProps {
 
 /**
  * The one way we build a Lambda: Node.js 22 on arm64, ESM bundle by local esbuild with the AWS SDK inside,
- * X-Ray (Active, with Powertools Tracer on the SDK clients), an explicit log group, Powertools settings and the rule sets beside the code.
+ * X-Ray (Active, with Powertools Tracer on the SDK clients), an explicit log group, Powertools settings and the rule sets
+ * compiled beside the code.
  */
 export class EngineFunction extends Construct {
   readonly function: NodejsFunction;
@@ -119,6 +121,7 @@ export class EngineFunction extends Construct {
       });
     }
 
+    const rulesets = compiledRuleSetsFile(join(PROJECT_ROOT, 'rulesets'));
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(PROJECT_ROOT, props.entry),
       handler: 'handler',
@@ -170,9 +173,11 @@ export class EngineFunction extends Construct {
         commandHooks: {
           beforeBundling: () => [],
           beforeInstall: () => [],
-          // The rule sets travel beside the code and are read from RULESETS_PATH at cold start.
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `cp -R "${join(inputDir, 'rulesets')}" "${join(outputDir, 'rulesets')}"`,
+          // The rule sets travel beside the code compiled to JSON (validated here, at synth) and are read
+          // from RULESETS_PATH at cold start. Bundling is local (esbuild is a dependency), so the compiled
+          // file's local path is readable by the copy.
+          afterBundling: (_inputDir: string, outputDir: string) => [
+            `cp "${rulesets}" "${join(outputDir, COMPILED_RULESETS_FILE)}"`,
           ],
         },
       },

@@ -3,11 +3,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { EngineFunction } from '#infra/constructs/engine-function.js';
+import { EngineFunction, PROJECT_ROOT } from '#infra/constructs/engine-function.js';
+import { COMPILED_RULESETS_FILE, readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
+import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 
 // The one test that really runs esbuild (locally, no Docker), to prove the bundle is what we ship.
 describe('EngineFunction bundle', () => {
-  it('is a minified ESM module with the createRequire banner, the rule sets beside it, and starts', () => {
+  it('is a minified ESM module with the createRequire banner, the compiled rule sets beside it, and starts', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleProbe');
     new EngineFunction(stack, 'Probe', {
@@ -29,9 +31,9 @@ describe('EngineFunction bundle', () => {
     expect(code).toMatch(/export\s*\{/);
     expect(code).not.toMatch(/module\.exports\s*=/);
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
-    expect(readdirSync(join(dir, 'rulesets'))).toEqual(
-      readdirSync(join(import.meta.dirname, '..', '..', 'rulesets')),
-    );
+    // The rule sets beside it, compiled: every bundled world, as the YAML loader reads them.
+    const compiled = readCompiledRuleSets(join(dir, COMPILED_RULESETS_FILE)).all();
+    expect(compiled).toEqual(loadRuleSetDirectory(join(PROJECT_ROOT, 'rulesets')).all());
     // The SDK's default credential chain is swapped for the environment (lambda-credentials.ts)…
     expect(code.includes('Could not load credentials from any providers')).toBe(false);
     expect(code.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
@@ -56,7 +58,7 @@ describe('EngineFunction bundle', () => {
             STATE_TABLE_NAME: 'state',
             AUDIT_TABLE_NAME: 'audit',
             EVENT_BUS_NAME: 'bus',
-            RULESETS_PATH: join(dir, 'rulesets'),
+            RULESETS_PATH: join(dir, COMPILED_RULESETS_FILE),
           },
           encoding: 'utf8',
           timeout: 60_000,
