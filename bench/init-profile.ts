@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -62,6 +62,7 @@ export function profileInit(
   const maps = new Map<string, SourceMap>();
   const mapFor = (url: string): SourceMap | undefined => {
     if (!url.startsWith(`${bundleDirUrl}/`) || !url.endsWith('.mjs')) return undefined;
+    if (!existsSync(`${fileURLToPath(url)}.map`)) return undefined;
     let map = maps.get(url);
     if (!map) {
       map = new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')));
