@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { SourceMap } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /**
  * Where a bundle's module init goes, per package, in time rather than bytes: the bundle is imported in a
@@ -37,8 +37,9 @@ function packageOf(source: string): string {
 }
 
 /** Names what no package owns. */
-function unownedBucket(functionName: string, url: string, bundleUrl: string): string {
-  if (url === bundleUrl) return '(esbuild lazy-init wrappers and top level: compiling wrapped modules)';
+function unownedBucket(functionName: string, url: string, bundleDirUrl: string): string {
+  if (url.startsWith(`${bundleDirUrl}/`))
+    return '(esbuild lazy-init wrappers and top level: compiling wrapped modules)';
   if (functionName === 'compileSourceTextModule') return '(V8 parse + compile of the bundle)';
   if (functionName === '(garbage collector)') return '(garbage collector)';
   if (functionName === '(idle)' || functionName === '(program)') return '(idle / program)';
@@ -46,7 +47,7 @@ function unownedBucket(functionName: string, url: string, bundleUrl: string): st
 }
 
 /**
- * Profiles `runs` fresh imports of the bundle at `bundlePath` (its source map beside it, `.map`),
+ * Profiles `runs` fresh imports of the bundle at `bundlePath` (its chunks and source maps beside it),
  * started with `initScript`, in `env`.
  */
 export function profileInit(
@@ -55,8 +56,20 @@ export function profileInit(
   env: NodeJS.ProcessEnv,
   runs: number,
 ): InitProfile {
-  const map = new SourceMap(JSON.parse(readFileSync(`${bundlePath}.map`, 'utf8')));
   const bundleUrl = pathToFileURL(bundlePath).href;
+  // The entry and its chunks (chunks/*.mjs beside it), each with its source map beside it.
+  const bundleDirUrl = pathToFileURL(dirname(bundlePath)).href;
+  const maps = new Map<string, SourceMap>();
+  const mapFor = (url: string): SourceMap | undefined => {
+    if (!url.startsWith(`${bundleDirUrl}/`) || !url.endsWith('.mjs')) return undefined;
+    if (!existsSync(`${fileURLToPath(url)}.map`)) return undefined;
+    let map = maps.get(url);
+    if (!map) {
+      map = new SourceMap(JSON.parse(readFileSync(`${fileURLToPath(url)}.map`, 'utf8')));
+      maps.set(url, map);
+    }
+    return map;
+  };
   const totals = new Map<string, number>();
   let totalUs = 0;
   for (let run = 0; run < runs; run++) {
@@ -78,13 +91,10 @@ export function profileInit(
         const us = selfUs.get(node.id) ?? 0;
         if (us === 0) continue;
         const { functionName, url, lineNumber, columnNumber } = node.callFrame;
-        const entry = (
-          url === bundleUrl && lineNumber >= 0 ? map.findEntry(lineNumber, columnNumber) : {}
-        ) as {
-          originalSource?: string;
-        };
+        const map = lineNumber >= 0 ? mapFor(url) : undefined;
+        const entry = (map ? map.findEntry(lineNumber, columnNumber) : {}) as { originalSource?: string };
         const source = entry.originalSource;
-        const bucket = source ? packageOf(source) : unownedBucket(functionName, url, bundleUrl);
+        const bucket = source ? packageOf(source) : unownedBucket(functionName, url, bundleDirUrl);
         totals.set(bucket, (totals.get(bucket) ?? 0) + us);
         totalUs += us;
       }

@@ -18,8 +18,8 @@ export const DEFAULT_LOG_RETENTION_DAYS = 30;
 export const DEFAULT_EVENT_BUS_NAME = 'exit-engine';
 export const POWERTOOLS_SERVICE_NAME = 'exit-engine';
 export const METRICS_NAMESPACE = 'ExitEngine';
-/** Folder the rule sets are copied to inside the bundle; Lambda unpacks code into /var/task. */
-export const BUNDLED_RULESETS_PATH = '/var/task/rulesets';
+/** The compiled rule sets the bundle step writes beside the code; Lambda unpacks code into /var/task. */
+export const BUNDLED_RULESETS_PATH = '/var/task/rulesets.json';
 
 /** An HTTPS gateway reached through an EventBridge API destination. */
 export interface HttpsSubscription {

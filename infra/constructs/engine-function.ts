@@ -1,18 +1,17 @@
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { AssetHashType, DockerImage, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
-import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
+import { Architecture, Code, Function as LambdaFunction, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '#infra/config.js';
 import type { TableDefinition } from '#lib/adapters/dynamodb/tables.js';
-import { LAMBDA_ESBUILD } from './lambda-bundling.js';
+import { buildLambdaBundle, LAMBDA_NODE_OPTIONS } from './lambda-bundling.js';
 
 /** The repository root: esbuild's project root, where package-lock.json, functions/ and rulesets/ live. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -74,10 +73,11 @@ export interface EngineFunctionProps {
 
 /**
  * The one way we build a Lambda: Node.js 22 on arm64, ESM bundle by local esbuild with the AWS SDK inside,
- * X-Ray (Active, with Powertools Tracer on the SDK clients), an explicit log group, Powertools settings and the rule sets beside the code.
+ * X-Ray (Active, with Powertools Tracer on the SDK clients), an explicit log group, Powertools settings and the rule sets
+ * compiled beside the code.
  */
 export class EngineFunction extends Construct {
-  readonly function: NodejsFunction;
+  readonly function: LambdaFunction;
   readonly role: iam.Role;
   readonly logGroup: LogGroup;
   /** Where failed asynchronous invocations land, when enabled. */
@@ -119,9 +119,22 @@ export class EngineFunction extends Construct {
       });
     }
 
-    this.function = new NodejsFunction(this, 'Function', {
-      entry: join(PROJECT_ROOT, props.entry),
-      handler: 'handler',
+    this.function = new LambdaFunction(this, 'Function', {
+      // index.mjs: Lambda loads an .mjs handler as an ES module.
+      handler: 'index.handler',
+      code: Code.fromAsset(PROJECT_ROOT, {
+        assetHashType: AssetHashType.OUTPUT,
+        bundling: {
+          // Never pulled: esbuild is a dependency, so the local bundling below always runs.
+          image: DockerImage.fromRegistry('exit-engine-bundles-locally'),
+          local: {
+            tryBundle(outputDir: string): boolean {
+              buildLambdaBundle(PROJECT_ROOT, props.entry, outputDir);
+              return true;
+            },
+          },
+        },
+      }),
       description: props.description,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
@@ -133,8 +146,6 @@ export class EngineFunction extends Construct {
       tracing: Tracing.ACTIVE,
       role: this.role,
       logGroup: this.logGroup,
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       ...(this.failureQueue
         ? {
             onFailure: new SqsDestination(this.failureQueue),
@@ -143,38 +154,13 @@ export class EngineFunction extends Construct {
           }
         : {}),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
+        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         // Active tracing above; the Tracer captures the SDK clients (lib/observability.ts traceAwsClient).
         POWERTOOLS_TRACE_ENABLED: 'true',
         RULESETS_PATH: BUNDLED_RULESETS_PATH,
         ...props.environment,
-      },
-      bundling: {
-        format: OutputFormat.ESM,
-        target: LAMBDA_ESBUILD.target,
-        minify: LAMBDA_ESBUILD.minify,
-        sourceMap: true,
-        sourcesContent: false,
-        mainFields: [...LAMBDA_ESBUILD.mainFields],
-        // The AWS SDK goes into the bundle (only the clients and commands used), not taken from the runtime.
-        bundleAwsSDK: true,
-        forceDockerBundling: false,
-        banner: LAMBDA_ESBUILD.banner,
-        esbuildArgs: {
-          '--legal-comments': LAMBDA_ESBUILD.legalComments,
-          '--tree-shaking': String(LAMBDA_ESBUILD.treeShaking),
-          '--alias': Object.entries(LAMBDA_ESBUILD.alias).map(([from, to]) => `${from}=${to}`),
-        },
-        commandHooks: {
-          beforeBundling: () => [],
-          beforeInstall: () => [],
-          // The rule sets travel beside the code and are read from RULESETS_PATH at cold start.
-          afterBundling: (inputDir: string, outputDir: string) => [
-            `cp -R "${join(inputDir, 'rulesets')}" "${join(outputDir, 'rulesets')}"`,
-          ],
-        },
       },
     });
 

@@ -1,8 +1,14 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildSync, type Metafile } from 'esbuild';
+import { compileRuleSetDirectory } from '#lib/rules/compile-rule-sets.js';
+import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+
 /**
- * The esbuild settings of every Lambda bundle, in one place: the house construct
- * (infra/constructs/engine-function.ts) passes them to CDK's NodejsFunction, and the pipeline bench
- * (bench/pipeline.bench.ts) builds the same bundle with them to measure its size and init. No CDK import,
- * so the bench can read them without loading aws-cdk-lib.
+ * How every Lambda bundle is built, in one place: the house construct (infra/constructs/engine-function.ts)
+ * calls `buildLambdaBundle` as its asset's local bundling, and the pipeline bench (bench/pipeline.bench.ts)
+ * calls the same function to measure what is deployed. No CDK import, so the bench does not load aws-cdk-lib.
  */
 
 /** ESM output has no `require`; some CommonJS dependencies still call it. */
@@ -18,7 +24,15 @@ export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lib/adapters/lambda-credentials.ts',
 };
 
-/** What both builds share: Node 22 ESM, minified, ES modules preferred (they tree-shake), no legal comments. */
+/** The functions' `NODE_OPTIONS`: stack traces through the source maps. The bench starts the bundle with it too. */
+export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
+
+/**
+ * Node 22 ESM, minified, ES modules preferred (they tree-shake), no legal comments, and split: what a
+ * module reaches only through `import()` (the Powertools Tracer with aws-xray-sdk-core, loaded where
+ * tracing is on; the YAML parser and rule-set schema, loaded with the first published rule set) goes
+ * into a chunk of its own that a cold start does not parse unless it needs it.
+ */
 export const LAMBDA_ESBUILD = {
   target: 'node22',
   format: 'esm',
@@ -29,5 +43,53 @@ export const LAMBDA_ESBUILD = {
   // The licences stay in node_modules and package-lock.json; in the bundle they are bytes to parse.
   legalComments: 'none',
   alias: LAMBDA_ALIASES,
-  banner: ESM_REQUIRE_BANNER,
+  splitting: true,
+  entryNames: 'index',
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
+  // Linked source maps without the sources: Node maps stack traces with them (LAMBDA_NODE_OPTIONS).
+  sourcemap: 'linked',
+  sourcesContent: false,
+  banner: { js: ESM_REQUIRE_BANNER },
 } as const;
+
+/**
+ * Bundles the function at `entry` (a path under `projectRoot`) into `outDir`: `index.mjs`, its chunks,
+ * their source maps, and the compiled rule sets (`rulesets.json`) the function reads at cold start.
+ * Compiling validates every rule set: an invalid one fails the bundle (and `cdk synth`), every problem named.
+ */
+export function buildLambdaBundle(projectRoot: string, entry: string, outDir: string): Metafile {
+  const result = buildSync({
+    ...LAMBDA_ESBUILD,
+    mainFields: [...LAMBDA_ESBUILD.mainFields],
+    alias: { ...LAMBDA_ESBUILD.alias },
+    outExtension: { ...LAMBDA_ESBUILD.outExtension },
+    banner: { ...LAMBDA_ESBUILD.banner },
+    entryPoints: [join(projectRoot, entry)],
+    outdir: outDir,
+    absWorkingDir: projectRoot,
+    bundle: true,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  writeFileSync(join(outDir, COMPILED_RULESETS_FILE), compileOnce(join(projectRoot, 'rulesets')));
+  return result.metafile;
+}
+
+const compiledByContent = new Map<string, string>();
+
+/** The compiled rule sets, recompiled only when a file in the folder changed (a synth bundles five functions). */
+function compileOnce(rulesetsDir: string): string {
+  const hash = createHash('sha256').update(rulesetsDir);
+  for (const name of readdirSync(rulesetsDir).sort()) {
+    const path = join(rulesetsDir, name);
+    if (statSync(path).isFile()) hash.update(`\u0000${name}\u0000`).update(readFileSync(path));
+  }
+  const key = hash.digest('hex');
+  let json = compiledByContent.get(key);
+  if (json === undefined) {
+    json = compileRuleSetDirectory(rulesetsDir);
+    compiledByContent.set(key, json);
+  }
+  return json;
+}

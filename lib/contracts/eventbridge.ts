@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 /**
  * The EventBridge envelope as Lambda receives it. Our own copy of Powertools' `EventBridgeSchema`:
@@ -14,10 +15,10 @@ export const EventBridgeEnvelopeSchema = z.looseObject({
   time: z.iso.datetime({ offset: true }),
   region: z.string(),
   resources: z.array(z.string()),
-  'replay-name': z.string().optional(),
+  'replay-name': z.optional(z.string()),
 });
 
 /** The envelope with a typed `detail`. */
-export function eventBridgeEvent<T extends z.ZodType>(detail: T) {
-  return EventBridgeEnvelopeSchema.extend({ detail });
+export function eventBridgeEvent<T extends z.core.$ZodType>(detail: T) {
+  return z.extend(EventBridgeEnvelopeSchema, { detail });
 }

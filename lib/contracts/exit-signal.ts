@@ -1,5 +1,5 @@
-// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 /**
  * Outbound contract: upstream's `exit_signal_emitted` (contracts/qmtl/event_exit_signal_emitted.schema.json).
@@ -14,13 +14,15 @@ export const EXIT_ENGINE_SOURCE = 'qmtl.services.exit_engine';
 export const SignalActionSchema = z.enum(['exit', 'reduce', 'hold']);
 export type SignalAction = z.infer<typeof SignalActionSchema>;
 
+const ratio = z.number().check(z.gte(0), z.lte(1));
+
 export const ExitSignalSchema = z.strictObject({
   strategy_id: z.string(),
   action: SignalActionSchema,
-  reduction_ratio: z.number().min(0).max(1).optional(),
-  reason: z.string().optional(),
-  metrics: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
+  reduction_ratio: z.optional(ratio),
+  reason: z.optional(z.string()),
+  metrics: z.optional(z.record(z.string(), z.unknown())),
+  tags: z.optional(z.array(z.string())),
 });
 export type ExitSignal = z.infer<typeof ExitSignalSchema>;
 
@@ -39,15 +41,15 @@ const dataShape = {
   world_id: z.string(),
   as_of: z.iso.datetime({ offset: true }),
   snapshot_version: z.string(),
-  event_version: z.number().int().min(1),
+  event_version: z.number().check(z.int(), z.gte(1)),
   idempotency_key: z.string(),
-  provenance: z.record(z.string(), z.unknown()).optional(),
+  provenance: z.optional(z.record(z.string(), z.unknown())),
 };
 
 export const ExitSignalEventSchema = z.strictObject({
   ...envelopeShape,
   type: z.literal(EXIT_SIGNAL_DETAIL_TYPE),
-  data: z.strictObject({ ...dataShape, signals: z.array(ExitSignalSchema).min(1) }),
+  data: z.strictObject({ ...dataShape, signals: z.array(ExitSignalSchema).check(z.minLength(1)) }),
 });
 export type ExitSignalEvent = z.infer<typeof ExitSignalEventSchema>;
 
@@ -66,10 +68,10 @@ export const ExitSignalProposalSchema = z.strictObject({
   signal_id: z.string(),
   strategy_id: z.string(),
   action: SignalActionSchema,
-  reduction_ratio: z.number().min(0).max(1),
+  reduction_ratio: ratio,
   reason: z.string(),
-  metrics: z.record(z.string(), z.unknown()).optional(),
-  tags: z.array(z.string()).optional(),
+  metrics: z.optional(z.record(z.string(), z.unknown())),
+  tags: z.optional(z.array(z.string())),
   approval_deadline: z.iso.datetime({ offset: true }),
   default_on_timeout: z.enum(['emit', 'drop']),
   four_eyes: z.boolean(),
@@ -78,7 +80,10 @@ export const ExitSignalProposalSchema = z.strictObject({
 export const ExitSignalProposedEventSchema = z.strictObject({
   ...envelopeShape,
   type: z.literal(EXIT_SIGNAL_PROPOSED_DETAIL_TYPE),
-  data: z.strictObject({ ...dataShape, proposals: z.array(ExitSignalProposalSchema).min(1) }),
+  data: z.strictObject({
+    ...dataShape,
+    proposals: z.array(ExitSignalProposalSchema).check(z.minLength(1)),
+  }),
 });
 export type ExitSignalProposedEvent = z.infer<typeof ExitSignalProposedEventSchema>;
 

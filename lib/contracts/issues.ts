@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /** One problem with an input, as `path: message` a risk manager or operator can act on. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {
@@ -12,7 +12,7 @@ export function formatIssuePath(path: readonly PropertyKey[]): string {
 }
 
 /** Flattens a ZodError into `field: problem` lines, most specific path first. */
-export function formatZodIssues(error: z.ZodError, prefix: readonly PropertyKey[] = []): string[] {
+export function formatZodIssues(error: z.core.$ZodError, prefix: readonly PropertyKey[] = []): string[] {
   const lines: string[] = [];
   for (const issue of error.issues) {
     if (issue.code === 'invalid_union' && 'errors' in issue && Array.isArray(issue.errors)) {

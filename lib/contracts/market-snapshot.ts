@@ -1,5 +1,5 @@
-// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 /**
  * Our own contract for market indicators, `market_snapshot_updated` (BRIEF §3): the same
@@ -18,56 +18,62 @@ const isoDateTime = z.iso.datetime({
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });
 const finite = z.number({ message: 'must be a finite number' });
-const nonNegative = finite.min(0, 'must be 0 or more');
+const nonNegative = z.number({ message: 'must be a finite number' }).check(z.gte(0, 'must be 0 or more'));
+const positive = z.number({ message: 'must be a finite number' }).check(z.gt(0, 'must be greater than 0'));
+const nonEmptyString = z.string({ message: 'must be a string' }).check(z.minLength(1, 'must not be empty'));
 const finiteSeries = z.array(finite, { message: 'must be an array of finite numbers (oldest first)' });
 const nonNegativeSeries = z.array(nonNegative, { message: 'must be an array of numbers ≥ 0 (oldest first)' });
 
 /** Indicator values: `vix`, `vix3m` and any other finite numbers. */
-export const MarketIndicatorsSchema = z
-  .object({
-    vix: finite.positive('must be greater than 0').optional(),
-    vix3m: finite.positive('must be greater than 0').optional(),
-  })
-  .catchall(finite);
+export const MarketIndicatorsSchema = z.catchall(
+  z.object({
+    vix: z.optional(positive),
+    vix3m: z.optional(positive),
+  }),
+  finite,
+);
 
 /** Time series for one strategy or instrument, oldest first; extra series must be numbers too. */
-export const MarketSeriesSchema = z
-  .object({
+export const MarketSeriesSchema = z.catchall(
+  z.object({
     /** Relative quoted spread (ask − bid)/mid per period. */
-    spread: finiteSeries.optional(),
+    spread: z.optional(finiteSeries),
     /** Traded value per period (currency units), the Amihud denominator. */
-    dollar_volume: nonNegativeSeries.optional(),
+    dollar_volume: z.optional(nonNegativeSeries),
     /** Returns per period, aligned with `dollar_volume` on the latest period. */
-    returns: finiteSeries.optional(),
+    returns: z.optional(finiteSeries),
     /** Position as a fraction of average daily volume, per period. */
-    adv_util: nonNegativeSeries.optional(),
-  })
-  .catchall(finiteSeries);
+    adv_util: z.optional(nonNegativeSeries),
+  }),
+  finiteSeries,
+);
 
 export const MarketSnapshotDataSchema = z.looseObject({
   /** `global`, a world id, or a venue. */
-  scope: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+  scope: nonEmptyString,
   /** Worlds this data concerns; absent means every world. */
-  worlds: z
-    .array(z.string().min(1, 'must not be empty'), { message: 'must be an array of world ids' })
-    .min(1, 'must name at least one world (omit it to mean every world)')
-    .optional(),
+  worlds: z.optional(
+    z
+      .array(z.string().check(z.minLength(1, 'must not be empty')), {
+        message: 'must be an array of world ids',
+      })
+      .check(z.minLength(1, 'must name at least one world (omit it to mean every world)')),
+  ),
   as_of: isoDateTime,
   indicators: MarketIndicatorsSchema,
-  series: z.record(z.string(), MarketSeriesSchema).optional(),
+  series: z.optional(z.record(z.string(), MarketSeriesSchema)),
   event_version: z
     .number({ message: 'must be a whole number ≥ 1' })
-    .int('must be a whole number ≥ 1')
-    .min(1, 'must be a whole number ≥ 1'),
-  idempotency_key: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+    .check(z.int('must be a whole number ≥ 1'), z.gte(1, 'must be a whole number ≥ 1')),
+  idempotency_key: nonEmptyString,
 });
 export type MarketSnapshotData = z.infer<typeof MarketSnapshotDataSchema>;
 
 /** The CloudEvents 1.0 envelope around the market data. */
 export const MarketSnapshotCloudEventSchema = z.looseObject({
   specversion: z.literal('1.0', { message: "must be '1.0'" }),
-  id: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
-  source: z.string({ message: 'must be a string' }).min(1, 'must not be empty'),
+  id: nonEmptyString,
+  source: nonEmptyString,
   type: z.literal(MARKET_SNAPSHOT_DETAIL_TYPE, { message: `must be '${MARKET_SNAPSHOT_DETAIL_TYPE}'` }),
   time: isoDateTime,
   datacontenttype: z.literal('application/json', { message: "must be 'application/json'" }),

@@ -1,6 +1,6 @@
-// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { covarianceProblemIssues, scanCovarianceMap } from './covariance-map.js';
+import './zod-messages.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -21,20 +21,19 @@ const isoDateTime = z.iso.datetime({
 });
 const finite = z.number({ message: 'must be a finite number' });
 const finiteSeries = z.array(finite);
-const refUri = z.string().regex(/^(s3|file|redis):\/\/.+/, 'must be an s3://, file:// or redis:// reference');
+const refUri = z
+  .string()
+  .check(z.regex(/^(s3|file|redis):\/\/.+/, 'must be an s3://, file:// or redis:// reference'));
 
-/** Per-scenario stress metrics; older producers write `dd_max` for `max_drawdown`. */
-const scenarioMetrics = z.record(z.string(), z.unknown()).transform((raw, ctx) => {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(raw)) {
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      ctx.addIssue({ code: 'custom', path: [key], message: 'must be a finite number' });
-      continue;
+/** Per-scenario stress metrics: every value a finite number (`dd_max` is renamed by normalizeStress). */
+const scenarioMetrics = z.record(z.string(), z.unknown()).check(
+  z.superRefine((raw, ctx) => {
+    for (const [key, value] of Object.entries(raw)) {
+      if (typeof value !== 'number' || !Number.isFinite(value))
+        ctx.addIssue({ code: 'custom', path: [key], message: 'must be a finite number' });
     }
-    out[key === 'dd_max' ? 'max_drawdown' : key] = value;
-  }
-  return out;
-});
+  }),
+);
 
 /**
  * Every `realized_returns` shape upstream's consumers accept (`core_loop_hub.extract_returns_from_realized`):
@@ -71,68 +70,73 @@ export interface NormalizedStress {
   by_strategy: Record<string, Record<string, Record<string, number>>>;
 }
 
-export const SnapshotDataSchema = z
-  .looseObject({
-    world_id: z.string().min(1, 'must not be empty'),
-    as_of: isoDateTime,
-    version: z.string().min(1, 'must not be empty'),
-    weights: z
-      .record(z.string(), finite)
-      .refine((w) => Object.keys(w).length > 0, 'must name at least one strategy'),
-    covariance: CovarianceMapSchema.optional(),
-    covariance_ref: refUri.optional(),
-    realized_returns: RealizedReturnsSchema.optional(),
-    realized_returns_ref: refUri.optional(),
-    stress: StressSchema.optional(),
-    stress_ref: refUri.optional(),
-    constraints: z.record(z.string(), z.unknown()).optional(),
-    provenance: z.record(z.string(), z.unknown()).optional(),
-    hash: z.string().optional(),
-    ttl_sec: z.number().int('must be a whole number of seconds').min(1).max(MAX_TTL_SEC).optional(),
-    created_at: isoDateTime.optional(),
-    event_version: z.number().int().min(1).optional(),
-    idempotency_key: z.string().optional(),
-  })
-  .superRefine((s, ctx) => {
-    const sum = Object.values(s.weights).reduce((a, b) => a + b, 0);
-    if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['weights'],
-        message: `must sum to 1 ± ${WEIGHT_SUM_TOLERANCE} (sum is ${Number(sum.toPrecision(10))})`,
-      });
-    }
-    if (s.covariance) {
-      // One pass that also builds the matrix, remembered for prepareSnapshot / prepareRiskInput.
-      const { problems } = scanCovarianceMap(s.covariance, Object.keys(s.weights));
-      for (const issue of covarianceProblemIssues(problems)) ctx.addIssue({ code: 'custom', ...issue });
-    }
-    if (s.realized_returns && !Array.isArray(s.realized_returns)) {
-      checkRealizedMap(s.realized_returns as Record<string, unknown>, s.weights, ctx);
-    }
-    if (s.stress) {
-      for (const [key, value] of Object.entries(flattenStress(s.stress, s.weights))) {
-        const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
-        const target = nested ? value : { [key]: value };
-        for (const [scenario, metrics] of Object.entries(target)) {
-          const parsed = scenarioMetrics.safeParse(metrics);
-          if (!parsed.success) {
-            for (const issue of parsed.error.issues) {
-              ctx.addIssue({
-                code: 'custom',
-                path: ['stress', key, ...(nested ? [scenario] : []), ...issue.path] as PropertyKey[],
-                message: issue.message,
-              });
+const SnapshotShapeSchema = z.looseObject({
+  world_id: z.string().check(z.minLength(1, 'must not be empty')),
+  as_of: isoDateTime,
+  version: z.string().check(z.minLength(1, 'must not be empty')),
+  weights: z
+    .record(z.string(), finite)
+    .check(z.refine((w) => Object.keys(w).length > 0, 'must name at least one strategy')),
+  covariance: z.optional(CovarianceMapSchema),
+  covariance_ref: z.optional(refUri),
+  realized_returns: z.optional(RealizedReturnsSchema),
+  realized_returns_ref: z.optional(refUri),
+  stress: z.optional(StressSchema),
+  stress_ref: z.optional(refUri),
+  constraints: z.optional(z.record(z.string(), z.unknown())),
+  provenance: z.optional(z.record(z.string(), z.unknown())),
+  hash: z.optional(z.string()),
+  ttl_sec: z.optional(
+    z.number().check(z.int('must be a whole number of seconds'), z.gte(1), z.lte(MAX_TTL_SEC)),
+  ),
+  created_at: z.optional(isoDateTime),
+  event_version: z.optional(z.number().check(z.int(), z.gte(1))),
+  idempotency_key: z.optional(z.string()),
+});
+
+export const SnapshotDataSchema = z.pipe(
+  SnapshotShapeSchema.check(
+    z.superRefine((s, ctx) => {
+      const sum = Object.values(s.weights).reduce((a, b) => a + b, 0);
+      if (Math.abs(sum - 1) > WEIGHT_SUM_TOLERANCE) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['weights'],
+          message: `must sum to 1 ± ${WEIGHT_SUM_TOLERANCE} (sum is ${Number(sum.toPrecision(10))})`,
+        });
+      }
+      if (s.covariance) {
+        // One pass that also builds the matrix, remembered for prepareSnapshot / prepareRiskInput.
+        const { problems } = scanCovarianceMap(s.covariance, Object.keys(s.weights));
+        for (const issue of covarianceProblemIssues(problems)) ctx.addIssue({ code: 'custom', ...issue });
+      }
+      if (s.realized_returns && !Array.isArray(s.realized_returns)) {
+        checkRealizedMap(s.realized_returns as Record<string, unknown>, s.weights, ctx);
+      }
+      if (s.stress) {
+        for (const [key, value] of Object.entries(flattenStress(s.stress, s.weights))) {
+          const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
+          const target = nested ? value : { [key]: value };
+          for (const [scenario, metrics] of Object.entries(target)) {
+            const parsed = scenarioMetrics.safeParse(metrics);
+            if (!parsed.success) {
+              for (const issue of parsed.error.issues) {
+                ctx.addIssue({
+                  code: 'custom',
+                  path: ['stress', key, ...(nested ? [scenario] : []), ...issue.path] as PropertyKey[],
+                  message: issue.message,
+                });
+              }
             }
           }
         }
       }
-    }
-    if (s.created_at && Date.parse(s.created_at) < Date.parse(s.as_of) - 86_400_000) {
-      ctx.addIssue({ code: 'custom', path: ['created_at'], message: 'is more than a day before as_of' });
-    }
-  })
-  .transform((s): Normalized<typeof s> => {
+      if (s.created_at && Date.parse(s.created_at) < Date.parse(s.as_of) - 86_400_000) {
+        ctx.addIssue({ code: 'custom', path: ['created_at'], message: 'is more than a day before as_of' });
+      }
+    }),
+  ),
+  z.transform((s: SnapshotShape): Normalized<SnapshotShape> => {
     const { realized_returns, stress, ...rest } = s;
     return {
       ...rest,
@@ -140,8 +144,11 @@ export const SnapshotDataSchema = z
         ? { realized_returns: normalizeRealized(realized_returns, s.weights) }
         : {}),
       ...(stress !== undefined ? { stress: flattenStress(stress, s.weights) } : {}),
-    } as Normalized<typeof s>;
-  });
+    } as Normalized<SnapshotShape>;
+  }),
+);
+
+type SnapshotShape = z.output<typeof SnapshotShapeSchema>;
 
 /** The parsed snapshot with `realized_returns` in its canonical shape. */
 type Normalized<T> = {
@@ -249,8 +256,8 @@ function flattenStress<T extends Record<string, Record<string, unknown>>>(
 /** Upstream's CloudEvents 1.0 envelope around the snapshot. */
 export const RiskSnapshotCloudEventSchema = z.looseObject({
   specversion: z.literal('1.0'),
-  id: z.string().min(1),
-  source: z.string().min(1),
+  id: z.string().check(z.minLength(1)),
+  source: z.string().check(z.minLength(1)),
   type: z.literal('risk_snapshot_updated'),
   time: isoDateTime,
   datacontenttype: z.literal('application/json'),

@@ -1,10 +1,5 @@
-import {
-  durationMs,
-  effectiveMode,
-  type RuleMode,
-  type RuleSet,
-  type RuleSpec,
-} from '#lib/rules/rule-schema.js';
+import { durationMs, effectiveMode } from '#lib/rules/rule-modes.js';
+import type { RuleMode, RuleSet, RuleSpec } from '#lib/rules/rule-schema.js';
 import { type SizingSupport, sizingSupport } from '#lib/rules/sizing-support.js';
 
 /**

@@ -1,4 +1,5 @@
-import { effectiveMode, type RuleSet } from '#lib/rules/rule-schema.js';
+import { effectiveMode } from '#lib/rules/rule-modes.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
 import type { EpisodeState } from './episodes.js';
 
 /** Mutes and approved cuts: what keeps a signal from the gateway, and what earns a hold when an episode clears. */

@@ -1,6 +1,7 @@
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import type middy from '@middy/core';
-import type * as z from 'zod';
+import * as z from 'zod/mini';
+import '#lib/contracts/zod-messages.js';
 import { boundViolations } from './input-bounds.js';
 
 export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/eventbridge.js';
@@ -10,7 +11,7 @@ export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/even
  * handler gets `{ success: true, data }` or `{ success: false, error, originalEvent }` (the error's
  * `cause` holds the zod issues), so a bad event is recorded instead of retried.
  */
-export function parseEvent<T extends z.ZodType>(schema: T): middy.MiddlewareObj<unknown> {
+export function parseEvent<T extends z.core.$ZodType>(schema: T): middy.MiddlewareObj<unknown> {
   return {
     before(request) {
       // Bounds first: nothing recursive touches an over-deep event, no over-long id reaches a key.
@@ -24,11 +25,11 @@ export function parseEvent<T extends z.ZodType>(schema: T): middy.MiddlewareObj<
             category: 'input_bounds',
           }),
           originalEvent: request.event,
-        } satisfies ParsedResult<unknown, z.infer<T>>;
+        } satisfies ParsedResult<unknown, z.output<T>>;
         return;
       }
-      const result = schema.safeParse(request.event);
-      const parsed: ParsedResult<unknown, z.infer<T>> = result.success
+      const result = z.safeParse(schema, request.event);
+      const parsed: ParsedResult<unknown, z.output<T>> = result.success
         ? { success: true, data: result.data }
         : {
             success: false,

@@ -30,13 +30,7 @@ export const DurationSchema = z
   .string({ message: 'must be a duration such as 90s, 15m, 2h or 1d' })
   .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'must be a duration such as 90s, 15m, 2h or 1d');
 
-const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-
-/** Milliseconds of a validated duration string. */
-export function durationMs(duration: string): number {
-  const unit = duration.at(-1) as keyof typeof UNIT_MS;
-  return Number(duration.slice(0, -1)) * UNIT_MS[unit];
-}
+export { durationMs, effectiveMode } from './rule-modes.js';
 
 export const RuleModeSchema = z.enum(['enforce', 'approval', 'shadow']);
 export type RuleMode = z.infer<typeof RuleModeSchema>;
@@ -369,10 +363,4 @@ export type RuleSetDefinition = z.infer<typeof RuleSetSchema>;
 export interface RuleSet extends RuleSetDefinition {
   version: string;
   source: string;
-}
-
-/** The effective mode of a rule inside its set (a shadow world forces every rule to shadow). */
-export function effectiveMode(set: Pick<RuleSetDefinition, 'mode'>, rule: Pick<Rule, 'mode'>): RuleMode {
-  if (set.mode === 'shadow') return 'shadow';
-  return rule.mode ?? set.mode;
 }

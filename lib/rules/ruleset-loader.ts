@@ -4,21 +4,13 @@ import { basename, extname, join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
 import { formatZodIssues } from '#lib/contracts/issues.js';
 import { type RuleSet, RuleSetSchema } from './rule-schema.js';
+import { RuleSetError, RuleSetRegistry } from './ruleset-registry.js';
 
-/** The world name a rule set declares to apply to every world without a set of its own. */
-export const DEFAULT_WORLD = 'default';
+// The registry and its error live apart (no YAML, no schema) for the Lambda bundle; re-exported here
+// for everything that reads rule-set files.
+export { DEFAULT_WORLD, RuleSetError, RuleSetRegistry } from './ruleset-registry.js';
+
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
-
-/** A rule set that failed validation; `errors` are `file: field: problem` lines. */
-export class RuleSetError extends Error {
-  override readonly name = 'RuleSetError';
-  constructor(
-    readonly errors: string[],
-    options?: ErrorOptions,
-  ) {
-    super(`invalid rule set:\n  ${errors.join('\n  ')}`, options);
-  }
-}
 
 /** Content hash of a rule-set file: its version, carried in every signal and audit record. */
 export function ruleSetVersion(text: string): string {
@@ -45,33 +37,6 @@ export function parseRuleSet(text: string, source: string): RuleSet {
 /** Reads one rule-set file. */
 export function loadRuleSetFile(path: string): RuleSet {
   return parseRuleSet(readFileSync(path, 'utf8'), basename(path));
-}
-
-/** The rule sets of a deployment, by world, with the default for worlds not named. */
-export class RuleSetRegistry {
-  private readonly byWorld: ReadonlyMap<string, RuleSet>;
-
-  constructor(sets: readonly RuleSet[]) {
-    const map = new Map<string, RuleSet>();
-    const errors: string[] = [];
-    for (const set of sets) {
-      const other = map.get(set.world);
-      if (other) errors.push(`${set.source}: world '${set.world}' already has a rule set (${other.source})`);
-      map.set(set.world, set);
-    }
-    if (errors.length > 0) throw new RuleSetError(errors);
-    this.byWorld = map;
-  }
-
-  /** The rule set for a world, else the default set, else undefined. */
-  forWorld(worldId: string): RuleSet | undefined {
-    return this.byWorld.get(worldId) ?? this.byWorld.get(DEFAULT_WORLD);
-  }
-
-  /** Every set, for listing and explaining. */
-  all(): RuleSet[] {
-    return [...this.byWorld.values()];
-  }
 }
 
 /** Loads every rule set in a folder; throws RuleSetError listing every problem in every file. */

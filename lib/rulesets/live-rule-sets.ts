@@ -1,5 +1,5 @@
 import type { RuleSet } from '#lib/rules/rule-schema.js';
-import { DEFAULT_WORLD, parseRuleSet, RuleSetError } from '#lib/rules/ruleset-loader.js';
+import { DEFAULT_WORLD, RuleSetError } from '#lib/rules/ruleset-registry.js';
 import type { BundledRuleSets } from './publish.js';
 import type { RuleSetStore, StoredRuleSet } from './store.js';
 
@@ -84,13 +84,16 @@ export class LiveRuleSets implements BundledRuleSets {
         this.options.onError?.(`rule-set store unreadable; using the cached rule set of '${worldId}'`, error);
       }
     }
-    return entry.value ? this.parse(entry.value) : undefined;
+    return entry.value ? await this.parse(entry.value) : undefined;
   }
 
-  private parse(stored: StoredRuleSet): RuleSet {
+  private async parse(stored: StoredRuleSet): Promise<RuleSet> {
     const key = `${stored.world_id}\u0000${stored.revision}\u0000${stored.version}`;
     const hit = this.parsed.get(key);
     if (hit) return hit;
+    // The YAML parser and the rule-set schema load with the first published rule set: a Lambda whose
+    // worlds run on the bundled (precompiled) sets never builds them.
+    const { parseRuleSet } = await import('#lib/rules/ruleset-loader.js');
     let set: RuleSet;
     try {
       set = parseRuleSet(stored.text, stored.source);

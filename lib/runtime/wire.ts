@@ -12,7 +12,7 @@ import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
 import type { EngineConfig } from '#lib/config.js';
 import type { EngineDeps } from '#lib/engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '#lib/observability.js';
-import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 
 /** The engine's release, carried in every signal's provenance. */
@@ -54,12 +54,13 @@ export function wireEngine(
       ...(config.HUB_BASE_URL ? { hub: hubResolver(config, config.HUB_BASE_URL) } : {}),
     }),
     // Published rule sets first, the bundled ones as the initial versions (a single file given to the
-    // local runtime applies to every world as is).
+    // local runtime applies to every world as is). A Lambda reads its bundled sets compiled, validated at
+    // bundle time; the local runtime passes its YAML folder in `bundled`.
     ruleSets:
       overrides.ruleSets ??
       new LiveRuleSets(
         new DynamoDbRuleSetStore(dynamo, { state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME }),
-        bundled ?? loadRuleSetDirectory(config.RULESETS_PATH),
+        bundled ?? readCompiledRuleSets(config.RULESETS_PATH),
         {
           ttlMs: config.RULESET_CACHE_TTL_SEC * 1000,
           clock: Date.now,

@@ -3,11 +3,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
-import { EngineFunction } from '#infra/constructs/engine-function.js';
+import { EngineFunction, PROJECT_ROOT } from '#infra/constructs/engine-function.js';
+import { COMPILED_RULESETS_FILE, readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
+import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 
 // The one test that really runs esbuild (locally, no Docker), to prove the bundle is what we ship.
 describe('EngineFunction bundle', () => {
-  it('is a minified ESM module with the createRequire banner, the rule sets beside it, and starts', () => {
+  it('is a minified ESM module with the createRequire banner, lazy chunks, the compiled rule sets beside it, and starts', () => {
     const app = new App();
     const stack = new Stack(app, 'BundleProbe');
     new EngineFunction(stack, 'Probe', {
@@ -29,15 +31,22 @@ describe('EngineFunction bundle', () => {
     expect(code).toMatch(/export\s*\{/);
     expect(code).not.toMatch(/module\.exports\s*=/);
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
-    expect(readdirSync(join(dir, 'rulesets'))).toEqual(
-      readdirSync(join(import.meta.dirname, '..', '..', 'rulesets')),
-    );
+    // The rule sets beside it, compiled: every bundled world, as the YAML loader reads them.
+    const compiled = readCompiledRuleSets(join(dir, COMPILED_RULESETS_FILE)).all();
+    expect(compiled).toEqual(loadRuleSetDirectory(join(PROJECT_ROOT, 'rulesets')).all());
     // The SDK's default credential chain is swapped for the environment (lambda-credentials.ts)…
     expect(code.includes('Could not load credentials from any providers')).toBe(false);
     expect(code.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
-    // …the Tracer's X-Ray capture is inside (loaded only where tracing is on), and no legal comments are.
-    expect(code.includes('XRaySDKInstrumentation')).toBe(true);
-    expect(/\/\*!|@license/.test(code)).toBe(false);
+    // …the Tracer's X-Ray capture and the YAML parser (for published rule sets) are chunks of their own,
+    // loaded only where needed, and no file has legal comments.
+    const chunks = readdirSync(join(dir, 'chunks'))
+      .filter((name) => name.endsWith('.mjs'))
+      .map((name) => readFileSync(join(dir, 'chunks', name), 'utf8'));
+    expect(code.includes('XRaySDKInstrumentation')).toBe(false);
+    expect(chunks.filter((chunk) => chunk.includes('XRaySDKInstrumentation'))).toHaveLength(1);
+    expect(code.includes('YAMLException')).toBe(false);
+    expect(chunks.filter((chunk) => chunk.includes('YAMLException'))).toHaveLength(1);
+    for (const file of [code, ...chunks]) expect(/\/\*!|@license/.test(file)).toBe(false);
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
@@ -56,7 +65,7 @@ describe('EngineFunction bundle', () => {
             STATE_TABLE_NAME: 'state',
             AUDIT_TABLE_NAME: 'audit',
             EVENT_BUS_NAME: 'bus',
-            RULESETS_PATH: join(dir, 'rulesets'),
+            RULESETS_PATH: join(dir, COMPILED_RULESETS_FILE),
           },
           encoding: 'utf8',
           timeout: 60_000,

@@ -41,7 +41,7 @@ describe('StatelessStack', () => {
         const vars = fn.Properties.Environment.Variables as Record<string, unknown>;
         for (const name of ENGINE_ENV) expect(vars[name], name).toBeDefined();
         expect(vars).toMatchObject({
-          RULESETS_PATH: '/var/task/rulesets',
+          RULESETS_PATH: '/var/task/rulesets.json',
           POWERTOOLS_SERVICE_NAME: 'exit-engine',
           POWERTOOLS_METRICS_NAMESPACE: 'ExitEngine',
           NODE_OPTIONS: '--enable-source-maps',

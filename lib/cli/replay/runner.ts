@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
@@ -115,7 +115,7 @@ function toDelivery(json: unknown, line: number, clockMs: number): Delivery {
       raw: json,
     };
   };
-  const invalid = (error: z.ZodError, time: unknown) =>
+  const invalid = (error: z.core.$ZodError, time: unknown) =>
     reject('schema_violation', formatZodIssues(error), time);
 
   if (shape === 'eventbridge') {

@@ -6,8 +6,8 @@ import { type ApprovedCut, type EvaluationResult, evaluateRuleSet, type Mute } f
 import { mulberry32 } from '#lib/prng.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
 import { loadRuleSetFile } from '#lib/rules/ruleset-loader.js';
-import { randomMarket, randomSnapshot, randomWorld } from '../../support/random-world.js';
-import { referenceEvaluateRuleSet } from '../../support/reference-engine/evaluate.js';
+import { randomMarket, randomSnapshot, randomWorld } from '#test/support/random-world.js';
+import { referenceEvaluateRuleSet } from '#test/support/reference-engine/evaluate.js';
 import { input } from '../rules/fixtures.js';
 import { iso, ruleSet } from './harness.js';
 
