@@ -49,7 +49,8 @@ export type Outcome =
   | { outcome: 'completed_on_retry'; world_id: string; event_id: string }
   | { outcome: 'out_of_order'; world_id: string; latest_as_of: string }
   | { outcome: 'superseded'; world_id: string }
-  | { outcome: 'expired'; world_id: string; expired_at: string }
+  /** `market`: a market re-evaluation met an expired snapshot and skipped it (not recorded: the staleness sweep covers it). */
+  | { outcome: 'expired'; world_id: string; expired_at: string; trigger?: 'market' }
   | { outcome: 'rejected'; world_id: string; reasons: string[] }
   | { outcome: 'no_ruleset'; world_id: string }
   | { outcome: 'handed_over'; world_id: string };

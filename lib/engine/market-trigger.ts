@@ -90,7 +90,7 @@ export async function reevaluateOnMarket(
   if (args.nowMs > latest.expires_at_ms) {
     // Fail closed: market data alone never revives an expired snapshot.
     const expiredAt = new Date(latest.expires_at_ms).toISOString();
-    return { outcome: 'expired', world_id: args.worldId, expired_at: expiredAt };
+    return { outcome: 'expired', world_id: args.worldId, expired_at: expiredAt, trigger: 'market' };
   }
   const data = await store.getSnapshotData(latest);
   if (!data) throw new RetryableError(`world ${args.worldId}: its latest snapshot moved while being read`);

@@ -79,7 +79,9 @@ export function describeOutcome(o: Outcome): string | undefined {
     case 'out_of_order':
       return `  OUT-OF-ORDER ${o.world_id}: older than the latest snapshot (${o.latest_as_of}); recorded and ignored`;
     case 'expired':
-      return `  EXPIRED ${o.world_id}: snapshot expired at ${o.expired_at}; recorded, not evaluated`;
+      return o.trigger === 'market'
+        ? `  EXPIRED ${o.world_id}: not re-evaluated on market data, its latest snapshot expired at ${o.expired_at} (the staleness sweep covers a quiet hub)`
+        : `  EXPIRED ${o.world_id}: snapshot expired at ${o.expired_at}; recorded, not evaluated`;
     case 'superseded':
       return `  SUPERSEDED ${o.world_id}: a newer snapshot arrived during evaluation`;
     case 'no_ruleset':

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeDecisions, describeUnrouted } from '#lib/cli/local/lines.js';
+import { describeDecisions, describeOutcome, describeUnrouted } from '#lib/cli/local/lines.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
 
@@ -16,6 +16,18 @@ const event = (signals: ReturnType<typeof signal>[]) =>
   ({ data: { world_id: 'w', as_of: '2025-03-10T21:00:00Z', signals } }) as unknown as ExitSignalEvent;
 
 describe('runtime lines', () => {
+  it('says an expired snapshot was recorded, and a market re-evaluation that skipped one was not', () => {
+    const at = '2025-04-12T21:00:30.000Z';
+    expect(describeOutcome({ outcome: 'expired', world_id: 'w', expired_at: at })).toBe(
+      `  EXPIRED w: snapshot expired at ${at}; recorded, not evaluated`,
+    );
+    const market = describeOutcome({ outcome: 'expired', world_id: 'w', expired_at: at, trigger: 'market' });
+    expect(market).toMatch(
+      /not re-evaluated on market data, its latest snapshot expired at 2025-04-12T21:00:30.000Z/,
+    );
+    expect(market).not.toMatch(/recorded/);
+  });
+
   it('says a world-wide decision in one line with its strategy count and ratio range', () => {
     const e = event([
       signal('a', 0.3, ['scope:world']),
