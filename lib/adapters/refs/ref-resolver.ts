@@ -67,9 +67,11 @@ export class UriRefResolver implements RefResolver {
     try {
       return JSON.parse(text);
     } catch (error) {
-      throw new RefResolutionError(`${uri} is not valid JSON: ${(error as Error).message}`, field, false, {
-        cause: error,
-      });
+      const literal = nonFiniteLiteral(text);
+      const why = literal
+        ? `it holds ${literal}: Python's json.dumps writes NaN and Infinity by default, JSON has no such numbers, and every value here must be a finite number`
+        : (error as Error).message;
+      throw new RefResolutionError(`${uri} is not valid JSON: ${why}`, field, false, { cause: error });
     }
   }
 
@@ -138,4 +140,18 @@ export class UriRefResolver implements RefResolver {
       throw new RefResolutionError(`${uri}${what}`, field, error.retryable, { cause: error });
     }
   }
+}
+
+/**
+ * The first NaN / Infinity / -Infinity written as a bare number (what Python's `json.dumps` emits unless
+ * `allow_nan=False`), with the key it is the value of, or its offset: so a producer's non-finite value is
+ * refused naming where it is, not as an anonymous parse error.
+ */
+export function nonFiniteLiteral(text: string): string | undefined {
+  const found = /(?<=[:[,]\s*)(-?Infinity|NaN)(?=\s*[,\]}])/.exec(text);
+  if (!found) return undefined;
+  const key = /"((?:[^"\\]|\\.)*)"\s*:\s*$/.exec(
+    text.slice(Math.max(0, found.index - 300), found.index),
+  )?.[1];
+  return key === undefined ? `${found[1]} at character ${found.index}` : `${found[1]} at "${key}"`;
 }

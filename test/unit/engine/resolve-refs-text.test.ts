@@ -124,7 +124,20 @@ describe('resolveSnapshotRefs with a covariance map read from its text', () => {
         JSON.parse(good.replace('"alpha,beta"', '"alpha, beta"')),
       );
       writeFileSync(file, '{"alpha,alpha": NaN}');
-      await expect(refs.resolve(uri, 'covariance_ref', owner)).rejects.toThrow('is not valid JSON');
+      await expect(refs.resolve(uri, 'covariance_ref', owner)).rejects.toThrow(
+        /is not valid JSON: it holds NaN at "alpha,alpha": Python's json.dumps writes NaN/,
+      );
+      writeFileSync(file, '{"a,a": 0.1, "a,b": -Infinity}');
+      await expect(refs.resolve(uri, 'covariance_ref', owner)).rejects.toThrow('it holds -Infinity at "a,b"');
+      writeFileSync(file, '[1, Infinity]');
+      await expect(refs.resolve(uri, 'realized_returns_ref', owner)).rejects.toThrow(
+        'it holds Infinity at character 4',
+      );
+      // A string that merely reads NaN is not a number: an ordinary parse error.
+      writeFileSync(file, '{"NaN,x": "NaN", oops}');
+      await expect(refs.resolve(uri, 'covariance_ref', owner)).rejects.toThrow(
+        /is not valid JSON: (?!it holds)/,
+      );
     });
   });
 });
