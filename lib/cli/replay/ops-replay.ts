@@ -1,6 +1,6 @@
 import { InMemoryOpsStore } from '#lib/adapters/memory/memory-ops-store.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
-import { activeMutes, type Mute } from '#lib/engine/evaluate.js';
+import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
 import { catalogFrom, OpsError, OpsService } from '#lib/engine/ops.js';
 import type {
   AuditRecord,
@@ -52,6 +52,13 @@ export class OpsLinkedEngineStore extends InMemoryEngineStore {
     if (result === 'committed' && commit.events.length > 0)
       this.ops.putOutbox(commit.world_id, commit.evaluation_key, commit.events);
     return result;
+  }
+
+  /** Approvals are the ops store's: a cleared episode tells `hold` to the strategies ops approved a cut for. */
+  override async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
+    return (await this.ops.listSignals({ world_id: worldId, since }))
+      .filter(isApprovedCut)
+      .map((s) => ({ strategy_id: s.strategy_id, rule_ids: [...s.rule_ids], emitted_at: s.emitted_at }));
   }
 
   override async loadMutes(worldId: string): Promise<Mute[]> {

@@ -141,6 +141,47 @@ describe('replay --ops', () => {
     );
   });
 
+  it('an episode that clears after ops approved a cut proposes the hold for that strategy alone', async () => {
+    const clearRules = join(dir, 'clear-rules');
+    mkdirSync(clearRules, { recursive: true });
+    writeFileSync(
+      join(clearRules, 'w-clear.yaml'),
+      'world: w-clear\nrules:\n  - id: var_approval\n    kind: var_limit\n    limit: 0.02\n    action: { type: exit }\n    mode: approval\n    approval: { timeout_sec: 3600, default: drop, four_eyes: false }\n',
+    );
+    const snap = (version: string, minutes: number, varLevel: number) =>
+      JSON.stringify(
+        cloudEvent({
+          world: 'w-clear',
+          version,
+          asOf: new Date(T0 + minutes * 60_000 - 10_000).toISOString(),
+          varLevel,
+        }),
+      );
+    const clearEvents = join(dir, 'clear-events.jsonl');
+    writeFileSync(clearEvents, [snap('c1', 0, 0.03), snap('c2', 5, 0.01)].join('\n'));
+    const approveAlpha = join(dir, 'clear-ops.jsonl');
+    writeFileSync(
+      approveAlpha,
+      JSON.stringify({
+        at: iso(1),
+        action: 'approve',
+        world: 'w-clear',
+        strategy: 'alpha',
+        actor: 'alice',
+        reason: 'ok',
+      }),
+    );
+    const heldBack = (stdout: string) => /w-clear +var_approval +proposed (\d+)/.exec(stdout)?.[1];
+    // Without ops nothing reached the gateway, so the clear has no one to tell: the three cut proposals.
+    const plain = await replay(['--events', clearEvents, '--rules', clearRules]);
+    expect(heldBack(plain.stdout)).toBe('3');
+    // With alpha's cut approved, the clear proposes alpha's hold (approval mode): a fourth proposal.
+    const run = await replay(['--events', clearEvents, '--rules', clearRules, '--ops', approveAlpha]);
+    expect(run.code, run.stdout).toBe(0);
+    expect(heldBack(run.stdout)).toBe('4');
+    expect(run.stdout).toMatch(/outcomes: stored_only 2\b/);
+  });
+
   it('a decision the service refuses is reported with its line, and the replay exits 1', async () => {
     const bad = join(dir, 'bad-ops.jsonl');
     writeFileSync(
