@@ -262,8 +262,10 @@ async function publishApproved(
   };
 }
 
-/** Who closes a proposal no person decided: the approval-timeout sweep, or the episode check. */
+/** Who closes a proposal no person decided: the approval-timeout sweep... */
 export const TIMEOUT_ACTOR = 'system:approval-timeout';
+/** ...or the check that its risk episode is over (engine/proposal-ground.ts). */
+export const EPISODE_OVER_ACTOR = 'system:episode-over';
 
 /**
  * `proposed → expired`, audited under `kind` with its reason: the timeout's `drop` default, a
@@ -275,16 +277,17 @@ export async function expireProposal(
   how: { kind: 'timeout_stale' | 'timeout_drop' | 'episode_over'; why: string; nowMs: number },
 ): Promise<void> {
   const at = new Date(how.nowMs).toISOString();
+  const actor = how.kind === 'episode_over' ? EPISODE_OVER_ACTOR : TIMEOUT_ACTOR;
   await transitionOrExplain(deps, item, {
     signal_id: item.signal_id,
     from: 'proposed',
-    set: { status: 'expired', decided_by: TIMEOUT_ACTOR, decided_at: at, decision_reason: how.why },
+    set: { status: 'expired', decided_by: actor, decided_at: at, decision_reason: how.why },
     audit: opsAudit(
       deps,
       item.world_id,
       how.kind,
       item.signal_id,
-      { actor: TIMEOUT_ACTOR, principal: TIMEOUT_ACTOR },
+      { actor, principal: actor },
       how.why,
       how.nowMs,
       {

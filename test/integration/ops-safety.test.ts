@@ -377,6 +377,7 @@ describe('ops safety through the local pipeline', () => {
       });
       expect(await t.store.getSignal(first!.signal_id)).toMatchObject({
         status: 'expired',
+        decided_by: 'system:episode-over',
         decision_reason: expect.stringMatching(
           /approval by arn:aws:sts::123456789012:assumed-role\/ops\/alice refused/,
         ),
