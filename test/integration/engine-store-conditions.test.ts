@@ -1,19 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
-  DynamoDBDocumentClient,
+  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
-import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import type { EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { freshTables } from './support/tables.js';
 
 const W = 'w1';
 const T0 = Date.parse('2025-03-10T21:00:00Z');
@@ -70,17 +68,12 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
   let client: DynamoDBClient;
   let store: DynamoDbEngineStore;
   let doc: DynamoDBDocumentClient;
-  const tables = tableNames(`it-conditions-${randomUUID().slice(0, 8)}-`);
+  let tables: TableNames;
 
   beforeAll(async () => {
-    client = new DynamoDBClient({
-      endpoint: inject('dynamoEndpoint'),
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await createTables(client, tables);
-    store = new DynamoDbEngineStore(client, tables, inject('dynamoKind') === 'dynamodb-local');
-    doc = DynamoDBDocumentClient.from(client);
+    let transactions: boolean;
+    ({ client, doc, tables, transactions } = await freshTables('it-conditions-'));
+    store = new DynamoDbEngineStore(client, tables, transactions);
   }, 60_000);
 
   afterAll(() => client?.destroy());

@@ -1,13 +1,11 @@
-import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
-import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { EvaluationCommit } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { freshTables } from './support/tables.js';
 
 const T0 = Date.parse('2025-03-10T21:00:00Z');
 
@@ -54,7 +52,7 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
   let client: DynamoDBClient;
   let store: DynamoDbEngineStore;
   let doc: DynamoDBDocumentClient;
-  const tables = tableNames(`it-latest-${randomUUID().slice(0, 8)}-`);
+  let tables: TableNames;
   const raw = async (world: string, sk = 'LATEST') =>
     (
       await doc.send(
@@ -63,14 +61,9 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
     ).Item;
 
   beforeAll(async () => {
-    client = new DynamoDBClient({
-      endpoint: inject('dynamoEndpoint'),
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
-    await createTables(client, tables);
-    store = new DynamoDbEngineStore(client, tables, inject('dynamoKind') === 'dynamodb-local');
-    doc = DynamoDBDocumentClient.from(client);
+    let transactions: boolean;
+    ({ client, doc, tables, transactions } = await freshTables('it-latest-'));
+    store = new DynamoDbEngineStore(client, tables, transactions);
   }, 60_000);
 
   afterAll(() => client?.destroy());
