@@ -18,11 +18,11 @@ import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { findPendingOutboxes } from '#lib/local/resume-outboxes.js';
 import { engineLogger } from '#lib/observability.js';
 import { mulberry32 } from '#lib/prng.js';
+import { HUB_SOURCE, hubSnapshotEntry, marketEntry } from './hub-entries.js';
 import type { BenchFigure } from './types.js';
 
 const WORLDS = 20;
 const WEIGHTS = { alpha: 0.5, beta: 0.3, gamma: 0.2 };
-const SOURCE = 'qmtl.services.worldservice';
 
 interface Send {
   entry: PutEventsRequestEntry;
@@ -36,13 +36,7 @@ function snapshotEntry(world: string, i: number, asOfMs: number): PutEventsReque
   const varLevel = i % 2 === 0 ? 0.04 : 0.01;
   const sigmaP = varLevel / 2.3263478740408408;
   const v = (sigmaP * sigmaP) / 0.38;
-  const version = `v${i}`;
-  const hash = `sha256:${world}-${version}`;
-  const asOf = new Date(asOfMs).toISOString();
-  const data = {
-    world_id: world,
-    as_of: asOf,
-    version,
+  return hubSnapshotEntry(world, `v${i}`, asOfMs, {
     weights: WEIGHTS,
     covariance: {
       'alpha,alpha': v,
@@ -52,54 +46,7 @@ function snapshotEntry(world: string, i: number, asOfMs: number): PutEventsReque
       'alpha,gamma': 0,
       'beta,gamma': 0,
     },
-    stress: { crash: { max_drawdown: 0.1 } },
-    provenance: { actor: 'risk-hub', stage: 'live' },
-    hash,
-    ttl_sec: 86_400,
-    created_at: new Date(asOfMs + 1_000).toISOString(),
-    event_version: 1,
-    idempotency_key: `risk_snapshot_updated:${world}:${hash}:1`,
-  };
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: SOURCE,
-    DetailType: 'risk_snapshot_updated',
-    Detail: JSON.stringify({
-      specversion: '1.0',
-      id: `ce-${world}-${version}`,
-      source: SOURCE,
-      type: 'risk_snapshot_updated',
-      time: data.created_at,
-      datacontenttype: 'application/json',
-      correlation_id: `risk_snapshot:${world}:${hash}`,
-      data,
-    }),
-  };
-}
-
-function marketEntry(n: number, asOfMs: number): PutEventsRequestEntry {
-  const asOf = new Date(asOfMs).toISOString();
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: 'qmtl.services.market_data',
-    DetailType: 'market_snapshot_updated',
-    Detail: JSON.stringify({
-      specversion: '1.0',
-      id: `mkt-${n}`,
-      source: 'qmtl.services.market_data',
-      type: 'market_snapshot_updated',
-      time: asOf,
-      datacontenttype: 'application/json',
-      correlation_id: `market:global:${asOf}`,
-      data: {
-        scope: 'global',
-        as_of: asOf,
-        indicators: { vix: 18 + (n % 7), vix3m: 21 },
-        event_version: 1,
-        idempotency_key: `market_snapshot_updated:global:${asOf}:1`,
-      },
-    }),
-  };
+  });
 }
 
 /** Schema-invalid but well-formed JSON, so the bus accepts it and the handler must record it. */
@@ -118,7 +65,7 @@ function malformedEntry(n: number, rand: () => number): PutEventsRequestEntry {
   ];
   return {
     EventBusName: LOCAL_BUS_NAME,
-    Source: SOURCE,
+    Source: HUB_SOURCE,
     DetailType: 'risk_snapshot_updated',
     Detail: JSON.stringify(variants[Math.floor(rand() * variants.length)]!()),
   };
@@ -161,7 +108,11 @@ function plan(
   const extra: Send[] = [
     ...Array.from(
       { length: market },
-      (_, n): Send => ({ entry: marketEntry(n, start + n * 5_000), kind: 'market', burst: 1 }),
+      (_, n): Send => ({
+        entry: marketEntry({ id: `mkt-${n}`, asOfMs: start + n * 5_000, vix: 18 + (n % 7) }),
+        kind: 'market',
+        burst: 1,
+      }),
     ),
     ...Array.from(
       { length: malformed },

@@ -18,14 +18,14 @@ import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
-import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
+import { startLocalStack } from '#lib/local/local-stack.js';
 import { mulberry32 } from '#lib/prng.js';
 import { breakdown, type CapacityEntry, meterClient, totals } from './capacity-meter.js';
+import { hubSnapshotEntry, marketEntry } from './hub-entries.js';
 import type { BenchFigure } from './types.js';
 
 const STRATEGIES = Array.from({ length: 20 }, (_, i) => `strategy-${String(i + 1).padStart(2, '0')}`);
 const POINTS = 40;
-const SOURCE = 'qmtl.services.worldservice';
 const PREFIX = 'wu-';
 
 /** Per-strategy variance that puts 1-day 99% normal VaR at `varLevel` (equal weights, no correlation). */
@@ -53,64 +53,10 @@ function content(varLevel: number, seed: number): Content {
 }
 
 function snapshotEntry(world: string, n: number, asOfMs: number, c: Content): PutEventsRequestEntry {
-  const version = `v${n}`;
-  const hash = `sha256:${world}-${version}`;
-  const asOf = new Date(asOfMs).toISOString();
-  const data = {
-    world_id: world,
-    as_of: asOf,
-    version,
+  return hubSnapshotEntry(world, `v${n}`, asOfMs, {
     weights: Object.fromEntries(STRATEGIES.map((s) => [s, 1 / STRATEGIES.length])),
     ...c,
-    stress: { crash: { max_drawdown: 0.1 } },
-    provenance: { actor: 'risk-hub', stage: 'live' },
-    hash,
-    ttl_sec: 86_400,
-    created_at: new Date(asOfMs + 1_000).toISOString(),
-    event_version: 1,
-    idempotency_key: `risk_snapshot_updated:${world}:${hash}:1`,
-  };
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: SOURCE,
-    DetailType: 'risk_snapshot_updated',
-    Detail: JSON.stringify({
-      specversion: '1.0',
-      id: `ce-${world}-${version}`,
-      source: SOURCE,
-      type: 'risk_snapshot_updated',
-      time: data.created_at,
-      datacontenttype: 'application/json',
-      correlation_id: `risk_snapshot:${world}:${hash}`,
-      data,
-    }),
-  };
-}
-
-function marketEntry(world: string, n: number, asOfMs: number): PutEventsRequestEntry {
-  const asOf = new Date(asOfMs).toISOString();
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: 'qmtl.services.market_data',
-    DetailType: 'market_snapshot_updated',
-    Detail: JSON.stringify({
-      specversion: '1.0',
-      id: `mkt-${world}-${n}`,
-      source: 'qmtl.services.market_data',
-      type: 'market_snapshot_updated',
-      time: asOf,
-      datacontenttype: 'application/json',
-      correlation_id: `market:${world}:${asOf}`,
-      data: {
-        scope: 'global',
-        worlds: [world],
-        as_of: asOf,
-        indicators: { vix: 18, vix3m: 21 },
-        event_version: 1,
-        idempotency_key: `market_snapshot_updated:global:${world}:${asOf}:1`,
-      },
-    }),
-  };
+  });
 }
 
 function median(xs: readonly number[]): number {
@@ -185,7 +131,12 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       );
       const same = content(0.014, 100 + i);
       samples.silentHeartbeat!.push(await measure(snapshotEntry('w-silent', n++, tick(), same), silent));
-      samples.silentMarket!.push(await measure(marketEntry('w-silent', i, tick()), silent));
+      samples.silentMarket!.push(
+        await measure(
+          marketEntry({ id: `mkt-w-silent-${i}`, asOfMs: tick(), vix: 18, world: 'w-silent' }),
+          silent,
+        ),
+      );
     }
     // Publishing world: breach, calm, breach, ... each publishes 20 signals.
     await measure(snapshotEntry('w-publish', n++, tick(), calm), silent);
