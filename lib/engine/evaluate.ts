@@ -20,7 +20,7 @@ import { sizeAction } from './size-action.js';
 export type { Channel, DecidedSignal } from './merge-asks.js';
 export { mergeAsks } from './merge-asks.js';
 export type { ApprovedCut, Mute } from './mutes-and-cuts.js';
-export { activeMutes, findMute, isApprovedCut, openApprovalSince } from './mutes-and-cuts.js';
+export { activeMutes, approvedCutOf, findMute, isApprovedCut, openApprovalSince } from './mutes-and-cuts.js';
 export type { RuleOutcome } from './rule-outcomes.js';
 
 export interface EvaluationResult {

@@ -70,6 +70,19 @@ export function isApprovedCut(row: { mode: string; status: string; action: strin
   );
 }
 
+/** The approved cut a stored signal row (or marker) stands for. */
+export function approvedCutOf(row: {
+  strategy_id?: unknown;
+  rule_ids?: unknown;
+  emitted_at?: unknown;
+}): ApprovedCut {
+  return {
+    strategy_id: String(row.strategy_id),
+    rule_ids: [...((row.rule_ids as Iterable<string> | undefined) ?? [])],
+    emitted_at: String(row.emitted_at),
+  };
+}
+
 /** Whether an approved cut of this rule reached this strategy during the episode opened at `openedAt`. */
 export function wasApproved(
   cuts: readonly ApprovedCut[],

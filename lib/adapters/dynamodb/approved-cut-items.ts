@@ -1,5 +1,5 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import type { ApprovedCut } from '#lib/engine/evaluate.js';
+import { type ApprovedCut, approvedCutOf } from '#lib/engine/evaluate.js';
 import type { SignalTransition } from '#lib/engine/ports.js';
 import { queryAll } from './document.js';
 import { worldPk } from './outbox-items.js';
@@ -52,8 +52,6 @@ export async function approvedCutMarkers(
   });
   return items.map((i) => ({
     signal_id: String(i.signal_id),
-    strategy_id: String(i.strategy_id),
-    rule_ids: [...((i.rule_ids as Iterable<string> | undefined) ?? [])],
-    emitted_at: String(i.emitted_at),
+    ...approvedCutOf(i),
   }));
 }

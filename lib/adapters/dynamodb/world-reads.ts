@@ -1,6 +1,12 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EpisodeState } from '#lib/engine/episodes.js';
-import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import {
+  type ApprovedCut,
+  activeMutes,
+  approvedCutOf,
+  isApprovedCut,
+  type Mute,
+} from '#lib/engine/evaluate.js';
 import { approvedCutMarkers } from './approved-cut-items.js';
 import { queryAll } from './document.js';
 import { EpisodeLog } from './episode-log.js';
@@ -77,11 +83,7 @@ export async function loadApprovedCuts(
   const cuts = new Map<string, ApprovedCut>();
   for (const i of items) {
     if (!isApprovedCut(i as { mode: string; status: string; action: string })) continue;
-    cuts.set(String(i.signal_id), {
-      strategy_id: String(i.strategy_id),
-      rule_ids: [...((i.rule_ids as Iterable<string> | undefined) ?? [])],
-      emitted_at: String(i.emitted_at),
-    });
+    cuts.set(String(i.signal_id), approvedCutOf(i));
   }
   for (const { signal_id, ...cut } of markers) if (!cuts.has(signal_id)) cuts.set(signal_id, cut);
   return [...cuts.values()];

@@ -2,7 +2,13 @@ import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import { type EpisodeState, episodeKey } from '#lib/engine/episodes.js';
 import { EvaluationInProgressError } from '#lib/engine/errors.js';
-import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import {
+  type ApprovedCut,
+  activeMutes,
+  approvedCutOf,
+  isApprovedCut,
+  type Mute,
+} from '#lib/engine/evaluate.js';
 import { digest } from '#lib/engine/ids.js';
 import type {
   AdvanceResult,
@@ -208,7 +214,7 @@ export class InMemoryEngineStore implements EngineStore {
   async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
     return [...this.signals.values()]
       .filter((s) => s.world_id === worldId && s.emitted_at >= since && isApprovedCut(s))
-      .map((s) => ({ strategy_id: s.strategy_id, rule_ids: [...s.rule_ids], emitted_at: s.emitted_at }));
+      .map(approvedCutOf);
   }
 
   /** Stores a mute (or replaces one with the same id), as the ops path writes it. */

@@ -1,6 +1,12 @@
 import { InMemoryOpsStore } from '#lib/adapters/memory/memory-ops-store.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
-import { type ApprovedCut, activeMutes, isApprovedCut, type Mute } from '#lib/engine/evaluate.js';
+import {
+  type ApprovedCut,
+  activeMutes,
+  approvedCutOf,
+  isApprovedCut,
+  type Mute,
+} from '#lib/engine/evaluate.js';
 import { catalogFrom, OpsError, OpsService } from '#lib/engine/ops.js';
 import type {
   AuditRecord,
@@ -58,7 +64,7 @@ export class OpsLinkedEngineStore extends InMemoryEngineStore {
   override async loadApprovedCuts(worldId: string, since: string): Promise<ApprovedCut[]> {
     return (await this.ops.listSignals({ world_id: worldId, since }))
       .filter(isApprovedCut)
-      .map((s) => ({ strategy_id: s.strategy_id, rule_ids: [...s.rule_ids], emitted_at: s.emitted_at }));
+      .map(approvedCutOf);
   }
 
   override async loadMutes(worldId: string): Promise<Mute[]> {
