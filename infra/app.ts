@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
 import { validateRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { propsFromContext } from './config.js';
 import { PROJECT_ROOT } from './constructs/engine-function.js';
 import { buildExitEngine } from './exit-engine-app.js';
+import { AwsSolutionsPlugin } from './nag.js';
 import { assertRuleSetsValid, InvalidRuleSetsError } from './ruleset-guard.js';
 
 // The cdk.json app entry. Deploy settings come from context (`-c key=value`); see infra/config.ts.
@@ -18,5 +18,5 @@ try {
 
 const app = new App();
 buildExitEngine(app, propsFromContext(app.node));
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+Validations.of(app).addPlugins(new AwsSolutionsPlugin(app));
 app.synth();

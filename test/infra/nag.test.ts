@@ -5,6 +5,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import type { ExitEngineProps } from '#infra/config.js';
 import { buildExitEngine } from '#infra/exit-engine-app.js';
+import { AwsSolutionsPlugin } from '#infra/nag.js';
 import { CDK_JSON_CONTEXT, synthEngine } from './synth.js';
 
 const FULL: ExitEngineProps = {
@@ -57,7 +58,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('lets the registered pack pass a full synth, as `cdk synth` runs it', () => {
     const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
     buildExitEngine(app, FULL);
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+    Validations.of(app).addPlugins(new AwsSolutionsPlugin(app));
     expect(() => app.synth()).not.toThrow();
   });
 
