@@ -17,7 +17,8 @@ import type { MarketScopeView } from '#lib/rules/types.js';
 import { ENGINE_VERSION } from '#lib/runtime/wire.js';
 import { type CliCommand, parseFlags, requiredFlag, UsageError } from '../args.js';
 import { InputError, loadSnapshotFile, streamHint } from '../load-input.js';
-import { formatRuleValue, loadRuleSets, measureName } from './rules.js';
+import { formatRuleValue, measureName } from '../rules/explain-rule.js';
+import { loadRuleSets } from './rules.js';
 
 /** Where a deployment's rule sets live, and what `evaluate` and `replay` use by default. */
 export const DEFAULT_RULES = 'rulesets';

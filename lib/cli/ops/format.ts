@@ -1,5 +1,5 @@
 import type { AuditRecord, OpsSignalItem } from '#lib/engine/ports.js';
-import { formatRuleValue } from '../commands/rules.js';
+import { formatRuleValue } from '../rules/explain-rule.js';
 
 /** Pads columns to a readable table. */
 export function table(headers: string[], rows: string[][]): string {

@@ -5,7 +5,7 @@ import type { RuleOutcome } from '#lib/engine/evaluate.js';
 import type { AuditRecord } from '#lib/engine/ports.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { formatTable } from '../commands/evaluate.js';
-import { formatRuleValue, measureName } from '../commands/rules.js';
+import { formatRuleValue, measureName } from '../rules/explain-rule.js';
 import type { AppliedOps } from './ops-replay.js';
 import { type ReplayedLine, type ReplaySink, SNAPSHOT_TYPE } from './runner.js';
 

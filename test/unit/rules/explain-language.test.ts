@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainRule } from '#lib/cli/commands/rules.js';
+import { explainRule } from '#lib/cli/rules/explain-rule.js';
 import { type RuleSet, RuleSetSchema } from '#lib/rules/rule-schema.js';
 
 /** `rules explain` states the newer language features in words. */
