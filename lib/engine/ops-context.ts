@@ -1,6 +1,6 @@
 import { OpsNotFoundError, OpsValidationError } from './ops-errors.js';
-import type { WorldCatalog } from './ops-mutes.js';
 import type { EngineLogger, EngineMetrics, OpsSignalItem, OpsStore, SignalPublisher } from './ports.js';
+import type { WorldCatalog } from './world-catalog.js';
 
 /** What every ops use case is given: the ports and settings, passed in (time comes with each call). */
 export interface OpsDeps {

@@ -1,28 +1,17 @@
 import { editDistance } from '#lib/edit-distance.js';
 import { formatDuration, parseInstant } from './durations.js';
 import { digest } from './ids.js';
+import { required } from './ops-context.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from './ops-errors.js';
-import type { AuditRecord, EngineMetrics, EngineStore, MuteRecord, OpsStore } from './ports.js';
+import type { AuditRecord, EngineMetrics, MuteRecord, OpsStore } from './ports.js';
 import { principalOf } from './principal.js';
+import type { WorldCatalog } from './world-catalog.js';
 
 /**
  * The mute use cases and their rules: a mute names a rule and a strategy that exist, never duplicates
  * an active one, and needs a second person when it is long (beyond the rule set's `max_mute_sec`) or
  * silences the whole world (no rule and no strategy). Pure over ports; time is passed in.
  */
-
-/** What a mute is checked against: the world's current rule set and the strategies of its latest snapshot. */
-export interface WorldCatalog {
-  /** The rule set that applies to the world; undefined when none does. */
-  ruleSet(
-    world: string,
-  ):
-    | { version: string; rule_ids: readonly string[]; max_mute_sec: number }
-    | undefined
-    | Promise<{ version: string; rule_ids: readonly string[]; max_mute_sec: number } | undefined>;
-  /** Strategy ids of the world's latest snapshot; undefined when the world has had no snapshot. */
-  strategies(world: string): Promise<readonly string[] | undefined>;
-}
 
 export interface MuteRequest {
   world: string;
@@ -102,12 +91,6 @@ function unknownName(
     field,
     `'${value}' is not ${where}${guess ? `; did you mean '${guess}'?` : ''} (known: ${list || 'none'})`,
   );
-}
-
-function required(field: string, value: string | undefined): string {
-  const v = value?.trim();
-  if (!v) throw new OpsValidationError(field, 'is required and must not be empty');
-  return v;
 }
 
 export interface MuteOpsDeps {
@@ -369,36 +352,4 @@ export class MuteOps {
     }
     return undefined;
   }
-}
-
-/**
- * The catalog over the deployment's rule sets and the engine store's latest snapshot per world: the rule ids
- * and `max_mute_sec` of the set that applies, and the strategies of the latest weights.
- */
-export function catalogFrom(
-  ruleSets: {
-    forWorld(
-      world: string,
-    ):
-      | { version: string; max_mute_sec: number; rules: { id: string }[] }
-      | undefined
-      | Promise<{ version: string; max_mute_sec: number; rules: { id: string }[] } | undefined>;
-  },
-  store: Pick<EngineStore, 'getLatestSnapshot' | 'getSnapshotData'>,
-): WorldCatalog {
-  return {
-    async ruleSet(world) {
-      const set = await ruleSets.forWorld(world);
-      return (
-        set && { version: set.version, max_mute_sec: set.max_mute_sec, rule_ids: set.rules.map((r) => r.id) }
-      );
-    },
-    async strategies(world) {
-      // The body, read for a rare human action, rather than a strategy list on the compact record
-      // that every snapshot and every commit would pay for (up to ~15 write units at 1,000 strategies).
-      const latest = await store.getLatestSnapshot(world);
-      const data = latest && (await store.getSnapshotData(latest));
-      return data ? Object.keys(data.weights) : undefined;
-    },
-  };
 }

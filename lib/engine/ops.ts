@@ -16,7 +16,6 @@ export { type ApproveResult, decideApproval } from './ops-approval.js';
 export type { Actor, OpsDeps } from './ops-context.js';
 export * from './ops-errors.js';
 export {
-  catalogFrom,
   didYouMean,
   hasSelectors,
   type MuteRequest,
@@ -25,7 +24,6 @@ export {
   muteId,
   muteState,
   type UnmuteRequest,
-  type WorldCatalog,
 } from './ops-mutes.js';
 export {
   assertSweepComplete,
@@ -33,6 +31,7 @@ export {
   type SweepResult,
   TIMEOUT_ACTOR,
 } from './ops-timeout-sweep.js';
+export { catalogFrom, type WorldCatalog } from './world-catalog.js';
 
 /**
  * The ops use cases: approve or reject proposed signals, settle the ones nobody decided, mute and
