@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { EXIT_ENGINE_SOURCE } from './exit-signal.js';
+import './zod-messages.js';
 
 /**
  * The engine's own internal event, `market_reevaluation_requested`: the market function stores market
@@ -17,7 +17,7 @@ const isoDateTime = z.iso.datetime({
   offset: true,
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });
-const nonEmpty = z.string({ message: 'must be a string' }).min(1, 'must not be empty');
+const nonEmpty = z.string({ message: 'must be a string' }).check(z.minLength(1, 'must not be empty'));
 
 /** One world, one market event: what the per-world evaluation needs to find its work. */
 export const MarketReevaluationDataSchema = z.strictObject({

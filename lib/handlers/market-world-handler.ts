@@ -4,7 +4,7 @@ import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { MarketReevaluationEventSchema } from '#lib/app/edge.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { logger, metrics, observeInvocation } from '#lib/observability.js';
