@@ -5,7 +5,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Metafile } from 'esbuild';
-import { buildLambdaBundle, LAMBDA_NODE_OPTIONS } from '#infra/constructs/lambda-bundling.js';
+import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
@@ -120,8 +120,7 @@ process.stdout.write(JSON.stringify({ ms: performance.now() - start, cpuMs: (use
 function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    // As the construct starts the function: with source maps on.
-    NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
+    // As the construct starts the function: no NODE_OPTIONS (source maps are read on demand).
     SIGNALS_TABLE_NAME: 'bench-signals',
     STATE_TABLE_NAME: 'bench-state',
     AUDIT_TABLE_NAME: 'bench-audit',

@@ -4,6 +4,7 @@ import type { Tracer } from '@aws-lambda-powertools/tracer';
 import type middy from '@middy/core';
 import { EvaluationInProgressError } from './engine/errors.js';
 import type { EngineLogger, EngineMetrics } from './engine/ports.js';
+import { mapErrorStack } from './source-mapped-stack.js';
 
 /** The Powertools singletons, one per process (STYLE 7). */
 export const logger = new Logger({ serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'exit-engine' });
@@ -141,7 +142,8 @@ export function isDesignedRetry(error: unknown): boolean {
 /**
  * Per-invocation bookkeeping, used after `logMetrics` so it runs before the metrics are published: flushes
  * the dimensioned counts, and on an error that is not a designed retry counts `UnexpectedFailures` (what the
- * error alarms watch, instead of Lambda's `Errors`, which counts designed retries too).
+ * error alarms watch, instead of Lambda's `Errors`, which counts designed retries too). Such an error's
+ * stack is mapped through the bundle's source maps before Lambda reports it (lib/source-mapped-stack.ts).
  */
 export function observeInvocation(): middy.MiddlewareObj {
   return {
@@ -150,6 +152,7 @@ export function observeInvocation(): middy.MiddlewareObj {
     },
     onError(request) {
       if (!isDesignedRetry(request.error)) {
+        mapErrorStack(request.error);
         metrics.addMetric(UNEXPECTED_FAILURES_METRIC, MetricUnit.Count, 1);
         logger.error('invocation failed', { error: (request.error as Error | undefined)?.message });
       }

@@ -11,7 +11,7 @@ import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { BUNDLED_RULESETS_PATH, METRICS_NAMESPACE, POWERTOOLS_SERVICE_NAME } from '#infra/config.js';
 import type { TableDefinition } from '#lib/adapters/dynamodb/tables.js';
-import { buildLambdaBundle, LAMBDA_NODE_OPTIONS } from './lambda-bundling.js';
+import { buildLambdaBundle } from './lambda-bundling.js';
 
 /** The repository root: esbuild's project root, where package-lock.json, functions/ and rulesets/ live. */
 export const PROJECT_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -154,7 +154,6 @@ export class EngineFunction extends Construct {
           }
         : {}),
       environment: {
-        NODE_OPTIONS: LAMBDA_NODE_OPTIONS,
         POWERTOOLS_SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         // Active tracing above; the Tracer captures the SDK clients (lib/observability.ts traceAwsClient).

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
 import { compileRuleSetDirectory } from '#lib/rules/compile-rule-sets.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
@@ -24,9 +24,6 @@ export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lib/adapters/lambda-credentials.ts',
 };
 
-/** The functions' `NODE_OPTIONS`: stack traces through the source maps. The bench starts the bundle with it too. */
-export const LAMBDA_NODE_OPTIONS = '--enable-source-maps';
-
 /**
  * Node 22 ESM, minified, ES modules preferred (they tree-shake), no legal comments, and split: what a
  * module reaches only through `import()` (the Powertools Tracer with aws-xray-sdk-core, loaded where
@@ -47,7 +44,10 @@ export const LAMBDA_ESBUILD = {
   entryNames: 'index',
   chunkNames: 'chunks/[name]-[hash]',
   outExtension: { '.js': '.mjs' },
-  // Linked source maps without the sources: Node maps stack traces with them (LAMBDA_NODE_OPTIONS).
+  // Linked source maps without the sources, read on demand: the functions run without
+  // `--enable-source-maps`, with which Node parses every loaded file's map at load (~50 ms of each cold
+  // start) for stack traces only an unexpected error prints; the handlers map those traces through these
+  // maps when they happen (lib/source-mapped-stack.ts, from `observeInvocation`).
   sourcemap: 'linked',
   sourcesContent: false,
   banner: { js: ESM_REQUIRE_BANNER },
@@ -72,8 +72,21 @@ export function buildLambdaBundle(projectRoot: string, entry: string, outDir: st
     metafile: true,
     logLevel: 'warning',
   });
+  for (const output of Object.keys(result.metafile.outputs))
+    if (output.endsWith('.map')) projectRelativeSources(join(projectRoot, output), projectRoot);
   writeFileSync(join(outDir, COMPILED_RULESETS_FILE), compileOnce(join(projectRoot, 'rulesets')));
   return result.metafile;
+}
+
+/**
+ * esbuild writes a map's sources relative to the output folder (`../../../<checkout>/lib/x.ts`), which
+ * puts the build machine's layout into the deployed files; rewritten relative to the project
+ * (`lib/x.ts`, `node_modules/zod/...`), the same for every build and what a mapped stack trace shows.
+ */
+function projectRelativeSources(mapPath: string, projectRoot: string): void {
+  const map = JSON.parse(readFileSync(mapPath, 'utf8')) as { sources: string[] };
+  map.sources = map.sources.map((source) => relative(projectRoot, resolve(dirname(mapPath), source)));
+  writeFileSync(mapPath, JSON.stringify(map));
 }
 
 const compiledByContent = new Map<string, string>();
