@@ -18,10 +18,12 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Module replacements in the Lambda bundle only. Lambda always gives a function its credentials in the
  * environment, so the SDK's default chain (ini files, SSO, STS web identity, IMDS, with the STS and SSO
- * clients they carry: ~130 KB) is swapped for an environment-only provider.
+ * clients they carry: ~130 KB) is swapped for an environment-only provider; aws-xray-sdk-core's one use
+ * of `semver` (its SDK v2 patcher, never called) gets the one function it calls.
  */
 export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lib/adapters/lambda-credentials.ts',
+  semver: './lib/adapters/xray-semver.ts',
 };
 
 /**
