@@ -9,7 +9,7 @@ import {
   tPdf,
   tQuantile,
 } from '#lib/risk/distributions.js';
-import reference from '../../fixtures/reference/distributions.json' with { type: 'json' };
+import reference from '#test/fixtures/reference/distributions.json' with { type: 'json' };
 
 // Our distribution functions against scipy's (test/fixtures/reference/distributions.py wrote the values).
 // Each tolerance is relative and includes scipy's own error where it is the larger: near the median its
