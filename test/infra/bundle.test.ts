@@ -47,6 +47,13 @@ describe('EngineFunction bundle', () => {
     expect(code.includes('YAMLException')).toBe(false);
     expect(chunks.filter((chunk) => chunk.includes('YAMLException'))).toHaveLength(1);
     for (const file of [code, ...chunks]) expect(/\/\*!|@license/.test(file)).toBe(false);
+    // semver is aliased to the one function aws-xray-sdk-core calls (lib/adapters/xray-semver.ts).
+    for (const file of [code, ...chunks]) expect(file.includes('Invalid Version')).toBe(false);
+    // The maps name sources relative to the project (what lib/source-mapped-stack.ts prints), not by the
+    // build machine's layout.
+    const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
+    expect(sources).toContain('functions/evaluate-snapshot.ts');
+    expect(sources.filter((source) => source.startsWith('../') || source.startsWith('/'))).toEqual([]);
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
