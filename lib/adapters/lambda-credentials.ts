@@ -2,7 +2,7 @@ import { environmentCredentials } from './signed-fetch.js';
 
 /**
  * Stands in for `@aws-sdk/credential-provider-node` in the Lambda bundle only (an esbuild alias in
- * infra/constructs/engine-function.ts): Lambda always hands a function its role's credentials in the
+ * infra/constructs/lambda-bundling.ts): Lambda always hands a function its role's credentials in the
  * environment, so the SDK's default chain (SSO, STS web identity, ini files, IMDS: ~90 KB of bundle with
  * the STS and SSO clients it carries) is never needed there. Local runs and the CLI keep the full chain.
  */
