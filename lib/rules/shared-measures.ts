@@ -1,29 +1,90 @@
 import {
+  absorptionShift,
+  correlationZScore,
   type Drawdown,
   drawdown,
   type HistoricalTail,
   historicalTail,
   moments,
   type SeriesMoments,
+  type Turbulence,
+  turbulence,
+  type WindowShift,
 } from '#lib/risk/index.js';
+import { fastAbsorptionShift, fastCorrelationZScore, fastTurbulence } from './market-structure-fast.js';
 import type { PreparedSnapshot } from './types.js';
 
 /**
- * What several rules of one evaluation compute from the same series: moments, historical tails,
- * drawdowns and each strategy's position series wᵢ·rᵢ. One instance lives for one evaluation
- * (`evaluateRuleSet` makes it), so nothing is reused across snapshots or kept after the evaluation.
- * Results are the very numbers the plain functions give (the same function on the same array);
- * callers must not change the arrays they get.
+ * What rules measure from the snapshot's series: moments, historical tails, drawdowns, each
+ * strategy's position series wᵢ·rᵢ and the market-structure indicators of the per-strategy returns.
+ * Callers must not change the arrays they get.
  */
-export class SharedMeasures {
+export interface Measures {
+  moments(series: Float64Array): SeriesMoments;
+  historicalTail(series: Float64Array, confidence: number, horizon: number): HistoricalTail;
+  /** `drawdown` of the last `lookback` values of `series` (all of it when absent or longer). */
+  drawdown(series: Float64Array, lookback: number | undefined): Drawdown;
+  /** Strategy i's position series wᵢ·rᵢ,t, or undefined without per-strategy returns. */
+  position(i: number): Float64Array | undefined;
+  /** `moments` of strategy i's position series, or undefined without per-strategy returns. */
+  positionMoments(i: number): SeriesMoments | undefined;
+  /** `turbulence` of the per-strategy returns (throws the library's RangeError for a window they cannot fill). */
+  turbulence(returns: readonly Float64Array[], window: number): Turbulence;
+  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
+  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
+}
+
+/**
+ * The measures as first written: each call is the lib/risk function on the series, nothing kept.
+ * A rule measured on its own (tests, tools, the reference evaluation) gets these.
+ */
+export class PlainMeasures implements Measures {
+  constructor(private readonly snapshot: PreparedSnapshot) {}
+  moments(series: Float64Array): SeriesMoments {
+    return moments(series);
+  }
+  historicalTail(series: Float64Array, confidence: number, horizon: number): HistoricalTail {
+    return historicalTail(series, confidence, horizon);
+  }
+  drawdown(series: Float64Array, lookback: number | undefined): Drawdown {
+    return drawdown(lookback !== undefined && series.length > lookback ? series.subarray(-lookback) : series);
+  }
+  position(i: number): Float64Array | undefined {
+    const returns = this.snapshot.returns?.[i];
+    if (!returns) return undefined;
+    const w = this.snapshot.weights[i]!;
+    return Float64Array.from(returns, (r) => w * r);
+  }
+  positionMoments(i: number): SeriesMoments | undefined {
+    const position = this.position(i);
+    return position && moments(position);
+  }
+  turbulence(returns: readonly Float64Array[], window: number): Turbulence {
+    return turbulence(returns, window);
+  }
+  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
+    return absorptionShift(returns, shortWindow, longWindow);
+  }
+  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
+    return correlationZScore(returns, shortWindow, longWindow);
+  }
+}
+
+/**
+ * The engine's measures for one evaluation (`evaluateRuleSet` makes one): each quantity computed
+ * once however many rules read it, and by kernels that allocate little. Moments, tails, drawdowns and
+ * positions are the very numbers `PlainMeasures` gives; the market-structure indicators agree with
+ * them to rounding (market-structure-fast.ts). Nothing is kept after the evaluation.
+ */
+export class SharedMeasures implements Measures {
   private readonly momentsOf = new WeakMap<Float64Array, SeriesMoments>();
   private readonly tailsOf = new WeakMap<Float64Array, Map<string, HistoricalTail>>();
   private readonly drawdownsOf = new WeakMap<Float64Array, Map<number, Drawdown>>();
   private readonly positions: (Float64Array | undefined)[] = [];
+  private readonly positionMomentsOf: (SeriesMoments | undefined)[] = [];
 
   constructor(private readonly snapshot: PreparedSnapshot) {}
 
-  /** `moments(series)`, once per series. */
   moments(series: Float64Array): SeriesMoments {
     let m = this.momentsOf.get(series);
     if (!m) {
@@ -33,7 +94,6 @@ export class SharedMeasures {
     return m;
   }
 
-  /** `historicalTail(series, confidence, horizon)`, once per series, confidence and horizon. */
   historicalTail(series: Float64Array, confidence: number, horizon: number): HistoricalTail {
     let byKey = this.tailsOf.get(series);
     if (!byKey) {
@@ -49,7 +109,6 @@ export class SharedMeasures {
     return tail;
   }
 
-  /** `drawdown` of the last `lookback` values of `series` (all of it when absent or longer). */
   drawdown(series: Float64Array, lookback: number | undefined): Drawdown {
     let byLookback = this.drawdownsOf.get(series);
     if (!byLookback) {
@@ -59,13 +118,12 @@ export class SharedMeasures {
     const span = lookback !== undefined && series.length > lookback ? lookback : series.length;
     let dd = byLookback.get(span);
     if (!dd) {
-      dd = drawdown(span === series.length ? series : series.subarray(series.length - span));
+      dd = troughDrawdown(series, series.length - span);
       byLookback.set(span, dd);
     }
     return dd;
   }
 
-  /** Strategy i's position series wᵢ·rᵢ,t, or undefined without per-strategy returns. */
   position(i: number): Float64Array | undefined {
     const returns = this.snapshot.returns?.[i];
     if (!returns) return undefined;
@@ -78,12 +136,90 @@ export class SharedMeasures {
     }
     return scaled;
   }
+
+  positionMoments(i: number): SeriesMoments | undefined {
+    const returns = this.snapshot.returns?.[i];
+    if (!returns) return undefined;
+    let m = this.positionMomentsOf[i];
+    if (!m) {
+      const made = this.positions[i];
+      m = made ? this.moments(made) : scaledMoments(returns, this.snapshot.weights[i]!);
+      this.positionMomentsOf[i] = m;
+    }
+    return m;
+  }
+
+  turbulence(returns: readonly Float64Array[], window: number): Turbulence {
+    return fastTurbulence(returns, window);
+  }
+
+  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
+    return fastAbsorptionShift(returns, shortWindow, longWindow);
+  }
+
+  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
+    return fastCorrelationZScore(returns, shortWindow, longWindow);
+  }
 }
 
-/** The evaluation's shared measures, or a fresh set for a rule measured on its own (tests, tools). */
-export function sharedMeasuresOf(input: {
-  snapshot: PreparedSnapshot;
-  shared?: SharedMeasures;
-}): SharedMeasures {
-  return input.shared ?? new SharedMeasures(input.snapshot);
+/**
+ * `moments` of the series w·rₜ without building it: each w·rₜ is the same product the series would
+ * hold, summed in the same order, so the result is the same to the last bit.
+ */
+function scaledMoments(r: Float64Array, w: number): SeriesMoments {
+  const n = r.length;
+  let s = 0;
+  for (let t = 0; t < n; t++) s += w * r[t]!;
+  const mean = s / n;
+  let m2 = 0;
+  let m3 = 0;
+  let m4 = 0;
+  for (let t = 0; t < n; t++) {
+    const d = w * r[t]! - mean;
+    const d2 = d * d;
+    m2 += d2;
+    m3 += d2 * d;
+    m4 += d2 * d2;
+  }
+  const ss = m2;
+  m2 /= n;
+  m3 /= n;
+  m4 /= n;
+  return {
+    n,
+    mean,
+    std: n > 1 ? Math.sqrt(ss / (n - 1)) : Number.NaN,
+    skewness: m2 > 0 ? m3 / m2 ** 1.5 : Number.NaN,
+    excessKurtosis: m2 > 0 ? m4 / (m2 * m2) - 3 : Number.NaN,
+  };
+}
+
+/**
+ * `drawdown` of series[from ..], with one division per peak instead of one per period: between two
+ * peaks the peak is fixed, and a correctly rounded 1 − V/peak only grows as V falls, so the deepest
+ * point of each stretch gives that stretch's largest drawdown to the last bit.
+ */
+function troughDrawdown(series: Float64Array, from: number): Drawdown {
+  let equity = 1;
+  let peak = 1;
+  let trough = 1;
+  let max = 0;
+  for (let t = from; t < series.length; t++) {
+    equity *= 1 + series[t]!;
+    if (equity < 0) equity = 0;
+    if (equity > peak) {
+      const dd = 1 - trough / peak;
+      if (dd > max) max = dd;
+      peak = equity;
+      trough = equity;
+    } else if (equity < trough) trough = equity;
+  }
+  const dd = 1 - trough / peak;
+  if (dd > max) max = dd;
+  return { current: 1 - equity / peak, max };
+}
+
+/** The evaluation's shared measures, or the plain ones for a rule measured on its own (tests, tools). */
+export function sharedMeasuresOf(input: { snapshot: PreparedSnapshot; shared?: Measures }): Measures {
+  return input.shared ?? new PlainMeasures(input.snapshot);
 }

@@ -1,7 +1,7 @@
 import type { MarketScopeView } from '#lib/contracts/market-snapshot.js';
 import type { NormalizedStress } from '#lib/contracts/risk-snapshot.js';
 import type { Rule, RuleKind, RuleOf } from './rule-schema.js';
-import type { SharedMeasures } from './shared-measures.js';
+import type { Measures } from './shared-measures.js';
 
 /** Defined by the market contract (contracts import nothing from rules); re-exported for the rules. */
 export type { MarketScopeView };
@@ -42,7 +42,7 @@ export interface RuleInput {
   /** Market data older than this is stale and not used by market rules. */
   marketMaxAgeMs: number;
   /** What rules of this evaluation share (moments, tails, drawdowns); made per evaluation by the engine. */
-  shared?: SharedMeasures;
+  shared?: Measures;
 }
 
 /** One number a rule measured for one scope unit (the world, or one strategy). */

@@ -1,4 +1,4 @@
-import { absorptionShift, correlationZScore, turbulence } from '#lib/risk/index.js';
+import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { fanOut, round, unavailable } from './shared.js';
@@ -6,7 +6,7 @@ import { fanOut, round, unavailable } from './shared.js';
 type CorrelationRule = RuleOf<'correlation_breakdown'>;
 type Outcome = { value: number; evidence: Record<string, unknown> } | { value: null; reason: string };
 
-function compute(rule: CorrelationRule, snapshot: PreparedSnapshot): Outcome {
+function compute(rule: CorrelationRule, snapshot: PreparedSnapshot, measures: Measures): Outcome {
   const returns = snapshot.returns;
   if (!returns) return { value: null, reason: 'needs realized returns per strategy; the snapshot has none' };
   if (returns.length < 2)
@@ -15,15 +15,15 @@ function compute(rule: CorrelationRule, snapshot: PreparedSnapshot): Outcome {
   try {
     if (rule.measure === 'turbulence_percentile') {
       // The latest cross-section against the `long_window` periods before it.
-      const t = turbulence(returns, long);
+      const t = measures.turbulence(returns, long);
       if (!Number.isFinite(t.percentile))
         return { value: null, reason: 'turbulence is undefined for these returns' };
       return { value: t.percentile, evidence: { turbulence: round(t.value), window: long } };
     }
     const shift =
       rule.measure === 'avg_correlation_z'
-        ? correlationZScore(returns, short, long)
-        : absorptionShift(returns, short, long);
+        ? measures.correlationZScore(returns, short, long)
+        : measures.absorptionShift(returns, short, long);
     const evidence = {
       short_value: round(shift.short),
       long_mean: round(shift.longMean),
@@ -54,8 +54,9 @@ function compute(rule: CorrelationRule, snapshot: PreparedSnapshot): Outcome {
 export const correlationBreakdown: RuleKindEvaluator<'correlation_breakdown'> = {
   kind: 'correlation_breakdown',
   homogeneous: false,
-  measure: (rule, { snapshot }) => {
-    const outcome = compute(rule, snapshot);
+  measure: (rule, input) => {
+    const { snapshot } = input;
+    const outcome = compute(rule, snapshot, sharedMeasuresOf(input));
     const head = { measure: rule.measure, short_window: rule.short_window, long_window: rule.long_window };
     return fanOut(rule.scope, snapshot, (scopeKey, strategies): RuleMeasurement => {
       if (outcome.value === null) return unavailable(scopeKey, strategies, outcome.reason, head);

@@ -1,5 +1,4 @@
-import type { SharedMeasures } from '#lib/rules/shared-measures.js';
-import { sharedMeasuresOf } from '#lib/rules/shared-measures.js';
+import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
@@ -11,7 +10,7 @@ function measureSeries(
   scopeKey: string,
   strategies: string[],
   what: string,
-  shared: SharedMeasures,
+  shared: Measures,
 ): RuleMeasurement {
   const head = { lookback: rule.lookback ?? null };
   if (!series || series.length === 0)

@@ -4,6 +4,7 @@ import {
   contributionCut,
   cornishFisherFromMoments,
   dofFromKurtosis,
+  type HistoricalTail,
   historicalTail,
   moments,
   normalEs,
@@ -11,6 +12,7 @@ import {
   normalVar,
   normalVarMultiplier,
   portfolioSigma,
+  type SeriesMoments,
   studentTEs,
   studentTVar,
 } from '#lib/risk/index.js';
@@ -19,7 +21,7 @@ import {
   seriesContributionCut,
   tailContributions,
 } from '#lib/risk/series-sizing.js';
-import { type SharedMeasures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
+import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, round, unavailable, WORLD } from './shared.js';
@@ -35,19 +37,54 @@ type Outcome =
   | { value: number; evidence: Record<string, unknown> }
   | { value: null; reason: string; evidence: Record<string, unknown> };
 
+/** A return series as the series methods read it: its length, its historical tail and its moments. */
+interface SeriesSource {
+  n: number;
+  tail(confidence: number, horizon: number): HistoricalTail;
+  moments(): SeriesMoments;
+}
+
 /**
- * VaR or ES of a return series by a series method (student_t, cornish_fisher, historical), as a
- * positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention). `shared` is
- * the evaluation's cache, for series that do not change during it; null for scratch series.
+ * A series through the evaluation's measures, for series that do not change during it; straight
+ * from the lib/risk functions (`measures` null) for scratch series.
  */
-function seriesMeasure(
-  rule: VarRule,
-  which: Which,
-  series: Float64Array,
-  shared: SharedMeasures | null,
-): Outcome {
+class ArraySource implements SeriesSource {
+  readonly n: number;
+  constructor(
+    private readonly series: Float64Array,
+    private readonly measures: Measures | null,
+  ) {
+    this.n = series.length;
+  }
+  tail(confidence: number, horizon: number): HistoricalTail {
+    return this.measures
+      ? this.measures.historicalTail(this.series, confidence, horizon)
+      : historicalTail(this.series, confidence, horizon);
+  }
+  moments(): SeriesMoments {
+    return this.measures ? this.measures.moments(this.series) : moments(this.series);
+  }
+}
+
+/** Strategy i's position wᵢ·rᵢ: the moment methods get its moments without the series being built. */
+class PositionSource implements SeriesSource {
+  constructor(
+    readonly n: number,
+    private readonly i: number,
+    private readonly measures: Measures,
+  ) {}
+  tail(confidence: number, horizon: number): HistoricalTail {
+    return this.measures.historicalTail(this.measures.position(this.i)!, confidence, horizon);
+  }
+  moments(): SeriesMoments {
+    return this.measures.positionMoments(this.i)!;
+  }
+}
+
+/** VaR or ES of a return series by a series method (student_t, cornish_fisher, historical), as a positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention). */
+function seriesMeasure(rule: VarRule, which: Which, series: SeriesSource): Outcome {
   const { confidence, horizon } = rule;
-  const n = series.length;
+  const n = series.n;
   const base = { observations: n };
   if (rule.method === 'historical') {
     // Below n·(1 − α) = 1 the "tail" is not even one observation deep: the quantile is the sample minimum.
@@ -59,9 +96,7 @@ function seriesMeasure(
         evidence: base,
       };
     }
-    const tail = shared
-      ? shared.historicalTail(series, confidence, horizon)
-      : historicalTail(series, confidence, horizon);
+    const tail = series.tail(confidence, horizon);
     return {
       value: tail[which],
       evidence: { observations: n, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
@@ -74,7 +109,7 @@ function seriesMeasure(
       evidence: base,
     };
   }
-  const m = shared ? shared.moments(series) : moments(series);
+  const m = series.moments();
   if (rule.method === 'cornish_fisher') {
     // Zero-mean convention, as for the normal method: the sample mean of a short window is mostly noise.
     const cf = cornishFisherFromMoments(Object.assign({}, m, { mean: 0 }), confidence, horizon);
@@ -203,7 +238,8 @@ function seriesContribution(
     return;
   }
   // Not shared: the sizing search re-measures one scratch array whose contents change between calls.
-  const measure = (series: Float64Array) => seriesMeasure(rule, which, series, null).value ?? Number.NaN;
+  const measure = (series: Float64Array) =>
+    seriesMeasure(rule, which, new ArraySource(series, null)).value ?? Number.NaN;
   const contributions =
     rule.method === 'historical'
       ? (w: Float64Array, p: Float64Array) => tailContributions(returns, w, p, rule.confidence, rule.horizon)
@@ -239,7 +275,12 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
       return [
         unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
       ];
-    const measurement = toMeasurement(WORLD, strategies, seriesMeasure(rule, which, series, shared), head);
+    const measurement = toMeasurement(
+      WORLD,
+      strategies,
+      seriesMeasure(rule, which, new ArraySource(series, shared)),
+      head,
+    );
     seriesContribution(rule, which, snapshot, measurement);
     return [measurement];
   }
@@ -269,15 +310,16 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
         }),
       };
     }
-    const scaled = shared.position(i);
-    if (!scaled)
+    const returns = snapshot.returns?.[i];
+    if (!returns)
       return unavailable(
         id,
         [id],
         `${rule.method} needs realized returns per strategy; the snapshot has none`,
         head_,
       );
-    return toMeasurement(id, [id], seriesMeasure(rule, which, scaled, shared), head_);
+    const position = new PositionSource(returns.length, i, shared);
+    return toMeasurement(id, [id], seriesMeasure(rule, which, position), head_);
   });
 }
 

@@ -4,7 +4,7 @@ import { evaluateRuleSet } from '#lib/engine/evaluate.js';
 import { drawdown, historicalTail, moments } from '#lib/risk/index.js';
 import { measureRule } from '#lib/rules/kinds/index.js';
 import type { Rule } from '#lib/rules/rule-schema.js';
-import { SharedMeasures } from '#lib/rules/shared-measures.js';
+import { PlainMeasures, SharedMeasures } from '#lib/rules/shared-measures.js';
 import { ruleSet } from '../engine/harness.js';
 import { input, snapshot } from './fixtures.js';
 
@@ -54,10 +54,34 @@ describe('SharedMeasures', () => {
             const plain = Float64Array.from(snap.returns![i]!, (r) => snap.weights[i]! * r);
             expect(Array.from(shared.position(i)!)).toEqual(Array.from(plain));
             expect(shared.position(i)).toBe(shared.position(i));
+            // Moments of the position, built or not, are those of the built series to the last bit.
+            expect(new SharedMeasures(snap).positionMoments(i)).toEqual(moments(plain));
+            expect(shared.positionMoments(i)).toEqual(moments(plain));
+            expect(new PlainMeasures(snap).positionMoments(i)).toEqual(moments(plain));
+            expect(new SharedMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined)).toEqual(
+              new PlainMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined),
+            );
           });
         },
       ),
       { numRuns: 300 },
+    );
+  });
+
+  it('drawdown with one division per peak is the per-period drawdown, wipe-outs included', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.double({ min: -1.5, max: 3, noNaN: true }), { minLength: 0, maxLength: 60 }),
+        fc.option(fc.integer({ min: 1, max: 70 })),
+        (returns, lookback) => {
+          const series = Float64Array.from(returns);
+          const snap = snapshotOf({ weights: [1], returns: [[0.01]] });
+          expect(new SharedMeasures(snap).drawdown(series, lookback ?? undefined)).toEqual(
+            new PlainMeasures(snap).drawdown(series, lookback ?? undefined),
+          );
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 
