@@ -3,14 +3,14 @@ import { measureWithOverrides, whenApplies } from '#lib/rules/overrides.js';
 import { resolveLevels } from '#lib/rules/relative-levels.js';
 import type { Rule, RuleMode, RuleSet } from '#lib/rules/rule-schema.js';
 import { SharedMeasures } from '#lib/rules/shared-measures.js';
-import type { RuleInput } from '#lib/rules/types.js';
+import type { RuleInput, RuleMeasurement } from '#lib/rules/types.js';
 import { compileRuleSet } from './compiled-rules.js';
 import { dataKey, joinerRatio, sameEpisode, standingRatios } from './episode-standing.js';
 import { type EpisodeState, episodeKey, idleEpisode, stepEpisode } from './episodes.js';
 import { type Ask, type Channel, channelFor, type DecidedSignal, mergeAsks } from './merge-asks.js';
 import { type ApprovedCut, findMute, type Mute, wasApproved } from './mutes-and-cuts.js';
 import { forStrategy, notApplicable, type RuleOutcome, unevaluable } from './rule-outcomes.js';
-import { sizeAction } from './size-action.js';
+import { type Sizing, sizeAction } from './size-action.js';
 
 /**
  * The pure heart of the engine: measure every rule, size the action, advance each risk episode,
@@ -53,8 +53,8 @@ interface OpenEpisode {
   reason: string;
   next: EpisodeState;
   levels: { measure: unknown; limit: unknown };
-  metrics: () => Record<string, unknown>;
-  muteOf: (s: string) => Mute | undefined;
+  metrics: SignalMetrics;
+  muteOf: RuleMutes;
 }
 
 /**
@@ -81,6 +81,59 @@ class LazyAsk implements Ask {
   get metrics(): Record<string, unknown> {
     if (this.built === undefined) this.built = this.build();
     return this.built;
+  }
+}
+
+/**
+ * A measurement's signal metrics: its evidence first, then the engine's own fields (measure, limit,
+ * …), which the evidence must not overwrite. Built only if an ask of the measurement becomes a signal.
+ */
+class SignalMetrics {
+  private built: Record<string, unknown> | undefined;
+  constructor(
+    private readonly rule: Rule,
+    private readonly m: RuleMeasurement,
+    private readonly clear: number,
+    private readonly target: number,
+    private readonly utilization: number | null,
+    /** The sizing of a breach; undefined when the measure is not in breach. */
+    private readonly sizing: Sizing | undefined,
+  ) {}
+  get(): Record<string, unknown> {
+    if (this.built) return this.built;
+    const { rule, m, sizing } = this;
+    const engine = {
+      rule_id: rule.id,
+      kind: rule.kind,
+      measure: m.value,
+      limit: rule.limit,
+      clear: this.clear,
+      target: this.target,
+      utilization: this.utilization,
+    };
+    const sized = sizing
+      ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes }
+      : {};
+    this.built = Object.assign({}, m.evidence, engine, sized);
+    return this.built;
+  }
+}
+
+/** The mute, if any, silencing one rule for each strategy: looked up once per strategy. */
+class RuleMutes {
+  private readonly found = new Map<string, Mute | undefined>();
+  constructor(
+    private readonly mutes: readonly Mute[],
+    private readonly world: string,
+    private readonly ruleId: string,
+    private readonly nowMs: number,
+  ) {}
+  of(s: string): Mute | undefined {
+    if (this.found.has(s)) return this.found.get(s);
+    const mute =
+      this.mutes.length === 0 ? undefined : findMute(this.mutes, this.world, s, this.ruleId, this.nowMs);
+    this.found.set(s, mute);
+    return mute;
   }
 }
 
@@ -119,13 +172,7 @@ export function evaluateRuleSet({
     const baseRule = resolved.rule;
     // Overrides change levels and actions, never the measured data: one data key per rule.
     const dataKeyOfRule = dataKey(baseRule, input);
-    const muteCache = new Map<string, Mute | undefined>();
-    const muteOf = (s: string) => {
-      if (muteCache.has(s)) return muteCache.get(s);
-      const found = findMute(mutes, snapshot.world_id, s, baseRule.id, input.nowMs);
-      muteCache.set(s, found);
-      return found;
-    };
+    const muteOf = new RuleMutes(mutes, snapshot.world_id, baseRule.id, input.nowMs);
     for (const [rule, m] of measureWithOverrides(baseRule, input)) {
       const clear = rule.clear ?? rule.limit;
       const target = rule.target ?? rule.limit;
@@ -153,7 +200,7 @@ export function evaluateRuleSet({
       const emits = verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated';
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
-        verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf(s)) : [];
+        verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf.of(s)) : [];
       const before = standingRatios(prev);
       // A strategy that appears while a world-wide episode is open gets its standing action at once.
       const joined: Record<string, number> = {};
@@ -177,7 +224,7 @@ export function evaluateRuleSet({
         const ratios = { ...before };
         for (const s of told) ratios[s] = toldNow[s]! >= 1 - EPS ? 1 : toldNow[s]!;
         next.standing_ratios = ratios;
-        const muted = told.filter((s) => muteOf(s));
+        const muted = told.filter((s) => muteOf.of(s));
         const keep = emits ? [] : (prev.muted_strategies ?? []);
         const all = [...new Set([...keep, ...muted])].sort();
         if (all.length > 0) next.muted_strategies = all;
@@ -217,26 +264,7 @@ export function evaluateRuleSet({
         evidence: m.evidence,
       });
 
-      // Evidence first: the engine's own fields (measure, limit, …) must not be overwritten by it.
-      // Built only if an ask of this measurement becomes a signal.
-      let metricsBuilt: Record<string, unknown> | undefined;
-      const metrics = (): Record<string, unknown> => {
-        if (metricsBuilt) return metricsBuilt;
-        const engine = {
-          rule_id: rule.id,
-          kind: rule.kind,
-          measure: m.value,
-          limit: rule.limit,
-          clear,
-          target,
-          utilization,
-        };
-        const sized = breached
-          ? { sizing: sizing.method, measure_after: sizing.after ?? null, ...sizing.notes }
-          : {};
-        metricsBuilt = Object.assign({}, m.evidence, engine, sized);
-        return metricsBuilt;
-      };
+      const metrics = new SignalMetrics(rule, m, clear, target, utilization, breached ? sizing : undefined);
       const levels = { measure: m.value, limit: rule.limit };
       // What this episode has told each strategy and still stands by: read only if an episode clears.
       if (next.status === 'active')
@@ -247,7 +275,7 @@ export function evaluateRuleSet({
         for (const s of askFor) {
           const ratio = emits || unmuted.length > 0 ? (sizing.ratios[s] ?? 0) : joined[s]!;
           if (ratio <= EPS) continue;
-          const mute = muteOf(s);
+          const mute = muteOf.of(s);
           const action: SignalAction = ratio >= 1 - EPS ? 'exit' : sizing.action;
           asks.push(
             new LazyAsk(
@@ -260,7 +288,7 @@ export function evaluateRuleSet({
               compiled.reason,
               rule.scope,
               levels,
-              () => Object.assign(forStrategy(metrics(), s, ids), { verdict: askVerdict }),
+              () => Object.assign(forStrategy(metrics.get(), s, ids), { verdict: askVerdict }),
               mute,
             ),
           );
@@ -268,7 +296,7 @@ export function evaluateRuleSet({
       } else if (verdict === 'cleared') {
         // Only strategies this episode told to cut hear that it is over (even if since exited).
         for (const s of prev.signalled_strategies ?? strategies) {
-          const mute = muteOf(s);
+          const mute = muteOf.of(s);
           // In approval mode, only a cut ops approved moved the gateway: nothing else to undo.
           if (!mute && mode === 'approval' && !wasApproved(approvedCuts, rule.id, s, prev.opened_at))
             continue;
@@ -284,7 +312,7 @@ export function evaluateRuleSet({
               rule.scope,
               levels,
               () =>
-                Object.assign(forStrategy(metrics(), s, ids), {
+                Object.assign(forStrategy(metrics.get(), s, ids), {
                   verdict,
                   episode_id: prev.episode_id,
                   episode_opened_at: prev.opened_at,
@@ -347,7 +375,7 @@ function standingAsks(
   for (const { rule, mode, reason, next, levels, metrics, muteOf } of open) {
     for (const [s, ratio] of Object.entries(standingRatios(next))) {
       if (ratio <= EPS) continue;
-      const mute = muteOf(s);
+      const mute = muteOf.of(s);
       const channel = channelFor(mode, mute);
       const byStrategy = standing.get(channel) ?? new Map<string, LazyAsk[]>();
       standing.set(channel, byStrategy);
@@ -365,7 +393,7 @@ function standingAsks(
           rule.scope,
           levels,
           () =>
-            Object.assign(forStrategy(metrics(), s, ids), {
+            Object.assign(forStrategy(metrics.get(), s, ids), {
               verdict: 'standing',
               episode_id: next.episode_id,
             }),

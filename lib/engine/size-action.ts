@@ -30,18 +30,14 @@ export function sizeAction(
   strategies: string[],
   support: SizingSupport = sizingSupport(rule),
 ): Sizing {
-  const all = (ratio: number) => {
-    const ratios: Record<string, number> = {};
-    for (const s of strategies) ratios[s] = ratio;
-    return ratios;
-  };
   const action = rule.action;
-  if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
+  if (action.type === 'exit')
+    return { action: 'exit', method: 'exit', ratios: every(strategies, 1), after: 0 };
   if (action.type === 'reduce_fixed') {
     return {
       action: 'reduce',
       method: 'fixed',
-      ratios: all(action.ratio),
+      ratios: every(strategies, action.ratio),
       ...(m.value !== null && support.homogeneous ? { after: m.value * (1 - action.ratio) } : {}),
       ...(support.reduce
         ? { notes: { sizing_note: 'a fixed de-risking cut: no position cut moves this measure' } }
@@ -53,19 +49,14 @@ export function sizeAction(
     throw new RangeError(`rule '${rule.id}': ${support.reduce}`);
   }
   if (m.value === null || m.value <= target)
-    return { action: 'reduce', method: action.sizing, ratios: all(0) };
-  const pick = (sized: { ratios: Record<string, number> }) => {
-    const ratios: Record<string, number> = {};
-    for (const s of strategies) ratios[s] = clamp01(sized.ratios[s] ?? 0);
-    return ratios;
-  };
+    return { action: 'reduce', method: action.sizing, ratios: every(strategies, 0) };
   if (action.sizing === 'contribution') {
     const c = m.contributionSizing;
     if (c) {
       return {
         action: 'reduce',
         method: 'contribution',
-        ratios: pick(c),
+        ratios: picked(strategies, c.ratios),
         after: c.after,
         notes: {
           contribution_basis: support.contributionBasis,
@@ -80,7 +71,7 @@ export function sizeAction(
       return {
         action: 'reduce',
         method: 'contribution',
-        ratios: all(r),
+        ratios: every(strategies, r),
         after: m.value * (1 - r),
         notes: { contribution_basis: 'the strategy’s own position' },
       };
@@ -89,7 +80,7 @@ export function sizeAction(
     return {
       action: 'reduce',
       method: 'uniform_fallback',
-      ratios: m.uniformSizing ? pick(m.uniformSizing) : all(r),
+      ratios: m.uniformSizing ? picked(strategies, m.uniformSizing.ratios) : every(strategies, r),
       after: m.uniformSizing ? m.uniformSizing.after : m.value * (1 - r),
       notes: {
         sizing_fallback_reason:
@@ -98,10 +89,29 @@ export function sizeAction(
     };
   }
   if (m.uniformSizing)
-    return { action: 'reduce', method: 'exact', ratios: pick(m.uniformSizing), after: m.uniformSizing.after };
+    return {
+      action: 'reduce',
+      method: 'exact',
+      ratios: picked(strategies, m.uniformSizing.ratios),
+      after: m.uniformSizing.after,
+    };
   // Homogeneous of degree one in the weights: cutting all by r scales the measure by 1 − r.
   const r = clamp01(1 - target / m.value);
-  return { action: 'reduce', method: 'uniform', ratios: all(r), after: m.value * (1 - r) };
+  return { action: 'reduce', method: 'uniform', ratios: every(strategies, r), after: m.value * (1 - r) };
+}
+
+/** The same ratio for every strategy. */
+function every(strategies: readonly string[], ratio: number): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  for (const s of strategies) ratios[s] = ratio;
+  return ratios;
+}
+
+/** Each strategy's sized ratio, clamped to [0, 1] (0 where the sizing names none). */
+function picked(strategies: readonly string[], sized: Record<string, number>): Record<string, number> {
+  const ratios: Record<string, number> = {};
+  for (const s of strategies) ratios[s] = clamp01(sized[s] ?? 0);
+  return ratios;
 }
 
 function clamp01(x: number): number {
