@@ -1,4 +1,5 @@
 import type { ExitSignal, SignalAction } from '#lib/contracts/exit-signal.js';
+import { round } from '#lib/rules/kinds/shared.js';
 import type { Rule, RuleMode } from '#lib/rules/rule-schema.js';
 import { ACTION_RANK } from './episodes.js';
 import type { Mute } from './mutes-and-cuts.js';
@@ -114,7 +115,10 @@ export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
   );
 }
 
-/** Ratios are published to 12 significant digits: enough to restore a target within 1e-9. */
+/**
+ * Ratios are published to 12 significant digits: enough to restore a target within 1e-9. `round` is
+ * exactly Number(x.toPrecision(12)) (0 for ±0), without the string round trip.
+ */
 function roundRatio(x: number): number {
-  return Number(x.toPrecision(12));
+  return round(x);
 }

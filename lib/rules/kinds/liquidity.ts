@@ -1,4 +1,4 @@
-import { amihud, deterioration } from '#lib/risk/index.js';
+import { deterioration } from '#lib/risk/index.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { freshMarket, heldStrategies, marketEvidence, round, unavailable, WORLD } from './shared.js';
@@ -36,10 +36,8 @@ function ratioFor(
   const n = Math.min(returns.length, volume.length);
   if (n < long)
     return { value: null, reason: `'returns'/'dollar_volume' for '${id}' share ${n} values, needs ${long}` };
-  // Both series end at the same (latest) period; align them there.
-  const illiq = (w: number) => amihud(returns.slice(returns.length - w), volume.slice(volume.length - w));
-  const shortValue = illiq(short);
-  const longValue = illiq(long);
+  const shortValue = latestAmihud(returns, volume, short);
+  const longValue = latestAmihud(returns, volume, long);
   if (!(longValue > 0) || !Number.isFinite(shortValue)) {
     return {
       value: null,
@@ -47,6 +45,25 @@ function ratioFor(
     };
   }
   return { value: shortValue / longValue, evidence: { amihud_short: shortValue, amihud_long: longValue } };
+}
+
+/**
+ * `amihud` of the last `window` returns and dollar volumes (both series end at the same, latest
+ * period; aligned there), read in place rather than from copies of the windows: same sum, same order.
+ */
+function latestAmihud(returns: readonly number[], volume: readonly number[], window: number): number {
+  const r0 = returns.length - window;
+  const v0 = volume.length - window;
+  let sum = 0;
+  let days = 0;
+  for (let t = 0; t < window; t++) {
+    const dv = volume[v0 + t]!;
+    if (dv > 0) {
+      sum += Math.abs(returns[r0 + t]!) / dv;
+      days++;
+    }
+  }
+  return days > 0 ? sum / days : Number.NaN;
 }
 
 /** The latest `adv_util` market value, or the hub's `constraints.adv_util_p95` (a number, or a map per strategy). */
