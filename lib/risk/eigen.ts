@@ -40,6 +40,17 @@ export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Floa
   return symmetricEigen(matrix, n, false).values;
 }
 
+/** Eigenvalues of the symmetric row-major n×n `matrix` in no particular order: no sort, for callers that only sum them. */
+export function symmetricEigenvaluesUnordered(matrix: ArrayLike<number>, n: number): Float64Array {
+  const z = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) z[i * n + j] = z[j * n + i] = matrix[i * n + j]!;
+  const d = new Float64Array(n);
+  const e = new Float64Array(n);
+  tred2(z, n, d, e, false);
+  tqli(z, n, d, e, false);
+  return d;
+}
+
 function tred2(z: Float64Array, n: number, d: Float64Array, e: Float64Array, yesvecs: boolean): void {
   for (let i = n - 1; i > 0; i--) {
     const l = i - 1;

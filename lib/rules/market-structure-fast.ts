@@ -2,7 +2,7 @@ import {
   absorptionShift,
   commonLength,
   correlationZScore,
-  symmetricEigenvalues,
+  symmetricEigenvaluesUnordered,
   type Turbulence,
   turbulence,
   type WindowShift,
@@ -296,7 +296,7 @@ function blockAbsorption(rows: Float64Array, n: number, days: number): number {
         g[i * size + j] = s * scale;
       }
   }
-  const values = symmetricEigenvalues(g, size);
+  const values = symmetricEigenvaluesUnordered(g, size).sort();
   let total = 0;
   for (let i = 0; i < size; i++) total += Math.max(0, values[i]!);
   let top = 0;
