@@ -238,7 +238,9 @@ export function evaluateRuleSet({
         next.covered_strategies = [...strategies].sort();
       if (!sameEpisode(prev, next)) changed.push(next);
       const utilization = m.value === null || rule.limit === 0 ? null : m.value / rule.limit;
-      outcomes.push({
+      // Optional fields set one by one, in the audit row's key order (evidence last): spreads of
+      // optional parts into a literal give each row a fresh hidden class on Node 20.
+      const outcome = {
         rule_id: rule.id,
         kind: rule.kind,
         mode,
@@ -250,19 +252,19 @@ export function evaluateRuleSet({
         target,
         utilization,
         verdict: unmuted.length > 0 ? 'unmuted' : told.length > 0 && !emits ? 'joined' : verdict,
-        ...(m.unavailable ? { unavailable: m.unavailable } : {}),
-        ...(breached
-          ? {
-              proposed: {
-                action: sizing.action,
-                ratio: maxRatio,
-                sizing: sizing.method,
-                ...(sizing.after !== undefined ? { after: sizing.after } : {}),
-              },
-            }
-          : {}),
-        evidence: m.evidence,
-      });
+      } as RuleOutcome;
+      if (m.unavailable) outcome.unavailable = m.unavailable;
+      if (breached) {
+        const proposed: NonNullable<RuleOutcome['proposed']> = {
+          action: sizing.action,
+          ratio: maxRatio,
+          sizing: sizing.method,
+        };
+        if (sizing.after !== undefined) proposed.after = sizing.after;
+        outcome.proposed = proposed;
+      }
+      outcome.evidence = m.evidence;
+      outcomes.push(outcome);
 
       const metrics = new SignalMetrics(rule, m, clear, target, utilization, breached ? sizing : undefined);
       const levels = { measure: m.value, limit: rule.limit };
