@@ -25,6 +25,16 @@ function pythag(a: number, b: number): number {
 
 /** Eigenvalues (ascending) and, when asked, eigenvectors of the symmetric row-major n×n `matrix` (only its lower triangle is read). */
 export function symmetricEigen(matrix: ArrayLike<number>, n: number, wantVectors = true): SymmetricEigen {
+  const { d, z } = decompose(matrix, n, wantVectors);
+  return sortAscending(d, wantVectors ? z : null, n);
+}
+
+/** Eigenvalues in `d` (unordered) and, when asked, eigenvectors as the columns of `z`. */
+function decompose(
+  matrix: ArrayLike<number>,
+  n: number,
+  wantVectors: boolean,
+): { d: Float64Array; z: Float64Array } {
   if (matrix.length < n * n) throw new RangeError(`matrix has ${matrix.length} entries, expected ${n * n}`);
   const z = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) z[i * n + j] = z[j * n + i] = matrix[i * n + j]!;
@@ -32,7 +42,7 @@ export function symmetricEigen(matrix: ArrayLike<number>, n: number, wantVectors
   const e = new Float64Array(n);
   tred2(z, n, d, e, wantVectors);
   tqli(z, n, d, e, wantVectors);
-  return sortAscending(d, wantVectors ? z : null, n);
+  return { d, z };
 }
 
 /** Eigenvalues of the symmetric row-major n×n `matrix`, ascending. */
@@ -42,13 +52,7 @@ export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Floa
 
 /** Eigenvalues of the symmetric row-major n×n `matrix` in no particular order: no sort, for callers that only sum them. */
 export function symmetricEigenvaluesUnordered(matrix: ArrayLike<number>, n: number): Float64Array {
-  const z = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) z[i * n + j] = z[j * n + i] = matrix[i * n + j]!;
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
-  tred2(z, n, d, e, false);
-  tqli(z, n, d, e, false);
-  return d;
+  return decompose(matrix, n, false).d;
 }
 
 function tred2(z: Float64Array, n: number, d: Float64Array, e: Float64Array, yesvecs: boolean): void {

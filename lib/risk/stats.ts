@@ -35,16 +35,20 @@ export interface SeriesMoments {
 
 /**
  * Moments in one pass over the centred data. Skewness g₁ = m₃/m₂^{3/2} and excess kurtosis
- * g₂ = m₄/m₂² − 3 use the biased central moments (the "moment estimates" of BRIEF §6).
+ * g₂ = m₄/m₂² − 3 use the biased central moments (the "moment estimates" of BRIEF §6). With `scale`,
+ * the moments of scale·x without building it (each scale·xᵢ is the product the series would hold;
+ * scale 1 changes nothing).
  */
-export function moments(x: ArrayLike<number>): SeriesMoments {
+export function moments(x: ArrayLike<number>, scale = 1): SeriesMoments {
   const n = x.length;
-  const m = mean(x);
+  let s = 0;
+  for (let i = 0; i < n; i++) s += scale * x[i]!;
+  const m = s / n;
   let m2 = 0;
   let m3 = 0;
   let m4 = 0;
   for (let i = 0; i < n; i++) {
-    const d = x[i]! - m;
+    const d = scale * x[i]! - m;
     const d2 = d * d;
     m2 += d2;
     m3 += d2 * d;

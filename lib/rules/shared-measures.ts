@@ -51,9 +51,7 @@ export class PlainMeasures implements Measures {
   }
   position(i: number): Float64Array | undefined {
     const returns = this.snapshot.returns?.[i];
-    if (!returns) return undefined;
-    const w = this.snapshot.weights[i]!;
-    return Float64Array.from(returns, (r) => w * r);
+    return returns && positionSeries(returns, this.snapshot.weights[i]!);
   }
   positionMoments(i: number): SeriesMoments | undefined {
     const position = this.position(i);
@@ -129,9 +127,7 @@ export class SharedMeasures implements Measures {
     if (!returns) return undefined;
     let scaled = this.positions[i];
     if (!scaled) {
-      const w = this.snapshot.weights[i]!;
-      scaled = new Float64Array(returns.length);
-      for (let t = 0; t < returns.length; t++) scaled[t] = w * returns[t]!;
+      scaled = positionSeries(returns, this.snapshot.weights[i]!);
       this.positions[i] = scaled;
     }
     return scaled;
@@ -143,7 +139,7 @@ export class SharedMeasures implements Measures {
     let m = this.positionMomentsOf[i];
     if (!m) {
       const made = this.positions[i];
-      m = made ? this.moments(made) : scaledMoments(returns, this.snapshot.weights[i]!);
+      m = made ? this.moments(made) : moments(returns, this.snapshot.weights[i]!);
       this.positionMomentsOf[i] = m;
     }
     return m;
@@ -162,36 +158,11 @@ export class SharedMeasures implements Measures {
   }
 }
 
-/**
- * `moments` of the series w·rₜ without building it: each w·rₜ is the same product the series would
- * hold, summed in the same order, so the result is the same to the last bit.
- */
-function scaledMoments(r: Float64Array, w: number): SeriesMoments {
-  const n = r.length;
-  let s = 0;
-  for (let t = 0; t < n; t++) s += w * r[t]!;
-  const mean = s / n;
-  let m2 = 0;
-  let m3 = 0;
-  let m4 = 0;
-  for (let t = 0; t < n; t++) {
-    const d = w * r[t]! - mean;
-    const d2 = d * d;
-    m2 += d2;
-    m3 += d2 * d;
-    m4 += d2 * d2;
-  }
-  const ss = m2;
-  m2 /= n;
-  m3 /= n;
-  m4 /= n;
-  return {
-    n,
-    mean,
-    std: n > 1 ? Math.sqrt(ss / (n - 1)) : Number.NaN,
-    skewness: m2 > 0 ? m3 / m2 ** 1.5 : Number.NaN,
-    excessKurtosis: m2 > 0 ? m4 / (m2 * m2) - 3 : Number.NaN,
-  };
+/** The position series w·rₜ. */
+function positionSeries(returns: Float64Array, w: number): Float64Array {
+  const scaled = new Float64Array(returns.length);
+  for (let t = 0; t < returns.length; t++) scaled[t] = w * returns[t]!;
+  return scaled;
 }
 
 /**
