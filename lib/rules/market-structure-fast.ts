@@ -282,10 +282,13 @@ function blockAbsorption(rows: Float64Array, n: number, days: number): number {
   const g = new Float64Array(size * size);
   const scale = 1 / (days - 1);
   if (days < n) {
+    // Day-major copy, so each day's cross-section is contiguous for the days' dot products.
+    const byDay = new Float64Array(n * days);
+    for (let i = 0; i < n; i++) for (let a = 0; a < days; a++) byDay[a * n + i] = rows[i * days + a]!;
     for (let a = 0; a < days; a++)
       for (let b = 0; b <= a; b++) {
         let s = 0;
-        for (let i = 0; i < n; i++) s += rows[i * days + a]! * rows[i * days + b]!;
+        for (let i = 0; i < n; i++) s += byDay[a * n + i]! * byDay[b * n + i]!;
         g[a * size + b] = s * scale;
       }
   } else {
