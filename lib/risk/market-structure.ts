@@ -163,7 +163,7 @@ export interface WindowShift {
   short: number;
   /** Mean of the statistic over the non-overlapping short blocks of the long window (latest included). */
   longMean: number;
-  /** (short − longMean) / standard deviation (n − 1) of the block values; NaN when they do not vary. */
+  /** (short − longMean) / standard deviation (n − 1) of the block values; NaN when they do not vary (BLOCK_NOISE). */
   zScore: number;
   /** The block values, oldest first. */
   blocks: Float64Array;
@@ -197,16 +197,29 @@ function blockStatistics(
   return out;
 }
 
-function shiftOf(blocks: Float64Array): WindowShift {
+/**
+ * Block values whose spread is below this fraction of their magnitude do not vary: the spread is
+ * rounding noise, and a z-score over it is noise divided by noise (it can read 1 or more and fire a
+ * rule). This happens, for instance, when the top ⌈n/5⌉ eigenvectors span a block's whole rank (at most
+ * days − 1): every absorption ratio is 1 in exact arithmetic.
+ */
+export const BLOCK_NOISE = 1e-12;
+
+/** The shift of the latest block against all blocks (the latest included), from the block values. */
+export function windowShift(blocks: Float64Array): WindowShift {
   const count = blocks.length;
   let sum = 0;
-  for (let b = 0; b < count; b++) sum += blocks[b]!;
+  let scale = 0;
+  for (let b = 0; b < count; b++) {
+    sum += blocks[b]!;
+    scale = Math.max(scale, Math.abs(blocks[b]!));
+  }
   const longMean = sum / count;
   let ss = 0;
   for (let b = 0; b < count; b++) ss += (blocks[b]! - longMean) ** 2;
   const sd = Math.sqrt(ss / (count - 1));
   const short = blocks[count - 1]!;
-  return { short, longMean, zScore: sd > 0 ? (short - longMean) / sd : Number.NaN, blocks };
+  return { short, longMean, zScore: sd > BLOCK_NOISE * scale ? (short - longMean) / sd : Number.NaN, blocks };
 }
 
 /**
@@ -222,7 +235,7 @@ export function absorptionShift(
   const [blocks] = blockStatistics(returnsByAsset, shortWindow, longWindow, [
     (c, n) => absorptionRatio(c, n),
   ]);
-  return shiftOf(blocks!);
+  return windowShift(blocks!);
 }
 
 /** Average pairwise correlation of the latest short window and its z-score against the long window's blocks. */
@@ -232,7 +245,7 @@ export function correlationZScore(
   longWindow: number,
 ): WindowShift {
   const [blocks] = blockStatistics(returnsByAsset, shortWindow, longWindow, [averageCorrelationOf]);
-  return shiftOf(blocks!);
+  return windowShift(blocks!);
 }
 
 /** Every market-structure indicator at once, sharing the block covariances between absorption and correlation. */
@@ -246,7 +259,7 @@ export function marketStructure(
   ]);
   return {
     turbulence: turbulence(returnsByAsset, windows.turbulenceWindow),
-    absorption: shiftOf(ar!),
-    correlation: shiftOf(corr!),
+    absorption: windowShift(ar!),
+    correlation: windowShift(corr!),
   };
 }

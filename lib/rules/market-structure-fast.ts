@@ -6,6 +6,7 @@ import {
   type Turbulence,
   turbulence,
   type WindowShift,
+  windowShift,
 } from '#lib/risk/index.js';
 
 /**
@@ -262,14 +263,7 @@ function blockShift(
     if (!Number.isFinite(v)) return undefined;
     blocks[b] = v;
   }
-  let sum = 0;
-  for (let b = 0; b < count; b++) sum += blocks[b]!;
-  const longMean = sum / count;
-  let ss = 0;
-  for (let b = 0; b < count; b++) ss += (blocks[b]! - longMean) ** 2;
-  const sd = Math.sqrt(ss / (count - 1));
-  const short = blocks[count - 1]!;
-  return { short, longMean, zScore: sd > 0 ? (short - longMean) / sd : Number.NaN, blocks };
+  return windowShift(blocks);
 }
 
 /**
@@ -352,7 +346,7 @@ export function fastAbsorptionShift(
 /**
  * The fast absorption shift, or undefined where the library decides: also where the top ⌈n/5⌉
  * eigenvectors span a block's whole rank (at most days − 1), so every ratio is 1 in exact arithmetic
- * and only rounding noise varies; the library's reading of that noise stands.
+ * and only rounding noise varies; the library reads no shift there (BLOCK_NOISE in lib/risk).
  */
 function gramAbsorptionShift(
   returnsByAsset: readonly ArrayLike<number>[],

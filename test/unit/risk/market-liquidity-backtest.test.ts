@@ -13,6 +13,7 @@ import {
   marketStructure,
   relativeSpread,
   turbulence,
+  windowShift,
 } from '#lib/risk/index.js';
 
 describe('turbulence', () => {
@@ -105,6 +106,27 @@ describe('correlationZScore and absorptionShift', () => {
     const r = absorptionShift([a, b], 4, 20);
     expect(Array.from(r.blocks).map((v) => Number(v.toFixed(12)))).toEqual([0.5, 1, 0.5, 1, 1]);
     expect(r.zScore).toBeCloseTo(0.2 / Math.sqrt(0.3 / 4), 12);
+  });
+
+  it('reads no shift when the blocks agree but for rounding (top ⌈n/5⌉ eigenvectors spanning a block)', () => {
+    // 16 strategies, 5-day blocks: a block's covariance has rank ≤ 4 = ⌈16/5⌉, so every absorption ratio
+    // is 1 in exact arithmetic; the z-score of the rounding noise between them once read about 1.
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31 - 0.5;
+    };
+    const returns = Array.from({ length: 16 }, () => Float64Array.from({ length: 50 }, () => next() / 50));
+    const r = absorptionShift(returns, 5, 50);
+    for (const v of r.blocks) expect(v).toBeCloseTo(1, 12);
+    expect(new Set(r.blocks).size).toBeGreaterThan(1); // the noise is there...
+    expect(r.zScore).toBeNaN(); // ...and is not read as a shift
+    // Genuine variation far below a percent still reads (the threshold is relative 1e-12).
+    const varied = windowShift(Float64Array.from([0.5, 0.5 + 1e-9, 0.5 - 1e-9, 0.5 + 2e-9]));
+    expect(varied.zScore).toBeCloseTo(
+      (2e-9 - 0.5e-9) / Math.sqrt(((0.25 + 0.25 + 2.25 + 2.25) * 1e-18) / 3),
+      6,
+    );
   });
 
   it('marketStructure returns the same figures in one call', () => {
