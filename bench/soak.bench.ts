@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { documentClient, scanAll } from '#lib/adapters/dynamodb/document.js';
+import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { findPendingOutboxes } from '#lib/local/resume-outboxes.js';
@@ -225,7 +226,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       pending = await findPendingOutboxes(dynamo, stack.tables.state);
     }
     const audit = await scanAll(doc, { TableName: stack.tables.audit });
-    const signals = await scanAll(doc, { TableName: stack.tables.signals });
+    const signals = (await scanAll(doc, { TableName: stack.tables.signals })).map(fromStoredRow);
     dynamo.destroy();
     const rejected = new Set(audit.filter((r) => r.kind === 'rejection').map((r) => String(r.delivery_id)));
     const evaluated = new Set(

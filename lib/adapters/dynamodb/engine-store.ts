@@ -21,6 +21,7 @@ import { CLAIM_RETENTION_SEC, commitEvaluation } from './evaluation-commit.js';
 import { advanceLatest, readLatest, readSnapshotData } from './latest-snapshot-items.js';
 import { loadMarket, putMarket } from './market-items.js';
 import { conditional, evalSk, queryStuck, readEvaluation, refusedRecord, worldPk } from './outbox-items.js';
+import { statusCondition, toStoredRow } from './signal-rows.js';
 import { toStorable } from './storable.js';
 import { listWorlds, loadApprovedCuts, loadEpisodes, loadMutes } from './world-reads.js';
 
@@ -240,7 +241,7 @@ export class DynamoDbEngineStore implements EngineStore {
           await this.doc.send(
             new PutCommand({
               TableName: this.tables.signals,
-              Item: toStorable(item),
+              Item: toStoredRow(toStorable(item)),
               ConditionExpression: 'attribute_not_exists(signal_id)',
             }),
           );
@@ -257,18 +258,21 @@ export class DynamoDbEngineStore implements EngineStore {
     items: readonly SignalItem[],
     publishedAt: string,
   ): Promise<void> {
-    // Each row is written once, already published: with the table's two indexes a row costs 3 write
-    // units to create, and moving `status` would cost 4 more (the by-status index deletes and puts).
+    // Each row is written once, already published: a published row is in the by-world index only
+    // (signal-rows.ts), so it costs 2 write units to create; moving it from a pending status would cost more.
+    const pending = statusCondition('pending_publish');
     await Promise.all(
       items.map(async (item) => {
         try {
           await this.doc.send(
             new PutCommand({
               TableName: this.tables.signals,
-              Item: toStorable({ ...item, status: 'published', published_at: publishedAt }),
-              ConditionExpression: 'attribute_not_exists(signal_id) OR #status = :pending',
-              ExpressionAttributeNames: { '#status': 'status' },
-              ExpressionAttributeValues: { ':pending': 'pending_publish' },
+              Item: toStoredRow(
+                toStorable({ ...item, status: 'published' as const, published_at: publishedAt }),
+              ),
+              ConditionExpression: `attribute_not_exists(signal_id) OR ${pending.expression}`,
+              ExpressionAttributeNames: pending.names,
+              ExpressionAttributeValues: pending.values,
             }),
           );
         } catch (error) {

@@ -27,6 +27,7 @@ import { approvedCutPut } from './approved-cut-items.js';
 import { auditPut, documentClient, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
 import { outboxPart } from './outbox-items.js';
+import { fromStoredRow, isIndexedStatus, statusCondition, statusUpdate } from './signal-rows.js';
 import { toStorable } from './storable.js';
 import { SIGNALS_BY_STATUS_INDEX, SIGNALS_BY_WORLD_INDEX } from './tables.js';
 import { loadEpisodes } from './world-reads.js';
@@ -55,9 +56,9 @@ export function cancelledByConditions(
 /** An ended or expired mute stays readable this long (state-table TTL), then DynamoDB removes it. */
 const MUTE_RETENTION_SEC = 90 * 86_400;
 
-/** Reads a signal row back, turning the stored event JSON into the event. */
+/** Reads a signal row back (either status layout), turning the stored event JSON into the event. */
 function toSignal(item: Record<string, unknown>): OpsSignalItem {
-  const { approved_event_json, ...rest } = item;
+  const { approved_event_json, ...rest } = fromStoredRow(item);
   return {
     ...(rest as unknown as OpsSignalItem),
     ...(typeof approved_event_json === 'string'
@@ -98,43 +99,46 @@ export class DynamoDbOpsStore implements OpsStore {
   async listSignals(q: SignalQuery): Promise<OpsSignalItem[]> {
     const values: Record<string, unknown> = {};
     const names: Record<string, string> = {};
+    const filters: string[] = [];
+    if (q.status !== undefined) {
+      // A closed status is not in the by-status index (signal-rows.ts): its rows are found by world, or
+      // by a scan; the filter matches either attribute, so rows an older version wrote match too.
+      const status = statusCondition(q.status);
+      filters.push(status.expression);
+      Object.assign(names, status.names);
+      Object.assign(values, status.values);
+    }
+    const since = q.since ? 'emitted_at >= :since' : undefined;
+    if (q.since) values[':since'] = q.since;
+    const expressionParts = () => ({
+      ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
+      ...(Object.keys(values).length > 0 ? { ExpressionAttributeValues: values } : {}),
+    });
     let items: Record<string, unknown>[];
-    if (q.world_id !== undefined || q.status !== undefined) {
+    if (q.world_id !== undefined || (q.status !== undefined && isIndexedStatus(q.status))) {
       const byWorld = q.world_id !== undefined;
-      const key = byWorld ? 'world_id' : '#status';
-      if (!byWorld) names['#status'] = 'status';
-      values[':k'] = byWorld ? q.world_id : q.status;
-      let condition = `${key} = :k`;
-      if (q.since) {
-        condition += ' AND emitted_at >= :since';
-        values[':since'] = q.since;
-      }
-      const filter = byWorld && q.status !== undefined ? '#status = :s' : undefined;
-      if (filter) {
-        names['#status'] = 'status';
-        values[':s'] = q.status;
-      }
+      if (byWorld) values[':k'] = q.world_id;
+      const key = byWorld ? 'world_id = :k' : statusCondition(q.status!).expression;
       items = await queryAll(
         this.doc,
         {
           TableName: this.tables.signals,
           IndexName: byWorld ? SIGNALS_BY_WORLD_INDEX : SIGNALS_BY_STATUS_INDEX,
-          KeyConditionExpression: condition,
-          ...(filter ? { FilterExpression: filter } : {}),
-          ...(Object.keys(names).length > 0 ? { ExpressionAttributeNames: names } : {}),
-          ExpressionAttributeValues: values,
+          KeyConditionExpression: since ? `${key} AND ${since}` : key,
+          ...(byWorld && filters.length > 0 ? { FilterExpression: filters.join(' AND ') } : {}),
+          ...expressionParts(),
           ScanIndexForward: false,
         },
         q.limit,
       );
     } else {
+      // No world and no open status: a scan (an ops listing of a closed status across every world).
+      if (since) filters.push(since);
       items = await scanAll(
         this.doc,
         {
           TableName: this.tables.signals,
-          ...(q.since
-            ? { FilterExpression: 'emitted_at >= :since', ExpressionAttributeValues: { ':since': q.since } }
-            : {}),
+          ...(filters.length > 0 ? { FilterExpression: filters.join(' AND '), ...expressionParts() } : {}),
         },
         undefined,
       );
@@ -145,17 +149,27 @@ export class DynamoDbOpsStore implements OpsStore {
   }
 
   async transitionSignal(t: SignalTransition): Promise<boolean> {
-    const names: Record<string, string> = { '#status': 'status' };
-    const values: Record<string, unknown> = { ':from': t.from };
+    const from = statusCondition(t.from);
+    const names: Record<string, string> = { ...from.names };
+    const values: Record<string, unknown> = { ...from.values };
     const sets: string[] = [];
+    const removes: string[] = [];
+    if (t.set.status !== undefined) {
+      // A closed status leaves the by-status index (status → final_status), an open one stays in it.
+      const to = statusUpdate(t.set.status);
+      sets.push(...to.set);
+      removes.push(...to.remove);
+      Object.assign(names, to.names);
+      Object.assign(values, to.values);
+    }
     Object.entries(t.set).forEach(([key, value], i) => {
-      if (value === undefined) return;
+      if (value === undefined || key === 'status') return;
       const attr = key === 'approved_event' ? 'approved_event_json' : key;
       names[`#a${i}`] = attr;
       values[`:v${i}`] = key === 'approved_event' ? JSON.stringify(value) : toStorable(value);
       sets.push(`#a${i} = :v${i}`);
     });
-    const conditions = ['#status = :from'];
+    const conditions = [from.expression];
     if (t.approvals_count !== undefined) {
       names['#approvals'] = 'approvals';
       values[':n'] = t.approvals_count;
@@ -173,7 +187,7 @@ export class DynamoDbOpsStore implements OpsStore {
     const update: UpdateCommandInput = {
       TableName: this.tables.signals,
       Key: { signal_id: t.signal_id },
-      UpdateExpression: `SET ${sets.join(', ')}`,
+      UpdateExpression: `SET ${sets.join(', ')}${removes.length > 0 ? ` REMOVE ${removes.join(', ')}` : ''}`,
       ConditionExpression: conditions.join(' AND '),
       ExpressionAttributeNames: names,
       ExpressionAttributeValues: values,

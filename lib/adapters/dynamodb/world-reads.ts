@@ -11,6 +11,7 @@ import { approvedCutMarkers } from './approved-cut-items.js';
 import { queryAll } from './document.js';
 import { EpisodeLog } from './episode-log.js';
 import { worldPk } from './outbox-items.js';
+import { fromStoredRow } from './signal-rows.js';
 import { SIGNALS_BY_WORLD_INDEX } from './tables.js';
 
 /** What an evaluation reads of its world before it runs: the worlds known, episodes, mutes, approved cuts. */
@@ -81,7 +82,7 @@ export async function loadApprovedCuts(
     approvedCutMarkers(doc, tables.state, worldId, since),
   ]);
   const cuts = new Map<string, ApprovedCut>();
-  for (const i of items) {
+  for (const i of items.map(fromStoredRow)) {
     if (!isApprovedCut(i as { mode: string; status: string; action: string })) continue;
     cuts.set(String(i.signal_id), approvedCutOf(i));
   }

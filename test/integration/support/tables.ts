@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-
 import { inject } from 'vitest';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import type { LocalStack } from '#lib/local/local-stack.js';
 
@@ -30,7 +31,10 @@ export function tableReader(stack: LocalStack) {
         items.push(...(out.Items ?? []));
         start = out.LastEvaluatedKey;
       } while (start);
-      return items.sort((a, b) => String(a.emitted_at).localeCompare(String(b.emitted_at)));
+      // With the status where the store puts it for every row (closed ones keep it in `final_status`).
+      return items
+        .map(fromStoredRow)
+        .sort((a, b) => String(a.emitted_at).localeCompare(String(b.emitted_at)));
     },
     async audit(world: string): Promise<Record<string, unknown>[]> {
       const out = await doc.send(

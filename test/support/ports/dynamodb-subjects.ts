@@ -4,6 +4,7 @@ import { DynamoDBDocumentClient, PutCommand, ScanCommand } from '@aws-sdk/lib-dy
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
 import type { AuditRecord, SignalItem } from '#lib/engine/ports.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import type { EngineStoreSubject } from './engine-store-contract.js';
@@ -26,7 +27,10 @@ export async function dynamoEngineStore(
   return {
     store: new DynamoDbEngineStore(client, tables, transactions),
     signals: async () =>
-      ((await scan(tables.signals)) as SignalItem[]).sort((a, b) => a.signal_id.localeCompare(b.signal_id)),
+      // In the domain's shape: a closed status is stored in `final_status` (signal-rows.ts).
+      ((await scan(tables.signals)).map(fromStoredRow) as unknown as SignalItem[]).sort((a, b) =>
+        a.signal_id.localeCompare(b.signal_id),
+      ),
     audit: async () =>
       ((await scan(tables.audit)) as AuditRecord[]).sort(
         (a, b) => a.world_id.localeCompare(b.world_id) || a.record_id.localeCompare(b.record_id),

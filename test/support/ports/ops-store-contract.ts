@@ -101,6 +101,65 @@ export function opsStoreContract(name: string, make: () => Promise<OpsStoreSubje
         ]);
         expect(ids(await s.store.listSignals({ limit: 1 }))).toEqual(['sig-3']);
       });
+
+      it('lists every status, across worlds and by world, through each status move', async () => {
+        const statuses = [
+          'proposed',
+          'approved',
+          'published',
+          'rejected',
+          'expired',
+          'shadow',
+          'muted',
+        ] as const;
+        await s.putSignals(
+          statuses.flatMap((status, i) => [
+            signal(`${status}-w1`, { status, emitted_at: `2025-03-10T21:00:0${i}.000Z` }),
+            signal(`${status}-w2`, { status, world_id: 'w2', emitted_at: `2025-03-10T21:00:0${i}.500Z` }),
+          ]),
+        );
+        const ids = (items: SignalItem[]) => items.map((i) => i.signal_id);
+        for (const status of statuses) {
+          expect(ids(await s.store.listSignals({ status }))).toEqual([`${status}-w2`, `${status}-w1`]);
+          expect(ids(await s.store.listSignals({ world_id: 'w2', status }))).toEqual([`${status}-w2`]);
+          expect(ids(await s.store.listSignals({ status, limit: 1 }))).toEqual([`${status}-w2`]);
+          expect(
+            ids(
+              await s.store.listSignals({
+                status,
+                since: `2025-03-10T21:00:0${statuses.indexOf(status)}.100Z`,
+              }),
+            ),
+          ).toEqual([`${status}-w2`]);
+        }
+        // proposed → approved → published, and proposed → rejected: each row is listed under its new status only.
+        const move = (id: string, from: 'proposed' | 'approved', to: 'approved' | 'published' | 'rejected') =>
+          s.store.transitionSignal({ signal_id: id, from, set: { status: to } });
+        expect(await move('proposed-w1', 'proposed', 'approved')).toBe(true);
+        expect(ids(await s.store.listSignals({ status: 'approved' }))).toEqual([
+          'approved-w2',
+          'approved-w1',
+          'proposed-w1',
+        ]);
+        expect(await move('proposed-w1', 'approved', 'published')).toBe(true);
+        expect(await move('proposed-w2', 'proposed', 'rejected')).toBe(true);
+        expect(ids(await s.store.listSignals({ status: 'proposed' }))).toEqual([]);
+        expect(ids(await s.store.listSignals({ status: 'approved' }))).toEqual([
+          'approved-w2',
+          'approved-w1',
+        ]);
+        expect(ids(await s.store.listSignals({ world_id: W, status: 'published' }))).toEqual([
+          'published-w1',
+          'proposed-w1',
+        ]);
+        expect(ids(await s.store.listSignals({ world_id: 'w2', status: 'rejected' }))).toEqual([
+          'rejected-w2',
+          'proposed-w2',
+        ]);
+        // A closed row moves no further: a transition from an open status is refused.
+        expect(await move('proposed-w1', 'approved', 'published')).toBe(false);
+        expect((await s.store.getSignal('proposed-w1'))?.status).toBe('published');
+      });
     });
 
     describe('transitionSignal', () => {
