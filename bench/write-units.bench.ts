@@ -1,9 +1,12 @@
 /**
  * Write units per evaluation (issue 10, "Scale and cost"), measured on DynamoDB Local through the
  * local pipeline (real SDK client → local bus → the Lambda handlers): every DynamoDB call the engine
- * makes asks for its consumed capacity (bench/capacity-meter.ts). One world of 20 strategies, the
- * default rule set (a world-scope VaR limit, so a breach cuts all 20), a ~22 KB snapshot (20 daily
- * return series of 40 points and the full 20×20 covariance inline).
+ * makes asks for its consumed capacity (bench/capacity-meter.ts). Worlds of 20 strategies, a ~22 KB
+ * snapshot (20 daily return series of 40 points and the full 20×20 covariance inline), under two rule
+ * sets: the default one (a world-scope VaR limit, so a breach cuts all 20, and a stress drawdown
+ * limit: no rule a later evaluation can change, so the store keeps only the weights and market
+ * re-evaluations stop before claiming, lib/engine/snapshot-reuse.ts) and the default plus a VIX rule
+ * (market data: the whole body is kept for market re-evaluation). Every figure is taken for both.
  *
  * - silent, new content: a hub snapshot whose returns changed; nothing fires.
  * - silent, heartbeat: a new hub snapshot (as_of, version, hash) over the same weights, covariance
@@ -12,6 +15,7 @@
  * - published, 20 signals: breach and calm alternate, so each snapshot publishes 20 signals (20
  *   reduces, then 20 holds).
  */
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
@@ -20,6 +24,8 @@ import type { Outcome } from '#lib/engine/engine.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { startLocalStack } from '#lib/local/local-stack.js';
 import { mulberry32 } from '#lib/prng.js';
+import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
+import { RuleSetRegistry } from '#lib/rules/ruleset-registry.js';
 import { breakdown, type CapacityEntry, meterClient, totals } from './capacity-meter.js';
 import { hubSnapshotEntry, marketEntry } from './hub-entries.js';
 import type { BenchFigure } from './types.js';
@@ -27,6 +33,25 @@ import type { BenchFigure } from './types.js';
 const STRATEGIES = Array.from({ length: 20 }, (_, i) => `strategy-${String(i + 1).padStart(2, '0')}`);
 const POINTS = 40;
 const PREFIX = 'wu-';
+/** Worlds whose names end in this run the default rule set plus a market rule (VIX 18 stays calm). */
+const MARKET = '-market';
+
+function ruleSets(worlds: readonly string[]): RuleSetRegistry {
+  const base = readFileSync('rulesets/default.yaml', 'utf8');
+  const vix = `
+  - id: vix_panic
+    kind: volatility_regime
+    measure: vix_level
+    limit: 40
+    clear: 30
+    action: { type: exit }
+    priority: 5
+`;
+  return new RuleSetRegistry([
+    parseRuleSet(base, 'default.yaml'),
+    ...worlds.map((w) => parseRuleSet(`${base.replace('world: default', `world: ${w}`)}${vix}`, `${w}.yaml`)),
+  ]);
+}
 
 /** Per-strategy variance that puts 1-day 99% normal VaR at `varLevel` (equal weights, no correlation). */
 function varianceFor(varLevel: number): number {
@@ -77,6 +102,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
   const stack = await startLocalStack({
     clock: 'wall',
     tablePrefix: PREFIX,
+    ruleSets: ruleSets([`w-silent${MARKET}`, `w-publish${MARKET}`]),
     overrides: (base) => {
       const client = new DynamoDBClient({
         endpoint: process.env.DYNAMODB_ENDPOINT!,
@@ -97,14 +123,13 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       throw new Error(`the write-units bench needs DynamoDB Local (Java); got ${stack.dynamoKind}`);
     let t = Date.now() - 3_600_000;
     const tick = () => {
-      t += 60_000;
+      t += 30_000;
       return t;
     };
-    const samples: Record<string, CapacityEntry[][]> = {
-      silentNew: [],
-      silentHeartbeat: [],
-      silentMarket: [],
-      published: [],
+    const samples: Record<string, CapacityEntry[][]> = {};
+    const add = (k: string, entries: CapacityEntry[]) => {
+      samples[k] ??= [];
+      samples[k].push(entries);
     };
     /** Sends one event, waits for the pipeline to finish, and returns what its DynamoDB calls cost. */
     const measure = async (entry: PutEventsRequestEntry, expect: (o: Outcome) => boolean) => {
@@ -121,46 +146,56 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
     const silent = (o: Outcome) => o.outcome === 'no_signal';
     const published = (o: Outcome) => o.outcome === 'published' && o.signals === STRATEGIES.length;
 
-    // Silent world: the first snapshot registers the world (not measured).
     const calm = content(0.014, 1);
     let n = 0;
-    await measure(snapshotEntry('w-silent', n++, tick(), calm), silent);
-    for (let i = 0; i < reps; i++) {
-      samples.silentNew!.push(
-        await measure(snapshotEntry('w-silent', n++, tick(), content(0.014, 100 + i)), silent),
-      );
-      const same = content(0.014, 100 + i);
-      samples.silentHeartbeat!.push(await measure(snapshotEntry('w-silent', n++, tick(), same), silent));
-      samples.silentMarket!.push(
-        await measure(
-          marketEntry({ id: `mkt-w-silent-${i}`, asOfMs: tick(), vix: 18, world: 'w-silent' }),
-          silent,
-        ),
-      );
-    }
-    // Publishing world: breach, calm, breach, ... each publishes 20 signals.
-    await measure(snapshotEntry('w-publish', n++, tick(), calm), silent);
-    for (let i = 0; i < reps; i++) {
-      const level = i % 2 === 0 ? 0.04 : 0.01;
-      samples.published!.push(
-        await measure(snapshotEntry('w-publish', n++, tick(), content(level, 200 + i)), published),
-      );
+    for (const kind of ['', MARKET]) {
+      // Silent world: the first snapshot registers the world (not measured).
+      const quiet = `w-silent${kind}`;
+      await measure(snapshotEntry(quiet, n++, tick(), calm), silent);
+      for (let i = 0; i < reps; i++) {
+        add(
+          `silentNew${kind}`,
+          await measure(snapshotEntry(quiet, n++, tick(), content(0.014, 100 + i)), silent),
+        );
+        const same = content(0.014, 100 + i);
+        add(`silentHeartbeat${kind}`, await measure(snapshotEntry(quiet, n++, tick(), same), silent));
+        add(
+          `silentMarket${kind}`,
+          await measure(
+            marketEntry({ id: `mkt-${quiet}-${i}`, asOfMs: tick(), vix: 18, world: quiet }),
+            silent,
+          ),
+        );
+      }
+      // Publishing world: breach, calm, breach, ... each publishes 20 signals.
+      const loud = `w-publish${kind}`;
+      await measure(snapshotEntry(loud, n++, tick(), calm), silent);
+      for (let i = 0; i < reps; i++) {
+        const level = i % 2 === 0 ? 0.04 : 0.01;
+        add(
+          `published${kind}`,
+          await measure(snapshotEntry(loud, n++, tick(), content(level, 200 + i)), published),
+        );
+      }
     }
 
-    const rows: [string, string, CapacityEntry[][], number][] = [
-      ['silentNew', 'silent evaluation, hub snapshot with new content', samples.silentNew!, 10],
-      [
-        'silentHeartbeat',
-        'silent evaluation, hub snapshot with unchanged content',
-        samples.silentHeartbeat!,
-        10,
-      ],
-      ['silentMarket', 'silent evaluation, market re-evaluation', samples.silentMarket!, 10],
-      ['published', 'published 20-signal evaluation (hub snapshot)', samples.published!, 80],
+    const rows: [string, string, number][] = [
+      ['silentNew', 'silent evaluation, hub snapshot with new content', 10],
+      ['silentHeartbeat', 'silent evaluation, hub snapshot with unchanged content', 10],
+      ['silentMarket', 'silent evaluation, market re-evaluation', 10],
+      ['published', 'published 20-signal evaluation (hub snapshot)', 80],
     ];
+    const cases = [
+      ['', 'default rule set, no market rule'],
+      [MARKET, 'default rule set plus a market rule'],
+    ].flatMap(([kind, ruleSet]) =>
+      rows.map(
+        ([key, label, budget]) => [`${label}, ${ruleSet}`, samples[`${key}${kind}`]!, budget] as const,
+      ),
+    );
     const short = (s: string) => s.replaceAll(PREFIX, '').replaceAll('exit-engine-', '');
     const figures: BenchFigure[] = [];
-    for (const [, label, list, budget] of rows) {
+    for (const [label, list, budget] of cases) {
       const units = list.map((s) => totals(s).writeUnits);
       const est = median(list.map((s) => totals(s).estimatedWriteUnits));
       const reads = median(list.map((s) => totals(s).readUnits));

@@ -12,6 +12,7 @@ import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
 import type { Invocation } from './outbox.js';
 import type { AdvanceResult, MarketReevaluationQueue } from './ports.js';
+import { laterEvaluationCanDiffer } from './snapshot-reuse.js';
 
 /**
  * Market data arrived: keep it as the latest for its scope (never letting older data win), then ask
@@ -82,6 +83,12 @@ export async function reevaluateOnMarket(
   const { store } = ctx.deps;
   const ruleSet = await ctx.deps.ruleSets.forWorld(args.worldId);
   if (!ruleSet) return { outcome: 'no_ruleset', world_id: args.worldId };
+  if (!laterEvaluationCanDiffer(ruleSet)) {
+    // No rule reads market data or the time: the hub snapshot's own evaluation already decided all
+    // this one could (snapshot-reuse.ts). Nothing to claim, commit or record.
+    ctx.deps.metrics.count('MarketReevaluationsNotNeeded', 1);
+    return { outcome: 'no_signal', world_id: args.worldId };
+  }
   const evaluationKey = digest('market', args.worldId, args.marketEventId, ruleSet.version);
   const existing = await store.getEvaluation(args.worldId, evaluationKey);
   if (existing?.status === 'completed') return finishExisting(ctx, existing, args.inv);
@@ -91,6 +98,16 @@ export async function reevaluateOnMarket(
     // Fail closed: market data alone never revives an expired snapshot.
     const expiredAt = new Date(latest.expires_at_ms).toISOString();
     return { outcome: 'expired', world_id: args.worldId, expired_at: expiredAt, trigger: 'market' };
+  }
+  if (latest.body_kept === 'weights') {
+    // Stored under a rule set no later evaluation could change; the one in force now has a rule that
+    // can. Its market rules act from the world's next hub snapshot on, which keeps the whole body.
+    ctx.deps.metrics.count('SnapshotBodyMissing', 1);
+    ctx.deps.logger.warn(
+      'market re-evaluation: the latest snapshot was stored without its body (the rule set changed since); not evaluated',
+      { world_id: args.worldId, as_of: latest.as_of, ruleset_version: ruleSet.version },
+    );
+    return { outcome: 'no_signal', world_id: args.worldId };
   }
   const data = await store.getSnapshotData(latest);
   if (!data) throw new RetryableError(`world ${args.worldId}: its latest snapshot moved while being read`);

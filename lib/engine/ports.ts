@@ -110,6 +110,12 @@ export interface LatestSnapshot {
   head: SnapshotHead;
   /** Where the store keeps the body: opaque to the engine, set by the store. */
   snapshot_ref?: string;
+  /**
+   * `weights`: the store keeps only the snapshot's weights (what the mute catalog reads), because the
+   * rule set it was stored under needs no later evaluation of it (snapshot-reuse.ts). Absent: the
+   * whole body is kept.
+   */
+  body_kept?: 'weights';
   /** The as_of of the newest snapshot whose evaluation committed (never moves backwards). */
   evaluated_as_of_ms?: number;
 }
@@ -156,9 +162,12 @@ export interface EngineStore {
   getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined>;
   /**
    * The whole snapshot `latest` names (head and body); undefined when its body is no longer stored
-   * (TTL, long after the snapshot expired) or, for an old full record, when the world moved on.
+   * (TTL, long after the snapshot expired), when only its weights were kept (`body_kept`), or, for an
+   * old full record, when the world moved on.
    */
   getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined>;
+  /** The weights of the snapshot `latest` names, whichever body was kept; undefined as above. */
+  getSnapshotWeights(latest: LatestSnapshot): Promise<SnapshotData['weights'] | undefined>;
   /** Every world that has had a snapshot (market data without a `worlds` list concerns them all). */
   listWorlds(): Promise<string[]>;
   /**

@@ -169,8 +169,22 @@ export function joinSnapshot(head: SnapshotHead, body: Record<string, unknown>):
   return { ...body, ...head } as SnapshotData;
 }
 
-/** The compact latest-snapshot record for a snapshot the hub sent. */
-export function latestRecord(data: SnapshotData, triggerKey: string, sourceEventId: string): LatestSnapshot {
+/** What a store keeps of a snapshot besides its head: the whole body, or only its weights. */
+export function keptBody(data: SnapshotData, kept: LatestSnapshot['body_kept']): Record<string, unknown> {
+  const { body } = splitSnapshot(data);
+  return kept === 'weights' ? { weights: body.weights } : body;
+}
+
+/**
+ * The compact latest-snapshot record for a snapshot the hub sent; `kept: 'weights'` when the rule set
+ * needs no later evaluation of it (snapshot-reuse.ts), so its store keeps only the weights.
+ */
+export function latestRecord(
+  data: SnapshotData,
+  triggerKey: string,
+  sourceEventId: string,
+  kept?: LatestSnapshot['body_kept'],
+): LatestSnapshot {
   return {
     world_id: data.world_id,
     as_of: data.as_of,
@@ -180,5 +194,6 @@ export function latestRecord(data: SnapshotData, triggerKey: string, sourceEvent
     source_event_id: sourceEventId,
     expires_at_ms: snapshotExpiresAt(data),
     head: splitSnapshot(data).head,
+    ...(kept ? { body_kept: kept } : {}),
   };
 }

@@ -34,7 +34,7 @@ export async function checkStaleness(ctx: EngineContext, args: StalenessCheck): 
   if (!data) {
     ctx.deps.metrics.count('SnapshotBodyMissing', 1);
     ctx.deps.logger.warn(
-      'freshness sweep: the snapshot body is no longer stored; staleness rules not evaluated',
+      'freshness sweep: the snapshot body is no longer stored (or was stored without it, under a rule set without staleness rules); staleness rules not evaluated',
       {
         world_id: args.worldId,
         as_of: latest.as_of,

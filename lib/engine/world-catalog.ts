@@ -26,7 +26,7 @@ export function catalogFrom(
       | undefined
       | Promise<{ version: string; max_mute_sec: number; rules: { id: string }[] } | undefined>;
   },
-  store: Pick<EngineStore, 'getLatestSnapshot' | 'getSnapshotData'>,
+  store: Pick<EngineStore, 'getLatestSnapshot' | 'getSnapshotWeights'>,
 ): WorldCatalog {
   return {
     async ruleSet(world) {
@@ -39,8 +39,8 @@ export function catalogFrom(
       // The body, read for a rare human action, rather than a strategy list on the compact record
       // that every snapshot and every commit would pay for (up to ~15 write units at 1,000 strategies).
       const latest = await store.getLatestSnapshot(world);
-      const data = latest && (await store.getSnapshotData(latest));
-      return data ? Object.keys(data.weights) : undefined;
+      const weights = latest && (await store.getSnapshotWeights(latest));
+      return weights ? Object.keys(weights) : undefined;
     },
   };
 }

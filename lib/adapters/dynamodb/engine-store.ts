@@ -18,7 +18,7 @@ import type {
 import type { MarketScopeView } from '#lib/rules/types.js';
 import { auditPut, documentClient, ignoringConditionFailure } from './document.js';
 import { CLAIM_RETENTION_SEC, commitEvaluation } from './evaluation-commit.js';
-import { advanceLatest, readLatest, readSnapshotData } from './latest-snapshot-items.js';
+import { advanceLatest, readLatest, readSnapshotData, readSnapshotWeights } from './latest-snapshot-items.js';
 import { loadMarket, putMarket } from './market-items.js';
 import { conditional, evalSk, queryStuck, readEvaluation, refusedRecord, worldPk } from './outbox-items.js';
 import { statusCondition, toStoredRow } from './signal-rows.js';
@@ -71,6 +71,10 @@ export class DynamoDbEngineStore implements EngineStore {
 
   getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined> {
     return readSnapshotData(this.doc, this.tables.state, latest);
+  }
+
+  getSnapshotWeights(latest: LatestSnapshot): Promise<SnapshotData['weights'] | undefined> {
+    return readSnapshotWeights(this.doc, this.tables.state, latest);
   }
 
   listWorlds(): Promise<string[]> {

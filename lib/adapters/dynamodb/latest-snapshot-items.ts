@@ -4,7 +4,7 @@ import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import type { AdvanceResult, LatestSnapshot, SnapshotHead } from '#lib/engine/ports.js';
-import { joinSnapshot, splitSnapshot } from '#lib/engine/records.js';
+import { joinSnapshot, keptBody, splitSnapshot } from '#lib/engine/records.js';
 import { refusedItem, worldPk } from './outbox-items.js';
 
 /**
@@ -61,8 +61,8 @@ export async function advanceLatest(
   ).Item;
   if (current && !(Number(current.as_of_ms) < latest.as_of_ms)) return sameOrOlder(current, latest);
 
-  const { body } = splitSnapshot(data);
-  const bodyJson = JSON.stringify(body);
+  // Only the weights when the rule set needs no later evaluation of this snapshot (engine/snapshot-reuse.ts).
+  const bodyJson = JSON.stringify(keptBody(data, latest.body_kept));
   const ref = bodySk(createHash('sha256').update(bodyJson).digest('hex'));
   const nowSec = Math.floor(nowMs / 1000);
   const reuse =
@@ -95,7 +95,8 @@ export async function advanceLatest(
         Key: key,
         UpdateExpression:
           'SET world_id = :w, as_of = :asof, as_of_ms = :ms, #version = :v, trigger_key = :t, source_event_id = :s, ' +
-          'expires_at_ms = :exp, head_json = :head, snapshot_ref = :ref, body_expires_at = :bexp REMOVE data_json',
+          'expires_at_ms = :exp, head_json = :head, snapshot_ref = :ref, body_expires_at = :bexp' +
+          (latest.body_kept ? ', body_kept = :kept REMOVE data_json' : ' REMOVE data_json, body_kept'),
         ConditionExpression: 'attribute_not_exists(as_of_ms) OR as_of_ms < :ms',
         ExpressionAttributeNames: { '#version': 'version' },
         ExpressionAttributeValues: {
@@ -109,6 +110,7 @@ export async function advanceLatest(
           ':head': JSON.stringify(latest.head),
           ':ref': ref,
           ':bexp': bodyExpiresAt,
+          ...(latest.body_kept ? { ':kept': latest.body_kept } : {}),
         },
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
@@ -160,12 +162,32 @@ export async function readLatest(
     expires_at_ms: typeof item.expires_at_ms === 'number' ? item.expires_at_ms : snapshotExpiresAt(head),
     head,
     snapshot_ref: legacy ? INLINE_REF : String(item.snapshot_ref),
+    ...(item.body_kept === 'weights' ? { body_kept: 'weights' as const } : {}),
     ...(typeof item.evaluated_as_of_ms === 'number' ? { evaluated_as_of_ms: item.evaluated_as_of_ms } : {}),
   };
 }
 
-/** The whole snapshot a record names: its head joined with the body it points at. */
+/** The whole snapshot a record names: its head joined with the body it points at (none kept: undefined). */
 export async function readSnapshotData(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  latest: LatestSnapshot,
+): Promise<SnapshotData | undefined> {
+  if (latest.body_kept === 'weights') return undefined;
+  return readKept(doc, table, latest);
+}
+
+/** The weights of the snapshot a record names, from whichever body was kept. */
+export async function readSnapshotWeights(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  latest: LatestSnapshot,
+): Promise<SnapshotData['weights'] | undefined> {
+  return (await readKept(doc, table, latest))?.weights;
+}
+
+/** The head joined with the body the record points at, whole or weights only. */
+async function readKept(
   doc: DynamoDBDocumentClient,
   table: string,
   latest: LatestSnapshot,

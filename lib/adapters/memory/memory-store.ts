@@ -21,7 +21,7 @@ import type {
   SignalItem,
   StuckOutbox,
 } from '#lib/engine/ports.js';
-import { joinSnapshot, splitSnapshot } from '#lib/engine/records.js';
+import { joinSnapshot, keptBody } from '#lib/engine/records.js';
 import type { MarketScopeView } from '#lib/rules/types.js';
 import { toStorable } from '../dynamodb/storable.js';
 
@@ -139,7 +139,7 @@ export class InMemoryEngineStore implements EngineStore {
     if (current && !(current.as_of_ms < latest.as_of_ms)) {
       return current.as_of_ms === latest.as_of_ms && current.version === latest.version ? 'same' : 'older';
     }
-    const bodyJson = JSON.stringify(splitSnapshot(data).body);
+    const bodyJson = JSON.stringify(keptBody(data, latest.body_kept));
     const ref = `SNAPSHOT#${digest('snapshot-body', bodyJson)}`;
     this.bodies.set(key(latest.world_id, ref), bodyJson);
     // Memory holds no TTL: the body the record leaves goes now, so a long replay keeps one per world.
@@ -163,8 +163,14 @@ export class InMemoryEngineStore implements EngineStore {
   }
 
   async getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined> {
+    if (latest.body_kept === 'weights') return undefined;
     const body = latest.snapshot_ref && this.bodies.get(key(latest.world_id, latest.snapshot_ref));
     return body ? joinSnapshot(copy(latest.head), JSON.parse(body)) : undefined;
+  }
+
+  async getSnapshotWeights(latest: LatestSnapshot): Promise<SnapshotData['weights'] | undefined> {
+    const body = latest.snapshot_ref && this.bodies.get(key(latest.world_id, latest.snapshot_ref));
+    return body ? (JSON.parse(body) as Pick<SnapshotData, 'weights'>).weights : undefined;
   }
 
   /** How many snapshot bodies are stored (the latest one per world). */

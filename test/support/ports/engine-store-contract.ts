@@ -217,6 +217,32 @@ export function engineStoreContract(
         expect((await store.getSnapshotData(latest!))?.weights).toEqual({ new: 1 });
       });
 
+      it('keeps only the weights when told to, one body per weights, and the whole body again when not', async () => {
+        const store = s.store;
+        const keepWeights = (asOfMs: number, version: string, returns: number[]) => {
+          const data = { ...snapshot(asOfMs, version), realized_returns: { a: returns } };
+          return store.advanceLatestSnapshot(
+            latestRecord(data, `risk_snapshot_updated:${W}:${version}:1`, `ce-${version}`, 'weights'),
+            data,
+          );
+        };
+        await keepWeights(T0, 'v1', [0.01]);
+        await keepWeights(T0 + 1, 'v2', [0.02]);
+        // Different returns, the same weights: one body serves both.
+        expect(await s.snapshotBodies()).toBe(1);
+        const latest = (await store.getLatestSnapshot(W))!;
+        expect(latest.body_kept).toBe('weights');
+        expect(await store.getSnapshotData(latest)).toBeUndefined();
+        expect(await store.getSnapshotWeights(latest)).toEqual({ a: 1 });
+
+        const whole = { ...snapshot(T0 + 2, 'v3'), realized_returns: { a: [0.03] } };
+        await advance(store, T0 + 2, 'v3', W, whole);
+        const now = (await store.getLatestSnapshot(W))!;
+        expect(now.body_kept).toBeUndefined();
+        expect(await store.getSnapshotData(now)).toEqual(whole);
+        expect(await store.getSnapshotWeights(now)).toEqual({ a: 1 });
+      });
+
       it('has no snapshot for a world that has had none', async () => {
         expect(await s.store.getLatestSnapshot('nobody')).toBeUndefined();
       });

@@ -1,0 +1,187 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
+import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
+import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
+import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
+import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
+import { ExitEngine } from '#lib/engine/engine.js';
+import { digest } from '#lib/engine/ids.js';
+import { laterEvaluationCanDiffer } from '#lib/engine/snapshot-reuse.js';
+import type { RuleSet } from '#lib/rules/rule-schema.js';
+import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
+import { cloudEvent, WEIGHTS } from '#test/integration/support/snapshots.js';
+
+/**
+ * A world whose rule set no later evaluation can change keeps only its snapshot's weights and skips
+ * market re-evaluation; a rule set change that adds such a rule takes effect for market events from
+ * the world's next hub snapshot on, and says so (a metric and a warning) meanwhile.
+ */
+
+const T0 = Date.parse('2025-03-10T21:00:00Z');
+const iso = (ms: number) => new Date(ms).toISOString();
+const W = 'w-reuse';
+
+const VAR_RULE = `
+  - id: var_99_limit
+    kind: var_limit
+    limit: 0.025
+    clear: 0.022
+    action: { type: reduce, sizing: uniform }`;
+const set = (rules: string, name = 'x') => parseRuleSet(`world: default\nrules:${rules}\n`, `${name}.yaml`);
+const VAR_ONLY = set(VAR_RULE, 'var');
+const WITH_VIX = set(
+  `${VAR_RULE}
+  - id: vix_panic
+    kind: volatility_regime
+    measure: vix_level
+    limit: 40
+    clear: 30
+    action: { type: exit }`,
+  'vix',
+);
+
+describe('laterEvaluationCanDiffer', () => {
+  it('is false for rules that read the snapshot alone, count data and repeat only on escalation', () => {
+    expect(
+      laterEvaluationCanDiffer(parseRuleSet(readFileSync('rulesets/default.yaml', 'utf8'), 'd.yaml')),
+    ).toBe(false);
+    expect(laterEvaluationCanDiffer(VAR_ONLY)).toBe(false);
+  });
+
+  it('is true for a market rule, a staleness rule, time-based persistence, or a timed repeat', () => {
+    expect(laterEvaluationCanDiffer(WITH_VIX)).toBe(true);
+    expect(
+      laterEvaluationCanDiffer(
+        parseRuleSet(readFileSync('rulesets/example-all-kinds.yaml', 'utf8'), 'all.yaml'),
+      ),
+    ).toBe(true);
+    expect(
+      laterEvaluationCanDiffer(
+        set(`
+  - id: stale
+    kind: staleness
+    source: snapshot
+    limit: 3600
+    clear: 1800
+    action: { type: exit }`),
+      ),
+    ).toBe(true);
+    expect(laterEvaluationCanDiffer(set(`${VAR_RULE}\n    persistence: { for: 15m }`))).toBe(true);
+    expect(laterEvaluationCanDiffer(set(`${VAR_RULE}\n    reemit: { repeat_after_sec: 3600 }`))).toBe(true);
+  });
+});
+
+function setup(initial: RuleSet) {
+  const store = new InMemoryEngineStore();
+  const publisher = new InMemoryPublisher();
+  const counted: string[] = [];
+  const warnings: string[] = [];
+  const rules = { current: initial };
+  const engine = new ExitEngine({
+    store,
+    publisher,
+    refs: { resolve: async (uri) => Promise.reject(new Error(`no refs here: ${uri}`)) },
+    ruleSets: { forWorld: () => rules.current },
+    metrics: { count: (name: string) => void counted.push(name), measure() {} },
+    logger: { info() {}, warn: (message: string) => void warnings.push(message), error() {} },
+    engineVersion: 'test',
+    leaseMs: 30_000,
+    signalRetentionDays: 30,
+    auditRetentionDays: 30,
+    marketMaxAgeMs: 3_600_000,
+    wallClock: () => T0,
+  });
+  const queue = new InMemoryMarketReevaluationQueue();
+  const snapshot = (version: string, asOfMs: number) =>
+    engine.handleSnapshot({
+      cloudEvent: RiskSnapshotCloudEventSchema.parse(cloudEvent({ world: W, version, asOf: iso(asOfMs) })),
+      deliveryId: `s-${version}`,
+      invocationId: 'i',
+      nowMs: asOfMs + 20_000,
+    });
+  /** A global market event with VIX at `vix`, fanned out and re-evaluated for the world. */
+  const marketEvent = async (id: string, asOfMs: number, vix: number) => {
+    const ce = MarketSnapshotCloudEventSchema.parse({
+      specversion: '1.0',
+      id,
+      source: 'qmtl.services.market_data',
+      type: 'market_snapshot_updated',
+      time: iso(asOfMs),
+      datacontenttype: 'application/json',
+      correlation_id: `market:global:${id}`,
+      data: {
+        scope: 'global',
+        as_of: iso(asOfMs),
+        indicators: { vix },
+        event_version: 1,
+        idempotency_key: `market_snapshot_updated:global:${id}:1`,
+      },
+    });
+    await engine.handleMarket(
+      { cloudEvent: ce, deliveryId: `eb-${id}`, invocationId: 'im', nowMs: asOfMs },
+      queue,
+    );
+    const [request] = queue.take();
+    return engine.reevaluateOnMarketRequest({
+      worldId: request!.worldId,
+      marketEventId: request!.marketEventId,
+      deliveryId: `d-${id}`,
+      invocationId: `inv-${id}`,
+      nowMs: request!.requestedAtMs,
+    });
+  };
+  return { store, publisher, rules, counted, warnings, snapshot, marketEvent };
+}
+
+describe('a world whose rule set no later evaluation can change', () => {
+  it('keeps only the weights, and its market re-evaluation claims and records nothing', async () => {
+    const t = setup(VAR_ONLY);
+    expect((await t.snapshot('v1', T0)).outcome).toBe('no_signal');
+    const latest = (await t.store.getLatestSnapshot(W))!;
+    expect(latest.body_kept).toBe('weights');
+    expect(await t.store.getSnapshotData(latest)).toBeUndefined();
+    expect(await t.store.getSnapshotWeights(latest)).toEqual(WEIGHTS);
+
+    expect(await t.marketEvent('m1', T0 + 60_000, 45)).toEqual({ outcome: 'no_signal', world_id: W });
+    expect(t.counted).toContain('MarketReevaluationsNotNeeded');
+    expect(await t.store.getEvaluation(W, digest('market', W, 'm1', VAR_ONLY.version))).toBeUndefined();
+    expect(t.publisher.exitSignals()).toEqual([]);
+  });
+
+  it('gains a market rule: market events act from its next hub snapshot on, and say why not before', async () => {
+    const t = setup(VAR_ONLY);
+    await t.snapshot('v1', T0);
+    t.rules.current = WITH_VIX;
+    // The snapshot was stored without its body: the new market rule cannot be evaluated on it.
+    expect(await t.marketEvent('m1', T0 + 60_000, 45)).toEqual({ outcome: 'no_signal', world_id: W });
+    expect(t.counted).toContain('SnapshotBodyMissing');
+    expect(t.warnings.some((w) => w.includes('stored without its body'))).toBe(true);
+    expect(t.publisher.exitSignals()).toEqual([]);
+
+    // The next hub snapshot keeps the whole body; its own evaluation reads the stored VIX and exits.
+    expect((await t.snapshot('v2', T0 + 120_000)).outcome).toBe('published');
+    expect(t.publisher.exitSignals().map((e) => e.data.signals.map((s) => s.action))).toEqual([
+      ['exit', 'exit', 'exit'],
+    ]);
+    const latest = (await t.store.getLatestSnapshot(W))!;
+    expect(latest.body_kept).toBeUndefined();
+    expect((await t.store.getSnapshotData(latest))?.covariance).toBeDefined();
+    // And market events evaluate the world again (claimed and recorded).
+    expect((await t.marketEvent('m2', T0 + 180_000, 50)).outcome).toBe('no_signal');
+    expect(await t.store.getEvaluation(W, digest('market', W, 'm2', WITH_VIX.version))).toMatchObject({
+      status: 'completed',
+    });
+  });
+
+  it('loses its market rule: the whole body stays readable, and market events stop before claiming', async () => {
+    const t = setup(WITH_VIX);
+    await t.snapshot('v1', T0);
+    const latest = (await t.store.getLatestSnapshot(W))!;
+    expect(latest.body_kept).toBeUndefined();
+    t.rules.current = VAR_ONLY;
+    expect(await t.marketEvent('m1', T0 + 60_000, 45)).toEqual({ outcome: 'no_signal', world_id: W });
+    expect(await t.store.getEvaluation(W, digest('market', W, 'm1', VAR_ONLY.version))).toBeUndefined();
+    expect(await t.store.getSnapshotWeights(latest)).toEqual(WEIGHTS);
+  });
+});
