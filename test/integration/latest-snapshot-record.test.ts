@@ -85,6 +85,26 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
     expect(await store.listWorlds()).toContain('w-big');
   });
 
+  it('keeps a body of the weights alone (under 1 KB) when told to, and the whole body again when not', async () => {
+    const world = 'w-weights';
+    const first = bigSnapshot(world, T0, 'v1');
+    await store.advanceLatestSnapshot(latestRecord(first, 't-v1', 'ce-v1', 'weights'), first);
+    const record = await raw(world);
+    expect(record?.body_kept).toBe('weights');
+    const body = await raw(world, String(record?.snapshot_ref));
+    expect((body?.body as Uint8Array | undefined)?.byteLength ?? Number.POSITIVE_INFINITY).toBeLessThan(1024);
+    const latest = (await store.getLatestSnapshot(world))!;
+    expect(latest.body_kept).toBe('weights');
+    expect(await store.getSnapshotData(latest)).toBeUndefined();
+    expect(await store.getSnapshotWeights(latest)).toEqual(first.weights);
+
+    // The rule set changed: the next snapshot keeps its whole body, and the record forgets body_kept.
+    const second = bigSnapshot(world, T0 + 1000, 'v2');
+    await store.advanceLatestSnapshot(latestRecord(second, 't-v2', 'ce-v2'), second);
+    expect(await raw(world)).not.toHaveProperty('body_kept');
+    expect(await store.getSnapshotData((await store.getLatestSnapshot(world))!)).toEqual(second);
+  });
+
   it('reads a record of the old full layout, checks commits against it, and compacts it on the next snapshot', async () => {
     const world = 'w-legacy';
     const old = bigSnapshot(world, T0, 'v1');
