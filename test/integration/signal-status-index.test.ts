@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { SIGNALS_BY_STATUS_INDEX } from '#lib/adapters/dynamodb/tables.js';
-import type { SignalItem, SignalStatus } from '#lib/engine/ports.js';
+import type { SignalItem, SignalStatus, SignalTransition } from '#lib/engine/ports.js';
+import { signal } from '#test/support/ports/ops-store-contract.js';
 import { freshTables } from './support/tables.js';
 
 /**
@@ -16,29 +17,15 @@ import { freshTables } from './support/tables.js';
 
 const W = 'w-status-index';
 
-function row(id: string, status: SignalStatus, over: Partial<SignalItem> = {}): SignalItem {
-  return {
-    signal_id: id,
+const row = (id: string, status: SignalStatus, over: Partial<SignalItem> = {}): SignalItem =>
+  signal(id, {
     world_id: W,
     strategy_id: id,
-    action: 'reduce',
-    reduction_ratio: 0.3,
-    reason: 'var_limit_breach',
     status,
-    mode: 'approval',
     emitted_at: `2025-03-10T21:00:00.000Z#${id}`,
-    as_of: '2025-03-10T21:00:00Z',
-    snapshot_version: 'v1',
-    evaluation_key: 'eval-1',
-    rule_ids: ['var_99_limit'],
-    severity: 'blocking',
-    tags: [],
-    metrics: {},
-    ruleset_version: 'sha256:x',
     expires_at: 4_102_444_800,
     ...over,
-  };
-}
+  });
 
 describe('signals table: the by-status index holds open rows only', () => {
   let client: DynamoDBClient;
@@ -73,6 +60,8 @@ describe('signals table: the by-status index holds open rows only', () => {
     )
       .map((i) => String(i.signal_id))
       .sort();
+  const move = (signal_id: string, from: SignalStatus, set: SignalTransition['set']) =>
+    ops.transitionSignal({ signal_id, from, set });
   const stored = async (id: string) =>
     (
       await doc.send(
@@ -84,34 +73,14 @@ describe('signals table: the by-status index holds open rows only', () => {
     await engine.putSignals([row('a1', 'proposed'), row('r1', 'proposed'), row('e1', 'proposed')]);
     expect(await indexed('proposed')).toEqual(['a1', 'e1', 'r1']);
 
-    expect(
-      await ops.transitionSignal({ signal_id: 'a1', from: 'proposed', set: { status: 'approved' } }),
-    ).toBe(true);
+    expect(await move('a1', 'proposed', { status: 'approved' })).toBe(true);
     expect(await indexed('proposed')).toEqual(['e1', 'r1']);
     expect(await indexed('approved')).toEqual(['a1']);
 
     const at = '2025-03-10T21:05:00.000Z';
-    expect(
-      await ops.transitionSignal({
-        signal_id: 'a1',
-        from: 'approved',
-        set: { status: 'published', published_at: at },
-      }),
-    ).toBe(true);
-    expect(
-      await ops.transitionSignal({
-        signal_id: 'r1',
-        from: 'proposed',
-        set: { status: 'rejected', decided_at: at },
-      }),
-    ).toBe(true);
-    expect(
-      await ops.transitionSignal({
-        signal_id: 'e1',
-        from: 'proposed',
-        set: { status: 'expired', decided_at: at },
-      }),
-    ).toBe(true);
+    expect(await move('a1', 'approved', { status: 'published', published_at: at })).toBe(true);
+    expect(await move('r1', 'proposed', { status: 'rejected', decided_at: at })).toBe(true);
+    expect(await move('e1', 'proposed', { status: 'expired', decided_at: at })).toBe(true);
     expect(await indexed('approved')).toEqual([]);
     expect(await indexed('proposed')).toEqual([]);
     for (const s of ['published', 'rejected', 'expired']) expect(await indexed(s)).toEqual([]);
@@ -127,12 +96,8 @@ describe('signals table: the by-status index holds open rows only', () => {
     ]);
 
     // The conditions still hold: a closed row does not move from an open status, nor an approved one from proposed.
-    expect(
-      await ops.transitionSignal({ signal_id: 'r1', from: 'proposed', set: { status: 'approved' } }),
-    ).toBe(false);
-    expect(
-      await ops.transitionSignal({ signal_id: 'a1', from: 'approved', set: { status: 'expired' } }),
-    ).toBe(false);
+    expect(await move('r1', 'proposed', { status: 'approved' })).toBe(false);
+    expect(await move('a1', 'approved', { status: 'expired' })).toBe(false);
     expect((await ops.getSignal('r1'))?.status).toBe('rejected');
   });
 
@@ -183,12 +148,8 @@ describe('signals table: the by-status index holds open rows only', () => {
     expect((await ops.listSignals({ status: 'proposed' })).map((s) => s.signal_id)).toEqual(['old-prop']);
 
     // Moves of old rows write the new layout: out of the index once closed.
-    expect(
-      await ops.transitionSignal({ signal_id: 'old-prop', from: 'proposed', set: { status: 'rejected' } }),
-    ).toBe(true);
-    expect(
-      await ops.transitionSignal({ signal_id: 'old-appr', from: 'approved', set: { status: 'published' } }),
-    ).toBe(true);
+    expect(await move('old-prop', 'proposed', { status: 'rejected' })).toBe(true);
+    expect(await move('old-appr', 'approved', { status: 'published' })).toBe(true);
     // A pending row of the old engine is moved on when its outbox completes.
     await engine.markPublished(world, 'eval-old', [mk('old-pending', 'published')], '2025-03-09T10:01:00Z');
     for (const id of ['old-prop', 'old-appr', 'old-pending']) {
@@ -202,8 +163,6 @@ describe('signals table: the by-status index holds open rows only', () => {
       (await ops.listSignals({ world_id: world, status: 'published' })).map((s) => s.signal_id).sort(),
     ).toEqual(['old-appr', 'old-pending', 'old-pub']);
     // A closed old row is not moved again, whichever attribute holds its status.
-    expect(
-      await ops.transitionSignal({ signal_id: 'old-pub', from: 'approved', set: { status: 'expired' } }),
-    ).toBe(false);
+    expect(await move('old-pub', 'approved', { status: 'expired' })).toBe(false);
   });
 });

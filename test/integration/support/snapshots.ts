@@ -1,5 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import {
+  type MarketSnapshotCloudEvent,
+  MarketSnapshotCloudEventSchema,
+} from '#lib/contracts/market-snapshot.js';
 
 /** Three strategies with independent returns: σ_P² = v·(0.5² + 0.3² + 0.2²) = 0.38·v. */
 export const WEIGHTS = { alpha: 0.5, beta: 0.3, gamma: 0.2 } as const;
@@ -89,4 +93,31 @@ export function eventBridgeEvent(detail: unknown, time: string): Record<string, 
     resources: [],
     detail,
   };
+}
+
+/** A global `market_snapshot_updated` CloudEvent with VIX at `vix` (for the named worlds, or every world). */
+export function marketCloudEvent(
+  id: string,
+  asOfMs: number,
+  vix: number,
+  worlds?: string[],
+): MarketSnapshotCloudEvent {
+  const asOf = new Date(asOfMs).toISOString();
+  return MarketSnapshotCloudEventSchema.parse({
+    specversion: '1.0',
+    id,
+    source: 'qmtl.services.market_data',
+    type: 'market_snapshot_updated',
+    time: asOf,
+    datacontenttype: 'application/json',
+    correlation_id: `market:global:${id}`,
+    data: {
+      scope: 'global',
+      ...(worlds ? { worlds } : {}),
+      as_of: asOf,
+      indicators: { vix },
+      event_version: 1,
+      idempotency_key: `market_snapshot_updated:global:${id}:1`,
+    },
+  });
 }

@@ -20,7 +20,8 @@ export interface OpsStoreSubject {
 
 const W = 'w1';
 
-function signal(id: string, over: Partial<SignalItem> = {}): SignalItem {
+/** A proposed approval-mode signal row in world `w1` (tests elsewhere build theirs from it too). */
+export function signal(id: string, over: Partial<SignalItem> = {}): SignalItem {
   return {
     signal_id: id,
     world_id: W,

@@ -2,11 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
-import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
 import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
 import { ExitEngine } from '#lib/engine/engine.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
-import { cloudEvent } from '#test/integration/support/snapshots.js';
+import { cloudEvent, marketCloudEvent } from '#test/integration/support/snapshots.js';
 
 /** handleMarket stores the data and asks for one re-evaluation per concerned world; each runs on its own. */
 
@@ -42,25 +41,7 @@ function setup() {
   return { store, publisher, engine, queue: new InMemoryMarketReevaluationQueue() };
 }
 
-function market(id: string, asOfMs: number, vix: number, worlds?: string[]) {
-  return MarketSnapshotCloudEventSchema.parse({
-    specversion: '1.0',
-    id,
-    source: 'qmtl.services.market_data',
-    type: 'market_snapshot_updated',
-    time: iso(asOfMs),
-    datacontenttype: 'application/json',
-    correlation_id: `market:global:${id}`,
-    data: {
-      scope: 'global',
-      ...(worlds ? { worlds } : {}),
-      as_of: iso(asOfMs),
-      indicators: { vix },
-      event_version: 1,
-      idempotency_key: `market_snapshot_updated:global:${id}:1`,
-    },
-  });
-}
+const market = marketCloudEvent;
 
 async function seed(engine: ExitEngine, worlds: string[]) {
   for (const world of worlds) {

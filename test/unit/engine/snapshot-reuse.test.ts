@@ -3,14 +3,13 @@ import { describe, expect, it } from 'vitest';
 import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
-import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
 import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
 import { ExitEngine } from '#lib/engine/engine.js';
 import { digest } from '#lib/engine/ids.js';
 import { laterEvaluationCanDiffer } from '#lib/engine/snapshot-reuse.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
 import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
-import { cloudEvent, WEIGHTS } from '#test/integration/support/snapshots.js';
+import { cloudEvent, marketCloudEvent, WEIGHTS } from '#test/integration/support/snapshots.js';
 
 /**
  * A world whose rule set no later evaluation can change keeps only its snapshot's weights and skips
@@ -102,22 +101,7 @@ function setup(initial: RuleSet) {
     });
   /** A global market event with VIX at `vix`, fanned out and re-evaluated for the world. */
   const marketEvent = async (id: string, asOfMs: number, vix: number) => {
-    const ce = MarketSnapshotCloudEventSchema.parse({
-      specversion: '1.0',
-      id,
-      source: 'qmtl.services.market_data',
-      type: 'market_snapshot_updated',
-      time: iso(asOfMs),
-      datacontenttype: 'application/json',
-      correlation_id: `market:global:${id}`,
-      data: {
-        scope: 'global',
-        as_of: iso(asOfMs),
-        indicators: { vix },
-        event_version: 1,
-        idempotency_key: `market_snapshot_updated:global:${id}:1`,
-      },
-    });
+    const ce = marketCloudEvent(id, asOfMs, vix);
     await engine.handleMarket(
       { cloudEvent: ce, deliveryId: `eb-${id}`, invocationId: 'im', nowMs: asOfMs },
       queue,
