@@ -36,8 +36,9 @@ export function catalogFrom(
       );
     },
     async strategies(world) {
-      // The body, read for a rare human action, rather than a strategy list on the compact record
-      // that every snapshot and every commit would pay for (up to ~15 write units at 1,000 strategies).
+      // The stored body's weights (the whole body, or the weights alone where nothing re-evaluates the
+      // snapshot), read for a rare human action, rather than a strategy list on the compact record that
+      // every snapshot and every commit would pay for (up to ~15 write units at 1,000 strategies).
       const latest = await store.getLatestSnapshot(world);
       const weights = latest && (await store.getSnapshotWeights(latest));
       return weights ? Object.keys(weights) : undefined;
