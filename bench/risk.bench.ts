@@ -1,10 +1,7 @@
 import { pathToFileURL } from 'node:url';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { mulberry32 } from '#lib/prng.js';
 import {
   marketStructure,
-  type PreparedRiskInput,
   portfolioVariance,
   prepareRiskInput,
   type RiskSnapshotInput,
@@ -13,7 +10,8 @@ import {
 import { kernelMemoryOf, placeInKernelMemory } from '#lib/risk/kernel-memory.js';
 import { symmetricTimes } from '#lib/risk/report-kernels.js';
 import { covarianceParsing } from './covariance-parsing.js';
-import { numpyUnavailable, startNumpyPeer } from './numpy-peer.js';
+import { numpyUnavailable } from './numpy-peer.js';
+import { collectGarbage, raceNumpy } from './numpy-race.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
@@ -60,17 +58,6 @@ function snapshotOf(n: number, t: number, seed: number): RiskSnapshotInput {
   };
 }
 
-/**
- * A full garbage collection, now. The snapshots built here leave ~80 MB of garbage (a 500,500-key map,
- * half a million boxed returns); left to V8, its marking runs on helper threads during the timed
- * report and doubles the report's CPU time at N=1,000 (the numpy peer reads binary files and carries
- * none). `--expose-gc` set at run time, so the bench needs no node flags.
- */
-function collectGarbage(): void {
-  setFlagsFromString('--expose-gc');
-  (runInNewContext('gc') as () => void)();
-}
-
 /** Per-call times in ms: warm-up first, then `samples` timed batches of `batch` calls. */
 function time(fn: () => unknown, samples: number, batch = 1, warmup = 20): { median: number; p99: number } {
   for (let i = 0; i < warmup; i++) fn();
@@ -93,96 +80,6 @@ function prepareTimed(n: number, t: number, samples: number) {
   const snapshot = snapshotOf(n, t, n * 7919 + t);
   const parse = time(() => prepareRiskInput(snapshot), samples, 1, 2);
   return { prepared: prepareRiskInput(snapshot), parse };
-}
-
-/**
- * CPU time per call in ms (user + system of this process), after `warmup` untimed calls. CPU time,
- * not wall time: on a shared machine a batch's wall time includes other processes' time slices.
- */
-function cpuMsPerCall(fn: () => unknown, batch: number, warmup: number): number {
-  for (let i = 0; i < warmup; i++) fn();
-  const start = process.cpuUsage();
-  for (let b = 0; b < batch; b++) fn();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1e3 / batch;
-}
-
-/**
- * Our report against numpy's on the same prepared inputs: `rounds` alternating batches (ours, then
- * numpy's), each timed per report in CPU time; the figure is median(numpy) / median(ours), > 1 when
- * we are faster.
- */
-async function raceNumpy(
-  prepared: PreparedRiskInput,
-  n: number,
-  t: number,
-  rounds: number,
-  batch: number,
-): Promise<BenchFigure> {
-  const peer = startNumpyPeer({
-    n,
-    t,
-    confidence: options.confidence,
-    weights: prepared.weights,
-    covariance: prepared.covariance as Float64Array,
-    returns: prepared.byStrategy as Float64Array[],
-  });
-  try {
-    // Both sides must be computing the same thing before their times mean anything: every figure
-    // of the report (per-strategy ones through their sums) to 1e-12.
-    const theirs = await peer.check();
-    const ours = riskReportFromInput(prepared, options);
-    const { portfolio: p } = ours;
-    const strategies = Object.values(ours.strategies);
-    const sum = (f: (s: (typeof strategies)[number]) => number | null) =>
-      strategies.reduce((acc, s) => acc + (f(s) ?? Number.NaN), 0);
-    const pairs: Record<string, number | null> = {
-      sigma: p.sigma,
-      var_normal: p.var.normal,
-      es_normal: p.es.normal,
-      var_historical: p.var.historical,
-      es_historical: p.es.historical,
-      var_student_t: p.var.student_t,
-      es_student_t: p.es.student_t,
-      var_cornish_fisher: p.var.cornish_fisher,
-      es_cornish_fisher: p.es.cornish_fisher,
-      drawdown_max: p.drawdown?.max ?? null,
-      drawdown_current: p.drawdown?.current ?? null,
-      component_var_sum: sum((s) => s.component_var),
-      component_es_sum: sum((s) => s.component_es),
-      var_share_sum: sum((s) => s.var_share),
-    };
-    for (const [name, b] of Object.entries(pairs)) {
-      const a = theirs[name];
-      if (a === undefined || b === null || !(Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(a))))
-        throw new Error(`numpy and our report disagree on ${name}: ${a} vs ${b}`);
-    }
-    await peer.run(batch);
-    time(() => riskReportFromInput(prepared, options), batch, 1, 5);
-    const numpyTimes = new Float64Array(rounds);
-    const ourTimes = new Float64Array(rounds);
-    for (let r = 0; r < rounds; r++) {
-      // Each side first runs two untimed reports: switching processes leaves the caches to whoever
-      // ran last, and a cold first call is not what either implementation costs in steady state.
-      ourTimes[r] = cpuMsPerCall(() => riskReportFromInput(prepared, options), batch, 2);
-      numpyTimes[r] = (await peer.run(batch, 2)) * 1e3;
-    }
-    const median = (a: Float64Array) => a.sort()[Math.floor(a.length / 2)]!;
-    const ratio = median(numpyTimes) / median(ourTimes);
-    // The fastest round of each side too: on a loaded machine a round's CPU time grows with the
-    // cache and core sharing it met, and the memory-bound kernels feel that more than numpy's
-    // interpreter-bound share; the minima are the closest this machine gets to an idle one.
-    const fastest = Math.min(...numpyTimes) / Math.min(...ourTimes);
-    return {
-      name: `risk report vs numpy N=${n} T=${t}: numpy time / our time (numpy ${round(median(numpyTimes))} ms, ours ${round(median(ourTimes))} ms; fastest rounds ${round(Math.min(...numpyTimes))} vs ${round(Math.min(...ourTimes))} ms, ratio ${round(fastest)})`,
-      unit: 'ratio',
-      median: round(ratio),
-      budget: '≥ 1 (goal 3)',
-      ok: ratio >= 1,
-    };
-  } finally {
-    peer.close();
-  }
 }
 
 /** Runs the risk benchmarks and returns their figures. */
@@ -217,8 +114,7 @@ export async function run(): Promise<BenchFigure[]> {
       budget: `< ${budget} ms`,
       ok: median < budget,
     });
-    if (noNumpy === undefined && n >= 200)
-      figures.push(await raceNumpy(prepared, n, t, 15, Math.max(15, Math.round(10000 / n))));
+    if (noNumpy === undefined && n >= 200) figures.push(await raceNumpy(prepared, options));
     figures.push({
       name: `  snapshot map → arrays (prepareRiskInput) N=${n} T=${t}, not budgeted`,
       unit: 'ms',
