@@ -106,7 +106,10 @@ export async function raceNumpy(
       warm += cpuMs(report, 50);
       calls += 50;
     }
-    const batch = Math.max(20, Math.ceil(batchCpuMs / (cpuMs(report, 50) / 50)));
+    // Reports per batch from the fastest of five short samples (a load spike only makes batches longer).
+    let perReport = Number.POSITIVE_INFINITY;
+    for (let i = 0; i < 5; i++) perReport = Math.min(perReport, cpuMs(report, 20) / 20);
+    const batch = Math.max(20, Math.ceil(batchCpuMs / perReport));
     await peer.run(batch, batch);
     const ours: number[] = [];
     const theirs: number[] = [];

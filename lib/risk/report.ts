@@ -15,6 +15,12 @@ import {
   seriesPass,
   symmetricTimes,
 } from './report-kernels.js';
+import {
+  type StrategyColumns,
+  strategyColumns,
+  strategyRecord,
+  undecomposedRecord,
+} from './report-strategies.js';
 import { mean } from './stats.js';
 import { dofFromKurtosis, studentTVarEs } from './student-t.js';
 
@@ -301,42 +307,30 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   }
 
   const figures = modelFigures(stats, losses, options, warnings);
-  const strategies: Record<string, StrategyRisk> = {};
+  let columns: StrategyColumns | null = null;
+  let strategies: Record<string, StrategyRisk> | undefined;
   if (cov) {
     if (withMean && stats && !byStrategy)
       warnings.push('per-strategy means unknown (bare portfolio series): component figures use zero means');
     const root = Math.sqrt(horizon);
     const zVar = normalVarMultiplier(confidence);
     const zEs = normalEsMultiplier(confidence);
-    const kVar = sigma > 0 ? (zVar * root) / sigma : 0;
-    const kEs = sigma > 0 ? (zEs * root) / sigma : 0;
-    const means = withMean && byStrategy ? byStrategy.map((r) => mean(r)) : undefined;
+    let means: Float64Array | undefined;
     let weightedMean = 0;
-    if (means) for (let i = 0; i < n; i++) weightedMean += w[i]! * (means[i]! * horizon);
-    const totalVar = zVar * sigma * root - weightedMean;
-    for (let i = 0; i < n; i++) {
-      const mu = means ? means[i]! * horizon : 0;
-      const marginal = sw[i]! * kVar - mu;
-      const component = w[i]! * marginal;
-      strategies[ids[i]!] = {
-        weight: w[i]!,
-        marginal_var: marginal,
-        component_var: component,
-        component_es: w[i]! * (sw[i]! * kEs - mu),
-        var_share: totalVar !== 0 ? component / totalVar : null,
-      };
+    if (withMean && byStrategy) {
+      means = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        means[i] = mean(byStrategy[i]!) * horizon;
+        weightedMean += w[i]! * means[i]!;
+      }
     }
-  } else {
-    for (const [i, id] of ids.entries()) {
-      strategies[id] = {
-        weight: w[i]!,
-        marginal_var: null,
-        component_var: null,
-        component_es: null,
-        var_share: null,
-      };
-    }
-  }
+    columns = strategyColumns(ids, w, sw, {
+      kVar: sigma > 0 ? (zVar * root) / sigma : 0,
+      kEs: sigma > 0 ? (zEs * root) / sigma : 0,
+      totalVar: zVar * sigma * root - weightedMean,
+      means,
+    });
+  } else strategies = undecomposedRecord(ids, w);
   return {
     world_id: input.world_id,
     as_of: input.as_of,
@@ -348,7 +342,14 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
       es: { normal: normalEs(sigma, confidence, horizon, meanP), ...figures.es },
       drawdown: figures.drawdown,
     },
-    strategies,
+    // Built from the columns when first read (see report-strategies.ts).
+    get strategies() {
+      strategies ??= strategyRecord(columns as StrategyColumns);
+      return strategies;
+    },
+    set strategies(value) {
+      strategies = value;
+    },
     warnings,
   };
 }

@@ -151,6 +151,42 @@ describe('riskReportFromInput (fused fast path)', () => {
   }, 60_000);
 });
 
+describe('the per-strategy record (built when first read)', () => {
+  /** A large book whose Σ and returns sit in kernel memory, where Σw is overwritten by the next report. */
+  function book(seed: number, n = 40) {
+    let x = seed;
+    const rand = () => {
+      x = (x * 1103515245 + 12345) % 2147483648;
+      return x / 2147483648 - 0.5;
+    };
+    const returns = Array.from({ length: n }, () => Array.from({ length: 300 }, () => rand() / 20));
+    return prepareRiskInput(
+      snapshotOf({ weights: returns.map(() => rand() + 0.6), returns, withCovariance: true, bare: false }),
+    );
+  }
+  const options = { confidence: 0.99, horizon: 1, withMean: false };
+
+  it('keeps its own figures when other reports run before it is read', () => {
+    const a = book(1);
+    expect(kernelMemoryOf(a.covariance), 'Σ in kernel memory').toBeDefined();
+    const first = riskReportFromInput(a, options);
+    // The same kernel memory, other weights and options.
+    riskReportFromInput({ ...a, weights: a.weights.map((v, i) => (i % 2 ? -v : 2 * v)) }, options);
+    riskReportFromInput(a, { ...options, confidence: 0.95 });
+    riskReportFromInput(book(2), options);
+    expectSameReport(first, referenceRiskReport(a, options));
+  });
+
+  it('is one object on every read, can be replaced, and is in the JSON', () => {
+    const report = riskReportFromInput(book(3), options);
+    const strategies = report.strategies;
+    expect(report.strategies).toBe(strategies);
+    expect(Object.keys(JSON.parse(JSON.stringify(report)).strategies)).toEqual(Object.keys(strategies));
+    report.strategies = {};
+    expect(report.strategies).toEqual({});
+  });
+});
+
 describe('report kernels', () => {
   it('symmetricTimes equals the full product Σw for a symmetric Σ', () => {
     fc.assert(
