@@ -16,8 +16,8 @@ import {
   symmetricTimes,
 } from './report-kernels.js';
 import {
-  type StrategyColumns,
-  strategyColumns,
+  type Decomposition,
+  decomposition,
   strategyRecord,
   undecomposedRecord,
 } from './report-strategies.js';
@@ -307,7 +307,7 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   }
 
   const figures = modelFigures(stats, losses, options, warnings);
-  let columns: StrategyColumns | null = null;
+  let decomposed: Decomposition | null = null;
   let strategies: Record<string, StrategyRisk> | undefined;
   if (cov) {
     if (withMean && stats && !byStrategy)
@@ -324,7 +324,7 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
         weightedMean += w[i]! * means[i]!;
       }
     }
-    columns = strategyColumns(ids, w, sw, {
+    decomposed = decomposition(ids, w, sw, {
       kVar: sigma > 0 ? (zVar * root) / sigma : 0,
       kEs: sigma > 0 ? (zEs * root) / sigma : 0,
       totalVar: zVar * sigma * root - weightedMean,
@@ -342,9 +342,9 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
       es: { normal: normalEs(sigma, confidence, horizon, meanP), ...figures.es },
       drawdown: figures.drawdown,
     },
-    // Built from the columns when first read (see report-strategies.ts).
+    // Built from Σw when first read (see report-strategies.ts).
     get strategies() {
-      strategies ??= strategyRecord(columns as StrategyColumns);
+      strategies ??= strategyRecord(decomposed as Decomposition);
       return strategies;
     },
     set strategies(value) {
