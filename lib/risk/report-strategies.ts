@@ -77,3 +77,43 @@ export function undecomposedRecord(ids: readonly string[], w: Float64Array): Rec
     };
   return out;
 }
+
+/** Where a report keeps what its `strategies` accessor reads: the decomposition, then the record. */
+const LAZY = Symbol('strategies');
+
+interface LazyHolder {
+  [LAZY]: { decomposition: Decomposition | null; record: Record<string, StrategyRisk> | undefined };
+}
+
+// One getter and one setter for every report: V8 keeps accessors in the object's hidden class, so
+// an object literal with its own `get strategies()` closure got a hidden class of its own per
+// report, and those classes, kept in old space, made each scavenge copy and promote them (a report
+// took ~20% longer in a steady loop, most of it in the collector).
+function readStrategies(this: LazyHolder): Record<string, StrategyRisk> {
+  const state = this[LAZY];
+  state.record ??= strategyRecord(state.decomposition as Decomposition);
+  return state.record;
+}
+
+function writeStrategies(this: LazyHolder, value: Record<string, StrategyRisk>): void {
+  this[LAZY].record = value;
+}
+
+/**
+ * Gives `report` an enumerable `strategies` property (after its existing keys) whose record is built
+ * from `decomposition` when first read, or is `record` when given; assignable like a data property.
+ */
+export function defineStrategies<T extends object>(
+  report: T,
+  decomposition: Decomposition | null,
+  record?: Record<string, StrategyRisk>,
+): T & { strategies: Record<string, StrategyRisk> } {
+  Object.defineProperty(report, LAZY, { value: { decomposition, record }, enumerable: false });
+  Object.defineProperty(report, 'strategies', {
+    get: readStrategies,
+    set: writeStrategies,
+    enumerable: true,
+    configurable: true,
+  });
+  return report as T & { strategies: Record<string, StrategyRisk> };
+}

@@ -16,7 +16,7 @@ import { modelFigures, type SeriesStats } from './report-series.js';
 import {
   type Decomposition,
   decomposition,
-  strategyRecord,
+  defineStrategies,
   undecomposedRecord,
 } from './report-strategies.js';
 import { mean } from './stats.js';
@@ -328,25 +328,22 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
       means,
     });
   } else strategies = undecomposedRecord(ids, w);
-  return {
-    world_id: input.world_id,
-    as_of: input.as_of,
-    confidence,
-    horizon,
-    portfolio: {
-      sigma: sigma * Math.sqrt(horizon),
-      var: { normal: normalVar(sigma, confidence, horizon, meanP), ...figures.var },
-      es: { normal: normalEs(sigma, confidence, horizon, meanP), ...figures.es },
-      drawdown: figures.drawdown,
+  const report = defineStrategies(
+    {
+      world_id: input.world_id,
+      as_of: input.as_of,
+      confidence,
+      horizon,
+      portfolio: {
+        sigma: sigma * Math.sqrt(horizon),
+        var: { normal: normalVar(sigma, confidence, horizon, meanP), ...figures.var },
+        es: { normal: normalEs(sigma, confidence, horizon, meanP), ...figures.es },
+        drawdown: figures.drawdown,
+      },
     },
     // Built from Σw when first read (see report-strategies.ts).
-    get strategies() {
-      strategies ??= strategyRecord(decomposed as Decomposition);
-      return strategies;
-    },
-    set strategies(value) {
-      strategies = value;
-    },
-    warnings,
-  };
+    decomposed,
+    strategies,
+  );
+  return Object.assign(report, { warnings });
 }
