@@ -78,10 +78,16 @@ export class KernelMemory {
     this.live = new Int32Array(memory.buffer, offset, n);
   }
 
+  /** The first n weights into this memory (without the view `subarray` would allocate). */
+  private copyWeights(w: Float64Array): void {
+    if (w.length === this.n) this.w.set(w);
+    else this.w.set(w.subarray(0, this.n));
+  }
+
   /** Σw for the first n weights, in this memory (valid until the next call). */
   sigmaTimes(w: Float64Array): Float64Array {
     const cov = this.covariance as Float64Array;
-    this.w.set(w.subarray(0, this.n));
+    this.copyWeights(w);
     this.kernels.symv(cov.byteOffset, this.w.byteOffset, this.n, this.sw.byteOffset);
     return this.sw;
   }
@@ -93,7 +99,7 @@ export class KernelMemory {
   portfolioSeries(w: Float64Array): Float64Array {
     const m = this.returns as Float64Array;
     const { n, t, live } = this;
-    this.w.set(w.subarray(0, n));
+    this.copyWeights(w);
     let count = 0;
     for (let i = 0; i < n; i++) if (w[i] !== 0) live[count++] = i;
     this.kernels.series(m.byteOffset, this.w.byteOffset, live.byteOffset, count, t, this.series.byteOffset);

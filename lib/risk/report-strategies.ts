@@ -34,9 +34,12 @@ export function decomposition(
 ): Decomposition {
   const n = ids.length;
   const weightsAndSw = new Float64Array(2 * n);
-  weightsAndSw.set(w.subarray(0, n));
-  weightsAndSw.set(sw.subarray(0, n), n);
-  return { ids, weightsAndSw, ...multipliers };
+  for (let i = 0; i < n; i++) {
+    weightsAndSw[i] = w[i]!;
+    weightsAndSw[n + i] = sw[i]!;
+  }
+  const { kVar, kEs, totalVar, means } = multipliers;
+  return { ids, weightsAndSw, kVar, kEs, totalVar, means };
 }
 
 /**
