@@ -1,23 +1,13 @@
-import { eventBridgeEvent } from '#lib/contracts/eventbridge.js';
-import { MarketReevaluationCloudEventSchema } from '#lib/contracts/market-reevaluation.js';
-import { MarketSnapshotCloudEventSchema } from '#lib/contracts/market-snapshot.js';
-import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
-
 /**
  * Edge validation, once for every way an event comes in: the Lambda handlers, `exit-engine replay`
- * and the local stack all validate with these schemas, apply the same size bound and file a
- * malformed event under the world it names.
+ * and the local stack all validate with the same schemas, apply the same size bound and file a
+ * malformed event under the world it names. The schemas live one per event kind (snapshot-edge.ts,
+ * market-edge.ts, market-reevaluation-edge.ts): zod builds a schema when its module loads, so each
+ * function's cold start builds only the one it receives (issue 12 item 5).
  */
 
 /** EventBridge's own cap on an event; a bigger detail can only come from a misbehaving local producer. */
 export const MAX_EVENT_BYTES = 256 * 1024;
-
-/** A `risk_snapshot_updated` delivery as Lambda receives it. */
-export const SnapshotEventSchema = eventBridgeEvent(RiskSnapshotCloudEventSchema);
-/** A `market_snapshot_updated` delivery as Lambda receives it. */
-export const MarketEventSchema = eventBridgeEvent(MarketSnapshotCloudEventSchema);
-/** A `market_reevaluation_requested` delivery (the engine's own per-world request) as Lambda receives it. */
-export const MarketReevaluationEventSchema = eventBridgeEvent(MarketReevaluationCloudEventSchema);
 
 /** The rejection reason for a detail over EventBridge's size limit, or undefined when it fits. */
 export function oversizeReason(detail: unknown): string | undefined {

@@ -1,6 +1,6 @@
-import { createHash } from 'node:crypto';
 import * as z from 'zod/mini';
 import { EXIT_ENGINE_SOURCE } from './exit-signal.js';
+import { MARKET_REEVALUATION_DETAIL_TYPE } from './market-reevaluation-event.js';
 import './zod-messages.js';
 
 /**
@@ -11,7 +11,7 @@ import './zod-messages.js';
  * market re-evaluation rule routes it (never the gateway's subscriptions).
  */
 
-export const MARKET_REEVALUATION_DETAIL_TYPE = 'market_reevaluation_requested';
+export { MARKET_REEVALUATION_DETAIL_TYPE };
 
 const isoDateTime = z.iso.datetime({
   offset: true,
@@ -42,22 +42,3 @@ export const MarketReevaluationCloudEventSchema = z.strictObject({
   data: MarketReevaluationDataSchema,
 });
 export type MarketReevaluationCloudEvent = z.infer<typeof MarketReevaluationCloudEventSchema>;
-
-/**
- * The request event for one world. Its id is the same for every request of that world and market event
- * (a digest: world and market ids together could outgrow the event-id bound).
- */
-export function marketReevaluationEvent(
-  data: MarketReevaluationData,
-  timeMs: number,
-): MarketReevaluationCloudEvent {
-  return {
-    specversion: '1.0',
-    id: `mr-${createHash('sha256').update(`${data.world_id.length}:${data.world_id}|${data.market_event_id}`).digest('hex').slice(0, 40)}`,
-    source: EXIT_ENGINE_SOURCE,
-    type: MARKET_REEVALUATION_DETAIL_TYPE,
-    time: new Date(timeMs).toISOString(),
-    datacontenttype: 'application/json',
-    data,
-  };
-}

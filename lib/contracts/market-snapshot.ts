@@ -82,32 +82,5 @@ export const MarketSnapshotCloudEventSchema = z.looseObject({
 });
 export type MarketSnapshotCloudEvent = z.infer<typeof MarketSnapshotCloudEventSchema>;
 
-/** Whether market data for `worlds` (absent: every world) concerns the given world. */
-export function concernsWorld(data: Pick<MarketSnapshotData, 'worlds'>, worldId: string): boolean {
-  return data.worlds === undefined || data.worlds.includes(worldId);
-}
-
-/** Latest market indicators for one scope (e.g. `global`, a world id, a venue). */
-export interface MarketScopeView {
-  scope: string;
-  as_of: string;
-  asOfMs: number;
-  indicators: Record<string, number>;
-  /** Per-strategy or per-instrument time series (oldest first): spreads, volumes, returns… */
-  series: Record<string, Record<string, number[]>>;
-}
-
-/** The view the rules read: indicators and series as plain numbers, `as_of` as epoch milliseconds. */
-export function toMarketScopeView(data: MarketSnapshotData): MarketScopeView {
-  const indicators: Record<string, number> = {};
-  for (const [name, value] of Object.entries(data.indicators)) {
-    if (typeof value === 'number' && Number.isFinite(value)) indicators[name] = value;
-  }
-  const series: Record<string, Record<string, number[]>> = {};
-  for (const [key, entry] of Object.entries(data.series ?? {})) {
-    const out: Record<string, number[]> = {};
-    for (const [name, values] of Object.entries(entry)) if (Array.isArray(values)) out[name] = [...values];
-    series[key] = out;
-  }
-  return { scope: data.scope, as_of: data.as_of, asOfMs: Date.parse(data.as_of), indicators, series };
-}
+/** The engine's view of a scope, in its own schema-free module (market-scope-view.ts). */
+export type { MarketScopeView } from './market-scope-view.js';

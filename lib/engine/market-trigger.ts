@@ -1,4 +1,4 @@
-import { concernsWorld, toMarketScopeView } from '#lib/contracts/market-snapshot.js';
+import { concernsWorld, toMarketScopeView } from '#lib/contracts/market-scope-view.js';
 import { marketStorageScopes } from '#lib/rules/market-views.js';
 import { evaluateClaimed, finishExisting } from './claimed-evaluation.js';
 import {

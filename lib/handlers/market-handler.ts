@@ -5,7 +5,7 @@ import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { MarketEventSchema } from '#lib/app/edge.js';
+import { MarketEventSchema } from '#lib/app/market-edge.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import type { AdvanceResult, MarketReevaluationQueue } from '#lib/engine/ports.js';
 import { logger, metrics, observeInvocation } from '#lib/observability.js';

@@ -5,7 +5,7 @@ import type { ParsedResult } from '@aws-lambda-powertools/parser/types';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import type * as z from 'zod/mini';
-import { MarketReevaluationEventSchema } from '#lib/app/edge.js';
+import { MarketReevaluationEventSchema } from '#lib/app/market-reevaluation-edge.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { logger, metrics, observeInvocation } from '#lib/observability.js';
 import { type EdgeDeps, recordParseFailure } from './edge.js';

@@ -5,12 +5,8 @@ import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import { describe, expect, it } from 'vitest';
 import { formatZodIssues } from '#lib/contracts/issues.js';
-import {
-  concernsWorld,
-  MarketSnapshotCloudEventSchema,
-  type MarketSnapshotData,
-  toMarketScopeView,
-} from '#lib/contracts/market-snapshot.js';
+import { concernsWorld, toMarketScopeView } from '#lib/contracts/market-scope-view.js';
+import { MarketSnapshotCloudEventSchema, type MarketSnapshotData } from '#lib/contracts/market-snapshot.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const schema = JSON.parse(

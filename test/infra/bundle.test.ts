@@ -54,6 +54,18 @@ describe('EngineFunction bundle', () => {
     const { sources } = JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as { sources: string[] };
     expect(sources).toContain('functions/evaluate-snapshot.ts');
     expect(sources.filter((source) => source.startsWith('../') || source.startsWith('/'))).toEqual([]);
+    // The snapshot function builds only its own edge schema: the market and market re-evaluation
+    // contracts (schemas built when their module loads) are in none of its files (lib/app/edge.ts).
+    const allSources = readdirSync(join(dir, 'chunks'))
+      .filter((name) => name.endsWith('.map'))
+      .flatMap(
+        (name) =>
+          (JSON.parse(readFileSync(join(dir, 'chunks', name), 'utf8')) as { sources: string[] }).sources,
+      )
+      .concat(sources);
+    expect(allSources).toContain('lib/contracts/risk-snapshot.ts');
+    expect(allSources).not.toContain('lib/contracts/market-snapshot.ts');
+    expect(allSources).not.toContain('lib/contracts/market-reevaluation.ts');
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {

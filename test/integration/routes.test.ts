@@ -10,7 +10,7 @@ import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
 import {
   MARKET_REEVALUATION_DETAIL_TYPE,
   marketReevaluationEvent,
-} from '#lib/contracts/market-reevaluation.js';
+} from '#lib/contracts/market-reevaluation-event.js';
 import { MARKET_DATA_SOURCE } from '#lib/contracts/market-snapshot.js';
 import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';

@@ -1,5 +1,5 @@
 import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { marketReevaluationEvent } from '#lib/contracts/market-reevaluation.js';
+import { marketReevaluationEvent } from '#lib/contracts/market-reevaluation-event.js';
 import type { MarketReevaluationQueue, MarketReevaluationRequest } from '#lib/engine/ports.js';
 import { EventBridgeSignalPublisher, type PublisherOptions } from './signal-publisher.js';
 

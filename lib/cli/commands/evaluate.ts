@@ -2,11 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { inputShape } from '#lib/app/edge.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { formatZodIssues } from '#lib/contracts/issues.js';
-import {
-  MarketSnapshotCloudEventSchema,
-  MarketSnapshotDataSchema,
-  toMarketScopeView,
-} from '#lib/contracts/market-snapshot.js';
+import { toMarketScopeView } from '#lib/contracts/market-scope-view.js';
+import { MarketSnapshotCloudEventSchema, MarketSnapshotDataSchema } from '#lib/contracts/market-snapshot.js';
 import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import { buildExitSignalEvent } from '#lib/engine/build-event.js';
 import { type DecidedSignal, evaluateRuleSet, type RuleOutcome } from '#lib/engine/evaluate.js';

@@ -2,13 +2,9 @@ import type * as z from 'zod/mini';
 import { InMemoryMarketReevaluationQueue } from '#lib/adapters/memory/memory-market-queue.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
-import {
-  inputShape,
-  MarketEventSchema,
-  oversizeReason,
-  rawFacts,
-  SnapshotEventSchema,
-} from '#lib/app/edge.js';
+import { inputShape, oversizeReason, rawFacts } from '#lib/app/edge.js';
+import { MarketEventSchema } from '#lib/app/market-edge.js';
+import { SnapshotEventSchema } from '#lib/app/snapshot-edge.js';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import { formatZodIssues } from '#lib/contracts/issues.js';
 import {
