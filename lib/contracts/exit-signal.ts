@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE } from './exit-signal-ids.js';
 import './zod-messages.js';
 
 /**
@@ -7,9 +8,12 @@ import './zod-messages.js';
  * must ride in `tags`, `metrics` or `provenance`.
  */
 
-export const EXIT_SIGNAL_DETAIL_TYPE = 'exit_signal_emitted';
-export const EXIT_SIGNAL_PROPOSED_DETAIL_TYPE = 'exit_signal_proposed';
-export const EXIT_ENGINE_SOURCE = 'qmtl.services.exit_engine';
+export {
+  EXIT_ENGINE_SOURCE,
+  EXIT_SIGNAL_DETAIL_TYPE,
+  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
+  exitSignalIdempotencyKey,
+} from './exit-signal-ids.js';
 
 export const SignalActionSchema = z.enum(['exit', 'reduce', 'hold']);
 export type SignalAction = z.infer<typeof SignalActionSchema>;
@@ -52,16 +56,6 @@ export const ExitSignalEventSchema = z.strictObject({
   data: z.strictObject({ ...dataShape, signals: z.array(ExitSignalSchema).check(z.minLength(1)) }),
 });
 export type ExitSignalEvent = z.infer<typeof ExitSignalEventSchema>;
-
-/** Upstream's idempotency-key pattern, extended with the evaluation key (see README §Contracts). */
-export function exitSignalIdempotencyKey(
-  worldId: string,
-  snapshotVersion: string,
-  eventVersion: number,
-  evaluationKey: string,
-): string {
-  return `exit_signal_emitted:${worldId}:${snapshotVersion}:${eventVersion}:${evaluationKey}`;
-}
 
 /** Our own `exit_signal_proposed` (schemas/exit_signal_proposed.schema.json): approval-mode signals. */
 export const ExitSignalProposalSchema = z.strictObject({

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { EXIT_ENGINE_SOURCE } from './exit-signal.js';
+import { EXIT_ENGINE_SOURCE } from './exit-signal-ids.js';
 import type { MarketReevaluationCloudEvent, MarketReevaluationData } from './market-reevaluation.js';
 
 /**

@@ -1,11 +1,10 @@
+import type { ExitSignalEvent, ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
 import {
   EXIT_ENGINE_SOURCE,
   EXIT_SIGNAL_DETAIL_TYPE,
   EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
-  type ExitSignalEvent,
-  type ExitSignalProposedEvent,
   exitSignalIdempotencyKey,
-} from '#lib/contracts/exit-signal.js';
+} from '#lib/contracts/exit-signal-ids.js';
 import type { DecidedSignal } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
 import type { SignalItem } from './ports.js';

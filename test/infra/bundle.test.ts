@@ -55,7 +55,8 @@ describe('EngineFunction bundle', () => {
     expect(sources).toContain('functions/evaluate-snapshot.ts');
     expect(sources.filter((source) => source.startsWith('../') || source.startsWith('/'))).toEqual([]);
     // The snapshot function builds only its own edge schema: the market and market re-evaluation
-    // contracts (schemas built when their module loads) are in none of its files (lib/app/edge.ts).
+    // contracts, and the outbound events' schemas it never validates against (zod builds a schema when
+    // its module loads), are in none of its files (lib/app/edge.ts, lib/contracts/exit-signal-ids.ts).
     const allSources = readdirSync(join(dir, 'chunks'))
       .filter((name) => name.endsWith('.map'))
       .flatMap(
@@ -66,6 +67,7 @@ describe('EngineFunction bundle', () => {
     expect(allSources).toContain('lib/contracts/risk-snapshot.ts');
     expect(allSources).not.toContain('lib/contracts/market-snapshot.ts');
     expect(allSources).not.toContain('lib/contracts/market-reevaluation.ts');
+    expect(allSources).not.toContain('lib/contracts/exit-signal.ts');
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {

@@ -4,7 +4,7 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
+import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal-ids.js';
 import { PublishError } from '#lib/engine/errors.js';
 import type { SignalPublisher } from '#lib/engine/ports.js';
 
