@@ -35,11 +35,27 @@ function decompose(
   n: number,
   wantVectors: boolean,
 ): { d: Float64Array; z: Float64Array } {
+  return decomposeInto(
+    matrix,
+    n,
+    wantVectors,
+    new Float64Array(n * n),
+    new Float64Array(n),
+    new Float64Array(n),
+  );
+}
+
+/** `decompose` into given buffers (at least n², n and n long; only their first entries are used). */
+function decomposeInto(
+  matrix: ArrayLike<number>,
+  n: number,
+  wantVectors: boolean,
+  z: Float64Array,
+  d: Float64Array,
+  e: Float64Array,
+): { d: Float64Array; z: Float64Array } {
   if (matrix.length < n * n) throw new RangeError(`matrix has ${matrix.length} entries, expected ${n * n}`);
-  const z = new Float64Array(n * n);
   for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) z[i * n + j] = z[j * n + i] = matrix[i * n + j]!;
-  const d = new Float64Array(n);
-  const e = new Float64Array(n);
   tred2(z, n, d, e, wantVectors);
   tqli(z, n, d, e, wantVectors);
   return { d, z };
@@ -53,6 +69,25 @@ export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Floa
 /** Eigenvalues of the symmetric row-major n×n `matrix` in no particular order: no sort, for callers that only sum them. */
 export function symmetricEigenvaluesUnordered(matrix: ArrayLike<number>, n: number): Float64Array {
   return decompose(matrix, n, false).d;
+}
+
+let scratchZ = new Float64Array(0);
+let scratchD = new Float64Array(0);
+let scratchE = new Float64Array(0);
+
+/**
+ * `symmetricEigenvaluesUnordered` without allocating: the eigenvalues are the first n entries of the
+ * returned buffer, which is reused (overwritten) by the next call. For a hot caller that decomposes
+ * many small matrices and reads each result before the next (the engine's absorption blocks);
+ * the same arithmetic in the same order, so the same values.
+ */
+export function symmetricEigenvaluesScratch(matrix: ArrayLike<number>, n: number): Float64Array {
+  if (scratchD.length < n) {
+    scratchZ = new Float64Array(n * n);
+    scratchD = new Float64Array(n);
+    scratchE = new Float64Array(n);
+  }
+  return decomposeInto(matrix, n, false, scratchZ, scratchD, scratchE).d;
 }
 
 function tred2(z: Float64Array, n: number, d: Float64Array, e: Float64Array, yesvecs: boolean): void {

@@ -2,7 +2,7 @@ import {
   absorptionShift,
   commonLength,
   correlationZScore,
-  symmetricEigenvaluesUnordered,
+  symmetricEigenvaluesScratch,
   type Turbulence,
   turbulence,
   type WindowShift,
@@ -22,6 +22,34 @@ import {
  * The two agree to rounding (test/unit/rules/market-structure-fast.test.ts checks 1e-12 relative).
  */
 
+/**
+ * Scratch buffers reused across calls (grown, never shrunk): a fresh zero-filled typed array per
+ * window and block was a sixth of the kernels' time and much of the evaluation's garbage. Every
+ * kernel writes each entry it reads before reading it, so what a previous call left is never seen;
+ * JS runs one kernel at a time, so no two calls share a buffer at once.
+ */
+const scratch: Float64Array[] = [];
+const CENTRED = 0;
+const ROWS = 1;
+const FACTOR = 2;
+const INVERSE = 3;
+const CROSS_SECTION = 4;
+const BLOCK = 5;
+const GRAM = 6;
+const BY_DAY = 7;
+const DAY_SUMS = 8;
+const SORTED = 9;
+
+/** The scratch buffer in `slot`, at least `length` long (only its first `length` entries are meaningful). */
+function buffer(slot: number, length: number): Float64Array {
+  let b = scratch[slot];
+  if (b === undefined || b.length < length) {
+    b = new Float64Array(length);
+    scratch[slot] = b;
+  }
+  return b;
+}
+
 /** Least 1 / (tr Σ · tr Σ⁻¹) for the Cholesky path: κ(Σ) is then below 10⁶, far from the 10¹² cut-off. */
 export const WELL_CONDITIONED = 1e-6;
 
@@ -38,11 +66,11 @@ export function choleskyTurbulence(
   const n = returnsByAsset.length;
   const t = commonLength(returnsByAsset);
   if (!(Number.isInteger(window) && window >= 2) || t < window + 1 || n === 0) return undefined;
-  const centred = new Float64Array(n * window);
-  const rows = new Float64Array(n * window);
-  const l = new Float64Array(n * n);
-  const inverse = new Float64Array(n * n);
-  const x = new Float64Array(n);
+  const centred = buffer(CENTRED, n * window);
+  const rows = buffer(ROWS, n * window);
+  const l = buffer(FACTOR, n * n);
+  const inverse = buffer(INVERSE, n * n);
+  const x = buffer(CROSS_SECTION, n);
   // Time-major centred window: day c's cross-section is centred[c·n .. c·n + n), contiguous for the solves.
   for (let i = 0; i < n; i++) {
     const r = returnsByAsset[i]!;
@@ -246,7 +274,7 @@ function blockShift(
     n === 0
   )
     return undefined;
-  const rows = new Float64Array(n * shortWindow);
+  const rows = buffer(BLOCK, n * shortWindow);
   const blocks = new Float64Array(count);
   for (let b = 0; b < count; b++) {
     const start = t - (count - b) * shortWindow;
@@ -273,11 +301,11 @@ function blockShift(
  */
 function blockAbsorption(rows: Float64Array, n: number, days: number): number {
   const size = Math.min(n, days);
-  const g = new Float64Array(size * size);
+  const g = buffer(GRAM, size * size);
   const scale = 1 / (days - 1);
   if (days < n) {
     // Day-major copy, so each day's cross-section is contiguous for the days' dot products.
-    const byDay = new Float64Array(n * days);
+    const byDay = buffer(BY_DAY, n * days);
     for (let i = 0; i < n; i++) for (let a = 0; a < days; a++) byDay[a * n + i] = rows[i * days + a]!;
     for (let a = 0; a < days; a++)
       for (let b = 0; b <= a; b++) {
@@ -293,7 +321,7 @@ function blockAbsorption(rows: Float64Array, n: number, days: number): number {
         g[i * size + j] = s * scale;
       }
   }
-  const values = symmetricEigenvaluesUnordered(g, size).sort();
+  const values = ascending(symmetricEigenvaluesScratch(g, size), size);
   let total = 0;
   for (let i = 0; i < size; i++) total += Math.max(0, values[i]!);
   let top = 0;
@@ -302,12 +330,31 @@ function blockAbsorption(rows: Float64Array, n: number, days: number): number {
 }
 
 /**
+ * The first `size` entries of `values`, ascending, in a scratch buffer: an insertion sort (the blocks
+ * are a few dozen values) in the order a typed-array sort gives, without allocating. A NaN among them
+ * may land elsewhere than the typed sort puts it, but it makes the total NaN either way.
+ */
+function ascending(values: Float64Array, size: number): Float64Array {
+  const out = buffer(SORTED, size);
+  for (let i = 0; i < size; i++) {
+    const v = values[i]!;
+    let j = i - 1;
+    while (j >= 0 && out[j]! > v) {
+      out[j + 1] = out[j]!;
+      j--;
+    }
+    out[j + 1] = v;
+  }
+  return out;
+}
+
+/**
  * Average pairwise correlation of one block from its unit rows uᵢ = xᵢ/‖xᵢ‖ (rows without variance
  * left out, as `averageCorrelationOf` leaves them out): Σ_{i<j} uᵢ·uⱼ = (‖Σuᵢ‖² − Σ‖uᵢ‖²)/2, O(n·days)
  * instead of the covariance's O(n²·days).
  */
 function blockAverageCorrelation(rows: Float64Array, n: number, days: number): number {
-  const sum = new Float64Array(days);
+  const sum = buffer(DAY_SUMS, days).fill(0, 0, days);
   let squares = 0;
   let live = 0;
   for (let i = 0; i < n; i++) {
