@@ -46,6 +46,9 @@ export interface EvaluateArgs {
 
 const EPS = 1e-12;
 
+/** The standing ratios of an episode that has told no strategy anything (never written to). */
+const NOTHING: Readonly<Record<string, number>> = Object.freeze({});
+
 /** An episode left open by this evaluation: what it stands by, kept until a clear needs to know. */
 interface OpenEpisode {
   rule: Rule;
@@ -178,7 +181,10 @@ export function evaluateRuleSet({
       const target = rule.target ?? rule.limit;
       const strategies = m.strategies.filter((s) => liveStrategies.has(s));
       const sizing = sizeAction(rule, m, target, strategies, compiled.support);
-      const prev = episodes.get(episodeKey(rule.id, m.scopeKey)) ?? idleEpisode(rule.id, m.scopeKey);
+      // No key string built (and hashed) for a world with no stored episodes: its first evaluation.
+      const prev =
+        (episodes.size === 0 ? undefined : episodes.get(episodeKey(rule.id, m.scopeKey))) ??
+        idleEpisode(rule.id, m.scopeKey);
       let maxRatio = 0;
       for (const s in sizing.ratios) maxRatio = Math.max(maxRatio, sizing.ratios[s]!);
       const { next, verdict } = stepEpisode(prev, {
@@ -201,7 +207,11 @@ export function evaluateRuleSet({
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
         verdict === 'active' && breached ? (prev.muted_strategies ?? []).filter((s) => !muteOf.of(s)) : [];
-      const before = standingRatios(prev);
+      // An episode that never told anyone anything stands by nothing: no map built for it.
+      const before =
+        prev.signalled_strategies === undefined && prev.standing_ratios === undefined
+          ? NOTHING
+          : standingRatios(prev);
       // A strategy that appears while a world-wide episode is open gets its standing action at once.
       const joined: Record<string, number> = {};
       const covered = prev.covered_strategies;
@@ -266,6 +276,15 @@ export function evaluateRuleSet({
       outcome.evidence = m.evidence;
       outcomes.push(outcome);
 
+      // Nothing below is needed by a measurement that leaves its episode closed and asks nothing.
+      if (
+        next.status !== 'active' &&
+        !emits &&
+        unmuted.length === 0 &&
+        told.length === 0 &&
+        verdict !== 'cleared'
+      )
+        continue;
       const metrics = new SignalMetrics(rule, m, clear, target, utilization, breached ? sizing : undefined);
       const levels = { measure: m.value, limit: rule.limit };
       // What this episode has told each strategy and still stands by: read only if an episode clears.
