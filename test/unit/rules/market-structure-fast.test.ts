@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '#lib/prng.js';
-import { absorptionShift, correlationZScore, turbulence, type WindowShift } from '#lib/risk/index.js';
+import {
+  absorptionShift,
+  correlationZScore,
+  symmetricEigenvaluesScratch,
+  symmetricEigenvaluesUnordered,
+  turbulence,
+  type WindowShift,
+} from '#lib/risk/index.js';
 import {
   blockKernels,
   choleskyTurbulence,
@@ -143,5 +150,38 @@ describe('fast market-structure kernels', () => {
     }
     for (const w of [1, 39, 40, 2.5])
       expect(message(() => fastTurbulence(returns, w))).toBe(message(() => turbulence(returns, w)));
+  });
+
+  it('scratch buffers: a kernel after a bigger or smaller call reads exactly what it reads fresh', () => {
+    // The kernels reuse module buffers; whatever an earlier call left in them must never show.
+    const small = factorReturns(7, 6, 140);
+    const big = factorReturns(8, 30, 300);
+    const fresh = {
+      turbulence: fastTurbulence(small, 120),
+      absorption: fastAbsorptionShift(small, 15, 120),
+      correlation: fastCorrelationZScore(small, 20, 120),
+    };
+    fastTurbulence(big, 250);
+    fastAbsorptionShift(big, 15, 120);
+    fastAbsorptionShift(big, 40, 160);
+    fastCorrelationZScore(big, 20, 120);
+    expect(fastTurbulence(small, 120)).toEqual(fresh.turbulence);
+    expect(fastAbsorptionShift(small, 15, 120)).toEqual(fresh.absorption);
+    expect(fastCorrelationZScore(small, 20, 120)).toEqual(fresh.correlation);
+  });
+
+  it('scratch eigenvalues: bit for bit the allocating routine, whatever size came before', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 6 }), (sizes) => {
+        const rand = mulberry32(sizes.reduce((a, b) => a * 31 + b, 17));
+        for (const n of sizes) {
+          const a = new Float64Array(n * n);
+          for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = normal(rand);
+          const expected = Array.from(symmetricEigenvaluesUnordered(a, n));
+          expect(Array.from(symmetricEigenvaluesScratch(a, n).subarray(0, n))).toEqual(expected);
+        }
+      }),
+      { numRuns: 60 },
+    );
   });
 });
