@@ -12,6 +12,7 @@ import {
   type WindowShift,
 } from '#lib/risk/index.js';
 import { fastAbsorptionShift, fastCorrelationZScore, fastTurbulence } from './market-structure-fast.js';
+import { momentsOfFour } from './moments-fast.js';
 import type { PreparedSnapshot } from './types.js';
 
 /**
@@ -138,11 +139,35 @@ export class SharedMeasures implements Measures {
     if (!returns) return undefined;
     let m = this.positionMomentsOf[i];
     if (!m) {
-      const made = this.positions[i];
-      m = made ? this.moments(made) : moments(returns, this.snapshot.weights[i]!);
-      this.positionMomentsOf[i] = m;
+      // Strategy i and the next three (a rule reading one strategy's moments reads them all), in
+      // one interleaved pass; w·r scaled on the fly is the position series' every value, so these
+      // are the very numbers `moments` gives of either.
+      this.fourPositionMoments(i, returns);
+      m = this.positionMomentsOf[i]!;
     }
     return m;
+  }
+
+  /** Fills positionMomentsOf for i and up to three later strategies with series as long, not yet done. */
+  private fourPositionMoments(i: number, returns: Float64Array): void {
+    const all = this.snapshot.returns!;
+    const group = [i];
+    for (let j = i + 1; j < all.length && group.length < 4; j++)
+      if (all[j]?.length === returns.length && !this.positionMomentsOf[j]) group.push(j);
+    // Fewer than four: the last slots repeat strategy i and are dropped.
+    const at = (k: number) => group[k] ?? i;
+    const w = this.snapshot.weights;
+    const four = momentsOfFour(
+      all[at(0)]!,
+      all[at(1)]!,
+      all[at(2)]!,
+      all[at(3)]!,
+      w[at(0)]!,
+      w[at(1)]!,
+      w[at(2)]!,
+      w[at(3)]!,
+    );
+    for (let k = 0; k < group.length; k++) this.positionMomentsOf[group[k]!] = four[k];
   }
 
   turbulence(returns: readonly Float64Array[], window: number): Turbulence {

@@ -58,6 +58,10 @@ describe('SharedMeasures', () => {
             expect(new SharedMeasures(snap).positionMoments(i)).toEqual(moments(plain));
             expect(shared.positionMoments(i)).toEqual(moments(plain));
             expect(new PlainMeasures(snap).positionMoments(i)).toEqual(moments(plain));
+            // Asked last strategy first, the interleaved groups start elsewhere: the same numbers.
+            const backwards = new SharedMeasures(snap);
+            for (let j = snap.ids.length - 1; j >= i; j--) backwards.positionMoments(j);
+            expect(backwards.positionMoments(i)).toEqual(moments(plain));
             expect(new SharedMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined)).toEqual(
               new PlainMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined),
             );
