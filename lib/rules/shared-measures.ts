@@ -12,7 +12,7 @@ import {
   type WindowShift,
 } from '#lib/risk/index.js';
 import { fastAbsorptionShift, fastCorrelationZScore, fastTurbulence } from './market-structure-fast.js';
-import { momentsOfFour } from './moments-fast.js';
+import { momentsOfFour, troughDrawdownOfFour } from './position-kernels.js';
 import type { PreparedSnapshot } from './types.js';
 
 /**
@@ -117,10 +117,37 @@ export class SharedMeasures implements Measures {
     const span = lookback !== undefined && series.length > lookback ? lookback : series.length;
     let dd = byLookback.get(span);
     if (!dd) {
+      const all = this.snapshot.returns;
+      const i = all ? all.indexOf(series) : -1;
+      if (i >= 0) return this.fourDrawdowns(all!, i, span);
       dd = troughDrawdown(series, series.length - span);
       byLookback.set(span, dd);
     }
     return dd;
+  }
+
+  /**
+   * Strategy i's drawdown over its last `span` returns, and in the same pass those of up to three
+   * later strategies with series as long (a rule reading one strategy's drawdown reads them all).
+   */
+  private fourDrawdowns(all: readonly Float64Array[], i: number, span: number): Drawdown {
+    const series = all[i]!;
+    const group = [i];
+    for (let j = i + 1; j < all.length && group.length < 4; j++)
+      if (all[j]?.length === series.length && !this.drawdownsOf.get(all[j]!)?.has(span)) group.push(j);
+    // Fewer than four: the last slots repeat strategy i and are dropped.
+    const at = (k: number) => all[group[k] ?? i]!;
+    const four = troughDrawdownOfFour(at(0), at(1), at(2), at(3), series.length - span);
+    for (let k = 0; k < group.length; k++) {
+      const s = all[group[k]!]!;
+      let byLookback = this.drawdownsOf.get(s);
+      if (!byLookback) {
+        byLookback = new Map();
+        this.drawdownsOf.set(s, byLookback);
+      }
+      byLookback.set(span, four[k]!);
+    }
+    return four[0];
   }
 
   position(i: number): Float64Array | undefined {

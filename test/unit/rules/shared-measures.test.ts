@@ -62,6 +62,11 @@ describe('SharedMeasures', () => {
             const backwards = new SharedMeasures(snap);
             for (let j = snap.ids.length - 1; j >= i; j--) backwards.positionMoments(j);
             expect(backwards.positionMoments(i)).toEqual(moments(plain));
+            for (let j = snap.ids.length - 1; j > i; j--)
+              backwards.drawdown(snap.returns![j]!, lookback ?? undefined);
+            expect(backwards.drawdown(snap.returns![i]!, lookback ?? undefined)).toEqual(
+              new PlainMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined),
+            );
             expect(new SharedMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined)).toEqual(
               new PlainMeasures(snap).drawdown(snap.returns![i]!, lookback ?? undefined),
             );

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { moments } from '#lib/risk/index.js';
-import { momentsOfFour } from '#lib/rules/moments-fast.js';
+import { drawdown, moments } from '#lib/risk/index.js';
+import { momentsOfFour, troughDrawdownOfFour } from '#lib/rules/position-kernels.js';
 
 // The interleaved moments against lib/risk's one-series `moments`: bit for bit (toEqual compares
 // numbers with Object.is semantics for NaN), flat and single-value series included.
@@ -42,5 +42,35 @@ describe('momentsOfFour', () => {
 
   it('refuses series of different lengths', () => {
     expect(() => momentsOfFour([1, 2], [1, 2], [1], [1, 2], 1, 1, 1, 1)).toThrow(/series of 2, 2, 1, 2/);
+  });
+});
+
+describe('troughDrawdownOfFour', () => {
+  it('is lib/risk `drawdown` of each series from `from` on, to the last bit, wipe-outs included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 60 }).chain((n) =>
+          fc.tuple(
+            fc.array(
+              fc.array(fc.double({ min: -1.5, max: 3, noNaN: true }), { minLength: n, maxLength: n }),
+              {
+                minLength: 4,
+                maxLength: 4,
+              },
+            ),
+            fc.integer({ min: 0, max: n - 1 }),
+          ),
+        ),
+        ([xs, from]) => {
+          const four = troughDrawdownOfFour(xs[0]!, xs[1]!, xs[2]!, xs[3]!, from);
+          for (let k = 0; k < 4; k++) expect(four[k]).toEqual(drawdown(xs[k]!.slice(from)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('refuses series of different lengths', () => {
+    expect(() => troughDrawdownOfFour([1], [1], [1], [1, 2], 0)).toThrow(/series of 1, 1, 1, 2/);
   });
 });
