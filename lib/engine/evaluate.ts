@@ -140,6 +140,14 @@ class RuleMutes {
   }
 }
 
+const QUIET_EXIT: Sizing = Object.freeze({ action: 'exit', method: 'exit', ratios: NOTHING });
+const QUIET_REDUCE: Sizing = Object.freeze({ action: 'reduce', method: 'none', ratios: NOTHING });
+
+/** What a measure within its limit stands by: the rule's action (`sizeAction`'s for it), no ratios. */
+function quietSizing(rule: Rule): Sizing {
+  return rule.action.type === 'exit' ? QUIET_EXIT : QUIET_REDUCE;
+}
+
 /** Evaluates a rule set against one prepared snapshot and the current episode states. */
 export function evaluateRuleSet({
   ruleSet,
@@ -180,7 +188,10 @@ export function evaluateRuleSet({
       const clear = rule.clear ?? rule.limit;
       const target = rule.target ?? rule.limit;
       const strategies = m.strategies.filter((s) => liveStrategies.has(s));
-      const sizing = sizeAction(rule, m, target, strategies, compiled.support);
+      const breached = m.value !== null && m.value > rule.limit;
+      // A measure within its limit is never sized: its ratios are read only in breach (episode steps,
+      // asks, the audit's proposal), and a joiner's ask only takes the rule's action from it.
+      const sizing = breached ? sizeAction(rule, m, target, strategies, compiled.support) : quietSizing(rule);
       // No key string built (and hashed) for a world with no stored episodes: its first evaluation.
       const prev =
         (episodes.size === 0 ? undefined : episodes.get(episodeKey(rule.id, m.scopeKey))) ??
@@ -202,7 +213,6 @@ export function evaluateRuleSet({
         now,
         asOf: snapshot.as_of,
       });
-      const breached = m.value !== null && m.value > rule.limit;
       const emits = verdict === 'fired' || verdict === 'escalated' || verdict === 'repeated';
       // Strategies a mute kept from the gateway and whose mute has ended while the breach goes on.
       const unmuted =
