@@ -70,7 +70,11 @@ function unmeasured(rule: RuleSpec, mode: RuleMode) {
  */
 export function forStrategy(metrics: Record<string, unknown>, strategy: string, ids: ReadonlySet<string>) {
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(metrics)) {
+  // Keys, not entries: the same own keys in the same order, without a [key, value] array per key.
+  const keys = Object.keys(metrics);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i]!;
+    const value = metrics[key];
     const perStrategy =
       value !== null &&
       typeof value === 'object' &&
