@@ -1,5 +1,6 @@
 import { type CovarianceScan, scanCovarianceMap } from '#lib/contracts/covariance-map.js';
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
+import { pivotedCholeskyPsd } from './psd.js';
 
 /** Result of turning a snapshot's covariance map into a matrix. */
 export type CovarianceResult =
@@ -55,7 +56,10 @@ export function covarianceFromScan(found: CovarianceScan, options: CheckOptions 
 
 /** Options for the hygiene check. */
 export interface CheckOptions {
-  /** Largest n for the O(n³) eigenvalue (PSD) test; above it only the O(n²) checks run. Default: no limit. */
+  /**
+   * Largest n for the PSD test (pivoted Cholesky, O(n²·r); the eigenvalues only for a matrix it cannot
+   * certify); above it only the O(n²) checks run. Default: no limit.
+   */
   psdCheckMaxN?: number;
   /** The matrix was built symmetric (each pair written to both triangles): skip the symmetry test. */
   symmetric?: boolean;
@@ -111,6 +115,9 @@ export function checkCovariance(
       }
     return found;
   }
+  // Pivoted Cholesky certifies the common case (PSD, often singular) in O(n²·r); a matrix it cannot
+  // certify goes to the eigenvalues, which decide and name the smallest one (psd.ts: the gray zone).
+  if (pivotedCholeskyPsd(matrix, n).verdict === 'psd') return found;
   const values = symmetricEigenvalues(matrix, n);
   const smallest = values[0] ?? 0;
   const largest = values[n - 1] ?? 0;

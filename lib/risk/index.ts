@@ -13,6 +13,7 @@ export * from './liquidity.js';
 export * from './market-structure.js';
 export * from './parametric.js';
 export * from './portfolio.js';
+export * from './psd.js';
 export * from './report.js';
 export * from './sizing.js';
 export * from './stats.js';
