@@ -6,30 +6,32 @@
 // It answers only what it can certify; everything else is "unsure", and the caller asks the eigen
 // solver, so a decision near the tolerance is exactly the eigen test's.
 //
-// Tolerances (ε = 2⁻⁵², n the order, dmax the largest variance):
-// - stop: the largest remaining diagonal ≤ τ_stop = n·ε·dmax, dpstrf's default (Higham §10.3.2:
-//   stopping when max sᵢᵢ ≤ n·ε·max aᵢᵢ is "the best" of the criteria compared there);
-// - PSD: every pivot > τ_stop and the remaining Schur complement S (rounding noise of a singular
-//   matrix) has Gershgorin lower bound minᵢ(sᵢᵢ − Σ_{j≠i}|sᵢⱼ|) ≥ −τ_lo/4, where τ_lo is the eigen
-//   test's tolerance max(n,10)·ε·λmax computed with a lower bound of λmax (a Rayleigh quotient after a
-//   few power steps). In exact arithmetic A − LLᵀ = 0 ⊕ S with LLᵀ PSD, so λmin(A) ≥ min(0, λmin(S))
-//   (Weyl): S's bound is A's. The 4× margin covers the factorization's backward error, which in
-//   practice (Higham §10.1, the √k growth of inner-product errors) is far below n·ε·‖A‖;
-// - not PSD: a negative remaining diagonal sᵢᵢ < −τ_stop or a 2×2 minor of S with
-//   s²ᵢⱼ > (max(sᵢᵢ,0) + τ_stop)·sⱼⱼ gives a direction y with yᵀSy < 0, hence x = (−L₁⁻ᵀL₂ᵀy, y) with
-//   xᵀAx = yᵀSy (the Schur complement identity). The Rayleigh quotient ρ = xᵀAx/xᵀx is then computed
-//   on the original A, so it bounds λmin(A) from above whatever the factorization's rounding; the
-//   verdict is "not PSD" only when ρ < −4·τ_hi, τ_hi = max(n,10)·ε·‖A‖∞ ≥ the eigen test's tolerance.
-//   A suspicion weaker than that is "unsure".
-// The gray zone is therefore −4·τ_hi ≤ λmin(A) < τ_lo/4-ish: there the answer is the eigen test's.
+// Tolerances (ε = 2⁻⁵², n the order, dmax the largest variance, τ the eigen test's tolerance
+// max(n,10)·ε·λmax):
+// - stop: the largest remaining diagonal ≤ τ_stop = n·ε·dmax, dpstrf's default (Higham §10.3.2
+//   compares stopping criteria; this one detects the rank reliably in practice);
+// - PSD: every pivot > τ_stop and the remaining Schur complement S (the rounding noise of a singular
+//   matrix) has λmin(S) ≥ −τ_lo/4, shown by Gershgorin (minᵢ sᵢᵢ − Σ_{j≠i}|sᵢⱼ|) or, where that is
+//   too coarse, by a Cholesky of S + (τ_lo/4)·I, whose own rounding is relative to that small shift.
+//   τ_lo is τ with a lower bound of λmax (a Rayleigh quotient after a few power steps), so never
+//   above τ. In exact arithmetic A − LLᵀ = 0 ⊕ S with LLᵀ PSD, so λmin(A) ≥ min(0, λmin(S)) (Weyl):
+//   S's bound is A's. The 4× margin is for the factorization's backward error, which in practice
+//   (Higham §10.1: inner-product errors grow like √k, not k) is far below n·ε·‖A‖;
+// - not PSD: a 2×2 minor of the pivot column with s²ᵢₖ > (max(sᵢᵢ,0) + τ_stop)·sₖₖ, or a remainder
+//   that fails the PSD test, gives a direction y with yᵀSy < 0, hence x = (−L₁⁻ᵀL₂ᵀy, y) with
+//   xᵀAx = yᵀSy (the Schur complement identity). Its Rayleigh quotient ρ is computed on the original
+//   A, so it bounds λmin(A) from above whatever the factorization's rounding; "not PSD" only when
+//   ρ < −4·τ_hi, τ_hi = max(n,10)·ε·‖A‖∞ ≥ τ. ρ is accurate to ~n·ε·‖A‖ only, and the direction
+//   from S is not A's lowest eigenvector, so refutation is sure for λmin ≲ −1e-6·λmax (the property
+//   test) and may be "unsure" between that and −4·τ_hi.
+// The gray zone ("unsure": the caller asks the eigenvalues) is therefore at most
+// −1e-6·λmax ≲ λmin < τ/4 below zero; PSD matrices (full rank or of rank r < n) are certified.
 
 /** The pivoted Cholesky verdict on a symmetric matrix. */
 export type PsdVerdict =
   | { verdict: 'psd'; rank: number }
   | { verdict: 'not-psd'; rayleigh: number }
   | { verdict: 'unsure'; reason: string };
-
-import { symmetricEigenvalues } from './eigen.js';
 
 const EPS = Number.EPSILON;
 /** Safety factor between a certificate and the eigen test's tolerance. */
@@ -58,12 +60,7 @@ export function pivotedCholeskyPsd(matrix: ArrayLike<number>, n: number): PsdVer
   let k = 0;
   for (; k < n; k++) {
     let p = k;
-    let low = k;
-    for (let i = k + 1; i < n; i++) {
-      if (d[i]! > d[p]!) p = i;
-      if (d[i]! < d[low]!) low = i;
-    }
-    if (d[low]! < -tauStop) return refute(a, n, l, perm, k, [low], [1]);
+    for (let i = k + 1; i < n; i++) if (d[i]! > d[p]!) p = i;
     if (d[p]! <= tauStop) break;
     swap(perm, d, l, n, k, p);
     const pivot = d[k]!;
@@ -73,8 +70,11 @@ export function pivotedCholeskyPsd(matrix: ArrayLike<number>, n: number): PsdVer
     for (let i = k + 1; i < n; i++) {
       const rowI = i * n;
       const s = a[aRow + perm[i]!]! - dot(l, rowI, rowK, k);
-      if (s * s > (Math.max(d[i]!, 0) + tauStop) * pivot)
-        return refuteMinor(a, n, l, perm, k, k, i, pivot, d[i]!, s);
+      if (s * s > (Math.max(d[i]!, 0) + tauStop) * pivot) {
+        // A clear 2×2 refutation ends it; a weak one hands the whole Schur complement over.
+        const minor = refuteMinor(a, n, l, perm, k, k, i, pivot, d[i]!, s);
+        return minor.verdict === 'not-psd' ? minor : remainder(a, n, l, perm, k, dmax);
+      }
       const lik = s / lkk;
       l[rowI + k] = lik;
       d[i] = d[i]! - lik * lik;
@@ -120,7 +120,7 @@ function swap(perm: Int32Array, d: Float64Array, l: Float64Array, n: number, k: 
 
 /**
  * The factorization stopped at rank r: the Schur complement S of the remaining n − r positions decides.
- * A negative diagonal or a failing 2×2 minor refutes; a Gershgorin bound within −τ_lo/4 certifies.
+ * λmin(S) ≥ −τ_lo/4 (Gershgorin, else a shifted Cholesky) certifies; otherwise S's lowest direction is tried as a refutation.
  */
 function remainder(
   a: ArrayLike<number>,
@@ -138,39 +138,71 @@ function remainder(
       s[(i - r) * m + (j - r)] = v;
       s[(j - r) * m + (i - r)] = v;
     }
-  const tauStop = n * EPS * dmax;
   let gershgorin = Number.POSITIVE_INFINITY;
+  let upper = Number.NEGATIVE_INFINITY;
   for (let i = 0; i < m; i++) {
-    const sii = s[i * m + i]!;
-    if (sii < -tauStop) return refute(a, n, l, perm, r, [r + i], [1]);
     let off = 0;
-    for (let j = 0; j < m; j++) {
-      if (j === i) continue;
-      const sij = s[i * m + j]!;
-      const sjj = s[j * m + j]!;
-      if (sij * sij > (Math.max(sii, 0) + tauStop) * Math.max(sjj, tauStop) && j < i)
-        return refuteMinor(a, n, l, perm, r, r + j, r + i, sjj, sii, sij);
-      off += Math.abs(sij);
-    }
-    gershgorin = Math.min(gershgorin, sii - off);
+    for (let j = 0; j < m; j++) if (j !== i) off += Math.abs(s[i * m + j]!);
+    gershgorin = Math.min(gershgorin, s[i * m + i]! - off);
+    upper = Math.max(upper, s[i * m + i]! + off);
   }
   const tauLo = Math.max(n, 10) * EPS * largestEigenvalueLowerBound(a, n, dmax);
   if (gershgorin >= -tauLo / MARGIN) return { verdict: 'psd', rank: r };
-  // Gershgorin is ~√m too coarse for rounding noise without structure; the eigenvalues of the m×m
-  // remainder cost (m/n)³ of the full test (m ≤ 0.6·n here: a fifth or less; a covariance of T < N
-  // returns has m = N − T + 1) and bound λmin(S) sharply.
-  if (5 * m <= 3 * n) {
-    const smallest = symmetricEigenvalues(s, m)[0]!;
-    if (smallest >= -tauLo / MARGIN) return { verdict: 'psd', rank: r };
-    return {
-      verdict: 'unsure',
-      reason: `rank ${r}: the remainder's smallest eigenvalue ${smallest} is below −τ/${MARGIN} (τ = ${tauLo})`,
-    };
+  // Gershgorin is ~√m too coarse for rounding noise without structure. Cholesky of S + σI with
+  // σ = τ_lo/4 succeeds exactly when λmin(S) > −σ, up to its own rounding, which is relative to σ
+  // (the noise's scale) and not to ‖A‖: a sharp bound at m³/6 multiply-adds.
+  if (shiftedCholeskySucceeds(s.slice(), m, tauLo / MARGIN)) return { verdict: 'psd', rank: r };
+  // S has a direction below −σ: S's lowest eigenvector (power steps on cI − S) is the best one to
+  // carry back to A.
+  return refute(
+    a,
+    n,
+    l,
+    perm,
+    r,
+    Array.from({ length: m }, (_, i) => r + i),
+    lowestDirection(s, m, upper),
+  );
+}
+
+/** Power steps on upper·I − S from the most negative diagonal: the direction of S's smallest eigenvalue. */
+function lowestDirection(s: Float64Array, m: number, upper: number): Float64Array {
+  let y = new Float64Array(m);
+  let low = 0;
+  for (let i = 1; i < m; i++) if (s[i * m + i]! < s[low * m + low]!) low = i;
+  y.fill(1e-3 / Math.sqrt(m));
+  y[low] = 1;
+  let next = new Float64Array(m);
+  for (let step = 0; step < POWER_STEPS * 8; step++) {
+    let norm = 0;
+    for (let i = 0; i < m; i++) {
+      let acc = upper * y[i]!;
+      for (let j = 0; j < m; j++) acc -= s[i * m + j]! * y[j]!;
+      next[i] = acc;
+      norm += acc * acc;
+    }
+    if (!(norm > 0)) break;
+    const scale = 1 / Math.sqrt(norm);
+    for (let i = 0; i < m; i++) next[i] = next[i]! * scale;
+    [y, next] = [next, y];
   }
-  return {
-    verdict: 'unsure',
-    reason: `rank ${r}: the remainder's Gershgorin bound ${gershgorin} is below −τ/${MARGIN} (τ = ${tauLo})`,
-  };
+  return y;
+}
+
+/** Whether the symmetric m×m `s` (row-major) plus σI has a Cholesky factor; overwrites `s`'s lower triangle. */
+function shiftedCholeskySucceeds(s: Float64Array, m: number, sigma: number): boolean {
+  for (let j = 0; j < m; j++) {
+    const rowJ = j * m;
+    const pivot = s[rowJ + j]! + sigma - dot(s, rowJ, rowJ, j);
+    if (!(pivot > 0)) return false;
+    const rjj = Math.sqrt(pivot);
+    s[rowJ + j] = rjj;
+    for (let i = j + 1; i < m; i++) {
+      const rowI = i * m;
+      s[rowI + j] = (s[rowI + j]! - dot(s, rowI, rowJ, j)) / rjj;
+    }
+  }
+  return true;
 }
 
 /**
@@ -209,7 +241,7 @@ function refute(
   perm: Int32Array,
   k: number,
   at: readonly number[],
-  y: readonly number[],
+  y: ArrayLike<number>,
 ): PsdVerdict {
   const z = new Float64Array(k);
   for (let c = 0; c < k; c++) {
