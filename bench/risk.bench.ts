@@ -12,6 +12,7 @@ import { symmetricTimes } from '#lib/risk/report-kernels.js';
 import { covarianceParsing } from './covariance-parsing.js';
 import { numpyUnavailable } from './numpy-peer.js';
 import { collectGarbage, raceNumpy } from './numpy-race.js';
+import { psdCheck } from './psd-check.js';
 import type { BenchFigure } from './types.js';
 
 // Timed from already-parsed snapshots (issue 3): the report for three portfolio sizes, the
@@ -126,6 +127,7 @@ export async function run(): Promise<BenchFigure[]> {
   }
 
   figures.push(...(await covarianceParsing(1000, noNumpy === undefined)));
+  figures.push(...psdCheck());
 
   const returns = factorReturns(50, 500, 4242);
   const windows = { turbulenceWindow: 250, shortWindow: 50, longWindow: 500 };
