@@ -47,6 +47,16 @@ function rankOne(a: Float64Array, n: number, v: Float64Array, c: number): Float6
   return out;
 }
 
+/** v minus its projection on the orthonormal `basis`, twice (Gram–Schmidt re-orthogonalised). */
+function projectOut(v: Float64Array, basis: readonly Float64Array[]): void {
+  for (let pass = 0; pass < 2; pass++)
+    for (const b of basis) {
+      let d = 0;
+      for (let i = 0; i < v.length; i++) d += b[i]! * v[i]!;
+      for (let i = 0; i < v.length; i++) v[i] = v[i]! - d * b[i]!;
+    }
+}
+
 /** A unit vector in the null space of a singular PSD matrix: the eigenvector-free way, by projection. */
 function nullDirection(a: Float64Array, n: number, seed: number): Float64Array {
   // Columns of A span its range; Gram–Schmidt twice against them, from a random start.
@@ -55,21 +65,12 @@ function nullDirection(a: Float64Array, n: number, seed: number): Float64Array {
   const basis: Float64Array[] = [];
   for (let j = 0; j < n; j++) {
     const c = Float64Array.from({ length: n }, (_, i) => a[i * n + j]!);
-    for (let pass = 0; pass < 2; pass++)
-      for (const b of basis) {
-        let d = 0;
-        for (let i = 0; i < n; i++) d += b[i]! * c[i]!;
-        for (let i = 0; i < n; i++) c[i] = c[i]! - d * b[i]!;
-      }
+    const before = Math.hypot(...c);
+    projectOut(c, basis);
     const norm = Math.hypot(...c);
-    if (norm > 1e-9 * Math.sqrt(a[j * n + j]! + 1e-300)) basis.push(c.map((x) => x / norm));
+    if (norm > 1e-9 * before) basis.push(c.map((x) => x / norm));
   }
-  for (let pass = 0; pass < 2; pass++)
-    for (const b of basis) {
-      let d = 0;
-      for (let i = 0; i < n; i++) d += b[i]! * v[i]!;
-      for (let i = 0; i < n; i++) v[i] = v[i]! - d * b[i]!;
-    }
+  projectOut(v, basis);
   const norm = Math.hypot(...v);
   return v.map((x) => x / norm);
 }
@@ -91,23 +92,19 @@ function agrees(a: Float64Array, n: number) {
 }
 
 const seed = fc.integer({ min: 1, max: 2 ** 31 - 1 });
+/** Order n and factor count r (r ≥ n: full rank; r < n: rank r, a covariance of r + 1 returns). */
+const shape = fc.tuple(fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max: 60 }));
 const scale = fc.constantFrom(1, 1e-8, 1e4);
 
 describe('pivotedCholeskyPsd against the eigen test', () => {
   it('decides "psd" for full-rank and rank-deficient (T < N) factor covariances at any scale', () => {
     fc.assert(
-      fc.property(
-        fc.integer({ min: 1, max: 40 }),
-        fc.integer({ min: 1, max: 60 }),
-        seed,
-        scale,
-        (n, r, s, k) => {
-          const a = factorCovariance(n, r, s, k);
-          const { fast } = agrees(a, n);
-          expect(fast).toEqual({ verdict: 'psd', rank: expect.any(Number) });
-          if (fast.verdict === 'psd') expect(fast.rank).toBeLessThanOrEqual(Math.min(n, r));
-        },
-      ),
+      fc.property(shape, seed, scale, ([n, r], s, k) => {
+        const a = factorCovariance(n, r, s, k);
+        const { fast } = agrees(a, n);
+        expect(fast).toEqual({ verdict: 'psd', rank: expect.any(Number) });
+        if (fast.verdict === 'psd') expect(fast.rank).toBeLessThanOrEqual(Math.min(n, r));
+      }),
       { numRuns: 300 },
     );
   });
@@ -133,12 +130,11 @@ describe('pivotedCholeskyPsd against the eigen test', () => {
   it('decides "not-psd" for clearly indefinite matrices (λmin ≤ −1e-6·λmax)', () => {
     fc.assert(
       fc.property(
-        fc.integer({ min: 2, max: 40 }),
-        fc.integer({ min: 1, max: 60 }),
+        shape,
         seed,
         scale,
         fc.double({ min: 1e-6, max: 2, noNaN: true }),
-        (n, r, s, k, depth) => {
+        ([n, r], s, k, depth) => {
           // Rank below n, so that a null direction exists: taking depth·λmax away along it leaves
           // λmin = −depth·λmax.
           const base = factorCovariance(n, Math.min(r, n - 1), s, k);
