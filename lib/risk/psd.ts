@@ -47,6 +47,9 @@ const POWER_STEPS = 4;
 export function pivotedCholeskyPsd(matrix: ArrayLike<number>, n: number): PsdVerdict {
   if (n === 0) return { verdict: 'psd', rank: 0 };
   const a = matrix;
+  // NaN compares false everywhere below and would pass as a zero pivot: not this test's to judge.
+  for (let k = 0; k < n * n; k++)
+    if (!Number.isFinite(a[k]!)) return { verdict: 'unsure', reason: `entry ${k} is not finite` };
   const perm = new Int32Array(n);
   const d = new Float64Array(n);
   let dmax = 0;

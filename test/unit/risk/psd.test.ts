@@ -97,16 +97,22 @@ const shape = fc.tuple(fc.integer({ min: 2, max: 40 }), fc.integer({ min: 1, max
 const scale = fc.constantFrom(1, 1e-8, 1e4);
 
 describe('pivotedCholeskyPsd against the eigen test', () => {
-  it('decides "psd" for full-rank and rank-deficient (T < N) factor covariances at any scale', () => {
+  it('certifies full-rank and rank-deficient (T < N) factor covariances at any scale, never refutes them', () => {
+    // Where the rank is just below n, the trailing pivots of L₁ are barely above the stopping
+    // tolerance and the computed remainder's noise can exceed τ/4 (~1 in 2,000 such matrices, seen
+    // over 20,000 draws): "unsure", which the eigenvalues then settle. Never "not-psd".
+    let unsure = 0;
     fc.assert(
       fc.property(shape, seed, scale, ([n, r], s, k) => {
         const a = factorCovariance(n, r, s, k);
         const { fast } = agrees(a, n);
-        expect(fast).toEqual({ verdict: 'psd', rank: expect.any(Number) });
+        expect(fast.verdict).not.toBe('not-psd');
+        if (fast.verdict === 'unsure') unsure++;
         if (fast.verdict === 'psd') expect(fast.rank).toBeLessThanOrEqual(Math.min(n, r));
       }),
       { numRuns: 300 },
     );
+    expect(unsure).toBeLessThanOrEqual(9);
   });
 
   it('decides "psd" for diagonally dominant matrices', () => {
@@ -182,6 +188,11 @@ describe('pivotedCholeskyPsd, named cases', () => {
     expect(pivotedCholeskyPsd(new Float64Array(9), 3)).toEqual({ verdict: 'psd', rank: 0 });
     expect(pivotedCholeskyPsd([4], 1)).toEqual({ verdict: 'psd', rank: 1 });
     expect(pivotedCholeskyPsd([0, 1, 1, 0], 2)).toMatchObject({ verdict: 'not-psd' });
+  });
+
+  it('a non-finite entry is not certified either way', () => {
+    expect(pivotedCholeskyPsd([1, Number.NaN, Number.NaN, 1], 2)).toMatchObject({ verdict: 'unsure' });
+    expect(pivotedCholeskyPsd([Number.POSITIVE_INFINITY, 0, 0, 1], 2)).toMatchObject({ verdict: 'unsure' });
   });
 
   it('[[1, 2], [2, 1]] (correlation 2) is refuted with the direction of eigenvalue −1', () => {
