@@ -8,6 +8,7 @@ import { EvaluationInProgressError, PublishError } from '#lib/engine/errors.js';
 import type { SignalPublisher } from '#lib/engine/ports.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { cloudEvent, type SnapshotSpec } from '#test/integration/support/snapshots.js';
+import { testEngineDeps } from '#test/support/engine-deps.js';
 
 /** The engine use case on the in-memory store and publisher: dedupe, ordering, the outbox, approval deadlines. */
 
@@ -52,20 +53,15 @@ describe('ExitEngine', () => {
   let publisher: FlakyPublisher;
   let wall: number;
   const engineWith = (rules: string) =>
-    new ExitEngine({
-      store,
-      publisher,
-      refs: { resolve: async (uri) => Promise.reject(new Error(`no refs in this test: ${uri}`)) },
-      ruleSets: new RuleSetRegistry([parseRuleSet(rules, 'test.yaml')]),
-      metrics: { count() {}, measure() {} },
-      logger: { info() {}, warn() {}, error() {} },
-      engineVersion: 'test',
-      leaseMs: LEASE_MS,
-      signalRetentionDays: 30,
-      auditRetentionDays: 30,
-      marketMaxAgeMs: 3_600_000,
-      wallClock: () => wall,
-    });
+    new ExitEngine(
+      testEngineDeps({
+        store,
+        publisher,
+        ruleSets: new RuleSetRegistry([parseRuleSet(rules, 'test.yaml')]),
+        leaseMs: LEASE_MS,
+        wallClock: () => wall,
+      }),
+    );
 
   beforeEach(() => {
     store = new InMemoryEngineStore();

@@ -8,6 +8,7 @@ import { ExitEngine } from '#lib/engine/engine.js';
 import { futureDatedReasons, MAX_FUTURE_SKEW_MS } from '#lib/engine/future-dated.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { cloudEvent } from '#test/integration/support/snapshots.js';
+import { testEngineDeps } from '#test/support/engine-deps.js';
 
 /** Inputs dated in the future would count as fresh (negative age): refused past the clock skew, recorded. */
 
@@ -15,25 +16,19 @@ const NOW = Date.parse('2025-03-10T21:00:00Z');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 function engine(store: InMemoryEngineStore, publisher: InMemoryPublisher) {
-  return new ExitEngine({
-    store,
-    publisher,
-    refs: { resolve: async (uri) => Promise.reject(new Error(`no refs here: ${uri}`)) },
-    ruleSets: new RuleSetRegistry([
-      parseRuleSet(
-        'world: default\nrules:\n  - id: var_enforce\n    kind: var_limit\n    limit: 0.025\n',
-        'x.yaml',
-      ),
-    ]),
-    metrics: { count() {}, measure() {} },
-    logger: { info() {}, warn() {}, error() {} },
-    engineVersion: 'test',
-    leaseMs: 30_000,
-    signalRetentionDays: 30,
-    auditRetentionDays: 30,
-    marketMaxAgeMs: 3_600_000,
-    wallClock: () => NOW,
-  });
+  return new ExitEngine(
+    testEngineDeps({
+      store,
+      publisher,
+      ruleSets: new RuleSetRegistry([
+        parseRuleSet(
+          'world: default\nrules:\n  - id: var_enforce\n    kind: var_limit\n    limit: 0.025\n',
+          'x.yaml',
+        ),
+      ]),
+      wallClock: () => NOW,
+    }),
+  );
 }
 
 function market(asOf: string) {

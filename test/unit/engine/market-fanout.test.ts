@@ -6,6 +6,7 @@ import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
 import { ExitEngine } from '#lib/engine/engine.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { cloudEvent, marketCloudEvent } from '#test/integration/support/snapshots.js';
+import { testEngineDeps } from '#test/support/engine-deps.js';
 
 /** handleMarket stores the data and asks for one re-evaluation per concerned world; each runs on its own. */
 
@@ -24,20 +25,14 @@ rules:
 function setup() {
   const store = new InMemoryEngineStore();
   const publisher = new InMemoryPublisher();
-  const engine = new ExitEngine({
-    store,
-    publisher,
-    refs: { resolve: async (uri) => Promise.reject(new Error(`no refs here: ${uri}`)) },
-    ruleSets: new RuleSetRegistry([parseRuleSet(RULES, 'x.yaml')]),
-    metrics: { count() {}, measure() {} },
-    logger: { info() {}, warn() {}, error() {} },
-    engineVersion: 'test',
-    leaseMs: 30_000,
-    signalRetentionDays: 30,
-    auditRetentionDays: 30,
-    marketMaxAgeMs: 3_600_000,
-    wallClock: () => T0,
-  });
+  const engine = new ExitEngine(
+    testEngineDeps({
+      store,
+      publisher,
+      ruleSets: new RuleSetRegistry([parseRuleSet(RULES, 'x.yaml')]),
+      wallClock: () => T0,
+    }),
+  );
   return { store, publisher, engine, queue: new InMemoryMarketReevaluationQueue() };
 }
 

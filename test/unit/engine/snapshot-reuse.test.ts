@@ -10,6 +10,7 @@ import { laterEvaluationCanDiffer } from '#lib/engine/snapshot-reuse.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
 import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
 import { cloudEvent, marketCloudEvent, WEIGHTS } from '#test/integration/support/snapshots.js';
+import { testEngineDeps } from '#test/support/engine-deps.js';
 
 /**
  * A world whose rule set no later evaluation can change keeps only its snapshot's weights and skips
@@ -77,20 +78,16 @@ function setup(initial: RuleSet) {
   const counted: string[] = [];
   const warnings: string[] = [];
   const rules = { current: initial };
-  const engine = new ExitEngine({
-    store,
-    publisher,
-    refs: { resolve: async (uri) => Promise.reject(new Error(`no refs here: ${uri}`)) },
-    ruleSets: { forWorld: () => rules.current },
-    metrics: { count: (name: string) => void counted.push(name), measure() {} },
-    logger: { info() {}, warn: (message: string) => void warnings.push(message), error() {} },
-    engineVersion: 'test',
-    leaseMs: 30_000,
-    signalRetentionDays: 30,
-    auditRetentionDays: 30,
-    marketMaxAgeMs: 3_600_000,
-    wallClock: () => T0,
-  });
+  const engine = new ExitEngine(
+    testEngineDeps({
+      store,
+      publisher,
+      ruleSets: { forWorld: () => rules.current },
+      metrics: { count: (name: string) => void counted.push(name), measure() {} },
+      logger: { info() {}, warn: (message: string) => void warnings.push(message), error() {} },
+      wallClock: () => T0,
+    }),
+  );
   const queue = new InMemoryMarketReevaluationQueue();
   const snapshot = (version: string, asOfMs: number) =>
     engine.handleSnapshot({
