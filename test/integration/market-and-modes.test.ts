@@ -4,34 +4,11 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
-import { putEntry } from './support/snapshots.js';
+import { marketPutEntry, putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
 function marketEntry(id: string, asOf: string, vix: number, worlds?: string[]): PutEventsRequestEntry {
-  const detail = {
-    specversion: '1.0',
-    id,
-    source: 'qmtl.services.market_data',
-    type: 'market_snapshot_updated',
-    time: asOf,
-    datacontenttype: 'application/json',
-    correlation_id: `market:global:${id}`,
-    data: {
-      scope: 'global',
-      ...(worlds ? { worlds } : {}),
-      as_of: asOf,
-      indicators: { vix, vix3m: 22 },
-      event_version: 1,
-      idempotency_key: `market_snapshot_updated:global:${id}:1`,
-    },
-  };
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: 'qmtl.services.market_data',
-    DetailType: 'market_snapshot_updated',
-    Detail: JSON.stringify(detail),
-    Time: new Date(asOf),
-  };
+  return marketPutEntry(id, asOf, vix, LOCAL_BUS_NAME, worlds);
 }
 
 async function startWith(rules: string): Promise<{ stack: LocalStack; client: EventBridgeClient }> {

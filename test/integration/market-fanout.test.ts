@@ -12,7 +12,7 @@ import { latestRecord } from '#lib/engine/records.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
-import { snapshotData } from './support/snapshots.js';
+import { marketPutEntry, snapshotData } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
 /*
@@ -26,30 +26,7 @@ const RULES = 'test/fixtures/rulesets/market';
 const AS_OF = Date.parse('2025-06-02T10:00:00Z');
 
 function marketEntry(id: string, atMs: number, vix: number, worlds?: string[]): PutEventsRequestEntry {
-  const at = new Date(atMs).toISOString();
-  return {
-    EventBusName: LOCAL_BUS_NAME,
-    Source: 'qmtl.services.market_data',
-    DetailType: 'market_snapshot_updated',
-    Time: new Date(at),
-    Detail: JSON.stringify({
-      specversion: '1.0',
-      id,
-      source: 'qmtl.services.market_data',
-      type: 'market_snapshot_updated',
-      time: at,
-      datacontenttype: 'application/json',
-      correlation_id: `market:global:${id}`,
-      data: {
-        scope: 'global',
-        ...(worlds ? { worlds } : {}),
-        as_of: at,
-        indicators: { vix, vix3m: 22 },
-        event_version: 1,
-        idempotency_key: `market_snapshot_updated:global:${id}:1`,
-      },
-    }),
-  };
+  return marketPutEntry(id, new Date(atMs).toISOString(), vix, LOCAL_BUS_NAME, worlds);
 }
 
 describe('market fan-out: one delivery per world through the bus', () => {

@@ -95,15 +95,14 @@ export function eventBridgeEvent(detail: unknown, time: string): Record<string, 
   };
 }
 
-/** A global `market_snapshot_updated` CloudEvent with VIX at `vix` (for the named worlds, or every world). */
-export function marketCloudEvent(
+/** A global `market_snapshot_updated` CloudEvent as a producer sends it (unparsed), for the named worlds or every world. */
+function marketCloudEventDetail(
   id: string,
-  asOfMs: number,
-  vix: number,
+  asOf: string,
+  indicators: Record<string, number>,
   worlds?: string[],
-): MarketSnapshotCloudEvent {
-  const asOf = new Date(asOfMs).toISOString();
-  return MarketSnapshotCloudEventSchema.parse({
+) {
+  return {
     specversion: '1.0',
     id,
     source: 'qmtl.services.market_data',
@@ -115,9 +114,38 @@ export function marketCloudEvent(
       scope: 'global',
       ...(worlds ? { worlds } : {}),
       as_of: asOf,
-      indicators: { vix },
+      indicators,
       event_version: 1,
       idempotency_key: `market_snapshot_updated:global:${id}:1`,
     },
-  });
+  };
+}
+
+/** A PutEvents entry carrying a global market CloudEvent (VIX at `vix`, VIX3M at 22), as the market producer puts it. */
+export function marketPutEntry(
+  id: string,
+  asOf: string,
+  vix: number,
+  busName: string,
+  worlds?: string[],
+): PutEventsRequestEntry {
+  return {
+    EventBusName: busName,
+    Source: 'qmtl.services.market_data',
+    DetailType: 'market_snapshot_updated',
+    Detail: JSON.stringify(marketCloudEventDetail(id, asOf, { vix, vix3m: 22 }, worlds)),
+    Time: new Date(asOf),
+  };
+}
+
+/** A global `market_snapshot_updated` CloudEvent with VIX at `vix` (for the named worlds, or every world). */
+export function marketCloudEvent(
+  id: string,
+  asOfMs: number,
+  vix: number,
+  worlds?: string[],
+): MarketSnapshotCloudEvent {
+  return MarketSnapshotCloudEventSchema.parse(
+    marketCloudEventDetail(id, new Date(asOfMs).toISOString(), { vix }, worlds),
+  );
 }
