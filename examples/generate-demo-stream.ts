@@ -11,29 +11,26 @@ import { createHash } from 'node:crypto';
 import { realpathSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { mulberry32 } from '#lib/prng.js';
+import { canonicalJson, isoSeconds, prettyJson, round, sig, uuidV5 } from './demo-stream/json-text.js';
+import {
+  RETURNS_WINDOW,
+  type SimulatedDay,
+  SNAPSHOT_DAYS,
+  STRATEGIES,
+  simulate,
+  WARMUP_DAYS,
+} from './demo-stream/market-model.js';
 
 const WORLD_ID = 'demo-world';
 const SOURCE = 'qmtl.services.worldservice';
-const STRATEGIES = ['trend_es', 'carry_fx', 'meanrev_eq', 'vol_sell_spx', 'macro_rates'] as const;
 const N = STRATEGIES.length;
+const Z_99 = 2.326347874040841;
 
 /** Chosen so the simulated path tells the story below within the documented bands (see README). */
 const SEED = 20250224;
-/** First snapshot day (a Monday); 35 business days = 7 weeks, 2025-02-24 … 2025-04-11, no US holidays. */
+/** First snapshot day (a Monday): 2025-02-24. */
 const FIRST_DAY_UTC = Date.UTC(2025, 1, 24);
-const SNAPSHOT_DAYS = 35;
-/** Simulated history before the first snapshot: 60 days of realized returns plus EWMA burn-in. */
-const WARMUP_DAYS = 120;
-const RETURNS_WINDOW = 60;
-const EWMA_LAMBDA = 0.94;
-const Z_99 = 2.326347874040841;
-
 // Story calendar, as indices into the snapshot days (0 = Mon 2025-02-24).
-/** Volatility shock: Mon–Wed of week 3 (2025-03-10 … 03-12). */
-const SHOCK_DAYS = new Set([10, 11, 12]);
-const SHOCK_LAST_DAY = 12;
-/** The desk's Monday rebalance after the shock (2025-03-17). */
-const REBALANCE_DAY = 15;
 /** The hub reruns `liquidity_freeze` with harsher ADV haircuts: Tue–Thu of week 5. */
 const STRESS_BREACH_DAYS = new Set([22, 23, 24]);
 /** Older producers write `dd_max` instead of `max_drawdown` in these snapshots. */
@@ -45,16 +42,6 @@ const COLON_KEY_DAYS = new Set([5, 14, 27]);
 /** Some pairs written in swapped order (`b,a`). */
 const SWAPPED_PAIR_DAYS = new Set([2, 8, 13, 21, 33]);
 
-// Factor model: equity, rates, FX carry. Loadings and vols are daily and plausible for the strategy names.
-const FACTOR_VOL = [0.0136, 0.0072, 0.008];
-const LOADINGS: readonly (readonly number[])[] = [
-  [0.35, 0.3, 0.0], // trend_es: some equity beta, rates trend exposure
-  [0.25, 0.0, 0.9], // carry_fx: FX carry, risk-on beta
-  [0.55, 0.0, 0.0], // meanrev_eq: equity market-neutral-ish, residual beta
-  [0.85, 0.0, 0.15], // vol_sell_spx: short vol is long equity in a selloff
-  [0.05, 0.95, 0.0], // macro_rates
-];
-const IDIO_VOL = [0.012, 0.0064, 0.0104, 0.0088, 0.0056];
 /** Base scenario losses per strategy (positive = loss, fraction of the strategy's capital). */
 const SCENARIO_SHOCKS: Record<string, readonly number[]> = {
   equity_crash: [0.07, 0.22, 0.31, 0.62, -0.05],
@@ -67,9 +54,6 @@ const SCENARIO_VAR_MULT: Record<string, number> = {
   rates_shock: 1.6,
   liquidity_freeze: 2.1,
 };
-const TARGET_WEIGHTS = [0.24, 0.2, 0.18, 0.16, 0.22];
-/** After the shock the desk rotates out of short vol into rates and carry (a slow, partial move). */
-const DERISKED_WEIGHTS = [0.22, 0.22, 0.12, 0.04, 0.4];
 
 /** Where the delivery faults sit in the stream (1-based line numbers of `demo-world.jsonl`). */
 export interface DemoStreamFacts {
@@ -94,93 +78,6 @@ export interface DemoStoryRow {
   weights: Record<string, number>;
 }
 
-/** Standard normals by Box–Muller, both outputs used so the draw sequence is simple to reason about. */
-function normalSource(rand: () => number): () => number {
-  let spare: number | undefined;
-  return () => {
-    if (spare !== undefined) {
-      const s = spare;
-      spare = undefined;
-      return s;
-    }
-    const u = 1 - rand(); // (0, 1]: log stays finite
-    const v = rand();
-    const r = Math.sqrt(-2 * Math.log(u));
-    spare = r * Math.sin(2 * Math.PI * v);
-    return r * Math.cos(2 * Math.PI * v);
-  };
-}
-
-/** Rounds to significant digits so the JSON stays short but covariance keeps its precision. */
-function sig(x: number, digits: number): number {
-  return x === 0 ? 0 : Number(x.toPrecision(digits));
-}
-
-function round(x: number, decimals: number): number {
-  const f = 10 ** decimals;
-  return Math.round(x * f) / f;
-}
-
-/** RFC 4122 name-based (v5) UUID: the ids are stable across runs yet look like upstream's. */
-function uuidV5(name: string): string {
-  const namespace = Buffer.from('6ba7b8119dad11d180b400c04fd430c8', 'hex'); // the URL namespace
-  const h = createHash('sha1').update(namespace).update(`https://qmtl.dev/demo/${name}`).digest();
-  h[6] = ((h[6] ?? 0) & 0x0f) | 0x50;
-  h[8] = ((h[8] ?? 0) & 0x3f) | 0x80;
-  const hex = h.subarray(0, 16).toString('hex');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-/** Canonical JSON (keys sorted at every level, no whitespace): the digest input for `hash`. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/**
- * Pretty JSON laid out the way Biome formats it (objects expanded, number arrays filled to the
- * line width), so regenerating the sample keeps `npm run lint` clean.
- */
-function prettyJson(value: unknown, indent = 0, lineWidth = 110): string {
-  const pad = ' '.repeat(indent);
-  const inner = ' '.repeat(indent + 2);
-  if (Array.isArray(value)) {
-    if (value.length === 0) return '[]';
-    const items = value.map((v) => prettyJson(v, indent + 2, lineWidth));
-    const lines: string[] = [];
-    let line = '';
-    items.forEach((item, i) => {
-      const piece = i < items.length - 1 ? `${item},` : item;
-      const candidate = line === '' ? piece : `${line} ${piece}`;
-      if (line !== '' && inner.length + candidate.length > lineWidth) {
-        lines.push(line);
-        line = piece;
-      } else {
-        line = candidate;
-      }
-    });
-    lines.push(line);
-    return `[\n${lines.map((l) => inner + l).join('\n')}\n${pad}]`;
-  }
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>);
-    if (entries.length === 0) return '{}';
-    const body = entries.map(
-      ([k, v]) => `${inner}${JSON.stringify(k)}: ${prettyJson(v, indent + 2, lineWidth)}`,
-    );
-    return `{\n${body.join(',\n')}\n${pad}}`;
-  }
-  return JSON.stringify(value);
-}
-
-function isoSeconds(ms: number): string {
-  return new Date(ms).toISOString().replace('.000Z', 'Z');
-}
-
 /** Business day `i` counted from FIRST_DAY_UTC (weekends skipped), as epoch ms at 00:00Z. */
 function businessDay(i: number): number {
   const day = 86_400_000;
@@ -191,56 +88,6 @@ function businessDay(i: number): number {
     if (dow !== 0 && dow !== 6) left--;
   }
   return ms;
-}
-
-interface SimulatedDay {
-  returns: number[];
-  ewma: number[][];
-  weights: number[];
-}
-
-/** Simulates WARMUP_DAYS + SNAPSHOT_DAYS of factor-model returns, EWMA covariance and drifting weights. */
-function simulate(seed: number): SimulatedDay[] {
-  const normal = normalSource(mulberry32(seed));
-  // Start the EWMA at the model's calm covariance; the burn-in washes the choice out anyway.
-  let ewma: number[][] = STRATEGIES.map((_, i) =>
-    STRATEGIES.map((_, j) => {
-      let c = i === j ? (IDIO_VOL[i] ?? 0) ** 2 : 0;
-      for (let k = 0; k < FACTOR_VOL.length; k++) {
-        c += (LOADINGS[i]?.[k] ?? 0) * (LOADINGS[j]?.[k] ?? 0) * (FACTOR_VOL[k] ?? 0) ** 2;
-      }
-      return c;
-    }),
-  );
-  let weights = [...TARGET_WEIGHTS];
-  const days: SimulatedDay[] = [];
-  for (let t = 0; t < WARMUP_DAYS + SNAPSHOT_DAYS; t++) {
-    const d = t - WARMUP_DAYS; // snapshot-day index; negative during warm-up
-    const shock = SHOCK_DAYS.has(d);
-    // The shock is an equity selloff with vol tripling; the days after, vol is still a little elevated.
-    const eqMult = shock ? 3.4 : d > SHOCK_LAST_DAY && d <= SHOCK_LAST_DAY + 4 ? 1.3 : 1;
-    // Only equity-linked names see their idiosyncratic vol jump; rates and FX carry stay as they were.
-    const idioMult = (i: number): number => (shock && (LOADINGS[i]?.[0] ?? 0) > 0.2 ? 1.6 : 1);
-    const eqDrift = shock ? -1.6 * (FACTOR_VOL[0] ?? 0) : 0;
-    const f = FACTOR_VOL.map((vol, k) => vol * (k === 0 ? eqMult : 1) * normal() + (k === 0 ? eqDrift : 0));
-    const returns = STRATEGIES.map((_, i) => {
-      let r = (IDIO_VOL[i] ?? 0) * idioMult(i) * normal();
-      for (let k = 0; k < f.length; k++) r += (LOADINGS[i]?.[k] ?? 0) * (f[k] ?? 0);
-      return r;
-    });
-    ewma = ewma.map((row, i) =>
-      row.map((c, j) => EWMA_LAMBDA * c + (1 - EWMA_LAMBDA) * (returns[i] ?? 0) * (returns[j] ?? 0)),
-    );
-    // Weights drift with each strategy's P&L. Once the shock is over the desk eases out of short vol,
-    // and its Monday rebalance completes the rotation (that step is what brings VaR back under).
-    const target = d > SHOCK_LAST_DAY ? DERISKED_WEIGHTS : TARGET_WEIGHTS;
-    const pull = d === REBALANCE_DAY ? 1 : d > SHOCK_LAST_DAY && d < REBALANCE_DAY ? 0.3 : 0.05;
-    const drifted = weights.map((w, i) => w * (1 + (returns[i] ?? 0)));
-    const total = drifted.reduce((a, b) => a + b, 0);
-    weights = drifted.map((w, i) => (1 - pull) * (w / total) + pull * (target[i] ?? 0));
-    days.push({ returns, ewma, weights });
-  }
-  return days;
 }
 
 /** Weights rounded to 4 decimals, the residual put on the largest so they sum to 1. */
