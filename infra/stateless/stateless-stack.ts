@@ -1,7 +1,6 @@
 import { CfnOutput, Duration, Stack, type StackProps, Validations } from 'aws-cdk-lib';
-import { type IEventBus, Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import { type FunctionUrl, FunctionUrlAuthType } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -16,7 +15,7 @@ import {
   SNAPSHOT_DETAIL_TYPE,
   validateSource,
 } from '#infra/config.js';
-import { BusPolicy, everyEntry } from '#infra/constructs/bus-policy.js';
+import { BusPolicy } from '#infra/constructs/bus-policy.js';
 import { ControlBusPipe } from '#infra/constructs/controlbus-pipe.js';
 import { EngineFunction } from '#infra/constructs/engine-function.js';
 import { GATEWAY_QUEUE_RETENTION, GatewaySubscriptions } from '#infra/constructs/gateway-subscriptions.js';
@@ -26,16 +25,10 @@ import { OutboxSweeper } from '#infra/constructs/outbox-sweeper.js';
 import { RuleSetStore } from '#infra/constructs/ruleset-store.js';
 import { cdkEventPattern } from '#infra/event-patterns.js';
 import type { StatefulStack } from '#infra/stateful/stateful-stack.js';
-import {
-  EXIT_ENGINE_SOURCE,
-  EXIT_SIGNAL_DETAIL_TYPE,
-  EXIT_SIGNAL_PROPOSED_DETAIL_TYPE,
-} from '#lib/contracts/exit-signal.js';
+import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
 import { MARKET_REEVALUATION_DETAIL_TYPE } from '#lib/contracts/market-reevaluation.js';
 import { marketReevaluationRoute, marketRoute, snapshotRoute } from '#lib/contracts/routes.js';
-
-/** Detail types the engine may put on the bus, and nothing else. */
-export const PUBLISHED_DETAIL_TYPES = [EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE] as const;
+import { grantEngineAccess, PUBLISHED_DETAIL_TYPES } from './engine-access.js';
 
 /**
  * Inbound snapshots are worth retrying for an hour at most: a hub snapshot lives 900 s by default, and an
@@ -136,65 +129,14 @@ export class StatelessStack extends Stack {
       this.outboxSweeper.fn,
     ];
 
-    for (const fn of engineFunctions) {
-      fn.useTable(stateful.signals.table, stateful.signals.definition, 'readWrite')
-        // Mutes and claims are removed when they end; the state table is the engine's own bookkeeping.
-        .useTable(stateful.state.table, stateful.state.definition, 'readWriteDelete')
-        .useTable(stateful.audit.table, stateful.audit.definition, 'append')
-        .setEnv('EVENT_BUS_NAME', bus.eventBusName)
-        .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
-      allowPublishing(fn.role, bus);
-    }
-    // The market function stores market data (state table), records rejections and out-of-order data
-    // (audit) and puts per-world requests: no signal rows, no signals. The signals table's name is in its
-    // environment only because the engine's config names every table.
-    this.evaluateMarket
-      .useTable(stateful.state.table, stateful.state.definition, 'readWrite')
-      .useTable(stateful.audit.table, stateful.audit.definition, 'append')
-      .setEnv(stateful.signals.definition.envVar, stateful.signals.table.tableName)
-      .setEnv('EVENT_BUS_NAME', bus.eventBusName)
-      .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
-    allowRequestingReevaluations(this.evaluateMarket.role, bus);
-    for (const bucket of engine.snapshotRefBuckets ?? []) {
-      // The sweep runs staleness rules on the latest snapshot, which may still carry an s3:// ref.
-      for (const fn of [this.evaluateSnapshot, this.evaluateMarketWorld, this.approvalTimeout]) {
-        fn.role.addToPolicy(
-          new iam.PolicyStatement({
-            sid: 'ReadSnapshotRefs',
-            actions: ['s3:GetObject'],
-            resources: [`arn:${this.partition}:s3:::${bucket}/*`],
-          }),
-        );
-        Validations.of(fn.role).acknowledge({
-          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
-          reason: `snapshot *_ref objects are arbitrary keys in the deployer-named bucket ${bucket}; read-only.`,
-        });
-      }
-    }
-
-    if (engine.hubBaseUrl) {
-      for (const fn of [this.evaluateSnapshot, this.evaluateMarketWorld]) {
-        fn.setEnv('HUB_BASE_URL', engine.hubBaseUrl);
-        if (engine.hubTokenSecretName) {
-          fn.setEnv('HUB_TOKEN_SECRET_NAME', engine.hubTokenSecretName);
-          // Only this one secret, only its value; a secret named by name has a random 6-character suffix.
-          fn.role.addToPolicy(
-            new iam.PolicyStatement({
-              sid: 'ReadHubToken',
-              actions: ['secretsmanager:GetSecretValue'],
-              resources: [
-                `arn:${this.partition}:secretsmanager:${this.region}:${this.account}:secret:${engine.hubTokenSecretName}-??????`,
-              ],
-            }),
-          );
-          Validations.of(fn.role).acknowledge({
-            id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:${engine.hubTokenSecretName}-??????]`,
-            reason:
-              "The '-??????' is the random suffix Secrets Manager appends to the hub token secret's name.",
-          });
-        }
-      }
-    }
+    grantEngineAccess(this, {
+      stateful,
+      engine,
+      engineFunctions,
+      evaluateMarket: this.evaluateMarket,
+      snapshotReaders: [this.evaluateSnapshot, this.evaluateMarketWorld, this.approvalTimeout],
+      hubReaders: [this.evaluateSnapshot, this.evaluateMarketWorld],
+    });
     const controlBusPipe = engine.controlBus
       ? new ControlBusPipe(this, 'ControlBusPipe', { bus, source: engine.controlBus })
       : undefined;
@@ -394,28 +336,4 @@ export class StatelessStack extends Stack {
     this.outboxSweeper.alarmOnAge(this.monitoring.topic, engine.stuckOutboxAlarmSeconds ?? 900);
     new CfnOutput(this, 'AlarmTopicArn', { value: this.monitoring.topic.topicArn });
   }
-}
-
-/** The market function may put only the per-world requests, under our own source, on the one bus. */
-function allowRequestingReevaluations(role: iam.IRole, bus: IEventBus): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'RequestMarketReevaluationsOnly',
-      actions: ['events:PutEvents'],
-      resources: [bus.eventBusArn],
-      conditions: everyEntry([EXIT_ENGINE_SOURCE], [MARKET_REEVALUATION_DETAIL_TYPE]),
-    }),
-  );
-}
-
-/** The engine may put only our own event types, under our own source, on the one bus (see bus-policy.ts). */
-function allowPublishing(role: iam.IRole, bus: IEventBus): void {
-  role.addToPrincipalPolicy(
-    new iam.PolicyStatement({
-      sid: 'PublishExitEngineEventsOnly',
-      actions: ['events:PutEvents'],
-      resources: [bus.eventBusArn],
-      conditions: everyEntry([EXIT_ENGINE_SOURCE], PUBLISHED_DETAIL_TYPES),
-    }),
-  );
 }
