@@ -56,20 +56,24 @@ export function grantEngineAccess(stack: Stack, props: EngineAccessProps): void 
     .setEnv('EVENT_BUS_NAME', bus.eventBusName)
     .setEnv('PER_WORLD_METRICS', engine.perWorldMetrics ? 'true' : 'false');
   allowPutting(evaluateMarket.role, bus, 'RequestMarketReevaluationsOnly', [MARKET_REEVALUATION_DETAIL_TYPE]);
-  for (const bucket of engine.snapshotRefBuckets ?? []) {
-    // The sweep runs staleness rules on the latest snapshot, which may still carry an s3:// ref.
+  const buckets = engine.snapshotRefBuckets ?? [];
+  if (buckets.length > 0) {
+    // The sweep runs staleness rules on the latest snapshot, which may still carry an s3:// ref. One
+    // statement for every bucket: IAM refuses a policy whose statements repeat a Sid.
     for (const fn of snapshotReaders) {
       fn.role.addToPolicy(
         new iam.PolicyStatement({
           sid: 'ReadSnapshotRefs',
           actions: ['s3:GetObject'],
-          resources: [`arn:${stack.partition}:s3:::${bucket}/*`],
+          resources: buckets.map((bucket) => `arn:${stack.partition}:s3:::${bucket}/*`),
         }),
       );
-      Validations.of(fn.role).acknowledge({
-        id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
-        reason: `snapshot *_ref objects are arbitrary keys in the deployer-named bucket ${bucket}; read-only.`,
-      });
+      for (const bucket of buckets) {
+        Validations.of(fn.role).acknowledge({
+          id: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${bucket}/*]`,
+          reason: `snapshot *_ref objects are arbitrary keys in the deployer-named bucket ${bucket}; read-only.`,
+        });
+      }
     }
   }
 

@@ -205,8 +205,46 @@ describe('permissions', () => {
     });
   });
 
+  it('reads every named snapshot-ref bucket through one statement per role (IAM refuses repeated Sids)', () => {
+    const two = synthEngine({
+      snapshotRefBuckets: ['qmtl-risk-refs', 'qmtl-risk-refs-dr'],
+    }).statelessTemplate;
+    for (const role of ['EvaluateSnapshotRole', 'EvaluateMarketWorldRole', 'ApprovalTimeoutRole']) {
+      const reads = roleStatements(two, role).filter((s) => actionsOf(s).includes('s3:GetObject'));
+      expect(reads).toHaveLength(1);
+      expect(reads[0]?.Sid).toBe('ReadSnapshotRefs');
+      const resources = text(reads[0]?.Resource);
+      expect(resources).toContain(':s3:::qmtl-risk-refs/*');
+      expect(resources).toContain(':s3:::qmtl-risk-refs-dr/*');
+    }
+  });
+
   describe('across both stacks', () => {
     const everything = [...all, ...identityStatements(engine.statefulTemplate)];
+
+    it('repeats no Sid within a policy (IAM refuses such a document), with every option set', () => {
+      const full = synthEngine({
+        gatewayHttps: { endpointUrl: 'https://gateway.example.com/hook', secretArnOrName: 'gateway/api-key' },
+        snapshotRefBuckets: ['qmtl-risk-refs', 'qmtl-risk-refs-dr'],
+        hubBaseUrl: 'https://hub.example.com',
+        hubTokenSecretName: 'hub/token',
+        controlBusPipeRoleArn: 'arn:aws:iam::111122223333:role/pipe',
+        snapshotProducerPrincipals: ['arn:aws:iam::111122223333:role/hub'],
+      });
+      const repeated: string[] = [];
+      for (const template of [full.statelessTemplate, full.statefulTemplate]) {
+        for (const type of ['AWS::IAM::Policy', 'AWS::IAM::ManagedPolicy', 'AWS::Events::EventBusPolicy']) {
+          for (const [id, resource] of Object.entries(template.findResources(type))) {
+            const statements = (resource.Properties.PolicyDocument?.Statement ?? []) as Statement[];
+            const sids = statements.flatMap((s) => (s.Sid ? [s.Sid] : []));
+            for (const sid of new Set(sids)) {
+              if (sids.filter((x) => x === sid).length > 1) repeated.push(`${id}: ${sid}`);
+            }
+          }
+        }
+      }
+      expect(repeated).toEqual([]);
+    });
 
     it('uses only allow-listed actions: nothing that could touch positions or orders', () => {
       const unexpected = everything
