@@ -32,6 +32,8 @@ export interface EvaluationRequest {
   snapshotEventVersion: number;
   provenance: Record<string, unknown>;
   auditId: string;
+  /** A later evaluation of the snapshot: the rules it re-runs, the others' episodes carried (evaluate.ts). */
+  rerun?: ReadonlySet<string>;
 }
 
 /** Claims the evaluation, runs it, and gives the claim back if it fails. */
@@ -93,6 +95,7 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
       mutes,
       approvedCuts,
       now,
+      ...(a.rerun ? { rerun: a.rerun } : {}),
     });
     metrics.measure('EvaluationLatency', performance.now() - started, 'Milliseconds');
     const marketAsOf = Object.fromEntries([...market].map(([scope, v]) => [scope, v.as_of]));

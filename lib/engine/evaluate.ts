@@ -4,6 +4,7 @@ import { resolveLevels } from '#lib/rules/relative-levels.js';
 import type { Rule, RuleMode, RuleSet } from '#lib/rules/rule-schema.js';
 import { SharedMeasures } from '#lib/rules/shared-measures.js';
 import type { RuleInput, RuleMeasurement } from '#lib/rules/types.js';
+import { carriedOpenEpisodes } from './carried-episodes.js';
 import { compileRuleSet } from './compiled-rules.js';
 import { dataKey, joinerRatio, sameEpisode, standingRatios } from './episode-standing.js';
 import { type EpisodeState, episodeKey, idleEpisode, stepEpisode } from './episodes.js';
@@ -42,6 +43,12 @@ export interface EvaluateArgs {
   approvedCuts?: readonly ApprovedCut[];
   /** ISO form of input.nowMs, for stored timestamps. */
   now: string;
+  /**
+   * A later evaluation of a snapshot already evaluated (snapshot-reuse.ts): only these rules are
+   * measured and stepped; every other rule's episode is carried as it is (carried-episodes.ts).
+   * Absent: every rule.
+   */
+  rerun?: ReadonlySet<string>;
 }
 
 const EPS = 1e-12;
@@ -156,6 +163,7 @@ export function evaluateRuleSet({
   mutes,
   approvedCuts = [],
   now,
+  rerun,
 }: EvaluateArgs): EvaluationResult {
   // Rules measuring the same series share the work, within this evaluation only.
   const input: RuleInput = Object.assign({}, given, { shared: new SharedMeasures(given.snapshot) });
@@ -170,6 +178,15 @@ export function evaluateRuleSet({
 
   for (const compiled of compileRuleSet(ruleSet)) {
     const { spec, mode } = compiled;
+    if (rerun && !rerun.has(spec.id)) {
+      for (const c of carriedOpenEpisodes(spec, snapshot, episodes)) {
+        const muteOf = new RuleMutes(mutes, snapshot.world_id, c.rule.id, input.nowMs);
+        const metrics = new SignalMetrics(c.rule, c.measurement, c.clear, c.target, c.utilization, undefined);
+        const levels = { measure: c.measurement.value, limit: c.rule.limit };
+        open.push({ rule: c.rule, mode, reason: compiled.reason, next: c.episode, levels, metrics, muteOf });
+      }
+      continue;
+    }
     if (!whenApplies(spec, snapshot)) {
       outcomes.push(notApplicable(spec, mode, snapshot));
       continue;

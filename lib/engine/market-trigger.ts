@@ -12,7 +12,7 @@ import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
 import type { Invocation } from './outbox.js';
 import type { AdvanceResult, MarketReevaluationQueue } from './ports.js';
-import { laterEvaluationCanDiffer } from './snapshot-reuse.js';
+import { covers, keptProjection, projectionFor, rerunRuleIds } from './snapshot-reuse.js';
 
 /**
  * Market data arrived: keep it as the latest for its scope (never letting older data win), then ask
@@ -83,7 +83,8 @@ export async function reevaluateOnMarket(
   const { store } = ctx.deps;
   const ruleSet = await ctx.deps.ruleSets.forWorld(args.worldId);
   if (!ruleSet) return { outcome: 'no_ruleset', world_id: args.worldId };
-  if (!laterEvaluationCanDiffer(ruleSet)) {
+  const needed = projectionFor(ruleSet);
+  if (needed === 'weights') {
     // No rule reads market data or the time: the hub snapshot's own evaluation already decided all
     // this one could (snapshot-reuse.ts). Nothing to claim, commit or record.
     ctx.deps.metrics.count('MarketReevaluationsNotNeeded', 1);
@@ -99,13 +100,14 @@ export async function reevaluateOnMarket(
     const expiredAt = new Date(latest.expires_at_ms).toISOString();
     return { outcome: 'expired', world_id: args.worldId, expired_at: expiredAt, trigger: 'market' };
   }
-  if (latest.body_kept === 'weights') {
-    // Stored under a rule set no later evaluation could change; the one in force now has a rule that
-    // can. Its market rules act from the world's next hub snapshot on, which keeps the whole body.
+  const kept = keptProjection(latest.body_kept);
+  if (!covers(kept, needed)) {
+    // Stored under a rule set whose later evaluations read less of the snapshot than the one in force
+    // now re-runs. Its rules act from the world's next hub snapshot on, which keeps what they read.
     ctx.deps.metrics.count('SnapshotBodyMissing', 1);
     ctx.deps.logger.warn(
-      'market re-evaluation: the latest snapshot was stored without its body (the rule set changed since); not evaluated',
-      { world_id: args.worldId, as_of: latest.as_of, ruleset_version: ruleSet.version },
+      'market re-evaluation: the latest snapshot was stored without the part of its body the rule set now re-runs (the rule set changed since); not evaluated',
+      { world_id: args.worldId, as_of: latest.as_of, ruleset_version: ruleSet.version, kept, needed },
     );
     return { outcome: 'no_signal', world_id: args.worldId };
   }
@@ -125,5 +127,7 @@ export async function reevaluateOnMarket(
       snapshot_event_id: latest.source_event_id,
     },
     auditId: `${args.marketEventId}:${args.worldId}`,
+    // Only the rules a later evaluation can change; the others stand as the hub evaluation left them.
+    rerun: rerunRuleIds(ruleSet),
   });
 }

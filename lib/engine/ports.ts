@@ -111,11 +111,12 @@ export interface LatestSnapshot {
   /** Where the store keeps the body: opaque to the engine, set by the store. */
   snapshot_ref?: string;
   /**
-   * `weights`: the store keeps only the snapshot's weights (what the mute catalog reads), because the
-   * rule set it was stored under needs no later evaluation of it (snapshot-reuse.ts). Absent: the
-   * whole body is kept.
+   * What of the body the store keeps, chosen from the rule set it was stored under (snapshot-reuse.ts):
+   * `weights`, only the weights (what the mute catalog reads), when that rule set needs no later
+   * evaluation; `positions`, the weights, constraints and provenance, when its later evaluations
+   * re-run only market, liquidity and staleness rules. Absent: the whole body is kept.
    */
-  body_kept?: 'weights';
+  body_kept?: 'weights' | 'positions';
   /** The as_of of the newest snapshot whose evaluation committed (never moves backwards). */
   evaluated_as_of_ms?: number;
 }
@@ -161,9 +162,9 @@ export interface EngineStore {
   /** The compact record (identity, no body); records written before it was compact read the same. */
   getLatestSnapshot(worldId: string): Promise<LatestSnapshot | undefined>;
   /**
-   * The whole snapshot `latest` names (head and body); undefined when its body is no longer stored
-   * (TTL, long after the snapshot expired), when only its weights were kept (`body_kept`), or, for an
-   * old full record, when the world moved on.
+   * The snapshot `latest` names (head and the body kept: whole, or the `positions` projection);
+   * undefined when its body is no longer stored (TTL, long after the snapshot expired), when only its
+   * weights were kept (`body_kept`), or, for an old full record, when the world moved on.
    */
   getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined>;
   /** The weights of the snapshot `latest` names, whichever body was kept; undefined as above. */

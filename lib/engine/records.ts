@@ -5,6 +5,7 @@ import type { DecidedSignal, EvaluationResult } from './evaluate.js';
 import { deterministicUuid } from './ids.js';
 import type { AuditRecord, LatestSnapshot, SignalItem, SignalStatus, SnapshotHead } from './ports.js';
 import { boundReasons, MAX_REASONS } from './rejections.js';
+import { POSITION_FIELDS } from './snapshot-reuse.js';
 
 /** The records an evaluation stores: signal rows for ops and its audit record. Pure builders. */
 
@@ -169,15 +170,23 @@ export function joinSnapshot(head: SnapshotHead, body: Record<string, unknown>):
   return { ...body, ...head } as SnapshotData;
 }
 
-/** What a store keeps of a snapshot besides its head: the whole body, or only its weights. */
+/**
+ * What a store keeps of a snapshot besides its head: the whole body, only its weights, or the
+ * `positions` projection (the body fields POSITION_FIELDS names that it has; snapshot-reuse.ts).
+ */
 export function keptBody(data: SnapshotData, kept: LatestSnapshot['body_kept']): Record<string, unknown> {
   const { body } = splitSnapshot(data);
-  return kept === 'weights' ? { weights: body.weights } : body;
+  if (kept === 'weights') return { weights: body.weights };
+  if (kept !== 'positions') return body;
+  const projected: Record<string, unknown> = {};
+  for (const field of POSITION_FIELDS) if (body[field] !== undefined) projected[field] = body[field];
+  return projected;
 }
 
 /**
- * The compact latest-snapshot record for a snapshot the hub sent; `kept: 'weights'` when the rule set
- * needs no later evaluation of it (snapshot-reuse.ts), so its store keeps only the weights.
+ * The compact latest-snapshot record for a snapshot the hub sent; `kept` names the projection of the
+ * body its store keeps when the rule set's later evaluations need less than the whole body
+ * (snapshot-reuse.ts).
  */
 export function latestRecord(
   data: SnapshotData,

@@ -4,7 +4,7 @@ import { audit, type EngineContext, type Outcome, type SnapshotDelivery } from '
 import { digest } from './ids.js';
 import { invocation } from './invocation.js';
 import { latestRecord } from './records.js';
-import { laterEvaluationCanDiffer } from './snapshot-reuse.js';
+import { projectionFor } from './snapshot-reuse.js';
 
 /** Validate-resolve-expire-evaluate-dedupe-store-publish for one `risk_snapshot_updated`. */
 export async function handleSnapshot(ctx: EngineContext, delivery: SnapshotDelivery): Promise<Outcome> {
@@ -61,8 +61,9 @@ export async function handleSnapshot(ctx: EngineContext, delivery: SnapshotDeliv
     return { outcome: 'expired', world_id: world, expired_at: expiredAt };
   }
 
-  // A rule set that no later evaluation can change (snapshot-reuse.ts) needs only the weights kept.
-  const kept = laterEvaluationCanDiffer(ruleSet) ? undefined : 'weights';
+  // Only what the rule set's later evaluations read is kept of the body (snapshot-reuse.ts).
+  const projection = projectionFor(ruleSet);
+  const kept = projection === 'whole' ? undefined : projection;
   const advance = await store.advanceLatestSnapshot(latestRecord(data, triggerKey, ce.id, kept), data);
   if (advance === 'older') {
     const current = await store.getLatestSnapshot(world);

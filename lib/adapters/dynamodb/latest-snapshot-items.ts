@@ -61,7 +61,7 @@ export async function advanceLatest(
   ).Item;
   if (current && !(Number(current.as_of_ms) < latest.as_of_ms)) return sameOrOlder(current, latest);
 
-  // Only the weights when the rule set needs no later evaluation of this snapshot (engine/snapshot-reuse.ts).
+  // Only what the rule set's later evaluations of this snapshot read (engine/snapshot-reuse.ts).
   const bodyJson = JSON.stringify(keptBody(data, latest.body_kept));
   const ref = bodySk(createHash('sha256').update(bodyJson).digest('hex'));
   const nowSec = Math.floor(nowMs / 1000);
@@ -162,12 +162,15 @@ export async function readLatest(
     expires_at_ms: typeof item.expires_at_ms === 'number' ? item.expires_at_ms : snapshotExpiresAt(head),
     head,
     snapshot_ref: legacy ? INLINE_REF : String(item.snapshot_ref),
-    ...(item.body_kept === 'weights' ? { body_kept: 'weights' as const } : {}),
+    ...(item.body_kept === 'weights' || item.body_kept === 'positions' ? { body_kept: item.body_kept } : {}),
     ...(typeof item.evaluated_as_of_ms === 'number' ? { evaluated_as_of_ms: item.evaluated_as_of_ms } : {}),
   };
 }
 
-/** The whole snapshot a record names: its head joined with the body it points at (none kept: undefined). */
+/**
+ * The snapshot a record names: its head joined with the body it points at, whole or the `positions`
+ * projection (only the weights kept: undefined).
+ */
 export async function readSnapshotData(
   doc: DynamoDBDocumentClient,
   table: string,
@@ -186,7 +189,7 @@ export async function readSnapshotWeights(
   return (await readKept(doc, table, latest))?.weights;
 }
 
-/** The head joined with the body the record points at, whole or weights only. */
+/** The head joined with the body the record points at, whole or a projection. */
 async function readKept(
   doc: DynamoDBDocumentClient,
   table: string,
