@@ -108,10 +108,7 @@ describe('projectionFor: what of a snapshot its later evaluations read', () => {
     expect(projectionFor(WITH_VIX)).toBe('positions');
     expect([...rerunRuleIds(WITH_VIX)]).toEqual(['vix_panic']);
     expect(projectionFor(set(`${VAR_RULE}${STALE_RULE}${LIQUIDITY_RULE}`))).toBe('positions');
-    expect([...rerunRuleIds(set(`${VAR_RULE}${STALE_RULE}${LIQUIDITY_RULE}`))]).toEqual([
-      'stale',
-      'spreads',
-    ]);
+    expect([...rerunRuleIds(set(`${VAR_RULE}${STALE_RULE}${LIQUIDITY_RULE}`))]).toEqual(['stale', 'spreads']);
   });
 
   it('keeps the whole body when a re-run rule reads the snapshot (time persistence, timed repeat, every kind)', () => {
@@ -233,11 +230,12 @@ describe('a world whose rule set no later evaluation can change', () => {
     expect((await t.store.getSnapshotData(latest))?.covariance).toBeDefined();
     // VIX back under its clear level: the exit is lifted.
     expect((await t.marketEvent('m2', T0 + 180_000, 20)).outcome).toBe('published');
-    expect(t.publisher.exitSignals().at(-1)?.data.signals.map((s) => s.action)).toEqual([
-      'hold',
-      'hold',
-      'hold',
-    ]);
+    expect(
+      t.publisher
+        .exitSignals()
+        .at(-1)
+        ?.data.signals.map((s) => s.action),
+    ).toEqual(['hold', 'hold', 'hold']);
     expect(await t.store.getEvaluation(W, digest('market', W, 'm2', TIMED_VAR.version))).toMatchObject({
       status: 'completed',
     });
