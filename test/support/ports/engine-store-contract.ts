@@ -243,6 +243,33 @@ export function engineStoreContract(
         expect(await store.getSnapshotWeights(now)).toEqual({ a: 1 });
       });
 
+      it('keeps the positions when told to: head, weights, constraints and provenance, one body per positions', async () => {
+        const store = s.store;
+        const keepPositions = (asOfMs: number, version: string, returns: number[]) => {
+          const data = {
+            ...snapshot(asOfMs, version),
+            realized_returns: { a: returns },
+            constraints: { adv_util_p95: 0.5 },
+            provenance: { stage: 'live' },
+          };
+          return store
+            .advanceLatestSnapshot(
+              latestRecord(data, `risk_snapshot_updated:${W}:${version}:1`, `ce-${version}`, 'positions'),
+              data,
+            )
+            .then(() => data);
+        };
+        await keepPositions(T0, 'v1', [0.01]);
+        const second = await keepPositions(T0 + 1, 'v2', [0.02]);
+        // Different returns, the same positions: one body serves both.
+        expect(await s.snapshotBodies()).toBe(1);
+        const latest = (await store.getLatestSnapshot(W))!;
+        expect(latest.body_kept).toBe('positions');
+        const { realized_returns: _dropped, ...positions } = second;
+        expect(await store.getSnapshotData(latest)).toEqual(positions);
+        expect(await store.getSnapshotWeights(latest)).toEqual({ a: 1 });
+      });
+
       it('has no snapshot for a world that has had none', async () => {
         expect(await s.store.getLatestSnapshot('nobody')).toBeUndefined();
       });
