@@ -83,7 +83,8 @@ describe('partial market re-evaluation from the compact record (DynamoDB Local)'
         a.kind === 'evaluation' &&
         (a.provenance as Record<string, unknown>)?.source_event_id === 'm-partial-1',
     );
-    expect((market?.rules as { rule_id: string }[]).map((r) => r.rule_id)).toEqual(['vix_panic']);
+    expect(market).toBeDefined();
+    expect((market!.rules as { rule_id: string }[]).map((r) => r.rule_id)).toEqual(['vix_panic']);
   });
 
   it('answers the VIX clear with the VaR cut the carried episode still stands by', async () => {
