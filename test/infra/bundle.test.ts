@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { EngineFunction, PROJECT_ROOT } from '#infra/constructs/engine-function.js';
@@ -35,8 +35,10 @@ describe('EngineFunction bundle', () => {
     const compiled = readCompiledRuleSets(join(dir, COMPILED_RULESETS_FILE)).all();
     expect(compiled).toEqual(loadRuleSetDirectory(join(PROJECT_ROOT, 'rulesets')).all());
     // The SDK's default credential chain is swapped for the environment (lambda-credentials.ts)…
-    expect(code.includes('Could not load credentials from any providers')).toBe(false);
-    expect(code.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
+    const loadedAtInit = staticallyImported(dir, 'index.mjs');
+    const initCode = loadedAtInit.map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
+    expect(initCode.includes('Could not load credentials from any providers')).toBe(false);
+    expect(initCode.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
     // …the Tracer's X-Ray capture and the YAML parser (for published rule sets) are chunks of their own,
     // loaded only where needed, and no file has legal comments.
     const chunks = readdirSync(join(dir, 'chunks'))
@@ -68,6 +70,10 @@ describe('EngineFunction bundle', () => {
     expect(allSources).not.toContain('lib/contracts/market-snapshot.ts');
     expect(allSources).not.toContain('lib/contracts/market-reevaluation.ts');
     expect(allSources).not.toContain('lib/contracts/exit-signal.ts');
+    // The EventBridge client is built by the first publish (lib/runtime/wire.ts): its chunk is not among
+    // the files a cold start loads (the entry and what it imports statically).
+    expect(initCode.includes('AWSEvents')).toBe(false);
+    expect(chunks.filter((chunk) => chunk.includes('AWSEvents'))).toHaveLength(1);
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
@@ -100,3 +106,20 @@ describe('EngineFunction bundle', () => {
     }
   });
 });
+
+/** The bundle's files `entry` loads by static imports, itself included (paths relative to `dir`). */
+function staticallyImported(dir: string, entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const code = readFileSync(join(dir, file), 'utf8');
+    // `import{…}from"./x.mjs"` or `import"./x.mjs"`, never `import("./x.mjs")`.
+    for (const [, spec] of code.matchAll(
+      /import\s*(?:\{[^}]*\}\s*from|[\w$*\s]+from)?\s*"(\.\/[^"]+\.mjs)"/g,
+    ))
+      visit(join(dirname(file), spec as string));
+  };
+  visit(entry);
+  return [...seen];
+}

@@ -3,6 +3,7 @@ import {
   type PutEventsCommand,
   type PutEventsResultEntry,
 } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { type EventBridgeEvent, LocalEventBus } from '#lib/local/local-event-bus.js';
@@ -65,4 +66,65 @@ publisherContract('EventBridgeSignalPublisher on a stub that fails entries', asy
       code = errorCode;
     },
   };
+});
+
+/** As the Lambda wires it: the client is built by the first publish (lib/runtime/wire.ts). */
+publisherContract('EventBridgeSignalPublisher with its client built on first publish', async () => {
+  const bus = new LocalEventBus();
+  bus.createEventBus(BUS);
+  const seen: EventBridgeEvent[] = [];
+  bus.onEvent((e) => seen.push(e));
+  const { endpoint } = await bus.start();
+  const client = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return {
+    publisher: new EventBridgeSignalPublisher(async () => client, BUS, noSleep),
+    delivered: async () =>
+      seen.map((e) => ({ source: e.source, detailType: e['detail-type'], detail: e.detail })),
+    failNextEntries: (count, errorCode) => bus.injectPutEventsFailures({ count, errorCode }),
+    close: async () => {
+      client.destroy();
+      await bus.stop();
+    },
+  };
+});
+
+describe('EventBridgeSignalPublisher given a client builder', () => {
+  const accepting = {
+    async send(command: PutEventsCommand) {
+      return { FailedEntryCount: 0, Entries: (command.input.Entries ?? []).map(() => ({ EventId: 'id' })) };
+    },
+  } as unknown as EventBridgeClient;
+  const event = (id: string) => ({ id, type: 'exit_signal_emitted', time: '2026-12-02T00:00:00Z' });
+
+  it('builds the client at the first publish, not before, and once', async () => {
+    let builds = 0;
+    const publisher = new EventBridgeSignalPublisher(
+      async () => {
+        builds++;
+        return accepting;
+      },
+      BUS,
+      noSleep,
+    );
+    expect(builds).toBe(0);
+    await Promise.all([publisher.publish([event('a')]), publisher.publish([event('b')])]);
+    await publisher.publish([event('c')]);
+    expect(builds).toBe(1);
+  });
+
+  it('throws a failed build and builds again at the next publish', async () => {
+    let builds = 0;
+    const publisher = new EventBridgeSignalPublisher(
+      async () => {
+        builds++;
+        if (builds === 1) throw new Error('no client yet');
+        return accepting;
+      },
+      BUS,
+      noSleep,
+    );
+    await expect(publisher.publish([event('a')])).rejects.toThrow('no client yet');
+    await publisher.publish([event('a')]);
+    expect(builds).toBe(2);
+  });
 });

@@ -1,7 +1,10 @@
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { marketReevaluationEvent } from '#lib/contracts/market-reevaluation-event.js';
 import type { MarketReevaluationQueue, MarketReevaluationRequest } from '#lib/engine/ports.js';
-import { EventBridgeSignalPublisher, type PublisherOptions } from './signal-publisher.js';
+import {
+  type EventBridgeClientSource,
+  EventBridgeSignalPublisher,
+  type PublisherOptions,
+} from './signal-publisher.js';
 
 /** PutEvents takes at most 10 entries per call. */
 const ENTRIES_PER_CALL = 10;
@@ -21,7 +24,11 @@ export class EventBridgeMarketReevaluationQueue implements MarketReevaluationQue
   private readonly publisher: EventBridgeSignalPublisher;
   private readonly concurrentCalls: number;
 
-  constructor(client: EventBridgeClient, eventBusName: string, options: MarketReevaluationQueueOptions = {}) {
+  constructor(
+    client: EventBridgeClientSource,
+    eventBusName: string,
+    options: MarketReevaluationQueueOptions = {},
+  ) {
     this.publisher = new EventBridgeSignalPublisher(client, eventBusName, options);
     this.concurrentCalls = options.concurrentCalls ?? 8;
   }

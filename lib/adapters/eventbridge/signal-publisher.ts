@@ -1,8 +1,7 @@
-import {
-  type EventBridgeClient,
-  PutEventsCommand,
-  type PutEventsCommandOutput,
-  type PutEventsRequestEntry,
+import type {
+  EventBridgeClient,
+  PutEventsCommandOutput,
+  PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal-ids.js';
 import { PublishError } from '#lib/engine/errors.js';
@@ -16,6 +15,21 @@ export interface PublishableEvent {
   id: string;
   type: string;
   time: string;
+}
+
+/**
+ * The EventBridge client, or a function that builds it on first use (memoized by the publisher). A
+ * Lambda passes the function: a snapshot evaluation publishes only when a signal fires, so most cold
+ * invocations never load the EventBridge SDK (lib/runtime/wire.ts).
+ */
+export type EventBridgeClientSource = EventBridgeClient | (() => Promise<EventBridgeClient>);
+
+// The SDK's command classes, loaded with the first publish: imported dynamically so the Lambda bundle keeps
+// the EventBridge client in a chunk of its own that only a publishing invocation loads.
+let sdk: Promise<typeof import('./eventbridge-sdk.js')> | undefined;
+function eventBridgeSdk(): Promise<typeof import('./eventbridge-sdk.js')> {
+  sdk ??= import('./eventbridge-sdk.js');
+  return sdk;
 }
 
 export interface PublisherOptions {
@@ -34,12 +48,15 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
+  private readonly client: EventBridgeClientSource;
+  private built: Promise<EventBridgeClient> | undefined;
 
   constructor(
-    private readonly client: EventBridgeClient,
+    client: EventBridgeClientSource,
     private readonly eventBusName: string,
     options: PublisherOptions = {},
   ) {
+    this.client = client;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
@@ -59,6 +76,8 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
         return { index, entry, bytes: entrySize(entry) };
       },
     );
+    const client = await this.resolveClient();
+    const { PutEventsCommand } = await eventBridgeSdk();
     const accepted: number[] = [];
     let lastFailures: PublishError['failed'] = [];
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
@@ -75,7 +94,7 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
         }
         let out: PutEventsCommandOutput;
         try {
-          out = await this.client.send(
+          out = await client.send(
             new PutEventsCommand({ Entries: batch.map((b) => b.entry) }),
             Number.isFinite(left) ? { abortSignal: AbortSignal.timeout(left) } : {},
           );
@@ -123,6 +142,17 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
         accepted,
       );
     }
+  }
+
+  /** The client, built on the first publish where a builder was given (a failed build is tried again next time). */
+  private resolveClient(): Promise<EventBridgeClient> {
+    const source = this.client;
+    if (typeof source !== 'function') return Promise.resolve(source);
+    this.built ??= source().catch((error: unknown) => {
+      this.built = undefined;
+      throw error;
+    });
+    return this.built;
   }
 }
 
