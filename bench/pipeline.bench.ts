@@ -19,6 +19,8 @@ import type { BenchFigure } from './types.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'functions', 'evaluate-snapshot.ts');
+// Only the DynamoDB client the first call needs, bundled the same way: the floor under ENTRY's init.
+const FLOOR_ENTRY = join(ROOT, 'bench', 'cold-start-floor.ts');
 // Issue 12 item 5: ≤ 500 KB and ≤ 60 ms, then toward 250 KB / 40 ms.
 const BUNDLE_BUDGET_BYTES = 500 * 1024;
 const INIT_BUDGET_MS = 60;
@@ -109,13 +111,22 @@ function bytesByPackage(metafile: Metafile): Map<string, number> {
 }
 
 // Wall time, and the process's own CPU time over the import: on a loaded shared machine the wall time
-// also counts other processes' time slices, the CPU time much less so.
+// also counts other processes' time slices, the CPU time much less so. "Init" is the import alone: Node's
+// own start-up before it (bootstrap, this script's loading) is in processCpuMs, the process's CPU so far.
 const INIT_SCRIPT = `const start = performance.now();
 const cpu = process.cpuUsage();
 await import(process.argv[2]);
 const used = process.cpuUsage(cpu);
-process.stdout.write(JSON.stringify({ ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000 }));
+const total = process.cpuUsage();
+process.stdout.write(JSON.stringify({ ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, processCpuMs: (total.user + total.system) / 1000 }));
 `;
+
+/** What one fresh process reports: the import's wall and CPU time, and the process's CPU up to its end. */
+interface InitSample {
+  ms: number;
+  cpuMs: number;
+  processCpuMs: number;
+}
 
 /** Environment the function validates at cold start; values are dummies (init makes no calls). */
 function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
@@ -144,13 +155,9 @@ function tracedEnv(bundleDir: string): NodeJS.ProcessEnv {
 }
 
 /** Runs one fresh Node process that imports the bundle and reports how long the import took. */
-function measureInitOnce(
-  scriptPath: string,
-  bundlePath: string,
-  env: NodeJS.ProcessEnv,
-): Promise<{ ms: number; cpuMs: number }> {
+function measureInitOnce(scriptPath: string, bundleUrl: string, env: NodeJS.ProcessEnv): Promise<InitSample> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [scriptPath, pathToFileURL(bundlePath).href], {
+    const child = spawn(process.execPath, [scriptPath, bundleUrl], {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -166,7 +173,7 @@ function measureInitOnce(
     child.on('close', (code) => {
       if (code !== 0) return reject(new Error(`bundle init failed (exit ${code}): ${err.trim()}`));
       try {
-        resolve(JSON.parse(out) as { ms: number; cpuMs: number });
+        resolve(JSON.parse(out) as InitSample);
       } catch {
         reject(new Error(`bundle init printed no timing: ${out.trim()} ${err.trim()}`));
       }
@@ -201,27 +208,47 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
     const packages = [...bytesByPackage(metafile)].sort((a, b) => b[1] - a[1]).slice(0, 10);
     for (const [name, b] of packages) console.log(`    ${(b / 1024).toFixed(1).padStart(7)} KB  ${name}`);
 
+    // The floor: the DynamoDB client alone, bundled the same way; and an empty module.
+    const floor = bundle(mkdtempSync(join(dir, 'floor-')), FLOOR_ENTRY);
+    console.log(
+      `  floor (${relative(ROOT, FLOOR_ENTRY)}, the DynamoDB client alone): ${(loadedBytes(floor.metafile) / 1024).toFixed(1)} KB loaded at init`,
+    );
+
     const scriptPath = join(dir, 'measure-init.mjs');
     writeFileSync(scriptPath, INIT_SCRIPT);
     const plain = functionEnv(dir);
     const traced = tracedEnv(dir);
+    const url = pathToFileURL(path).href;
+    const floorUrl = pathToFileURL(floor.path).href;
+    const emptyUrl = 'data:text/javascript,export{}';
     // One unmeasured run of each primes the OS file cache, as a warm Lambda host would have it.
-    await measureInitOnce(scriptPath, path, plain);
-    await measureInitOnce(scriptPath, path, traced);
-    // Without and with the Tracer, alternating, so load from other processes hits both alike.
+    await measureInitOnce(scriptPath, url, plain);
+    await measureInitOnce(scriptPath, url, traced);
+    await measureInitOnce(scriptPath, floorUrl, plain);
+    // Without and with the Tracer, the floor and an empty module, alternating, so load from other processes
+    // hits them alike.
     const runs = quick ? 7 : 31;
     const samples = {
-      plain: [] as { ms: number; cpuMs: number }[],
-      traced: [] as { ms: number; cpuMs: number }[],
+      plain: [] as InitSample[],
+      traced: [] as InitSample[],
+      floor: [] as InitSample[],
+      empty: [] as InitSample[],
     };
     for (let i = 0; i < runs; i++) {
-      samples.plain.push(await measureInitOnce(scriptPath, path, plain));
-      samples.traced.push(await measureInitOnce(scriptPath, path, traced));
+      samples.plain.push(await measureInitOnce(scriptPath, url, plain));
+      samples.traced.push(await measureInitOnce(scriptPath, url, traced));
+      samples.floor.push(await measureInitOnce(scriptPath, floorUrl, plain));
+      samples.empty.push(await measureInitOnce(scriptPath, emptyUrl, plain));
     }
+    const cpuMedian = (list: InitSample[]) => summarize(list.map((x) => x.cpuMs)).median;
+    console.log(
+      `  init CPU medians (ms): tracing off ${cpuMedian(samples.plain).toFixed(1)}, on ${cpuMedian(samples.traced).toFixed(1)}; floor ${cpuMedian(samples.floor).toFixed(1)} (DynamoDB client alone), empty module ${cpuMedian(samples.empty).toFixed(1)}`,
+    );
     printInitProfile(
       'module init by package, tracing off',
       profileInit(scriptPath, path, plain, quick ? 2 : 5),
     );
+    const startup = summarize(samples.plain.map((s) => s.processCpuMs - s.cpuMs));
     const initFigure = (label: string, values: number[], budgeted: boolean): BenchFigure => {
       const { median, p99 } = summarize(values);
       return {
@@ -275,6 +302,24 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
         samples.traced.map((s) => s.cpuMs),
         false,
       ),
+      initFigure(
+        'CPU time, floor: the DynamoDB client alone, bundled the same way (bench/cold-start-floor.ts)',
+        samples.floor.map((s) => s.cpuMs),
+        false,
+      ),
+      initFigure(
+        'CPU time, floor: an empty module',
+        samples.empty.map((s) => s.cpuMs),
+        false,
+      ),
+      {
+        name: `Node start-up before the import, CPU (bootstrap; not in module init) (${runs} runs)`,
+        unit: 'ms',
+        median: round(startup.median),
+        p99: round(startup.p99),
+        budget: 'report',
+        ok: true,
+      },
     ];
   } finally {
     rmSync(dir, { recursive: true, force: true });
