@@ -244,10 +244,7 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
     console.log(
       `  init CPU medians (ms): tracing off ${cpuMedian(samples.plain).toFixed(1)}, on ${cpuMedian(samples.traced).toFixed(1)}; floor ${cpuMedian(samples.floor).toFixed(1)} (DynamoDB client alone), empty module ${cpuMedian(samples.empty).toFixed(1)}`,
     );
-    printInitProfile(
-      'module init by package, tracing off',
-      profileInit(scriptPath, path, plain, quick ? 2 : 5),
-    );
+    printInitProfile('module init by package, tracing off', profileInit(path, plain, quick ? 2 : 5));
     const startup = summarize(samples.plain.map((s) => s.processCpuMs - s.cpuMs));
     const initFigure = (label: string, values: number[], budgeted: boolean): BenchFigure => {
       const { median, p99 } = summarize(values);
