@@ -51,6 +51,8 @@ export class KernelMemory {
   private readonly series: Float64Array;
   private readonly live: Int32Array;
   private readonly kernels: KernelExports;
+  /** Products written to the Σw buffer so far (a report's lazy record checks it; report-strategies.ts). */
+  generation = 0;
 
   constructor(
     api: WasmApi,
@@ -88,6 +90,7 @@ export class KernelMemory {
   sigmaTimes(w: Float64Array): Float64Array {
     const cov = this.covariance as Float64Array;
     this.copyWeights(w);
+    this.generation++;
     this.kernels.symv(cov.byteOffset, this.w.byteOffset, this.n, this.sw.byteOffset);
     return this.sw;
   }

@@ -1,3 +1,5 @@
+import { kernelMemoryOf } from './kernel-memory.js';
+
 // The risk report's hot loops: one read of Σ for every parametric figure, one sweep over the return
 // matrix for the portfolio series, one fused pass over that series. Scratch space is reused between
 // calls, so a report of a size seen before allocates nothing here.
@@ -5,11 +7,27 @@
 let scratchA = new Float64Array(0);
 let scratchB = new Float64Array(0);
 
+/** The scratch buffers' generation: bumped by every `scratch` call, after which their contents may change. */
+export const scratchSource = { generation: 0 };
+
 /** Two scratch buffers of at least `n` and `t` elements, valid until the next call. */
 export function scratch(n: number, t: number): { a: Float64Array; b: Float64Array } {
+  scratchSource.generation++;
   if (scratchA.length < n) scratchA = new Float64Array(Math.max(n, 2 * scratchA.length));
   if (scratchB.length < t) scratchB = new Float64Array(Math.max(t, 2 * scratchB.length));
   return { a: scratchA, b: scratchB };
+}
+
+/**
+ * Σw as the report computes it: in the covariance's kernel memory (wasm) when it has one, else
+ * `symmetricTimes` into `out`. Returns the array holding it (the memory's is valid until its next
+ * product).
+ */
+export function sigmaTimesOf(cov: Float64Array, w: Float64Array, n: number, out: Float64Array): Float64Array {
+  const memory = kernelMemoryOf(cov);
+  if (memory && memory.n === n) return memory.sigmaTimes(w);
+  symmetricTimes(cov, w, n, out);
+  return out;
 }
 
 /**

@@ -1,20 +1,37 @@
 import type { StrategyRisk } from './report.js';
+import { sigmaTimesOf } from './report-kernels.js';
 
 // The report's per-strategy figures, the Euler decomposition of the normal VaR and ES, are affine in
-// Σw: marginal VaRᵢ = (Σw)ᵢ·kVar − μᵢ. The report keeps Σw and the weights (copied out of the kernel
-// memory the next report overwrites) with the multipliers, and builds the record keyed by strategy
+// Σw: marginal VaRᵢ = (Σw)ᵢ·kVar − μᵢ. The report keeps Σw and the weights with the multipliers, and
+// builds the record keyed by strategy
 // id from them when it is first read. Building that record is the dearest step of the report after
 // the two matrix sweeps: a V8 object with hundreds of string keys is a hash table, and filling it
 // with n small objects cost ~150-500 µs at N=1,000 and ~40 µs at N=200, where Σw costs ~110 µs and
-// ~4 µs. The copy is kept small too: a report that allocated 5n doubles per call (40 KB at
-// N=1,000, off V8's heap) ran at half speed in a steady loop, from the allocator's and the garbage
-// collector's traffic through the caches the kernels read Σ from.
+// ~4 µs.
+//
+// Nor does the report copy Σw: it keeps the buffer the kernel wrote it to and that buffer's
+// generation (bumped by every product written there). Read before the next report on the same
+// buffer, the record comes from it; read later, Σw is computed again, by the same kernel on the
+// same Σ and weights, so the figures are the same to the bit. A copy of 2n doubles per report cost
+// ~70 µs at N=1,000 in a steady loop (a Float64Array that big gets a backing store outside V8's
+// heap: malloc, zeroing, external-memory accounting that brings collections forward, and fresh
+// memory streamed through the caches Σ is read from), and 5n had halved the report's speed.
+
+/** A buffer Σw is written to, with a count of the products written there. */
+export interface SwSource {
+  readonly generation: number;
+}
 
 /** What the per-strategy figures are computed from. */
 export interface Decomposition {
   ids: readonly string[];
-  /** wᵢ in [0, n), (Σw)ᵢ in [n, 2n). */
-  weightsAndSw: Float64Array;
+  /** The prepared input's weights and covariance (row-major n×n), as the report read them. */
+  weights: Float64Array;
+  covariance: Float64Array;
+  /** Σw as the report computed it, valid while `source.generation === generation`. */
+  sw: Float64Array;
+  source: SwSource;
+  generation: number;
   /** z_VaR·√h/σ (0 when σ = 0). */
   kVar: number;
   /** z_ES·√h/σ (0 when σ = 0). */
@@ -25,21 +42,10 @@ export interface Decomposition {
   means: Float64Array | undefined;
 }
 
-/** A decomposition holding copies of w and Σw (the first n elements of each). */
-export function decomposition(
-  ids: readonly string[],
-  w: Float64Array,
-  sw: Float64Array,
-  multipliers: Omit<Decomposition, 'ids' | 'weightsAndSw'>,
-): Decomposition {
-  const n = ids.length;
-  const weightsAndSw = new Float64Array(2 * n);
-  for (let i = 0; i < n; i++) {
-    weightsAndSw[i] = w[i]!;
-    weightsAndSw[n + i] = sw[i]!;
-  }
-  const { kVar, kEs, totalVar, means } = multipliers;
-  return { ids, weightsAndSw, kVar, kEs, totalVar, means };
+/** Σw of the report that made `d`: its own buffer while no later product overwrote it, else again. */
+function currentSw(d: Decomposition): Float64Array {
+  if (d.source.generation === d.generation) return d.sw;
+  return sigmaTimesOf(d.covariance, d.weights, d.ids.length, new Float64Array(d.ids.length));
 }
 
 /**
@@ -47,13 +53,14 @@ export function decomposition(
  * component ESᵢ = wᵢ·((Σw)ᵢ·kEs − μᵢ), shareᵢ = componentᵢ / total VaR.
  */
 export function strategyRecord(d: Decomposition): Record<string, StrategyRisk> {
-  const { ids, weightsAndSw: v, kVar, kEs, totalVar, means } = d;
+  const { ids, weights: w, kVar, kEs, totalVar, means } = d;
+  const sw = currentSw(d);
   const n = ids.length;
   const out: Record<string, StrategyRisk> = {};
   for (let i = 0; i < n; i++) {
     const mu = means ? means[i]! : 0;
-    const wi = v[i]!;
-    const swi = v[n + i]!;
+    const wi = w[i]!;
+    const swi = sw[i]!;
     const marginal = swi * kVar - mu;
     const component = wi * marginal;
     out[ids[i]!] = {

@@ -9,14 +9,15 @@ import {
   matrixSeriesInto,
   portfolioSeriesInto,
   scratch,
+  scratchSource,
   seriesPass,
   symmetricTimes,
 } from './report-kernels.js';
 import { modelFigures, type SeriesStats } from './report-series.js';
 import {
   type Decomposition,
-  decomposition,
   defineStrategies,
+  type SwSource,
   undecomposedRecord,
 } from './report-strategies.js';
 import { mean } from './stats.js';
@@ -283,10 +284,13 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
   let sigma: number;
   let variance = 0;
   let sw = buffers.a;
+  let swSource: SwSource = scratchSource;
   if (cov) {
     const memory = kernelMemoryOf(cov);
-    if (memory && memory.n === n) sw = memory.sigmaTimes(w);
-    else symmetricTimes(cov, w, n, sw);
+    if (memory && memory.n === n) {
+      sw = memory.sigmaTimes(w);
+      swSource = memory;
+    } else symmetricTimes(cov, w, n, sw);
     variance = dot(w, sw, n);
     // Round-off can leave a tiny negative for a zero-risk portfolio; a real negative means a bad matrix.
     if (!(variance >= -1e-15))
@@ -321,12 +325,18 @@ export function riskReportFromInput(input: PreparedRiskInput, options: RiskRepor
         weightedMean += w[i]! * means[i]!;
       }
     }
-    decomposed = decomposition(ids, w, sw, {
+    decomposed = {
+      ids,
+      weights: w,
+      covariance: cov,
+      sw,
+      source: swSource,
+      generation: swSource.generation,
       kVar: sigma > 0 ? (zVar * root) / sigma : 0,
       kEs: sigma > 0 ? (zEs * root) / sigma : 0,
       totalVar: zVar * sigma * root - weightedMean,
       means,
-    });
+    };
   } else strategies = undecomposedRecord(ids, w);
   const report = defineStrategies(
     {

@@ -177,6 +177,26 @@ describe('the per-strategy record (built when first read)', () => {
     expectSameReport(first, referenceRiskReport(a, options));
   });
 
+  it('keeps its own figures in the JS loops too (a book too small for kernel memory: scratch Σw)', () => {
+    const a = book(4, 5);
+    expect(kernelMemoryOf(a.covariance), 'plain arrays').toBeUndefined();
+    const first = riskReportFromInput(a, options);
+    riskReportFromInput({ ...a, weights: a.weights.map((v) => 3 * v) }, options);
+    riskReportFromInput(book(5, 7), options);
+    expectSameReport(first, referenceRiskReport(a, options));
+  });
+
+  it('read late, computes Σw again to the same bits as a record read at once', () => {
+    for (const n of [5, 40]) {
+      const a = book(6, n);
+      const early = riskReportFromInput(a, options);
+      const eager = structuredClone(early.strategies);
+      const late = riskReportFromInput(a, options);
+      riskReportFromInput({ ...a, weights: a.weights.map((v, i) => (i % 3 ? v : -v)) }, options);
+      expect(late.strategies, `n=${n}`).toStrictEqual(eager);
+    }
+  });
+
   it('is one object on every read, can be replaced, and is in the JSON', () => {
     const report = riskReportFromInput(book(3), options);
     const strategies = report.strategies;
