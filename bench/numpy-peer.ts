@@ -44,6 +44,8 @@ export interface NumpyPeer {
   /** CPU seconds per report over a batch, after `warm` untimed reports. */
   run(batch: number, warm?: number): Promise<number>;
   close(): void;
+  /** The python process's id (to read which core it ran on). */
+  readonly pid: number | undefined;
 }
 
 /** The inputs of one report, as the numpy side reads them. */
@@ -95,6 +97,7 @@ function talkTo(script: string, arg: string, folder = arg): NumpyPeer {
   return {
     check: async () => JSON.parse(await ask('check')) as Record<string, number>,
     run: async (batch, warm = 0) => Number(await ask(`run ${batch} ${warm}`)),
+    pid: child.pid,
     close() {
       child.stdin.end('quit\n');
       child.kill();
