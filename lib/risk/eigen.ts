@@ -66,30 +66,6 @@ export function symmetricEigenvalues(matrix: ArrayLike<number>, n: number): Floa
   return symmetricEigen(matrix, n, false).values;
 }
 
-/** Eigenvalues of the symmetric row-major n×n `matrix` in no particular order: no sort, for callers that only sum them. */
-export function symmetricEigenvaluesUnordered(matrix: ArrayLike<number>, n: number): Float64Array {
-  return decompose(matrix, n, false).d;
-}
-
-let scratchZ = new Float64Array(0);
-let scratchD = new Float64Array(0);
-let scratchE = new Float64Array(0);
-
-/**
- * `symmetricEigenvaluesUnordered` without allocating: the eigenvalues are the first n entries of the
- * returned buffer, which is reused (overwritten) by the next call. For a hot caller that decomposes
- * many small matrices and reads each result before the next (the engine's absorption blocks);
- * the same arithmetic in the same order, so the same values.
- */
-export function symmetricEigenvaluesScratch(matrix: ArrayLike<number>, n: number): Float64Array {
-  if (scratchD.length < n) {
-    scratchZ = new Float64Array(n * n);
-    scratchD = new Float64Array(n);
-    scratchE = new Float64Array(n);
-  }
-  return decomposeInto(matrix, n, false, scratchZ, scratchD, scratchE).d;
-}
-
 function tred2(z: Float64Array, n: number, d: Float64Array, e: Float64Array, yesvecs: boolean): void {
   for (let i = n - 1; i > 0; i--) {
     const l = i - 1;

@@ -1,8 +1,8 @@
+import { symmetricEigenvaluesInPlace } from '#lib/risk/eigenvalues-only.js';
 import {
   absorptionShift,
   commonLength,
   correlationZScore,
-  symmetricEigenvaluesScratch,
   type Turbulence,
   turbulence,
   type WindowShift,
@@ -29,7 +29,6 @@ import {
  * JS runs one kernel at a time, so no two calls share a buffer at once.
  */
 const scratch: Float64Array[] = [];
-const CENTRED = 0;
 const ROWS = 1;
 const FACTOR = 2;
 const INVERSE = 3;
@@ -38,7 +37,8 @@ const BLOCK = 5;
 const GRAM = 6;
 const BY_DAY = 7;
 const DAY_SUMS = 8;
-const SORTED = 9;
+const VALUES = 9;
+const OFF_DIAGONAL = 10;
 
 /** The scratch buffer in `slot`, at least `length` long (only its first `length` entries are meaningful). */
 function buffer(slot: number, length: number): Float64Array {
@@ -66,12 +66,12 @@ export function choleskyTurbulence(
   const n = returnsByAsset.length;
   const t = commonLength(returnsByAsset);
   if (!(Number.isInteger(window) && window >= 2) || t < window + 1 || n === 0) return undefined;
-  const centred = buffer(CENTRED, n * window);
   const rows = buffer(ROWS, n * window);
   const l = buffer(FACTOR, n * n);
   const inverse = buffer(INVERSE, n * n);
   const x = buffer(CROSS_SECTION, n);
-  // Time-major centred window: day c's cross-section is centred[c·n .. c·n + n), contiguous for the solves.
+  // Asset-major centred window: asset i's days at rows[i·window ..], the dot products' layout, and
+  // each day's cross-section a column (stride window), which the whitening reads four days at a time.
   for (let i = 0; i < n; i++) {
     const r = returnsByAsset[i]!;
     const off = r.length - 1 - window;
@@ -79,31 +79,33 @@ export function choleskyTurbulence(
     for (let k = 0; k < window; k++) s += r[off + k]!;
     const m = s / window;
     const row = i * window;
-    for (let k = 0; k < window; k++) {
-      const v = r[off + k]! - m;
-      rows[row + k] = v;
-      centred[k * n + i] = v;
-    }
+    for (let k = 0; k < window; k++) rows[row + k] = r[off + k]! - m;
     x[i] = r[r.length - 1]! - m;
   }
-  if (!lowerCovariance(rows, n, window, l)) return undefined;
+  if (!lowerProducts(rows, n, window, 1 / (window - 1), l)) return undefined;
   let trace = 0;
   for (let i = 0; i < n; i++) trace += l[i * n + i]!;
   if (!cholesky(l, n)) return undefined;
   const traceInverse = invertLower(l, n, inverse);
   if (!(1 / (trace * traceInverse) > WELL_CONDITIONED)) return undefined;
-  const value = whitenedNorm(inverse, n, x, 0, Number.POSITIVE_INFINITY);
-  const below = countAtOrBelow(inverse, n, centred, window, value);
+  const value = whitenedNorm(inverse, n, x, 0, 1, Number.POSITIVE_INFINITY);
+  const below = countAtOrBelow(inverse, n, rows, window, value);
   return { value, percentile: below / window };
 }
 
 /**
- * Lower triangle of the sample covariance (n − 1) of the asset-major `rows` (asset i's days at
- * rows[i·days ..]) into `out` (row-major n×n); false when a value is not finite. Two rows against two
- * at a time: four sums share each pair of loads.
+ * Lower triangle of `scale`·RRᵀ for the n rows of R (row i at rows[i·days ..], `days` long) into
+ * `out` (row-major n×n): the sample covariance (n − 1) of asset-major centred rows with
+ * scale = 1/(days − 1). False when a value is not finite. Two rows against two at a time: four sums
+ * share each pair of loads.
  */
-function lowerCovariance(rows: Float64Array, n: number, days: number, out: Float64Array): boolean {
-  const scale = 1 / (days - 1);
+function lowerProducts(
+  rows: Float64Array,
+  n: number,
+  days: number,
+  scale: number,
+  out: Float64Array,
+): boolean {
   for (let i = 0; i < n; i += 2) {
     const i1 = i + 1 < n ? i + 1 : i;
     const ra = i * days;
@@ -178,21 +180,23 @@ function invertLower(l: Float64Array, n: number, out: Float64Array): number {
 }
 
 /**
- * ‖L⁻¹x‖² for x = v[offset .. offset + n). Stops as soon as the partial sum exceeds `stop`: the sum
- * of non-negative terms only grows, so a caller's "≤ stop" test gets the same answer.
+ * ‖L⁻¹x‖² for x = (v[offset], v[offset + stride], …) (n values). Stops as soon as the partial sum
+ * exceeds `stop`: the sum of non-negative terms only grows, so a caller's "≤ stop" test gets the
+ * same answer.
  */
 function whitenedNorm(
   inverse: Float64Array,
   n: number,
   v: Float64Array,
   offset: number,
+  stride: number,
   stop: number,
 ): number {
   let d = 0;
   for (let k = 0; k < n; k++) {
     const row = k * n;
     let u = 0;
-    for (let i = 0; i <= k; i++) u += inverse[row + i]! * v[offset + i]!;
+    for (let i = 0; i <= k; i++) u += inverse[row + i]! * v[offset + i * stride]!;
     d += u * u;
     if (d > stop) return d;
   }
@@ -200,24 +204,21 @@ function whitenedNorm(
 }
 
 /**
- * How many of the time-major `days` have ‖L⁻¹x‖² ≤ `value`. Four days at a time (each L⁻¹ entry read
- * once for four sums), each summed in the order `whitenedNorm` sums it; a group stops once all four
- * partial sums exceed `value` (they only grow).
+ * How many of the `days` columns of the asset-major `rows` (day c of asset i at rows[i·days + c])
+ * have ‖L⁻¹x‖² ≤ `value`. Four days at a time (each L⁻¹ entry read once for four sums, the four
+ * days' entries adjacent), each summed in the order `whitenedNorm` sums it; a group stops once all
+ * four partial sums exceed `value` (they only grow).
  */
 function countAtOrBelow(
   inverse: Float64Array,
   n: number,
-  days: Float64Array,
-  count: number,
+  rows: Float64Array,
+  days: number,
   value: number,
 ): number {
   let below = 0;
   let c = 0;
-  for (; c + 4 <= count; c += 4) {
-    const o0 = c * n;
-    const o1 = o0 + n;
-    const o2 = o1 + n;
-    const o3 = o2 + n;
+  for (; c + 4 <= days; c += 4) {
     let d0 = 0;
     let d1 = 0;
     let d2 = 0;
@@ -228,12 +229,12 @@ function countAtOrBelow(
       let u1 = 0;
       let u2 = 0;
       let u3 = 0;
-      for (let i = 0; i <= k; i++) {
+      for (let i = 0, at = c; i <= k; i++, at += days) {
         const a = inverse[row + i]!;
-        u0 += a * days[o0 + i]!;
-        u1 += a * days[o1 + i]!;
-        u2 += a * days[o2 + i]!;
-        u3 += a * days[o3 + i]!;
+        u0 += a * rows[at]!;
+        u1 += a * rows[at + 1]!;
+        u2 += a * rows[at + 2]!;
+        u3 += a * rows[at + 3]!;
       }
       d0 += u0 * u0;
       d1 += u1 * u1;
@@ -246,7 +247,7 @@ function countAtOrBelow(
     if (d2 <= value) below++;
     if (d3 <= value) below++;
   }
-  for (; c < count; c++) if (whitenedNorm(inverse, n, days, c * n, value) <= value) below++;
+  for (; c < days; c++) if (whitenedNorm(inverse, n, rows, c, days, value) <= value) below++;
   return below;
 }
 
@@ -294,58 +295,60 @@ function blockShift(
   return windowShift(blocks);
 }
 
-/**
- * Absorption ratio of one block: the share of the top ⌈n/5⌉ eigenvalues. A block shorter than the
- * number of assets decomposes the days' Gram matrix XᵀX (days × days) instead of the covariance
- * XXᵀ: the same non-zero eigenvalues, and the assets' zero ones add nothing to either sum.
- */
-function blockAbsorption(rows: Float64Array, n: number, days: number): number {
-  const size = Math.min(n, days);
-  const g = buffer(GRAM, size * size);
-  const scale = 1 / (days - 1);
-  if (days < n) {
-    // Day-major copy, so each day's cross-section is contiguous for the days' dot products.
-    const byDay = buffer(BY_DAY, n * days);
-    for (let i = 0; i < n; i++) for (let a = 0; a < days; a++) byDay[a * n + i] = rows[i * days + a]!;
-    for (let a = 0; a < days; a++)
-      for (let b = 0; b <= a; b++) {
-        let s = 0;
-        for (let i = 0; i < n; i++) s += byDay[a * n + i]! * byDay[b * n + i]!;
-        g[a * size + b] = s * scale;
-      }
-  } else {
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j <= i; j++) {
-        let s = 0;
-        for (let k = 0; k < days; k++) s += rows[i * days + k]! * rows[j * days + k]!;
-        g[i * size + j] = s * scale;
-      }
-  }
-  const values = ascending(symmetricEigenvaluesScratch(g, size), size);
-  let total = 0;
-  for (let i = 0; i < size; i++) total += Math.max(0, values[i]!);
-  let top = 0;
-  for (let i = size - 1; i >= Math.max(0, size - Math.ceil(n / 5)); i--) top += Math.max(0, values[i]!);
-  return total > 0 ? top / total : Number.NaN;
-}
+/** Least trace of a block's Gram or covariance the eigenvalue kernel takes (it does not scale its input). */
+const TINY_TRACE = 1e-100;
+/** Largest trace of a block's Gram or covariance the eigenvalue kernel takes. */
+const HUGE_TRACE = 1e100;
 
 /**
- * The first `size` entries of `values`, ascending, in a scratch buffer: an insertion sort (the blocks
- * are a few dozen values) in the order a typed-array sort gives, without allocating. A NaN among them
- * may land elsewhere than the typed sort puts it, but it makes the total NaN either way.
+ * Absorption ratio of one block: the share of the top ⌈n/5⌉ eigenvalues. A block of no more days
+ * than assets decomposes the days' Gram matrix XᵀX instead of the covariance XXᵀ: the same non-zero
+ * eigenvalues, and the assets' zero ones add nothing to either sum. Its rows are centred, so X·1 = 0
+ * and the Gram has the constant vector in its null space: a Householder reflection H of the days'
+ * axis that maps 1/√days to the last day leaves XH a last column of rounding residue (Σₖxᵢₖ/√days),
+ * which is dropped, and the decomposition is of the (days − 1)² Gram of the rest, whose eigenvalues
+ * are XᵀX's but for the structural zero (to ~ε·‖X‖², far below the 1e-12 the readings keep).
+ * NaN (the library decides) for a trace outside what the unscaled eigenvalue kernel takes.
  */
-function ascending(values: Float64Array, size: number): Float64Array {
-  const out = buffer(SORTED, size);
-  for (let i = 0; i < size; i++) {
-    const v = values[i]!;
-    let j = i - 1;
-    while (j >= 0 && out[j]! > v) {
-      out[j + 1] = out[j]!;
-      j--;
+function blockAbsorption(rows: Float64Array, n: number, days: number): number {
+  const gram = days <= n;
+  const size = gram ? days - 1 : n;
+  const g = buffer(GRAM, size * size);
+  const scale = 1 / (days - 1);
+  if (gram) {
+    // Day-major reflected copy, so each day's cross-section is contiguous for the days' dot products:
+    // (xH)ⱼ = xⱼ − βᵢ for j < days − 1, βᵢ = (sᵢ/√days − xᵢ,last)/(√days − 1), sᵢ = Σₖ xᵢₖ.
+    const byDay = buffer(BY_DAY, n * size);
+    const root = Math.sqrt(days);
+    const over = 1 / (root - 1);
+    for (let i = 0; i < n; i++) {
+      const row = i * days;
+      let s = 0;
+      for (let a = 0; a < days; a++) s += rows[row + a]!;
+      const beta = (s / root - rows[row + size]!) * over;
+      for (let a = 0; a < size; a++) byDay[a * n + i] = rows[row + a]! - beta;
     }
-    out[j + 1] = v;
+    if (!lowerProducts(byDay, size, n, scale, g)) return Number.NaN;
+  } else if (!lowerProducts(rows, n, days, scale, g)) return Number.NaN;
+  let trace = 0;
+  for (let i = 0; i < size; i++) trace += g[i * size + i]!;
+  if (!(trace >= TINY_TRACE && trace <= HUGE_TRACE)) return Number.NaN;
+  const values = buffer(VALUES, size);
+  if (!symmetricEigenvaluesInPlace(g, size, values, buffer(OFF_DIAGONAL, size))) return Number.NaN;
+  let total = 0;
+  for (let i = 0; i < size; i++) total += Math.max(0, values[i]!);
+  // The top ⌈n/5⌉ by selection (largest first, as the library's descending sum reads them).
+  const k = Math.min(size, Math.ceil(n / 5));
+  let top = 0;
+  for (let j = 0; j < k; j++) {
+    let at = j;
+    for (let i = j + 1; i < size; i++) if (values[i]! > values[at]!) at = i;
+    const v = values[at]!;
+    values[at] = values[j]!;
+    values[j] = v;
+    top += Math.max(0, v);
   }
-  return out;
+  return total > 0 ? top / total : Number.NaN;
 }
 
 /**

@@ -1,14 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { mulberry32 } from '#lib/prng.js';
-import {
-  absorptionShift,
-  correlationZScore,
-  symmetricEigenvaluesScratch,
-  symmetricEigenvaluesUnordered,
-  turbulence,
-  type WindowShift,
-} from '#lib/risk/index.js';
+import { absorptionShift, correlationZScore, turbulence, type WindowShift } from '#lib/risk/index.js';
 import {
   blockKernels,
   choleskyTurbulence,
@@ -168,20 +161,5 @@ describe('fast market-structure kernels', () => {
     expect(fastTurbulence(small, 120)).toEqual(fresh.turbulence);
     expect(fastAbsorptionShift(small, 15, 120)).toEqual(fresh.absorption);
     expect(fastCorrelationZScore(small, 20, 120)).toEqual(fresh.correlation);
-  });
-
-  it('scratch eigenvalues: bit for bit the allocating routine, whatever size came before', () => {
-    fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 24 }), { minLength: 1, maxLength: 6 }), (sizes) => {
-        const rand = mulberry32(sizes.reduce((a, b) => a * 31 + b, 17));
-        for (const n of sizes) {
-          const a = new Float64Array(n * n);
-          for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = normal(rand);
-          const expected = Array.from(symmetricEigenvaluesUnordered(a, n));
-          expect(Array.from(symmetricEigenvaluesScratch(a, n).subarray(0, n))).toEqual(expected);
-        }
-      }),
-      { numRuns: 60 },
-    );
   });
 });
