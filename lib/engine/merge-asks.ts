@@ -54,15 +54,25 @@ export function channelFor(mode: RuleMode, mute: Mute | undefined): Channel {
  * ratio, then the lower priority number, then the rule id; every asking rule stays on the signal.
  */
 export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
-  const groups = new Map<string, Ask[]>();
+  // By channel, then strategy: no key string built and hashed per ask (there are hundreds).
+  const byChannel = new Map<Channel, Map<string, Ask[]>>();
+  const groups: Ask[][] = [];
   for (const ask of asks) {
-    const key = `${ask.channel}\u0000${ask.strategy_id}`;
-    const group = groups.get(key);
+    let byStrategy = byChannel.get(ask.channel);
+    if (!byStrategy) {
+      byStrategy = new Map();
+      byChannel.set(ask.channel, byStrategy);
+    }
+    const group = byStrategy.get(ask.strategy_id);
     if (group) group.push(ask);
-    else groups.set(key, [ask]);
+    else {
+      const created = [ask];
+      byStrategy.set(ask.strategy_id, created);
+      groups.push(created);
+    }
   }
   const out: DecidedSignal[] = [];
-  for (const group of groups.values()) {
+  for (const group of groups) {
     group.sort(
       (a, b) =>
         ACTION_RANK[b.action] - ACTION_RANK[a.action] ||
@@ -72,37 +82,40 @@ export function mergeAsks(asks: readonly Ask[]): DecidedSignal[] {
     );
     const primary = group[0]!;
     const ruleIds = [...new Set(group.map((a) => a.rule.id))];
-    out.push({
+    // Optional fields set one by one, in the same key order: spreads of optional parts into a
+    // literal give each object a fresh hidden class on Node 20.
+    const decided = {
       channel: primary.channel,
       rule_ids: ruleIds,
       severity: primary.rule.severity,
-      ...(primary.rule.approval ? { approval: primary.rule.approval } : {}),
-      ...(primary.mute ? { mute: primary.mute } : {}),
-      signal: {
-        strategy_id: primary.strategy_id,
-        action: primary.action,
-        reduction_ratio: roundRatio(primary.ratio),
-        reason: primary.reason,
-        metrics: Object.assign({}, primary.metrics, {
-          contributing_rules: group.map((a) => ({
-            rule_id: a.rule.id,
-            action: a.action,
-            reduction_ratio: roundRatio(a.ratio),
-            priority: a.rule.priority,
-            measure: (a.levels ?? a.metrics).measure,
-            limit: (a.levels ?? a.metrics).limit,
-          })),
-        }),
-        tags: [
-          ...ruleIds.map((id) => `rule:${id}`),
-          `severity:${primary.rule.severity}`,
-          `priority:${primary.rule.priority}`,
-          `scope:${primary.scope}`,
-          `mode:${primary.mode}`,
-          ...(primary.mute ? [`muted_by:${primary.mute.mute_id}`] : []),
-        ],
-      },
-    });
+    } as DecidedSignal;
+    if (primary.rule.approval) decided.approval = primary.rule.approval;
+    if (primary.mute) decided.mute = primary.mute;
+    decided.signal = {
+      strategy_id: primary.strategy_id,
+      action: primary.action,
+      reduction_ratio: roundRatio(primary.ratio),
+      reason: primary.reason,
+      metrics: Object.assign({}, primary.metrics, {
+        contributing_rules: group.map((a) => ({
+          rule_id: a.rule.id,
+          action: a.action,
+          reduction_ratio: roundRatio(a.ratio),
+          priority: a.rule.priority,
+          measure: (a.levels ?? a.metrics).measure,
+          limit: (a.levels ?? a.metrics).limit,
+        })),
+      }),
+      tags: [
+        ...ruleIds.map((id) => `rule:${id}`),
+        `severity:${primary.rule.severity}`,
+        `priority:${primary.rule.priority}`,
+        `scope:${primary.scope}`,
+        `mode:${primary.mode}`,
+        ...(primary.mute ? [`muted_by:${primary.mute.mute_id}`] : []),
+      ],
+    };
+    out.push(decided);
   }
   return out.sort((a, b) =>
     a.channel === b.channel

@@ -76,9 +76,11 @@ export class PlainMeasures implements Measures {
  * them to rounding (market-structure-fast.ts). Nothing is kept after the evaluation.
  */
 export class SharedMeasures implements Measures {
-  private readonly momentsOf = new WeakMap<Float64Array, SeriesMoments>();
-  private readonly tailsOf = new WeakMap<Float64Array, Map<string, HistoricalTail>>();
-  private readonly drawdownsOf = new WeakMap<Float64Array, Map<number, Drawdown>>();
+  // Maps, not WeakMaps: the measures live one evaluation, and a fresh WeakMap's first entries (and
+  // the collector's ephemeron pass over it) cost more than the whole lookup they save.
+  private readonly momentsOf = new Map<Float64Array, SeriesMoments>();
+  private readonly tailsOf = new Map<Float64Array, Map<string, HistoricalTail>>();
+  private readonly drawdownsOf = new Map<Float64Array, Map<number, Drawdown>>();
   private readonly positions: (Float64Array | undefined)[] = [];
   private readonly positionMomentsOf: (SeriesMoments | undefined)[] = [];
 
