@@ -25,11 +25,9 @@ export interface RuleOutcome {
 
 /** The audit row of a rule whose `when` does not match this snapshot: not measured, no episode step. */
 export function notApplicable(rule: RuleSpec, mode: RuleMode, snapshot: RuleInput['snapshot']): RuleOutcome {
-  return {
-    ...unmeasured(rule, mode),
-    verdict: 'not_applicable',
-    evidence: { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null },
-  };
+  const row = unmeasured(rule, mode, 'not_applicable');
+  row.evidence = { when: rule.when, stage: snapshot.stage ?? null, actor: snapshot.actor ?? null };
+  return row;
 }
 
 /** The audit row of a rule whose relative levels this snapshot cannot give: not measured, no episode step. */
@@ -38,16 +36,22 @@ export function unevaluable(
   mode: RuleMode,
   why: { unavailable: string; evidence: Record<string, unknown> },
 ): RuleOutcome {
-  return {
-    ...unmeasured(rule, mode),
-    verdict: 'unavailable',
-    unavailable: why.unavailable,
-    evidence: { ...why.evidence, limit: rule.limit, clear: rule.clear ?? null, target: rule.target ?? null },
-  };
+  const row = unmeasured(rule, mode, 'unavailable');
+  row.unavailable = why.unavailable;
+  row.evidence = Object.assign({}, why.evidence, {
+    limit: rule.limit,
+    clear: rule.clear ?? null,
+    target: rule.target ?? null,
+  });
+  return row;
 }
 
-/** A rule's audit row without a measure; levels relative to a budget are recorded as NaN (stored null). */
-function unmeasured(rule: RuleSpec, mode: RuleMode) {
+/**
+ * A rule's audit row without a measure, its evidence still to set; levels relative to a budget are
+ * recorded as NaN (stored null). Fields set in the row's key order, no spread: a spread of one
+ * object into another literal built each row a fresh hidden class on Node 20, microseconds apiece.
+ */
+function unmeasured(rule: RuleSpec, mode: RuleMode, verdict: 'not_applicable' | 'unavailable'): RuleOutcome {
   const num = (v: RuleSpec['limit']) => (typeof v === 'number' ? v : Number.NaN);
   return {
     rule_id: rule.id,
@@ -60,7 +64,8 @@ function unmeasured(rule: RuleSpec, mode: RuleMode) {
     clear: num(rule.clear ?? rule.limit),
     target: num(rule.target ?? rule.limit),
     utilization: null,
-  };
+    verdict,
+  } as RuleOutcome;
 }
 
 /**
