@@ -13,8 +13,7 @@ import {
   normalVarMultiplier,
   portfolioSigma,
   type SeriesMoments,
-  studentTEs,
-  studentTVar,
+  studentTVarEs,
 } from '#lib/risk/index.js';
 import {
   numericEulerContributions,
@@ -133,8 +132,8 @@ function seriesMeasure(rule: VarRule, which: Which, series: SeriesSource): Outco
     };
   const estimated = rule.dof === undefined ? dofFromKurtosis(m.excessKurtosis) : null;
   const dof = rule.dof ?? estimated?.dof ?? Number.NaN;
-  const v = studentTVar(m.std, confidence, dof, horizon);
-  const e = studentTEs(m.std, confidence, dof, horizon);
+  // Both from one quantile (an iterative inverse of the incomplete beta), as studentTVar and studentTEs give them.
+  const { var: v, es: e } = studentTVarEs(m.std, confidence, dof, horizon);
   return {
     value: which === 'var' ? v : e,
     evidence: {
