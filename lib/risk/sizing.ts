@@ -152,8 +152,11 @@ export function varianceShare(
     if (j === i) continue;
     const wj = weights[j]!;
     cross += wi * cov[i * n + j]! * wj;
+    // Row j without column i, in column order: two loops instead of a test per entry.
+    const rj = j * n;
     let row = 0;
-    for (let k = 0; k < n; k++) if (k !== i) row += cov[j * n + k]! * weights[k]!;
+    for (let k = 0; k < i; k++) row += cov[rj + k]! * weights[k]!;
+    for (let k = i + 1; k < n; k++) row += cov[rj + k]! * weights[k]!;
     rest += wj * row;
   }
   const own = wi * wi * cov[i * n + i]!;
