@@ -104,7 +104,8 @@ export class SharedMeasures implements Measures {
     const key = `${confidence}|${horizon}`;
     let tail = byKey.get(key);
     if (!tail) {
-      tail = historicalTail(series, confidence, horizon);
+      if (tailScratch.length < series.length) tailScratch = new Float64Array(series.length);
+      tail = historicalTail(series, confidence, horizon, tailScratch);
       byKey.set(key, tail);
     }
     return tail;
@@ -211,6 +212,12 @@ export class SharedMeasures implements Measures {
     return fastCorrelationZScore(returns, shortWindow, longWindow);
   }
 }
+
+/**
+ * The losses `historicalTail` selects in place, reused across calls (grown, never shrunk): the tail
+ * it returns holds numbers only, never the buffer, and it writes every entry it reads.
+ */
+let tailScratch = new Float64Array(0);
 
 /** The position series w·rₜ. */
 function positionSeries(returns: Float64Array, w: number): Float64Array {
