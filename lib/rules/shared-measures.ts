@@ -5,6 +5,7 @@ import {
   drawdown,
   type HistoricalTail,
   historicalTail,
+  historicalTailCount,
   moments,
   type SeriesMoments,
   type Turbulence,
@@ -104,8 +105,11 @@ export class SharedMeasures implements Measures {
     const key = `${confidence}|${horizon}`;
     let tail = byKey.get(key);
     if (!tail) {
-      if (tailScratch.length < series.length) tailScratch = new Float64Array(series.length);
-      tail = historicalTail(series, confidence, horizon, tailScratch);
+      tail = largestLossesTail(series, confidence, horizon);
+      if (!tail) {
+        if (tailScratch.length < series.length) tailScratch = new Float64Array(series.length);
+        tail = historicalTail(series, confidence, horizon, tailScratch);
+      }
       byKey.set(key, tail);
     }
     return tail;
@@ -212,6 +216,63 @@ export class SharedMeasures implements Measures {
     return fastCorrelationZScore(returns, shortWindow, longWindow);
   }
 }
+
+/** Deepest tail `largestLossesTail` keeps by insertion (the engine's rules ask ⌈n·(1 − α)⌉ ≈ 25 of 1,000). */
+const MAX_KEPT_TAIL = 64;
+
+/**
+ * `historicalTail(series, confidence, horizon)` in one pass that keeps the k largest losses in
+ * ascending order: after the first few dozen, nearly every loss fails one comparison with the
+ * smallest kept, where quickselect swaps through the whole series. The same k losses (as values),
+ * sorted by the same typed-array sort and summed in the same order, so the same bits; undefined
+ * (the library decides, and raises its errors) for a deeper tail, a zero at the tail's edge, a
+ * non-finite return or a bad horizon or confidence.
+ */
+function largestLossesTail(
+  series: Float64Array,
+  confidence: number,
+  horizon: number,
+): HistoricalTail | undefined {
+  const n = series.length;
+  if (!(confidence > 0 && confidence < 1) || !(horizon > 0 && Number.isFinite(horizon)) || n === 0)
+    return undefined;
+  const k = historicalTailCount(n, confidence);
+  if (k > MAX_KEPT_TAIL || k > n) return undefined;
+  if (keptScratch.length < k) keptScratch = new Float64Array(MAX_KEPT_TAIL);
+  const kept = keptScratch;
+  for (let i = 0; i < n; i++) {
+    const x = series[i]!;
+    if (!Number.isFinite(x)) return undefined;
+    const loss = -x;
+    if (i < k) {
+      // Filling: insert among the first i, ascending.
+      let j = i;
+      while (j > 0 && kept[j - 1]! > loss) {
+        kept[j] = kept[j - 1]!;
+        j--;
+      }
+      kept[j] = loss;
+    } else if (loss > kept[0]!) {
+      // Drop the smallest kept and insert `loss` in order.
+      let j = 0;
+      while (j + 1 < k && kept[j + 1]! < loss) {
+        kept[j] = kept[j + 1]!;
+        j++;
+      }
+      kept[j] = loss;
+    }
+  }
+  // A zero at the tail's edge may be +0 or −0 among equals, and which one quickselect keeps depends
+  // on its partitions: the library decides there (anywhere else the kept values are the same).
+  if (kept[0] === 0) return undefined;
+  const tail = kept.subarray(0, k).sort();
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += tail[i]!;
+  const root = Math.sqrt(horizon);
+  return { var: tail[0]! * root, es: (sum / k) * root, k };
+}
+
+let keptScratch = new Float64Array(0);
 
 /**
  * The losses `historicalTail` selects in place, reused across calls (grown, never shrunk): the tail

@@ -77,6 +77,54 @@ describe('SharedMeasures', () => {
     );
   });
 
+  it('historical tails kept by insertion are the library’s quickselect tails to the last bit', () => {
+    // Long series with few distinct values (ties across the tail's edge), signed zeros, deep and
+    // shallow tails (k from 1 to past the 64 the insertion keeps), horizons and bad inputs.
+    const snap = snapshotOf({ weights: [1], returns: [[0.01]] });
+    const message = (f: () => unknown) => {
+      try {
+        return f();
+      } catch (error) {
+        return error instanceof RangeError ? error.message : `not a RangeError: ${String(error)}`;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.double({ min: -0.2, max: 0.2, noNaN: true }),
+            fc.constantFrom(0, -0, 0.01, -0.01, -0.05),
+          ),
+          { minLength: 1, maxLength: 3000 },
+        ),
+        fc.double({ min: 0.9, max: 0.9999, noNaN: true }),
+        fc.constantFrom(1, 2.5, 10),
+        (values, confidence, horizon) => {
+          const series = Float64Array.from(values);
+          expect(new SharedMeasures(snap).historicalTail(series, confidence, horizon)).toEqual(
+            historicalTail(series, confidence, horizon),
+          );
+        },
+      ),
+      { numRuns: 300 },
+    );
+    const series = Float64Array.from({ length: 500 }, (_, i) => Math.sin(i) / 50);
+    for (const [confidence, horizon] of [
+      [0, 1],
+      [1, 1],
+      [0.99, 0],
+      [0.99, Number.NaN],
+    ] as const)
+      expect(message(() => new SharedMeasures(snap).historicalTail(series, confidence, horizon))).toEqual(
+        message(() => historicalTail(series, confidence, horizon)),
+      );
+    const broken = Float64Array.from(series);
+    broken[300] = Number.NaN;
+    expect(message(() => new SharedMeasures(snap).historicalTail(broken, 0.99, 1))).toEqual(
+      message(() => historicalTail(broken, 0.99, 1)),
+    );
+  });
+
   it('drawdown with one division per peak is the per-period drawdown, wipe-outs included', () => {
     fc.assert(
       fc.property(
