@@ -12,8 +12,9 @@ import {
   turbulence,
   type WindowShift,
 } from '#lib/risk/index.js';
-import { fastAbsorptionShift, fastCorrelationZScore, fastTurbulence } from './market-structure-fast.js';
+import { fastAbsorptionShift, fastCorrelationZScore } from './market-structure-fast.js';
 import { momentsOfFour, troughDrawdownOfFour } from './position-kernels.js';
+import { fastTurbulence } from './turbulence-fast.js';
 import type { PreparedSnapshot } from './types.js';
 
 /**
@@ -74,7 +75,7 @@ export class PlainMeasures implements Measures {
  * The engine's measures for one evaluation (`evaluateRuleSet` makes one): each quantity computed
  * once however many rules read it, and by kernels that allocate little. Moments, tails, drawdowns and
  * positions are the very numbers `PlainMeasures` gives; the market-structure indicators agree with
- * them to rounding (market-structure-fast.ts). Nothing is kept after the evaluation.
+ * them to rounding (market-structure-fast.ts, turbulence-fast.ts). Nothing is kept after the evaluation.
  */
 export class SharedMeasures implements Measures {
   // Maps, not WeakMaps: the measures live one evaluation, and a fresh WeakMap's first entries (and

@@ -4,11 +4,10 @@ import { mulberry32 } from '#lib/prng.js';
 import { absorptionShift, correlationZScore, turbulence, type WindowShift } from '#lib/risk/index.js';
 import {
   blockKernels,
-  choleskyTurbulence,
   fastAbsorptionShift,
   fastCorrelationZScore,
-  fastTurbulence,
 } from '#lib/rules/market-structure-fast.js';
+import { choleskyTurbulence, fastTurbulence } from '#lib/rules/turbulence-fast.js';
 
 // The engine's market-structure kernels against lib/risk's straightforward ones: the same readings
 // to 1e-12 relative (the percentile exactly), the library's own answer wherever the fast path does not
