@@ -11,13 +11,13 @@ import {
 import { RetryableError } from './errors.js';
 import { digest } from './ids.js';
 import type { Invocation } from './outbox.js';
-import type { AdvanceResult, MarketReevaluationQueue } from './ports.js';
+import type { AdvanceResult, ListedWorld, MarketReevaluationQueue } from './ports.js';
 import { covers, keptProjection, projectionFor, rerunRuleIds } from './snapshot-reuse.js';
 
 /**
  * Market data arrived: keep it as the latest for its scope (never letting older data win), then ask
- * for the re-evaluation of every world it concerns, one request per world, so a market shock between
- * two hub snapshots can trigger an exit. The worlds are evaluated by their own deliveries
+ * for the re-evaluation of every world it concerns that can act on it (`marketFanOut`), one request
+ * per world, so a market shock between two hub snapshots can trigger an exit. The worlds are evaluated by their own deliveries
  * (`reevaluateOnMarket`), however many there are: this delivery's cost is one write per scope and one
  * request per world, never an evaluation.
  */
@@ -50,9 +50,19 @@ export async function handleMarket(
   }
   // A redelivery ('same') asks again: a request lost to a crash is sent now, one already evaluated
   // finds its completed evaluation under the same key and is a duplicate.
-  const worlds = [...new Set(ce.data.worlds ?? (await store.listWorlds()))].filter((w) =>
-    concernsWorld(ce.data, w),
-  );
+  // Worlds the producer named are asked as named: knowing what each one's record keeps would cost a
+  // read per world here, in the one invocation every world's request waits for.
+  const listed: ListedWorld[] = ce.data.worlds
+    ? [...new Set(ce.data.worlds)].map((world_id) => ({ world_id }))
+    : await store.listWorldsForMarket();
+  const { worlds, skipped } = marketFanOut(listed.filter((w) => concernsWorld(ce.data, w.world_id)));
+  if (skipped > 0) {
+    ctx.deps.metrics.count('MarketReevaluationsSkipped', skipped);
+    ctx.deps.logger.info(
+      'market fan-out: worlds whose latest snapshot kept only its weights are not asked (no rule of theirs reads market data)',
+      { source_event_id: ce.id, scope: view.scope, skipped, requested: worlds.length },
+    );
+  }
   await queue.request(
     worlds.map((worldId) => ({
       worldId,
@@ -64,6 +74,19 @@ export async function handleMarket(
   );
   ctx.deps.metrics.count('MarketReevaluationsRequested', worlds.length);
   return { market: advance, requested: worlds };
+}
+
+/**
+ * Which listed worlds a market event is sent to. A world whose latest snapshot record keeps only
+ * the weights was stored under a rule set no later evaluation can change (snapshot-reuse.ts): its
+ * re-evaluation would end as not needed or, if its rule set gained a market rule since, find no
+ * snapshot body to run it on (it acts from its next hub snapshot). Such a world is skipped, so the
+ * requests that can act do not queue behind those that cannot.
+ */
+export function marketFanOut(listed: readonly ListedWorld[]): { worlds: string[]; skipped: number } {
+  const worlds: string[] = [];
+  for (const w of listed) if (keptProjection(w.body_kept) !== 'weights') worlds.push(w.world_id);
+  return { worlds, skipped: listed.length - worlds.length };
 }
 
 /**

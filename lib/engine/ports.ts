@@ -151,6 +151,13 @@ export interface EvaluationCommit {
 
 export type AdvanceResult = 'advanced' | 'same' | 'older';
 
+/** A world in the store's registry and what its latest snapshot record keeps of the body. */
+export interface ListedWorld {
+  world_id: string;
+  /** As the latest record's `body_kept` (absent: the whole body). */
+  body_kept?: 'weights' | 'positions';
+}
+
 /** Engine state and signals in DynamoDB. */
 export interface EngineStore {
   getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined>;
@@ -169,8 +176,13 @@ export interface EngineStore {
   getSnapshotData(latest: LatestSnapshot): Promise<SnapshotData | undefined>;
   /** The weights of the snapshot `latest` names, whichever body was kept; undefined as above. */
   getSnapshotWeights(latest: LatestSnapshot): Promise<SnapshotData['weights'] | undefined>;
-  /** Every world that has had a snapshot (market data without a `worlds` list concerns them all). */
+  /** Every world that has had a snapshot. */
   listWorlds(): Promise<string[]>;
+  /**
+   * The same worlds, each with what its latest snapshot record keeps (`LatestSnapshot.body_kept`), in
+   * the one read `listWorlds` costs: what a market event without a `worlds` list fans out over.
+   */
+  listWorldsForMarket(): Promise<ListedWorld[]>;
   /**
    * Conditional create (or take-over of an expired lease, never of a live one); when someone else
    * holds it, the record as the refused write saw it.

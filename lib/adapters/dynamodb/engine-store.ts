@@ -12,6 +12,7 @@ import type {
   EvaluationCommit,
   EvaluationRecord,
   LatestSnapshot,
+  ListedWorld,
   SignalItem,
   StuckOutbox,
 } from '#lib/engine/ports.js';
@@ -23,7 +24,7 @@ import { loadMarket, putMarket } from './market-items.js';
 import { conditional, evalSk, queryStuck, readEvaluation, refusedRecord, worldPk } from './outbox-items.js';
 import { statusCondition, toStoredRow } from './signal-rows.js';
 import { toStorable } from './storable.js';
-import { listWorlds, loadApprovedCuts, loadEpisodes, loadMutes } from './world-reads.js';
+import { listWorlds, listWorldsForMarket, loadApprovedCuts, loadEpisodes, loadMutes } from './world-reads.js';
 
 export interface TableNames {
   signals: string;
@@ -79,6 +80,10 @@ export class DynamoDbEngineStore implements EngineStore {
 
   listWorlds(): Promise<string[]> {
     return listWorlds(this.doc, this.tables.state);
+  }
+
+  listWorldsForMarket(): Promise<ListedWorld[]> {
+    return listWorldsForMarket(this.doc, this.tables.state);
   }
 
   async claimEvaluation(

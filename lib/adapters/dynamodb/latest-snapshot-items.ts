@@ -5,6 +5,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import type { AdvanceResult, LatestSnapshot, SnapshotHead } from '#lib/engine/ports.js';
 import { joinSnapshot, keptBody, splitSnapshot } from '#lib/engine/records.js';
+import { ignoringConditionFailure } from './document.js';
 import { refusedItem, worldPk } from './outbox-items.js';
 
 /**
@@ -54,7 +55,7 @@ export async function advanceLatest(
         TableName: table,
         Key: key,
         ConsistentRead: true,
-        ProjectionExpression: 'as_of_ms, #version, snapshot_ref, body_expires_at',
+        ProjectionExpression: 'as_of_ms, #version, snapshot_ref, body_expires_at, body_kept',
         ExpressionAttributeNames: { '#version': 'version' },
       }),
     )
@@ -77,19 +78,16 @@ export async function advanceLatest(
       }),
     );
   }
-  if (!current) {
-    // The world registry market events fan out over, before the record: a crash between the two
-    // leaves a world without a record, which evaluates nothing, never a record missing from the registry.
-    await doc.send(
-      new PutCommand({
-        TableName: table,
-        Item: { pk: WORLDS_PK, sk: latest.world_id, world_id: latest.world_id },
-      }),
-    );
-  }
+  // The world registry market events fan out over holds what each record keeps (registerWorld).
+  // Written before the record when the world is new or what it keeps changes: a crash between the
+  // two leaves a world without a record (it evaluates nothing) or an entry ahead of its record (the
+  // retry writes both), never a record missing from the registry or kept unlisted.
+  const registered = !current || current.body_kept !== latest.body_kept;
+  if (registered) await registerWorld(doc, table, latest.world_id, latest);
+  let replaced: Record<string, unknown> | undefined;
   try {
     // An update, not a put: the record's `evaluated_as_of_ms` (the liveness guard) survives.
-    await doc.send(
+    const out = await doc.send(
       new UpdateCommand({
         TableName: table,
         Key: key,
@@ -112,16 +110,60 @@ export async function advanceLatest(
           ':bexp': bodyExpiresAt,
           ...(latest.body_kept ? { ':kept': latest.body_kept } : {}),
         },
+        ReturnValues: 'ALL_OLD',
         ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
       }),
     );
+    replaced = out.Attributes;
   } catch (error) {
     if (!(error instanceof ConditionalCheckFailedException)) throw error;
     // dynalite does not return the refused item; read it there.
     const raced = refusedItem(error) ?? (await readLatest(doc, table, latest.world_id));
+    // A newer snapshot won the record after we registered: the registry says what it keeps.
+    if (registered && raced && typeof raced.as_of_ms === 'number')
+      await registerWorld(
+        doc,
+        table,
+        latest.world_id,
+        raced as Pick<LatestSnapshot, 'as_of_ms' | 'body_kept'>,
+      );
     return raced ? sameOrOlder(raced, latest) : 'older';
   }
+  // The record moved between our read and our update, to one that keeps something else.
+  if (!registered && replaced && replaced.body_kept !== latest.body_kept)
+    await registerWorld(doc, table, latest.world_id, latest);
   return 'advanced';
+}
+
+/**
+ * The registry entry `WORLDS`/<world id>: what the world's record keeps (`body_kept`, absent: whole)
+ * and the as_of of the record it describes, so that a slower writer of an older snapshot never
+ * overwrites what a newer one registered. A few dozen bytes: every fan-out reads them all (the world
+ * id is the sort key, not repeated in an attribute). Kept in step with the record by the three writes
+ * in advanceLatest: before a change, after a record that moved under us, and back to the winner's
+ * after we registered and lost.
+ */
+async function registerWorld(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  worldId: string,
+  record: Pick<LatestSnapshot, 'as_of_ms' | 'body_kept'>,
+): Promise<void> {
+  await ignoringConditionFailure(() =>
+    doc.send(
+      new PutCommand({
+        TableName: table,
+        Item: {
+          pk: WORLDS_PK,
+          sk: worldId,
+          as_of_ms: record.as_of_ms,
+          ...(record.body_kept ? { body_kept: record.body_kept } : {}),
+        },
+        ConditionExpression: 'attribute_not_exists(as_of_ms) OR as_of_ms <= :ms',
+        ExpressionAttributeValues: { ':ms': record.as_of_ms },
+      }),
+    ),
+  );
 }
 
 function sameOrOlder(

@@ -7,6 +7,7 @@ import {
   isApprovedCut,
   type Mute,
 } from '#lib/engine/evaluate.js';
+import type { ListedWorld } from '#lib/engine/ports.js';
 import { approvedCutMarkers } from './approved-cut-items.js';
 import { queryAll } from './document.js';
 import { EpisodeLog } from './episode-log.js';
@@ -18,13 +19,32 @@ import { SIGNALS_BY_WORLD_INDEX } from './tables.js';
 
 const WORLDS_PK = 'WORLDS';
 
-export async function listWorlds(doc: DynamoDBDocumentClient, table: string): Promise<string[]> {
+/**
+ * The world registry (`WORLDS`/<world id>, written by latest-snapshot-items.ts), each world with the
+ * `body_kept` its latest record had when it was registered or last changed: one query over items of
+ * a few dozen bytes, which both listings share.
+ */
+export async function listWorldsForMarket(
+  doc: DynamoDBDocumentClient,
+  table: string,
+): Promise<ListedWorld[]> {
   const items = await queryAll(doc, {
     TableName: table,
     KeyConditionExpression: 'pk = :pk',
     ExpressionAttributeValues: { ':pk': WORLDS_PK },
   });
-  return items.map((i) => String(i.sk)).sort();
+  return items
+    .map((i) => {
+      const world_id = String(i.sk);
+      return i.body_kept === 'weights' || i.body_kept === 'positions'
+        ? { world_id, body_kept: i.body_kept as 'weights' | 'positions' }
+        : { world_id };
+    })
+    .sort((a, b) => (a.world_id < b.world_id ? -1 : a.world_id > b.world_id ? 1 : 0));
+}
+
+export async function listWorlds(doc: DynamoDBDocumentClient, table: string): Promise<string[]> {
+  return (await listWorldsForMarket(doc, table)).map((w) => w.world_id);
 }
 
 export async function loadEpisodes(

@@ -18,6 +18,7 @@ import type {
   EvaluationCommit,
   EvaluationRecord,
   LatestSnapshot,
+  ListedWorld,
   SignalItem,
   StuckOutbox,
 } from '#lib/engine/ports.js';
@@ -180,6 +181,13 @@ export class InMemoryEngineStore implements EngineStore {
 
   async listWorlds(): Promise<string[]> {
     return [...this.worlds].sort();
+  }
+
+  async listWorldsForMarket(): Promise<ListedWorld[]> {
+    return (await this.listWorlds()).map((world_id) => {
+      const kept = this.latest.get(world_id)?.body_kept;
+      return kept ? { world_id, body_kept: kept } : { world_id };
+    });
   }
 
   async claimEvaluation(
