@@ -161,6 +161,38 @@ export function engineStoreContract(
         expect(await store.listWorlds()).toEqual(['alpha', 'zeta']);
       });
 
+      it('lists each world for the market fan-out with what its latest record keeps, as that changes', async () => {
+        const store = s.store;
+        const keep = (world: string, asOfMs: number, kept?: 'weights' | 'positions') => {
+          const data = snapshot(asOfMs, `v${asOfMs}`, world);
+          return store.advanceLatestSnapshot(
+            latestRecord(data, `risk_snapshot_updated:${world}:v${asOfMs}:1`, `ce-${world}-${asOfMs}`, kept),
+            data,
+          );
+        };
+        await keep('zeta', T0, 'weights');
+        await keep('alpha', T0, 'positions');
+        await keep('mid', T0);
+        expect(await store.listWorldsForMarket()).toEqual([
+          { world_id: 'alpha', body_kept: 'positions' },
+          { world_id: 'mid' },
+          { world_id: 'zeta', body_kept: 'weights' },
+        ]);
+        // The rule sets change: zeta gains a market rule, alpha loses its own, mid keeps only weights.
+        await keep('zeta', T0 + 1, 'positions');
+        await keep('alpha', T0 + 1);
+        await keep('mid', T0 + 1, 'weights');
+        // An older snapshot, stored under another rule set, changes nothing.
+        expect(await keep('zeta', T0 - 1, 'weights')).toBe('older');
+        expect(await store.listWorldsForMarket()).toEqual([
+          { world_id: 'alpha' },
+          { world_id: 'mid', body_kept: 'weights' },
+          { world_id: 'zeta', body_kept: 'positions' },
+        ]);
+        // The other listing is unchanged: world ids only.
+        expect(await store.listWorlds()).toEqual(['alpha', 'mid', 'zeta']);
+      });
+
       it('hands out copies, so a caller cannot change what is stored', async () => {
         const store = s.store;
         await advance(store, T0, 'v1');

@@ -4,6 +4,7 @@ import { InMemoryPublisher } from '#lib/adapters/memory/memory-publisher.js';
 import { InMemoryEngineStore } from '#lib/adapters/memory/memory-store.js';
 import { RiskSnapshotCloudEventSchema } from '#lib/contracts/risk-snapshot.js';
 import { ExitEngine } from '#lib/engine/engine.js';
+import { marketFanOut } from '#lib/engine/market-trigger.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { cloudEvent, marketCloudEvent } from '#test/integration/support/snapshots.js';
 import { testEngineDeps } from '#test/support/engine-deps.js';
@@ -36,6 +37,16 @@ function setup() {
   return { store, publisher, engine, queue: new InMemoryMarketReevaluationQueue() };
 }
 
+/** No rule a later evaluation can change: its snapshots keep only their weights. */
+const VAR_ONLY = `world: default
+rules:
+  - id: var_99_limit
+    kind: var_limit
+    limit: 0.025
+    target: 0.02
+    action: { type: reduce, sizing: uniform }
+`;
+
 const market = marketCloudEvent;
 
 async function seed(engine: ExitEngine, worlds: string[]) {
@@ -50,6 +61,20 @@ const delivery = (ce: ReturnType<typeof market>, nowMs: number) => ({
   deliveryId: `eb-${ce.id}`,
   invocationId: 'inv-market',
   nowMs,
+});
+
+describe('marketFanOut', () => {
+  it('asks the worlds whose record keeps positions or the whole body, not those keeping only weights', () => {
+    expect(
+      marketFanOut([
+        { world_id: 'a', body_kept: 'weights' },
+        { world_id: 'b', body_kept: 'positions' },
+        { world_id: 'c' },
+        { world_id: 'd', body_kept: 'weights' },
+      ]),
+    ).toEqual({ worlds: ['b', 'c'], skipped: 2 });
+    expect(marketFanOut([])).toEqual({ worlds: [], skipped: 0 });
+  });
 });
 
 describe('ExitEngine.handleMarket (per-world fan-out)', () => {
@@ -79,6 +104,43 @@ describe('ExitEngine.handleMarket (per-world fan-out)', () => {
       queue,
     );
     expect(queue.take().map((r) => r.worldId)).toEqual(['w2', 'w3']);
+  });
+
+  it('leaves out the worlds whose latest snapshot keeps only its weights, and counts them', async () => {
+    const counted: [string, number | undefined, unknown][] = [];
+    const store = new InMemoryEngineStore();
+    const engine = new ExitEngine(
+      testEngineDeps({
+        store,
+        publisher: new InMemoryPublisher(),
+        ruleSets: new RuleSetRegistry([
+          parseRuleSet(VAR_ONLY, 'default.yaml'),
+          parseRuleSet(RULES.replace('world: default', 'world: w-vix'), 'w-vix.yaml'),
+        ]),
+        metrics: {
+          count: (name, value, dimensions) => void counted.push([name, value, dimensions]),
+          measure() {},
+        },
+        wallClock: () => T0,
+      }),
+    );
+    const queue = new InMemoryMarketReevaluationQueue();
+    await seed(engine, ['w-a', 'w-vix', 'w-b']);
+    const global = await engine.handleMarket(delivery(market('m1', T0 + 60_000, 45), T0 + 61_000), queue);
+    expect(global.requested).toEqual(['w-vix']);
+    expect(queue.take().map((r) => r.worldId)).toEqual(['w-vix']);
+    // One count for the event, no world in a dimension.
+    expect(counted.filter(([name]) => name.startsWith('MarketReevaluations'))).toEqual([
+      ['MarketReevaluationsSkipped', 2, undefined],
+      ['MarketReevaluationsRequested', 1, undefined],
+    ]);
+
+    // Worlds the data names are asked as named: what their records keep is not read for them.
+    await engine.handleMarket(
+      delivery(market('m2', T0 + 120_000, 45, ['w-a', 'w-vix']), T0 + 121_000),
+      queue,
+    );
+    expect(queue.take().map((r) => r.worldId)).toEqual(['w-a', 'w-vix']);
   });
 
   it('asks for nothing when the data is older than what is stored', async () => {

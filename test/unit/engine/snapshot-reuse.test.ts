@@ -154,14 +154,18 @@ function setup(initial: RuleSet) {
       invocationId: 'i',
       nowMs: asOfMs + 20_000,
     });
-  /** A global market event with VIX at `vix`, fanned out and re-evaluated for the world. */
-  const marketEvent = async (id: string, asOfMs: number, vix: number) => {
-    const ce = marketCloudEvent(id, asOfMs, vix);
+  /**
+   * A market event with VIX at `vix` (global, or for the `worlds` named), fanned out and re-evaluated
+   * for the world; undefined when the fan-out did not ask for it.
+   */
+  const marketEvent = async (id: string, asOfMs: number, vix: number, worlds?: string[]) => {
+    const ce = marketCloudEvent(id, asOfMs, vix, worlds);
     await engine.handleMarket(
       { cloudEvent: ce, deliveryId: `eb-${id}`, invocationId: 'im', nowMs: asOfMs },
       queue,
     );
     const [request] = queue.take();
+    if (!request) return undefined;
     return engine.reevaluateOnMarketRequest({
       worldId: request!.worldId,
       marketEventId: request!.marketEventId,
@@ -182,7 +186,11 @@ describe('a world whose rule set no later evaluation can change', () => {
     expect(await t.store.getSnapshotData(latest)).toBeUndefined();
     expect(await t.store.getSnapshotWeights(latest)).toEqual(WEIGHTS);
 
-    expect(await t.marketEvent('m1', T0 + 60_000, 45)).toEqual({ outcome: 'no_signal', world_id: W });
+    // A global market event does not even ask for it (market-trigger.ts, marketFanOut).
+    expect(await t.marketEvent('m0', T0 + 30_000, 45)).toBeUndefined();
+    expect(t.counted).toContain('MarketReevaluationsSkipped');
+    // Named by the market event, it is asked, and its re-evaluation stops before claiming anything.
+    expect(await t.marketEvent('m1', T0 + 60_000, 45, [W])).toEqual({ outcome: 'no_signal', world_id: W });
     expect(t.counted).toContain('MarketReevaluationsNotNeeded');
     expect(await t.store.getEvaluation(W, digest('market', W, 'm1', VAR_ONLY.version))).toBeUndefined();
     expect(t.publisher.exitSignals()).toEqual([]);
@@ -192,8 +200,10 @@ describe('a world whose rule set no later evaluation can change', () => {
     const t = setup(VAR_ONLY);
     await t.snapshot('v1', T0);
     t.rules.current = WITH_VIX;
-    // The snapshot was stored without its body: the new market rule cannot be evaluated on it.
-    expect(await t.marketEvent('m1', T0 + 60_000, 45)).toEqual({ outcome: 'no_signal', world_id: W });
+    // The snapshot was stored without its body: the new market rule cannot be evaluated on it. A
+    // global market event does not ask for the world; one naming it does, and is refused by name.
+    expect(await t.marketEvent('m0', T0 + 30_000, 45)).toBeUndefined();
+    expect(await t.marketEvent('m1', T0 + 60_000, 45, [W])).toEqual({ outcome: 'no_signal', world_id: W });
     expect(t.counted).toContain('SnapshotBodyMissing');
     expect(t.warnings.some((w) => w.includes('stored without the part of its body'))).toBe(true);
     expect(t.publisher.exitSignals()).toEqual([]);
@@ -209,7 +219,7 @@ describe('a world whose rule set no later evaluation can change', () => {
     expect(kept?.weights).toEqual(WEIGHTS);
     expect(kept?.covariance).toBeUndefined();
     // And market events evaluate the world again (claimed and recorded).
-    expect((await t.marketEvent('m2', T0 + 180_000, 50)).outcome).toBe('no_signal');
+    expect((await t.marketEvent('m2', T0 + 180_000, 50))?.outcome).toBe('no_signal');
     expect(await t.store.getEvaluation(W, digest('market', W, 'm2', WITH_VIX.version))).toMatchObject({
       status: 'completed',
     });
@@ -229,7 +239,7 @@ describe('a world whose rule set no later evaluation can change', () => {
     expect(latest.body_kept).toBeUndefined();
     expect((await t.store.getSnapshotData(latest))?.covariance).toBeDefined();
     // VIX back under its clear level: the exit is lifted.
-    expect((await t.marketEvent('m2', T0 + 180_000, 20)).outcome).toBe('published');
+    expect((await t.marketEvent('m2', T0 + 180_000, 20))?.outcome).toBe('published');
     expect(
       t.publisher
         .exitSignals()
