@@ -8,14 +8,19 @@
  * far inside the timeout; timed with the per-world evaluations held back, since on AWS they run in other
  * Lambdas, not in its process) and the time from its start until every world's evaluation completed.
  *
- * Each world holds one calm 3-strategy snapshot under the default rule set, so every re-evaluation is
- * a full silent evaluation (claim, evaluate, commit) and the figure is the fan-out's own cost.
+ * Each world holds one calm 3-strategy snapshot under the default rule set plus a VIX rule, stored as
+ * the engine stores it (its positions: the VIX rule is the one a market event can change), so every
+ * world is asked (a world under the default rule set alone keeps only its weights and is not asked:
+ * lib/engine/market-trigger.ts) and every re-evaluation is a silent partial evaluation (claim,
+ * re-run the VIX rule, commit): the figure is the fan-out's own cost.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { digest } from '#lib/engine/ids.js';
 import { latestRecord } from '#lib/engine/records.js';
+import { projectionFor } from '#lib/engine/snapshot-reuse.js';
 import { createMarketHandler, type MarketOutcome } from '#lib/handlers/market-handler.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import {
@@ -24,7 +29,7 @@ import {
   lambdaContext,
   startLocalStack,
 } from '#lib/local/local-stack.js';
-import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { wireMarketRequests } from '#lib/runtime/wire.js';
 import type { BenchFigure } from './types.js';
 
@@ -44,6 +49,20 @@ function snapshot(world: string, asOfMs: number) {
     created_at: asOf,
     event_version: 1,
   };
+}
+
+/** The shipped default rule set with a VIX rule added: a rule set whose worlds act on market events. */
+function ruleSetWithVix() {
+  const vix = `
+  - id: vix_panic
+    kind: volatility_regime
+    measure: vix_level
+    limit: 40
+    clear: 30
+    action: { type: exit }
+    priority: 5
+`;
+  return parseRuleSet(`${readFileSync('rulesets/default.yaml', 'utf8').trimEnd()}\n${vix}`, 'default.yaml');
 }
 
 function marketEvent(asOf: string) {
@@ -88,7 +107,12 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const worlds = opts.quick ? 200 : 2_000;
-  const stack = await startLocalStack({ clock: 'wall', tablePrefix: 'fanout-' });
+  const ruleSet = ruleSetWithVix();
+  const stack = await startLocalStack({
+    clock: 'wall',
+    tablePrefix: 'fanout-',
+    ruleSets: new RuleSetRegistry([ruleSet]),
+  });
   const client = new DynamoDBClient({
     endpoint: stack.dynamoEndpoint,
     region: LOCAL_REGION,
@@ -103,12 +127,16 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
     const seeded = performance.now();
     await pool(ids, 16, async (w) => {
       const data = snapshot(w, asOfMs);
-      await store.advanceLatestSnapshot(latestRecord(data, `t-${w}`, `ce-${w}`), data);
+      const kept = projectionFor(ruleSet);
+      await store.advanceLatestSnapshot(
+        latestRecord(data, `t-${w}`, `ce-${w}`, kept === 'whole' ? undefined : kept),
+        data,
+      );
     });
     console.log(`seeded ${worlds} worlds in ${Math.round(performance.now() - seeded)} ms`);
 
     const event = marketEvent(new Date().toISOString());
-    const rulesVersion = loadRuleSetDirectory('rulesets').forWorld('any')!.version;
+    const rulesVersion = ruleSet.version;
     // The market evaluation's key as the engine derives it (engine.ts, reevaluateOnMarket).
     const completed = async (w: string) =>
       (await store.getEvaluation(w, digest('market', w, event.detail.id, rulesVersion)))?.status ===
