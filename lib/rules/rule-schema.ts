@@ -1,5 +1,9 @@
-// Namespace import: esbuild can tree-shake it (a named `z` pulls in every zod locale).
-import * as z from 'zod';
+// `zod/mini` as a namespace (esbuild keeps only what is used), with the English messages classic zod
+// prints configured (zod-messages.ts): the same core and checks, so every issue reads as it did in
+// classic zod, and a Lambda bundle that parses a live rule set needs no classic zod, whose schemas keep
+// zod's JSON Schema generator (17 KB) in the files every cold start loads (README, cold start round 4).
+import * as z from 'zod/mini';
+import '#lib/contracts/zod-messages.js';
 import { levelAbove, relativeLevelProblems } from './relative-levels.js';
 import { actionProblem } from './sizing-support.js';
 
@@ -12,23 +16,25 @@ import { actionProblem } from './sizing-support.js';
 const fraction = (what = 'a fraction') =>
   z
     .number({ message: `must be ${what}` })
-    .min(0, 'must be between 0 and 1')
-    .max(1, 'must be between 0 and 1');
-const positive = z.number({ message: 'must be a number' }).positive('must be greater than 0');
+    .check(z.minimum(0, 'must be between 0 and 1'), z.maximum(1, 'must be between 0 and 1'));
+const positive = z.number({ message: 'must be a number' }).check(z.positive('must be greater than 0'));
 const confidence = z
   .number({ message: 'must be a number' })
-  .gt(0.5, 'must be between 0.5 and 1 (e.g. 0.99)')
-  .lt(1, 'must be between 0.5 and 1 (e.g. 0.99)');
+  .check(
+    z.gt(0.5, 'must be between 0.5 and 1 (e.g. 0.99)'),
+    z.lt(1, 'must be between 0.5 and 1 (e.g. 0.99)'),
+  );
 const horizon = z
   .number({ message: 'must be a number' })
-  .int('must be a whole number of periods')
-  .min(1)
-  .max(250);
+  .check(z.int('must be a whole number of periods'), z.minimum(1), z.maximum(250));
+/** A whole number (classic zod's `.int(message)`). */
+const wholeNumber = (message?: string) => z.number().check(z.int(message));
+const nonEmptyString = () => z.string().check(z.minLength(1));
 
 /** A duration such as `90s`, `15m`, `2h` or `1d`, in milliseconds once parsed. */
 export const DurationSchema = z
   .string({ message: 'must be a duration such as 90s, 15m, 2h or 1d' })
-  .regex(/^[1-9][0-9]*(s|m|h|d)$/, 'must be a duration such as 90s, 15m, 2h or 1d');
+  .check(z.regex(/^[1-9][0-9]*(s|m|h|d)$/, 'must be a duration such as 90s, 15m, 2h or 1d'));
 
 export { durationMs, effectiveMode } from './rule-modes.js';
 
@@ -42,7 +48,7 @@ export const RuleActionSchema = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('reduce'),
     /** uniform: every strategy cut by 1 − target/measure; contribution: largest contributors first. */
-    sizing: z.enum(['uniform', 'contribution']).default('uniform'),
+    sizing: z._default(z.enum(['uniform', 'contribution']), 'uniform'),
   }),
   z.strictObject({ type: z.literal('reduce_fixed'), ratio: fraction('a reduction ratio between 0 and 1') }),
 ]);
@@ -52,74 +58,80 @@ export type RuleAction = z.infer<typeof RuleActionSchema>;
 export const RuleCommonShape = {
   id: z
     .string({ message: 'must be a snake_case id' })
-    .regex(/^[a-z][a-z0-9_]*$/, 'must be snake_case (lowercase letters, digits, _), starting with a letter'),
-  description: z.string().optional(),
-  action: RuleActionSchema.default({ type: 'reduce', sizing: 'uniform' }),
-  severity: SeveritySchema.default('blocking'),
+    .check(
+      z.regex(
+        /^[a-z][a-z0-9_]*$/,
+        'must be snake_case (lowercase letters, digits, _), starting with a letter',
+      ),
+    ),
+  description: z.optional(z.string()),
+  action: z._default(RuleActionSchema, { type: 'reduce', sizing: 'uniform' }),
+  severity: z._default(SeveritySchema, 'blocking'),
   /** Lower number wins ties between rules asking for the same action and ratio. */
-  priority: z.number().int('must be a whole number').min(0).max(1000).default(100),
+  priority: z._default(wholeNumber('must be a whole number').check(z.minimum(0), z.maximum(1000)), 100),
   /** Absent: the rule set's mode. */
-  mode: RuleModeSchema.optional(),
-  scope: z.enum(['world', 'strategy']).default('world'),
+  mode: z.optional(RuleModeSchema),
+  scope: z._default(z.enum(['world', 'strategy']), 'world'),
   /**
    * Breaches on that many distinct hub snapshots in a row (market data too, for market rules) before
    * the rule fires — a re-evaluation of the same data never counts twice — or, as `{for: 15m}`, a
    * breach that has lasted that long.
    */
-  persistence: z
-    .union(
-      [z.number().int('must be a whole number').min(1).max(100), z.strictObject({ for: DurationSchema })],
+  persistence: z._default(
+    z.union(
+      [
+        wholeNumber('must be a whole number').check(z.minimum(1), z.maximum(100)),
+        z.strictObject({ for: DurationSchema }),
+      ],
       { message: 'must be a whole number of snapshots (1-100) or {for: <duration>} such as {for: 15m}' },
-    )
-    .default(1),
+    ),
+    1,
+  ),
   /** Re-emit within an episode only on escalation by this much reduction ratio, or after this long. */
-  reemit: z
-    .strictObject({
-      min_ratio_step: fraction().default(0.05),
-      repeat_after_sec: z.number().int().positive().optional(),
-    })
-    .default({ min_ratio_step: 0.05 }),
+  reemit: z._default(
+    z.strictObject({
+      min_ratio_step: z._default(fraction(), 0.05),
+      repeat_after_sec: z.optional(wholeNumber().check(z.positive())),
+    }),
+    { min_ratio_step: 0.05 },
+  ),
   /**
    * After the measure clears, the episode's hold waits this long (on the snapshots' as_of time): the
    * cut stands, and the hold goes out at the first evaluation once it has passed.
    */
-  cooldown: DurationSchema.optional(),
+  cooldown: z.optional(DurationSchema),
   /** A cut stands at least this long after the snapshot it fired on, even if the measure clears sooner. */
-  lockout: DurationSchema.optional(),
+  lockout: z.optional(DurationSchema),
   /** Apply only to snapshots whose provenance matches (e.g. `{stage: [live]}`); absent: always. */
-  when: z
-    .strictObject({
-      stage: z
-        .array(z.string().min(1), { message: 'must be a list of stages, e.g. [live]' })
-        .min(1)
-        .optional(),
-      actor: z.array(z.string().min(1), { message: 'must be a list of actors' }).min(1).optional(),
-    })
-    .optional(),
+  when: z.optional(
+    z.strictObject({
+      stage: z.optional(
+        z.array(nonEmptyString(), { message: 'must be a list of stages, e.g. [live]' }).check(z.minLength(1)),
+      ),
+      actor: z.optional(
+        z.array(nonEmptyString(), { message: 'must be a list of actors' }).check(z.minLength(1)),
+      ),
+    }),
+  ),
   /** Per-strategy overrides of a strategy-scoped rule: `{carry_fx: {limit: 0.01}}`. */
-  strategies: z
-    .record(
-      z.string().min(1),
+  strategies: z.optional(
+    z.record(
+      nonEmptyString(),
       z.strictObject({
-        limit: z.number({ message: 'must be a number' }).optional(),
-        clear: z.number({ message: 'must be a number' }).optional(),
-        target: z.number({ message: 'must be a number' }).optional(),
-        action: RuleActionSchema.optional(),
+        limit: z.optional(z.number({ message: 'must be a number' })),
+        clear: z.optional(z.number({ message: 'must be a number' })),
+        target: z.optional(z.number({ message: 'must be a number' })),
+        action: z.optional(RuleActionSchema),
       }),
-    )
-    .optional(),
-  approval: z
-    .strictObject({
-      timeout_sec: z
-        .number()
-        .int()
-        .min(60)
-        .max(7 * 86_400)
-        .default(900),
-      default: z.enum(['emit', 'drop']).default('drop'),
-      four_eyes: z.boolean().default(false),
-    })
-    .optional(),
+    ),
+  ),
+  approval: z.optional(
+    z.strictObject({
+      timeout_sec: z._default(wholeNumber().check(z.minimum(60), z.maximum(7 * 86_400)), 900),
+      default: z._default(z.enum(['emit', 'drop']), 'drop'),
+      four_eyes: z._default(z.boolean(), false),
+    }),
+  ),
 };
 
 /**
@@ -127,17 +139,20 @@ export const RuleCommonShape = {
  * 90% of the leverage budget the hub sent with this snapshot (see relative-levels.ts for the paths).
  */
 export const RelativeLevelSchema = z.strictObject({
-  from: z.string({ message: 'must be a snapshot path such as constraints.max_leverage' }).min(1),
-  factor: z
-    .number({ message: 'must be a number' })
-    .positive('must be greater than 0')
-    .max(10, 'must be at most 10')
-    .default(1),
+  from: z
+    .string({ message: 'must be a snapshot path such as constraints.max_leverage' })
+    .check(z.minLength(1)),
+  factor: z._default(
+    z
+      .number({ message: 'must be a number' })
+      .check(z.positive('must be greater than 0'), z.maximum(10, 'must be at most 10')),
+    1,
+  ),
 });
 export type RelativeLevel = z.infer<typeof RelativeLevelSchema>;
 export type Level = number | RelativeLevel;
 
-const level = (what: z.ZodNumber) =>
+const level = (what: z.ZodMiniNumber<number>) =>
   z.union([what, RelativeLevelSchema], {
     error: (issue) =>
       typeof issue.input === 'object' && issue.input !== null
@@ -146,12 +161,12 @@ const level = (what: z.ZodNumber) =>
   });
 
 /** Limit with an optional clear level below it (hysteresis) and an optional sizing target. */
-const limitShape = (what: z.ZodNumber) => ({
+const limitShape = (what: z.ZodMiniNumber<number>) => ({
   limit: level(what),
   /** The episode ends only once the measure is at or below this (default: the limit). */
-  clear: level(what).optional(),
+  clear: z.optional(level(what)),
   /** Reduce-sizing aims here (default: the limit). */
-  target: level(what).optional(),
+  target: z.optional(level(what)),
 });
 
 const lossFraction = fraction('a loss as a fraction of capital');
@@ -159,10 +174,10 @@ const lossFraction = fraction('a loss as a fraction of capital');
 export const VarLimitRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('var_limit'),
-  method: z.enum(['normal', 'student_t', 'cornish_fisher', 'historical']).default('normal'),
-  confidence: confidence.default(0.99),
-  horizon: horizon.default(1),
-  dof: z.number().gt(2, 'must be greater than 2').optional(),
+  method: z._default(z.enum(['normal', 'student_t', 'cornish_fisher', 'historical']), 'normal'),
+  confidence: z._default(confidence, 0.99),
+  horizon: z._default(horizon, 1),
+  dof: z.optional(z.number().check(z.gt(2, 'must be greater than 2'))),
   ...limitShape(lossFraction),
 });
 
@@ -175,8 +190,8 @@ export const StressDrawdownRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('stress_drawdown'),
   /** A named scenario, or `worst` for the worst of all scenarios. */
-  scenario: z.string().min(1).default('worst'),
-  metric: z.enum(['max_drawdown', 'var_99', 'es_99']).default('max_drawdown'),
+  scenario: z._default(nonEmptyString(), 'worst'),
+  metric: z._default(z.enum(['max_drawdown', 'var_99', 'es_99']), 'max_drawdown'),
   ...limitShape(lossFraction),
 });
 
@@ -184,7 +199,7 @@ export const DrawdownRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('drawdown'),
   /** Evaluate the last N returns only (default: all). */
-  lookback: z.number().int().min(2).optional(),
+  lookback: z.optional(wholeNumber().check(z.minimum(2))),
   ...limitShape(lossFraction),
 });
 
@@ -200,7 +215,7 @@ export const VolatilityRegimeRuleSchema = z.strictObject({
   kind: z.literal('volatility_regime'),
   measure: z.enum(['vix_level', 'vix_term_inversion']),
   /** Which market scope to read (default `global`). */
-  market_scope: z.string().default('global'),
+  market_scope: z._default(z.string(), 'global'),
   ...limitShape(positive),
 });
 
@@ -208,8 +223,8 @@ export const CorrelationBreakdownRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('correlation_breakdown'),
   measure: z.enum(['avg_correlation_z', 'turbulence_percentile', 'absorption_shift']),
-  short_window: z.number().int().min(5).default(20),
-  long_window: z.number().int().min(10).default(120),
+  short_window: z._default(wholeNumber().check(z.minimum(5)), 20),
+  long_window: z._default(wholeNumber().check(z.minimum(10)), 120),
   ...limitShape(z.number({ message: 'must be a number' })),
 });
 
@@ -217,9 +232,9 @@ export const LiquidityRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('liquidity'),
   measure: z.enum(['spread_widening', 'amihud_deterioration', 'adv_utilization']),
-  short_window: z.number().int().min(1).default(5),
-  long_window: z.number().int().min(2).default(60),
-  market_scope: z.string().default('global'),
+  short_window: z._default(wholeNumber().check(z.minimum(1)), 5),
+  long_window: z._default(wholeNumber().check(z.minimum(2)), 60),
+  market_scope: z._default(z.string(), 'global'),
   ...limitShape(positive),
 });
 
@@ -227,7 +242,7 @@ export const StalenessRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('staleness'),
   source: z.enum(['snapshot', 'market']),
-  market_scope: z.string().default('global'),
+  market_scope: z._default(z.string(), 'global'),
   /** Seconds of age beyond which the data is stale. */
   ...limitShape(positive),
 });
@@ -239,18 +254,20 @@ export const StalenessRuleSchema = z.strictObject({
 export const RiskContributionRuleSchema = z.strictObject({
   ...RuleCommonShape,
   kind: z.literal('risk_contribution'),
-  scope: z
-    .literal('strategy', {
+  scope: z._default(
+    z.literal('strategy', {
       message: 'must be strategy: a risk contribution is measured per strategy (leave scope out)',
-    })
-    .default('strategy'),
-  measure: z.enum(['var', 'es']).default('var'),
-  method: z
-    .literal('normal', {
+    }),
+    'strategy',
+  ),
+  measure: z._default(z.enum(['var', 'es']), 'var'),
+  method: z._default(
+    z.literal('normal', {
       message:
         'must be normal: shares are computed on the covariance (parametric normal, zero mean), where the VaR and ES shares are equal',
-    })
-    .default('normal'),
+    }),
+    'normal',
+  ),
   ...limitShape(fraction('a share of the portfolio measure between 0 and 1')),
 });
 
@@ -267,54 +284,60 @@ export const RuleSchema = z
     StalenessRuleSchema,
     RiskContributionRuleSchema,
   ])
-  .superRefine((rule, ctx) => {
-    for (const field of ['clear', 'target'] as const) {
-      const above = levelAbove(rule[field], rule.limit);
-      if (above)
-        ctx.addIssue({ code: 'custom', path: [field], message: `must be at or below the limit (${above})` });
-    }
-    for (const problem of relativeLevelProblems(rule)) {
-      ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
-    }
-    // A sized reduce cuts by 1 − target/measure: meaningless unless the target is a positive level.
-    const sizedTo = rule.target ?? rule.limit;
-    if (rule.action.type === 'reduce' && typeof sizedTo === 'number' && sizedTo < 0) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['action'],
-        message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
-      });
-    }
-    if (rule.strategies && Object.keys(rule.strategies).length > 0) {
-      if (rule.scope !== 'strategy') {
+  .check(
+    z.superRefine((rule, ctx) => {
+      for (const field of ['clear', 'target'] as const) {
+        const above = levelAbove(rule[field], rule.limit);
+        if (above)
+          ctx.addIssue({
+            code: 'custom',
+            path: [field],
+            message: `must be at or below the limit (${above})`,
+          });
+      }
+      for (const problem of relativeLevelProblems(rule)) {
+        ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+      }
+      // A sized reduce cuts by 1 − target/measure: meaningless unless the target is a positive level.
+      const sizedTo = rule.target ?? rule.limit;
+      if (rule.action.type === 'reduce' && typeof sizedTo === 'number' && sizedTo < 0) {
         ctx.addIssue({
           code: 'custom',
-          path: ['strategies'],
-          message: `rule '${rule.id}': per-strategy overrides need scope: strategy (a world-scope rule has one measure for all)`,
+          path: ['action'],
+          message: `a reduce sized to the target needs a target of at least 0 (here ${rule.target ?? rule.limit}); use exit or reduce_fixed`,
         });
       }
-      // Each strategy's rule must be a valid rule on its own: same checks, paths under strategies.<id>.
-      for (const [id, override] of Object.entries(rule.strategies)) {
-        const { strategies: _, ...base } = rule;
-        const merged = RuleSchema.safeParse({ ...base, ...override });
-        if (merged.success) continue;
-        for (const issue of merged.error.issues) {
-          ctx.addIssue({ code: 'custom', path: ['strategies', id, ...issue.path], message: issue.message });
+      if (rule.strategies && Object.keys(rule.strategies).length > 0) {
+        if (rule.scope !== 'strategy') {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['strategies'],
+            message: `rule '${rule.id}': per-strategy overrides need scope: strategy (a world-scope rule has one measure for all)`,
+          });
+        }
+        // Each strategy's rule must be a valid rule on its own: same checks, paths under strategies.<id>.
+        for (const [id, override] of Object.entries(rule.strategies)) {
+          const { strategies: _, ...base } = rule;
+          const merged = RuleSchema.safeParse({ ...base, ...override });
+          if (merged.success) continue;
+          for (const issue of merged.error.issues) {
+            ctx.addIssue({ code: 'custom', path: ['strategies', id, ...issue.path], message: issue.message });
+          }
         }
       }
-    }
-    const problem = actionProblem(rule);
-    if (problem) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['action'],
-        message: `rule '${rule.id}': ${problem} (a rule without an action defaults to reduce, sizing uniform)`,
-      });
-    }
-    if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {
-      ctx.addIssue({ code: 'custom', path: ['short_window'], message: 'must be shorter than long_window' });
-    }
-  });
+      const problem = actionProblem(rule);
+      if (problem) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['action'],
+          message: `rule '${rule.id}': ${problem} (a rule without an action defaults to reduce, sizing uniform)`,
+        });
+      }
+      if ('long_window' in rule && 'short_window' in rule && rule.short_window >= rule.long_window) {
+        ctx.addIssue({ code: 'custom', path: ['short_window'], message: 'must be shorter than long_window' });
+      }
+    }),
+  );
 
 /** A rule as written: its limit, clear and target may be relative to the snapshot's budget. */
 export type RuleSpec = z.infer<typeof RuleSchema>;
@@ -330,32 +353,29 @@ export type RuleOf<K extends RuleKind> = Extract<Rule, { kind: K }>;
 export const RuleSetSchema = z
   .strictObject({
     /** Which world this file is for; `default` applies to worlds without a file of their own. */
-    world: z.string().min(1),
-    description: z.string().optional(),
+    world: nonEmptyString(),
+    description: z.optional(z.string()),
     /** The mode rules run in unless they say otherwise; `shadow` runs a whole world in shadow. */
-    mode: RuleModeSchema.default('enforce'),
+    mode: z._default(RuleModeSchema, 'enforce'),
     /** Longest mute one person may set on this world; longer ones need a second approver (ops). */
-    max_mute_sec: z
-      .number()
-      .int()
-      .positive()
-      .max(366 * 86_400)
-      .default(86_400),
-    rules: z.array(RuleSchema).min(1, 'must list at least one rule'),
+    max_mute_sec: z._default(wholeNumber().check(z.positive(), z.maximum(366 * 86_400)), 86_400),
+    rules: z.array(RuleSchema).check(z.minLength(1, 'must list at least one rule')),
   })
-  .superRefine((set, ctx) => {
-    const seen = new Map<string, number>();
-    set.rules.forEach((rule, index) => {
-      const first = seen.get(rule.id);
-      if (first !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['rules', index, 'id'],
-          message: `duplicates rules[${first}].id '${rule.id}'`,
-        });
-      } else seen.set(rule.id, index);
-    });
-  });
+  .check(
+    z.superRefine((set, ctx) => {
+      const seen = new Map<string, number>();
+      set.rules.forEach((rule, index) => {
+        const first = seen.get(rule.id);
+        if (first !== undefined) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['rules', index, 'id'],
+            message: `duplicates rules[${first}].id '${rule.id}'`,
+          });
+        } else seen.set(rule.id, index);
+      });
+    }),
+  );
 
 export type RuleSetDefinition = z.infer<typeof RuleSetSchema>;
 

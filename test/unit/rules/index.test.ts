@@ -16,7 +16,7 @@ import type { RuleInput } from '#lib/rules/types.js';
 import { input, marketView, rule, snapshot } from './fixtures.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const ALL_KINDS = RuleSchema.options.map((o) => o.shape.kind.value) as RuleKind[];
+const ALL_KINDS = RuleSchema._zod.def.options.map((o) => o.shape.kind._zod.def.values[0]) as RuleKind[];
 
 /** Four strategies, 300 periods of deterministic returns, covariance, stress and market data. */
 /** The rule with levels relative to the snapshot's budget read from this input's constraints. */
