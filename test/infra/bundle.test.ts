@@ -74,6 +74,21 @@ describe('EngineFunction bundle', () => {
     // the files a cold start loads (the entry and what it imports statically).
     expect(initCode.includes('AWSEvents')).toBe(false);
     expect(chunks.filter((chunk) => chunk.includes('AWSEvents'))).toHaveLength(1);
+    // A live rule set is parsed by a lazily loaded chunk (the YAML parser and lib/rules/rule-schema.ts),
+    // written in zod/mini: no file holds classic zod or zod's JSON Schema generator, which classic zod's
+    // schemas kept in the files a cold start loads (esbuild assigns a file to chunks by reachability).
+    const initSources = loadedAtInit.flatMap(
+      (file) => (JSON.parse(readFileSync(join(dir, `${file}.map`), 'utf8')) as { sources: string[] }).sources,
+    );
+    expect(initSources).toContain('lib/rulesets/live-rule-sets.ts');
+    expect(initSources).not.toContain('lib/rules/rule-schema.ts');
+    expect(allSources).toContain('lib/rules/rule-schema.ts');
+    expect(initCode.includes('must list at least one rule')).toBe(false);
+    expect(chunks.filter((chunk) => chunk.includes('must list at least one rule'))).toHaveLength(1);
+    expect(allSources.filter((source) => source.includes('node_modules/zod/v4/classic/'))).toEqual([]);
+    expect(allSources.filter((source) => /node_modules\/zod\/v4\/core\/.*json-schema/.test(source))).toEqual(
+      [],
+    );
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
