@@ -1,4 +1,7 @@
-import * as z from 'zod';
+// zod/mini with the English messages (zod-messages.ts): issues read as in classic zod, and the ops
+// function's bundle holds no classic zod (README, cold start round 4).
+import * as z from 'zod/mini';
+import '#lib/contracts/zod-messages.js';
 import { type OpsService, parseDuration } from '#lib/engine/ops.js';
 import { principalOf } from '#lib/engine/principal.js';
 
@@ -7,8 +10,8 @@ import { principalOf } from '#lib/engine/principal.js';
  * CLI against a local runtime, and the CLI's signed client (which sends the same body).
  */
 
-const nonEmpty = (what: string) => z.string().trim().min(1, `${what} must not be empty`);
-const optionalId = z.string().trim().min(1).optional();
+const nonEmpty = (what: string) => z.string().check(z.trim(), z.minLength(1, `${what} must not be empty`));
+const optionalId = z.optional(z.string().check(z.trim(), z.minLength(1)));
 
 /**
  * The ops command body. Strict: the actor comes from the IAM caller, never from the body, so a
@@ -31,21 +34,23 @@ export const OpsCommandSchema = z.discriminatedUnion('command', [
       world: nonEmpty('world'),
       strategy: optionalId,
       rule: optionalId,
-      until: z.iso.datetime({ offset: true }).optional(),
-      for: z.string().optional(),
+      until: z.optional(z.iso.datetime({ offset: true })),
+      for: z.optional(z.string()),
       reason: nonEmpty('reason'),
     })
-    .refine((m) => (m.until === undefined) !== (m.for === undefined), {
-      message: 'give exactly one of until (ISO date-time) or for (a duration such as 2h)',
-      path: ['until'],
-    }),
+    .check(
+      z.refine((m) => (m.until === undefined) !== (m.for === undefined), {
+        message: 'give exactly one of until (ISO date-time) or for (a duration such as 2h)',
+        path: ['until'],
+      }),
+    ),
   z.strictObject({
     command: z.literal('unmute'),
     world: nonEmpty('world'),
     mute_id: optionalId,
     strategy: optionalId,
     rule: optionalId,
-    reason: z.string().optional(),
+    reason: z.optional(z.string()),
   }),
   z.strictObject({
     command: z.literal('approve_mute'),
@@ -53,7 +58,7 @@ export const OpsCommandSchema = z.discriminatedUnion('command', [
     mute_id: nonEmpty('mute_id'),
     reason: nonEmpty('reason'),
   }),
-  z.strictObject({ command: z.literal('mutes'), world: optionalId, all: z.boolean().optional() }),
+  z.strictObject({ command: z.literal('mutes'), world: optionalId, all: z.optional(z.boolean()) }),
 ]);
 export type OpsCommand = z.infer<typeof OpsCommandSchema>;
 
