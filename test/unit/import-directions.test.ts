@@ -113,6 +113,21 @@ describe('import directions', () => {
     expect(bad).toEqual([]);
   });
 
+  it('the shipped code imports zod only as zod/mini (classic zod puts its core and JSON Schema code into every cold start)', () => {
+    const bad: string[] = [];
+    let scanned = 0;
+    for (const root of ['lib', 'functions']) {
+      for (const file of sourceFiles(root)) {
+        scanned++;
+        for (const spec of specifiersOf(readFileSync(join(REPO, file), 'utf8')))
+          if (/^zod(\/|$)/.test(spec) && !/^zod\/(mini|v4\/mini|v4\/locales\/)/.test(spec))
+            bad.push(`${file} -> ${spec}`);
+      }
+    }
+    expect(scanned).toBeGreaterThan(100);
+    expect(bad).toEqual([]);
+  });
+
   it('a relative import stays in its room; one that leaves it uses a #subpath (#lib/…, #test/…)', () => {
     // A room is a top-level folder and its first subfolder (lib/rules, test/unit); functions is one room.
     const roomOf = (file: string) =>
