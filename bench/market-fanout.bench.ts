@@ -14,6 +14,7 @@
  * lib/engine/market-trigger.ts) and every re-evaluation is a silent partial evaluation (claim,
  * re-run the VIX rule, commit): the figure is the fan-out's own cost.
  */
+import './quiet-powertools.js';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';

@@ -1,5 +1,5 @@
 /**
- * Imported first by a bench that runs the handlers in its own process (bench/pipeline.bench.ts): the
+ * Imported first by a bench that runs the handlers in its own process (pipeline, soak, market fan-out): the
  * Powertools Logger and Metrics read these when lib/observability.ts builds them, so the warm-latency
  * runs do not print a JSON log line and an EMF record per snapshot. Set them yourself to see the output.
  */

@@ -9,6 +9,7 @@
  * - duplicated: extra copies of an exit_signal_emitted idempotency key on the bus;
  * - unrecorded: a malformed input with no rejection in the audit trail.
  */
+import './quiet-powertools.js';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
