@@ -61,6 +61,18 @@ export function evidence(s: Pick<OpsSignalItem, 'metrics'>): string {
   return limit === undefined ? fmt(measure) : `${fmt(measure)} > limit ${fmt(limit)}`;
 }
 
+/**
+ * A rule-set version as a publish, proposal or decision records it (lib/rulesets/publish.ts
+ * `VersionRef`): `r2 sha256:…` for a stored revision, the source for the bundled set (revision 0),
+ * `proposed` for a proposal not yet a revision. Undefined for anything else.
+ */
+function rulesetRef(v: Record<string, unknown> | null): string | undefined {
+  if (!v || typeof v.version !== 'string') return undefined;
+  if (typeof v.revision === 'number' && v.revision > 0) return `r${v.revision} ${v.version}`;
+  if (v.revision === 0) return `${v.version} (${String(v.source)})`;
+  return `${v.version} (proposed)`;
+}
+
 /** What an audit record says, in one line, in the words ops use. */
 export function auditSummary(r: AuditRecord): string {
   const rec = r as Record<string, unknown>;
@@ -78,6 +90,8 @@ export function auditSummary(r: AuditRecord): string {
         from !== to
           ? `${from} -> ${to}`
           : `still ${to}${rec.note ? `: ${String(rec.note)}` : approvals !== undefined ? `, ${approvals} approval(s) recorded` : ''}`;
+    } else if (rulesetRef(before) !== undefined || rulesetRef(after) !== undefined) {
+      change = `${rulesetRef(before) ?? 'none'} -> ${rulesetRef(after) ?? '-'}`;
     } else change = `${String(before?.state ?? 'none')} -> ${String(after?.state ?? '-')}`;
     return `${String(rec.action)} ${target?.id ?? ''} by ${String(rec.actor)}: ${change} (${String(rec.reason)})`;
   }
