@@ -5,6 +5,7 @@
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import type { DeadLetter, UnroutedEvent } from '#lib/local/local-event-bus.js';
+import { formatRuleValue } from '../rules/explain-rule.js';
 
 const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
 
@@ -12,9 +13,17 @@ type Signal = ExitSignalEvent['data']['signals'][number];
 
 function why(s: Signal): string {
   const m = (s.metrics ?? {}) as Record<string, unknown>;
+  // In the rule's own units (a VIX level as a level, a loss as a percent of capital); a percent when
+  // the signal does not say its kind.
+  const kind = typeof m.kind === 'string' ? m.kind : undefined;
+  const measureName = typeof m.measure_name === 'string' ? m.measure_name : undefined;
+  const v = (x: unknown) =>
+    kind !== undefined && (typeof x === 'number' || x === null)
+      ? formatRuleValue(kind, measureName, x)
+      : pct(x);
   return s.action === 'hold'
-    ? `${String(m.rule_id)} episode over (${pct(m.measure)} <= clear ${pct(m.clear)})`
-    : `${String(m.rule_id)}: ${pct(m.measure)} > limit ${pct(m.limit)}${m.measure_after !== undefined ? `, after ${pct(m.measure_after)}` : ''}`;
+    ? `${String(m.rule_id)} episode over (${v(m.measure)} <= clear ${v(m.clear)})`
+    : `${String(m.rule_id)}: ${v(m.measure)} > limit ${v(m.limit)}${m.measure_after !== undefined && m.measure_after !== null ? `, after ${v(m.measure_after)}` : ''}`;
 }
 
 function sizeOf(action: string, ratios: number[]): string {

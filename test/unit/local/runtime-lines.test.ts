@@ -40,6 +40,38 @@ describe('runtime lines', () => {
     expect(describeDecisions(e, true)).toHaveLength(3);
   });
 
+  it('says each measure in its rule units: a VIX level as a level, a VaR as a percent', () => {
+    const vix = {
+      strategy_id: 'a',
+      action: 'exit' as const,
+      reduction_ratio: 1,
+      reason: 'volatility_regime_breach',
+      metrics: {
+        rule_id: 'vix_panic',
+        kind: 'volatility_regime',
+        measure_name: 'vix_level',
+        measure: 45,
+        limit: 40,
+      },
+      tags: ['scope:world'],
+    };
+    expect(describeDecisions(event([vix] as never))[0]).toMatch(
+      /vix_panic: 45.00 > limit 40.00 \(world-wide\)$/,
+    );
+    const clear = {
+      ...vix,
+      action: 'hold' as const,
+      reason: 'risk_episode_cleared',
+      metrics: { ...vix.metrics, measure: 25, clear: 30 },
+    };
+    expect(describeDecisions(event([clear] as never))[0]).toMatch(
+      /vix_panic episode over \(25.00 <= clear 30.00\)/,
+    );
+    const loss = signal('b', 0.4, []);
+    loss.metrics = { ...loss.metrics, kind: 'var_limit' } as typeof loss.metrics;
+    expect(describeDecisions(event([loss]))[0]).toMatch(/var_99_limit: 3.40% > limit 2.50%$/);
+  });
+
   it('keeps a line per strategy-level signal', () => {
     const lines = describeDecisions(event([signal('a', 0.3, ['scope:strategy']), signal('b', 0.2, [])]));
     expect(lines).toHaveLength(2);
