@@ -31,8 +31,15 @@ export function sizeAction(
   support: SizingSupport = sizingSupport(rule),
 ): Sizing {
   const action = rule.action;
+  // After an exit a measure that scales with the positions (homogeneous: VaR, ES, stress loss, ADV
+  // use) is 0; one that does not (a VIX level, a realized drawdown, a data age) is not known to move.
   if (action.type === 'exit')
-    return { action: 'exit', method: 'exit', ratios: every(strategies, 1), after: 0 };
+    return {
+      action: 'exit',
+      method: 'exit',
+      ratios: every(strategies, 1),
+      ...(support.homogeneous ? { after: 0 } : {}),
+    };
   if (action.type === 'reduce_fixed') {
     return {
       action: 'reduce',

@@ -48,7 +48,8 @@ export function sizeAction(rule: Rule, m: RuleMeasurement, target: number, strat
   const all = (ratio: number) => Object.fromEntries(strategies.map((s) => [s, ratio]));
   const support = sizingSupport(rule);
   const action = rule.action;
-  if (action.type === 'exit') return { action: 'exit', method: 'exit', ratios: all(1), after: 0 };
+  if (action.type === 'exit')
+    return { action: 'exit', method: 'exit', ratios: all(1), ...(support.homogeneous ? { after: 0 } : {}) };
   if (action.type === 'reduce_fixed') {
     return {
       action: 'reduce',

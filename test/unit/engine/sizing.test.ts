@@ -281,4 +281,39 @@ describe('measures a cut cannot move', () => {
     expect(signalFor(res, 'a')?.signal.metrics).toMatchObject({ sizing: 'fixed', measure_after: null });
     expect(String(signalFor(res, 'a')?.signal.metrics.sizing_note)).toMatch(/no position cut moves/);
   });
+
+  // Was: an exit on VIX 36 published `measure_after: 0`, as if leaving the positions took VIX to 0.
+  it('vix_level: an exit claims no measure after; a VaR exit still claims 0', () => {
+    const vix = {
+      id: 'vx',
+      kind: 'volatility_regime',
+      measure: 'vix_level',
+      limit: 30,
+      action: { type: 'exit' },
+    };
+    const res = new Runner(ruleSet([vix])).step({
+      snap: snapshot({ weights: { a: 0.5, b: 0.5 } }),
+      market: [marketView('global', iso(T0_MS - 1000), { vix: 36 })],
+      nowMs: T0_MS,
+    });
+    expect(signalFor(res, 'a')?.signal).toMatchObject({ action: 'exit', reduction_ratio: 1 });
+    expect(signalFor(res, 'a')?.signal.metrics).toMatchObject({
+      sizing: 'exit',
+      measure: 36,
+      measure_after: null,
+    });
+    expect(outcome(res, 'vx').proposed).toEqual({ action: 'exit', ratio: 1, sizing: 'exit' });
+
+    const varExit = {
+      id: 'vr',
+      kind: 'var_limit',
+      method: 'normal',
+      confidence: 0.99,
+      horizon: 1,
+      limit: 0.01,
+      action: { type: 'exit' },
+    };
+    const out = evaluateOnce(varExit, W, COV);
+    expect(signalFor(out, 'a')?.signal.metrics).toMatchObject({ sizing: 'exit', measure_after: 0 });
+  });
 });
