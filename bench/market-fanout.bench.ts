@@ -16,7 +16,6 @@
  */
 import './quiet-powertools.js';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { digest } from '#lib/engine/ids.js';
@@ -30,9 +29,10 @@ import {
   lambdaContext,
   startLocalStack,
 } from '#lib/local/local-stack.js';
-import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
+import { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { wireMarketRequests } from '#lib/runtime/wire.js';
 import type { BenchFigure } from './types.js';
+import { defaultWithVix } from './vix-rule-set.js';
 
 const V = (0.014 / 2.3263478740408408) ** 2 / 0.38;
 
@@ -50,20 +50,6 @@ function snapshot(world: string, asOfMs: number) {
     created_at: asOf,
     event_version: 1,
   };
-}
-
-/** The shipped default rule set with a VIX rule added: a rule set whose worlds act on market events. */
-function ruleSetWithVix() {
-  const vix = `
-  - id: vix_panic
-    kind: volatility_regime
-    measure: vix_level
-    limit: 40
-    clear: 30
-    action: { type: exit }
-    priority: 5
-`;
-  return parseRuleSet(`${readFileSync('rulesets/default.yaml', 'utf8').trimEnd()}\n${vix}`, 'default.yaml');
 }
 
 function marketEvent(asOf: string) {
@@ -108,7 +94,7 @@ async function pool<T>(items: readonly T[], limit: number, fn: (item: T) => Prom
 
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const worlds = opts.quick ? 200 : 2_000;
-  const ruleSet = ruleSetWithVix();
+  const ruleSet = defaultWithVix();
   const stack = await startLocalStack({
     clock: 'wall',
     tablePrefix: 'fanout-',

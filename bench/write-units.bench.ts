@@ -29,6 +29,7 @@ import { RuleSetRegistry } from '#lib/rules/ruleset-registry.js';
 import { breakdown, type CapacityEntry, meterClient, totals } from './capacity-meter.js';
 import { hubSnapshotEntry, marketEntry } from './hub-entries.js';
 import type { BenchFigure } from './types.js';
+import { defaultWithVix } from './vix-rule-set.js';
 
 const STRATEGIES = Array.from({ length: 20 }, (_, i) => `strategy-${String(i + 1).padStart(2, '0')}`);
 const POINTS = 40;
@@ -37,19 +38,9 @@ const PREFIX = 'wu-';
 const MARKET = '-market';
 
 function ruleSets(worlds: readonly string[]): RuleSetRegistry {
-  const base = readFileSync('rulesets/default.yaml', 'utf8');
-  const vix = `
-  - id: vix_panic
-    kind: volatility_regime
-    measure: vix_level
-    limit: 40
-    clear: 30
-    action: { type: exit }
-    priority: 5
-`;
   return new RuleSetRegistry([
-    parseRuleSet(base, 'default.yaml'),
-    ...worlds.map((w) => parseRuleSet(`${base.replace('world: default', `world: ${w}`)}${vix}`, `${w}.yaml`)),
+    parseRuleSet(readFileSync('rulesets/default.yaml', 'utf8'), 'default.yaml'),
+    ...worlds.map((w) => defaultWithVix(w)),
   ]);
 }
 
