@@ -1,9 +1,9 @@
-import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
+import { type Pipeline, startPipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
@@ -11,32 +11,16 @@ function marketEntry(id: string, asOf: string, vix: number, worlds?: string[]): 
   return marketPutEntry(id, asOf, vix, LOCAL_BUS_NAME, worlds);
 }
 
-async function startWith(rules: string): Promise<{ stack: LocalStack; client: EventBridgeClient }> {
-  const stack = await startLocalStack({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-    tablePrefix: `it-${randomUUID().slice(0, 8)}-`,
-    rulesetsPath: rules,
-    clock: 'event-time',
-  });
-  return { stack, client: new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' }) };
-}
-
 describe('market data re-evaluates the latest fresh snapshot', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
-  beforeAll(async () => ({ stack, client } = await startWith('test/fixtures/rulesets/market')));
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/market', clock: 'event-time' });
+  }, 60_000);
   afterAll(async () => {
-    client?.destroy();
-    await stack?.stop();
+    await p?.stop();
   });
-  const put = async (entry: PutEventsRequestEntry) => {
-    const out = await client.send(new PutEventsCommand({ Entries: [entry] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const put = (entry: PutEventsRequestEntry) => p.put(entry);
+  const emitted = (world: string) => p.emitted(world);
 
   it('exits on a VIX spike between two hub snapshots, and holds once it calms', async () => {
     const world = 'w-market';
@@ -96,7 +80,7 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
     );
     await put(marketEntry('m-late', '2025-03-12T23:00:00Z', 60, [world]));
     expect(emitted(world)).toHaveLength(0);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
+    expect(p.stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
       'no_signal',
       'expired',
     ]);
@@ -124,32 +108,32 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
 });
 
 describe('rule modes through the pipeline', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
-  beforeAll(async () => ({ stack, client } = await startWith('test/fixtures/rulesets/modes')));
+  let p: Pipeline;
+  beforeAll(async () => {
+    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/modes', clock: 'event-time' });
+  }, 60_000);
   afterAll(async () => {
-    client?.destroy();
-    await stack?.stop();
+    await p?.stop();
   });
 
   it('publishes the enforce rule, stores shadow and approval signals without publishing them', async () => {
     const world = 'w-modes';
-    await client.send(
+    await p.client.send(
       new PutEventsCommand({
         Entries: [
           putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME),
         ],
       }),
     );
-    await stack.bus.drain();
-    const published = stack.emitted.map((e) => e.detail as ExitSignalEvent);
+    await p.stack.bus.drain();
+    const published = p.stack.emitted.map((e) => e.detail as ExitSignalEvent);
     expect(published).toHaveLength(1);
     expect(
       published[0]!.data.signals.every((s) => s.action === 'reduce' && s.tags?.includes('rule:var_enforce')),
     ).toBe(true);
     expect(published[0]!.data.signals.some((s) => s.tags?.includes('rule:var_shadow'))).toBe(false);
 
-    const read = tableReader(stack);
+    const read = tableReader(p.stack);
     const stored = await read.signals(world);
     read.destroy();
     const byStatus = (status: string) => stored.filter((s) => s.status === status);

@@ -1,15 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import {
   MARKET_REEVALUATION_DETAIL_TYPE,
   type MarketReevaluationData,
 } from '#lib/contracts/market-reevaluation.js';
 import type { Outcome } from '#lib/engine/engine.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { loadRuleSetFile, parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
+import { type Pipeline, startPipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
@@ -34,30 +34,17 @@ function ruleSets(): RuleSetRegistry {
 }
 
 describe('market fan-out on DynamoDB Local: worlds that keep only their weights are not asked', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
+  let p: Pipeline;
   let reader: ReturnType<typeof tableReader>;
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-${randomUUID().slice(0, 8)}-`,
-      ruleSets: ruleSets(),
-      clock: 'event-time',
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-    reader = tableReader(stack);
+    p = await startPipeline({ ruleSets: ruleSets(), clock: 'event-time' });
+    reader = tableReader(p.stack);
   }, 60_000);
   afterAll(async () => {
-    client?.destroy();
     reader?.destroy();
-    await stack?.stop();
+    await p?.stop();
   });
-  const put = async (entry: PutEventsRequestEntry) => {
-    const out = await client.send(new PutEventsCommand({ Entries: [entry] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
+  const put = (entry: PutEventsRequestEntry) => p.put(entry);
 
   it('asks only the VIX world, which exits on VIX 45; the default world is listed as keeping its weights', async () => {
     for (const world of [DEFAULT_WORLD, VIX_WORLD])
@@ -70,11 +57,11 @@ describe('market fan-out on DynamoDB Local: worlds that keep only their weights 
 
     const asked: string[] = [];
     const outcomes: Outcome[] = [];
-    const stopAsked = stack.bus.onEvent((e) => {
+    const stopAsked = p.stack.bus.onEvent((e) => {
       if (e['detail-type'] === MARKET_REEVALUATION_DETAIL_TYPE)
         asked.push((e.detail as { data: MarketReevaluationData }).data.world_id);
     });
-    const stopOutcomes = stack.onOutcome((o) => outcomes.push(o));
+    const stopOutcomes = p.stack.onOutcome((o) => outcomes.push(o));
     try {
       await put(marketPutEntry('m-skip-1', '2025-03-12T21:02:00Z', 45, LOCAL_BUS_NAME));
     } finally {
@@ -84,7 +71,7 @@ describe('market fan-out on DynamoDB Local: worlds that keep only their weights 
 
     expect(asked).toEqual([VIX_WORLD]);
     expect(outcomes.filter((o) => o.world_id === DEFAULT_WORLD)).toEqual([]);
-    const exits = stack.emitted
+    const exits = p.stack.emitted
       .map((e) => e.detail as ExitSignalEvent)
       .filter((e) => e.data.provenance?.source_event_id === 'm-skip-1');
     expect(exits.map((e) => e.data.world_id)).toEqual([VIX_WORLD]);

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
+import { type Pipeline, startPipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry, WEIGHTS } from './support/snapshots.js';
 import { tableReader } from './support/tables.js';
 
@@ -14,32 +13,18 @@ import { tableReader } from './support/tables.js';
  * evaluation left it (lib/engine/snapshot-reuse.ts).
  */
 describe('partial market re-evaluation from the compact record (DynamoDB Local)', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
+  let p: Pipeline;
   let reader: ReturnType<typeof tableReader>;
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-${randomUUID().slice(0, 8)}-`,
-      rulesetsPath: 'test/fixtures/rulesets/market',
-      clock: 'event-time',
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-    reader = tableReader(stack);
+    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/market', clock: 'event-time' });
+    reader = tableReader(p.stack);
   }, 60_000);
   afterAll(async () => {
-    client?.destroy();
     reader?.destroy();
-    await stack?.stop();
+    await p?.stop();
   });
-  const put = async (entry: PutEventsRequestEntry) => {
-    const out = await client.send(new PutEventsCommand({ Entries: [entry] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const put = (entry: PutEventsRequestEntry) => p.put(entry);
+  const emitted = (world: string) => p.emitted(world);
   const stored = async (world: string) => {
     const items = await reader.state();
     const record = items.find((i) => i.pk === `WORLD#${world}` && i.sk === 'LATEST');
