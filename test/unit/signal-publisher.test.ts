@@ -7,13 +7,20 @@ import { describe, expect, it } from 'vitest';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { type EventBridgeEvent, LocalEventBus } from '#lib/local/local-event-bus.js';
-import { type Delivered, publisherContract } from '#test/support/ports/publisher-contract.js';
+import {
+  type Delivered,
+  type PublisherSubject,
+  publisherContract,
+} from '#test/support/ports/publisher-contract.js';
 
 const BUS = 'exit-engine-test';
 const noSleep = { sleep: async () => {} };
 
-/** Against our local EventBridge over HTTP, with its fault injection failing entries. */
-publisherContract('EventBridgeSignalPublisher on the local bus', async () => {
+/**
+ * The publisher against our local EventBridge over HTTP, with its fault injection failing entries;
+ * `lazy` hands it a builder of the client, as the Lambda wires it (lib/runtime/wire.ts).
+ */
+async function onLocalBus(lazy: boolean): Promise<PublisherSubject> {
   const bus = new LocalEventBus();
   bus.createEventBus(BUS);
   const seen: EventBridgeEvent[] = [];
@@ -21,7 +28,7 @@ publisherContract('EventBridgeSignalPublisher on the local bus', async () => {
   const { endpoint } = await bus.start();
   const client = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   return {
-    publisher: new EventBridgeSignalPublisher(client, BUS, noSleep),
+    publisher: new EventBridgeSignalPublisher(lazy ? async () => client : client, BUS, noSleep),
     delivered: async () =>
       seen.map((e) => ({ source: e.source, detailType: e['detail-type'], detail: e.detail })),
     failNextEntries: (count, errorCode) => bus.injectPutEventsFailures({ count, errorCode }),
@@ -30,7 +37,9 @@ publisherContract('EventBridgeSignalPublisher on the local bus', async () => {
       await bus.stop();
     },
   };
-});
+}
+
+publisherContract('EventBridgeSignalPublisher on the local bus', () => onLocalBus(false));
 
 /**
  * Against a stand-in for EventBridge's PutEvents that answers failed entries the way the service
@@ -69,24 +78,9 @@ publisherContract('EventBridgeSignalPublisher on a stub that fails entries', asy
 });
 
 /** As the Lambda wires it: the client is built by the first publish (lib/runtime/wire.ts). */
-publisherContract('EventBridgeSignalPublisher with its client built on first publish', async () => {
-  const bus = new LocalEventBus();
-  bus.createEventBus(BUS);
-  const seen: EventBridgeEvent[] = [];
-  bus.onEvent((e) => seen.push(e));
-  const { endpoint } = await bus.start();
-  const client = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  return {
-    publisher: new EventBridgeSignalPublisher(async () => client, BUS, noSleep),
-    delivered: async () =>
-      seen.map((e) => ({ source: e.source, detailType: e['detail-type'], detail: e.detail })),
-    failNextEntries: (count, errorCode) => bus.injectPutEventsFailures({ count, errorCode }),
-    close: async () => {
-      client.destroy();
-      await bus.stop();
-    },
-  };
-});
+publisherContract('EventBridgeSignalPublisher with its client built on first publish', () =>
+  onLocalBus(true),
+);
 
 describe('EventBridgeSignalPublisher given a client builder', () => {
   const accepting = {
