@@ -25,7 +25,10 @@ export interface SignedRequest {
   url: URL;
   headers?: Record<string, string>;
   body?: string;
-  timeoutMs: number;
+  /** The request's limit (ms), unless `signal` is given. */
+  timeoutMs?: number;
+  /** Aborts the request (a caller's deadline combined with its own time-out). */
+  signal?: AbortSignal;
   /**
    * S3 signs the path as sent (already escaped once); every other service escapes it again
    * (SigV4's "double encoding"). Default: true, as for every service but S3.
@@ -65,6 +68,6 @@ export async function signedFetch(request: SignedRequest): Promise<Response> {
     method: request.method,
     headers,
     ...(request.body === undefined ? {} : { body: request.body }),
-    signal: AbortSignal.timeout(request.timeoutMs),
+    signal: request.signal ?? AbortSignal.timeout(request.timeoutMs ?? 10_000),
   });
 }

@@ -1,4 +1,12 @@
-import { type AwsCredentials, signedFetch } from '../signed-fetch.js';
+import { AwsServiceError, awsJsonClient } from '../aws-json.js';
+import type { AwsCredentials } from '../signed-fetch.js';
+
+const SECRETS_MANAGER = {
+  signingName: 'secretsmanager',
+  endpointPrefix: 'secretsmanager',
+  targetPrefix: 'secretsmanager',
+  jsonVersion: '1.1',
+} as const;
 
 /** A secret that could not be read; the hub lookups that need it fail as retryable until it can. */
 export class SecretReadError extends Error {
@@ -16,9 +24,9 @@ export interface SecretReaderOptions {
 }
 
 /**
- * Reads one Secrets Manager secret with a signed `GetSecretValue` call over fetch (no SDK client:
- * one request at cold start does not earn ~100 KB of bundle), and caches it for the life of the
- * process. A failed read is not cached, so the next invocation tries again.
+ * Reads one Secrets Manager secret with a signed `GetSecretValue` call over fetch (lib/adapters/aws-json.ts,
+ * retried as the SDK would; no SDK client: one request at cold start does not earn ~100 KB of bundle), and
+ * caches it for the life of the process. A failed read is not cached, so the next invocation tries again.
  */
 export function cachedSecret(secretId: string, options: SecretReaderOptions): () => Promise<string> {
   let value: Promise<string> | undefined;
@@ -34,32 +42,22 @@ export function cachedSecret(secretId: string, options: SecretReaderOptions): ()
 }
 
 async function readSecret(secretId: string, options: SecretReaderOptions): Promise<string> {
-  const url = new URL(options.endpoint ?? `https://secretsmanager.${options.region}.amazonaws.com/`);
-  const body = JSON.stringify({ SecretId: secretId });
-  let res: Response;
+  const secretsManager = awsJsonClient(SECRETS_MANAGER, {
+    region: options.region,
+    credentials: options.credentials,
+    attemptTimeoutMs: 5_000,
+    ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+  });
+  let answer: { SecretString?: string };
   try {
-    res = await signedFetch({
-      service: 'secretsmanager',
-      region: options.region,
-      credentials: options.credentials(),
-      method: 'POST',
-      url,
-      headers: {
-        'content-type': 'application/x-amz-json-1.1',
-        'x-amz-target': 'secretsmanager.GetSecretValue',
-      },
-      body,
-      timeoutMs: 5_000,
-    });
+    answer = await secretsManager.call('GetSecretValue', { SecretId: secretId });
   } catch (error) {
-    throw new SecretReadError(`secret ${secretId}: ${(error as Error).message}`, { cause: error });
+    const status = error instanceof AwsServiceError ? ` answered ${error.status}` : '';
+    throw new SecretReadError(`secret ${secretId}: Secrets Manager${status}: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
-  const text = await res.text();
-  if (!res.ok)
-    throw new SecretReadError(
-      `secret ${secretId}: Secrets Manager answered ${res.status}: ${text.slice(0, 200)}`,
-    );
-  const secret = (JSON.parse(text) as { SecretString?: string }).SecretString;
+  const secret = answer.SecretString;
   if (!secret) throw new SecretReadError(`secret ${secretId} has no SecretString`);
   if (!options.jsonField) return secret;
   let parsed: unknown;

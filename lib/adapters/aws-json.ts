@@ -1,0 +1,248 @@
+import { type AwsCredentials, signedFetch } from './signed-fetch.js';
+
+/**
+ * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over the runtime's own
+ * `fetch`, SigV4-signed, retried as the SDK's standard mode retries. The functions make every AWS call
+ * through this module instead of an SDK client: the SDK's client core (`@smithy/core`, the middleware
+ * stack, the Node HTTP handler) was most of a cold start's bundle and init.
+ */
+
+/** What differs between JSON-protocol services. */
+export interface AwsJsonProtocol {
+  /** SigV4 service name: 'dynamodb', 'events'. */
+  signingName: string;
+  /** Host prefix: https://{endpointPrefix}.{region}.amazonaws.com. */
+  endpointPrefix: string;
+  /** X-Amz-Target prefix: 'DynamoDB_20120810', 'AWSEvents'. */
+  targetPrefix: string;
+  jsonVersion: '1.0' | '1.1';
+}
+
+/** An error document as the service sent it. */
+export interface ServiceFault {
+  /** The error code, without its namespace: 'ConditionalCheckFailedException'. */
+  code: string;
+  message: string;
+  status: number;
+  /** The whole error document (e.g. DynamoDB's CancellationReasons). */
+  fields: Record<string, unknown>;
+  requestId?: string;
+}
+
+export interface AwsJsonClientOptions {
+  region: string;
+  /** A local stand-in (DynamoDB Local, the local bus); default https://{endpointPrefix}.{region}.amazonaws.com. */
+  endpoint?: string;
+  /** Read on every attempt: Lambda's credentials rotate, a CLI's may be refreshed. */
+  credentials: () => AwsCredentials | Promise<AwsCredentials>;
+  /** Attempts per call, the first included. Default 3, as the SDK's standard mode; 1 = no retry. */
+  maxAttempts?: number;
+  /** One attempt's limit; a timed-out attempt is a transport error (retried, its effect unknown). Default 10 s. */
+  attemptTimeoutMs?: number;
+  /** Service-specific error classes (e.g. ConditionalCheckFailedException); default AwsServiceError. */
+  errorFor?: (fault: ServiceFault) => AwsServiceError;
+  sleep?: (ms: number) => Promise<void>;
+  /** Backoff jitter in [0, 1). */
+  random?: () => number;
+}
+
+export interface AwsJsonCallOptions {
+  /** The caller's deadline or cancellation: aborts the attempt under way and stops retrying. */
+  signal?: AbortSignal;
+}
+
+export interface AwsJsonClient {
+  /**
+   * One operation: a signed POST, retried per the policy; resolves the parsed JSON body. Rejects with an
+   * AwsServiceError (the service answered with an error) or an AwsTransportError (no answer).
+   */
+  call<T = Record<string, unknown>>(
+    operation: string,
+    input: unknown,
+    options?: AwsJsonCallOptions,
+  ): Promise<T>;
+}
+
+/** The service answered with an error document; `name` and `code` are its error code. */
+export class AwsServiceError extends Error {
+  readonly code: string;
+  readonly status: number;
+  readonly requestId: string | undefined;
+  readonly fields: Record<string, unknown>;
+  /** The service asked the caller to slow down. */
+  readonly throttling: boolean;
+  /** Worth another attempt: throttling or a transient server fault. */
+  readonly retryable: boolean;
+  readonly $fault: 'client' | 'server';
+
+  constructor(fault: ServiceFault, options?: ErrorOptions) {
+    super(fault.message === '' ? `${fault.code} (HTTP ${fault.status})` : fault.message, options);
+    this.name = fault.code;
+    this.code = fault.code;
+    this.status = fault.status;
+    this.requestId = fault.requestId;
+    this.fields = fault.fields;
+    this.throttling = THROTTLING_CODES.has(fault.code) || fault.status === 429;
+    this.retryable = this.throttling || TRANSIENT_CODES.has(fault.code) || TRANSIENT_STATUS.has(fault.status);
+    this.$fault = fault.status >= 500 ? 'server' : 'client';
+  }
+}
+
+/** No answer: a network failure, an attempt's time-out or the caller's abort. The request may have been applied. */
+export class AwsTransportError extends Error {
+  override readonly name = 'AwsTransportError';
+  readonly timedOut: boolean;
+  readonly aborted: boolean;
+
+  constructor(message: string, how: { timedOut: boolean; aborted: boolean }, options?: ErrorOptions) {
+    super(message, options);
+    this.timedOut = how.timedOut;
+    this.aborted = how.aborted;
+  }
+}
+
+// The SDK's standard retry mode (@smithy/service-error-classification): its throttling and transient codes.
+const THROTTLING_CODES = new Set([
+  'BandwidthLimitExceeded',
+  'EC2ThrottledException',
+  'LimitExceededException',
+  'PriorRequestNotComplete',
+  'ProvisionedThroughputExceededException',
+  'RequestLimitExceeded',
+  'RequestThrottled',
+  'RequestThrottledException',
+  'SlowDown',
+  'ThrottledException',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TransactionInProgressException',
+]);
+const TRANSIENT_CODES = new Set([
+  'InternalServerError',
+  'InternalFailure',
+  'ServiceUnavailable',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'TimeoutError',
+]);
+const TRANSIENT_STATUS = new Set([500, 502, 503, 504]);
+
+const BASE_DELAY_MS = 100;
+const THROTTLING_BASE_DELAY_MS = 500;
+const MAX_DELAY_MS = 20_000;
+
+export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientOptions): AwsJsonClient {
+  const url = new URL(
+    options.endpoint ?? `https://${protocol.endpointPrefix}.${options.region}.amazonaws.com/`,
+  );
+  const maxAttempts = Math.max(1, options.maxAttempts ?? 3);
+  const attemptTimeoutMs = options.attemptTimeoutMs ?? 10_000;
+  const errorFor = options.errorFor ?? ((fault: ServiceFault) => new AwsServiceError(fault));
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const random = options.random ?? Math.random;
+  const contentType = `application/x-amz-json-${protocol.jsonVersion}`;
+
+  async function attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
+    const timeout = AbortSignal.timeout(attemptTimeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await signedFetch({
+        service: protocol.signingName,
+        region: options.region,
+        credentials: await options.credentials(),
+        method: 'POST',
+        url,
+        headers: { 'content-type': contentType, 'x-amz-target': `${protocol.targetPrefix}.${operation}` },
+        body,
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      });
+      text = await response.text();
+    } catch (error) {
+      const aborted = signal?.aborted === true;
+      const timedOut = !aborted && timeout.aborted;
+      const why = aborted
+        ? 'aborted by the caller'
+        : timedOut
+          ? `no answer in ${attemptTimeoutMs} ms`
+          : (error as Error).message;
+      throw new AwsTransportError(
+        `${protocol.targetPrefix}.${operation}: ${why}`,
+        { timedOut, aborted },
+        { cause: error },
+      );
+    }
+    if (response.ok) return parseBody(text, operation, response.status);
+    throw errorFor(faultOf(response, text));
+  }
+
+  return {
+    async call<T>(operation: string, input: unknown, callOptions: AwsJsonCallOptions = {}): Promise<T> {
+      const body = JSON.stringify(input ?? {});
+      const { signal } = callOptions;
+      for (let n = 1; ; n++) {
+        try {
+          return (await attempt(operation, body, signal)) as T;
+        } catch (error) {
+          const retryable =
+            error instanceof AwsTransportError
+              ? !error.aborted
+              : error instanceof AwsServiceError && error.retryable;
+          if (!retryable || n >= maxAttempts || signal?.aborted) throw error;
+          const base =
+            error instanceof AwsServiceError && error.throttling ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
+          await sleep(Math.floor(random() * Math.min(MAX_DELAY_MS, base * 2 ** (n - 1))));
+          if (signal?.aborted) throw error;
+        }
+      }
+    },
+  };
+}
+
+/** A 2xx body: JSON, or empty for operations that answer nothing. */
+function parseBody(text: string, operation: string, status: number): unknown {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    // A proxy or a broken answer: retried as the server fault it is.
+    throw new AwsServiceError(
+      {
+        code: 'InternalFailure',
+        message: `${operation}: HTTP ${status} with a body that is not JSON`,
+        status: 500,
+        fields: {},
+      },
+      { cause: error },
+    );
+  }
+}
+
+/** The error code and message from the body's `__type` / `message`, else the x-amzn-errortype header. */
+function faultOf(response: Response, text: string): ServiceFault {
+  let fields: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = text === '' ? {} : JSON.parse(text);
+    if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed))
+      fields = parsed as Record<string, unknown>;
+  } catch {
+    fields = { body: text.slice(0, 500) };
+  }
+  // `com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException`; the header: `Code:http://internal...`.
+  const typed = (fields.__type ??
+    fields.code ??
+    fields.Code ??
+    response.headers.get('x-amzn-errortype') ??
+    '') as string;
+  const code = String(typed).split(':')[0]!.split('#').pop()!;
+  const message = fields.message ?? fields.Message ?? '';
+  const requestId = response.headers.get('x-amzn-requestid') ?? undefined;
+  return {
+    code: code === '' ? (response.status >= 500 ? 'InternalFailure' : `HTTP${response.status}`) : code,
+    message: typeof message === 'string' ? message : JSON.stringify(message),
+    status: response.status,
+    fields,
+    ...(requestId ? { requestId } : {}),
+  };
+}

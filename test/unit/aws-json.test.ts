@@ -1,0 +1,240 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import {
+  type AwsJsonClientOptions,
+  AwsServiceError,
+  AwsTransportError,
+  awsJsonClient,
+  type ServiceFault,
+} from '#lib/adapters/aws-json.js';
+
+const PROTOCOL = {
+  signingName: 'dynamodb',
+  endpointPrefix: 'dynamodb',
+  targetPrefix: 'DynamoDB_20120810',
+  jsonVersion: '1.0',
+} as const;
+
+interface Seen {
+  target: string | undefined;
+  contentType: string | undefined;
+  authorization: string | undefined;
+  token: string | undefined;
+  body: string;
+}
+
+/**
+ * No AWS service can fail on demand here: a loopback stand-in answers each request with the next scripted
+ * reply (a status and body, a hang, or a dropped connection), as a JSON-protocol service would.
+ */
+type Reply = { status: number; body: string; headers?: Record<string, string> } | 'hang' | 'drop';
+
+describe('awsJsonClient (signed JSON-protocol calls over fetch)', () => {
+  const seen: Seen[] = [];
+  let script: Reply[] = [];
+  const hung: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      seen.push({
+        target: req.headers['x-amz-target'] as string | undefined,
+        contentType: req.headers['content-type'],
+        authorization: req.headers.authorization,
+        token: req.headers['x-amz-security-token'] as string | undefined,
+        body,
+      });
+      const reply = script.shift() ?? { status: 200, body: '{}' };
+      if (reply === 'hang') return void hung.push(res);
+      if (reply === 'drop') return void req.socket.destroy();
+      res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', ...reply.headers });
+      res.end(reply.body);
+    });
+  });
+  let endpoint = '';
+  beforeAll(async () => {
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    for (const res of hung) res.destroy();
+    server.closeAllConnections();
+    await new Promise<void>((r) => server.close(() => r()));
+  });
+  beforeEach(() => {
+    seen.length = 0;
+    script = [];
+  });
+
+  const delays: number[] = [];
+  const client = (extra: Partial<AwsJsonClientOptions> = {}) => {
+    delays.length = 0;
+    return awsJsonClient(PROTOCOL, {
+      region: 'eu-west-1',
+      endpoint,
+      credentials: () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'tok' }),
+      sleep: async (ms) => {
+        delays.push(ms);
+      },
+      random: () => 0.5,
+      ...extra,
+    });
+  };
+
+  it('posts the input as JSON with the target, content type and a SigV4 signature for the service and region', async () => {
+    script = [{ status: 200, body: '{"Item":{"pk":{"S":"a"}}}' }];
+    const out = await client().call('GetItem', { TableName: 't', Key: { pk: { S: 'a' } } });
+    expect(out).toEqual({ Item: { pk: { S: 'a' } } });
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.target).toBe('DynamoDB_20120810.GetItem');
+    expect(seen[0]!.contentType).toBe('application/x-amz-json-1.0');
+    expect(seen[0]!.authorization).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
+    );
+    expect(seen[0]!.token).toBe('tok');
+    expect(JSON.parse(seen[0]!.body)).toEqual({ TableName: 't', Key: { pk: { S: 'a' } } });
+  });
+
+  it('answers an empty 2xx body as {}', async () => {
+    script = [{ status: 200, body: '' }];
+    expect(await client().call('PutItem', {})).toEqual({});
+  });
+
+  it('names a service error by its code without the namespace, keeps the document, and does not retry a client error', async () => {
+    const doc = {
+      __type: 'com.amazonaws.dynamodb.v20120810#TransactionCanceledException',
+      Message:
+        'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
+      CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
+    };
+    script = [{ status: 400, body: JSON.stringify(doc), headers: { 'x-amzn-requestid': 'req-1' } }];
+    const error = await client()
+      .call('TransactWriteItems', {})
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AwsServiceError);
+    const e = error as AwsServiceError;
+    expect(e.name).toBe('TransactionCanceledException');
+    expect(e.code).toBe('TransactionCanceledException');
+    expect(e.message).toMatch(/^Transaction cancelled/);
+    expect(e.fields.CancellationReasons).toEqual(doc.CancellationReasons);
+    expect(e.requestId).toBe('req-1');
+    expect(e.$fault).toBe('client');
+    expect(e.retryable).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('reads the code from the x-amzn-errortype header when the body has none', async () => {
+    script = [
+      {
+        status: 403,
+        body: '',
+        headers: { 'x-amzn-errortype': 'AccessDeniedException:http://internal.amazon.com/' },
+      },
+    ];
+    const error = (await client()
+      .call('PutEvents', {})
+      .catch((e: unknown) => e)) as AwsServiceError;
+    expect(error.name).toBe('AccessDeniedException');
+    expect(error.message).toBe('AccessDeniedException (HTTP 403)');
+  });
+
+  it('builds the service’s own error classes through errorFor', async () => {
+    class ConditionalCheckFailedException extends AwsServiceError {}
+    const errorFor = (fault: ServiceFault) =>
+      fault.code === 'ConditionalCheckFailedException'
+        ? new ConditionalCheckFailedException(fault)
+        : new AwsServiceError(fault);
+    script = [
+      {
+        status: 400,
+        body: '{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}',
+      },
+    ];
+    const error = await client({ errorFor })
+      .call('PutItem', {})
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConditionalCheckFailedException);
+    expect((error as Error).name).toBe('ConditionalCheckFailedException');
+  });
+
+  it('retries throttling with the 500 ms base and a server fault with the 100 ms base, full jitter, then answers', async () => {
+    script = [
+      {
+        status: 400,
+        body: '{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}',
+      },
+      { status: 503, body: '{"__type":"com.amazonaws.dynamodb.v20120810#ServiceUnavailable"}' },
+      { status: 200, body: '{"Count":1}' },
+    ];
+    expect(await client().call('Query', {})).toEqual({ Count: 1 });
+    expect(seen).toHaveLength(3);
+    // random() = 0.5: half of base × 2^(attempt − 1).
+    expect(delays).toEqual([250, 100]);
+  });
+
+  it('gives up after maxAttempts with the last error, and never retries when maxAttempts is 1', async () => {
+    script = [500, 500, 500, 500].map((status) => ({ status, body: '{"__type":"InternalServerError"}' }));
+    const error = (await client()
+      .call('GetItem', {})
+      .catch((e: unknown) => e)) as AwsServiceError;
+    expect(error.name).toBe('InternalServerError');
+    expect(error.$fault).toBe('server');
+    expect(seen).toHaveLength(3);
+    seen.length = 0;
+    await expect(client({ maxAttempts: 1 }).call('GetItem', {})).rejects.toBeInstanceOf(AwsServiceError);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('retries a dropped connection and a hung attempt as transport errors', async () => {
+    script = ['drop', 'hang', { status: 200, body: '{"ok":true}' }];
+    expect(await client({ attemptTimeoutMs: 300 }).call('GetItem', {})).toEqual({ ok: true });
+    expect(seen).toHaveLength(3);
+  });
+
+  it('reports a hang on every attempt as a timed-out transport error', async () => {
+    script = ['hang', 'hang'];
+    const error = (await client({ attemptTimeoutMs: 200, maxAttempts: 2 })
+      .call('GetItem', {})
+      .catch((e: unknown) => e)) as AwsTransportError;
+    expect(error).toBeInstanceOf(AwsTransportError);
+    expect(error.timedOut).toBe(true);
+    expect(error.aborted).toBe(false);
+    expect(error.message).toBe('DynamoDB_20120810.GetItem: no answer in 200 ms');
+  });
+
+  it('stops at once when the caller aborts: no retry after the caller’s deadline', async () => {
+    script = ['hang', { status: 200, body: '{}' }];
+    const error = (await client({ attemptTimeoutMs: 10_000 })
+      .call('PutItem', {}, { signal: AbortSignal.timeout(200) })
+      .catch((e: unknown) => e)) as AwsTransportError;
+    expect(error).toBeInstanceOf(AwsTransportError);
+    expect(error.aborted).toBe(true);
+    expect(error.timedOut).toBe(false);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('reads the credentials on every attempt (they rotate)', async () => {
+    let n = 0;
+    script = [
+      { status: 500, body: '{}' },
+      { status: 200, body: '{}' },
+    ];
+    await client({ credentials: () => ({ accessKeyId: `AKID${++n}`, secretAccessKey: 's' }) }).call(
+      'GetItem',
+      {},
+    );
+    expect(seen.map((s) => s.authorization?.match(/Credential=(\w+)\//)?.[1])).toEqual(['AKID1', 'AKID2']);
+  });
+
+  it('treats a 2xx body that is not JSON as a server fault and retries it', async () => {
+    script = [
+      { status: 200, body: '<html>proxy</html>' },
+      { status: 200, body: '{"a":1}' },
+    ];
+    expect(await client().call('GetItem', {})).toEqual({ a: 1 });
+    expect(seen).toHaveLength(2);
+  });
+});
