@@ -1,8 +1,9 @@
-import { type AwsCredentials, signedFetch } from './signed-fetch.js';
+import type { AwsCredentials } from './signed-fetch.js';
+import { type HttpAnswer, signedHttpRequest } from './signed-http.js';
 
 /**
- * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over the runtime's own
- * `fetch`, SigV4-signed, retried as the SDK's standard mode retries. The functions make every AWS call
+ * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over node:https,
+ * SigV4-signed, retried as the SDK's standard mode retries. The functions make every AWS call
  * through this module instead of an SDK client: the SDK's client core (`@smithy/core`, the middleware
  * stack, the Node HTTP handler) was most of a cold start's bundle and init.
  */
@@ -145,10 +146,9 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
 
   async function attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
     const timeout = AbortSignal.timeout(attemptTimeoutMs);
-    let response: Response;
-    let text: string;
+    let answer: HttpAnswer;
     try {
-      response = await signedFetch({
+      answer = await signedHttpRequest({
         service: protocol.signingName,
         region: options.region,
         credentials: await options.credentials(),
@@ -158,7 +158,6 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
         body,
         signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       });
-      text = await response.text();
     } catch (error) {
       const aborted = signal?.aborted === true;
       const timedOut = !aborted && timeout.aborted;
@@ -173,8 +172,8 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
         { cause: error },
       );
     }
-    if (response.ok) return parseBody(text, operation, response.status);
-    throw errorFor(faultOf(response, text));
+    if (answer.status >= 200 && answer.status < 300) return parseBody(answer.text, operation, answer.status);
+    throw errorFor(faultOf(answer));
   }
 
   return {
@@ -220,7 +219,8 @@ function parseBody(text: string, operation: string, status: number): unknown {
 }
 
 /** The error code and message from the body's `__type` / `message`, else the x-amzn-errortype header. */
-function faultOf(response: Response, text: string): ServiceFault {
+function faultOf(answer: HttpAnswer): ServiceFault {
+  const text = answer.text;
   let fields: Record<string, unknown> = {};
   try {
     const parsed: unknown = text === '' ? {} : JSON.parse(text);
@@ -233,15 +233,15 @@ function faultOf(response: Response, text: string): ServiceFault {
   const typed = (fields.__type ??
     fields.code ??
     fields.Code ??
-    response.headers.get('x-amzn-errortype') ??
+    answer.header('x-amzn-errortype') ??
     '') as string;
   const code = String(typed).split(':')[0]!.split('#').pop()!;
   const message = fields.message ?? fields.Message ?? '';
-  const requestId = response.headers.get('x-amzn-requestid') ?? undefined;
+  const requestId = answer.header('x-amzn-requestid') ?? undefined;
   return {
-    code: code === '' ? (response.status >= 500 ? 'InternalFailure' : `HTTP${response.status}`) : code,
+    code: code === '' ? (answer.status >= 500 ? 'InternalFailure' : `HTTP${answer.status}`) : code,
     message: typeof message === 'string' ? message : JSON.stringify(message),
-    status: response.status,
+    status: answer.status,
     fields,
     ...(requestId ? { requestId } : {}),
   };

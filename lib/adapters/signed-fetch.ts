@@ -1,5 +1,5 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { NodeSha256 } from './node-sha256.js';
 
 /** AWS credentials as Lambda puts them in the environment. */
 export interface AwsCredentials {
@@ -36,18 +36,14 @@ export interface SignedRequest {
   uriEscapePath?: boolean;
 }
 
-/**
- * One SigV4-signed request over the runtime's own `fetch`: the AWS calls a cold invocation makes once or
- * rarely (a secret, an S3 object) do not earn an SDK client each (~100 KB of bundle and its init).
- * Network errors and time-outs reject as `fetch` does; HTTP errors are the caller's to read.
- */
-export async function signedFetch(request: SignedRequest): Promise<Response> {
+/** The request's headers with SigV4's (Authorization, X-Amz-Date, the session token), Host included. */
+export async function signedHeaders(request: SignedRequest): Promise<Record<string, string>> {
   const { url } = request;
   const signer = new SignatureV4({
     service: request.service,
     region: request.region,
     credentials: request.credentials,
-    sha256: Sha256,
+    sha256: NodeSha256,
     uriEscapePath: request.uriEscapePath ?? true,
   });
   const query: Record<string, string> = {};
@@ -62,9 +58,19 @@ export async function signedFetch(request: SignedRequest): Promise<Response> {
     headers: { host: url.host, ...request.headers },
     ...(request.body === undefined ? {} : { body: request.body }),
   });
+  return signed.headers;
+}
+
+/**
+ * One SigV4-signed request over the runtime's own `fetch`, for reads that stream a large body (an S3
+ * object). Network errors and time-outs reject as `fetch` does; HTTP errors are the caller's to read.
+ * Node loads `fetch` (undici, its parser compiled from WebAssembly) on first use, ~100 ms of CPU: the AWS
+ * calls every invocation makes go over node:https instead (signed-http.ts).
+ */
+export async function signedFetch(request: SignedRequest): Promise<Response> {
   // fetch sets Host itself from the URL; the value signed is the same.
-  const { host: _host, ...headers } = signed.headers;
-  return fetch(url, {
+  const { host: _host, ...headers } = await signedHeaders(request);
+  return fetch(request.url, {
     method: request.method,
     headers,
     ...(request.body === undefined ? {} : { body: request.body }),
