@@ -1,5 +1,8 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// The modules, not their `request` bindings: Powertools' Tracer patches `http.request` / `https.request` on
+// the module objects (captureHTTPsGlobal) after this module is imported, and a named ESM import of a
+// built-in keeps the function it saw first.
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { type SignedRequest, signedHeaders } from './signed-fetch.js';
 
 /** A whole answer: status, headers (lower-case names), body text. */
@@ -11,8 +14,8 @@ export interface HttpAnswer {
 
 // Connections kept open between calls and invocations, as the SDK's handler keeps them.
 const agents = {
-  'http:': new HttpAgent({ keepAlive: true, maxSockets: 50 }),
-  'https:': new HttpsAgent({ keepAlive: true, maxSockets: 50 }),
+  'http:': new http.Agent({ keepAlive: true, maxSockets: 50 }),
+  'https:': new https.Agent({ keepAlive: true, maxSockets: 50 }),
 };
 
 /**
@@ -27,7 +30,7 @@ export async function signedHttpRequest(
 ): Promise<HttpAnswer> {
   const headers = await signedHeaders(request);
   const { url, signal } = request;
-  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  const send = url.protocol === 'https:' ? https.request : http.request;
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
   if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
   signal.throwIfAborted();

@@ -1,4 +1,4 @@
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import http, { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -30,7 +30,7 @@ interface Seen {
  */
 type Reply = { status: number; body: string; headers?: Record<string, string> } | 'hang' | 'drop';
 
-describe('awsJsonClient (signed JSON-protocol calls over fetch)', () => {
+describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
   const seen: Seen[] = [];
   let script: Reply[] = [];
   const hung: ServerResponse[] = [];
@@ -236,5 +236,24 @@ describe('awsJsonClient (signed JSON-protocol calls over fetch)', () => {
     ];
     expect(await client().call('GetItem', {})).toEqual({ a: 1 });
     expect(seen).toHaveLength(2);
+  });
+
+  it('sends through the http module’s current request function, so a tracer patching it later sees every call', async () => {
+    // Powertools' Tracer (captureHTTPsGlobal) replaces http.request / https.request on the module objects
+    // after the function's modules are imported; a call that kept its own binding would go untraced.
+    const original = http.request;
+    let patched = 0;
+    http.request = ((...args: Parameters<typeof http.request>) => {
+      patched++;
+      return original(...args);
+    }) as typeof http.request;
+    try {
+      script = [{ status: 200, body: '{}' }];
+      await client().call('GetItem', {});
+    } finally {
+      http.request = original;
+    }
+    expect(patched).toBe(1);
+    expect(seen).toHaveLength(1);
   });
 });
