@@ -75,6 +75,11 @@ export class AwsServiceError extends Error {
   /** Worth another attempt: throttling or a transient server fault. */
   readonly retryable: boolean;
   readonly $fault: 'client' | 'server';
+  /**
+   * Earlier attempts of the same call whose effect is unknown (no answer, or a server fault), set by
+   * `call`: above 0, the request may have been applied although this answer refuses it.
+   */
+  attemptsInDoubt = 0;
 
   constructor(fault: ServiceFault, options?: ErrorOptions) {
     super(fault.message === '' ? `${fault.code} (HTTP ${fault.status})` : fault.message, options);
@@ -180,10 +185,14 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
     async call<T>(operation: string, input: unknown, callOptions: AwsJsonCallOptions = {}): Promise<T> {
       const body = JSON.stringify(input ?? {});
       const { signal } = callOptions;
+      let inDoubt = 0;
       for (let n = 1; ; n++) {
         try {
           return (await attempt(operation, body, signal)) as T;
         } catch (error) {
+          if (error instanceof AwsServiceError) error.attemptsInDoubt = inDoubt;
+          if (error instanceof AwsTransportError || (error instanceof AwsServiceError && error.status >= 500))
+            inDoubt++;
           const retryable =
             error instanceof AwsTransportError
               ? !error.aborted

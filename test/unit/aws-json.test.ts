@@ -188,6 +188,24 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
     expect(seen).toHaveLength(1);
   });
 
+  it('counts the earlier attempts of a call whose effect is unknown on the error that ends it', async () => {
+    const refusal = { status: 400, body: '{"__type":"AccessDeniedException"}' };
+    const throttle = { status: 400, body: '{"__type":"ThrottlingException"}' };
+    const fault = { status: 500, body: '{"__type":"InternalServerError"}' };
+    const attemptsInDoubt = async (replies: Reply[]) => {
+      script = replies;
+      return (
+        (await client()
+          .call('PutItem', {})
+          .catch((e: unknown) => e)) as AwsServiceError
+      ).attemptsInDoubt;
+    };
+    expect(await attemptsInDoubt([refusal])).toBe(0);
+    expect(await attemptsInDoubt([throttle, refusal])).toBe(0);
+    expect(await attemptsInDoubt(['drop', refusal])).toBe(1);
+    expect(await attemptsInDoubt([fault, 'drop', throttle])).toBe(2);
+  });
+
   it('retries a dropped connection and a hung attempt as transport errors', async () => {
     script = ['drop', 'hang', { status: 200, body: '{"ok":true}' }];
     expect(await client({ attemptTimeoutMs: 300 }).call('GetItem', {})).toEqual({ ok: true });
