@@ -1,8 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { AwsJsonClient } from '#lib/adapters/aws-json.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { EventBridgeMarketReevaluationQueue } from '#lib/adapters/eventbridge/market-reevaluation-queue.js';
+import { eventBridgeClient } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { HubRefResolver } from '#lib/adapters/refs/hub-ref-resolver.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
@@ -11,13 +12,7 @@ import { cachedSecret } from '#lib/adapters/secrets/secret-reader.js';
 import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
 import type { EngineConfig } from '#lib/config.js';
 import type { EngineDeps } from '#lib/engine/engine.js';
-import {
-  dimensionedCounts,
-  engineLogger,
-  engineMetrics,
-  traceAwsClient,
-  tracingReady,
-} from '#lib/observability.js';
+import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '#lib/observability.js';
 import { readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 
@@ -35,7 +30,7 @@ export function wireEngine(
   const dynamo = traceAwsClient(
     new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
   );
-  const events = eventBridgeOnFirstUse(config);
+  const events = eventBridge(config);
   const s3 =
     local && !config.S3_ENDPOINT
       ? undefined
@@ -84,7 +79,7 @@ export function wireEngine(
 
 /** Where the market function sends its per-world re-evaluation requests: our own bus. */
 export function wireMarketRequests(config: EngineConfig): EventBridgeMarketReevaluationQueue {
-  const events = eventBridgeOnFirstUse(config);
+  const events = eventBridge(config);
   const local = config.DYNAMODB_ENDPOINT !== undefined;
   return new EventBridgeMarketReevaluationQueue(
     events,
@@ -94,20 +89,16 @@ export function wireMarketRequests(config: EngineConfig): EventBridgeMarketReeva
 }
 
 /**
- * The EventBridge client, built when the first event is published: a snapshot evaluation publishes only
- * when a signal fires, so most invocations of a fresh Lambda never load the EventBridge SDK (its own chunk
- * of the bundle, ~5 ms of module init here). Where tracing is on, the client is captured before its first
- * call, as the DynamoDB client is at cold start.
+ * The EventBridge client: PutEvents over `fetch` (lib/adapters/aws-json.ts), no SDK client. Built at cold
+ * start: it is a few closures over code the function loads anyway, so a first publish pays no module load.
+ * Where tracing is on, each call is an HTTP subsegment of the Tracer's `fetch` instrumentation.
  */
-function eventBridgeOnFirstUse(config: EngineConfig): () => Promise<EventBridgeClient> {
-  return async () => {
-    const { EventBridgeClient } = await import('#lib/adapters/eventbridge/eventbridge-sdk.js');
-    const client = traceAwsClient(
-      new EventBridgeClient(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
-    );
-    await tracingReady();
-    return client;
-  };
+function eventBridge(config: EngineConfig): AwsJsonClient {
+  return eventBridgeClient({
+    region: process.env.AWS_REGION ?? 'us-east-1',
+    credentials: () => environmentCredentials(),
+    ...(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
+  });
 }
 
 /** The hub's API for refs, with its token from Secrets Manager (AWS) or the environment (local runs). */

@@ -1,9 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { EngineFunction, PROJECT_ROOT } from '#infra/constructs/engine-function.js';
+import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
 import { COMPILED_RULESETS_FILE, readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 
@@ -70,10 +72,10 @@ describe('EngineFunction bundle', () => {
     expect(allSources).not.toContain('lib/contracts/market-snapshot.ts');
     expect(allSources).not.toContain('lib/contracts/market-reevaluation.ts');
     expect(allSources).not.toContain('lib/contracts/exit-signal.ts');
-    // The EventBridge client is built by the first publish (lib/runtime/wire.ts): its chunk is not among
-    // the files a cold start loads (the entry and what it imports statically).
-    expect(initCode.includes('AWSEvents')).toBe(false);
-    expect(chunks.filter((chunk) => chunk.includes('AWSEvents'))).toHaveLength(1);
+    // PutEvents goes over fetch (lib/adapters/eventbridge/put-events.ts), built at cold start: no file holds
+    // the EventBridge SDK client (every function: the test below).
+    expect(initCode.includes('AWSEvents')).toBe(true);
+    expect(allSources.filter((source) => source.includes('@aws-sdk/client-eventbridge'))).toEqual([]);
     // A live rule set is parsed by a lazily loaded chunk (the YAML parser and lib/rules/rule-schema.ts),
     // written in zod/mini: no file holds classic zod or zod's JSON Schema generator, which classic zod's
     // schemas kept in the files a cold start loads (esbuild assigns a file to chunks by reachability).
@@ -118,6 +120,25 @@ describe('EngineFunction bundle', () => {
         stderr: '',
         stdout: '',
       });
+    }
+  });
+});
+
+describe('every Lambda bundle', () => {
+  it('holds no EventBridge SDK client: the functions publish with PutEvents over fetch', () => {
+    const out = mkdtempSync(join(tmpdir(), 'eb-bundles-'));
+    try {
+      const functions = readdirSync(join(PROJECT_ROOT, 'functions')).filter((name) => name.endsWith('.ts'));
+      expect(functions).toHaveLength(6);
+      for (const name of functions) {
+        const { inputs } = buildLambdaBundle(PROJECT_ROOT, join('functions', name), join(out, name));
+        expect([
+          name,
+          Object.keys(inputs).filter((input) => input.includes('@aws-sdk/client-eventbridge')),
+        ]).toEqual([name, []]);
+      }
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
   });
 });

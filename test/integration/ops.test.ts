@@ -7,6 +7,7 @@ import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
+import { eventBridgeClient } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { forwardEmitted, loopbackUrl } from '#lib/cli/commands/local.js';
 import { main } from '#lib/cli/main.js';
@@ -21,6 +22,7 @@ import {
 } from '#lib/engine/ops.js';
 import type { AuditRecord, OpsSignalItem, SignalPublisher } from '#lib/engine/ports.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
@@ -56,7 +58,16 @@ async function startOps() {
   const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
   const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
   const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
-  const publisher = new EventBridgeSignalPublisher(events, LOCAL_BUS_NAME, { baseDelayMs: 1 });
+  // The engine's publisher as the functions wire it (PutEvents over fetch); `events` puts the test's input.
+  const publisher = new EventBridgeSignalPublisher(
+    eventBridgeClient({
+      endpoint: stack.busEndpoint,
+      region: LOCAL_REGION,
+      credentials: () => LOCAL_CREDENTIALS,
+    }),
+    LOCAL_BUS_NAME,
+    { baseDelayMs: 1 },
+  );
   const opsWith = (p: SignalPublisher) =>
     new OpsService({
       store,

@@ -1,124 +1,130 @@
-import {
-  EventBridgeClient,
-  type PutEventsCommand,
-  type PutEventsResultEntry,
-} from '@aws-sdk/client-eventbridge';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { EventBridgeMarketReevaluationQueue } from '#lib/adapters/eventbridge/market-reevaluation-queue.js';
+import { eventBridgeClient, MAX_PUT_EVENTS_BYTES } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
+import type { EngineEvent } from '#lib/contracts/exit-signal.js';
+import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal-ids.js';
+import { PublishError } from '#lib/engine/errors.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { type EventBridgeEvent, LocalEventBus } from '#lib/local/local-event-bus.js';
-import {
-  type Delivered,
-  type PublisherSubject,
-  publisherContract,
-} from '#test/support/ports/publisher-contract.js';
+import { type PublisherSubject, publisherContract } from '#test/support/ports/publisher-contract.js';
 
 const BUS = 'exit-engine-test';
 const noSleep = { sleep: async () => {} };
 
-/**
- * The publisher against our local EventBridge over HTTP, with its fault injection failing entries;
- * `lazy` hands it a builder of the client, as the Lambda wires it (lib/runtime/wire.ts).
- */
-async function onLocalBus(lazy: boolean): Promise<PublisherSubject> {
+/** Our local EventBridge on loopback (the real PutEvents wire protocol), and every event it accepted. */
+async function localBus(): Promise<{ bus: LocalEventBus; endpoint: string; seen: EventBridgeEvent[] }> {
   const bus = new LocalEventBus();
   bus.createEventBus(BUS);
   const seen: EventBridgeEvent[] = [];
   bus.onEvent((e) => seen.push(e));
   const { endpoint } = await bus.start();
-  const client = new EventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
+  return { bus, endpoint, seen };
+}
+
+/** The client the functions build (lib/runtime/wire.ts): PutEvents over fetch, no SDK. */
+const clientFor = (endpoint: string) =>
+  eventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: () => LOCAL_CREDENTIALS, ...noSleep });
+
+/** The publisher against our local EventBridge over HTTP, with its fault injection failing entries. */
+publisherContract('EventBridgeSignalPublisher on the local bus', async (): Promise<PublisherSubject> => {
+  const { bus, endpoint, seen } = await localBus();
   return {
-    publisher: new EventBridgeSignalPublisher(lazy ? async () => client : client, BUS, noSleep),
+    publisher: new EventBridgeSignalPublisher(clientFor(endpoint), BUS, noSleep),
     delivered: async () =>
       seen.map((e) => ({ source: e.source, detailType: e['detail-type'], detail: e.detail })),
     failNextEntries: (count, errorCode) => bus.injectPutEventsFailures({ count, errorCode }),
-    close: async () => {
-      client.destroy();
-      await bus.stop();
-    },
-  };
-}
-
-publisherContract('EventBridgeSignalPublisher on the local bus', () => onLocalBus(false));
-
-/**
- * Against a stand-in for EventBridge's PutEvents that answers failed entries the way the service
- * does when throttled (FailedEntryCount and per-entry ErrorCode, HTTP 200): a real partial failure
- * cannot be provoked here.
- */
-publisherContract('EventBridgeSignalPublisher on a stub that fails entries', async () => {
-  const delivered: Delivered[] = [];
-  let failures = 0;
-  let code = '';
-  const client = {
-    async send(command: PutEventsCommand) {
-      const Entries: PutEventsResultEntry[] = (command.input.Entries ?? []).map((entry) => {
-        if (failures > 0) {
-          failures--;
-          return { ErrorCode: code, ErrorMessage: 'stub failure' };
-        }
-        delivered.push({
-          source: entry.Source ?? '',
-          detailType: entry.DetailType ?? '',
-          detail: JSON.parse(entry.Detail ?? 'null'),
-        });
-        return { EventId: `id-${delivered.length}` };
-      });
-      return { FailedEntryCount: Entries.filter((e) => e.ErrorCode).length, Entries };
-    },
-  } as unknown as EventBridgeClient;
-  return {
-    publisher: new EventBridgeSignalPublisher(client, BUS, noSleep),
-    delivered: async () => [...delivered],
-    failNextEntries: (count, errorCode) => {
-      failures = count;
-      code = errorCode;
-    },
+    close: () => bus.stop(),
   };
 });
 
-/** As the Lambda wires it: the client is built by the first publish (lib/runtime/wire.ts). */
-publisherContract('EventBridgeSignalPublisher with its client built on first publish', () =>
-  onLocalBus(true),
-);
+/** An event whose PutEvents entry is exactly `bytes` long as EventBridge counts it (Time 14 + Source + DetailType + Detail). */
+function eventOfEntrySize(id: string, bytes: number): EngineEvent {
+  const type = 'exit_signal_emitted';
+  const base = { id, type, time: '2026-12-02T00:00:00.000Z', data: { pad: '' } };
+  const overhead = 14 + EXIT_ENGINE_SOURCE.length + type.length + JSON.stringify(base).length;
+  return { ...base, data: { pad: 'x'.repeat(bytes - overhead) } } as unknown as EngineEvent;
+}
 
-describe('EventBridgeSignalPublisher given a client builder', () => {
-  const accepting = {
-    async send(command: PutEventsCommand) {
-      return { FailedEntryCount: 0, Entries: (command.input.Entries ?? []).map(() => ({ EventId: 'id' })) };
-    },
-  } as unknown as EventBridgeClient;
-  const event = (id: string) => ({ id, type: 'exit_signal_emitted', time: '2026-12-02T00:00:00Z' });
+describe('EventBridgeSignalPublisher at the 256 KB PutEvents limit, on the local bus', () => {
+  let bus: LocalEventBus;
+  let publisher: EventBridgeSignalPublisher;
+  let seen: EventBridgeEvent[];
+  beforeEach(async () => {
+    const local = await localBus();
+    ({ bus, seen } = local);
+    publisher = new EventBridgeSignalPublisher(clientFor(local.endpoint), BUS, noSleep);
+  });
+  afterEach(() => bus.stop());
 
-  it('builds the client at the first publish, not before, and once', async () => {
-    let builds = 0;
-    const publisher = new EventBridgeSignalPublisher(
-      async () => {
-        builds++;
-        return accepting;
-      },
-      BUS,
-      noSleep,
-    );
-    expect(builds).toBe(0);
-    await Promise.all([publisher.publish([event('a')]), publisher.publish([event('b')])]);
-    await publisher.publish([event('c')]);
-    expect(builds).toBe(1);
+  it('puts an entry of exactly 256 KB', async () => {
+    await publisher.publish([eventOfEntrySize('at-limit', MAX_PUT_EVENTS_BYTES)]);
+    expect(seen.map((e) => (e.detail as { id: string }).id)).toEqual(['at-limit']);
   });
 
-  it('throws a failed build and builds again at the next publish', async () => {
-    let builds = 0;
-    const publisher = new EventBridgeSignalPublisher(
-      async () => {
-        builds++;
-        if (builds === 1) throw new Error('no client yet');
-        return accepting;
-      },
-      BUS,
-      noSleep,
+  it('refuses an entry one byte over, definitely: the bus answered and put nothing', async () => {
+    const error = await publisher
+      .publish([eventOfEntrySize('over', MAX_PUT_EVENTS_BYTES + 1)])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).ambiguous).toBe(false);
+    expect((error as PublishError).failed.map((f) => f.errorCode)).toEqual(['InvalidArgument']);
+    expect(seen).toEqual([]);
+  });
+
+  it('splits entries that fit one by one but not together (one byte over 256 KB) into two calls', async () => {
+    // Together they are 256 KB + 1 as EventBridge counts (Time 14 bytes each included): the bus refuses
+    // such a request whole (ValidationException), so both arrive only if the publisher split them.
+    const half = MAX_PUT_EVENTS_BYTES / 2;
+    await publisher.publish([eventOfEntrySize('a', half), eventOfEntrySize('b', half + 1)]);
+    expect(seen.map((e) => (e.detail as { id: string }).id)).toEqual(['a', 'b']);
+  });
+});
+
+describe('EventBridgeMarketReevaluationQueue on the local bus', () => {
+  let bus: LocalEventBus;
+  let endpoint: string;
+  let seen: EventBridgeEvent[];
+  beforeEach(async () => {
+    ({ bus, endpoint, seen } = await localBus());
+  });
+  afterEach(() => bus.stop());
+
+  const requests = (n: number) =>
+    Array.from({ length: n }, (_, i) => ({
+      worldId: `w${i}`,
+      marketEventId: 'mkt-1',
+      marketScope: 'global',
+      marketAsOf: '2026-12-02T00:00:00Z',
+      requestedAtMs: Date.parse('2026-12-02T00:00:01Z'),
+    }));
+
+  it('puts one market_reevaluation_requested event per world, more than one call takes, each once', async () => {
+    const queue = new EventBridgeMarketReevaluationQueue(clientFor(endpoint), BUS, {
+      ...noSleep,
+      concurrentCalls: 2,
+    });
+    await queue.request(requests(25));
+    expect(seen).toHaveLength(25);
+    expect(new Set(seen.map((e) => e['detail-type']))).toEqual(new Set(['market_reevaluation_requested']));
+    expect(seen.map((e) => (e.detail as { data: { world_id: string } }).data.world_id).sort()).toEqual(
+      requests(25)
+        .map((r) => r.worldId)
+        .sort(),
     );
-    await expect(publisher.publish([event('a')])).rejects.toThrow('no client yet');
-    await publisher.publish([event('a')]);
-    expect(builds).toBe(2);
+    expect(seen.every((e) => e.time === '2026-12-02T00:00:01Z')).toBe(true);
+  });
+
+  it('tries every call before throwing the entries that kept failing', async () => {
+    bus.injectPutEventsFailures({ count: 3, errorCode: 'InternalFailure' });
+    const queue = new EventBridgeMarketReevaluationQueue(clientFor(endpoint), BUS, {
+      ...noSleep,
+      maxAttempts: 1,
+      concurrentCalls: 1,
+    });
+    const error = await queue.request(requests(25)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PublishError);
+    expect((error as PublishError).failed).toHaveLength(3);
+    expect(seen).toHaveLength(22);
   });
 });

@@ -1,13 +1,8 @@
+import type { AwsJsonClient } from '#lib/adapters/aws-json.js';
 import { marketReevaluationEvent } from '#lib/contracts/market-reevaluation-event.js';
 import type { MarketReevaluationQueue, MarketReevaluationRequest } from '#lib/engine/ports.js';
-import {
-  type EventBridgeClientSource,
-  EventBridgeSignalPublisher,
-  type PublisherOptions,
-} from './signal-publisher.js';
-
-/** PutEvents takes at most 10 entries per call. */
-const ENTRIES_PER_CALL = 10;
+import { MAX_PUT_EVENTS_ENTRIES } from './put-events.js';
+import { EventBridgeSignalPublisher, type PublisherOptions } from './signal-publisher.js';
 
 export interface MarketReevaluationQueueOptions extends PublisherOptions {
   /** PutEvents calls in flight at once (2,000 worlds are 200 calls). */
@@ -24,11 +19,7 @@ export class EventBridgeMarketReevaluationQueue implements MarketReevaluationQue
   private readonly publisher: EventBridgeSignalPublisher;
   private readonly concurrentCalls: number;
 
-  constructor(
-    client: EventBridgeClientSource,
-    eventBusName: string,
-    options: MarketReevaluationQueueOptions = {},
-  ) {
+  constructor(client: AwsJsonClient, eventBusName: string, options: MarketReevaluationQueueOptions = {}) {
     this.publisher = new EventBridgeSignalPublisher(client, eventBusName, options);
     this.concurrentCalls = options.concurrentCalls ?? 8;
   }
@@ -46,8 +37,8 @@ export class EventBridgeMarketReevaluationQueue implements MarketReevaluationQue
       ),
     );
     const calls: (typeof events)[] = [];
-    for (let i = 0; i < events.length; i += ENTRIES_PER_CALL)
-      calls.push(events.slice(i, i + ENTRIES_PER_CALL));
+    for (let i = 0; i < events.length; i += MAX_PUT_EVENTS_ENTRIES)
+      calls.push(events.slice(i, i + MAX_PUT_EVENTS_ENTRIES));
     const errors: unknown[] = [];
     let next = 0;
     const worker = async () => {

@@ -1,112 +1,85 @@
-import type {
-  EventBridgeClient,
-  PutEventsCommandOutput,
-  PutEventsRequestEntry,
-} from '@aws-sdk/client-eventbridge';
-import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal-ids.js';
+import { type AwsJsonClient, AwsServiceError } from '#lib/adapters/aws-json.js';
 import { PublishError } from '#lib/engine/errors.js';
 import type { SignalPublisher } from '#lib/engine/ports.js';
+import {
+  batches,
+  type PublishableEvent,
+  type PutEventsRequestEntry,
+  type PutEventsResponse,
+  putEventsEntry,
+} from './put-events.js';
 
-/** PutEvents' limit on one request (and so on one entry). */
-export const MAX_PUT_EVENTS_BYTES = 256 * 1024;
-
-/** Outbound CloudEvents this publisher puts on the bus (the detail-type is the CloudEvent type). */
-export interface PublishableEvent {
-  id: string;
-  type: string;
-  time: string;
-}
-
-/**
- * The EventBridge client, or a function that builds it on first use (memoized by the publisher). A
- * Lambda passes the function: a snapshot evaluation publishes only when a signal fires, so most cold
- * invocations never load the EventBridge SDK (lib/runtime/wire.ts).
- */
-export type EventBridgeClientSource = EventBridgeClient | (() => Promise<EventBridgeClient>);
-
-// The SDK's command classes, loaded with the first publish: imported dynamically so the Lambda bundle keeps
-// the EventBridge client in a chunk of its own that only a publishing invocation loads.
-let sdk: Promise<typeof import('./eventbridge-sdk.js')> | undefined;
-function eventBridgeSdk(): Promise<typeof import('./eventbridge-sdk.js')> {
-  sdk ??= import('./eventbridge-sdk.js');
-  return sdk;
-}
+export { MAX_PUT_EVENTS_BYTES, type PublishableEvent } from './put-events.js';
 
 export interface PublisherOptions {
   /** In-call retries of the failed entries only, before giving up to the invocation's retry. */
   maxAttempts?: number;
   baseDelayMs?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** The wall clock a `deadlineMs` is read against (tests move it). */
+  now?: () => number;
 }
+
+type Pending = { index: number; entry: PutEventsRequestEntry; bytes: number };
+type Failure = PublishError['failed'][number];
 
 /**
  * Puts CloudEvents on the bus as `detail`, reading every PutEvents result entry: failed entries
  * (FailedEntryCount > 0) are retried alone, with backoff, and whatever still fails throws a
  * retryable PublishError so Lambda retries the delivery, which then finds the pending outbox.
+ * A call the service refused or never answered throws at once (the client has already retried it per
+ * the SDK's standard policy): `ambiguous` says whether the bus may hold its entries (see `callFailed`).
  */
 export class EventBridgeSignalPublisher implements SignalPublisher {
   private readonly maxAttempts: number;
   private readonly baseDelayMs: number;
   private readonly sleep: (ms: number) => Promise<void>;
-  private readonly client: EventBridgeClientSource;
-  private built: Promise<EventBridgeClient> | undefined;
+  private readonly now: () => number;
 
   constructor(
-    client: EventBridgeClientSource,
+    private readonly client: AwsJsonClient,
     private readonly eventBusName: string,
     options: PublisherOptions = {},
   ) {
-    this.client = client;
     this.maxAttempts = options.maxAttempts ?? 3;
     this.baseDelayMs = options.baseDelayMs ?? 100;
     this.sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.now = options.now ?? Date.now;
   }
 
   async publish(events: readonly PublishableEvent[], options: { deadlineMs?: number } = {}): Promise<void> {
     const deadline = options.deadlineMs ?? Number.POSITIVE_INFINITY;
-    let pending: { index: number; entry: PutEventsRequestEntry; bytes: number }[] = events.map(
-      (event, index) => {
-        const entry = {
-          EventBusName: this.eventBusName,
-          Source: EXIT_ENGINE_SOURCE,
-          DetailType: event.type,
-          Time: new Date(event.time),
-          Detail: JSON.stringify(event),
-        };
-        return { index, entry, bytes: entrySize(entry) };
-      },
-    );
-    const client = await this.resolveClient();
-    const { PutEventsCommand } = await eventBridgeSdk();
+    let pending: Pending[] = events.map((event, index) => ({
+      index,
+      ...putEventsEntry(this.eventBusName, event),
+    }));
     const accepted: number[] = [];
-    let lastFailures: PublishError['failed'] = [];
+    let lastFailures: Failure[] = [];
     for (let attempt = 1; attempt <= this.maxAttempts && pending.length > 0; attempt++) {
       if (attempt > 1) await this.sleep(this.baseDelayMs * 2 ** (attempt - 2));
-      const failedNow: typeof pending = [];
+      const failedNow: Pending[] = [];
       lastFailures = [];
-      for (const batch of batches(pending)) {
-        const left = deadline - Date.now();
+      const calls = [...batches(pending)];
+      for (const [c, batch] of calls.entries()) {
+        const left = deadline - this.now();
         if (left <= 0) {
           // Not sent: a definite failure, nothing of this batch reached the bus.
           failedNow.push(...batch);
           lastFailures.push(...batch.map((b) => ({ index: b.index, errorCode: 'DeadlineReached' })));
           continue;
         }
-        let out: PutEventsCommandOutput;
+        let out: PutEventsResponse;
         try {
-          out = await client.send(
-            new PutEventsCommand({ Entries: batch.map((b) => b.entry) }),
-            Number.isFinite(left) ? { abortSignal: AbortSignal.timeout(left) } : {},
+          out = await this.client.call<PutEventsResponse>(
+            'PutEvents',
+            { Entries: batch.map((b) => b.entry) },
+            // The deadline stops the client's own retries too, and a call in flight (its abort is a
+            // transport error: ambiguous).
+            Number.isFinite(left) ? { signal: AbortSignal.timeout(left) } : {},
           );
         } catch (error) {
-          // No answer: the bus may or may not have taken these entries.
-          throw new PublishError(
-            `PutEvents gave no answer for ${batch.length} entries (${(error as Error).name}); their fate is unknown`,
-            batch.map((b) => ({ index: b.index, errorCode: 'NoAnswer' })),
-            accepted,
-            true,
-            { cause: error },
-          );
+          const unsent = calls.slice(c + 1).flat();
+          throw callFailed(error, batch, [...lastFailures, ...notSent(unsent)], accepted);
         }
         const results = out.Entries ?? [];
         if ((out.FailedEntryCount ?? 0) === 0) {
@@ -143,42 +116,51 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
       );
     }
   }
-
-  /** The client, built on the first publish where a builder was given (a failed build is tried again next time). */
-  private resolveClient(): Promise<EventBridgeClient> {
-    const source = this.client;
-    if (typeof source !== 'function') return Promise.resolve(source);
-    this.built ??= source().catch((error: unknown) => {
-      this.built = undefined;
-      throw error;
-    });
-    return this.built;
-  }
 }
 
-/** PutEvents' size of an entry, as EventBridge counts it (Time is 14 bytes). */
-function entrySize(e: PutEventsRequestEntry): number {
-  return (
-    14 +
-    Buffer.byteLength(e.Source ?? '') +
-    Buffer.byteLength(e.DetailType ?? '') +
-    Buffer.byteLength(e.Detail ?? '') +
-    (e.Resources ?? []).reduce((n, r) => n + Buffer.byteLength(r), 0)
+/**
+ * The PublishError for a PutEvents call that threw, `ambiguous` when the bus may have taken its entries:
+ *
+ * - `AwsTransportError` (no answer: network failure, attempt timeout, the deadline aborting a call in
+ *   flight, after the client's retries): ambiguous, the request may have been applied.
+ * - `AwsServiceError` with a 4xx status (AccessDeniedException, ValidationException, a throttle the client's
+ *   retries did not outlast): definite. A client-fault answer refuses the request as a whole
+ *   (authorization, validation, throttling come before any entry is taken); an entry EventBridge takes and
+ *   cannot put is answered per entry, with HTTP 200. Unless an earlier attempt of the same call went
+ *   unanswered or hit a server fault (`attemptsInDoubt`): a time-out then a throttle may have put the
+ *   entries with the first attempt, so that is ambiguous too.
+ * - `AwsServiceError` with a 5xx status (InternalException, ServiceUnavailable): ambiguous. A server fault
+ *   says processing failed, not that it failed before the first entry was stored, and PutEvents is not
+ *   atomic (hence per-entry results). Calling it definite would hand the outbox back as unpublished while
+ *   the bus may hold some of its events, so their republication would go uncounted (PublishAmbiguous);
+ *   calling it ambiguous costs at most a republication the gateway dedupes by event id anyway.
+ * - Anything else (a bug, an answer that is not JSON): ambiguous, as nothing says the bus refused it.
+ */
+function callFailed(
+  error: unknown,
+  batch: readonly Pending[],
+  othersFailed: readonly Failure[],
+  accepted: readonly number[],
+): PublishError {
+  const refused = error instanceof AwsServiceError && error.status < 500 && error.attemptsInDoubt === 0;
+  const code = error instanceof AwsServiceError ? error.code : 'NoAnswer';
+  const failed = [
+    ...batch.map((b) => ({ index: b.index, errorCode: code, errorMessage: (error as Error).message })),
+    ...othersFailed,
+  ].sort((a, b) => a.index - b.index);
+  const what = `${(error as Error).name}: ${(error as Error).message}`;
+  return new PublishError(
+    refused
+      ? `PutEvents refused ${batch.length} entries (${what}); none of them was put`
+      : `PutEvents gave no definite answer for ${batch.length} entries (${what}); their fate is unknown`,
+    failed,
+    accepted,
+    !refused,
+    { cause: error },
   );
 }
 
-/** PutEvents takes at most 10 entries and 256 KB per call. */
-function* batches<T extends { bytes: number }>(items: readonly T[]): Generator<T[]> {
-  let batch: T[] = [];
-  let bytes = 0;
-  for (const item of items) {
-    if (batch.length > 0 && (batch.length === 10 || bytes + item.bytes > MAX_PUT_EVENTS_BYTES)) {
-      yield batch;
-      batch = [];
-      bytes = 0;
-    }
-    batch.push(item);
-    bytes += item.bytes;
-  }
-  if (batch.length > 0) yield batch;
+/** Entries of the calls not started because an earlier call threw: not put. */
+function notSent(entries: readonly Pending[]): Failure[] {
+  return entries.map((e) => ({ index: e.index, errorCode: 'NotSent' }));
 }

@@ -4,12 +4,12 @@ import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
+import { eventBridgeClient } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { type OpsCommand, runOpsCommand } from '#lib/app/ops-commands.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
@@ -131,7 +131,11 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
       `${notRunning} (DynamoDB at ${get('DYNAMODB_ENDPOINT')}: ${(error as Error).message || (error as Error).name})`,
     );
   }
-  const events = new EventBridgeClient({ endpoint: get('EVENTBRIDGE_ENDPOINT'), region, credentials });
+  const events = eventBridgeClient({
+    endpoint: get('EVENTBRIDGE_ENDPOINT'),
+    region,
+    credentials: () => credentials,
+  });
   const ops = new OpsService({
     store: new DynamoDbOpsStore(
       dynamo,
@@ -167,7 +171,6 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
     decide: (cmd) => runOpsCommand(ops, cmd, actor, Date.now()),
     close() {
       dynamo.destroy();
-      events.destroy();
     },
   };
 }
