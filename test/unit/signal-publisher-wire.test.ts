@@ -198,7 +198,7 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
       [22, 'NotSent'],
     ]);
     expect(seen).toHaveLength(2);
-    expect(error.message).toMatch(/refused 10 entries/);
+    expect(error.message).toMatch(/refused 10 entries \(AccessDeniedException: no, request req-1\)/);
   });
 
   it('a connection dropped mid-publish is ambiguous: the bus may hold that call’s entries; later calls are not sent', async () => {

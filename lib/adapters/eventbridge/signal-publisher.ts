@@ -148,7 +148,9 @@ function callFailed(
     ...batch.map((b) => ({ index: b.index, errorCode: code, errorMessage: (error as Error).message })),
     ...othersFailed,
   ].sort((a, b) => a.index - b.index);
-  const what = `${(error as Error).name}: ${(error as Error).message}`;
+  // The request id is what AWS support asks for; the trace's HTTP subsegment does not carry it.
+  const requestId = error instanceof AwsServiceError && error.requestId ? `, request ${error.requestId}` : '';
+  const what = `${(error as Error).name}: ${(error as Error).message}${requestId}`;
   return new PublishError(
     refused
       ? `PutEvents refused ${batch.length} entries (${what}); none of them was put`
