@@ -89,9 +89,9 @@ export function wireMarketRequests(config: EngineConfig): EventBridgeMarketReeva
 }
 
 /**
- * The EventBridge client: PutEvents over `fetch` (lib/adapters/aws-json.ts), no SDK client. Built at cold
+ * The EventBridge client: PutEvents signed over node:https (lib/adapters/aws-json.ts), no SDK client. Built at cold
  * start: it is a few closures over code the function loads anyway, so a first publish pays no module load.
- * Where tracing is on, each call is an HTTP subsegment of the Tracer's `fetch` instrumentation.
+ * Where tracing is on, each call is an HTTP subsegment of the Tracer's `https` capture.
  */
 function eventBridge(config: EngineConfig): AwsJsonClient {
   return eventBridgeClient({

@@ -72,7 +72,7 @@ describe('EngineFunction bundle', () => {
     expect(allSources).not.toContain('lib/contracts/market-snapshot.ts');
     expect(allSources).not.toContain('lib/contracts/market-reevaluation.ts');
     expect(allSources).not.toContain('lib/contracts/exit-signal.ts');
-    // PutEvents goes over fetch (lib/adapters/eventbridge/put-events.ts), built at cold start: no file holds
+    // PutEvents goes over aws-json (lib/adapters/eventbridge/put-events.ts), built at cold start: no file holds
     // the EventBridge SDK client (every function: the test below).
     expect(initCode.includes('AWSEvents')).toBe(true);
     expect(allSources.filter((source) => source.includes('@aws-sdk/client-eventbridge'))).toEqual([]);
@@ -125,7 +125,7 @@ describe('EngineFunction bundle', () => {
 });
 
 describe('every Lambda bundle', () => {
-  it('holds no EventBridge SDK client: the functions publish with PutEvents over fetch', () => {
+  it('holds no EventBridge SDK client: the functions publish with PutEvents over aws-json', () => {
     const out = mkdtempSync(join(tmpdir(), 'eb-bundles-'));
     try {
       const functions = readdirSync(join(PROJECT_ROOT, 'functions')).filter((name) => name.endsWith('.ts'));

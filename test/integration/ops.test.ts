@@ -58,7 +58,7 @@ async function startOps() {
   const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
   const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
   const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
-  // The engine's publisher as the functions wire it (PutEvents over fetch); `events` puts the test's input.
+  // The engine's publisher as the functions wire it (PutEvents over aws-json); `events` puts the test's input.
   const publisher = new EventBridgeSignalPublisher(
     eventBridgeClient({
       endpoint: stack.busEndpoint,

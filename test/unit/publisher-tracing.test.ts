@@ -14,12 +14,12 @@ interface Subsegment {
 }
 
 /**
- * What X-Ray records of a publish now that PutEvents is a `fetch` and no SDK client is captured: Powertools'
- * Tracer, once constructed with tracing on (in Lambda: `traceAwsClient` builds it at cold start), instruments
- * every `fetch` of the process through undici's diagnostics channel. This file builds the Tracer, which
- * subscribes process-wide, so it is a file of its own.
+ * What X-Ray records of a publish now that PutEvents is a plain signed HTTPS request and no SDK client is
+ * captured: Powertools' Tracer, once constructed with tracing on (in Lambda: `traceAwsClient` builds it at
+ * cold start), patches node:http / node:https (captureHTTPsGlobal), which aws-json's requests go through.
+ * This file builds the Tracer, which patches process-wide, so it is a file of its own.
  */
-describe('a traced publish (Powertools Tracer, fetch instrumentation)', () => {
+describe('a traced publish (Powertools Tracer, HTTPS capture)', () => {
   let bus: LocalEventBus;
   let endpoint: string;
   beforeAll(async () => {

@@ -22,7 +22,7 @@ async function localBus(): Promise<{ bus: LocalEventBus; endpoint: string; seen:
   return { bus, endpoint, seen };
 }
 
-/** The client the functions build (lib/runtime/wire.ts): PutEvents over fetch, no SDK. */
+/** The client the functions build (lib/runtime/wire.ts): PutEvents over aws-json, no SDK. */
 const clientFor = (endpoint: string) =>
   eventBridgeClient({ endpoint, region: LOCAL_REGION, credentials: () => LOCAL_CREDENTIALS, ...noSleep });
 
