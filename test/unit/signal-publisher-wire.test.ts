@@ -162,6 +162,15 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
     expect(delays).toEqual([40, 80]);
   });
 
+  it('retries the whole call when FailedEntryCount says something failed but no result entry says which', async () => {
+    script = [{ status: 200, body: { FailedEntryCount: 1, Entries: [{}, {}] } }];
+    await publisher().publish(events(2));
+    expect(seen.map(sentIds)).toEqual([
+      ['evt-0', 'evt-1'],
+      ['evt-0', 'evt-1'],
+    ]);
+  });
+
   it('outlasts a throttled request (HTTP 400 ThrottlingException) through the client’s retries', async () => {
     const throttled = { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
     script = [throttled, throttled];
