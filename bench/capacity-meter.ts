@@ -1,4 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 
 /**
  * Counts the capacity DynamoDB bills, per command, for the write-units bench: every call through the
@@ -10,16 +10,11 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
  * carry, and counted apart so the figure says how much of it is estimated.
  */
 
-const WRITES = new Set([
-  'PutItemCommand',
-  'UpdateItemCommand',
-  'DeleteItemCommand',
-  'TransactWriteItemsCommand',
-  'BatchWriteItemCommand',
-]);
+const WRITES = new Set(['PutItem', 'UpdateItem', 'DeleteItem', 'TransactWriteItems', 'BatchWriteItem']);
 
 /** What one command cost. */
 export interface CapacityEntry {
+  /** The DynamoDB operation (`PutItem`, `TransactWriteItems`, ...). */
   command: string;
   /** The tables it touched, for the breakdown. */
   tables: string[];
@@ -126,7 +121,7 @@ export function breakdown(entries: readonly CapacityEntry[]): string {
   for (const e of entries) {
     if (!e.write) continue;
     const what = e.items && e.items.length > 0 ? `[${e.items.join(', ')}]` : e.tables.join('+');
-    const key = `${e.command.replace(/Command$/, '')}${e.estimated ? ' (refused)' : ''} ${what}`;
+    const key = `${e.command}${e.estimated ? ' (refused)' : ''} ${what}`;
     const row = by.get(key) ?? { units: 0, index: 0, calls: 0 };
     row.units += e.units;
     row.index += e.indexUnits ?? 0;
@@ -164,7 +159,7 @@ function itemsOf(command: string, input: Record<string, unknown>): string[] {
     op
       ? [`${itemKind(String(op.TableName ?? '?'), (op.Key ?? op.Item) as Record<string, unknown>)}${name}`]
       : [];
-  if (command === 'TransactWriteItemsCommand') {
+  if (command === 'TransactWriteItems') {
     const items = (input.TransactItems ?? []) as Record<string, Record<string, unknown> | undefined>[];
     return items.flatMap((t) => [
       ...one(t.Put, ' put'),
@@ -190,53 +185,48 @@ function refusedUnits(input: Record<string, unknown>, error: unknown): number {
 }
 
 /**
- * Attaches the meter to a client: from now on every command asks for its consumed capacity and is
- * recorded in `entries` (clear it between measurements).
+ * Attaches the meter to the stores' document client: from now on every call asks for its consumed
+ * capacity and is recorded in `entries` (clear it between measurements).
  */
-export function meterClient(client: DynamoDBClient): { entries: CapacityEntry[] } {
+export function meterClient(client: DynamoDocumentClient): { entries: CapacityEntry[] } {
   const entries: CapacityEntry[] = [];
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const command = String((context as { commandName?: string }).commandName ?? 'unknown');
-      const input = args.input as Record<string, unknown>;
-      // INDEXES: the total per table, and apart what its global secondary indexes consumed.
-      input.ReturnConsumedCapacity = 'INDEXES';
-      const write = WRITES.has(command);
-      const items = write ? itemsOf(command, input) : undefined;
-      try {
-        const out = await next(args);
-        const consumed = (out.output as { ConsumedCapacity?: Consumed | Consumed[] }).ConsumedCapacity;
-        const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+  client.use((next) => async (call) => {
+    const command = call.operation;
+    // INDEXES: the total per table, and apart what its global secondary indexes consumed.
+    const input: Record<string, unknown> = { ...call.input, ReturnConsumedCapacity: 'INDEXES' };
+    const write = WRITES.has(command);
+    const items = write ? itemsOf(command, input) : undefined;
+    try {
+      const out = await next({ ...call, input });
+      const consumed = out.ConsumedCapacity as Consumed | Consumed[] | undefined;
+      const list = consumed === undefined ? [] : Array.isArray(consumed) ? consumed : [consumed];
+      entries.push({
+        command,
+        tables: list.map((c) => c.TableName ?? '?'),
+        ...(items ? { items } : {}),
+        units: list.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0),
+        indexUnits: list.reduce(
+          (n, c) =>
+            n + Object.values(c.GlobalSecondaryIndexes ?? {}).reduce((m, g) => m + (g.CapacityUnits ?? 0), 0),
+          0,
+        ),
+        write,
+        estimated: false,
+      });
+      return out;
+    } catch (error) {
+      if (write && (error as Error).name === 'ConditionalCheckFailedException') {
         entries.push({
           command,
-          tables: list.map((c) => c.TableName ?? '?'),
+          tables: [String(input.TableName ?? '?')],
           ...(items ? { items } : {}),
-          units: list.reduce((n, c) => n + (c.CapacityUnits ?? 0), 0),
-          indexUnits: list.reduce(
-            (n, c) =>
-              n +
-              Object.values(c.GlobalSecondaryIndexes ?? {}).reduce((m, g) => m + (g.CapacityUnits ?? 0), 0),
-            0,
-          ),
+          units: refusedUnits(input, error),
           write,
-          estimated: false,
+          estimated: true,
         });
-        return out;
-      } catch (error) {
-        if (write && (error as Error).name === 'ConditionalCheckFailedException') {
-          entries.push({
-            command,
-            tables: [String(input.TableName ?? '?')],
-            ...(items ? { items } : {}),
-            units: refusedUnits(input, error),
-            write,
-            estimated: true,
-          });
-        }
-        throw error;
       }
-    },
-    { step: 'initialize', name: 'capacityMeter' },
-  );
+      throw error;
+    }
+  });
   return { entries };
 }

@@ -16,13 +16,12 @@
  */
 import './quiet-powertools.js';
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { digest } from '#lib/engine/ids.js';
 import { latestRecord } from '#lib/engine/records.js';
 import { projectionFor } from '#lib/engine/snapshot-reuse.js';
 import { createMarketHandler, type MarketOutcome } from '#lib/handlers/market-handler.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import {
   LOCAL_FUNCTION_TIMEOUT_MS,
   LOCAL_MARKET_WORLD_CONCURRENCY,
@@ -100,11 +99,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
     tablePrefix: 'fanout-',
     ruleSets: new RuleSetRegistry([ruleSet]),
   });
-  const client = new DynamoDBClient({
-    endpoint: stack.dynamoEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const client = localDocumentClient(stack.dynamoEndpoint);
   try {
     if (stack.dynamoKind !== 'dynamodb-local')
       throw new Error(`the fan-out bench needs DynamoDB Local (Java); got ${stack.dynamoKind}`);
@@ -183,7 +178,6 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       },
     ];
   } finally {
-    client.destroy();
     await stack.stop();
   }
 }

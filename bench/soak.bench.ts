@@ -13,9 +13,9 @@ import './quiet-powertools.js';
 import { readFileSync } from 'node:fs';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { documentClient, scanAll } from '#lib/adapters/dynamodb/document.js';
+import { scanAll } from '#lib/adapters/dynamodb/document.js';
 import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { findPendingOutboxes } from '#lib/local/resume-outboxes.js';
 import { engineLogger } from '#lib/observability.js';
@@ -212,7 +212,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
       region: LOCAL_REGION,
       credentials: LOCAL_CREDENTIALS,
     });
-    const doc = documentClient(dynamo);
+    const doc = localDocumentClient(stack.dynamoEndpoint);
     // What the scheduled outbox sweeper does in AWS (every minute; `npm start -- --keep-running` every
     // 30 s): outboxes a publish deferred or could not finish are completed once their lease runs out.
     // Counted apart, and anything still pending after three minutes of sweeping is lost.

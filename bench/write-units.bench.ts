@@ -16,12 +16,11 @@
  *   reduces, then 20 holds).
  */
 import { readFileSync } from 'node:fs';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import type { Outcome } from '#lib/engine/engine.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { startLocalStack } from '#lib/local/local-stack.js';
 import { mulberry32 } from '#lib/prng.js';
 import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
@@ -95,11 +94,7 @@ export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]
     tablePrefix: PREFIX,
     ruleSets: ruleSets([`w-silent${MARKET}`, `w-publish${MARKET}`]),
     overrides: (base) => {
-      const client = new DynamoDBClient({
-        endpoint: process.env.DYNAMODB_ENDPOINT!,
-        region: LOCAL_REGION,
-        credentials: LOCAL_CREDENTIALS,
-      });
+      const client = localDocumentClient(process.env.DYNAMODB_ENDPOINT!);
       meter = meterClient(client);
       return { ...base, store: new DynamoDbEngineStore(client, tables, true) };
     },

@@ -39,16 +39,23 @@ const traced: Promise<void>[] = [];
  * middleware to the client in place; `tracingReady()` waits for it.
  */
 export function traceAwsClient<T extends object>(client: T, env: NodeJS.ProcessEnv = process.env): T {
-  if (!tracingEnabled(env)) return client;
+  withTracer((t) => {
+    t.captureAWSv3Client(client);
+  }, env);
+  return client;
+}
+
+/**
+ * Where tracing is on, loads the Tracer (once per process; its construction also instruments `fetch` and
+ * http(s)) and calls `use` with it; `tracingReady()` waits for that. Nothing happens where tracing is off.
+ * For what is not an SDK client: the DynamoDB document client adds its subsegments this way.
+ */
+export function withTracer(use: (tracer: Tracer) => void, env: NodeJS.ProcessEnv = process.env): void {
+  if (!tracingEnabled(env)) return;
   tracer ??= import('@aws-lambda-powertools/tracer').then(
     ({ Tracer }) => new Tracer({ serviceName: env.POWERTOOLS_SERVICE_NAME ?? 'exit-engine' }),
   );
-  traced.push(
-    tracer.then((t) => {
-      t.captureAWSv3Client(client);
-    }),
-  );
-  return client;
+  traced.push(tracer.then(use));
 }
 
 /** Resolves once every client given to `traceAwsClient` is captured (at once where tracing is off). */

@@ -82,7 +82,13 @@ export async function main(argv: string[]): Promise<number> {
  */
 function awsServiceFailure(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const meta = (error as { $metadata?: { httpStatusCode?: number; requestId?: string } }).$metadata;
+  // An SDK client's error carries `$metadata`; aws-json's AwsServiceError (the stores' DynamoDB client)
+  // its status and request id (told by shape: main does not load the AWS modules of every command).
+  const aws = error as { $fault?: unknown; status?: unknown; requestId?: string };
+  const meta =
+    aws.$fault !== undefined && typeof aws.status === 'number'
+      ? { httpStatusCode: aws.status, requestId: aws.requestId }
+      : (error as { $metadata?: { httpStatusCode?: number; requestId?: string } }).$metadata;
   if (meta?.httpStatusCode === undefined) return undefined;
   const request = meta.requestId ? `, request id ${meta.requestId}` : '';
   return `AWS refused the request: ${error.name}: ${error.message} (HTTP ${meta.httpStatusCode}${request})`;

@@ -4,10 +4,28 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type DynamoDocumentClient,
+  type DynamoDocumentClientOptions,
+  dynamoDocumentClient,
+} from '#lib/adapters/dynamodb/client/document-client.js';
 
 /** Credentials for local endpoints: DynamoDB Local and our bus accept any, AWS never sees them. */
 export const LOCAL_CREDENTIALS = { accessKeyId: 'local', secretAccessKey: 'local' } as const;
 export const LOCAL_REGION = 'us-east-1';
+
+/** The stores' document client on a local DynamoDB (DynamoDB Local, dynalite) at `endpoint`. */
+export function localDocumentClient(
+  endpoint: string,
+  options: Partial<DynamoDocumentClientOptions> = {},
+): DynamoDocumentClient {
+  return dynamoDocumentClient({
+    endpoint,
+    region: LOCAL_REGION,
+    credentials: () => LOCAL_CREDENTIALS,
+    ...options,
+  });
+}
 
 /** A running local DynamoDB: which engine it is, where it listens, and how to stop it. */
 export interface LocalDynamoDb {

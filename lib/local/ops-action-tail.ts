@@ -3,16 +3,16 @@
  * processes (the ops CLI) against the runtime's tables; the runtime learns of them from the audit
  * table, so it can print a line for each. A filtered scan: local tables are small.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { documentClient, scanAll } from '#lib/adapters/dynamodb/document.js';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
+import { scanAll } from '#lib/adapters/dynamodb/document.js';
 
 /** Ops-action audit records recorded at or after `sinceIso`, oldest first. */
 export async function opsActionsSince(
-  client: DynamoDBClient,
+  doc: DynamoDocumentClient,
   auditTable: string,
   sinceIso: string,
 ): Promise<Record<string, unknown>[]> {
-  const items = await scanAll(documentClient(client), {
+  const items = await scanAll(doc, {
     TableName: auditTable,
     FilterExpression: 'kind = :kind AND recorded_at >= :since',
     ExpressionAttributeValues: { ':kind': 'ops_action', ':since': sinceIso },

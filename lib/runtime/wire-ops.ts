@@ -1,18 +1,15 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import type { EngineConfig } from '#lib/config.js';
 import type { EngineDeps } from '#lib/engine/engine.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
-import { traceAwsClient } from '#lib/observability.js';
+import { wireDynamoDb } from './wire-dynamodb.js';
 
 // Apart from wire.ts so the evaluation Lambdas do not bundle the ops use cases.
 /** The ops use cases over the same tables, publishing through the engine's own publisher. */
 export function wireOps(config: EngineConfig, engine: EngineDeps): OpsService {
   return new OpsService({
     store: new DynamoDbOpsStore(
-      traceAwsClient(
-        new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-      ),
+      wireDynamoDb(config),
       { signals: config.SIGNALS_TABLE_NAME, state: config.STATE_TABLE_NAME, audit: config.AUDIT_TABLE_NAME },
       config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
     ),

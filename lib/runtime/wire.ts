@@ -1,4 +1,3 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { AwsJsonClient } from '#lib/adapters/aws-json.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
@@ -12,9 +11,10 @@ import { cachedSecret } from '#lib/adapters/secrets/secret-reader.js';
 import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
 import type { EngineConfig } from '#lib/config.js';
 import type { EngineDeps } from '#lib/engine/engine.js';
-import { dimensionedCounts, engineLogger, engineMetrics, traceAwsClient } from '#lib/observability.js';
+import { dimensionedCounts, engineLogger, engineMetrics } from '#lib/observability.js';
 import { readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
+import { wireDynamoDb } from './wire-dynamodb.js';
 
 /** The engine's release, carried in every signal's provenance. */
 export const ENGINE_VERSION = '0.1.0';
@@ -27,9 +27,7 @@ export function wireEngine(
 ): EngineDeps {
   const local = config.DYNAMODB_ENDPOINT !== undefined;
   dimensionedCounts.perWorld = config.PER_WORLD_METRICS;
-  const dynamo = traceAwsClient(
-    new DynamoDBClient(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
-  );
+  const dynamo = wireDynamoDb(config);
   const events = eventBridge(config);
   const s3 =
     local && !config.S3_ENDPOINT

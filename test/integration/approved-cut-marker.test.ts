@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
@@ -38,6 +39,7 @@ const proposal: SignalItem = {
 
 describe('approved-cut markers (DynamoDB Local)', () => {
   let client: DynamoDBClient;
+  let storeClient: DynamoDocumentClient;
   let doc: DynamoDBDocumentClient;
   let engine: DynamoDbEngineStore;
   let ops: OpsService;
@@ -45,10 +47,10 @@ describe('approved-cut markers (DynamoDB Local)', () => {
 
   beforeAll(async () => {
     let transactions: boolean;
-    ({ client, doc, tables, transactions } = await freshTables('it-marker-'));
-    engine = new DynamoDbEngineStore(client, tables, transactions);
+    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-marker-'));
+    engine = new DynamoDbEngineStore(storeClient, tables, transactions);
     ops = new OpsService({
-      store: new DynamoDbOpsStore(client, tables, transactions),
+      store: new DynamoDbOpsStore(storeClient, tables, transactions),
       catalog: catalogFrom({ forWorld: () => undefined }, engine),
       publisher: { publish: async () => undefined },
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },

@@ -7,6 +7,7 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import type { EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
@@ -66,14 +67,15 @@ const signal: SignalItem = {
 /** The conditions of the DynamoDB engine store, each with its refusal case, on DynamoDB Local. */
 describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
   let client: DynamoDBClient;
+  let storeClient: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
   let doc: DynamoDBDocumentClient;
   let tables: TableNames;
 
   beforeAll(async () => {
     let transactions: boolean;
-    ({ client, doc, tables, transactions } = await freshTables('it-conditions-'));
-    store = new DynamoDbEngineStore(client, tables, transactions);
+    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-conditions-'));
+    store = new DynamoDbEngineStore(storeClient, tables, transactions);
   }, 60_000);
 
   afterAll(() => client?.destroy());
@@ -207,7 +209,7 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     const record = await store.getEvaluation(W, 'gz-1');
     expect(record?.events).toEqual(events);
     expect(record?.signal_items).toEqual(items);
-    const ops = new DynamoDbOpsStore(client, tables);
+    const ops = new DynamoDbOpsStore(storeClient, tables);
     expect(await ops.proposalContext({ world_id: W, evaluation_key: 'gz-1', signal_id: 'sig-gz-3' })).toEqual(
       {
         event_version: 1,
@@ -255,7 +257,7 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     const record = await store.getEvaluation(W, 'old-chunks');
     expect(record?.events).toEqual(events);
     expect(record?.signal_items).toEqual([signal]);
-    const ops = new DynamoDbOpsStore(client, tables);
+    const ops = new DynamoDbOpsStore(storeClient, tables);
     expect(
       await ops.proposalContext({ world_id: W, evaluation_key: 'old-chunks', signal_id: signal.signal_id }),
     ).toEqual({ event_version: 1, provenance: { actor: 'old' } });

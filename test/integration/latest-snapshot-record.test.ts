@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { EvaluationCommit } from '#lib/engine/ports.js';
@@ -50,6 +51,7 @@ function commit(world: string, key: string, asOfMs: number): EvaluationCommit {
 /** The latest-snapshot record on DynamoDB Local: compact, and records of the old full layout still read. */
 describe('latest-snapshot record (DynamoDB Local)', () => {
   let client: DynamoDBClient;
+  let storeClient: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
   let doc: DynamoDBDocumentClient;
   let tables: TableNames;
@@ -62,8 +64,8 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
 
   beforeAll(async () => {
     let transactions: boolean;
-    ({ client, doc, tables, transactions } = await freshTables('it-latest-'));
-    store = new DynamoDbEngineStore(client, tables, transactions);
+    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-latest-'));
+    store = new DynamoDbEngineStore(storeClient, tables, transactions);
   }, 60_000);
 
   afterAll(() => client?.destroy());

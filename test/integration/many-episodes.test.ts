@@ -3,12 +3,13 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { EPISODE_LOCK_SK } from '#lib/adapters/dynamodb/episode-log.js';
 import type { ExitSignalEvent, ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
 import type { EventBridgeEvent } from '#lib/local/bus/put-events.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
@@ -65,24 +66,20 @@ function snapshot(world: string, version: string, n: number): Record<string, unk
  * and every later one fail, as if the process had died there, until `revive()`.
  */
 function faultyClient(endpoint: string) {
-  const client = new DynamoDBClient({ endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const control = {
-    at: undefined as ((command: string, input: string) => boolean) | undefined,
+    at: undefined as ((operation: string, input: string) => boolean) | undefined,
     dead: false,
     revive() {
       this.dead = false;
       this.at = undefined;
     },
   };
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const input = JSON.stringify(args.input);
-      if (!control.dead && control.at?.(String(context.commandName), input)) control.dead = true;
-      if (control.dead) throw new Error(`simulated crash before ${context.commandName}`);
-      return next(args);
-    },
-    { step: 'initialize', name: 'crashInjection' },
-  );
+  const client = localDocumentClient(endpoint).use((next) => async (call) => {
+    const input = JSON.stringify(call.input);
+    if (!control.dead && control.at?.(call.operation, input)) control.dead = true;
+    if (control.dead) throw new Error(`simulated crash before ${call.operation}`);
+    return next(call);
+  });
   return { client, control };
 }
 
@@ -91,7 +88,7 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
   let events: EventBridgeClient;
   let store: DynamoDbEngineStore;
   let crash: ReturnType<typeof faultyClient>['control'];
-  let faulty: DynamoDBClient;
+  let faulty: DynamoDocumentClient;
   let doc: DynamoDBDocumentClient;
   const proposedSeen: EventBridgeEvent[] = [];
   const clock = { offsetMs: 0 };
@@ -134,7 +131,6 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
 
   afterAll(async () => {
     events?.destroy();
-    faulty?.destroy();
     doc?.destroy();
     await stack?.stop();
   });
@@ -209,8 +205,8 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
 
   it('recovers on redelivery from a crash after the episodes were staged, before the commit', async () => {
     const world = 'w-many-crash-before';
-    crash.at = (command, input) =>
-      command === (transactions ? 'TransactWriteItemsCommand' : 'UpdateItemCommand') &&
+    crash.at = (operation, input) =>
+      operation === (transactions ? 'TransactWriteItems' : 'UpdateItem') &&
       input.includes(EPISODE_LOCK_SK) &&
       input.includes(world);
     await put(world);
@@ -225,8 +221,8 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
 
   it('recovers on redelivery from a crash after the commit, before the episodes were rolled forward', async () => {
     const world = 'w-many-crash-after';
-    crash.at = (command, input) =>
-      command === 'PutItemCommand' && input.includes('"sk":"EPISODE#') && input.includes(world);
+    crash.at = (operation, input) =>
+      operation === 'PutItem' && input.includes('"sk":"EPISODE#') && input.includes(world);
     await put(world);
     expect(crash.dead).toBe(true);
     expect((await lockOf(world))?.state).toBe('committed');

@@ -1,10 +1,10 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { LatestSnapshot } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { freshTables } from './support/tables.js';
 
 /**
@@ -42,24 +42,16 @@ describe('world registry under racing snapshots (DynamoDB Local)', () => {
 
   beforeAll(async () => {
     const t = await freshTables('it-registry-');
-    const slowClient = new DynamoDBClient({
-      endpoint: inject('dynamoEndpoint'),
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
+    const slowClient = localDocumentClient(inject('dynamoEndpoint')).use((next) => async (call) => {
+      const hook = beforeSlowUpdate;
+      if (hook && call.operation === 'UpdateItem') {
+        beforeSlowUpdate = undefined;
+        await hook();
+      }
+      return next(call);
     });
-    slowClient.middlewareStack.add(
-      (next, context) => async (args) => {
-        const hook = beforeSlowUpdate;
-        if (hook && context.commandName === 'UpdateItemCommand') {
-          beforeSlowUpdate = undefined;
-          await hook();
-        }
-        return next(args);
-      },
-      { step: 'build', name: 'holdSlowUpdate' },
-    );
-    clients = [t.client, slowClient];
-    fast = new DynamoDbEngineStore(t.client, t.tables, t.transactions);
+    clients = [t.client];
+    fast = new DynamoDbEngineStore(t.storeClient, t.tables, t.transactions);
     slow = new DynamoDbEngineStore(slowClient, t.tables, t.transactions);
   });
   afterAll(() => {

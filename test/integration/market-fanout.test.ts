@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { MARKET_REEVALUATION_DETAIL_TYPE } from '#lib/contracts/market-reevaluation.js';
@@ -9,7 +9,7 @@ import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { digest } from '#lib/engine/ids.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { marketPutEntry, snapshotData } from './support/snapshots.js';
@@ -32,7 +32,7 @@ function marketEntry(id: string, atMs: number, vix: number, worlds?: string[]): 
 describe('market fan-out: one delivery per world through the bus', () => {
   let stack: LocalStack;
   let events: EventBridgeClient;
-  let dynamo: DynamoDBClient;
+  let dynamo: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
   const ruleSetVersion = loadRuleSetDirectory(RULES).forWorld('any')!.version;
 
@@ -46,16 +46,11 @@ describe('market fan-out: one delivery per world through the bus', () => {
       recentLimit: 5_000,
     });
     events = new EventBridgeClient({ endpoint: stack.busEndpoint, region: LOCAL_REGION });
-    dynamo = new DynamoDBClient({
-      endpoint: stack.dynamoEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    dynamo = localDocumentClient(stack.dynamoEndpoint);
     store = new DynamoDbEngineStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
   });
   afterAll(async () => {
     events?.destroy();
-    dynamo?.destroy();
     await stack?.stop();
   });
 

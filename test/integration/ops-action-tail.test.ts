@@ -1,29 +1,24 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { describeOpsAction } from '#lib/cli/local/lines.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { opsActionsSince } from '#lib/local/ops-action-tail.js';
 
 /** The running runtime prints ops actions taken by other processes; it reads them from the audit trail. */
 describe('opsActionsSince', () => {
   let stack: LocalStack;
-  let client: DynamoDBClient;
+  let client: DynamoDocumentClient;
   beforeAll(async () => {
     stack = await startLocalStack({
       dynamoEndpoint: inject('dynamoEndpoint'),
       dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
       tablePrefix: `it-tail-${randomUUID().slice(0, 8)}-`,
     });
-    client = new DynamoDBClient({
-      endpoint: stack.dynamoEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    client = localDocumentClient(stack.dynamoEndpoint);
   });
   afterAll(async () => {
-    client?.destroy();
     await stack?.stop();
   });
 

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
@@ -7,6 +6,7 @@ import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from '#lib/engine/ops.js';
 import type { AuditRecord } from '#lib/engine/ports.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
+import { localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
 import { putEntry } from './support/snapshots.js';
 
@@ -28,7 +28,7 @@ async function start() {
     rulesetsPath: RULES,
     clock: () => clock.now,
   });
-  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  const dynamo = localDocumentClient(stack.dynamoEndpoint);
   const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
   const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
   const handler = createOpsHandler({ ops: stack.ops, clock: () => clock.now });
@@ -94,7 +94,6 @@ async function start() {
     put,
     emitted,
     async stop() {
-      dynamo.destroy();
       events.destroy();
       await stack.stop();
     },

@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
@@ -22,7 +21,7 @@ import {
 } from '#lib/engine/ops.js';
 import type { AuditRecord, OpsSignalItem, SignalPublisher } from '#lib/engine/ports.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
@@ -55,7 +54,7 @@ async function startOps() {
     eventPattern: { 'detail-type': ['exit_signal_proposed'] },
     targets: [{ id: 'ops-tooling', invoke: async (e) => void proposed.push(e) }],
   });
-  const dynamo = new DynamoDBClient({ endpoint: stack.dynamoEndpoint });
+  const dynamo = localDocumentClient(stack.dynamoEndpoint);
   const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
   const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
   // The engine's publisher as the functions wire it (PutEvents over aws-json); `events` puts the test's input.
@@ -107,7 +106,6 @@ async function startOps() {
     proposed,
     signals,
     async stop() {
-      dynamo.destroy();
       events.destroy();
       await stack.stop();
     },

@@ -1,6 +1,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { SIGNALS_BY_STATUS_INDEX } from '#lib/adapters/dynamodb/tables.js';
@@ -29,6 +30,7 @@ const row = (id: string, status: SignalStatus, over: Partial<SignalItem> = {}): 
 
 describe('signals table: the by-status index holds open rows only', () => {
   let client: DynamoDBClient;
+  let storeClient: DynamoDocumentClient;
   let doc: DynamoDBDocumentClient;
   let tables: TableNames;
   let engine: DynamoDbEngineStore;
@@ -36,9 +38,9 @@ describe('signals table: the by-status index holds open rows only', () => {
 
   beforeAll(async () => {
     let transactions: boolean;
-    ({ client, doc, tables, transactions } = await freshTables('it-status-index-'));
-    engine = new DynamoDbEngineStore(client, tables, transactions);
-    ops = new DynamoDbOpsStore(client, tables, transactions);
+    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-status-index-'));
+    engine = new DynamoDbEngineStore(storeClient, tables, transactions);
+    ops = new DynamoDbOpsStore(storeClient, tables, transactions);
   }, 60_000);
 
   afterAll(() => client?.destroy());

@@ -22,16 +22,16 @@ describe('capacity meter', () => {
 
   it('totals writes and reads apart, and says how much of the writes is estimated', () => {
     const entries = [
-      { command: 'PutItemCommand', tables: ['state'], units: 9, write: true, estimated: false },
+      { command: 'PutItem', tables: ['state'], units: 9, write: true, estimated: false },
       {
-        command: 'TransactWriteItemsCommand',
+        command: 'TransactWriteItems',
         tables: ['audit', 'state'],
         units: 6,
         write: true,
         estimated: false,
       },
-      { command: 'UpdateItemCommand', tables: ['signals'], units: 3, write: true, estimated: true },
-      { command: 'GetItemCommand', tables: ['state'], units: 2, write: false, estimated: false },
+      { command: 'UpdateItem', tables: ['signals'], units: 3, write: true, estimated: true },
+      { command: 'GetItem', tables: ['state'], units: 2, write: false, estimated: false },
     ];
     expect(totals(entries)).toEqual({ writeUnits: 18, readUnits: 2, estimatedWriteUnits: 3, writes: 3 });
     expect(breakdown(entries)).toBe(
@@ -50,7 +50,7 @@ describe('capacity meter', () => {
     expect(itemKind('audit', { world_id: 'w1', record_id: 'r' })).toBe('audit:record');
     const entries = [
       {
-        command: 'PutItemCommand',
+        command: 'PutItem',
         tables: ['signals'],
         items: ['signals:row'],
         units: 3,
@@ -59,7 +59,7 @@ describe('capacity meter', () => {
         estimated: false,
       },
       {
-        command: 'PutItemCommand',
+        command: 'PutItem',
         tables: ['signals'],
         items: ['signals:row'],
         units: 3,

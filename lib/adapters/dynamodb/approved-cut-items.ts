@@ -1,6 +1,6 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { type ApprovedCut, approvedCutOf } from '#lib/engine/evaluate.js';
 import type { SignalTransition } from '#lib/engine/ports.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
 import { queryAll } from './document.js';
 import { worldPk } from './outbox-items.js';
 
@@ -35,7 +35,7 @@ export function approvedCutPut(
 
 /** The markers of cuts approved in a world since `since` (consistent: the engine's own partition). */
 export async function approvedCutMarkers(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   stateTable: string,
   worldId: string,
   since: string,

@@ -1,22 +1,13 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DynamoDBDocumentClient,
-  QueryCommand,
-  type QueryCommandInput,
-  ScanCommand,
-  type ScanCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { QueryCommandInput, ScanCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '#lib/engine/ports.js';
+import { QueryCommand, ScanCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException } from './client/errors.js';
 import { toStorable } from './storable.js';
-
-/** Wraps a raw client in a document client that drops undefined and keeps numbers as numbers. */
-export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-}
 
 /** Every page of a query (or the first `limit` items). */
 export async function queryAll(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   input: QueryCommandInput,
   limit?: number,
 ): Promise<Record<string, unknown>[]> {
@@ -28,7 +19,7 @@ export async function queryAll(
 
 /** Every page of a scan (or the first `limit` items). */
 export async function scanAll(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   input: ScanCommandInput,
   limit?: number,
 ): Promise<Record<string, unknown>[]> {

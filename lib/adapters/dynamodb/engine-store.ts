@@ -1,5 +1,3 @@
-import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { EpisodeState } from '#lib/engine/episodes.js';
 import { RecordTooLargeError } from '#lib/engine/errors.js';
@@ -17,7 +15,10 @@ import type {
   StuckOutbox,
 } from '#lib/engine/ports.js';
 import type { MarketScopeView } from '#lib/rules/types.js';
-import { auditPut, documentClient, ignoringConditionFailure } from './document.js';
+import { GetCommand, PutCommand, UpdateCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException } from './client/errors.js';
+import { auditPut, ignoringConditionFailure } from './document.js';
 import { CLAIM_RETENTION_SEC, commitEvaluation } from './evaluation-commit.js';
 import { advanceLatest, readLatest, readSnapshotData, readSnapshotWeights } from './latest-snapshot-items.js';
 import { loadMarket, putMarket } from './market-items.js';
@@ -38,16 +39,12 @@ export interface TableNames {
  * the outbox move together.
  */
 export class DynamoDbEngineStore implements EngineStore {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly doc: DynamoDocumentClient,
     private readonly tables: TableNames,
     /** False on backends without transactions (dynalite): writes are then applied in a safe order. */
     private readonly transactions = true,
-  ) {
-    this.doc = documentClient(client);
-  }
+  ) {}
 
   async getEvaluation(worldId: string, evaluationKey: string): Promise<EvaluationRecord | undefined> {
     const out = await this.doc.send(

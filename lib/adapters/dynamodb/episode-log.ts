@@ -1,16 +1,12 @@
-import {
-  BatchGetCommand,
-  type BatchGetCommandOutput,
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  type TransactWriteCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { BatchGetCommandOutput, TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EpisodeState } from '#lib/engine/episodes.js';
+import { BatchGetCommand, DeleteCommand, GetCommand, PutCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
 import { ignoringConditionFailure, queryAll } from './document.js';
 import { worldPk } from './outbox-items.js';
 import { toStorable } from './storable.js';
+
+type BatchGetOutput = Omit<BatchGetCommandOutput, '$metadata'>;
 
 /**
  * Episode changes too many for one transaction (DynamoDB takes 100 items): a world-level lock plus
@@ -93,7 +89,7 @@ interface CommittedLock {
 
 export class EpisodeLog {
   constructor(
-    private readonly doc: DynamoDBDocumentClient,
+    private readonly doc: DynamoDocumentClient,
     private readonly table: string,
   ) {}
 
@@ -141,7 +137,7 @@ export class EpisodeLog {
     for (let i = 0; i < keys.length; i += 100) {
       let pending: Record<string, unknown>[] | undefined = keys.slice(i, i + 100);
       while (pending && pending.length > 0) {
-        const out: BatchGetCommandOutput = await this.doc.send(
+        const out: BatchGetOutput = await this.doc.send(
           new BatchGetCommand({
             RequestItems: {
               [this.table]: { Keys: pending, ConsistentRead: true, ProjectionExpression: 'sk, version' },

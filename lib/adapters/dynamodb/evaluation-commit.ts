@@ -1,15 +1,10 @@
-import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  PutCommand,
-  TransactWriteCommand,
-  type TransactWriteCommandInput,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import type { TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { EvaluationInProgressError } from '#lib/engine/errors.js';
 import type { EvaluationCommit } from '#lib/engine/ports.js';
 import { fitAudit } from './audit-fit.js';
+import { DeleteCommand, PutCommand, TransactWriteCommand, UpdateCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException, TransactionCanceledException } from './client/errors.js';
 import { EpisodeLog, episodePut, lockGuard } from './episode-log.js';
 import { evalSk, PENDING_OUTBOX, packOutbox, worldPk, writeChunks } from './outbox-items.js';
 import { toStorable } from './storable.js';
@@ -24,7 +19,7 @@ type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
 
 /** What a commit writes with: the client, the state and audit tables, and whether the backend has transactions. */
 export interface CommitContext {
-  doc: DynamoDBDocumentClient;
+  doc: DynamoDocumentClient;
   tables: { state: string; audit: string };
   /** False on backends without transactions (dynalite): writes are then applied in a safe order. */
   transactions: boolean;

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapshot.js';
 import type { AdvanceResult, LatestSnapshot, SnapshotHead } from '#lib/engine/ports.js';
 import { joinSnapshot, keptBody, splitSnapshot } from '#lib/engine/records.js';
+import { GetCommand, PutCommand, UpdateCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException } from './client/errors.js';
 import { ignoringConditionFailure } from './document.js';
 import { refusedItem, worldPk } from './outbox-items.js';
 
@@ -42,7 +43,7 @@ const bodySk = (contentDigest: string) => `SNAPSHOT#${contentDigest}`;
  * leaves at most an unreferenced body (TTL) or a registered world without a record (no evaluation).
  */
 export async function advanceLatest(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   latest: LatestSnapshot,
   data: SnapshotData,
@@ -144,7 +145,7 @@ export async function advanceLatest(
  * after we registered and lost.
  */
 async function registerWorld(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   worldId: string,
   record: Pick<LatestSnapshot, 'as_of_ms' | 'body_kept'>,
@@ -177,7 +178,7 @@ function sameOrOlder(
 
 /** The compact record, from either layout (an old full record's head comes from its `data_json`). */
 export async function readLatest(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   worldId: string,
 ): Promise<LatestSnapshot | undefined> {
@@ -214,7 +215,7 @@ export async function readLatest(
  * projection (only the weights kept: undefined).
  */
 export async function readSnapshotData(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   latest: LatestSnapshot,
 ): Promise<SnapshotData | undefined> {
@@ -224,7 +225,7 @@ export async function readSnapshotData(
 
 /** The weights of the snapshot a record names, from whichever body was kept. */
 export async function readSnapshotWeights(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   latest: LatestSnapshot,
 ): Promise<SnapshotData['weights'] | undefined> {
@@ -233,7 +234,7 @@ export async function readSnapshotWeights(
 
 /** The head joined with the body the record points at, whole or a projection. */
 async function readKept(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   latest: LatestSnapshot,
 ): Promise<SnapshotData | undefined> {

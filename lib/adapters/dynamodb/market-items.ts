@@ -1,14 +1,15 @@
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { AdvanceResult } from '#lib/engine/ports.js';
 import type { MarketScopeView } from '#lib/rules/types.js';
+import { GetCommand, PutCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException } from './client/errors.js';
 
 /** The latest market view per scope (`MARKET#<scope>` / `LATEST` in the state table): newer views replace older ones. */
 
 const marketPk = (scope: string) => `MARKET#${scope}`;
 
 export async function putMarket(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   view: MarketScopeView & { source_event_id: string },
 ): Promise<AdvanceResult> {
@@ -47,7 +48,7 @@ export async function putMarket(
 }
 
 export async function loadMarket(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   scopes: readonly string[],
 ): Promise<Map<string, MarketScopeView>> {

@@ -1,17 +1,4 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
-import {
-  DeleteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-  type UpdateCommandInput,
-} from '@aws-sdk/lib-dynamodb';
+import type { UpdateCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type { EpisodeState } from '#lib/engine/episodes.js';
 import type {
@@ -24,7 +11,16 @@ import type {
   SignalTransition,
 } from '#lib/engine/ports.js';
 import { approvedCutPut } from './approved-cut-items.js';
-import { auditPut, documentClient, queryAll, scanAll } from './document.js';
+import {
+  DeleteCommand,
+  GetCommand,
+  PutCommand,
+  TransactWriteCommand,
+  UpdateCommand,
+} from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException, TransactionCanceledException } from './client/errors.js';
+import { auditPut, queryAll, scanAll } from './document.js';
 import type { TableNames } from './engine-store.js';
 import { outboxPart } from './outbox-items.js';
 import { fromStoredRow, isIndexedStatus, statusCondition, statusUpdate } from './signal-rows.js';
@@ -78,16 +74,12 @@ function toMute(item: Record<string, unknown>): MuteRecord {
  * state-table items, the audit trail is append-only.
  */
 export class DynamoDbOpsStore implements OpsStore {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly doc: DynamoDocumentClient,
     private readonly tables: TableNames,
     /** False on backends without transactions (dynalite): the change, then its audit record. */
     private readonly transactions = true,
-  ) {
-    this.doc = documentClient(client);
-  }
+  ) {}
 
   async getSignal(signalId: string): Promise<OpsSignalItem | undefined> {
     const out = await this.doc.send(

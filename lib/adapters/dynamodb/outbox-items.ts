@@ -1,14 +1,10 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  PutCommand,
-  QueryCommand,
-  type UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type { ClaimResult, EvaluationRecord, SignalItem, StuckOutbox } from '#lib/engine/ports.js';
+import { PutCommand, QueryCommand, type UpdateCommand } from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException } from './client/errors.js';
 import { queryAll } from './document.js';
 import { toStorable } from './storable.js';
 import { STATE_PENDING_OUTBOX_INDEX } from './tables.js';
@@ -104,7 +100,7 @@ export function outboxPart(
 
 /** Writes the chunk items of an outbox (plain puts: rewriting one with the same content is harmless). */
 export async function writeChunks(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   at: { worldId: string; evaluationKey: string; owner: string; expiresAt: number },
   chunks: PackedOutbox['chunks'],
@@ -129,7 +125,7 @@ export async function writeChunks(
 
 /** The evaluation record from its item, reading the committed owner's chunks when there are any. */
 export async function readEvaluation(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   worldId: string,
   evaluationKey: string,
@@ -220,7 +216,7 @@ export function refusedRecord(
 }
 
 /** Runs a conditional update; false when its condition failed. */
-export async function conditional(doc: DynamoDBDocumentClient, update: UpdateCommand): Promise<boolean> {
+export async function conditional(doc: DynamoDocumentClient, update: UpdateCommand): Promise<boolean> {
   try {
     await doc.send(update);
     return true;
@@ -232,7 +228,7 @@ export async function conditional(doc: DynamoDBDocumentClient, update: UpdateCom
 
 /** Pending outboxes whose lease ended before `nowMs`, through the sparse index. */
 export async function queryStuck(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   nowMs: number,
   limit: number,

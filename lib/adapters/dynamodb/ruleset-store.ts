@@ -1,19 +1,15 @@
-import {
-  ConditionalCheckFailedException,
-  type DynamoDBClient,
-  TransactionCanceledException,
-} from '@aws-sdk/client-dynamodb';
+import type { AuditRecord } from '#lib/engine/ports.js';
+import type { PendingRuleSet, RuleSetStore, StoredRuleSet } from '#lib/rulesets/store.js';
 import {
   DeleteCommand,
-  type DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
   QueryCommand,
   TransactWriteCommand,
-} from '@aws-sdk/lib-dynamodb';
-import type { AuditRecord } from '#lib/engine/ports.js';
-import type { PendingRuleSet, RuleSetStore, StoredRuleSet } from '#lib/rulesets/store.js';
-import { auditPut, documentClient } from './document.js';
+} from './client/commands.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
+import { ConditionalCheckFailedException, TransactionCanceledException } from './client/errors.js';
+import { auditPut } from './document.js';
 
 /**
  * The rule-set store in the state table, beside the engine's own bookkeeping, under a partition of
@@ -46,15 +42,11 @@ function cancelledByConditions(error: TransactionCanceledException): boolean {
 }
 
 export class DynamoDbRuleSetStore implements RuleSetStore {
-  private readonly doc: DynamoDBDocumentClient;
-
   constructor(
-    client: DynamoDBClient,
+    private readonly doc: DynamoDocumentClient,
     private readonly tables: { state: string; audit: string },
     private readonly transactions = true,
-  ) {
-    this.doc = documentClient(client);
-  }
+  ) {}
 
   async current(worldId: string): Promise<StoredRuleSet | undefined> {
     const out = await this.doc.send(

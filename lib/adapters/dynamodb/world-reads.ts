@@ -1,4 +1,3 @@
-import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { EpisodeState } from '#lib/engine/episodes.js';
 import {
   type ApprovedCut,
@@ -9,6 +8,7 @@ import {
 } from '#lib/engine/evaluate.js';
 import type { ListedWorld } from '#lib/engine/ports.js';
 import { approvedCutMarkers } from './approved-cut-items.js';
+import type { DynamoDocumentClient } from './client/document-client.js';
 import { queryAll } from './document.js';
 import { EpisodeLog } from './episode-log.js';
 import { worldPk } from './outbox-items.js';
@@ -24,10 +24,7 @@ const WORLDS_PK = 'WORLDS';
  * `body_kept` its latest record had when it was registered or last changed: one query over items of
  * a few dozen bytes, which both listings share.
  */
-export async function listWorldsForMarket(
-  doc: DynamoDBDocumentClient,
-  table: string,
-): Promise<ListedWorld[]> {
+export async function listWorldsForMarket(doc: DynamoDocumentClient, table: string): Promise<ListedWorld[]> {
   const items = await queryAll(doc, {
     TableName: table,
     KeyConditionExpression: 'pk = :pk',
@@ -43,12 +40,12 @@ export async function listWorldsForMarket(
     .sort((a, b) => (a.world_id < b.world_id ? -1 : a.world_id > b.world_id ? 1 : 0));
 }
 
-export async function listWorlds(doc: DynamoDBDocumentClient, table: string): Promise<string[]> {
+export async function listWorlds(doc: DynamoDocumentClient, table: string): Promise<string[]> {
   return (await listWorldsForMarket(doc, table)).map((w) => w.world_id);
 }
 
 export async function loadEpisodes(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   table: string,
   worldId: string,
 ): Promise<Map<string, EpisodeState>> {
@@ -69,11 +66,7 @@ export async function loadEpisodes(
   return map;
 }
 
-export async function loadMutes(
-  doc: DynamoDBDocumentClient,
-  table: string,
-  worldId: string,
-): Promise<Mute[]> {
+export async function loadMutes(doc: DynamoDocumentClient, table: string, worldId: string): Promise<Mute[]> {
   const items = await queryAll(doc, {
     TableName: table,
     KeyConditionExpression: 'pk = :pk AND begins_with(sk, :prefix)',
@@ -84,7 +77,7 @@ export async function loadMutes(
 }
 
 export async function loadApprovedCuts(
-  doc: DynamoDBDocumentClient,
+  doc: DynamoDocumentClient,
   tables: { signals: string; state: string },
   worldId: string,
   since: string,

@@ -1,12 +1,11 @@
 import { once } from 'node:events';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { bridgeRecord, type PipeKafkaRecord } from '#lib/controlbus/pipe-definition.js';
 import { DataDirLockedError } from '#lib/local/data-dir-lock.js';
 import { appendDeadLetter, DEAD_LETTERS_FILE } from '#lib/local/dead-letter-log.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { opsActionsSince } from '#lib/local/ops-action-tail.js';
@@ -63,11 +62,7 @@ function narrate(stack: LocalStack, print: (line: string) => void, verbose: bool
 
 /** Prints each new ops action from the audit trail, every few seconds, until stopped. */
 function tailOpsActions(stack: LocalStack, print: (line: string) => void): () => void {
-  const client = new DynamoDBClient({
-    endpoint: stack.dynamoEndpoint,
-    region: LOCAL_REGION,
-    credentials: LOCAL_CREDENTIALS,
-  });
+  const doc = localDocumentClient(stack.dynamoEndpoint);
   // The scan includes `since` itself (records of that millisecond may still arrive); seen ones are skipped.
   let since = new Date().toISOString();
   let seenAtSince = new Set<string>();
@@ -75,7 +70,7 @@ function tailOpsActions(stack: LocalStack, print: (line: string) => void): () =>
   const timer = setInterval(() => {
     if (busy) return;
     busy = true;
-    opsActionsSince(client, stack.tables.audit, since)
+    opsActionsSince(doc, stack.tables.audit, since)
       .then((records) => {
         for (const r of records) {
           const id = String(r.record_id);
@@ -95,7 +90,6 @@ function tailOpsActions(stack: LocalStack, print: (line: string) => void): () =>
   }, OPS_TAIL_MS);
   return () => {
     clearInterval(timer);
-    client.destroy();
   };
 }
 

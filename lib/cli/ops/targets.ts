@@ -3,9 +3,13 @@ import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { DynamoDBClient, ListTablesCommand } from '@aws-sdk/client-dynamodb';
 import { GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
 import { fromNodeProviderChain } from '@aws-sdk/credential-providers';
+import { ScanCommand } from '#lib/adapters/dynamodb/client/commands.js';
+import {
+  type DynamoDocumentClient,
+  dynamoDocumentClient,
+} from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
@@ -117,16 +121,17 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
     accessKeyId: typeof env.AWS_ACCESS_KEY_ID === 'string' ? env.AWS_ACCESS_KEY_ID : 'local',
     secretAccessKey: typeof env.AWS_SECRET_ACCESS_KEY === 'string' ? env.AWS_SECRET_ACCESS_KEY : 'local',
   };
-  const dynamo = new DynamoDBClient({
+  const dynamo = dynamoDocumentClient({
     endpoint: get('DYNAMODB_ENDPOINT'),
     region,
-    credentials,
+    credentials: () => credentials,
     maxAttempts: 1,
   });
   try {
-    await dynamo.send(new ListTablesCommand({ Limit: 1 }), { abortSignal: AbortSignal.timeout(3_000) });
+    await dynamo.send(new ScanCommand({ TableName: get('STATE_TABLE_NAME'), Limit: 1 }), {
+      signal: AbortSignal.timeout(3_000),
+    });
   } catch (error) {
-    dynamo.destroy();
     throw new OpsCliError(
       `${notRunning} (DynamoDB at ${get('DYNAMODB_ENDPOINT')}: ${(error as Error).message || (error as Error).name})`,
     );
@@ -170,7 +175,7 @@ async function openLocalTarget(file: string): Promise<OpsTarget> {
     ops,
     decide: (cmd) => runOpsCommand(ops, cmd, actor, Date.now()),
     close() {
-      dynamo.destroy();
+      // Nothing to release: both clients' keep-alive sockets are unref'd, so the CLI exits when done.
     },
   };
 }
@@ -206,8 +211,15 @@ export async function stackOutputs(cf: CloudFormationClient, name: string): Prom
 /** A deployed stack as the caller sees it: their credentials, who they are (audited as the actor), its outputs. */
 export interface OpenedStack {
   cfg: { region?: string; credentials: ReturnType<typeof fromNodeProviderChain> };
+  /** The region the SDK resolved (the flag, else the environment or profile). */
+  region: string;
   actor: string;
   outputs: Record<string, string>;
+}
+
+/** The stores' document client on a deployed stack's tables, with the caller's credential chain. */
+export function stackDocumentClient(opened: OpenedStack): DynamoDocumentClient {
+  return dynamoDocumentClient({ region: opened.region, credentials: opened.cfg.credentials });
 }
 
 /**
@@ -221,7 +233,7 @@ export async function openStack(stack: string, region: string | undefined): Prom
   const sts = new STSClient(cfg);
   try {
     const actor = (await sts.send(new GetCallerIdentityCommand({}))).Arn ?? 'unknown';
-    return { cfg, actor, outputs: await stackOutputs(cf, stack) };
+    return { cfg, region: await cf.config.region(), actor, outputs: await stackOutputs(cf, stack) };
   } catch (error) {
     if (error instanceof OpsCliError) throw error;
     throw new OpsCliError(
@@ -237,11 +249,12 @@ export async function openStack(stack: string, region: string | undefined): Prom
 }
 
 async function openAwsTarget(stack: string, region: string | undefined): Promise<OpsTarget> {
-  const { cfg, actor, outputs } = await openStack(stack, region);
+  const opened = await openStack(stack, region);
+  const { cfg, actor, outputs } = opened;
   const { credentials } = cfg;
   const url = new URL(outputs.OpsCommandUrl!);
   const urlRegion = /\.lambda-url\.([a-z0-9-]+)\.on\.aws$/.exec(url.hostname)?.[1];
-  const dynamo = new DynamoDBClient(cfg);
+  const dynamo = stackDocumentClient(opened);
   const ops = new OpsService({
     // ops-read reads the signals and audit tables; mutes live in the state table, so they are listed via the URL.
     store: new DynamoDbOpsStore(dynamo, {
@@ -262,14 +275,12 @@ async function openAwsTarget(stack: string, region: string | undefined): Promise
     leaseMs: 60_000,
     auditRetentionDays: 2555,
   });
-  const client = new SignedOpsClient(url, urlRegion ?? region ?? (await dynamo.config.region()), credentials);
+  const client = new SignedOpsClient(url, urlRegion ?? region ?? opened.region, credentials);
   return {
     description: `stack ${stack} (${url.hostname})`,
     actor,
     ops,
     decide: (cmd) => client.send(cmd),
-    close() {
-      dynamo.destroy();
-    },
+    close() {},
   };
 }

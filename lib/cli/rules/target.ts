@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { userInfo } from 'node:os';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { dynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
 import { RuleSetPublisher } from '#lib/rulesets/publish.js';
 import type { RuleSetStore } from '#lib/rulesets/store.js';
 import { OpsCliError } from '../ops/signed-client.js';
-import { findEndpointsFile, openStack, type TargetFlags } from '../ops/targets.js';
+import { findEndpointsFile, openStack, stackDocumentClient, type TargetFlags } from '../ops/targets.js';
 
 /**
  * Where `rules publish|approve|reject|history` go: the local runtime the ops CLI finds (its
@@ -83,10 +83,10 @@ async function openLocal(given: string | undefined, bundledDir: string | undefin
         );
     }
   }
-  const dynamo = new DynamoDBClient({
+  const dynamo = dynamoDocumentClient({
     endpoint: String(env.DYNAMODB_ENDPOINT),
     region: typeof env.AWS_REGION === 'string' ? env.AWS_REGION : 'us-east-1',
-    credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
+    credentials: () => ({ accessKeyId: 'local', secretAccessKey: 'local' }),
     maxAttempts: 1,
   });
   const store = new DynamoDbRuleSetStore(
@@ -102,7 +102,7 @@ async function openLocal(given: string | undefined, bundledDir: string | undefin
     `local:${userInfo().username}`,
     store,
     dir,
-    () => dynamo.destroy(),
+    () => undefined,
   );
 }
 
@@ -111,16 +111,16 @@ async function openAws(
   region: string | undefined,
   bundledDir: string | undefined,
 ): Promise<RuleSetTarget> {
-  const { cfg, actor, outputs } = await openStack(stack, region);
+  const opened = await openStack(stack, region);
+  const { actor, outputs } = opened;
   if (!outputs.StateTableName || !outputs.AuditTableName)
     throw new OpsCliError(
       `stack ${stack} has no StateTableName/AuditTableName output; is it the exit engine?`,
     );
-  const dynamo = new DynamoDBClient(cfg);
-  const store = new DynamoDbRuleSetStore(dynamo, {
+  const store = new DynamoDbRuleSetStore(stackDocumentClient(opened), {
     state: outputs.StateTableName,
     audit: outputs.AuditTableName,
   });
   // The deployed functions bundle this checkout's rule sets (cdk deploy): the same folder is the fallback.
-  return build(`stack ${stack}`, actor, store, bundledDir ?? 'rulesets', () => dynamo.destroy());
+  return build(`stack ${stack}`, actor, store, bundledDir ?? 'rulesets', () => undefined);
 }

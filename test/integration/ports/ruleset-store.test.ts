@@ -5,7 +5,7 @@ import { inject } from 'vitest';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import type { AuditRecord } from '#lib/engine/ports.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { ruleSetStoreContract } from '#test/support/ports/ruleset-store-contract.js';
 
 /** The DynamoDB rule-set store, on fresh tables of DynamoDB Local for every test. */
@@ -19,7 +19,11 @@ ruleSetStoreContract('DynamoDbRuleSetStore', async () => {
   await createTables(client, tables);
   const doc = DynamoDBDocumentClient.from(client);
   return {
-    store: new DynamoDbRuleSetStore(client, tables, inject('dynamoKind') === 'dynamodb-local'),
+    store: new DynamoDbRuleSetStore(
+      localDocumentClient(inject('dynamoEndpoint')),
+      tables,
+      inject('dynamoKind') === 'dynamodb-local',
+    ),
     audit: async () =>
       (((await doc.send(new ScanCommand({ TableName: tables.audit }))).Items ?? []) as AuditRecord[]).sort(
         (a, b) => order(a.record_id) - order(b.record_id),

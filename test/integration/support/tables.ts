@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { LocalStack } from '#lib/local/local-stack.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
@@ -57,8 +58,11 @@ export function tableReader(stack: LocalStack) {
 
 /** A client on the run's DynamoDB Local and a fresh set of the engine's tables under their own prefix. */
 export async function freshTables(prefix: string): Promise<{
+  /** The SDK's client (table creation) and document client: tests seed and read items through the SDK. */
   client: DynamoDBClient;
   doc: DynamoDBDocumentClient;
+  /** The stores' own document client, as the functions build it. */
+  storeClient: DynamoDocumentClient;
   tables: TableNames;
   transactions: boolean;
 }> {
@@ -72,6 +76,7 @@ export async function freshTables(prefix: string): Promise<{
   return {
     client,
     doc: DynamoDBDocumentClient.from(client),
+    storeClient: localDocumentClient(inject('dynamoEndpoint')),
     tables,
     transactions: inject('dynamoKind') === 'dynamodb-local',
   };

@@ -6,7 +6,7 @@ import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
 import type { AuditRecord, SignalItem } from '#lib/engine/ports.js';
-import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
+import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { EngineStoreSubject } from './engine-store-contract.js';
 import type { OpsStoreSubject } from './ops-store-contract.js';
 
@@ -25,7 +25,7 @@ export async function dynamoEngineStore(
   const doc = DynamoDBDocumentClient.from(client);
   const scan = async (table: string) => (await doc.send(new ScanCommand({ TableName: table }))).Items ?? [];
   return {
-    store: new DynamoDbEngineStore(client, tables, transactions),
+    store: new DynamoDbEngineStore(localDocumentClient(endpoint), tables, transactions),
     signals: async () =>
       // In the domain's shape: a closed status is stored in `final_status` (signal-rows.ts).
       ((await scan(tables.signals)).map(fromStoredRow) as unknown as SignalItem[]).sort((a, b) =>
@@ -58,10 +58,11 @@ export async function dynamoOpsStore(endpoint: string, transactions: boolean): P
   });
   const tables = tableNames(`it-port-ops-${randomUUID().slice(0, 8)}-`);
   await createTables(client, tables);
-  const engine = new DynamoDbEngineStore(client, tables, transactions);
+  const stores = localDocumentClient(endpoint);
+  const engine = new DynamoDbEngineStore(stores, tables, transactions);
   const doc = DynamoDBDocumentClient.from(client);
   return {
-    store: new DynamoDbOpsStore(client, tables, transactions),
+    store: new DynamoDbOpsStore(stores, tables, transactions),
     putSignals: (items) => engine.putSignals(items),
     putOutbox: async (world, key, events) => {
       await doc.send(

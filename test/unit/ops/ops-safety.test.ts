@@ -1,5 +1,5 @@
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { TransactionCanceledException } from '#lib/adapters/dynamodb/client/errors.js';
 import { cancelledByConditions } from '#lib/adapters/dynamodb/ops-store.js';
 import { EvaluationInProgressError, PublishError } from '#lib/engine/errors.js';
 import { decideApproval, didYouMean, OpsConflictError, OpsService } from '#lib/engine/ops.js';
@@ -104,9 +104,10 @@ describe('didYouMean', () => {
 describe('cancelledByConditions', () => {
   const cancelled = (...codes: string[]) =>
     new TransactionCanceledException({
+      code: 'TransactionCanceledException',
       message: 'cancelled',
-      $metadata: {},
-      CancellationReasons: codes.map((Code) => ({ Code })),
+      status: 400,
+      fields: { CancellationReasons: codes.map((Code) => ({ Code })) },
     });
 
   it('is true only when the named items failed their conditions', () => {
