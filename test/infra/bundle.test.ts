@@ -36,11 +36,13 @@ describe('EngineFunction bundle', () => {
     // The rule sets beside it, compiled: every bundled world, as the YAML loader reads them.
     const compiled = readCompiledRuleSets(join(dir, COMPILED_RULESETS_FILE)).all();
     expect(compiled).toEqual(loadRuleSetDirectory(join(PROJECT_ROOT, 'rulesets')).all());
-    // The SDK's default credential chain is swapped for the environment (lambda-credentials.ts)…
+    // No SDK client is built at init (the stores sign their calls with the environment's credentials), so
+    // no credential chain is loaded then; where an SDK client is built lazily, its default chain is swapped
+    // for the environment (lambda-credentials.ts; checked in every chunk below)…
     const loadedAtInit = staticallyImported(dir, 'index.mjs');
     const initCode = loadedAtInit.map((file) => readFileSync(join(dir, file), 'utf8')).join('\n');
     expect(initCode.includes('Could not load credentials from any providers')).toBe(false);
-    expect(initCode.includes('the Lambda bundle reads credentials only from the environment')).toBe(true);
+    expect(initCode.includes('the Lambda bundle reads credentials only from the environment')).toBe(false);
     // …the Tracer's X-Ray capture and the YAML parser (for published rule sets) are chunks of their own,
     // loaded only where needed, and no file has legal comments.
     const chunks = readdirSync(join(dir, 'chunks'))
@@ -51,6 +53,7 @@ describe('EngineFunction bundle', () => {
     expect(code.includes('YAMLException')).toBe(false);
     expect(chunks.filter((chunk) => chunk.includes('YAMLException'))).toHaveLength(1);
     for (const file of [code, ...chunks]) expect(/\/\*!|@license/.test(file)).toBe(false);
+    for (const file of chunks) expect(file.includes('Could not load credentials from any providers')).toBe(false);
     // semver is aliased to the one function aws-xray-sdk-core calls (lib/adapters/xray-semver.ts).
     for (const file of [code, ...chunks]) expect(file.includes('Invalid Version')).toBe(false);
     // The maps name sources relative to the project (what lib/source-mapped-stack.ts prints), not by the
@@ -91,6 +94,18 @@ describe('EngineFunction bundle', () => {
     expect(allSources.filter((source) => /node_modules\/zod\/v4\/core\/.*json-schema/.test(source))).toEqual(
       [],
     );
+    // The stores' DynamoDB client is our own over fetch (lib/adapters/dynamodb/client): no file a cold
+    // start loads holds the SDK's DynamoDB client, lib-dynamodb, its codec, endpoint discovery or the SDK's
+    // Node HTTP handler; the document client and its marshalling (util-dynamodb) are there.
+    expect(
+      initSources.filter((source) =>
+        /node_modules\/(@aws-sdk\/(client-dynamodb|lib-dynamodb|dynamodb-codec|endpoint-cache|middleware-endpoint-discovery)|@smithy\/node-http-handler|mnemonist)\//.test(
+          source,
+        ),
+      ),
+    ).toEqual([]);
+    expect(initSources).toContain('lib/adapters/dynamodb/client/document-client.ts');
+    expect(initSources.some((source) => source.includes('node_modules/@aws-sdk/util-dynamodb/'))).toBe(true);
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
