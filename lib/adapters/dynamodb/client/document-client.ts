@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AwsJsonCallOptions,
   type AwsJsonClient,
@@ -46,11 +47,13 @@ export class DynamoDocumentClient {
   constructor(json: AwsJsonClient) {
     this.sendCall = async ({ operation, input, options }) => {
       const fields = ATTRIBUTE_FIELDS[operation];
-      const out = await json.call<Record<string, unknown>>(
-        operation,
-        convertFields(input, fields.input, toWireValue),
-        options,
-      );
+      const wire = convertFields(input, fields.input, toWireValue);
+      // The SDK fills a transaction's idempotency token when the caller gives none; aws-json sends the one
+      // body on every attempt, so a retry of a transaction that was applied (its answer lost) succeeds
+      // again instead of failing its own conditions.
+      if (operation === 'TransactWriteItems' && wire.ClientRequestToken === undefined)
+        wire.ClientRequestToken = randomUUID();
+      const out = await json.call<Record<string, unknown>>(operation, wire, options);
       return convertFields(out, fields.output, fromWireValue);
     };
   }
