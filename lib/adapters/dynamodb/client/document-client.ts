@@ -37,7 +37,7 @@ export type DocumentMiddleware = (next: DocumentSend) => DocumentSend;
 
 /**
  * The stores' DynamoDB document client: lib-dynamodb's commands and shapes (plain JS values in and out,
- * undefined dropped, numbers as JS numbers) over aws-json (one SigV4-signed `fetch` per attempt, the
+ * undefined dropped, numbers as JS numbers) over aws-json (one SigV4-signed HTTPS request per attempt, the
  * SDK's standard retries, error documents into named errors) instead of the SDK's client, whose core was
  * most of a cold start's bundle and init.
  */

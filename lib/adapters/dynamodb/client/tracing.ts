@@ -5,7 +5,7 @@ import type { DocumentCall, DocumentMiddleware } from './document-client.js';
 /**
  * Each DynamoDB call as an X-Ray subsegment, as the SDK client's capture recorded it
  * (`captureAWSv3Client`): named `DynamoDB`, namespace `aws`, with the operation, region and table(s), and
- * the error, throttle or fault flag of a refusal. The Tracer's own `fetch` instrumentation adds the HTTP
+ * the error, throttle or fault flag of a refusal. The Tracer's own HTTP instrumentation (`captureHTTPsGlobal`) adds the HTTP
  * call (by host) inside it, one per attempt. Outside an invocation (no segment) calls pass untraced.
  */
 export function tracedDynamoCalls(tracer: Tracer, region: string): DocumentMiddleware {
