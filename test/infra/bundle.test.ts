@@ -53,7 +53,8 @@ describe('EngineFunction bundle', () => {
     expect(code.includes('YAMLException')).toBe(false);
     expect(chunks.filter((chunk) => chunk.includes('YAMLException'))).toHaveLength(1);
     for (const file of [code, ...chunks]) expect(/\/\*!|@license/.test(file)).toBe(false);
-    for (const file of chunks) expect(file.includes('Could not load credentials from any providers')).toBe(false);
+    for (const file of chunks)
+      expect(file.includes('Could not load credentials from any providers')).toBe(false);
     // semver is aliased to the one function aws-xray-sdk-core calls (lib/adapters/xray-semver.ts).
     for (const file of [code, ...chunks]) expect(file.includes('Invalid Version')).toBe(false);
     // The maps name sources relative to the project (what lib/source-mapped-stack.ts prints), not by the
@@ -94,15 +95,19 @@ describe('EngineFunction bundle', () => {
     expect(allSources.filter((source) => /node_modules\/zod\/v4\/core\/.*json-schema/.test(source))).toEqual(
       [],
     );
-    // The stores' DynamoDB client is our own over fetch (lib/adapters/dynamodb/client): no file a cold
+    // The stores' DynamoDB client is our own over aws-json (lib/adapters/dynamodb/client): no file a cold
     // start loads holds the SDK's DynamoDB client, lib-dynamodb, its codec, endpoint discovery or the SDK's
-    // Node HTTP handler; the document client and its marshalling (util-dynamodb) are there.
+    // Node HTTP handler, no lazy chunk the SDK's DynamoDB client or lib-dynamodb; the document client and
+    // its marshalling (util-dynamodb) are loaded at init.
     expect(
       initSources.filter((source) =>
         /node_modules\/(@aws-sdk\/(client-dynamodb|lib-dynamodb|dynamodb-codec|endpoint-cache|middleware-endpoint-discovery)|@smithy\/node-http-handler|mnemonist)\//.test(
           source,
         ),
       ),
+    ).toEqual([]);
+    expect(
+      allSources.filter((source) => /node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//.test(source)),
     ).toEqual([]);
     expect(initSources).toContain('lib/adapters/dynamodb/client/document-client.ts');
     expect(initSources.some((source) => source.includes('node_modules/@aws-sdk/util-dynamodb/'))).toBe(true);
