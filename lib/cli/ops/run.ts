@@ -23,7 +23,13 @@ export async function withTarget(
     }
     const e = error as Error & { code?: string; cause?: { code?: string } };
     const code = e.code ?? e.cause?.code;
-    if (code === 'ECONNREFUSED' || e.name === 'TimeoutError' || e.name === 'AbortError') {
+    // aws-json's AwsTransportError (no answer from the stores' DynamoDB) carries the socket error as its cause.
+    if (
+      code === 'ECONNREFUSED' ||
+      e.name === 'TimeoutError' ||
+      e.name === 'AbortError' ||
+      e.name === 'AwsTransportError'
+    ) {
       console.error(
         `exit-engine ${name}: ${target?.description ?? 'the target'} is not answering (${code ?? e.name}); is it running?`,
       );

@@ -125,7 +125,8 @@ export async function runPublishSubcommand(sub: PublishSubcommand, argv: string[
     }
     const e = error as Error & { code?: string; cause?: { code?: string } };
     const code = e.code ?? e.cause?.code;
-    if (code === 'ECONNREFUSED' || e.name === 'TimeoutError') {
+    // aws-json's AwsTransportError (no answer from the stores' DynamoDB) carries the socket error as its cause.
+    if (code === 'ECONNREFUSED' || e.name === 'TimeoutError' || e.name === 'AwsTransportError') {
       console.error(
         `exit-engine rules ${sub}: ${target?.description ?? 'the target'} is not answering (${code ?? e.name})`,
       );
