@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { breakdown, itemKind, itemSizeBytes, totals, writeUnitsFor } from '../../bench/capacity-meter.js';
+import { PutCommand } from '#lib/adapters/dynamodb/client/commands.js';
+import { dynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
+import {
+  breakdown,
+  itemKind,
+  itemSizeBytes,
+  meterClient,
+  totals,
+  writeUnitsFor,
+} from '../../bench/capacity-meter.js';
+import { startStubDynamoDb } from './dynamodb-client/stub-dynamodb.js';
 
 /** The write-units bench's arithmetic, against DynamoDB's billing rules (read-write-operations docs). */
 describe('capacity meter', () => {
@@ -69,5 +79,59 @@ describe('capacity meter', () => {
       },
     ];
     expect(breakdown(entries)).toBe('PutItem [signals:row]: 6 (2×, 4 of it indexes)');
+  });
+});
+
+describe('meterClient', () => {
+  it('asks every call of the document client for its consumed capacity, and estimates a refused write', async () => {
+    const stub = await startStubDynamoDb();
+    try {
+      const doc = dynamoDocumentClient({
+        endpoint: stub.endpoint,
+        region: 'us-east-1',
+        credentials: () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
+        maxAttempts: 1,
+      });
+      const meter = meterClient(doc);
+      const put = { TableName: 'state', Item: { pk: 'WORLD#w', sk: 'EVAL#1', body: 'x' } };
+      stub.answer(200, {
+        ConsumedCapacity: {
+          TableName: 'state',
+          CapacityUnits: 5,
+          GlobalSecondaryIndexes: { 'by-x': { CapacityUnits: 2 } },
+        },
+      });
+      await doc.send(new PutCommand(put));
+      expect(stub.requests.at(-1)?.body).toMatchObject({ ReturnConsumedCapacity: 'INDEXES' });
+      stub.answer(400, {
+        __type: 'com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException',
+        message: 'The conditional request failed',
+        Item: { pk: { S: 'WORLD#w' }, sk: { S: 'EVAL#1' }, big: { S: 'y'.repeat(3000) } },
+      });
+      await expect(
+        doc.send(new PutCommand({ ...put, ConditionExpression: 'attribute_not_exists(pk)' })),
+      ).rejects.toThrow('The conditional request failed');
+      expect(meter.entries).toEqual([
+        {
+          command: 'PutItem',
+          tables: ['state'],
+          items: ['state:EVAL'],
+          units: 5,
+          indexUnits: 2,
+          write: true,
+          estimated: false,
+        },
+        {
+          command: 'PutItem',
+          tables: ['state'],
+          items: ['state:EVAL'],
+          units: 3,
+          write: true,
+          estimated: true,
+        },
+      ]);
+    } finally {
+      await stub.close();
+    }
   });
 });
