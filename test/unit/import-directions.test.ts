@@ -128,6 +128,36 @@ describe('import directions', () => {
     expect(bad).toEqual([]);
   });
 
+  it("the stores reach DynamoDB only through our document client: no value import of the SDK's DynamoDB client or lib-dynamodb outside the local runtime, the CLI and table creation", () => {
+    // Type imports cost nothing (lib-dynamodb's shapes are the document client's); the local runtime,
+    // the CLI and create-tables.ts keep the SDK for table creation, TTL and local scans.
+    const allowed = (file: string) =>
+      file.startsWith('lib/local/') ||
+      file.startsWith('lib/cli/') ||
+      file === 'lib/adapters/dynamodb/create-tables.ts';
+    const valueImport =
+      /\bimport\s+(?!type\b)[^;]*?\bfrom\s*['"](@aws-sdk\/(?:client-dynamodb|lib-dynamodb))['"]/g;
+    const bad: string[] = [];
+    let scanned = 0;
+    for (const root of ['lib', 'functions']) {
+      for (const file of sourceFiles(root)) {
+        scanned++;
+        if (allowed(file)) continue;
+        for (const m of readFileSync(join(REPO, file), 'utf8').matchAll(valueImport))
+          bad.push(`${file} -> ${m[1]}`);
+      }
+    }
+    expect(scanned).toBeGreaterThan(100);
+    expect(bad).toEqual([]);
+    expect(
+      [
+        ..."import { GetCommand } from '@aws-sdk/lib-dynamodb';\nimport type { X } from '@aws-sdk/client-dynamodb';".matchAll(
+          valueImport,
+        ),
+      ].map((m) => m[1]),
+    ).toEqual(['@aws-sdk/lib-dynamodb']);
+  });
+
   it('a relative import stays in its room; one that leaves it uses a #subpath (#lib/…, #test/…)', () => {
     // A room is a top-level folder and its first subfolder (lib/rules, test/unit); functions is one room.
     const roomOf = (file: string) =>
