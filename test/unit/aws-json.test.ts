@@ -1,5 +1,4 @@
-import http, { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   type AwsJsonClientOptions,
@@ -8,6 +7,11 @@ import {
   awsJsonClient,
   type ServiceFault,
 } from '#lib/adapters/aws-json.js';
+import {
+  type ScriptedAwsService,
+  type ScriptedReply,
+  startScriptedAwsService,
+} from '../support/scripted-aws-service.js';
 
 const PROTOCOL = {
   signingName: 'dynamodb',
@@ -16,58 +20,31 @@ const PROTOCOL = {
   jsonVersion: '1.0',
 } as const;
 
-interface Seen {
-  target: string | undefined;
-  contentType: string | undefined;
-  authorization: string | undefined;
-  token: string | undefined;
-  body: string;
-}
-
 /**
- * No AWS service can fail on demand here: a loopback stand-in answers each request with the next scripted
- * reply (a status and body, a hang, or a dropped connection), as a JSON-protocol service would.
+ * No AWS service can fail on demand here: a loopback stand-in (test/support/scripted-aws-service.ts)
+ * answers each request with the next scripted reply (a status and body, a hang, or a dropped connection),
+ * as a JSON-protocol service would.
  */
-type Reply = { status: number; body: string; headers?: Record<string, string> } | 'hang' | 'drop';
-
 describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
-  const seen: Seen[] = [];
-  let script: Reply[] = [];
-  const hung: ServerResponse[] = [];
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (c) => {
-      body += c;
-    });
-    req.on('end', () => {
-      seen.push({
-        target: req.headers['x-amz-target'] as string | undefined,
-        contentType: req.headers['content-type'],
-        authorization: req.headers.authorization,
-        token: req.headers['x-amz-security-token'] as string | undefined,
-        body,
-      });
-      const reply = script.shift() ?? { status: 200, body: '{}' };
-      if (reply === 'hang') return void hung.push(res);
-      if (reply === 'drop') return void req.socket.destroy();
-      res.writeHead(reply.status, { 'content-type': 'application/x-amz-json-1.0', ...reply.headers });
-      res.end(reply.body);
-    });
-  });
+  let service: ScriptedAwsService;
   let endpoint = '';
   beforeAll(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    service = await startScriptedAwsService('application/x-amz-json-1.0');
+    endpoint = service.endpoint;
   });
-  afterAll(async () => {
-    for (const res of hung) res.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  afterAll(() => service.close());
   beforeEach(() => {
-    seen.length = 0;
-    script = [];
+    service.requests.length = 0;
+    service.script = [];
   });
+  const seen = () =>
+    service.requests.map((r) => ({
+      target: r.target,
+      contentType: r.headers['content-type'],
+      authorization: r.headers.authorization,
+      token: r.headers['x-amz-security-token'] as string | undefined,
+      body: r.text,
+    }));
 
   const delays: number[] = [];
   const client = (extra: Partial<AwsJsonClientOptions> = {}) => {
@@ -85,21 +62,21 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
   };
 
   it('posts the input as JSON with the target, content type and a SigV4 signature for the service and region', async () => {
-    script = [{ status: 200, body: '{"Item":{"pk":{"S":"a"}}}' }];
+    service.script = [{ status: 200, body: '{"Item":{"pk":{"S":"a"}}}' }];
     const out = await client().call('GetItem', { TableName: 't', Key: { pk: { S: 'a' } } });
     expect(out).toEqual({ Item: { pk: { S: 'a' } } });
-    expect(seen).toHaveLength(1);
-    expect(seen[0]!.target).toBe('DynamoDB_20120810.GetItem');
-    expect(seen[0]!.contentType).toBe('application/x-amz-json-1.0');
-    expect(seen[0]!.authorization).toMatch(
+    expect(seen()).toHaveLength(1);
+    expect(seen()[0]!.target).toBe('DynamoDB_20120810.GetItem');
+    expect(seen()[0]!.contentType).toBe('application/x-amz-json-1.0');
+    expect(seen()[0]!.authorization).toMatch(
       /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=[^,]*x-amz-target[^,]*, Signature=[0-9a-f]{64}$/,
     );
-    expect(seen[0]!.token).toBe('tok');
-    expect(JSON.parse(seen[0]!.body)).toEqual({ TableName: 't', Key: { pk: { S: 'a' } } });
+    expect(seen()[0]!.token).toBe('tok');
+    expect(JSON.parse(seen()[0]!.body)).toEqual({ TableName: 't', Key: { pk: { S: 'a' } } });
   });
 
   it('answers an empty 2xx body as {}', async () => {
-    script = [{ status: 200, body: '' }];
+    service.script = [{ status: 200, body: '' }];
     expect(await client().call('PutItem', {})).toEqual({});
   });
 
@@ -110,7 +87,7 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
         'Transaction cancelled, please refer cancellation reasons for specific reasons [ConditionalCheckFailed, None]',
       CancellationReasons: [{ Code: 'ConditionalCheckFailed' }, { Code: 'None' }],
     };
-    script = [{ status: 400, body: JSON.stringify(doc), headers: { 'x-amzn-requestid': 'req-1' } }];
+    service.script = [{ status: 400, body: JSON.stringify(doc), headers: { 'x-amzn-requestid': 'req-1' } }];
     const error = await client()
       .call('TransactWriteItems', {})
       .catch((e: unknown) => e);
@@ -123,11 +100,11 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
     expect(e.requestId).toBe('req-1');
     expect(e.$fault).toBe('client');
     expect(e.retryable).toBe(false);
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
   });
 
   it('reads the code from the x-amzn-errortype header when the body has none', async () => {
-    script = [
+    service.script = [
       {
         status: 403,
         body: '',
@@ -147,7 +124,7 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
       fault.code === 'ConditionalCheckFailedException'
         ? new ConditionalCheckFailedException(fault)
         : new AwsServiceError(fault);
-    script = [
+    service.script = [
       {
         status: 400,
         body: '{"__type":"com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException","message":"The conditional request failed"}',
@@ -161,7 +138,7 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
   });
 
   it('retries throttling with the 500 ms base and a server fault with the 100 ms base, full jitter, then answers', async () => {
-    script = [
+    service.script = [
       {
         status: 400,
         body: '{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException"}',
@@ -170,30 +147,33 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
       { status: 200, body: '{"Count":1}' },
     ];
     expect(await client().call('Query', {})).toEqual({ Count: 1 });
-    expect(seen).toHaveLength(3);
+    expect(seen()).toHaveLength(3);
     // random() = 0.5: half of base × 2^(attempt − 1).
     expect(delays).toEqual([250, 100]);
   });
 
   it('gives up after maxAttempts with the last error, and never retries when maxAttempts is 1', async () => {
-    script = [500, 500, 500, 500].map((status) => ({ status, body: '{"__type":"InternalServerError"}' }));
+    service.script = [500, 500, 500, 500].map((status) => ({
+      status,
+      body: '{"__type":"InternalServerError"}',
+    }));
     const error = (await client()
       .call('GetItem', {})
       .catch((e: unknown) => e)) as AwsServiceError;
     expect(error.name).toBe('InternalServerError');
     expect(error.$fault).toBe('server');
-    expect(seen).toHaveLength(3);
-    seen.length = 0;
+    expect(seen()).toHaveLength(3);
+    service.requests.length = 0;
     await expect(client({ maxAttempts: 1 }).call('GetItem', {})).rejects.toBeInstanceOf(AwsServiceError);
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
   });
 
   it('counts the earlier attempts of a call whose effect is unknown on the error that ends it', async () => {
     const refusal = { status: 400, body: '{"__type":"AccessDeniedException"}' };
     const throttle = { status: 400, body: '{"__type":"ThrottlingException"}' };
     const fault = { status: 500, body: '{"__type":"InternalServerError"}' };
-    const attemptsInDoubt = async (replies: Reply[]) => {
-      script = replies;
+    const attemptsInDoubt = async (replies: ScriptedReply[]) => {
+      service.script = replies;
       return (
         (await client()
           .call('PutItem', {})
@@ -207,13 +187,13 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
   });
 
   it('retries a dropped connection and a hung attempt as transport errors', async () => {
-    script = ['drop', 'hang', { status: 200, body: '{"ok":true}' }];
+    service.script = ['drop', 'hang', { status: 200, body: '{"ok":true}' }];
     expect(await client({ attemptTimeoutMs: 300 }).call('GetItem', {})).toEqual({ ok: true });
-    expect(seen).toHaveLength(3);
+    expect(seen()).toHaveLength(3);
   });
 
   it('reports a hang on every attempt as a timed-out transport error', async () => {
-    script = ['hang', 'hang'];
+    service.script = ['hang', 'hang'];
     const error = (await client({ attemptTimeoutMs: 200, maxAttempts: 2 })
       .call('GetItem', {})
       .catch((e: unknown) => e)) as AwsTransportError;
@@ -224,19 +204,19 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
   });
 
   it('stops at once when the caller aborts: no retry after the caller’s deadline', async () => {
-    script = ['hang', { status: 200, body: '{}' }];
+    service.script = ['hang', { status: 200, body: '{}' }];
     const error = (await client({ attemptTimeoutMs: 10_000 })
       .call('PutItem', {}, { signal: AbortSignal.timeout(200) })
       .catch((e: unknown) => e)) as AwsTransportError;
     expect(error).toBeInstanceOf(AwsTransportError);
     expect(error.aborted).toBe(true);
     expect(error.timedOut).toBe(false);
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
   });
 
   it('reads the credentials on every attempt (they rotate)', async () => {
     let n = 0;
-    script = [
+    service.script = [
       { status: 500, body: '{}' },
       { status: 200, body: '{}' },
     ];
@@ -244,16 +224,16 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
       'GetItem',
       {},
     );
-    expect(seen.map((s) => s.authorization?.match(/Credential=(\w+)\//)?.[1])).toEqual(['AKID1', 'AKID2']);
+    expect(seen().map((s) => s.authorization?.match(/Credential=(\w+)\//)?.[1])).toEqual(['AKID1', 'AKID2']);
   });
 
   it('treats a 2xx body that is not JSON as a server fault and retries it', async () => {
-    script = [
+    service.script = [
       { status: 200, body: '<html>proxy</html>' },
       { status: 200, body: '{"a":1}' },
     ];
     expect(await client().call('GetItem', {})).toEqual({ a: 1 });
-    expect(seen).toHaveLength(2);
+    expect(seen()).toHaveLength(2);
   });
 
   it('sends through the http module’s current request function, so a tracer patching it later sees every call', async () => {
@@ -266,12 +246,12 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
       return original(...args);
     }) as typeof http.request;
     try {
-      script = [{ status: 200, body: '{}' }];
+      service.script = [{ status: 200, body: '{}' }];
       await client().call('GetItem', {});
     } finally {
       http.request = original;
     }
     expect(patched).toBe(1);
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
   });
 });

@@ -1,5 +1,3 @@
-import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AwsServiceError, AwsTransportError } from '#lib/adapters/aws-json.js';
@@ -11,75 +9,59 @@ import {
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal-ids.js';
 import { PublishError } from '#lib/engine/errors.js';
+import {
+  type ScriptedAwsService,
+  type ScriptedReply,
+  type ScriptedRequest,
+  startScriptedAwsService,
+} from '../support/scripted-aws-service.js';
 
 const BUS = 'exit-engine-test';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' };
 
-interface Seen {
-  headers: IncomingHttpHeaders;
-  body: { Entries: { Detail: string }[] };
+interface PutEventsBody {
+  Entries: { Detail: string }[];
 }
 
-/** How the stand-in answers one request. */
-type Reply =
-  | { status: number; body: unknown }
-  | 'drop'
-  | 'hang'
-  /** Every entry accepted, except those at the given positions, which fail with the code. */
-  | { failAt: number[]; code: string };
+/** Every entry accepted, except those at the given positions, which fail with `code`. */
+const accept =
+  (failAt: number[] = [], code = '') =>
+  (request: ScriptedRequest): ScriptedReply => {
+    const { Entries } = request.body as PutEventsBody;
+    return {
+      status: 200,
+      body: {
+        FailedEntryCount: failAt.length,
+        Entries: Entries.map((_, i) =>
+          failAt.includes(i)
+            ? { ErrorCode: code, ErrorMessage: 'stand-in failure' }
+            : { EventId: `id-${request.target}-${i}` },
+        ),
+      },
+    };
+  };
 
 /**
- * A stand-in for EventBridge's PutEvents endpoint on loopback: the real service cannot be made to throttle,
- * fail entries, drop a connection or hang here. It records every request and answers it with the next
- * scripted reply (default: every entry accepted), in the service's awsJson1_1 shapes. What the bus does
- * with the entries is the local bus's business (test/unit/signal-publisher.test.ts).
+ * A stand-in for EventBridge's PutEvents endpoint on loopback (test/support/scripted-aws-service.ts): the
+ * real service cannot be made to throttle, fail entries, drop a connection or hang here. It records every
+ * request and answers it with the next scripted reply (default: every entry accepted), in the service's
+ * awsJson1_1 shapes. What the bus does with the entries is the local bus's business
+ * (test/unit/signal-publisher.test.ts).
  */
 describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-in for EventBridge)', () => {
-  const seen: Seen[] = [];
-  let script: Reply[] = [];
-  const hung: ServerResponse[] = [];
-  const server = createServer((req, res) => {
-    let text = '';
-    req.on('data', (c) => {
-      text += c;
-    });
-    req.on('end', () => {
-      const body = JSON.parse(text) as Seen['body'];
-      seen.push({ headers: req.headers, body });
-      const reply = script.shift() ?? { failAt: [], code: '' };
-      if (reply === 'hang') return void hung.push(res);
-      if (reply === 'drop') return void req.socket.destroy();
-      let answer: unknown;
-      let status = 200;
-      if ('failAt' in reply) {
-        const Entries = body.Entries.map((_, i) =>
-          reply.failAt.includes(i)
-            ? { ErrorCode: reply.code, ErrorMessage: 'stand-in failure' }
-            : { EventId: `id-${seen.length}-${i}` },
-        );
-        answer = { FailedEntryCount: reply.failAt.length, Entries };
-      } else {
-        status = reply.status;
-        answer = reply.body;
-      }
-      res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': 'req-1' });
-      res.end(JSON.stringify(answer));
-    });
-  });
+  let service: ScriptedAwsService;
   let endpoint = '';
   beforeAll(async () => {
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    service = await startScriptedAwsService('application/x-amz-json-1.1');
+    service.otherwise = accept();
+    endpoint = service.endpoint;
   });
-  afterAll(async () => {
-    for (const res of hung) res.destroy();
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
-  });
+  afterAll(() => service.close());
   beforeEach(() => {
-    seen.length = 0;
-    script = [];
+    service.requests.length = 0;
+    service.script = [];
   });
+  const seen = () => service.requests;
 
   const publisher = (
     options: PublisherOptions = {},
@@ -106,8 +88,8 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
       data: { world_id: 'w1', note: 'déjà vu', n: i },
     }) as unknown as EngineEvent;
   const events = (n: number) => Array.from({ length: n }, (_, i) => event(i));
-  const sentIds = (request: Seen) =>
-    request.body.Entries.map((e) => (JSON.parse(e.Detail) as { id: string }).id);
+  const sentIds = (request: ScriptedRequest) =>
+    (request.body as PutEventsBody).Entries.map((e) => (JSON.parse(e.Detail) as { id: string }).id);
   const failure = async (p: Promise<void>) => {
     const error = await p.catch((e: unknown) => e);
     expect(error).toBeInstanceOf(PublishError);
@@ -131,30 +113,27 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
       }),
     );
     sdk.destroy();
-    expect(seen).toHaveLength(2);
-    const [ours, theirs] = seen as [Seen, Seen];
+    expect(seen()).toHaveLength(2);
+    const [ours, theirs] = seen() as [ScriptedRequest, ScriptedRequest];
     expect(ours.body).toEqual(theirs.body);
     // Time on the wire is epoch seconds, fractional where the event has milliseconds.
-    expect(ours.body.Entries.map((e) => (e as unknown as { Time: number }).Time)).toEqual([
+    expect((ours.body as PutEventsBody).Entries.map((e) => (e as unknown as { Time: number }).Time)).toEqual([
       1796169600, 1796169601.25, 1796169602,
     ]);
     for (const header of ['content-type', 'x-amz-target', 'x-amz-security-token'])
       expect([header, ours.headers[header]]).toEqual([header, theirs.headers[header]]);
     expect(ours.headers['x-amz-target']).toBe('AWSEvents.PutEvents');
     expect(ours.headers['content-type']).toBe('application/x-amz-json-1.1');
-    const scope = (h: IncomingHttpHeaders) => /Credential=([^,]+)/.exec(h.authorization ?? '')?.[1];
+    const scope = (h: ScriptedRequest['headers']) => /Credential=([^,]+)/.exec(h.authorization ?? '')?.[1];
     expect(scope(ours.headers)).toBe(scope(theirs.headers));
     expect(scope(ours.headers)).toMatch(/^AKIDEXAMPLE\/\d{8}\/eu-west-1\/events\/aws4_request$/);
   });
 
   it('retries only the entries the answer names as failed, with the publisher’s backoff, then succeeds', async () => {
     const delays: number[] = [];
-    script = [
-      { failAt: [1, 3], code: 'ThrottlingException' },
-      { failAt: [1], code: 'InternalFailure' },
-    ];
+    service.script = [accept([1, 3], 'ThrottlingException'), accept([1], 'InternalFailure')];
     await publisher({ sleep: async (ms) => void delays.push(ms), baseDelayMs: 40 }).publish(events(5));
-    expect(seen.map(sentIds)).toEqual([
+    expect(seen().map(sentIds)).toEqual([
       ['evt-0', 'evt-1', 'evt-2', 'evt-3', 'evt-4'],
       ['evt-1', 'evt-3'],
       ['evt-3'],
@@ -163,9 +142,9 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
   });
 
   it('retries the whole call when FailedEntryCount says something failed but no result entry says which', async () => {
-    script = [{ status: 200, body: { FailedEntryCount: 1, Entries: [{}, {}] } }];
+    service.script = [{ status: 200, body: { FailedEntryCount: 1, Entries: [{}, {}] } }];
     await publisher().publish(events(2));
-    expect(seen.map(sentIds)).toEqual([
+    expect(seen().map(sentIds)).toEqual([
       ['evt-0', 'evt-1'],
       ['evt-0', 'evt-1'],
     ]);
@@ -173,9 +152,9 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
 
   it('outlasts a throttled request (HTTP 400 ThrottlingException) through the client’s retries', async () => {
     const throttled = { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
-    script = [throttled, throttled];
+    service.script = [throttled, throttled];
     await publisher().publish(events(2));
-    expect(seen.map(sentIds)).toEqual([
+    expect(seen().map(sentIds)).toEqual([
       ['evt-0', 'evt-1'],
       ['evt-0', 'evt-1'],
       ['evt-0', 'evt-1'],
@@ -184,7 +163,7 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
 
   it('a throttle that outlasts the client’s retries is definite: nothing was put', async () => {
     const throttled = { status: 400, body: { __type: 'ThrottlingException', message: 'Rate exceeded' } };
-    script = [throttled, throttled, throttled];
+    service.script = [throttled, throttled, throttled];
     const error = await failure(publisher().publish(events(2)));
     expect(error.ambiguous).toBe(false);
     expect(error.accepted).toEqual([]);
@@ -193,10 +172,7 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
   });
 
   it('a refusal (AccessDeniedException) is definite: earlier calls’ entries accepted, the rest not put or not sent', async () => {
-    script = [
-      { failAt: [], code: '' },
-      { status: 400, body: { __type: 'AccessDeniedException', message: 'no' } },
-    ];
+    service.script = [accept(), { status: 400, body: { __type: 'AccessDeniedException', message: 'no' } }];
     const error = await failure(publisher().publish(events(23)));
     expect(error.ambiguous).toBe(false);
     expect(error.accepted).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
@@ -206,13 +182,13 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
       [21, 'NotSent'],
       [22, 'NotSent'],
     ]);
-    expect(seen).toHaveLength(2);
-    expect(error.message).toMatch(/refused 10 entries \(AccessDeniedException: no, request req-1\)/);
+    expect(seen()).toHaveLength(2);
+    expect(error.message).toMatch(/refused 10 entries \(AccessDeniedException: no, request req-2\)/);
   });
 
   it('a connection dropped mid-publish is ambiguous: the bus may hold that call’s entries; later calls are not sent', async () => {
     // The second call's request reaches the stand-in on every attempt and is never answered.
-    script = [{ failAt: [], code: '' }, 'drop', 'drop', 'drop'];
+    service.script = [accept(), 'drop', 'drop', 'drop'];
     const error = await failure(publisher().publish(events(23)));
     expect(error.ambiguous).toBe(true);
     expect(error.cause).toBeInstanceOf(AwsTransportError);
@@ -222,29 +198,29 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
     ]);
     expect(error.failed.filter((f) => f.errorCode === 'NotSent').map((f) => f.index)).toEqual([20, 21, 22]);
     // The client retried the unanswered call (as the SDK does): the bus may hold those entries more than once.
-    expect(seen.map((s) => sentIds(s)[0])).toEqual(['evt-0', 'evt-10', 'evt-10', 'evt-10']);
+    expect(seen().map((s) => sentIds(s)[0])).toEqual(['evt-0', 'evt-10', 'evt-10', 'evt-10']);
     expect(error.retryable).toBe(true);
   });
 
   it('a server fault (HTTP 500 InternalException) is ambiguous: PutEvents is not atomic, some entries may be put', async () => {
     // One attempt, so the fault alone decides (after retries, the earlier faults would too).
-    script = [{ status: 500, body: { __type: 'InternalException', message: 'internal' } }];
+    service.script = [{ status: 500, body: { __type: 'InternalException', message: 'internal' } }];
     const error = await failure(publisher({}, { maxAttempts: 1 }).publish(events(2)));
     expect(error.ambiguous).toBe(true);
     expect(error.failed.map((f) => f.errorCode)).toEqual(['InternalException', 'InternalException']);
   });
 
   it('a refusal after an unanswered attempt of the same call is ambiguous: the first attempt may have put the entries', async () => {
-    script = ['drop', { status: 400, body: { __type: 'AccessDeniedException', message: 'expired' } }];
+    service.script = ['drop', { status: 400, body: { __type: 'AccessDeniedException', message: 'expired' } }];
     const error = await failure(publisher().publish(events(2)));
-    expect(seen).toHaveLength(2);
+    expect(seen()).toHaveLength(2);
     expect(error.cause).toBeInstanceOf(AwsServiceError);
     expect(error.ambiguous).toBe(true);
   });
 
   it('a deadline reached before a retry is definite: the failed entries are not sent again, the accepted ones are named', async () => {
     let now = Date.parse('2026-12-02T00:00:00Z');
-    script = [{ failAt: [2], code: 'ThrottlingException' }];
+    service.script = [accept([2], 'ThrottlingException')];
     const p = publisher({
       now: () => now,
       // The backoff before the retry runs past the deadline.
@@ -256,13 +232,13 @@ describe('EventBridgeSignalPublisher over the PutEvents wire protocol (a stand-i
     expect(error.ambiguous).toBe(false);
     expect(error.accepted).toEqual([0, 1]);
     expect(error.failed).toEqual([{ index: 2, errorCode: 'DeadlineReached' }]);
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
   });
 
   it('a deadline reached while a call is in flight aborts it, ambiguously: the request reached the bus', async () => {
-    script = ['hang'];
+    service.script = ['hang'];
     const error = await failure(publisher().publish(events(2), { deadlineMs: Date.now() + 1_000 }));
-    expect(seen).toHaveLength(1);
+    expect(seen()).toHaveLength(1);
     expect(error.ambiguous).toBe(true);
     expect((error.cause as AwsTransportError).aborted).toBe(true);
   });

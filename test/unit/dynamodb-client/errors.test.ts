@@ -1,46 +1,21 @@
 import * as sdk from '@aws-sdk/client-dynamodb';
 import * as lib from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AwsServiceError } from '#lib/adapters/aws-json.js';
 import { PutCommand, TransactWriteCommand } from '#lib/adapters/dynamodb/client/commands.js';
-import {
-  type DynamoDocumentClient,
-  dynamoDocumentClient,
-} from '#lib/adapters/dynamodb/client/document-client.js';
 import {
   ConditionalCheckFailedException,
   TransactionCanceledException,
 } from '#lib/adapters/dynamodb/client/errors.js';
-import { startStubDynamoDb } from './stub-dynamodb.js';
+import { stubbedClients } from './stub-dynamodb.js';
 
 /**
  * DynamoDB's error documents, answered by a loopback stub to both our client and the SDK's: the stores'
  * `instanceof` and `error.name` checks must read them as they read the SDK's errors.
  */
 
-type Stub = Awaited<ReturnType<typeof startStubDynamoDb>>;
-let stub: Stub;
-let theirs: lib.DynamoDBDocumentClient;
-let mine: DynamoDocumentClient;
+const clients = stubbedClients();
 const NS = 'com.amazonaws.dynamodb.v20120810#';
-
-beforeAll(async () => {
-  stub = await startStubDynamoDb();
-  const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
-  theirs = lib.DynamoDBDocumentClient.from(
-    new sdk.DynamoDBClient({ endpoint: stub.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }),
-  );
-  mine = dynamoDocumentClient({
-    endpoint: stub.endpoint,
-    region: 'us-east-1',
-    credentials: () => credentials,
-    maxAttempts: 1,
-  });
-});
-afterAll(async () => {
-  theirs?.destroy();
-  await stub?.close();
-});
 
 const put = { TableName: 't', Item: { pk: 'k' }, ConditionExpression: 'attribute_not_exists(pk)' };
 const transact = { TransactItems: [{ Put: put }, { Put: { ...put, Item: { pk: 'j' } } }] };
@@ -56,26 +31,26 @@ async function failure(send: () => Promise<unknown>): Promise<Error> {
 
 describe('DynamoDocumentClient errors', () => {
   it('reads a refused condition as ConditionalCheckFailedException, with the item found in the low-level form', async () => {
-    stub.answer(400, {
+    clients.stub.answer(400, {
       __type: `${NS}ConditionalCheckFailedException`,
       message: 'The conditional request failed',
       Item: { pk: { S: 'k' }, gz: { B: 'H4sI' }, n: { N: '7' }, ids: { SS: ['a', 'b'] } },
     });
     const a = (await failure(() =>
-      theirs.send(new lib.PutCommand(put)),
+      clients.theirs.send(new lib.PutCommand(put)),
     )) as sdk.ConditionalCheckFailedException;
-    const b = await failure(() => mine.send(new PutCommand(put)));
+    const b = await failure(() => clients.mine.send(new PutCommand(put)));
     expect(a).toBeInstanceOf(sdk.ConditionalCheckFailedException);
     expect(b).toBeInstanceOf(ConditionalCheckFailedException);
     expect(b).toBeInstanceOf(AwsServiceError);
     const c = b as ConditionalCheckFailedException;
     expect([c.name, c.message, c.Item, c.$fault]).toEqual([a.name, a.message, a.Item, a.$fault]);
     expect(c.Item?.gz?.B).toEqual(new Uint8Array([0x1f, 0x8b, 0x08]));
-    expect([c.status, c.requestId]).toEqual([400, `req-${stub.requests.length}`]);
+    expect([c.status, c.requestId]).toEqual([400, `req-${clients.stub.requests.length}`]);
   });
 
   it('reads a cancelled transaction as TransactionCanceledException, with one reason per item in order', async () => {
-    stub.answer(400, {
+    clients.stub.answer(400, {
       __type: `${NS}TransactionCanceledException`,
       Message:
         'Transaction cancelled, please refer cancellation reasons for specific reasons [None, ConditionalCheckFailed]',
@@ -89,9 +64,9 @@ describe('DynamoDocumentClient errors', () => {
       ],
     });
     const a = (await failure(() =>
-      theirs.send(new lib.TransactWriteCommand(transact)),
+      clients.theirs.send(new lib.TransactWriteCommand(transact)),
     )) as sdk.TransactionCanceledException;
-    const b = await failure(() => mine.send(new TransactWriteCommand(transact)));
+    const b = await failure(() => clients.mine.send(new TransactWriteCommand(transact)));
     expect(a).toBeInstanceOf(sdk.TransactionCanceledException);
     expect(b).toBeInstanceOf(TransactionCanceledException);
     const c = b as TransactionCanceledException;
@@ -106,9 +81,9 @@ describe('DynamoDocumentClient errors', () => {
       ['ProvisionedThroughputExceededException', 400],
       ['InternalServerError', 500],
     ] as const) {
-      stub.answer(status, { __type: `${NS}${code}`, message: `${code} happened` });
-      const a = await failure(() => theirs.send(new lib.PutCommand(put)));
-      const b = await failure(() => mine.send(new PutCommand(put)));
+      clients.stub.answer(status, { __type: `${NS}${code}`, message: `${code} happened` });
+      const a = await failure(() => clients.theirs.send(new lib.PutCommand(put)));
+      const b = await failure(() => clients.mine.send(new PutCommand(put)));
       expect(b).toBeInstanceOf(AwsServiceError);
       expect(b).not.toBeInstanceOf(ConditionalCheckFailedException);
       expect([b.name, b.message, (b as AwsServiceError).$fault]).toEqual([

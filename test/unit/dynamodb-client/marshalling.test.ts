@@ -1,13 +1,8 @@
-import * as sdk from '@aws-sdk/client-dynamodb';
 import * as lib from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ours from '#lib/adapters/dynamodb/client/commands.js';
-import {
-  type DynamoDocumentClient,
-  dynamoDocumentClient,
-} from '#lib/adapters/dynamodb/client/document-client.js';
-import { startStubDynamoDb } from './stub-dynamodb.js';
+import { stubbedClients } from './stub-dynamodb.js';
 
 /**
  * Our document client against lib-dynamodb's, on the same loopback stub (stub-dynamodb.ts): for random
@@ -17,29 +12,7 @@ import { startStubDynamoDb } from './stub-dynamodb.js';
  * itself (util-dynamodb's marshall, lib-dynamodb's key nodes, the SDK's JSON serializer and deserializer).
  */
 
-type Stub = Awaited<ReturnType<typeof startStubDynamoDb>>;
-let stub: Stub;
-let theirs: lib.DynamoDBDocumentClient;
-let mine: DynamoDocumentClient;
-
-beforeAll(async () => {
-  stub = await startStubDynamoDb();
-  const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
-  theirs = lib.DynamoDBDocumentClient.from(
-    new sdk.DynamoDBClient({ endpoint: stub.endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }),
-    { marshallOptions: { removeUndefinedValues: true } },
-  );
-  mine = dynamoDocumentClient({
-    endpoint: stub.endpoint,
-    region: 'us-east-1',
-    credentials: () => credentials,
-    maxAttempts: 1,
-  });
-});
-afterAll(async () => {
-  theirs?.destroy();
-  await stub?.close();
-});
+const clients = stubbedClients();
 
 const scalar = fc.oneof(
   fc.string(),
@@ -68,10 +41,10 @@ const item = fc.dictionary(fc.string({ minLength: 1, maxLength: 8 }), value, { m
 async function outcome(
   send: () => Promise<object>,
 ): Promise<{ body?: unknown; out?: unknown; error?: string }> {
-  const before = stub.requests.length;
+  const before = clients.stub.requests.length;
   try {
     const { $metadata: _, ...out } = (await send()) as { $metadata?: unknown };
-    return { body: stub.requests[before]?.body, out };
+    return { body: clients.stub.requests[before]?.body, out };
   } catch (error) {
     return { error: (error as Error).message };
   }
@@ -81,7 +54,7 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
   it('sends the same PutItem body (item, condition values) or refuses with the same message', async () => {
     await fc.assert(
       fc.asyncProperty(item, value, async (doc, conditionValue) => {
-        stub.answer(200, {});
+        clients.stub.answer(200, {});
         const input = {
           TableName: 't',
           Item: { pk: 'k', ...doc },
@@ -89,8 +62,8 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
           ExpressionAttributeNames: { '#a': 'a' },
           ExpressionAttributeValues: { ':v': conditionValue },
         };
-        const a = await outcome(() => theirs.send(new lib.PutCommand(input)));
-        const b = await outcome(() => mine.send(new ours.PutCommand(input)));
+        const a = await outcome(() => clients.theirs.send(new lib.PutCommand(input)));
+        const b = await outcome(() => clients.mine.send(new ours.PutCommand(input)));
         expect(b).toEqual(a);
       }),
       { numRuns: 150 },
@@ -103,19 +76,19 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
         // The wire form of each document, as the SDK serializes it.
         const wire: unknown[] = [];
         for (const doc of docs) {
-          stub.answer(200, {});
+          clients.stub.answer(200, {});
           const sent = await outcome(() =>
-            theirs.send(new lib.PutCommand({ TableName: 't', Item: { pk: 'k', ...doc } })),
+            clients.theirs.send(new lib.PutCommand({ TableName: 't', Item: { pk: 'k', ...doc } })),
           );
           if (sent.error) return;
           wire.push((sent.body as { Item: unknown }).Item);
         }
-        stub.answer(200, { Item: wire[0] });
+        clients.stub.answer(200, { Item: wire[0] });
         const key = { TableName: 't', Key: { pk: 'k' } };
-        expect(await outcome(() => mine.send(new ours.GetCommand(key)))).toEqual(
-          await outcome(() => theirs.send(new lib.GetCommand(key))),
+        expect(await outcome(() => clients.mine.send(new ours.GetCommand(key)))).toEqual(
+          await outcome(() => clients.theirs.send(new lib.GetCommand(key))),
         );
-        stub.answer(200, {
+        clients.stub.answer(200, {
           Items: wire,
           Count: wire.length,
           ScannedCount: wire.length,
@@ -127,8 +100,8 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
           ExpressionAttributeValues: { ':pk': 'k' },
           ExclusiveStartKey: { pk: 'j', n: 1 },
         };
-        expect(await outcome(() => mine.send(new ours.QueryCommand(query)))).toEqual(
-          await outcome(() => theirs.send(new lib.QueryCommand(query))),
+        expect(await outcome(() => clients.mine.send(new ours.QueryCommand(query)))).toEqual(
+          await outcome(() => clients.theirs.send(new lib.QueryCommand(query))),
         );
       }),
       { numRuns: 100 },
@@ -138,7 +111,7 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
   it('sends the same TransactWriteItems body and reads the same BatchGetItem answer', async () => {
     await fc.assert(
       fc.asyncProperty(item, item, value, async (a, b, v) => {
-        stub.answer(200, {});
+        clients.stub.answer(200, {});
         const transact = {
           TransactItems: [
             {
@@ -173,8 +146,8 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
           const { ClientRequestToken, ...rest } = (o.body ?? {}) as { ClientRequestToken?: string };
           return { token: ClientRequestToken, o: { ...o, body: rest } };
         };
-        const t = token(await outcome(() => theirs.send(new lib.TransactWriteCommand(transact))));
-        const m = token(await outcome(() => mine.send(new ours.TransactWriteCommand(transact))));
+        const t = token(await outcome(() => clients.theirs.send(new lib.TransactWriteCommand(transact))));
+        const m = token(await outcome(() => clients.mine.send(new ours.TransactWriteCommand(transact))));
         expect(m.o).toEqual(t.o);
         if (!t.o.error) {
           expect(m.token).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
@@ -184,16 +157,16 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
           RequestItems: { t: { Keys: [{ pk: '1' }, { pk: '2', sk: 2 }], ConsistentRead: true } },
         };
         const sent = await outcome(() =>
-          theirs.send(new lib.PutCommand({ TableName: 't', Item: { pk: '1', ...a } })),
+          clients.theirs.send(new lib.PutCommand({ TableName: 't', Item: { pk: '1', ...a } })),
         );
         if (sent.error) return;
         const wireItem = (sent.body as { Item: unknown }).Item;
-        stub.answer(200, {
+        clients.stub.answer(200, {
           Responses: { t: [wireItem], u: [] },
           UnprocessedKeys: { t: { Keys: [{ pk: { S: '2' }, sk: { N: '2' } }], ConsistentRead: true } },
         });
-        expect(await outcome(() => mine.send(new ours.BatchGetCommand(batch)))).toEqual(
-          await outcome(() => theirs.send(new lib.BatchGetCommand(batch))),
+        expect(await outcome(() => clients.mine.send(new ours.BatchGetCommand(batch)))).toEqual(
+          await outcome(() => clients.theirs.send(new lib.BatchGetCommand(batch))),
         );
       }),
       { numRuns: 60 },
@@ -201,7 +174,7 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
   });
 
   it('keeps fields that hold no attribute values as they are (names, limits, return options)', async () => {
-    stub.answer(200, {
+    clients.stub.answer(200, {
       Attributes: { n: { N: '12345678901234.5' }, b: { B: 'AAEC' } },
       ConsumedCapacity: { TableName: 't', CapacityUnits: 1 },
     });
@@ -214,8 +187,8 @@ describe('DynamoDocumentClient marshalling, against lib-dynamodb', () => {
       ReturnValues: 'ALL_NEW' as const,
       ReturnConsumedCapacity: 'TOTAL' as const,
     };
-    const a = await outcome(() => theirs.send(new lib.UpdateCommand(input)));
-    const b = await outcome(() => mine.send(new ours.UpdateCommand(input)));
+    const a = await outcome(() => clients.theirs.send(new lib.UpdateCommand(input)));
+    const b = await outcome(() => clients.mine.send(new ours.UpdateCommand(input)));
     expect(b).toEqual(a);
     expect(b.out).toEqual({
       Attributes: { n: 12345678901234.5, b: new Uint8Array([0, 1, 2]) },

@@ -1,54 +1,73 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-
-/** One request as the stub received it. */
-export interface StubRequest {
-  target: string;
-  body: unknown;
-}
+import * as sdk from '@aws-sdk/client-dynamodb';
+import * as lib from '@aws-sdk/lib-dynamodb';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  type DynamoDocumentClient,
+  dynamoDocumentClient,
+} from '#lib/adapters/dynamodb/client/document-client.js';
+import { type ScriptedRequest, startScriptedAwsService } from '../../support/scripted-aws-service.js';
 
 /**
- * An HTTP server on loopback answering DynamoDB's JSON protocol with whatever the test sets: both the
- * SDK's client and ours are pointed at it, so what each sends and how each reads the same answer can be
- * compared byte for byte, without a DynamoDB behind it (DynamoDB Local's answers are compared in
+ * DynamoDB's JSON protocol on loopback, answering whatever the test sets (test/support/scripted-aws-service.ts):
+ * both the SDK's client and ours are pointed at it, so what each sends and how each reads the same answer
+ * can be compared byte for byte, without a DynamoDB behind it (DynamoDB Local's answers are compared in
  * test/integration/dynamodb-client-differential.test.ts).
  */
 export async function startStubDynamoDb(): Promise<{
   endpoint: string;
-  requests: StubRequest[];
+  requests: ScriptedRequest[];
+  /** The answer to every later request. */
   answer(status: number, body: unknown): void;
   close(): Promise<void>;
 }> {
-  const requests: StubRequest[] = [];
-  let next = { status: 200, body: '{}' };
-  const server: Server = createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      requests.push({
-        target: String(req.headers['x-amz-target']),
-        body: text === '' ? {} : JSON.parse(text),
-      });
-      res.writeHead(next.status, {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': `req-${requests.length}`,
-      });
-      res.end(next.body);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const service = await startScriptedAwsService('application/x-amz-json-1.0');
   return {
-    endpoint: `http://127.0.0.1:${port}`,
-    requests,
+    endpoint: service.endpoint,
+    requests: service.requests,
     answer(status, body) {
-      next = { status, body: JSON.stringify(body) };
+      service.otherwise = { status, body };
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: () => service.close(),
   };
+}
+
+/**
+ * lib-dynamodb's document client as the stores configured it (undefined values dropped) and ours, both at
+ * `endpoint` with one attempt per call, so each request the stub sees is one call.
+ */
+export function clientPair(endpoint: string): {
+  theirs: lib.DynamoDBDocumentClient;
+  mine: DynamoDocumentClient;
+} {
+  const credentials = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
+  return {
+    theirs: lib.DynamoDBDocumentClient.from(
+      new sdk.DynamoDBClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }),
+      { marshallOptions: { removeUndefinedValues: true } },
+    ),
+    mine: dynamoDocumentClient({
+      endpoint,
+      region: 'us-east-1',
+      credentials: () => credentials,
+      maxAttempts: 1,
+    }),
+  };
+}
+
+/** The stub and both clients for a test file: started before its tests, closed after. */
+export function stubbedClients(): {
+  stub: Awaited<ReturnType<typeof startStubDynamoDb>>;
+  theirs: lib.DynamoDBDocumentClient;
+  mine: DynamoDocumentClient;
+} {
+  const fixture = {} as ReturnType<typeof stubbedClients>;
+  beforeAll(async () => {
+    fixture.stub = await startStubDynamoDb();
+    Object.assign(fixture, clientPair(fixture.stub.endpoint));
+  });
+  afterAll(async () => {
+    fixture.theirs?.destroy();
+    await fixture.stub?.close();
+  });
+  return fixture;
 }
