@@ -25,10 +25,6 @@ export interface SignedRequest {
   url: URL;
   headers?: Record<string, string>;
   body?: string;
-  /** The request's limit (ms), unless `signal` is given. */
-  timeoutMs?: number;
-  /** Aborts the request (a caller's deadline combined with its own time-out). */
-  signal?: AbortSignal;
   /**
    * S3 signs the path as sent (already escaped once); every other service escapes it again
    * (SigV4's "double encoding"). Default: true, as for every service but S3.
@@ -59,21 +55,4 @@ export async function signedHeaders(request: SignedRequest): Promise<Record<stri
     ...(request.body === undefined ? {} : { body: request.body }),
   });
   return signed.headers;
-}
-
-/**
- * One SigV4-signed request over the runtime's own `fetch`, for reads that stream a large body (an S3
- * object). Network errors and time-outs reject as `fetch` does; HTTP errors are the caller's to read.
- * Node loads `fetch` (undici, its parser compiled from WebAssembly) on first use, ~100 ms of CPU: the AWS
- * calls every invocation makes go over node:https instead (signed-http.ts).
- */
-export async function signedFetch(request: SignedRequest): Promise<Response> {
-  // fetch sets Host itself from the URL; the value signed is the same.
-  const { host: _host, ...headers } = await signedHeaders(request);
-  return fetch(request.url, {
-    method: request.method,
-    headers,
-    ...(request.body === undefined ? {} : { body: request.body }),
-    signal: request.signal ?? AbortSignal.timeout(request.timeoutMs ?? 10_000),
-  });
 }

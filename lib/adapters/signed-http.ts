@@ -12,6 +12,37 @@ export interface HttpAnswer {
   text: string;
 }
 
+export interface HttpRequest {
+  method: 'GET' | 'POST';
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  /** Aborts the request, its body included (a time-out, a caller's deadline). */
+  signal: AbortSignal;
+  /**
+   * The most body bytes read: an answer announcing more (content-length) is refused before its body is
+   * read, and one that sends more than that is cut there (the request destroyed), with BodyTooLargeError.
+   */
+  maxBodyBytes?: number;
+}
+
+/** An answer whose body is over the request's `maxBodyBytes`; nothing more of it was read. */
+export class BodyTooLargeError extends Error {
+  override readonly name = 'BodyTooLargeError';
+  constructor(
+    readonly status: number,
+    readonly limit: number,
+    /** The size the answer announced, when it announced one over the limit; undefined when it was cut. */
+    readonly announced: number | undefined,
+  ) {
+    super(
+      announced === undefined
+        ? `the answer's body went past the ${limit}-byte limit`
+        : `the answer announced ${announced} bytes, over the ${limit}-byte limit`,
+    );
+  }
+}
+
 // Connections kept open between calls and invocations, as the SDK's handler keeps them.
 const agents = {
   'http:': new http.Agent({ keepAlive: true, maxSockets: 50 }),
@@ -19,25 +50,41 @@ const agents = {
 };
 
 /**
- * One SigV4-signed request over node:http(s), its answer read whole. Not `fetch`: Node loads undici and
- * compiles its WebAssembly HTTP parser on the first `fetch` of a process (~100 ms of CPU measured here),
- * which would land on a cold start's first invocation. node:https is what the SDK's handler used, and
- * Powertools' Tracer records its requests as subsegments as it did the SDK's.
- * Network errors, time-outs and aborts reject; HTTP errors are the caller's to read.
+ * One request over node:http(s), its answer read whole (up to `maxBodyBytes`). Not `fetch`: Node loads
+ * undici and compiles its WebAssembly HTTP parser on the first `fetch` of a process (~100 ms of CPU
+ * measured here), which would land on a cold start's first invocation. node:https is what the SDK's
+ * handler used, and Powertools' Tracer records its requests as subsegments as it did the SDK's.
+ * Redirects are not followed. Network errors, time-outs, aborts and a body cut short reject; HTTP errors
+ * are the caller's to read.
  */
-export async function signedHttpRequest(
-  request: SignedRequest & { signal: AbortSignal },
-): Promise<HttpAnswer> {
-  const headers = await signedHeaders(request);
-  const { url, signal } = request;
+export function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
+  const { url, signal, maxBodyBytes = Number.POSITIVE_INFINITY } = request;
+  const headers = { ...request.headers };
   const send = url.protocol === 'https:' ? https.request : http.request;
   const agent = url.protocol === 'https:' ? agents['https:'] : agents['http:'];
   if (request.body !== undefined) headers['content-length'] = String(Buffer.byteLength(request.body));
   signal.throwIfAborted();
   return new Promise<HttpAnswer>((resolve, reject) => {
     const req = send(url, { method: request.method, headers, agent, signal }, (res: IncomingMessage) => {
+      const status = res.statusCode ?? 0;
+      const announced = Number(res.headers['content-length']);
+      if (announced > maxBodyBytes) {
+        reject(new BodyTooLargeError(status, maxBodyBytes, announced));
+        req.destroy();
+        return;
+      }
       const chunks: Buffer[] = [];
-      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      let received = 0;
+      res.on('data', (chunk: Buffer) => {
+        received += chunk.length;
+        if (received > maxBodyBytes) {
+          // Settled first, so the close the destroy causes cannot reject with anything else.
+          reject(new BodyTooLargeError(status, maxBodyBytes, undefined));
+          req.destroy();
+          return;
+        }
+        chunks.push(chunk);
+      });
       res.on('error', reject);
       // An abort or a reset mid-body closes without 'end' (or ends incomplete): never resolve a cut body.
       res.on('close', () => {
@@ -46,16 +93,32 @@ export async function signedHttpRequest(
       res.on('end', () => {
         if (!res.complete) return;
         resolve({
-          status: res.statusCode ?? 0,
+          status,
           header: (name) => {
             const value = res.headers[name.toLowerCase()];
             return Array.isArray(value) ? value.join(', ') : value;
           },
-          text: Buffer.concat(chunks).toString('utf8'),
+          // As fetch's text(): UTF-8, a leading byte-order mark dropped.
+          text: new TextDecoder().decode(Buffer.concat(chunks)),
         });
       });
     });
     req.on('error', reject);
     req.end(request.body);
+  });
+}
+
+/** httpRequest, SigV4-signed (Authorization, X-Amz-Date, the session token, Host). */
+export async function signedHttpRequest(
+  request: SignedRequest & { signal: AbortSignal; maxBodyBytes?: number },
+): Promise<HttpAnswer> {
+  const headers = await signedHeaders(request);
+  return httpRequest({
+    method: request.method,
+    url: request.url,
+    headers,
+    ...(request.body === undefined ? {} : { body: request.body }),
+    signal: request.signal,
+    ...(request.maxBodyBytes === undefined ? {} : { maxBodyBytes: request.maxBodyBytes }),
   });
 }

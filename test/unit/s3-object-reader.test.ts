@@ -43,14 +43,20 @@ async function signatureMatches(req: IncomingMessage): Promise<boolean> {
   return expected.headers.authorization === auth;
 }
 
-/** S3 cannot run here: a loopback stand-in that checks the signature and answers as S3's REST API does. */
-describe('FetchS3ObjectReader (signed GetObject over fetch)', () => {
+/**
+ * S3 cannot run here: a loopback stand-in that checks the signature and answers as S3's REST API does,
+ * and, on a few keys, misbehaves as a network can (a body with no announced size that does not stop, a
+ * connection dropped mid-body, a body that stalls).
+ */
+describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
   const objects: Record<string, string> = {
     '/risk-bucket/worlds/w%201/cov.json': '{"a,a":0.0004}',
     '/risk-bucket/big.json': 'x'.repeat(2_000),
   };
   const seen: { path: string; verified: boolean; token?: string; payloadHash?: string }[] = [];
   let failWith: { status: number; code: string } | undefined;
+  /** How the last misbehaving answer ended: whether the stand-in wrote all it meant to, and how much. */
+  let misbehaved: Promise<{ finished: boolean; bytesWritten: number }> | undefined;
   const server = createServer(async (req, res) => {
     const path = (req.url ?? '/').split('?')[0]!;
     seen.push({
@@ -59,6 +65,36 @@ describe('FetchS3ObjectReader (signed GetObject over fetch)', () => {
       token: req.headers['x-amz-security-token'] as string | undefined,
       payloadHash: req.headers['x-amz-content-sha256'] as string | undefined,
     });
+    if (path === '/risk-bucket/endless.json' || path === '/risk-bucket/stalls.json') {
+      const endless = path.endsWith('endless.json');
+      // Endless: chunked, no content-length, up to 64 MB unless the reader hangs up. Stalls: announces
+      // 2,000 bytes, sends 1,000, then nothing.
+      res.writeHead(200, endless ? { 'content-type': 'application/json' } : { 'content-length': 2_000 });
+      misbehaved = new Promise((settle) => {
+        let bytesWritten = 0;
+        res.on('close', () => settle({ finished: res.writableFinished, bytesWritten }));
+        const chunk = 'x'.repeat(16 * 1024);
+        const more = () => {
+          if (res.destroyed) return;
+          if (!endless) {
+            res.write('x'.repeat(1_000));
+            bytesWritten = 1_000;
+            return;
+          }
+          if (bytesWritten >= 64 * 1024 * 1024) return void res.end();
+          bytesWritten += chunk.length;
+          if (res.write(chunk)) setImmediate(more);
+          else res.once('drain', more);
+        };
+        more();
+      });
+      return;
+    }
+    if (path === '/risk-bucket/dropped.json') {
+      res.writeHead(200, { 'content-length': 2_000 });
+      res.write('x'.repeat(1_000), () => req.socket.destroy());
+      return;
+    }
     const body = objects[path];
     if (failWith || body === undefined) {
       const { status, code } = failWith ?? { status: 404, code: 'NoSuchKey' };
@@ -133,6 +169,45 @@ describe('FetchS3ObjectReader (signed GetObject over fetch)', () => {
       retryable: false,
       message: '2000 bytes, over the 1000-byte limit',
     });
+  });
+
+  it('stops reading a body without content-length at the limit and hangs up', async () => {
+    const error = await reader()
+      .getText('risk-bucket', 'endless.json', 100_000)
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(S3ReadError);
+    expect(error).toMatchObject({
+      code: 'TooLarge',
+      retryable: false,
+      message: 'more than 100000 bytes, over the 100000-byte limit',
+    });
+    // The stand-in saw the connection closed long before its 64 MB were written.
+    const end = await misbehaved!;
+    expect(end.finished).toBe(false);
+    expect(end.bytesWritten).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('reports a connection dropped mid-body as a retryable network error, not a short object', async () => {
+    await expect(reader().getText('risk-bucket', 'dropped.json', 10_000)).rejects.toMatchObject({
+      name: 'S3ReadError',
+      code: 'NetworkError',
+      retryable: true,
+    });
+  });
+
+  it('times out a body that stalls mid-way, as retryable, and hangs up', async () => {
+    const slow = new FetchS3ObjectReader({
+      region: 'eu-west-1',
+      endpoint,
+      timeoutMs: 300,
+      credentials: () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }),
+    });
+    await expect(slow.getText('risk-bucket', 'stalls.json', 10_000)).rejects.toMatchObject({
+      code: 'NetworkError',
+      retryable: true,
+      message: 'timed out after 300 ms',
+    });
+    expect(await misbehaved!).toEqual({ finished: false, bytesWritten: 1_000 });
   });
 
   it('reports an unreachable endpoint as retryable', async () => {

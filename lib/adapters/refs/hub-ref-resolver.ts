@@ -1,5 +1,7 @@
+import { STATUS_CODES } from 'node:http';
 import { RefResolutionError } from '#lib/engine/errors.js';
 import type { RefOwner, RefResolver } from '#lib/engine/ports.js';
+import { BodyTooLargeError, type HttpAnswer, httpRequest } from '../signed-http.js';
 import { MAX_REF_BYTES } from './ref-resolver.js';
 
 export interface HubRefResolverOptions {
@@ -64,39 +66,38 @@ export class HubRefResolver implements RefResolver {
     } catch (error) {
       throw new RefResolutionError(`hub token: ${(error as Error).message}`, field, true);
     }
-    let res: Response;
+    const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let res: HttpAnswer;
     try {
-      res = await fetch(url, {
+      res = await httpRequest({
+        method: 'GET',
+        url: new URL(url),
         headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        signal: AbortSignal.timeout(this.options.timeoutMs ?? 5_000),
+        signal: timeout,
+        maxBodyBytes: MAX_REF_BYTES,
       });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message;
+      if (error instanceof BodyTooLargeError && error.status >= 200 && error.status < 300) {
+        const size =
+          error.announced === undefined ? `more than ${MAX_REF_BYTES} bytes` : `${error.announced} bytes`;
+        throw new RefResolutionError(
+          `hub lookup ${url} is ${size}, over the ${MAX_REF_BYTES}-byte limit`,
+          field,
+          false,
+        );
+      }
+      if (error instanceof BodyTooLargeError) throw statusError(url, error.status, field);
+      const reason = timeout.aborted
+        ? `timed out after ${timeoutMs} ms`
+        : (error as Error).message || (error as Error).name;
       throw new RefResolutionError(`hub lookup ${url}: ${reason}`, field, true);
     }
-    if (!res.ok) {
-      await res.body?.cancel();
-      const retryable = res.status >= 500 || res.status === 429;
-      const why =
-        res.status === 404
-          ? 'the hub has no unexpired snapshot of that world and version'
-          : res.status === 401 || res.status === 403
-            ? 'the hub refused our token (check hubTokenSecretName / --hub-token)'
-            : res.statusText;
-      throw new RefResolutionError(`hub lookup ${url} answered ${res.status}: ${why}`, field, retryable);
-    }
-    const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > MAX_REF_BYTES) {
-      await res.body?.cancel();
-      throw new RefResolutionError(
-        `hub lookup ${url} is ${length} bytes, over the ${MAX_REF_BYTES}-byte limit`,
-        field,
-        false,
-      );
-    }
+    if (res.status < 200 || res.status >= 300)
+      throw statusError(url, res.status, field, res.header('location'));
     let body: unknown;
     try {
-      body = await res.json();
+      body = JSON.parse(res.text);
     } catch (error) {
       throw new RefResolutionError(
         `hub lookup ${url} is not valid JSON: ${(error as Error).message}`,
@@ -108,4 +109,24 @@ export class HubRefResolver implements RefResolver {
       throw new RefResolutionError(`hub lookup ${url} did not answer a snapshot object`, field, false);
     return body as Record<string, unknown>;
   }
+}
+
+/**
+ * A non-2xx answer. 429 and 5xx are worth another try; the rest are final. A redirect is not followed
+ * (`fetch` followed it; node:http does not): the base URL is configuration, and a hub that answers
+ * elsewhere is one to point `HUB_BASE_URL` at, not one to send the bearer token after (fetch itself
+ * dropped the token on a redirect to another origin, which turned an `http://` → `https://` redirect
+ * into a misleading 401). The error names where the hub pointed.
+ */
+function statusError(url: string, status: number, field: string, location?: string): RefResolutionError {
+  const retryable = status >= 500 || status === 429;
+  const why =
+    status === 404
+      ? 'the hub has no unexpired snapshot of that world and version'
+      : status === 401 || status === 403
+        ? 'the hub refused our token (check hubTokenSecretName / --hub-token)'
+        : status >= 300 && status < 400
+          ? `a redirect${location ? ` to ${location}` : ''}, not followed: set the hub's base URL (HUB_BASE_URL / --hub-url) to where it answers`
+          : (STATUS_CODES[status] ?? '');
+  return new RefResolutionError(`hub lookup ${url} answered ${status}: ${why}`, field, retryable);
 }

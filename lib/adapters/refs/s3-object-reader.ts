@@ -1,4 +1,6 @@
-import { type AwsCredentials, signedFetch } from '../signed-fetch.js';
+import { STATUS_CODES } from 'node:http';
+import type { AwsCredentials } from '../signed-fetch.js';
+import { BodyTooLargeError, type HttpAnswer, signedHttpRequest } from '../signed-http.js';
 
 /** A GetObject that failed; `code` is S3's error code (`NoSuchKey`, `AccessDenied`, …) or the HTTP status. */
 export class S3ReadError extends Error {
@@ -47,9 +49,15 @@ function escapeKey(key: string): string {
 }
 
 /**
- * GetObject as one SigV4-signed `fetch` (the signing the Secrets Manager reader uses) instead of
- * `@aws-sdk/client-s3`: the client cost ~125 KB of the Lambda bundle and its init on every cold
- * start, for one call that only some snapshots make.
+ * GetObject as one SigV4-signed request over node:http(s) (signed-http.ts, the signing the Secrets
+ * Manager reader uses) instead of `@aws-sdk/client-s3`: the client cost ~125 KB of the Lambda bundle and
+ * its init on every cold start, for one call that only some snapshots make. Not `fetch`: a process's
+ * first `fetch` loads undici (~100 ms of CPU), which the first snapshot with an `s3://` ref would pay.
+ * The body is read up to `maxBytes` and no further: an object announcing more is refused before its body
+ * is read, and one that sends more than it announced (or announced nothing) is cut at the limit.
+ * A redirect is not followed (S3 answers one for a bucket in another region, with an error body): it is
+ * an error with S3's code (`PermanentRedirect`, `TemporaryRedirect`), as `fetch` left a 301 without
+ * `Location`.
  */
 export class FetchS3ObjectReader implements S3ObjectReader {
   constructor(private readonly options: S3ObjectReaderOptions) {}
@@ -65,9 +73,11 @@ export class FetchS3ObjectReader implements S3ObjectReader {
 
   async getText(bucket: string, key: string, maxBytes: number): Promise<string> {
     const url = this.objectUrl(bucket, key);
-    let res: Response;
+    const timeoutMs = this.options.timeoutMs ?? 20_000;
+    const timeout = AbortSignal.timeout(timeoutMs);
+    let res: HttpAnswer;
     try {
-      res = await signedFetch({
+      res = await signedHttpRequest({
         service: 's3',
         region: this.options.region,
         credentials: this.options.credentials(),
@@ -75,32 +85,36 @@ export class FetchS3ObjectReader implements S3ObjectReader {
         url,
         // S3 requires the payload hash header; a GET has an empty payload.
         headers: { 'x-amz-content-sha256': EMPTY_SHA256 },
-        timeoutMs: this.options.timeoutMs ?? 20_000,
+        signal: timeout,
+        // An error answer's XML is read as well: S3's are a few hundred bytes, and a limit under that
+        // would only hide the code (the answer is then classified by its status).
+        maxBodyBytes: maxBytes,
         uriEscapePath: false,
       });
     } catch (error) {
-      const reason = (error as Error).name === 'TimeoutError' ? 'timed out' : (error as Error).message;
+      if (error instanceof BodyTooLargeError) {
+        if (error.status < 200 || error.status >= 300) throw httpError(error.status, '');
+        const size =
+          error.announced === undefined ? `more than ${maxBytes} bytes` : `${error.announced} bytes`;
+        throw new S3ReadError(`${size}, over the ${maxBytes}-byte limit`, 'TooLarge', false, {
+          cause: error,
+        });
+      }
+      const reason = timeout.aborted
+        ? `timed out after ${timeoutMs} ms`
+        : (error as Error).message || (error as Error).name;
       throw new S3ReadError(reason, 'NetworkError', true, { cause: error });
     }
-    if (!res.ok) {
-      const body = await res.text().catch(() => '');
-      const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1] ?? `HTTP ${res.status}`;
-      const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1] ?? res.statusText;
-      throw new S3ReadError(`${code}: ${message}`, code, !FINAL_CODES.has(code));
-    }
-    const length = Number(res.headers.get('content-length') ?? 0);
-    if (length > maxBytes) {
-      await res.body?.cancel();
-      throw new S3ReadError(`${length} bytes, over the ${maxBytes}-byte limit`, 'TooLarge', false);
-    }
-    try {
-      return await res.text();
-    } catch (error) {
-      throw new S3ReadError(`reading the body: ${(error as Error).message}`, 'NetworkError', true, {
-        cause: error,
-      });
-    }
+    if (res.status < 200 || res.status >= 300) throw httpError(res.status, res.text);
+    return res.text;
   }
+}
+
+/** A non-2xx answer as S3ReadError: S3's `<Code>` and `<Message>` when its XML body has them. */
+function httpError(status: number, body: string): S3ReadError {
+  const code = /<Code>([^<]+)<\/Code>/.exec(body)?.[1] ?? `HTTP ${status}`;
+  const message = /<Message>([^<]+)<\/Message>/.exec(body)?.[1] ?? STATUS_CODES[status] ?? '';
+  return new S3ReadError(`${code}: ${message}`, code, !FINAL_CODES.has(code));
 }
 
 /** SHA-256 of the empty string, the payload hash of a GET. */
