@@ -85,10 +85,13 @@ export function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
         }
         chunks.push(chunk);
       });
-      res.on('error', reject);
-      // An abort or a reset mid-body closes without 'end' (or ends incomplete): never resolve a cut body.
+      // An abort or a reset mid-body errors ('aborted', ECONNRESET) or closes without 'end': never
+      // resolve a cut body.
+      const cut = (cause?: Error) =>
+        reject(new Error('the connection closed before the answer was complete', { cause }));
+      res.on('error', cut);
       res.on('close', () => {
-        if (!res.complete) reject(new Error('the connection closed before the answer was complete'));
+        if (!res.complete) cut();
       });
       res.on('end', () => {
         if (!res.complete) return;

@@ -24,7 +24,7 @@ function covarianceDoc(): string {
   });
 }
 
-describe('*_ref resolution (file:// locally, s3:// through the signed-fetch S3 reader)', () => {
+describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)', () => {
   let stack: LocalStack;
   let client: EventBridgeClient;
   let s3: Awaited<ReturnType<typeof startS3Stub>>;

@@ -9,8 +9,10 @@ export interface HubRefResolverOptions {
   baseUrl: string;
   /** The bearer token, read once and cached by the caller; undefined sends no Authorization header. */
   token?: () => Promise<string | undefined>;
-  /** Per-request time limit. Default 5 s. */
+  /** Per-request time limit, the body included. Default 5 s. */
   timeoutMs?: number;
+  /** The largest answer read. Default MAX_REF_BYTES (64 MB), the limit of every ref. */
+  maxBytes?: number;
 }
 
 /** Lookups kept per (world, version), so a snapshot's three refs cost one request. */
@@ -67,6 +69,7 @@ export class HubRefResolver implements RefResolver {
       throw new RefResolutionError(`hub token: ${(error as Error).message}`, field, true);
     }
     const timeoutMs = this.options.timeoutMs ?? 5_000;
+    const maxBytes = this.options.maxBytes ?? MAX_REF_BYTES;
     const timeout = AbortSignal.timeout(timeoutMs);
     let res: HttpAnswer;
     try {
@@ -75,23 +78,24 @@ export class HubRefResolver implements RefResolver {
         url: new URL(url),
         headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
         signal: timeout,
-        maxBodyBytes: MAX_REF_BYTES,
+        maxBodyBytes: maxBytes,
       });
     } catch (error) {
       if (error instanceof BodyTooLargeError && error.status >= 200 && error.status < 300) {
         const size =
-          error.announced === undefined ? `more than ${MAX_REF_BYTES} bytes` : `${error.announced} bytes`;
+          error.announced === undefined ? `more than ${maxBytes} bytes` : `${error.announced} bytes`;
         throw new RefResolutionError(
-          `hub lookup ${url} is ${size}, over the ${MAX_REF_BYTES}-byte limit`,
+          `hub lookup ${url} is ${size}, over the ${maxBytes}-byte limit`,
           field,
           false,
+          { cause: error },
         );
       }
       if (error instanceof BodyTooLargeError) throw statusError(url, error.status, field);
       const reason = timeout.aborted
         ? `timed out after ${timeoutMs} ms`
         : (error as Error).message || (error as Error).name;
-      throw new RefResolutionError(`hub lookup ${url}: ${reason}`, field, true);
+      throw new RefResolutionError(`hub lookup ${url}: ${reason}`, field, true, { cause: error });
     }
     if (res.status < 200 || res.status >= 300)
       throw statusError(url, res.status, field, res.header('location'));

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 /**
  * S3 cannot run here, so `s3://` refs are tested against this stand-in: a loopback HTTP server
  * answering path-style GetObject (`GET /bucket/key`) from an in-memory map, and S3's XML
- * `NoSuchKey` error otherwise. The engine's signed-fetch S3 reader talks to it by endpoint, so the
+ * `NoSuchKey` error otherwise. The engine's S3 reader (signed GetObject over node:http) talks to it by endpoint, so the
  * adapter's request, response and error handling are what is exercised (the signature itself is checked
  * in test/unit/s3-object-reader.test.ts).
  */
