@@ -145,7 +145,7 @@ describe('EngineFunction bundle', () => {
 });
 
 describe('every Lambda bundle', () => {
-  it('holds no EventBridge SDK client: the functions publish with PutEvents over aws-json', () => {
+  it('holds no EventBridge SDK client (PutEvents over aws-json) and calls no global fetch', () => {
     const out = mkdtempSync(join(tmpdir(), 'eb-bundles-'));
     try {
       const functions = readdirSync(join(PROJECT_ROOT, 'functions')).filter((name) => name.endsWith('.ts'));
@@ -156,6 +156,13 @@ describe('every Lambda bundle', () => {
           name,
           Object.keys(inputs).filter((input) => input.includes('@aws-sdk/client-eventbridge')),
         ]).toEqual([name, []]);
+        // No call of the global `fetch` either (refs and AWS calls go over node:http(s)): a process's
+        // first `fetch` loads undici and compiles its WebAssembly parser, ~100 ms of CPU on a cold start.
+        const files = readdirSync(join(out, name), { recursive: true, encoding: 'utf8' });
+        const code = files
+          .filter((file) => file.endsWith('.mjs'))
+          .map((file) => readFileSync(join(out, name, file), 'utf8'));
+        expect([name, code.flatMap((c) => c.match(/(?<![\w$.])fetch\(/g) ?? [])]).toEqual([name, []]);
       }
     } finally {
       rmSync(out, { recursive: true, force: true });
