@@ -1,5 +1,6 @@
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
+import { mulberry32 } from '#lib/prng.js';
 
 /**
  * The PutEvents entries the soak and the write-units bench send: a `risk_snapshot_updated` as
@@ -78,5 +79,32 @@ export function marketEntry(m: {
         idempotency_key: `market_snapshot_updated:${scope}:${asOf}:1`,
       },
     }),
+  };
+}
+
+/**
+ * A snapshot body of `strategies` equal-weighted, uncorrelated strategies whose 1-day 99% normal VaR is
+ * `varLevel` (the default rule set's limit is 0.025: 0.014 stays silent, 0.04 cuts every strategy), with
+ * `points` daily returns each drawn from `seed`.
+ */
+export function calibratedBody(
+  strategies: readonly string[],
+  varLevel: number,
+  seed: number,
+  points = 40,
+): { weights: Record<string, number> } & Record<string, unknown> {
+  const sigmaP = varLevel / 2.3263478740408408;
+  const variance = sigmaP * sigmaP * strategies.length;
+  const rand = mulberry32(seed);
+  const covariance: Record<string, number> = {};
+  for (let i = 0; i < strategies.length; i++)
+    for (let j = i; j < strategies.length; j++)
+      covariance[`${strategies[i]},${strategies[j]}`] = i === j ? variance : 0;
+  return {
+    weights: Object.fromEntries(strategies.map((s) => [s, 1 / strategies.length])),
+    covariance,
+    realized_returns: Object.fromEntries(
+      strategies.map((s) => [s, Array.from({ length: points }, () => (rand() - 0.5) * 0.02)]),
+    ),
   };
 }

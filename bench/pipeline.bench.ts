@@ -1,36 +1,30 @@
 import './quiet-powertools.js';
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Metafile } from 'esbuild';
 import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import type { ColdSample } from './cold-invocation.js';
+import { type ColdStartRun, measureColdStart, printColdStart } from './cold-start.js';
+import { summarize } from './cold-stats.js';
 import { printInitProfile, profileInit } from './init-profile.js';
 import type { BenchFigure } from './types.js';
 
-// Issue 2 "Speed" and issue 12 item 5: what the deployed snapshot Lambda costs — bundle bytes, cold
-// module init with and without the Tracer (and where that init goes, per package: bench/init-profile.ts),
-// and the warm put→drain latency of one snapshot through the local pipeline (real SDK client, DynamoDB Local).
+// Issue 2 "Speed" and issue 12 item 5: what the deployed snapshot Lambda costs — bundle bytes, where its
+// module init goes per package (bench/init-profile.ts), cold invocations (init and the first invocation,
+// tracing off and on, beside their floors: bench/cold-start.ts), and the warm put→drain latency of one
+// snapshot through the local pipeline (real SDK client, DynamoDB Local).
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'functions', 'evaluate-snapshot.ts');
-// Only the DynamoDB client the first call needs, bundled the same way: the floor under ENTRY's init.
-const FLOOR_ENTRY = join(ROOT, 'bench', 'cold-start-floor.ts');
 // Issue 12 item 5: ≤ 500 KB and ≤ 60 ms, then toward 250 KB / 40 ms.
 const BUNDLE_BUDGET_BYTES = 500 * 1024;
 const INIT_BUDGET_MS = 60;
-
-/** Median and p99 (nearest rank) of a sample; the input is not modified. */
-function summarize(samples: readonly number[]): { median: number; p99: number } {
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
-  return { median: at(0.5), p99: at(0.99) };
-}
 
 const round = (x: number) => Number(x.toPrecision(4));
 
@@ -110,24 +104,6 @@ function bytesByPackage(metafile: Metafile): Map<string, number> {
   return byPackage;
 }
 
-// Wall time, and the process's own CPU time over the import: on a loaded shared machine the wall time
-// also counts other processes' time slices, the CPU time much less so. "Init" is the import alone: Node's
-// own start-up before it (bootstrap, this script's loading) is in processCpuMs, the process's CPU so far.
-const INIT_SCRIPT = `const start = performance.now();
-const cpu = process.cpuUsage();
-await import(process.argv[2]);
-const used = process.cpuUsage(cpu);
-const total = process.cpuUsage();
-process.stdout.write(JSON.stringify({ ms: performance.now() - start, cpuMs: (used.user + used.system) / 1000, processCpuMs: (total.user + total.system) / 1000 }));
-`;
-
-/** What one fresh process reports: the import's wall and CPU time, and the process's CPU up to its end. */
-interface InitSample {
-  ms: number;
-  cpuMs: number;
-  processCpuMs: number;
-}
-
 /** Environment the function validates at cold start; values are dummies (init makes no calls). */
 function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
   return {
@@ -145,43 +121,7 @@ function functionEnv(bundleDir: string): NodeJS.ProcessEnv {
   };
 }
 
-/**
- * As Lambda with Active tracing runs it: `AWS_EXECUTION_ENV` makes the function load Powertools' Tracer
- * and capture its SDK clients (lib/observability.ts). No `LAMBDA_TASK_ROOT`, so aws-xray-sdk-core does
- * not write its Lambda marker file under /tmp.
- */
-function tracedEnv(bundleDir: string): NodeJS.ProcessEnv {
-  return { ...functionEnv(bundleDir), AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
-}
-
-/** Runs one fresh Node process that imports the bundle and reports how long the import took. */
-function measureInitOnce(scriptPath: string, bundleUrl: string, env: NodeJS.ProcessEnv): Promise<InitSample> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [scriptPath, bundleUrl], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      out += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      err += chunk;
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code !== 0) return reject(new Error(`bundle init failed (exit ${code}): ${err.trim()}`));
-      try {
-        resolve(JSON.parse(out) as InitSample);
-      } catch {
-        reject(new Error(`bundle init printed no timing: ${out.trim()} ${err.trim()}`));
-      }
-    });
-  });
-}
-
-/** Bundle size and cold init figures; prints where the bytes go. */
+/** Bundle sizes; prints where the bytes go and where module init goes. */
 async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
   const dir = mkdtempSync(join(tmpdir(), 'exit-engine-bench-'));
   try {
@@ -208,55 +148,10 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
     const packages = [...bytesByPackage(metafile)].sort((a, b) => b[1] - a[1]).slice(0, 10);
     for (const [name, b] of packages) console.log(`    ${(b / 1024).toFixed(1).padStart(7)} KB  ${name}`);
 
-    // The floor: the DynamoDB client alone, bundled the same way; and an empty module.
-    const floor = bundle(mkdtempSync(join(dir, 'floor-')), FLOOR_ENTRY);
-    console.log(
-      `  floor (${relative(ROOT, FLOOR_ENTRY)}, the DynamoDB client alone): ${(loadedBytes(floor.metafile) / 1024).toFixed(1)} KB loaded at init`,
+    printInitProfile(
+      'module init by package, tracing off',
+      profileInit(path, functionEnv(dir), quick ? 2 : 5),
     );
-
-    const scriptPath = join(dir, 'measure-init.mjs');
-    writeFileSync(scriptPath, INIT_SCRIPT);
-    const plain = functionEnv(dir);
-    const traced = tracedEnv(dir);
-    const url = pathToFileURL(path).href;
-    const floorUrl = pathToFileURL(floor.path).href;
-    const emptyUrl = 'data:text/javascript,export{}';
-    // One unmeasured run of each primes the OS file cache, as a warm Lambda host would have it.
-    await measureInitOnce(scriptPath, url, plain);
-    await measureInitOnce(scriptPath, url, traced);
-    await measureInitOnce(scriptPath, floorUrl, plain);
-    // Without and with the Tracer, the floor and an empty module, alternating, so load from other processes
-    // hits them alike.
-    const runs = quick ? 7 : 31;
-    const samples = {
-      plain: [] as InitSample[],
-      traced: [] as InitSample[],
-      floor: [] as InitSample[],
-      empty: [] as InitSample[],
-    };
-    for (let i = 0; i < runs; i++) {
-      samples.plain.push(await measureInitOnce(scriptPath, url, plain));
-      samples.traced.push(await measureInitOnce(scriptPath, url, traced));
-      samples.floor.push(await measureInitOnce(scriptPath, floorUrl, plain));
-      samples.empty.push(await measureInitOnce(scriptPath, emptyUrl, plain));
-    }
-    const cpuMedian = (list: InitSample[]) => summarize(list.map((x) => x.cpuMs)).median;
-    console.log(
-      `  init CPU medians (ms): tracing off ${cpuMedian(samples.plain).toFixed(1)}, on ${cpuMedian(samples.traced).toFixed(1)}; floor ${cpuMedian(samples.floor).toFixed(1)} (DynamoDB client alone), empty module ${cpuMedian(samples.empty).toFixed(1)}`,
-    );
-    printInitProfile('module init by package, tracing off', profileInit(path, plain, quick ? 2 : 5));
-    const startup = summarize(samples.plain.map((s) => s.processCpuMs - s.cpuMs));
-    const initFigure = (label: string, values: number[], budgeted: boolean): BenchFigure => {
-      const { median, p99 } = summarize(values);
-      return {
-        name: `bundle module init, fresh node process, ${label} (${runs} runs)`,
-        unit: 'ms',
-        median: round(median),
-        p99: round(p99),
-        budget: budgeted ? `< ${INIT_BUDGET_MS} ms` : 'report',
-        ok: budgeted ? median < INIT_BUDGET_MS : true,
-      };
-    };
     return [
       {
         name: 'lambda bundle loaded at init, tracing on as in Lambda (evaluate-snapshot, minified)',
@@ -276,44 +171,6 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
         name: 'lambda bundle, all files incl. lazy chunks (evaluate-snapshot, minified)',
         unit: 'KB',
         median: round(total / 1024),
-        budget: 'report',
-        ok: true,
-      },
-      initFigure(
-        'wall, tracing off',
-        samples.plain.map((s) => s.ms),
-        true,
-      ),
-      initFigure(
-        'wall, tracing on (as in Lambda)',
-        samples.traced.map((s) => s.ms),
-        true,
-      ),
-      initFigure(
-        'CPU time, tracing off',
-        samples.plain.map((s) => s.cpuMs),
-        false,
-      ),
-      initFigure(
-        'CPU time, tracing on',
-        samples.traced.map((s) => s.cpuMs),
-        false,
-      ),
-      initFigure(
-        'CPU time, floor: the DynamoDB client alone, bundled the same way (bench/cold-start-floor.ts)',
-        samples.floor.map((s) => s.cpuMs),
-        false,
-      ),
-      initFigure(
-        'CPU time, floor: an empty module',
-        samples.empty.map((s) => s.cpuMs),
-        false,
-      ),
-      {
-        name: `Node start-up before the import, CPU (bootstrap; not in module init) (${runs} runs)`,
-        unit: 'ms',
-        median: round(startup.median),
-        p99: round(startup.p99),
         budget: 'report',
         ok: true,
       },
@@ -405,8 +262,49 @@ async function warmLatencyFigure(quick: boolean): Promise<BenchFigure> {
   }
 }
 
-/** Runs the pipeline benchmarks (bundle size, cold init, warm latency) and returns their figures. */
+/**
+ * The cold-start figures: module init against the issue's budget, init + first invocation (silent and
+ * publishing, tracing off and on), and the floors under them.
+ */
+function coldFigures(run: ColdStartRun): BenchFigure[] {
+  const pick = (key: string, measure: (s: ColdSample) => number) =>
+    summarize((run.samples.get(key) ?? []).map(measure));
+  const n = `${run.rounds} fresh processes`;
+  const figure = (name: string, key: string, measure: (s: ColdSample) => number, budget?: number) => {
+    const { median, p90 } = pick(key, measure);
+    return {
+      name: `${name} (${n}; p90 ${round(p90)})`,
+      unit: 'ms',
+      median: round(median),
+      budget: budget === undefined ? 'report' : `< ${budget} ms`,
+      ok: budget === undefined || median < budget,
+    };
+  };
+  const init = (s: ColdSample) => s.initCpuMs;
+  const total = (s: ColdSample) => s.totalCpuMs;
+  return [
+    figure('bundle module init, CPU, tracing off', 'silent-off', init, INIT_BUDGET_MS),
+    figure('bundle module init, CPU, tracing on (as in Lambda)', 'silent-on', init, INIT_BUDGET_MS),
+    figure('cold invocation, init + first invocation, CPU, silent, tracing off', 'silent-off', total),
+    figure('cold invocation, init + first invocation, CPU, silent, tracing on', 'silent-on', total),
+    figure(
+      'cold invocation, init + first invocation, wall, silent, tracing on',
+      'silent-on',
+      (s) => s.totalMs,
+    ),
+    figure('cold invocation, init + first invocation, CPU, publishing, tracing off', 'publishing-off', total),
+    figure('cold invocation, init + first invocation, CPU, publishing, tracing on', 'publishing-on', total),
+    figure('floor: one signed fetch, init + first call, CPU', 'fetch-floor', total),
+    figure('floor: the DynamoDB SDK client, init + first GetItem, CPU', 'sdk-floor', total),
+    figure('Node start-up before the import, CPU (not in init)', 'empty', (s) => s.startupCpuMs),
+  ];
+}
+
+/** Runs the pipeline benchmarks (bundle size, cold start, warm latency) and returns their figures. */
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const quick = opts.quick === true;
-  return [...(await bundleFigures(quick)), await warmLatencyFigure(quick)];
+  const sizes = await bundleFigures(quick);
+  const cold = await measureColdStart({ rounds: quick ? 3 : 21 });
+  printColdStart(cold);
+  return [...sizes, ...coldFigures(cold), await warmLatencyFigure(quick)];
 }

@@ -1,0 +1,234 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
+import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
+import {
+  type Arm,
+  type BuiltBundle,
+  buildBundle,
+  type ColdSample,
+  type LambdaBundler,
+  runColdInvocations,
+  SAMPLE_HEADER,
+  sampleRow,
+  startColdTarget,
+} from './cold-invocation.js';
+import { type Comparison, compare } from './cold-stats.js';
+import { withRevisionTree } from './revision-tree.js';
+
+/**
+ * Cold-start figures of the snapshot function (issue 12 item 5), two ways:
+ *
+ * - `measureColdStart({ rounds })`: this tree's function, a silent and a publishing first invocation,
+ *   tracing off and on, beside the floors — one signed `fetch` bundled the same way (init + first call),
+ *   the DynamoDB SDK client doing one GetItem, and Node's start-up with an empty module.
+ * - `--base REV`: REV's function, bundled by REV's own `buildLambdaBundle`, against this tree's,
+ *   alternating fresh processes in one run, with the ratio. `npx tsx bench/cold-start.ts --base 31dd6a5`.
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const ENTRY = 'functions/evaluate-snapshot.ts';
+const FETCH_FLOOR = 'bench/cold-start-floor-fetch.ts';
+const SDK_FLOOR = 'bench/cold-start-floor.ts';
+
+/** The snapshot function's four cold invocations: silent / publishing, tracing off / on. */
+function snapshotArms(prefix: string, bundle: BuiltBundle): Arm[] {
+  return (['silent', 'publishing'] as const).flatMap((invocation) =>
+    [false, true].map((tracing) => ({
+      key: `${prefix}${invocation}-${tracing ? 'on' : 'off'}`,
+      bundle,
+      tracing,
+      invocation,
+    })),
+  );
+}
+
+const ARM_LABELS: Record<string, string> = {
+  'silent-off': 'evaluate-snapshot, silent, tracing off',
+  'silent-on': 'evaluate-snapshot, silent, tracing on (as in Lambda)',
+  'publishing-off': 'evaluate-snapshot, publishing 20 signals, tracing off',
+  'publishing-on': 'evaluate-snapshot, publishing 20 signals, tracing on (as in Lambda)',
+  'fetch-floor': 'floor: one signed fetch (GetItem), bundled the same way',
+  'sdk-floor': 'floor: DynamoDB SDK client, one GetItem, bundled the same way',
+  empty: 'Node start-up: an empty module, no call',
+};
+
+/** What `measureColdStart` measured: samples per arm, and the conditions. */
+export interface ColdStartRun {
+  rounds: number;
+  samples: Map<string, ColdSample[]>;
+  dynamoKind: string;
+  xraySegments: number;
+  /** 1-minute load average before and after the run. */
+  load: [number, number];
+}
+
+function progress(done: number, all: number): void {
+  if (process.stdout.isTTY) process.stdout.write(`\r  ${done}/${all} fresh processes`);
+  if (done === all && process.stdout.isTTY) process.stdout.write('\r');
+}
+
+/** This tree's cold invocations and the floors, alternating over `rounds` rounds. */
+export async function measureColdStart(opts: { rounds: number }): Promise<ColdStartRun> {
+  const dir = mkdtempSync(join(tmpdir(), 'exit-engine-cold-start-'));
+  const target = await startColdTarget().catch((error) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw error;
+  });
+  try {
+    const load0 = loadavg()[0]!;
+    const fn = buildBundle(buildLambdaBundle, ROOT, ENTRY, dir);
+    const arms: Arm[] = [
+      ...snapshotArms('', fn),
+      {
+        key: 'fetch-floor',
+        bundle: buildBundle(buildLambdaBundle, ROOT, FETCH_FLOOR, dir),
+        tracing: false,
+        invocation: 'floor',
+      },
+      {
+        key: 'sdk-floor',
+        bundle: buildBundle(buildLambdaBundle, ROOT, SDK_FLOOR, dir),
+        tracing: false,
+        invocation: 'floor',
+      },
+      { key: 'empty', bundle: 'empty', tracing: false, invocation: 'none' },
+    ];
+    const samples = await runColdInvocations(target, arms, opts.rounds, progress);
+    return {
+      rounds: opts.rounds,
+      samples,
+      dynamoKind: target.stack.dynamoKind,
+      xraySegments: target.xraySegments(),
+      load: [load0, loadavg()[0]!],
+    };
+  } finally {
+    await target.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Prints one line per arm: init, first call, their sum (CPU and wall), median and p90. */
+export function printColdStart(run: ColdStartRun): void {
+  console.log(
+    `\ncold invocations: fresh Node process, import + first invocation (${run.rounds} alternating rounds, ${run.dynamoKind} + local bus, load ${run.load[0].toFixed(1)} → ${run.load[1].toFixed(1)})`,
+  );
+  console.log(`  ${''.padEnd(70)}${SAMPLE_HEADER}`);
+  for (const [key, list] of run.samples)
+    console.log(`  ${(ARM_LABELS[key] ?? key).padEnd(70)}${sampleRow(list)}`);
+  const empty = run.samples.get('empty');
+  if (empty) {
+    const startup = empty.map((s) => s.startupCpuMs).sort((a, b) => a - b);
+    const wall = empty.map((s) => s.processMs).sort((a, b) => a - b);
+    console.log(
+      `  Node start-up before any import: ${startup[Math.floor((startup.length - 1) / 2)]!.toFixed(0)} ms CPU; an empty process spawn to exit ${wall[Math.floor((wall.length - 1) / 2)]!.toFixed(0)} ms wall (medians)`,
+    );
+  }
+  console.log(`  X-Ray segments sent by traced processes: ${run.xraySegments}`);
+}
+
+/** The figures of a before/after run, per snapshot arm and measure. */
+export interface BeforeAfter {
+  base: string;
+  rounds: number;
+  rows: { arm: string; measure: string; comparison: Comparison }[];
+  load: [number, number];
+}
+
+const MEASURES: [string, (s: ColdSample) => number][] = [
+  ['init CPU', (s) => s.initCpuMs],
+  ['first invocation CPU', (s) => s.invokeCpuMs],
+  ['init + first invocation CPU', (s) => s.totalCpuMs],
+  ['init + first invocation wall', (s) => s.totalMs],
+];
+
+/** REV's snapshot function against this tree's, alternating fresh processes over `rounds` rounds. */
+export async function measureBeforeAfter(opts: { base: string; rounds: number }): Promise<BeforeAfter> {
+  return withRevisionTree(ROOT, opts.base, async (tree) => {
+    const dir = mkdtempSync(join(tmpdir(), 'exit-engine-cold-start-'));
+    try {
+      // The revision's own bundling, as its construct built its asset.
+      const baseBundler = (
+        (await import(pathToFileURL(join(tree.dir, 'infra/constructs/lambda-bundling.ts')).href)) as {
+          buildLambdaBundle?: LambdaBundler;
+        }
+      ).buildLambdaBundle;
+      if (typeof baseBundler !== 'function')
+        throw new UsageError(
+          `--base ${opts.base}: its infra/constructs/lambda-bundling.ts has no buildLambdaBundle`,
+        );
+      const before = buildBundle(baseBundler, tree.dir, ENTRY, dir);
+      const after = buildBundle(buildLambdaBundle, ROOT, ENTRY, dir);
+      const target = await startColdTarget();
+      try {
+        const load0 = loadavg()[0]!;
+        const arms = [...snapshotArms('before:', before), ...snapshotArms('after:', after)];
+        const samples = await runColdInvocations(target, arms, opts.rounds, progress);
+        const rows = snapshotArms('', after).flatMap(({ key }) =>
+          MEASURES.map(([measure, pick]) => ({
+            arm: key,
+            measure,
+            comparison: compare(
+              samples.get(`before:${key}`)!.map(pick),
+              samples.get(`after:${key}`)!.map(pick),
+            ),
+          })),
+        );
+        return { base: tree.commit.slice(0, 12), rounds: opts.rounds, rows, load: [load0, loadavg()[0]!] };
+      } finally {
+        await target.stop();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
+
+export function printBeforeAfter(r: BeforeAfter): void {
+  console.log(
+    `\nbefore/after: ${r.base} (before) against this tree (after), ${r.rounds} alternating rounds of fresh processes, load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
+  );
+  console.log(
+    `  ${''.padEnd(70)}${'before'.padStart(8)}${'after'.padStart(8)}${'ratio'.padStart(8)}${'paired'.padStart(8)}  after lower`,
+  );
+  for (const { arm, measure, comparison: c } of r.rows)
+    console.log(
+      `  ${`${ARM_LABELS[arm] ?? arm}: ${measure}`.padEnd(70)}${c.before.median.toFixed(0).padStart(8)}${c.after.median.toFixed(0).padStart(8)}${c.ratio.toFixed(2).padStart(8)}${c.pairedRatio.toFixed(2).padStart(8)}  ${c.afterLower}/${c.before.n}`,
+    );
+  console.log('  (ms, medians; ratio = after / before of the medians; paired = median of per-round ratios)');
+}
+
+const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]
+  no --base   this tree's snapshot function (silent and publishing, tracing off and on) and the floors
+  --base REV  REV's snapshot function (bundled by REV's own construct code) against this tree's
+  --rounds N  fresh processes per arm (default 21; --quick 5)`;
+
+async function main(argv: string[]): Promise<number> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const { values } = parseFlags(argv, {
+    base: { type: 'string' },
+    rounds: { type: 'string' },
+    quick: { type: 'boolean' },
+    help: { type: 'boolean' },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  const rounds = numberFlag('rounds', values.rounds, values.quick ? 5 : 21, { min: 1, integer: true });
+  if (values.base !== undefined) printBeforeAfter(await measureBeforeAfter({ base: values.base, rounds }));
+  else printColdStart(await measureColdStart({ rounds }));
+  return 0;
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError || (error as Error).name === 'RevisionTreeError')) throw error;
+    console.error(`${(error as Error).message}\n${USAGE}`);
+    process.exitCode = 2;
+  }
+}
