@@ -1,3 +1,4 @@
+import './quiet-powertools.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -34,7 +35,7 @@ const FETCH_FLOOR = 'bench/cold-start-floor-fetch.ts';
 const SDK_FLOOR = 'bench/cold-start-floor.ts';
 
 /** The snapshot function's four cold invocations: silent / publishing, tracing off / on. */
-function snapshotArms(prefix: string, bundle: BuiltBundle): Arm[] {
+function snapshotArms(prefix: string, bundle: BuiltBundle | 'empty'): Arm[] {
   return (['silent', 'publishing'] as const).flatMap((invocation) =>
     [false, true].map((tracing) => ({
       key: `${prefix}${invocation}-${tracing ? 'on' : 'off'}`,
@@ -188,16 +189,25 @@ export async function measureBeforeAfter(opts: { base: string; rounds: number })
 
 export function printBeforeAfter(r: BeforeAfter): void {
   console.log(
-    `\nbefore/after: ${r.base} (before) against this tree (after), ${r.rounds} alternating rounds of fresh processes, load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
+    `\nbefore/after: ${r.base} (before) → this tree (after), ${r.rounds} alternating rounds of fresh processes, load ${r.load[0].toFixed(1)} → ${r.load[1].toFixed(1)}`,
   );
   console.log(
-    `  ${''.padEnd(70)}${'before'.padStart(8)}${'after'.padStart(8)}${'ratio'.padStart(8)}${'paired'.padStart(8)}  after lower`,
+    '  (ms, medians before → after, × = after / before; the last column: the median of the per-round',
   );
-  for (const { arm, measure, comparison: c } of r.rows)
+  console.log('  ratios of init + first invocation CPU, and in how many rounds after was lower)');
+  const width = 20;
+  console.log(
+    `  ${''.padEnd(50)}${MEASURES.map(([m]) => m.replace('init + first invocation', 'init+1st').replace('first invocation', '1st call').padEnd(width)).join('')}paired ×, after lower`,
+  );
+  for (const { key } of snapshotArms('', 'empty')) {
+    const cells = r.rows.filter((row) => row.arm === key);
+    const cell = ({ comparison: c }: (typeof cells)[number]) =>
+      `${c.before.median.toFixed(0)} → ${c.after.median.toFixed(0)} ×${c.ratio.toFixed(2)}`.padEnd(width);
+    const sum = cells.find((row) => row.measure === 'init + first invocation CPU')!.comparison;
     console.log(
-      `  ${`${ARM_LABELS[arm] ?? arm}: ${measure}`.padEnd(70)}${c.before.median.toFixed(0).padStart(8)}${c.after.median.toFixed(0).padStart(8)}${c.ratio.toFixed(2).padStart(8)}${c.pairedRatio.toFixed(2).padStart(8)}  ${c.afterLower}/${c.before.n}`,
+      `  ${(ARM_LABELS[key] ?? key).replace('evaluate-snapshot, ', '').padEnd(50)}${cells.map(cell).join('')}×${sum.pairedRatio.toFixed(2)}, ${sum.afterLower}/${sum.before.n}`,
     );
-  console.log('  (ms, medians; ratio = after / before of the medians; paired = median of per-round ratios)');
+  }
 }
 
 const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]
@@ -206,7 +216,6 @@ const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--q
   --rounds N  fresh processes per arm (default 21; --quick 5)`;
 
 async function main(argv: string[]): Promise<number> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const { values } = parseFlags(argv, {
     base: { type: 'string' },
     rounds: { type: 'string' },
