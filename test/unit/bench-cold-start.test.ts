@@ -1,0 +1,54 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SnapshotEventSchema } from '#lib/app/snapshot-edge.js';
+import { snapshotEvent } from '../../bench/cold-invocation.js';
+import { checkoutRevision, RevisionTreeError, withRevisionTree } from '../../bench/revision-tree.js';
+
+const ROOT = join(import.meta.dirname, '..', '..');
+
+describe('the cold invocation event', () => {
+  it('is a hub snapshot the snapshot function accepts at its edge', () => {
+    const event = snapshotEvent('cold-w', 0.014, 1, Date.parse('2026-12-02T04:00:00Z'));
+    const parsed = SnapshotEventSchema.safeParse(event);
+    expect(parsed.success, JSON.stringify(parsed.error?.issues)).toBe(true);
+    expect(event.time).toBe('2026-12-02T04:00:00Z');
+    expect(Object.keys((event.detail as { data: { weights: object } }).data.weights)).toHaveLength(20);
+  });
+});
+
+describe('checkoutRevision (--base REV)', () => {
+  it("extracts the revision's tree with this checkout's node_modules linked, and removes it", () => {
+    const tree = checkoutRevision(ROOT, 'HEAD');
+    try {
+      expect(tree.commit).toMatch(/^[0-9a-f]{40}$/);
+      expect(JSON.parse(readFileSync(join(tree.dir, 'package.json'), 'utf8')).name).toBe('exit-engine');
+      expect(existsSync(join(tree.dir, 'infra', 'constructs', 'lambda-bundling.ts'))).toBe(true);
+      expect(existsSync(join(tree.dir, 'node_modules', 'esbuild'))).toBe(true);
+    } finally {
+      tree.remove();
+    }
+    expect(existsSync(tree.dir)).toBe(false);
+    // The link went with the folder, not what it pointed to.
+    expect(existsSync(join(ROOT, 'node_modules', 'esbuild'))).toBe(true);
+  });
+
+  it('names the flag and the revision when the revision does not resolve', () => {
+    expect(() => checkoutRevision(ROOT, 'no-such-revision-xyz')).toThrow(RevisionTreeError);
+    expect(() => checkoutRevision(ROOT, 'no-such-revision-xyz')).toThrow(
+      "--base: 'no-such-revision-xyz' is not a commit of this repository",
+    );
+  });
+
+  it('removes the tree when the work on it fails', async () => {
+    let dir = '';
+    await expect(
+      withRevisionTree(ROOT, 'HEAD', async (tree) => {
+        dir = tree.dir;
+        throw new Error('bench failed');
+      }),
+    ).rejects.toThrow('bench failed');
+    expect(dir).not.toBe('');
+    expect(existsSync(dir)).toBe(false);
+  });
+});
