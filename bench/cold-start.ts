@@ -24,7 +24,8 @@ import { withRevisionTree } from './revision-tree.js';
  *
  * - `measureColdStart({ rounds })`: this tree's function, a silent and a publishing first invocation,
  *   tracing off and on, beside the floors — one signed `fetch` bundled the same way (init + first call),
- *   the DynamoDB SDK client doing one GetItem, and Node's start-up with an empty module.
+ *   the DynamoDB SDK client doing one GetItem, and Node's start-up with an empty module — and the fetch
+ *   floor's request sent over `node:http` instead, to show what `fetch` itself costs a first call.
  * - `--base REV`: REV's function, bundled by REV's own `buildLambdaBundle`, against this tree's,
  *   alternating fresh processes in one run, with the ratio. `npx tsx bench/cold-start.ts --base 31dd6a5`.
  */
@@ -33,6 +34,7 @@ const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = 'functions/evaluate-snapshot.ts';
 const FETCH_FLOOR = 'bench/cold-start-floor-fetch.ts';
 const SDK_FLOOR = 'bench/cold-start-floor.ts';
+const HTTP_FLOOR = 'bench/cold-start-floor-http.ts';
 
 /** The snapshot function's four cold invocations: silent / publishing, tracing off / on. */
 function snapshotArms(prefix: string, bundle: BuiltBundle | 'empty'): Arm[] {
@@ -52,6 +54,7 @@ const ARM_LABELS: Record<string, string> = {
   'publishing-off': 'evaluate-snapshot, publishing 20 signals, tracing off',
   'publishing-on': 'evaluate-snapshot, publishing 20 signals, tracing on (as in Lambda)',
   'fetch-floor': 'floor: one signed fetch (GetItem), bundled the same way',
+  'http-floor': 'comparison: the same signed GetItem over node:http',
   'sdk-floor': 'floor: DynamoDB SDK client, one GetItem, bundled the same way',
   empty: 'Node start-up: an empty module, no call',
 };
@@ -86,6 +89,12 @@ export async function measureColdStart(opts: { rounds: number }): Promise<ColdSt
       {
         key: 'fetch-floor',
         bundle: buildBundle(buildLambdaBundle, ROOT, FETCH_FLOOR, dir),
+        tracing: false,
+        invocation: 'floor',
+      },
+      {
+        key: 'http-floor',
+        bundle: buildBundle(buildLambdaBundle, ROOT, HTTP_FLOOR, dir),
         tracing: false,
         invocation: 'floor',
       },
