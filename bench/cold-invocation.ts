@@ -179,6 +179,22 @@ export function snapshotEvent(world: string, varLevel: number, seed: number, now
   };
 }
 
+/** Writes the event of a first invocation of `world` into `dir` and returns its path. */
+export function writeEvent(
+  dir: string,
+  world: string,
+  invocation: Exclude<Invocation, 'none'>,
+  seed: number,
+): string {
+  const path = join(dir, `${world}.json`);
+  const event =
+    invocation === 'floor'
+      ? {}
+      : snapshotEvent(world, invocation === 'silent' ? SILENT_VAR : PUBLISHING_VAR, seed, Date.now());
+  writeFileSync(path, JSON.stringify(event));
+  return path;
+}
+
 interface ChildReport {
   startupCpuMs: number;
   initMs: number;
@@ -252,20 +268,7 @@ export async function runColdInvocations(
     const bundleUrl =
       arm.bundle === 'empty' ? 'data:text/javascript,export{}' : pathToFileURL(arm.bundle.path).href;
     const bundleDir = arm.bundle === 'empty' ? work : arm.bundle.dir;
-    let eventFile = '-';
-    if (arm.invocation !== 'none') {
-      eventFile = join(work, `${world}.json`);
-      const event =
-        arm.invocation === 'floor'
-          ? {}
-          : snapshotEvent(
-              world,
-              arm.invocation === 'silent' ? SILENT_VAR : PUBLISHING_VAR,
-              seed++,
-              Date.now(),
-            );
-      writeFileSync(eventFile, JSON.stringify(event));
-    }
+    const eventFile = arm.invocation === 'none' ? '-' : writeEvent(work, world, arm.invocation, seed++);
     const { report, processMs } = await runChild(
       bundleUrl,
       eventFile,

@@ -11,12 +11,15 @@ import {
   buildBundle,
   type ColdSample,
   type LambdaBundler,
+  lambdaEnv,
   runColdInvocations,
   SAMPLE_HEADER,
   sampleRow,
   startColdTarget,
+  writeEvent,
 } from './cold-invocation.js';
 import { type Comparison, compare } from './cold-stats.js';
+import { type InitProfile, printInitProfile, profileInit } from './init-profile.js';
 import { withRevisionTree } from './revision-tree.js';
 
 /**
@@ -67,6 +70,8 @@ export interface ColdStartRun {
   xraySegments: number;
   /** 1-minute load average before and after the run. */
   load: [number, number];
+  /** Where the silent first invocation's CPU goes (tracing off), by package. */
+  firstCallProfile?: InitProfile;
 }
 
 function progress(done: number, all: number): void {
@@ -75,7 +80,10 @@ function progress(done: number, all: number): void {
 }
 
 /** This tree's cold invocations and the floors, alternating over `rounds` rounds. */
-export async function measureColdStart(opts: { rounds: number }): Promise<ColdStartRun> {
+export async function measureColdStart(opts: {
+  rounds: number;
+  profileRuns?: number;
+}): Promise<ColdStartRun> {
   const dir = mkdtempSync(join(tmpdir(), 'exit-engine-cold-start-'));
   const target = await startColdTarget().catch((error) => {
     rmSync(dir, { recursive: true, force: true });
@@ -107,9 +115,17 @@ export async function measureColdStart(opts: { rounds: number }): Promise<ColdSt
       { key: 'empty', bundle: 'empty', tracing: false, invocation: 'none' },
     ];
     const samples = await runColdInvocations(target, arms, opts.rounds, progress);
+    const profileRuns = opts.profileRuns ?? 0;
+    const firstCallProfile =
+      profileRuns > 0
+        ? profileInit(fn.path, lambdaEnv(target, fn.dir, false), profileRuns, (run) =>
+            writeEvent(dir, `cold-profile-${run}`, 'silent', 10_000 + run),
+          )
+        : undefined;
     return {
       rounds: opts.rounds,
       samples,
+      ...(firstCallProfile ? { firstCallProfile } : {}),
       dynamoKind: target.stack.dynamoKind,
       xraySegments: target.xraySegments(),
       load: [load0, loadavg()[0]!],
@@ -137,6 +153,8 @@ export function printColdStart(run: ColdStartRun): void {
     );
   }
   console.log(`  X-Ray segments sent by traced processes: ${run.xraySegments}`);
+  if (run.firstCallProfile)
+    printInitProfile('first invocation by package, silent, tracing off', run.firstCallProfile, 10);
 }
 
 /** The figures of a before/after run, per snapshot arm and measure. */
@@ -237,7 +255,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const rounds = numberFlag('rounds', values.rounds, values.quick ? 5 : 21, { min: 1, integer: true });
   if (values.base !== undefined) printBeforeAfter(await measureBeforeAfter({ base: values.base, rounds }));
-  else printColdStart(await measureColdStart({ rounds }));
+  else printColdStart(await measureColdStart({ rounds, profileRuns: values.quick ? 1 : 3 }));
   return 0;
 }
 

@@ -40,18 +40,28 @@ function packageOf(source: string): string {
 
 /**
  * Profiles the import of the module at `process.argv[2]` and writes the profile to `process.argv[3]`:
- * the profiler starts after Node's start-up and this script's own loading, and stops when the import settles.
+ * the profiler starts after Node's start-up and this script's own loading, and stops when the import
+ * settles. With an event file in `process.argv[4]` it profiles the module's first invocation instead:
+ * it starts after the import and stops when `handler(event, context)` settles.
  */
-const PROFILE_SCRIPT = `import { writeFileSync } from 'node:fs';
+const PROFILE_SCRIPT = `import { readFileSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
+const event = process.argv[4] ? JSON.parse(readFileSync(process.argv[4], 'utf8')) : undefined;
 const session = new Session();
 session.connect();
 await session.post('Profiler.enable');
 await session.post('Profiler.setSamplingInterval', { interval: 50 });
-await session.post('Profiler.start');
-await import(process.argv[2]);
+if (event === undefined) await session.post('Profiler.start');
+const mod = await import(process.argv[2]);
+if (event !== undefined) {
+  const deadline = Date.now() + 30_000;
+  const context = { functionName: 'bench', awsRequestId: 'bench-' + process.pid, invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', memoryLimitInMB: '512', getRemainingTimeInMillis: () => deadline - Date.now() };
+  await session.post('Profiler.start');
+  await mod.handler(event, context);
+}
 const { profile } = await session.post('Profiler.stop');
 writeFileSync(process.argv[3], JSON.stringify(profile));
+process.exit(0);
 `;
 
 /** Names what no package owns. */
@@ -59,16 +69,24 @@ function unownedBucket(functionName: string, url: string, bundleDirUrl: string):
   if (url.startsWith(`${bundleDirUrl}/`))
     return '(esbuild lazy-init wrappers and top level: compiling wrapped modules)';
   if (functionName === 'compileSourceTextModule') return '(V8 parse + compile of the bundle)';
+  if (url.includes('internal/deps/undici')) return '(Node fetch: undici)';
   if (functionName === '(garbage collector)') return '(garbage collector)';
   if (functionName === '(program)') return '(program: native work outside JavaScript)';
-  return '(Node module loading and built-ins)';
+  if (url.startsWith('node:internal/modules/')) return '(Node module loading)';
+  return '(Node built-ins)';
 }
 
 /**
  * Profiles `runs` fresh imports of the bundle at `bundlePath` (its chunks and source maps beside it), in
- * `env`.
+ * `env`; with `eventFile` (called once per run: each run's first invocation needs its own event), the
+ * first invocation after the import instead.
  */
-export function profileInit(bundlePath: string, env: NodeJS.ProcessEnv, runs: number): InitProfile {
+export function profileInit(
+  bundlePath: string,
+  env: NodeJS.ProcessEnv,
+  runs: number,
+  eventFile?: (run: number) => string,
+): InitProfile {
   const bundleUrl = pathToFileURL(bundlePath).href;
   // The entry and its chunks (chunks/*.mjs beside it), each with its source map beside it.
   const bundleDirUrl = pathToFileURL(dirname(bundlePath)).href;
@@ -91,9 +109,10 @@ export function profileInit(bundlePath: string, env: NodeJS.ProcessEnv, runs: nu
       const script = join(dir, 'profile-import.mjs');
       const out = join(dir, 'import.cpuprofile');
       writeFileSync(script, PROFILE_SCRIPT);
-      const child = spawnSync(process.execPath, [script, bundleUrl, out], { env, encoding: 'utf8' });
-      if (child.status !== 0) throw new Error(`profiled init failed: ${child.stderr.trim()}`);
-      if (!existsSync(out)) throw new Error('the profiled import wrote no profile');
+      const args = [script, bundleUrl, out, ...(eventFile ? [eventFile(run)] : [])];
+      const child = spawnSync(process.execPath, args, { env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      if (child.status !== 0) throw new Error(`profiled run failed: ${child.stderr.trim()}`);
+      if (!existsSync(out)) throw new Error('the profiled run wrote no profile');
       const profile = JSON.parse(readFileSync(out, 'utf8')) as CpuProfile;
       const selfUs = new Map<number, number>();
       for (const [i, id] of profile.samples.entries())

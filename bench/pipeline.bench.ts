@@ -304,7 +304,7 @@ function coldFigures(run: ColdStartRun): BenchFigure[] {
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const quick = opts.quick === true;
   const sizes = await bundleFigures(quick);
-  const cold = await measureColdStart({ rounds: quick ? 3 : 21 });
+  const cold = await measureColdStart({ rounds: quick ? 3 : 21, profileRuns: quick ? 1 : 3 });
   printColdStart(cold);
   return [...sizes, ...coldFigures(cold), await warmLatencyFigure(quick)];
 }
