@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
+import { loadedKb } from './bundle-bytes.js';
 import {
   type Arm,
   type BuiltBundle,
@@ -163,6 +164,8 @@ export interface BeforeAfter {
   rounds: number;
   rows: { arm: string; measure: string; comparison: Comparison }[];
   load: [number, number];
+  /** KB loaded at init, tracing off and on. */
+  kb: { before: { off: number; on: number }; after: { off: number; on: number } };
 }
 
 const MEASURES: [string, (s: ColdSample) => number][] = [
@@ -204,7 +207,13 @@ export async function measureBeforeAfter(opts: { base: string; rounds: number })
             ),
           })),
         );
-        return { base: tree.commit.slice(0, 12), rounds: opts.rounds, rows, load: [load0, loadavg()[0]!] };
+        return {
+          base: tree.commit.slice(0, 12),
+          rounds: opts.rounds,
+          rows,
+          load: [load0, loadavg()[0]!],
+          kb: { before: loadedKb(before.metafile), after: loadedKb(after.metafile) },
+        };
       } finally {
         await target.stop();
       }

@@ -9,6 +9,7 @@ import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { allBytes, loadedBytes, outputHolding, TRACER_INPUT } from './bundle-bytes.js';
 import type { ColdSample } from './cold-invocation.js';
 import { type ColdStartRun, measureColdStart, printColdStart } from './cold-start.js';
 import { summarize } from './cold-stats.js';
@@ -46,42 +47,6 @@ function bundle(outDir: string, entry = ENTRY): { path: string; metafile: Metafi
   const metafile = buildLambdaBundle(ROOT, relative(ROOT, entry), outDir);
   return { path: join(outDir, 'index.mjs'), metafile };
 }
-
-/** The output of the metafile that holds `input` (a path relative to the project root). */
-function outputHolding(metafile: Metafile, input: string): string | undefined {
-  return Object.entries(metafile.outputs).find(([, o]) => input in o.inputs)?.[0];
-}
-
-/**
- * Bytes of the JavaScript a cold start loads: the entry and what it imports statically, plus, for
- * `alsoLoaded` (e.g. the Tracer's chunk where tracing is on), those chunks and their static imports.
- * Chunks reached only through `import()` are not loaded until called.
- */
-function loadedBytes(metafile: Metafile, alsoLoaded: readonly (string | undefined)[] = []): number {
-  const entry = Object.entries(metafile.outputs).find(([, o]) => o.entryPoint !== undefined)?.[0];
-  const seen = new Set<string>();
-  const visit = (path: string | undefined) => {
-    if (path === undefined || seen.has(path) || !metafile.outputs[path]) return;
-    seen.add(path);
-    for (const imp of metafile.outputs[path].imports)
-      if (imp.kind === 'import-statement' && !imp.external) visit(imp.path);
-  };
-  visit(entry);
-  for (const path of alsoLoaded) visit(path);
-  let bytes = 0;
-  for (const path of seen) bytes += metafile.outputs[path]!.bytes;
-  return bytes;
-}
-
-/** Bytes of every JavaScript file of the bundle (source maps aside). */
-function allBytes(metafile: Metafile): number {
-  let bytes = 0;
-  for (const [path, o] of Object.entries(metafile.outputs)) if (path.endsWith('.mjs')) bytes += o.bytes;
-  return bytes;
-}
-
-/** The Tracer's chunk: loaded at cold start where tracing is on (lib/observability.ts). */
-const TRACER_INPUT = 'node_modules/@aws-lambda-powertools/tracer/lib/esm/Tracer.js';
 
 /** The largest inputs by bytes they contribute to the output (after minification), biggest first. */
 function topInputs(metafile: Metafile, count: number): { input: string; bytes: number }[] {
