@@ -232,18 +232,21 @@ async function warmLatencyFigure(quick: boolean): Promise<BenchFigure> {
  * publishing, tracing off and on), and the floors under them.
  */
 function coldFigures(run: ColdStartRun): BenchFigure[] {
-  const pick = (key: string, measure: (s: ColdSample) => number) =>
-    summarize((run.samples.get(key) ?? []).map(measure));
   const n = `${run.rounds} fresh processes`;
+  // An arm the run left out (the SDK floor without the SDK installed) has no figure.
   const figure = (name: string, key: string, measure: (s: ColdSample) => number, budget?: number) => {
-    const { median, p90 } = pick(key, measure);
-    return {
-      name: `${name} (${n}; p90 ${round(p90)})`,
-      unit: 'ms',
-      median: round(median),
-      budget: budget === undefined ? 'report' : `< ${budget} ms`,
-      ok: budget === undefined || median < budget,
-    };
+    const samples = run.samples.get(key) ?? [];
+    if (samples.length === 0) return [];
+    const { median, p90 } = summarize(samples.map(measure));
+    return [
+      {
+        name: `${name} (${n}; p90 ${round(p90)})`,
+        unit: 'ms',
+        median: round(median),
+        budget: budget === undefined ? 'report' : `< ${budget} ms`,
+        ok: budget === undefined || median < budget,
+      },
+    ];
   };
   const init = (s: ColdSample) => s.initCpuMs;
   const total = (s: ColdSample) => s.totalCpuMs;
@@ -262,7 +265,7 @@ function coldFigures(run: ColdStartRun): BenchFigure[] {
     figure('floor: one signed fetch, init + first call, CPU', 'fetch-floor', total),
     figure('floor: the DynamoDB SDK client, init + first GetItem, CPU', 'sdk-floor', total),
     figure('Node start-up before the import, CPU (not in init)', 'empty', (s) => s.startupCpuMs),
-  ];
+  ].flat();
 }
 
 /** Runs the pipeline benchmarks (bundle size, cold start, warm latency) and returns their figures. */
