@@ -1,33 +1,32 @@
-import { awsJsonClient } from '#lib/adapters/aws-json.js';
-import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
+import { environmentCredentials, signedFetch } from '#lib/adapters/signed-fetch.js';
 
 /**
- * The fetch floor (bench/cold-start.ts): a function that does nothing but one DynamoDB GetItem through
- * the functions' own AWS call (lib/adapters/aws-json.ts: SigV4-signed, over the runtime's `fetch`),
- * bundled exactly as the functions are. Its init is nearly nothing; its first call pays what a function
- * without the SDK still pays once per process: Node's `fetch` (undici, loaded on the first call), the
- * signer and its hashing, the first connection. So init plus first call is the floor under a cold
- * invocation of a function whose AWS calls go over `fetch`.
+ * A comparison, not a floor (bench/cold-start.ts): the aws-json floor's GetItem, signed the same way
+ * (lib/adapters/signed-fetch.ts) but sent with the runtime's `fetch`, which aws-json does not use: Node
+ * loads `fetch` (undici, with its llhttp WebAssembly parser) on a process's first call. The difference
+ * between this and the aws-json floor is what `fetch` would cost a cold start, on the Node that runs the
+ * bench; re-read it when Lambda's runtime moves to a newer Node.
  */
-const dynamodb = awsJsonClient(
-  {
-    signingName: 'dynamodb',
-    endpointPrefix: 'dynamodb',
-    targetPrefix: 'DynamoDB_20120810',
-    jsonVersion: '1.0',
-  },
-  {
-    region: process.env.AWS_REGION ?? 'us-east-1',
-    ...(process.env.DYNAMODB_ENDPOINT ? { endpoint: process.env.DYNAMODB_ENDPOINT } : {}),
-    credentials: () => environmentCredentials(),
-  },
-);
-
-/** One GetItem of a key that does not exist, on the state table. */
 export async function handler(): Promise<{ found: boolean }> {
-  const out = await dynamodb.call<{ Item?: unknown }>('GetItem', {
-    TableName: process.env.STATE_TABLE_NAME,
-    Key: { pk: { S: 'floor' }, sk: { S: 'floor' } },
+  const region = process.env.AWS_REGION ?? 'us-east-1';
+  const response = await signedFetch({
+    service: 'dynamodb',
+    region,
+    credentials: environmentCredentials(),
+    method: 'POST',
+    url: new URL(process.env.DYNAMODB_ENDPOINT ?? `https://dynamodb.${region}.amazonaws.com`),
+    headers: {
+      'content-type': 'application/x-amz-json-1.0',
+      'x-amz-target': 'DynamoDB_20120810.GetItem',
+    },
+    body: JSON.stringify({
+      TableName: process.env.STATE_TABLE_NAME,
+      Key: { pk: { S: 'floor' }, sk: { S: 'floor' } },
+    }),
+    timeoutMs: 10_000,
   });
-  return { found: out.Item !== undefined };
+  const body = (await response.json()) as { Item?: unknown; __type?: string; message?: string };
+  if (!response.ok)
+    throw new Error(`GetItem over fetch failed (${response.status}): ${body.__type} ${body.message}`);
+  return { found: body.Item !== undefined };
 }

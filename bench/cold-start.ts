@@ -27,18 +27,18 @@ import { withRevisionTree } from './revision-tree.js';
  * Cold-start figures of the snapshot function (issue 12 item 5), two ways:
  *
  * - `measureColdStart({ rounds })`: this tree's function, a silent and a publishing first invocation,
- *   tracing off and on, beside the floors — one signed `fetch` bundled the same way (init + first call),
- *   the DynamoDB SDK client doing one GetItem, and Node's start-up with an empty module — and the fetch
- *   floor's request sent over `node:http` instead, to show what `fetch` itself costs a first call.
+ *   tracing off and on, beside the floors — one GetItem through aws-json bundled the same way (init +
+ *   first call), the DynamoDB SDK client doing one GetItem, and Node's start-up with an empty module — and
+ *   the same GetItem sent with `fetch`, to show what `fetch` would cost a first call.
  * - `--base REV`: REV's function, bundled by REV's own `buildLambdaBundle`, against this tree's,
  *   alternating fresh processes in one run, with the ratio. `npx tsx bench/cold-start.ts --base 31dd6a5`.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = 'functions/evaluate-snapshot.ts';
-const FETCH_FLOOR = 'bench/cold-start-floor-fetch.ts';
+const AWS_JSON_FLOOR = 'bench/cold-start-floor-aws-json.ts';
+const FETCH_COMPARISON = 'bench/cold-start-floor-fetch.ts';
 const SDK_FLOOR = 'bench/cold-start-floor.ts';
-const HTTP_FLOOR = 'bench/cold-start-floor-http.ts';
 
 /** The snapshot function's four cold invocations: silent / publishing, tracing off / on. */
 function snapshotArms(prefix: string, bundle: BuiltBundle | 'empty'): Arm[] {
@@ -57,8 +57,8 @@ const ARM_LABELS: Record<string, string> = {
   'silent-on': 'evaluate-snapshot, silent, tracing on (as in Lambda)',
   'publishing-off': 'evaluate-snapshot, publishing 20 signals, tracing off',
   'publishing-on': 'evaluate-snapshot, publishing 20 signals, tracing on (as in Lambda)',
-  'fetch-floor': 'floor: one signed fetch (GetItem), bundled the same way',
-  'http-floor': 'comparison: the same signed GetItem over node:http',
+  'aws-json-floor': 'floor: one GetItem through aws-json, bundled the same way',
+  'fetch-comparison': 'comparison: the same signed GetItem over fetch',
   'sdk-floor': 'floor: DynamoDB SDK client, one GetItem, bundled the same way',
   empty: 'Node start-up: an empty module, no call',
 };
@@ -112,14 +112,14 @@ export async function measureColdStart(opts: {
     const arms: Arm[] = [
       ...snapshotArms('', fn),
       {
-        key: 'fetch-floor',
-        bundle: buildBundle(buildLambdaBundle, ROOT, FETCH_FLOOR, dir),
+        key: 'aws-json-floor',
+        bundle: buildBundle(buildLambdaBundle, ROOT, AWS_JSON_FLOOR, dir),
         tracing: false,
         invocation: 'floor',
       },
       {
-        key: 'http-floor',
-        bundle: buildBundle(buildLambdaBundle, ROOT, HTTP_FLOOR, dir),
+        key: 'fetch-comparison',
+        bundle: buildBundle(buildLambdaBundle, ROOT, FETCH_COMPARISON, dir),
         tracing: false,
         invocation: 'floor',
       },

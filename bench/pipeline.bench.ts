@@ -262,7 +262,7 @@ function coldFigures(run: ColdStartRun): BenchFigure[] {
     ),
     figure('cold invocation, init + first invocation, CPU, publishing, tracing off', 'publishing-off', total),
     figure('cold invocation, init + first invocation, CPU, publishing, tracing on', 'publishing-on', total),
-    figure('floor: one signed fetch, init + first call, CPU', 'fetch-floor', total),
+    figure('floor: one GetItem through aws-json, init + first call, CPU', 'aws-json-floor', total),
     figure('floor: the DynamoDB SDK client, init + first GetItem, CPU', 'sdk-floor', total),
     figure('Node start-up before the import, CPU (not in init)', 'empty', (s) => s.startupCpuMs),
   ].flat();
