@@ -107,7 +107,7 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
       `\nbundle ${relative(ROOT, ENTRY)}: ${(eager / 1024).toFixed(1)} KB loaded at init (${(tracedBytes / 1024).toFixed(1)} KB with the Tracer), ${(total / 1024).toFixed(1)} KB in all files`,
     );
     console.log('  top inputs by bytes in the bundle (all files):');
-    for (const { input, bytes: b } of topInputs(metafile, 10))
+    for (const { input, bytes: b } of topInputs(metafile, 5))
       console.log(`    ${(b / 1024).toFixed(1).padStart(7)} KB  ${input}`);
     console.log('  by package (all files):');
     const packages = [...bytesByPackage(metafile)].sort((a, b) => b[1] - a[1]).slice(0, 10);
@@ -116,6 +116,7 @@ async function bundleFigures(quick: boolean): Promise<BenchFigure[]> {
     printInitProfile(
       'module init by package, tracing off',
       profileInit(path, functionEnv(dir), quick ? 2 : 5),
+      10,
     );
     return [
       {
