@@ -20,7 +20,7 @@ import {
   writeEvent,
 } from './cold-invocation.js';
 import { type Comparison, compare } from './cold-stats.js';
-import { type InitProfile, printInitProfile, profileInit } from './init-profile.js';
+import { type InitProfile, printInitProfile, profileGrowth, profileInit } from './init-profile.js';
 import { withRevisionTree } from './revision-tree.js';
 
 /**
@@ -87,8 +87,8 @@ export interface ColdStartRun {
   xraySegments: number;
   /** 1-minute load average before and after the run. */
   load: [number, number];
-  /** Where the silent first invocation's CPU goes (tracing off), by package. */
-  firstCallProfile?: InitProfile;
+  /** Where the silent first invocation's CPU goes, by package, tracing off and on. */
+  firstCallProfile?: { off: InitProfile; on: InitProfile };
 }
 
 function progress(done: number, all: number): void {
@@ -128,12 +128,11 @@ export async function measureColdStart(opts: {
     ];
     const samples = await runColdInvocations(target, arms, opts.rounds, progress);
     const profileRuns = opts.profileRuns ?? 0;
-    const firstCallProfile =
-      profileRuns > 0
-        ? profileInit(fn.path, lambdaEnv(target, fn.dir, false), profileRuns, (run) =>
-            writeEvent(dir, `cold-profile-${run}`, 'silent', 10_000 + run),
-          )
-        : undefined;
+    const profile = (tracing: boolean) =>
+      profileInit(fn.path, lambdaEnv(target, fn.dir, tracing), profileRuns, (run) =>
+        writeEvent(dir, `cold-profile-${tracing ? 'on' : 'off'}-${run}`, 'silent', 10_000 + run),
+      );
+    const firstCallProfile = profileRuns > 0 ? { off: profile(false), on: profile(true) } : undefined;
     return {
       rounds: opts.rounds,
       samples,
@@ -165,8 +164,18 @@ export function printColdStart(run: ColdStartRun): void {
     );
   }
   console.log(`  X-Ray segments sent by traced processes: ${run.xraySegments}`);
-  if (run.firstCallProfile)
-    printInitProfile('first invocation by package, silent, tracing off', run.firstCallProfile, 10);
+  if (run.firstCallProfile) {
+    const { off, on } = run.firstCallProfile;
+    printInitProfile('first invocation by package, silent, tracing off', off, 10);
+    console.log(
+      `  tracing on adds, first invocation (${on.totalMs.toFixed(0)} ms under the profiler against ${off.totalMs.toFixed(0)}), most to: ${profileGrowth(
+        off,
+        on,
+      )
+        .map((b) => `${b.name} +${b.ms.toFixed(0)} ms`)
+        .join(', ')}`,
+    );
+  }
 }
 
 /** The figures of a before/after run, per snapshot arm and measure. */

@@ -56,6 +56,8 @@ const mod = await import(process.argv[2]);
 if (event !== undefined) {
   const deadline = Date.now() + 30_000;
   const context = { functionName: 'bench', awsRequestId: 'bench-' + process.pid, invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:bench', memoryLimitInMB: '512', getRemainingTimeInMillis: () => deadline - Date.now() };
+  // As the cold invocation does (bench/cold-invocation-child.mjs): the trace header is set per invocation.
+  if (process.env.BENCH_X_AMZN_TRACE_ID) process.env._X_AMZN_TRACE_ID = process.env.BENCH_X_AMZN_TRACE_ID;
   await session.post('Profiler.start');
   await mod.handler(event, context);
 }
@@ -73,7 +75,9 @@ function unownedBucket(functionName: string, url: string, bundleDirUrl: string):
   if (functionName === '(garbage collector)') return '(garbage collector)';
   if (functionName === '(program)') return '(program: native work outside JavaScript)';
   if (url.startsWith('node:internal/modules/')) return '(Node module loading)';
-  return '(Node built-ins)';
+  // node:internal/streams/readable → streams, node:dgram → dgram, native frames → (Node built-ins).
+  const builtin = /^node:(?:internal\/)?([^/]+)/.exec(url)?.[1];
+  return builtin ? `(Node built-ins: ${builtin})` : '(Node built-ins)';
 }
 
 /**
@@ -139,6 +143,19 @@ export function profileInit(
     .map(([name, us]) => ({ name, ms: us / runs / 1000 }))
     .sort((a, b) => b.ms - a.ms);
   return { runs, totalMs: totalUs / runs / 1000, buckets };
+}
+
+/** The buckets that grew most from `base` to `other` (ms under the profiler), largest first. */
+export function profileGrowth(
+  base: InitProfile,
+  other: InitProfile,
+  count = 5,
+): { name: string; ms: number }[] {
+  const before = new Map(base.buckets.map((b) => [b.name, b.ms]));
+  return other.buckets
+    .map((b) => ({ name: b.name, ms: b.ms - (before.get(b.name) ?? 0) }))
+    .sort((a, b) => b.ms - a.ms)
+    .slice(0, count);
 }
 
 /** Prints the profile's largest buckets with their share of the total. */
