@@ -1,10 +1,10 @@
 import './quiet-powertools.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
-import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
+import { didYouMean, numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { loadedKb } from './bundle-bytes.js';
 import {
   type Arm,
@@ -195,6 +195,15 @@ const MEASURES: [string, (s: ColdSample) => number][] = [
   ['init + first invocation wall', (s) => s.totalMs],
 ];
 
+/** Whether two trees name the same packages (the --base tree is bundled with this tree's node_modules). */
+function samePackages(a: string, b: string): boolean {
+  const read = (dir: string, file: string) => {
+    const path = join(dir, file);
+    return existsSync(path) ? readFileSync(path, 'utf8') : '';
+  };
+  return ['package.json', 'package-lock.json'].every((file) => read(a, file) === read(b, file));
+}
+
 /** REV's snapshot function against this tree's, alternating fresh processes over `rounds` rounds. */
 export async function measureBeforeAfter(opts: { base: string; rounds: number }): Promise<BeforeAfter> {
   return withRevisionTree(ROOT, opts.base, async (tree) => {
@@ -209,6 +218,10 @@ export async function measureBeforeAfter(opts: { base: string; rounds: number })
       if (typeof baseBundler !== 'function')
         throw new UsageError(
           `--base ${opts.base}: its infra/constructs/lambda-bundling.ts has no buildLambdaBundle`,
+        );
+      if (!samePackages(tree.dir, ROOT))
+        console.log(
+          `  note: ${opts.base}'s package.json or package-lock.json differs from this tree's; its bundle is built with this tree's node_modules`,
         );
       const before = buildBundle(baseBundler, tree.dir, ENTRY, dir);
       const after = buildBundle(buildLambdaBundle, ROOT, ENTRY, dir);
@@ -276,12 +289,22 @@ const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--q
   --rounds N  fresh processes per arm (default 21; --quick 5)`;
 
 async function main(argv: string[]): Promise<number> {
-  const { values } = parseFlags(argv, {
+  const flags = {
     base: { type: 'string' },
     rounds: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean' },
-  });
+  } as const;
+  let values: ReturnType<typeof parseFlags<typeof flags>>['values'];
+  try {
+    ({ values } = parseFlags(argv, flags));
+  } catch (error) {
+    const unknown = /Unknown option '-{1,2}([^']+)'/.exec((error as Error).message)?.[1];
+    if (unknown === undefined) throw error;
+    throw new UsageError(`${(error as Error).message}${didYouMean(unknown, Object.keys(flags))}`, {
+      cause: error,
+    });
+  }
   if (values.help) {
     console.log(USAGE);
     return 0;
