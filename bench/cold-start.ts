@@ -288,7 +288,8 @@ const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--q
   --base REV  REV's snapshot function (bundled by REV's own construct code) against this tree's
   --rounds N  fresh processes per arm (default 21; --quick 5)`;
 
-async function main(argv: string[]): Promise<number> {
+/** The command line: `npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]`. */
+export async function main(argv: string[]): Promise<number> {
   const flags = {
     base: { type: 'string' },
     rounds: { type: 'string' },

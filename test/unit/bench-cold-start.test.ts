@@ -52,3 +52,11 @@ describe('checkoutRevision (--base REV)', () => {
     expect(existsSync(dir)).toBe(false);
   });
 });
+
+describe('bench/cold-start.ts command line', () => {
+  it('refuses a mistyped flag with a did-you-mean, and a bad round count naming the flag', async () => {
+    const { main } = await import('../../bench/cold-start.js');
+    await expect(main(['--bse', '31dd6a5'])).rejects.toThrow("Unknown option '--bse'; did you mean 'base'?");
+    await expect(main(['--rounds', '0'])).rejects.toThrow("--rounds: must be at least 1 (got '0')");
+  });
+});
