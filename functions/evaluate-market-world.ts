@@ -10,7 +10,7 @@ import { wireEngine } from '#lib/runtime/wire.js';
  */
 const engine = new ExitEngine(wireEngine(loadConfig()));
 
-// X-Ray captures the SDK clients before the first invocation (nothing to wait for outside Lambda).
+// The Tracer is loaded and patches http(s) before the first invocation (nothing to wait for outside Lambda).
 await tracingReady();
 
 export const handler = createMarketWorldHandler({ engine, clock: () => Date.now() });

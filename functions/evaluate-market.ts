@@ -13,7 +13,7 @@ const config = loadConfig();
 const engine = new ExitEngine(wireEngine(config));
 const requests = wireMarketRequests(config);
 
-// X-Ray captures the SDK clients before the first invocation (nothing to wait for outside Lambda).
+// The Tracer is loaded and patches http(s) before the first invocation (nothing to wait for outside Lambda).
 await tracingReady();
 
 export const handler = createMarketHandler({ engine, requests, clock: () => Date.now() });

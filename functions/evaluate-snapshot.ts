@@ -7,7 +7,7 @@ import { wireEngine } from '#lib/runtime/wire.js';
 /** Lambda entry for `risk_snapshot_updated`: wiring only; config is validated at cold start. */
 const engine = new ExitEngine(wireEngine(loadConfig()));
 
-// X-Ray captures the SDK clients before the first invocation (nothing to wait for outside Lambda).
+// The Tracer is loaded and patches http(s) before the first invocation (nothing to wait for outside Lambda).
 await tracingReady();
 
 export const handler = createSnapshotHandler({ engine, clock: () => Date.now() });

@@ -8,7 +8,7 @@ import { wireOps } from '#lib/runtime/wire-ops.js';
 const config = loadConfig();
 const ops = wireOps(config, wireEngine(config));
 
-// X-Ray captures the SDK clients before the first invocation (nothing to wait for outside Lambda).
+// The Tracer is loaded and patches http(s) before the first invocation (nothing to wait for outside Lambda).
 await tracingReady();
 
 export const handler = createOpsHandler({ ops, clock: () => Date.now() });

@@ -33,22 +33,12 @@ let tracer: Promise<Tracer> | undefined;
 const traced: Promise<void>[] = [];
 
 /**
- * Puts an AWS SDK client under the Powertools Tracer (`captureAWSv3Client`: a subsegment per call in
- * X-Ray) where tracing is on, and returns it. The Tracer and aws-xray-sdk-core are imported on first use
- * (a dynamic import: their module init runs only where traces are sent), and the capture adds its
- * middleware to the client in place; `tracingReady()` waits for it.
- */
-export function traceAwsClient<T extends object>(client: T, env: NodeJS.ProcessEnv = process.env): T {
-  withTracer((t) => {
-    t.captureAWSv3Client(client);
-  }, env);
-  return client;
-}
-
-/**
- * Where tracing is on, loads the Tracer (once per process; its construction also instruments `fetch` and
- * http(s)) and calls `use` with it; `tracingReady()` waits for that. Nothing happens where tracing is off.
- * For what is not an SDK client: the DynamoDB document client adds its subsegments this way.
+ * Where tracing is on, loads the Tracer and calls `use` with it; `tracingReady()` waits for that. Nothing
+ * happens where tracing is off. The Tracer and aws-xray-sdk-core are imported on first use (a dynamic
+ * import: their module init runs only where traces are sent), once per process. Its construction patches
+ * http(s) (captureHTTPsGlobal), so every AWS call of the functions (lib/adapters/aws-json.ts over
+ * node:https) is a subsegment; the DynamoDB document client adds an `aws` subsegment per call around it
+ * (wire-dynamodb.ts).
  */
 export function withTracer(use: (tracer: Tracer) => void, env: NodeJS.ProcessEnv = process.env): void {
   if (!tracingEnabled(env)) return;
@@ -58,7 +48,7 @@ export function withTracer(use: (tracer: Tracer) => void, env: NodeJS.ProcessEnv
   traced.push(tracer.then(use));
 }
 
-/** Resolves once every client given to `traceAwsClient` is captured (at once where tracing is off). */
+/** Resolves once every `withTracer` use has run (at once where tracing is off). */
 export async function tracingReady(): Promise<void> {
   await Promise.all(traced);
 }
