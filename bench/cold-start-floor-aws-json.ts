@@ -1,5 +1,5 @@
 import { awsJsonClient } from '#lib/adapters/aws-json.js';
-import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
+import { environmentCredentials } from '#lib/adapters/aws-signing.js';
 
 /**
  * The floor under a function without the SDK (bench/cold-start.ts): a function that does nothing but one

@@ -1,8 +1,8 @@
-import { environmentCredentials, signedHeaders } from '#lib/adapters/signed-fetch.js';
+import { environmentCredentials, signedHeaders } from '#lib/adapters/aws-signing.js';
 
 /**
  * A comparison, not a floor (bench/cold-start.ts): the aws-json floor's GetItem, signed the same way
- * (lib/adapters/signed-fetch.ts `signedHeaders`) but sent with the runtime's `fetch`, which aws-json does not use: Node
+ * (lib/adapters/aws-signing.ts `signedHeaders`) but sent with the runtime's `fetch`, which aws-json does not use: Node
  * loads `fetch` (undici, with its llhttp WebAssembly parser) on a process's first call. The difference
  * between this and the aws-json floor is what `fetch` would cost a cold start, on the Node that runs the
  * bench; re-read it when Lambda's runtime moves to a newer Node.

@@ -1,4 +1,4 @@
-import type { AwsCredentials } from './signed-fetch.js';
+import type { AwsCredentials } from './aws-signing.js';
 import { type HttpAnswer, signedHttpRequest } from './signed-http.js';
 
 /**

@@ -1,4 +1,4 @@
-import { environmentCredentials } from './signed-fetch.js';
+import { environmentCredentials } from './aws-signing.js';
 
 /**
  * Stands in for `@aws-sdk/credential-provider-node` in the Lambda bundle only (an esbuild alias in

@@ -3,7 +3,7 @@
 // built-in keeps the function it saw first.
 import http, { type IncomingMessage } from 'node:http';
 import https from 'node:https';
-import { type SignedRequest, signedHeaders } from './signed-fetch.js';
+import { type SignedRequest, signedHeaders } from './aws-signing.js';
 
 /** A whole answer: status, headers (lower-case names), body text. */
 export interface HttpAnswer {

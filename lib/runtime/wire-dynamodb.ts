@@ -1,9 +1,9 @@
+import { environmentCredentials } from '#lib/adapters/aws-signing.js';
 import {
   type DynamoDocumentClient,
   dynamoDocumentClient,
 } from '#lib/adapters/dynamodb/client/document-client.js';
 import { tracedDynamoCalls } from '#lib/adapters/dynamodb/client/tracing.js';
-import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
 import type { EngineConfig } from '#lib/config.js';
 import { withTracer } from '#lib/observability.js';
 

@@ -1,4 +1,5 @@
 import type { AwsJsonClient } from '#lib/adapters/aws-json.js';
+import { environmentCredentials } from '#lib/adapters/aws-signing.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { EventBridgeMarketReevaluationQueue } from '#lib/adapters/eventbridge/market-reevaluation-queue.js';
@@ -6,9 +7,8 @@ import { eventBridgeClient } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { HubRefResolver } from '#lib/adapters/refs/hub-ref-resolver.js';
 import { UriRefResolver } from '#lib/adapters/refs/ref-resolver.js';
-import { FetchS3ObjectReader } from '#lib/adapters/refs/s3-object-reader.js';
+import { HttpS3ObjectReader } from '#lib/adapters/refs/s3-object-reader.js';
 import { cachedSecret } from '#lib/adapters/secrets/secret-reader.js';
-import { environmentCredentials } from '#lib/adapters/signed-fetch.js';
 import type { EngineConfig } from '#lib/config.js';
 import type { EngineDeps } from '#lib/engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics } from '#lib/observability.js';
@@ -32,7 +32,7 @@ export function wireEngine(
   const s3 =
     local && !config.S3_ENDPOINT
       ? undefined
-      : new FetchS3ObjectReader({
+      : new HttpS3ObjectReader({
           region: process.env.AWS_REGION ?? 'us-east-1',
           credentials: () => environmentCredentials(),
           ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FetchS3ObjectReader, S3ReadError } from '#lib/adapters/refs/s3-object-reader.js';
+import { HttpS3ObjectReader, S3ReadError } from '#lib/adapters/refs/s3-object-reader.js';
 
 const SECRET = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY';
 
@@ -48,7 +48,7 @@ async function signatureMatches(req: IncomingMessage): Promise<boolean> {
  * and, on a few keys, misbehaves as a network can (a body with no announced size that does not stop, a
  * connection dropped mid-body, a body that stalls).
  */
-describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
+describe('HttpS3ObjectReader (signed GetObject over node:http)', () => {
   const objects: Record<string, string> = {
     '/risk-bucket/worlds/w%201/cov.json': '{"a,a":0.0004}',
     '/risk-bucket/big.json': 'x'.repeat(2_000),
@@ -114,7 +114,7 @@ describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
   });
   afterAll(() => new Promise<void>((r) => server.close(() => r())));
   const reader = (sessionToken?: string) =>
-    new FetchS3ObjectReader({
+    new HttpS3ObjectReader({
       region: 'eu-west-1',
       endpoint,
       credentials: () => ({
@@ -196,7 +196,7 @@ describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
   });
 
   it('times out a body that stalls mid-way, as retryable, and hangs up', async () => {
-    const slow = new FetchS3ObjectReader({
+    const slow = new HttpS3ObjectReader({
       region: 'eu-west-1',
       endpoint,
       timeoutMs: 300,
@@ -211,7 +211,7 @@ describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
   });
 
   it('reports an unreachable endpoint as retryable', async () => {
-    const closed = new FetchS3ObjectReader({
+    const closed = new HttpS3ObjectReader({
       region: 'eu-west-1',
       endpoint: 'http://127.0.0.1:1',
       credentials: () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET }),
@@ -223,7 +223,7 @@ describe('FetchS3ObjectReader (signed GetObject over node:http)', () => {
   });
 
   it('addresses AWS virtual-hosted style, and path style for bucket names with dots', () => {
-    const aws = new FetchS3ObjectReader({
+    const aws = new HttpS3ObjectReader({
       region: 'eu-west-1',
       credentials: () => ({ accessKeyId: 'a', secretAccessKey: 'b' }),
     });

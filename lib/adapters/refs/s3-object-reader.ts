@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { AwsCredentials } from '../signed-fetch.js';
+import type { AwsCredentials } from '../aws-signing.js';
 import { BodyTooLargeError, type HttpAnswer, signedHttpRequest } from '../signed-http.js';
 
 /** A GetObject that failed; `code` is S3's error code (`NoSuchKey`, `AccessDenied`, …) or the HTTP status. */
@@ -59,7 +59,7 @@ function escapeKey(key: string): string {
  * an error with S3's code (`PermanentRedirect`, `TemporaryRedirect`), as `fetch` left a 301 without
  * `Location`.
  */
-export class FetchS3ObjectReader implements S3ObjectReader {
+export class HttpS3ObjectReader implements S3ObjectReader {
   constructor(private readonly options: S3ObjectReaderOptions) {}
 
   /** Virtual-hosted style on AWS (path style for bucket names with dots, which TLS cannot cover). */

@@ -1,5 +1,5 @@
 import { AwsServiceError, awsJsonClient } from '../aws-json.js';
-import type { AwsCredentials } from '../signed-fetch.js';
+import type { AwsCredentials } from '../aws-signing.js';
 
 const SECRETS_MANAGER = {
   signingName: 'secretsmanager',
@@ -24,7 +24,7 @@ export interface SecretReaderOptions {
 }
 
 /**
- * Reads one Secrets Manager secret with a signed `GetSecretValue` call over fetch (lib/adapters/aws-json.ts,
+ * Reads one Secrets Manager secret with a signed `GetSecretValue` call over node:https (lib/adapters/aws-json.ts,
  * retried as the SDK would; no SDK client: one request at cold start does not earn ~100 KB of bundle), and
  * caches it for the life of the process. A failed read is not cached, so the next invocation tries again.
  */
