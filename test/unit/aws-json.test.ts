@@ -11,7 +11,7 @@ import {
   type ScriptedAwsService,
   type ScriptedReply,
   startScriptedAwsService,
-} from '../support/scripted-aws-service.js';
+} from '#test/support/scripted-aws-service.js';
 
 const PROTOCOL = {
   signingName: 'dynamodb',

@@ -14,7 +14,7 @@ import {
   type ScriptedReply,
   type ScriptedRequest,
   startScriptedAwsService,
-} from '../support/scripted-aws-service.js';
+} from '#test/support/scripted-aws-service.js';
 
 const BUS = 'exit-engine-test';
 const CREDENTIALS = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' };

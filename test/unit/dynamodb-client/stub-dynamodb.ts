@@ -5,7 +5,7 @@ import {
   type DynamoDocumentClient,
   dynamoDocumentClient,
 } from '#lib/adapters/dynamodb/client/document-client.js';
-import { type ScriptedRequest, startScriptedAwsService } from '../../support/scripted-aws-service.js';
+import { type ScriptedRequest, startScriptedAwsService } from '#test/support/scripted-aws-service.js';
 
 /**
  * DynamoDB's JSON protocol on loopback, answering whatever the test sets (test/support/scripted-aws-service.ts):
