@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { PutCommand } from '#lib/adapters/dynamodb/client/commands.js';
-import { dynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import {
   breakdown,
   itemKind,
@@ -9,7 +8,7 @@ import {
   totals,
   writeUnitsFor,
 } from '../../bench/capacity-meter.js';
-import { startStubDynamoDb } from './dynamodb-client/stub-dynamodb.js';
+import { startStubDynamoDb, stubClient } from './dynamodb-client/stub-dynamodb.js';
 
 /** The write-units bench's arithmetic, against DynamoDB's billing rules (read-write-operations docs). */
 describe('capacity meter', () => {
@@ -86,12 +85,7 @@ describe('meterClient', () => {
   it('asks every call of the document client for its consumed capacity, and estimates a refused write', async () => {
     const stub = await startStubDynamoDb();
     try {
-      const doc = dynamoDocumentClient({
-        endpoint: stub.endpoint,
-        region: 'us-east-1',
-        credentials: () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
-        maxAttempts: 1,
-      });
+      const doc = stubClient(stub.endpoint);
       const meter = meterClient(doc);
       const put = { TableName: 'state', Item: { pk: 'WORLD#w', sk: 'EVAL#1', body: 'x' } };
       stub.answer(200, {

@@ -1,10 +1,9 @@
 import xray from 'aws-xray-sdk-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GetCommand, PutCommand } from '#lib/adapters/dynamodb/client/commands.js';
-import { dynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { tracedDynamoCalls } from '#lib/adapters/dynamodb/client/tracing.js';
 import { tracingEnabled, tracingReady, withTracer } from '#lib/observability.js';
-import { startStubDynamoDb } from './dynamodb-client/stub-dynamodb.js';
+import { startStubDynamoDb, stubClient } from './dynamodb-client/stub-dynamodb.js';
 
 const LAMBDA_ENV = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' };
 
@@ -72,12 +71,7 @@ describe('the DynamoDB document client under the Tracer', () => {
     vi.stubEnv('AWS_EXECUTION_ENV', LAMBDA_ENV.AWS_EXECUTION_ENV);
     const stub = await startStubDynamoDb();
     try {
-      const doc = dynamoDocumentClient({
-        endpoint: stub.endpoint,
-        region: 'eu-west-1',
-        credentials: () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
-        maxAttempts: 1,
-      });
+      const doc = stubClient(stub.endpoint, 'eu-west-1');
       withTracer((tracer) => doc.use(tracedDynamoCalls(tracer, 'eu-west-1')), LAMBDA_ENV);
       await tracingReady();
       // An invocation's segment, as Lambda's facade segment is for a function.

@@ -45,13 +45,18 @@ export function clientPair(endpoint: string): {
       new sdk.DynamoDBClient({ endpoint, region: 'us-east-1', credentials, maxAttempts: 1 }),
       { marshallOptions: { removeUndefinedValues: true } },
     ),
-    mine: dynamoDocumentClient({
-      endpoint,
-      region: 'us-east-1',
-      credentials: () => credentials,
-      maxAttempts: 1,
-    }),
+    mine: stubClient(endpoint),
   };
+}
+
+/** Our document client at `endpoint` with one attempt per call, so each request the stub sees is one call. */
+export function stubClient(endpoint: string, region = 'us-east-1'): DynamoDocumentClient {
+  return dynamoDocumentClient({
+    endpoint,
+    region,
+    credentials: () => ({ accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' }),
+    maxAttempts: 1,
+  });
 }
 
 /** The stub and both clients for a test file: started before its tests, closed after. */
