@@ -4,6 +4,7 @@ import { dirname, join, relative, resolve } from 'node:path';
 import { buildSync, type Metafile } from 'esbuild';
 import { compileRuleSetDirectory } from '#lib/rules/compile-rule-sets.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { builtinAliases } from './node-builtin-shims.js';
 
 /**
  * How every Lambda bundle is built, in one place: the house construct (infra/constructs/engine-function.ts)
@@ -11,9 +12,12 @@ import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
  * calls the same function to measure what is deployed. No CDK import, so the bench does not load aws-cdk-lib.
  */
 
-/** ESM output has no `require`; some CommonJS dependencies still call it. */
+/**
+ * ESM output has no `require`; some CommonJS dependencies still call it (with a computed name, which
+ * esbuild leaves to run time). Built without an `import` of `node:module` (see `builtinAliases`).
+ */
 export const ESM_REQUIRE_BANNER =
-  "import { createRequire } from 'module';const require = createRequire(import.meta.url);";
+  "const require=process.getBuiltinModule('node:module').createRequire(import.meta.url);";
 
 /**
  * Module replacements in the Lambda bundle only. Lambda always gives a function its credentials in the
@@ -30,7 +34,9 @@ export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
  * Node 22 ESM, minified, ES modules preferred (they tree-shake), no legal comments, and split: what a
  * module reaches only through `import()` (the Powertools Tracer with aws-xray-sdk-core, loaded where
  * tracing is on; the YAML parser and rule-set schema, loaded with the first published rule set) goes
- * into a chunk of its own that a cold start does not parse unless it needs it.
+ * into a chunk of its own that a cold start does not parse unless it needs it. Node's built-ins are
+ * aliased to shims that skip their ES module facades (`builtinAliases`, infra/constructs/node-builtin-shims.ts;
+ * added by `buildLambdaBundle`, which knows where to write them).
  */
 export const LAMBDA_ESBUILD = {
   target: 'node22',
@@ -64,7 +70,7 @@ export function buildLambdaBundle(projectRoot: string, entry: string, outDir: st
   const result = buildSync({
     ...LAMBDA_ESBUILD,
     mainFields: [...LAMBDA_ESBUILD.mainFields],
-    alias: { ...LAMBDA_ESBUILD.alias },
+    alias: { ...builtinAliases(projectRoot), ...LAMBDA_ESBUILD.alias },
     outExtension: { ...LAMBDA_ESBUILD.outExtension },
     banner: { ...LAMBDA_ESBUILD.banner },
     entryPoints: [join(projectRoot, entry)],

@@ -1,11 +1,12 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { App, Stack } from 'aws-cdk-lib';
 import { describe, expect, it } from 'vitest';
 import { EngineFunction, PROJECT_ROOT } from '#infra/constructs/engine-function.js';
-import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
+import { buildLambdaBundle, ESM_REQUIRE_BANNER } from '#infra/constructs/lambda-bundling.js';
 import { COMPILED_RULESETS_FILE, readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 
@@ -25,11 +26,8 @@ describe('EngineFunction bundle', () => {
     const dir = join(assembly.directory, assetDirs[0] as string);
     expect(existsSync(join(dir, 'index.js'))).toBe(false);
     const code = readFileSync(join(dir, 'index.mjs'), 'utf8');
-    expect(
-      code.startsWith(
-        "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-      ),
-    ).toBe(true);
+    expect(code.startsWith(ESM_REQUIRE_BANNER)).toBe(true);
+    expect(ESM_REQUIRE_BANNER).toContain("process.getBuiltinModule('node:module').createRequire(");
     expect(code).toMatch(/export\s*\{/);
     expect(code).not.toMatch(/module\.exports\s*=/);
     expect(existsSync(join(dir, 'index.mjs.map'))).toBe(true);
@@ -112,11 +110,17 @@ describe('EngineFunction bundle', () => {
     expect(initSources).toContain('lib/adapters/dynamodb/client/document-client.ts');
     expect(initSources.some((source) => source.includes('node_modules/@aws-sdk/util-dynamodb/'))).toBe(true);
 
-    // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing.
+    // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing, and its init does not
+    // load Node's web streams (middy's one `instanceof` reads them lazily: infra/constructs/node-builtin-shims.ts).
+    const importAndCheck = [
+      'await import(process.argv[1]);',
+      "const streams = process.moduleLoadList.filter((m) => m.includes('internal/webstreams/readablestream'));",
+      "if (streams.length > 0) console.log('loaded at init: ' + streams);",
+    ].join('');
     for (const tracing of [{ AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x' }, {}]) {
       const run = spawnSync(
         process.execPath,
-        ['--input-type=module', '-e', 'await import(process.argv[1])', join(dir, 'index.mjs')],
+        ['--input-type=module', '-e', importAndCheck, join(dir, 'index.mjs')],
         {
           env: {
             PATH: process.env.PATH,
@@ -145,7 +149,7 @@ describe('EngineFunction bundle', () => {
 });
 
 describe('every Lambda bundle', () => {
-  it('holds no EventBridge SDK client (PutEvents over aws-json) and calls no global fetch', () => {
+  it('holds no EventBridge SDK client (PutEvents over aws-json), calls no global fetch, imports no built-in as an ES module', () => {
     const out = mkdtempSync(join(tmpdir(), 'eb-bundles-'));
     try {
       const functions = readdirSync(join(PROJECT_ROOT, 'functions')).filter((name) => name.endsWith('.ts'));
@@ -163,6 +167,12 @@ describe('every Lambda bundle', () => {
           .filter((file) => file.endsWith('.mjs'))
           .map((file) => readFileSync(join(out, name, file), 'utf8'));
         expect([name, code.flatMap((c) => c.match(/(?<![\w$.])fetch\(/g) ?? [])]).toEqual([name, []]);
+        // No Node built-in imported as an ES module (static or dynamic): each goes through its shim
+        // (infra/constructs/node-builtin-shims.ts), so Node builds no facade that reads every export.
+        const esImports = code.flatMap((c) =>
+          [...c.matchAll(/(?:\bfrom|\bimport\(?)\s*"([^".][^"]*)"/g)].map((m) => m[1] as string),
+        );
+        expect([name, esImports.filter((spec) => isBuiltin(spec))]).toEqual([name, []]);
       }
     } finally {
       rmSync(out, { recursive: true, force: true });
