@@ -26,7 +26,7 @@ export async function handler(): Promise<{ found: boolean }> {
     }),
   };
   // fetch sets Host itself from the URL; the value signed is the same.
-  const { host: _host, ...headers } = await signedHeaders(request);
+  const { host: _host, ...headers } = signedHeaders(request);
   const response = await fetch(url, {
     method: 'POST',
     headers,

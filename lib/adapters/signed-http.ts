@@ -115,7 +115,7 @@ export function httpRequest(request: HttpRequest): Promise<HttpAnswer> {
 export async function signedHttpRequest(
   request: SignedRequest & { signal: AbortSignal; maxBodyBytes?: number },
 ): Promise<HttpAnswer> {
-  const headers = await signedHeaders(request);
+  const headers = signedHeaders(request);
   return httpRequest({
     method: request.method,
     url: request.url,
