@@ -1,7 +1,7 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type { ClaimResult, EvaluationRecord, SignalItem, StuckOutbox } from '#lib/engine/ports.js';
+import { fromAttributeMap } from './client/attribute-values.js';
 import { PutCommand, QueryCommand, type UpdateCommand } from './client/commands.js';
 import type { DynamoDocumentClient } from './client/document-client.js';
 import { ConditionalCheckFailedException } from './client/errors.js';
@@ -184,7 +184,7 @@ export async function readEvaluation(
 
 /** The item a refused conditional write returned (ReturnValuesOnConditionCheckFailure), if any. */
 export function refusedItem(error: ConditionalCheckFailedException): Record<string, unknown> | undefined {
-  return error.Item ? unmarshall(error.Item as never) : undefined;
+  return error.Item ? fromAttributeMap(error.Item) : undefined;
 }
 
 /** The state the refusal saw, without a second read: outbox bodies are not needed by the caller. */
