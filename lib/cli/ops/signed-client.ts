@@ -1,5 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { type AwsCredentials, signedHeaders } from '#lib/adapters/aws-signing.js';
 import type { OpsCommand } from '#lib/app/ops-commands.js';
 
 /** A problem reaching or reading the target: printed as one message, exit code 1. */
@@ -7,36 +6,36 @@ export class OpsCliError extends Error {
   override readonly name = 'OpsCliError';
 }
 
-type Credentials = ConstructorParameters<typeof SignatureV4>[0]['credentials'];
+/** Fixed credentials, or a provider (the SDK's default chain) asked before each request: they may be refreshed. */
+export type OpsCredentials = AwsCredentials | (() => AwsCredentials | Promise<AwsCredentials>);
 
 /**
- * Sends ops commands to the deployed ops function URL, signed with SigV4 (`AWS_IAM` auth): the
- * service's answer, or its error message as an OpsCliError.
+ * Sends ops commands to the deployed ops function URL, signed with SigV4 (`AWS_IAM` auth) by the
+ * functions' own signer (lib/adapters/aws-signing.ts): the service's answer, or its error message as an
+ * OpsCliError.
  */
 export class SignedOpsClient {
-  private readonly signer: SignatureV4;
-
   constructor(
     private readonly url: URL,
-    region: string,
-    credentials: Credentials,
-  ) {
-    this.signer = new SignatureV4({ service: 'lambda', region, credentials, sha256: Sha256 });
-  }
+    private readonly region: string,
+    private readonly credentials: OpsCredentials,
+  ) {}
 
   async send(cmd: OpsCommand): Promise<Record<string, unknown>> {
     const body = JSON.stringify(cmd);
     const url = this.url;
-    const signed = await this.signer.sign({
+    const credentials = typeof this.credentials === 'function' ? await this.credentials() : this.credentials;
+    const { host: _host, ...headers } = signedHeaders({
+      service: 'lambda',
+      region: this.region,
+      credentials,
       method: 'POST',
-      protocol: url.protocol,
-      hostname: url.hostname,
-      path: url.pathname,
-      query: {},
-      headers: { host: url.hostname, 'content-type': 'application/json' },
+      url,
+      headers: { 'content-type': 'application/json' },
       body,
     });
-    const res = await fetch(url, { method: 'POST', headers: signed.headers, body });
+    // Host is left to fetch, which sends the URL's, the value signed.
+    const res = await fetch(url, { method: 'POST', headers, body });
     const text = await res.text();
     let payload: Record<string, unknown>;
     try {

@@ -1,0 +1,108 @@
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OpsCliError, SignedOpsClient } from '#lib/cli/ops/signed-client.js';
+
+const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
+
+/**
+ * What a Lambda function URL with `AWS_IAM` auth does before invoking the function: recompute the SigV4
+ * signature from what arrived (method, path and query as sent, the headers named as signed, the body) with
+ * the caller's secret — here with `@smithy/signature-v4`, the signer the CLI used before — and compare.
+ * Function URLs cannot run here: a loopback stand-in checks the signature and answers as the ops function.
+ */
+async function verify(req: IncomingMessage, body: string): Promise<boolean> {
+  const auth = req.headers.authorization ?? '';
+  const signed = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
+  const date = String(req.headers['x-amz-date']);
+  const signingDate = new Date(
+    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
+  );
+  const headers: Record<string, string> = {};
+  for (const name of signed) headers[name] = String(req.headers[name]);
+  const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
+  const query: Record<string, string | string[]> = {};
+  for (const [name, value] of url.searchParams) {
+    const before = query[name];
+    query[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [before]), value];
+  }
+  const expected = await new SignatureV4({
+    service: 'lambda',
+    region: 'eu-west-1',
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET, sessionToken: 'session-token' },
+    sha256: Sha256,
+  }).sign(
+    {
+      method: req.method ?? '',
+      protocol: 'http:',
+      hostname: url.hostname,
+      path: url.pathname,
+      query,
+      headers,
+      body,
+    },
+    { signingDate },
+  );
+  return expected.headers.authorization === auth;
+}
+
+describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
+  const seen: { verified: boolean; signedHeaders: string; body: string }[] = [];
+  let answer: { status: number; body: string } = { status: 200, body: '{"ok":true}' };
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', async () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      seen.push({
+        verified: await verify(req, body),
+        signedHeaders: /SignedHeaders=([^,]+)/.exec(req.headers.authorization ?? '')?.[1] ?? '',
+        body,
+      });
+      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    });
+  });
+  let base = '';
+  beforeAll(async () => {
+    await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(() => new Promise<void>((closed) => server.close(() => closed())));
+
+  const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: SECRET, sessionToken: 'session-token' };
+
+  it('sends the command as JSON, signed so that the function URL accepts it (path, query, port, token, body)', async () => {
+    answer = { status: 200, body: '{"ok":true,"id":"d-1"}' };
+    const client = new SignedOpsClient(
+      new URL(`${base}/ops/ü?b=2&a=1&a=0`),
+      'eu-west-1',
+      async () => credentials,
+    );
+    const cmd = { command: 'approve', id: 'sig-1', reason: 'checked ✓' } as never;
+    await expect(client.send(cmd)).resolves.toEqual({ ok: true, id: 'd-1' });
+    const last = seen.at(-1)!;
+    expect(last.verified).toBe(true);
+    expect(last.signedHeaders).toBe('content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token');
+    expect(JSON.parse(last.body)).toEqual({ command: 'approve', id: 'sig-1', reason: 'checked ✓' });
+  });
+
+  it('does not pass the stand-in’s check when signed with another secret (the check can fail)', async () => {
+    const client = new SignedOpsClient(new URL(`${base}/`), 'eu-west-1', {
+      ...credentials,
+      secretAccessKey: 'wrong',
+    });
+    await client.send({ command: 'mutes' } as never);
+    expect(seen.at(-1)!.verified).toBe(false);
+  });
+
+  it('turns an error answer into an OpsCliError with the function’s message', async () => {
+    answer = { status: 403, body: '{"Message":"Forbidden"}' };
+    const client = new SignedOpsClient(new URL(`${base}/`), 'eu-west-1', credentials);
+    const error = await client.send({ command: 'mutes' } as never).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(OpsCliError);
+    expect((error as Error).message).toBe('403: forbidden: your identity lacks the ops-approve policy');
+    expect(seen.at(-1)!.verified).toBe(true);
+  });
+});
