@@ -96,7 +96,7 @@ describe('EngineFunction bundle', () => {
     // The stores' DynamoDB client is our own over aws-json (lib/adapters/dynamodb/client): no file a cold
     // start loads holds the SDK's DynamoDB client, lib-dynamodb, its codec, endpoint discovery or the SDK's
     // Node HTTP handler, no lazy chunk the SDK's DynamoDB client or lib-dynamodb; the document client and
-    // its marshalling (util-dynamodb) are loaded at init.
+    // its marshalling (our own, lib/adapters/dynamodb/client/attribute-values.ts) are loaded at init.
     expect(
       initSources.filter((source) =>
         /node_modules\/(@aws-sdk\/(client-dynamodb|lib-dynamodb|dynamodb-codec|endpoint-cache|middleware-endpoint-discovery)|@smithy\/node-http-handler|mnemonist)\//.test(
@@ -108,7 +108,8 @@ describe('EngineFunction bundle', () => {
       allSources.filter((source) => /node_modules\/@aws-sdk\/(client-dynamodb|lib-dynamodb)\//.test(source)),
     ).toEqual([]);
     expect(initSources).toContain('lib/adapters/dynamodb/client/document-client.ts');
-    expect(initSources.some((source) => source.includes('node_modules/@aws-sdk/util-dynamodb/'))).toBe(true);
+    expect(initSources).toContain('lib/adapters/dynamodb/client/attribute-values.ts');
+    expect(initSources).toContain('lib/adapters/aws-signing.ts');
 
     // The bundle starts, quietly, as Lambda runs it (tracing on) and without tracing, and its init does not
     // load Node's web streams (middy's one `instanceof` reads them lazily: infra/constructs/node-builtin-shims.ts).
@@ -149,16 +150,23 @@ describe('EngineFunction bundle', () => {
 });
 
 describe('every Lambda bundle', () => {
-  it('holds no EventBridge SDK client (PutEvents over aws-json), calls no global fetch, imports no built-in as an ES module', () => {
+  it('holds no EventBridge or DynamoDB SDK client, smithy signer or util-dynamodb, calls no global fetch, imports no built-in as an ES module', () => {
     const out = mkdtempSync(join(tmpdir(), 'eb-bundles-'));
     try {
       const functions = readdirSync(join(PROJECT_ROOT, 'functions')).filter((name) => name.endsWith('.ts'));
       expect(functions).toHaveLength(6);
       for (const name of functions) {
         const { inputs } = buildLambdaBundle(PROJECT_ROOT, join('functions', name), join(out, name));
+        // Every AWS call goes over aws-json, signed by lib/adapters/aws-signing.ts, the stores' values
+        // marshalled by lib/adapters/dynamodb/client/attribute-values.ts: none of the packages those
+        // replaced is in any file of any function, lazy chunks included.
         expect([
           name,
-          Object.keys(inputs).filter((input) => input.includes('@aws-sdk/client-eventbridge')),
+          Object.keys(inputs).filter((input) =>
+            /node_modules\/(@aws-sdk\/(client-eventbridge|client-dynamodb|lib-dynamodb|util-dynamodb)|@smithy\/signature-v4|@aws-crypto\/sha256-js)\//.test(
+              input,
+            ),
+          ),
         ]).toEqual([name, []]);
         // No call of the global `fetch` either (refs and AWS calls go over node:http(s)): a process's
         // first `fetch` loads undici and compiles its WebAssembly parser, ~100 ms of CPU on a cold start.
