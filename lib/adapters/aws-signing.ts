@@ -186,7 +186,7 @@ export function escapeUri(text: string): string {
 }
 
 /** The path as S3 wants it (as sent), or normalized (`.`, `..`, empty segments) and escaped again. */
-export function canonicalPath(sent: string, uriEscapePath: boolean): string {
+function canonicalPath(sent: string, uriEscapePath: boolean): string {
   // Absolute, as an HTTP request's path is (smithy's HttpRequest makes it so).
   const path = sent.startsWith('/') ? sent : `/${sent}`;
   if (!uriEscapePath) return path;
@@ -201,7 +201,7 @@ export function canonicalPath(sent: string, uriEscapePath: boolean): string {
 }
 
 /** Name=value pairs escaped, sorted by name then value (`X-Amz-Signature` left out), joined with `&`. */
-export function canonicalQuery(query: ReadonlyArray<readonly [string, string]>): string {
+function canonicalQuery(query: ReadonlyArray<readonly [string, string]>): string {
   const pairs: [string, string][] = [];
   for (const [name, value] of query) {
     if (name.toLowerCase() !== 'x-amz-signature') pairs.push([escapeUri(name), escapeUri(value)]);
@@ -239,6 +239,11 @@ function sha256Hex(data: string | Uint8Array): string {
 /** Derived keys by secret, day, region and service: a rotated secret or a new day derives a new one. */
 const signingKeys = new Map<string, Buffer>();
 const MAX_SIGNING_KEYS = 50;
+
+/** How many derived keys are cached: at most 50, the oldest dropped first, however many secrets a process sees. */
+export function cachedSigningKeys(): number {
+  return signingKeys.size;
+}
 
 function signingKey(secret: string, shortDate: string, region: string, service: string): Buffer {
   const cacheKey = `${shortDate}\n${region}\n${service}\n${secret}`;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   type AwsCredentials,
+  cachedSigningKeys,
   type SigningContext,
   type SigningInput,
   signedHeaders,
@@ -211,6 +212,31 @@ describe('signRequest (SigV4 on node:crypto), against @smithy/signature-v4', () 
     expect(
       signature(signRequest({ ...request, headers: { ...request.headers, 'User-Agent': 'y' } }, ctx)),
     ).toBe(signature(signed));
+  });
+});
+
+describe('signing keys', () => {
+  it('caches at most 50 derived keys, and signs right after dropping one', async () => {
+    const request: SigningInput = {
+      method: 'GET',
+      path: '/',
+      query: [],
+      headers: { host: 'example.amazonaws.com' },
+    };
+    const at = (secret: string): SigningContext => ({
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: secret },
+      region: 'eu-west-1',
+      service: 'dynamodb',
+      date: new Date('2026-12-02T07:00:00Z'),
+      uriEscapePath: true,
+    });
+    for (let i = 0; i < 60; i++) signRequest(request, at(`secret-${i}`));
+    expect(cachedSigningKeys()).toBe(50);
+    // secret-0 was dropped first: derived again, still right.
+    expect({ headers: signRequest(request, at('secret-0')) }).toEqual(
+      await reference(request, at('secret-0')),
+    );
+    expect(cachedSigningKeys()).toBe(50);
   });
 });
 
