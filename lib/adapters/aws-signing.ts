@@ -5,8 +5,8 @@ import { createHash, createHmac } from 'node:crypto';
  * `@smithy/signature-v4`, whose every step it follows (canonical path, query and headers, the headers it
  * never signs, the signing-key cache) and against which it is tested request for request
  * (test/unit/aws-signing.test.ts, with AWS's published test-suite vectors beside): smithy's signer and
- * the `@smithy/core` pieces it imports were ~20 KB of a cold start's bundle, parsed and run at init, and
- * it set itself up on the first request, all for five hashes per request.
+ * the `@smithy/core` pieces it imports were ~13 KB of what a cold start loads, parsed and run at init, and
+ * it set itself up on the first request, all for three or four hashes per request.
  */
 
 /** AWS credentials as Lambda puts them in the environment. */

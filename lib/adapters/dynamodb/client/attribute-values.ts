@@ -4,7 +4,7 @@ import type { AttributeValue } from '@aws-sdk/client-dynamodb';
  * Plain JS values ↔ DynamoDB's JSON wire form, exactly as lib-dynamodb converts them with the stores'
  * options: util-dynamodb's `marshall` (undefined values dropped, top-level maps and lists kept wrapped) and
  * `unmarshall` (numbers as JS numbers, BigInt beyond 2^53, sets as `Set`, binary as `Uint8Array`), binary
- * as base64 on the wire as the SDK's JSON serializer puts it. Our own code, not util-dynamodb's: its ~6 KB
+ * as base64 on the wire as the SDK's JSON serializer puts it. Our own code, not util-dynamodb's: its ~5 KB
  * were parsed at every cold start for the one configuration used here. It follows util-dynamodb
  * 3.996.9 step for step — the same type tests (by constructor name), the same errors with the same
  * messages, and the same quirks (a `__proto__` attribute name is lost, a set takes its type from its first
