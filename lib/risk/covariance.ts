@@ -2,6 +2,9 @@ import { type CovarianceScan, scanCovarianceMap } from '#lib/contracts/covarianc
 import { symmetricEigen, symmetricEigenvalues } from './eigen.js';
 import { pivotedCholeskyPsd } from './psd.js';
 
+/** The smallest normal double: below it a number has lost precision to underflow. */
+const MIN_NORMAL = 2.2250738585072014e-308;
+
 /** Result of turning a snapshot's covariance map into a matrix. */
 export type CovarianceResult =
   | { ok: true; matrix: Float64Array; warnings: string[] }
@@ -121,8 +124,9 @@ export function checkCovariance(
   const values = symmetricEigenvalues(matrix, n);
   const smallest = values[0] ?? 0;
   const largest = values[n - 1] ?? 0;
-  // Eigenvalues of a PSD matrix computed in floating point can dip to about −n·ε·λmax.
-  if (smallest < -Math.max(n, 10) * Number.EPSILON * Math.max(largest, 0))
+  // Eigenvalues of a PSD matrix computed in floating point can dip to about −n·ε·λmax; one below the
+  // normal range (|λ| < 2.2e−308) has no precision left to tell a sign by, whatever λmax.
+  if (smallest < -(Math.max(n, 10) * Number.EPSILON * Math.max(largest, 0) + MIN_NORMAL))
     found.push(
       `covariance is not positive semi-definite (smallest eigenvalue ${Number(smallest.toPrecision(6))})`,
     );

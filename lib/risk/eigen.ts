@@ -9,6 +9,12 @@ export interface SymmetricEigen {
 }
 
 const EPS = Number.EPSILON;
+/**
+ * An off-diagonal entry of the tridiagonal at most this is negligible whatever its neighbours (the matrix
+ * is first scaled to ‖A‖max in [½, 1)): LAPACK dsteqr's √safmin. Without it a block of subnormal entries
+ * beside zeros never deflates (ε times a sum of zeros is zero) and the iteration gives up.
+ */
+const NEGLIGIBLE = Math.sqrt(2.2250738585072014e-308);
 
 // hypot without Math.hypot, which is several times slower in V8 and never needed for overflow here.
 function pythag(a: number, b: number): number {
@@ -55,10 +61,37 @@ function decomposeInto(
   e: Float64Array,
 ): { d: Float64Array; z: Float64Array } {
   if (matrix.length < n * n) throw new RangeError(`matrix has ${matrix.length} entries, expected ${n * n}`);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) z[i * n + j] = z[j * n + i] = matrix[i * n + j]!;
+  let largest = 0;
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j <= i; j++) {
+      const x = matrix[i * n + j]!;
+      z[i * n + j] = z[j * n + i] = x;
+      if (Math.abs(x) > largest) largest = Math.abs(x);
+    }
+  // Scaled by a power of two to ‖A‖max in [½, 1) and back: exact, so the eigenvalues of a matrix in the
+  // normal range are the same to the last bit, and one of tiny (subnormal) or huge entries is decomposed
+  // where the floating point keeps its precision (LAPACK dsyev scales the same way).
+  const k = Number.isFinite(largest) && largest > 0 ? powerOfTwoScale(largest) : 0;
+  if (k !== 0) for (let i = 0; i < n * n; i++) z[i] = timesPowerOfTwo(z[i]!, k);
   tred2(z, n, d, e, wantVectors);
   tqli(z, n, d, e, wantVectors);
+  if (k !== 0) for (let i = 0; i < n; i++) d[i] = timesPowerOfTwo(d[i]!, -k);
   return { d, z };
+}
+
+/** The k for which x·2^k lies in [½, 1) (x > 0, finite). */
+function powerOfTwoScale(x: number): number {
+  let k = -Math.floor(Math.log2(x)) - 1;
+  // log2 of a non-power of two may round across an integer; settle on the exact power.
+  while (timesPowerOfTwo(x, k) >= 1) k--;
+  while (timesPowerOfTwo(x, k) < 0.5) k++;
+  return k;
+}
+
+/** x·2^k, exact where the result is in range; in two steps, as 2^k alone overflows past |k| = 1023. */
+function timesPowerOfTwo(x: number, k: number): number {
+  const half = Math.trunc(k / 2);
+  return x * 2 ** half * 2 ** (k - half);
 }
 
 /** Eigenvalues of the symmetric row-major n×n `matrix`, ascending. */
@@ -144,7 +177,7 @@ function tqli(z: Float64Array, n: number, d: Float64Array, e: Float64Array, yesv
     do {
       for (m = l; m < n - 1; m++) {
         const dd = Math.abs(d[m]!) + Math.abs(d[m + 1]!);
-        if (Math.abs(e[m]!) <= EPS * dd) break;
+        if (Math.abs(e[m]!) <= EPS * dd || Math.abs(e[m]!) <= NEGLIGIBLE) break;
       }
       if (m !== l) {
         if (iter++ === 60) throw new Error('symmetricEigen: QL iteration did not converge');

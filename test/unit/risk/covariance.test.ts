@@ -120,6 +120,45 @@ describe('symmetricEigen', () => {
         expect(o).toBeCloseTo(i === j ? 1 : 0, 13);
       }
   });
+
+  // Found by the eigenvalue-clipping property (test/unit/risk/properties.test.ts), which fast-check's
+  // edge values (±5e−324, ±2.2e−308, ±1e−300) make fail about once in many thousand runs: a block of
+  // subnormal entries beside zeros never deflated ("QL iteration did not converge"), and a repaired matrix
+  // of such entries was called indefinite for an eigenvalue of −5e−324.
+  const TINY = [
+    [-1e-300, 1, 5e-324, 5e-324, -1, -5e-324, 5e-324, 5e-324, 0],
+    [
+      1e-300, 5e-324, 2.2250738585072014e-308, 2.2250738585072014e-308, -5e-324, 5e-324,
+      -2.2250738585072014e-308, 5e-324, 0,
+    ],
+    [1e-160, 1, 5e-324, 1e-160, -1, 5e-324, 5e-324, 0, 0],
+    [0, -5e-324, -1e-300, -5e-324, 5e-324, 5e-324, -5e-324, 5e-324, -2.220446049250313e-16],
+    [
+      0, 2.2250738585072014e-308, 0, 0, -2.2250738585072014e-308, 5e-324, -2.2250738585072014e-308, 5e-324,
+      -1e-300,
+    ],
+  ];
+
+  it('decomposes matrices with subnormal entries, and their repair passes the PSD check', () => {
+    for (const m of TINY) {
+      const { values } = symmetricEigen(m, 3, true);
+      expect(values.every(Number.isFinite)).toBe(true);
+      expect(checkCovariance(repairCovariance(m, 3), 3)).toEqual([]);
+    }
+  });
+
+  it('gives a scaled matrix the scaled eigenvalues, at any magnitude', () => {
+    const base = [4, 1, 0.5, 1, 3, 0.25, 0.5, 0.25, 2];
+    const reference = symmetricEigenvalues(base, 3);
+    for (const power of [-1074 + 60, -1000, -300, -20, 0, 20, 300, 1000]) {
+      const values = symmetricEigenvalues(
+        base.map((x) => x * 2 ** power),
+        3,
+      );
+      // A power of two scales exactly: the same eigenvalues, scaled back, to the last bit.
+      for (let i = 0; i < 3; i++) expect(values[i]! * 2 ** -power).toBe(reference[i]);
+    }
+  });
 });
 
 describe('sampleCovariance', () => {
