@@ -91,10 +91,16 @@ async function main(): Promise<void> {
       `fresh Node processes, CPU of await import(), medians of ${rounds}, minus the empty module's`,
     );
     console.log(`empty module: ${floor.toFixed(1)} ms (subtracted below)`);
-    for (const arm of arms.slice(1)) {
+    for (const [i, arm] of arms.entries()) {
+      if (i === 0) continue;
       const median = quantile(samples.get(arm)!, 0.5) - floor;
+      // With a base, each of this tree's arms follows its base arm: in how many rounds it used less CPU.
+      const before = base && arm.label.endsWith('@this') ? samples.get(arms[i - 1]!)! : undefined;
+      const lower = before
+        ? `  lower in ${samples.get(arm)!.filter((ms, round) => ms < before[round]!).length} / ${rounds} rounds`
+        : '';
       console.log(
-        `${arm.label.padEnd(44)} ${arm.kb.toFixed(1).padStart(6)} KB ${median.toFixed(1).padStart(6)} ms`,
+        `${arm.label.padEnd(44)} ${arm.kb.toFixed(1).padStart(6)} KB ${median.toFixed(1).padStart(6)} ms${lower}`,
       );
     }
   } finally {

@@ -19,6 +19,11 @@ const isoDateTime = z.iso.datetime({
   offset: true,
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });
+// One instance of each repeated sub-schema, shared by every field that uses it: zod builds a schema when
+// its module loads, and each `.check()` builds the schema twice (README, Cold start, round 6).
+const text = z.string();
+const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
+const anyMap = z.record(text, z.unknown());
 const finite = z.number({ message: 'must be a finite number' });
 const finiteSeries = z.array(finite);
 const refUri = z
@@ -26,7 +31,7 @@ const refUri = z
   .check(z.regex(/^(s3|file|redis):\/\/.+/, 'must be an s3://, file:// or redis:// reference'));
 
 /** Per-scenario stress metrics: every value a finite number (`dd_max` is renamed by normalizeStress). */
-const scenarioMetrics = z.record(z.string(), z.unknown()).check(
+const scenarioMetrics = anyMap.check(
   z.superRefine((raw, ctx) => {
     for (const [key, value] of Object.entries(raw)) {
       if (typeof value !== 'number' || !Number.isFinite(value))
@@ -41,7 +46,7 @@ const scenarioMetrics = z.record(z.string(), z.unknown()).check(
  * upstream's RiskHubClient offloads a bare array as), or `{"strategies": {strategy: [...]}}`. The map's
  * values are checked one by one in the snapshot's refinement, so each bad value is named by its path.
  */
-export const RealizedReturnsSchema = z.union([finiteSeries, z.record(z.string(), z.unknown())]);
+export const RealizedReturnsSchema = z.union([finiteSeries, anyMap]);
 /** Keys of a realized-returns map that hold one portfolio-level series, in upstream's order of preference. */
 export const PORTFOLIO_SERIES_KEYS = ['live_returns', 'returns'] as const;
 /** The key under which upstream nests per-strategy series or stress. */
@@ -63,7 +68,7 @@ export const CovarianceMapSchema = z.custom<Record<string, number>>(
  * `{"strategies": {strategy: {scenario: metrics}}}` (upstream's `extract_stress_for_strategy`); the
  * last is flattened at parsing. `normalizeStress` keeps world scenarios and per-strategy ones apart.
  */
-export const StressSchema = z.record(z.string(), z.record(z.string(), z.unknown()));
+export const StressSchema = z.record(text, anyMap);
 
 export interface NormalizedStress {
   world: Record<string, Record<string, number>>;
@@ -71,11 +76,11 @@ export interface NormalizedStress {
 }
 
 const SnapshotShapeSchema = z.looseObject({
-  world_id: z.string().check(z.minLength(1, 'must not be empty')),
+  world_id: nonEmpty,
   as_of: isoDateTime,
-  version: z.string().check(z.minLength(1, 'must not be empty')),
+  version: nonEmpty,
   weights: z
-    .record(z.string(), finite)
+    .record(text, finite)
     .check(z.refine((w) => Object.keys(w).length > 0, 'must name at least one strategy')),
   covariance: z.optional(CovarianceMapSchema),
   covariance_ref: z.optional(refUri),
@@ -83,15 +88,15 @@ const SnapshotShapeSchema = z.looseObject({
   realized_returns_ref: z.optional(refUri),
   stress: z.optional(StressSchema),
   stress_ref: z.optional(refUri),
-  constraints: z.optional(z.record(z.string(), z.unknown())),
-  provenance: z.optional(z.record(z.string(), z.unknown())),
-  hash: z.optional(z.string()),
+  constraints: z.optional(anyMap),
+  provenance: z.optional(anyMap),
+  hash: z.optional(text),
   ttl_sec: z.optional(
     z.number().check(z.int('must be a whole number of seconds'), z.gte(1), z.lte(MAX_TTL_SEC)),
   ),
   created_at: z.optional(isoDateTime),
   event_version: z.optional(z.number().check(z.int(), z.gte(1))),
-  idempotency_key: z.optional(z.string()),
+  idempotency_key: z.optional(text),
 });
 
 export const SnapshotDataSchema = z.pipe(
@@ -254,14 +259,16 @@ function flattenStress<T extends Record<string, Record<string, unknown>>>(
 }
 
 /** Upstream's CloudEvents 1.0 envelope around the snapshot. */
+const present = z.string().check(z.minLength(1));
+
 export const RiskSnapshotCloudEventSchema = z.looseObject({
   specversion: z.literal('1.0'),
-  id: z.string().check(z.minLength(1)),
-  source: z.string().check(z.minLength(1)),
+  id: present,
+  source: present,
   type: z.literal('risk_snapshot_updated'),
   time: isoDateTime,
   datacontenttype: z.literal('application/json'),
-  correlation_id: z.string(),
+  correlation_id: text,
   data: SnapshotDataSchema,
 });
 export type RiskSnapshotCloudEvent = z.infer<typeof RiskSnapshotCloudEventSchema>;

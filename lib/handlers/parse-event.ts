@@ -4,7 +4,7 @@ import * as z from 'zod/mini';
 import '#lib/contracts/zod-messages.js';
 import { boundViolations } from './input-bounds.js';
 
-export { EventBridgeEnvelopeSchema, eventBridgeEvent } from '#lib/contracts/eventbridge.js';
+export { eventBridgeEvent } from '#lib/contracts/eventbridge.js';
 
 /**
  * Validates the event at the edge, like Powertools' parser middleware with `safeParse: true`: the
