@@ -3,8 +3,10 @@ import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildSync } from 'esbuild';
+import { buildSync, type Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
+import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { loadedKb } from './bundle-bytes.js';
 import { alternationOrder, quantile } from './cold-stats.js';
 import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
@@ -16,6 +18,10 @@ import { checkoutRevision, type RevisionTree } from './revision-tree.js';
  * same alternation, so the before/after stands on one machine load.
  *
  *   npx tsx bench/module-init.ts --base 9974c40 --rounds 31 lib/config.ts lib/contracts/risk-snapshot.ts
+ *
+ * A module under `functions/` is a Lambda entry point: it is bundled by its tree's own
+ * `buildLambdaBundle` (chunks and all, as deployed) and imported with the configuration a function gets
+ * (tables, bus, compiled rule sets; no endpoint, so nothing is called at import), tracing off.
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,7 +37,9 @@ process.stdout.write(String((used.user + used.system) / 1000));
 interface Arm {
   label: string;
   file: string;
+  /** KB loaded at import (a function's entry and the chunks it imports statically). */
   kb: number;
+  function?: boolean;
 }
 
 function bundleModule(treeRoot: string, module: string | undefined, outDir: string, name: string): Arm {
@@ -57,10 +65,50 @@ function bundleModule(treeRoot: string, module: string | undefined, outDir: stri
   return { label: name, file, kb: statSync(file).size / 1024 };
 }
 
-function timeImport(file: string): number {
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', CHILD, pathToFileURL(file).href], {
-    encoding: 'utf8',
-  });
+const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math.abs(ms).toFixed(1)}`;
+
+type LambdaBundler = (projectRoot: string, entry: string, outDir: string) => Metafile;
+
+async function bundleFunction(treeRoot: string, entry: string, outDir: string, name: string): Promise<Arm> {
+  const { buildLambdaBundle } = (await import(
+    pathToFileURL(join(treeRoot, 'infra/constructs/lambda-bundling.ts')).href
+  )) as { buildLambdaBundle: LambdaBundler };
+  const dir = join(outDir, name);
+  mkdirSync(dir, { recursive: true });
+  const metafile = buildLambdaBundle(treeRoot, entry, dir);
+  return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile).off };
+}
+
+/** What a function's configuration needs at import; no endpoints, tracing off. */
+const FUNCTION_ENV = {
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'bench',
+  AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_LAMBDA_FUNCTION_NAME: 'module-init-bench',
+  POWERTOOLS_SERVICE_NAME: 'exit-engine',
+  POWERTOOLS_METRICS_NAMESPACE: 'ExitEngine',
+  SIGNALS_TABLE_NAME: 'signals',
+  STATE_TABLE_NAME: 'state',
+  AUDIT_TABLE_NAME: 'audit',
+  EVENT_BUS_NAME: 'bus',
+};
+
+function timeImport(arm: Arm): number {
+  const env = arm.function
+    ? {
+        PATH: process.env.PATH,
+        ...FUNCTION_ENV,
+        RULESETS_PATH: join(dirname(arm.file), COMPILED_RULESETS_FILE),
+      }
+    : { PATH: process.env.PATH };
+  const out = execFileSync(
+    process.execPath,
+    ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href],
+    {
+      encoding: 'utf8',
+      env,
+    },
+  );
   return Number(out);
 }
 
@@ -79,13 +127,20 @@ async function main(): Promise<void> {
     mkdirSync(outDir, { recursive: true });
     const empty = bundleModule(ROOT, undefined, outDir, 'empty');
     const arms: Arm[] = [empty];
-    positional.forEach((module, i) => {
+    for (const [i, module] of positional.entries()) {
+      const isFunction = module.startsWith('functions/');
+      const build = (tree: string, name: string) =>
+        isFunction ? bundleFunction(tree, module, outDir, name) : bundleModule(tree, module, outDir, name);
       if (base)
-        arms.push({ ...bundleModule(base.dir, module, outDir, `base-${i}`), label: `${module} @base` });
-      arms.push({ ...bundleModule(ROOT, module, outDir, `this-${i}`), label: `${module} @this` });
-    });
+        arms.push({
+          ...(await build(base.dir, `base-${i}`)),
+          label: `${module} @base`,
+          function: isFunction,
+        });
+      arms.push({ ...(await build(ROOT, `this-${i}`)), label: `${module} @this`, function: isFunction });
+    }
     const samples = new Map<Arm, number[]>(arms.map((arm) => [arm, []]));
-    for (const { arm } of alternationOrder(arms, rounds)) samples.get(arm)!.push(timeImport(arm.file));
+    for (const { arm } of alternationOrder(arms, rounds)) samples.get(arm)!.push(timeImport(arm));
     const floor = quantile(samples.get(empty)!, 0.5);
     console.log(
       `fresh Node processes, CPU of await import(), medians of ${rounds}, minus the empty module's`,
@@ -97,7 +152,13 @@ async function main(): Promise<void> {
       // With a base, each of this tree's arms follows its base arm: in how many rounds it used less CPU.
       const before = base && arm.label.endsWith('@this') ? samples.get(arms[i - 1]!)! : undefined;
       const lower = before
-        ? `  lower in ${samples.get(arm)!.filter((ms, round) => ms < before[round]!).length} / ${rounds} rounds`
+        ? `  paired ${formatDelta(
+            quantile(
+              samples.get(arm)!.map((ms, round) => ms - before[round]!),
+              0.5,
+            ),
+          )} ms,` +
+          ` lower in ${samples.get(arm)!.filter((ms, round) => ms < before[round]!).length} / ${rounds} rounds`
         : '';
       console.log(
         `${arm.label.padEnd(44)} ${arm.kb.toFixed(1).padStart(6)} KB ${median.toFixed(1).padStart(6)} ms${lower}`,
