@@ -169,7 +169,19 @@ const isPlainObject = (v: unknown): v is Record<string, unknown> =>
 const isWrapperKey = (key: string, weights: Record<string, number>) =>
   !(key in weights) && (key === STRATEGIES_KEY || (PORTFOLIO_SERIES_KEYS as readonly string[]).includes(key));
 
+/** Whether `value` is an array of finite numbers: what `finiteSeries` accepts, without a copy of it. */
+function isFiniteSeries(value: unknown): boolean {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) {
+    const x: unknown = value[i];
+    if (typeof x !== 'number' || !Number.isFinite(x)) return false;
+  }
+  return true;
+}
+
 function checkSeries(value: unknown, path: PropertyKey[], ctx: z.core.$RefinementCtx): void {
+  // The object schema already accepted the map; only a bad series needs zod's issues.
+  if (isFiniteSeries(value)) return;
   const parsed = finiteSeries.safeParse(value);
   if (parsed.success) return;
   for (const issue of parsed.error.issues) {
