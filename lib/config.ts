@@ -155,7 +155,7 @@ const OPTIONAL = [
 /** Reads and validates the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const read = new EnvReader(env);
-  // In the order the README lists them, so the problems read in that order too.
+  // In the order EngineConfig declares them, so the problems read in that order too.
   const config = {
     SIGNALS_TABLE_NAME: read.text('SIGNALS_TABLE_NAME'),
     STATE_TABLE_NAME: read.text('STATE_TABLE_NAME'),
