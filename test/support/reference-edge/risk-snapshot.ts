@@ -267,37 +267,3 @@ export const RiskSnapshotCloudEventSchema = z.looseObject({
   data: SnapshotDataSchema,
 });
 export type RiskSnapshotCloudEvent = z.infer<typeof RiskSnapshotCloudEventSchema>;
-
-/** Splits stress into world scenarios and per-strategy scenarios, with `dd_max` renamed. */
-export function normalizeStress(
-  stress: SnapshotData['stress'],
-  strategyIds: ReadonlySet<string>,
-): NormalizedStress {
-  const out: NormalizedStress = { world: {}, by_strategy: {} };
-  if (!stress) return out;
-  for (const [key, value] of Object.entries(stress)) {
-    const nested = Object.values(value).some((v) => typeof v === 'object' && v !== null);
-    if (nested && strategyIds.has(key)) {
-      const scenarios: Record<string, Record<string, number>> = {};
-      for (const [scenario, metrics] of Object.entries(value)) scenarios[scenario] = renameMetrics(metrics);
-      out.by_strategy[key] = scenarios;
-    } else if (!nested) {
-      out.world[key] = renameMetrics(value);
-    }
-  }
-  return out;
-}
-
-function renameMetrics(metrics: unknown): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [key, value] of Object.entries(metrics as Record<string, unknown>)) {
-    if (typeof value === 'number') out[key === 'dd_max' ? 'max_drawdown' : key] = value;
-  }
-  return out;
-}
-
-/** When the snapshot stops being fit to act on: `created_at` (else `as_of`) + `ttl_sec`. */
-export function snapshotExpiresAt(s: Pick<SnapshotData, 'created_at' | 'as_of' | 'ttl_sec'>): number {
-  const base = Date.parse(s.created_at ?? s.as_of);
-  return base + (s.ttl_sec ?? DEFAULT_TTL_SEC) * 1000;
-}
