@@ -1,8 +1,9 @@
 import { loadConfig } from '#lib/config.js';
 import { ExitEngine } from '#lib/engine/engine.js';
 import { createMarketHandler } from '#lib/handlers/market-handler.js';
-import { tracingReady } from '#lib/observability.js';
 import { wireEngine, wireMarketRequests } from '#lib/runtime/wire.js';
+import { wireDynamoDb } from '#lib/runtime/wire-dynamodb.js';
+import { wireTracing } from '#lib/runtime/wire-tracing.js';
 
 /**
  * Lambda entry for `market_snapshot_updated`: stores the market data and puts one
@@ -10,10 +11,11 @@ import { wireEngine, wireMarketRequests } from '#lib/runtime/wire.js';
  * at cold start.
  */
 const config = loadConfig();
-const engine = new ExitEngine(wireEngine(config));
+const dynamo = wireDynamoDb(config);
+const engine = new ExitEngine(wireEngine(config, dynamo));
 const requests = wireMarketRequests(config);
 
 // The Tracer is loaded and patches http(s) before the first invocation (nothing to wait for outside Lambda).
-await tracingReady();
+await wireTracing({ dynamo });
 
 export const handler = createMarketHandler({ engine, requests, clock: () => Date.now() });

@@ -38,7 +38,7 @@ const traced: Promise<void>[] = [];
  * import: their module init runs only where traces are sent), once per process. Its construction patches
  * http(s) (captureHTTPsGlobal), so every AWS call of the functions (lib/adapters/aws-json.ts over
  * node:https) is a subsegment; the DynamoDB document client adds an `aws` subsegment per call around it
- * (wire-dynamodb.ts).
+ * (lib/runtime/wire-tracing.ts, which each function's composition root calls).
  */
 export function withTracer(use: (tracer: Tracer) => void, env: NodeJS.ProcessEnv = process.env): void {
   if (!tracingEnabled(env)) return;

@@ -19,6 +19,7 @@ import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
 import type { RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { ReloadingRuleSetDirectory } from '#lib/rulesets/reloading-directory.js';
 import { wireEngine, wireMarketRequests } from '#lib/runtime/wire.js';
+import { wireDynamoDb } from '#lib/runtime/wire-dynamodb.js';
 import { wireOps } from '#lib/runtime/wire-ops.js';
 import { acquireDataDirLock } from './data-dir-lock.js';
 import {
@@ -180,7 +181,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     client.destroy();
 
     const rulesDir = opts.ruleSets ? undefined : new ReloadingRuleSetDirectory(config.RULESETS_PATH);
-    const base = wireEngine(config, opts.ruleSets ? { ruleSets: opts.ruleSets } : {}, rulesDir);
+    // One DynamoDB client for the engine's stores and the ops store, as in the functions.
+    const dynamoClient = wireDynamoDb(config);
+    const base = wireEngine(config, dynamoClient, opts.ruleSets ? { ruleSets: opts.ruleSets } : {}, rulesDir);
     const deps = { ...base, ...(opts.overrides?.(base) ?? {}) };
     const engine = new ExitEngine(deps);
     const clock = opts.clock ?? 'wall';
@@ -289,7 +292,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       config,
       bus,
       engine,
-      ops: wireOps(config, deps),
+      ops: wireOps(config, deps, dynamoClient),
       marketWorldConcurrency: reserved,
       emitted,
       outcomes,

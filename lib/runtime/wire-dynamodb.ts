@@ -3,22 +3,23 @@ import {
   type DynamoDocumentClient,
   dynamoDocumentClient,
 } from '#lib/adapters/dynamodb/client/document-client.js';
-import { tracedDynamoCalls } from '#lib/adapters/dynamodb/client/tracing.js';
 import type { EngineConfig } from '#lib/config.js';
-import { withTracer } from '#lib/observability.js';
 
 /**
  * The functions' DynamoDB document client: the region and credentials Lambda puts in the environment
- * (read on every attempt: they rotate), DynamoDB Local's endpoint in local runs, and where tracing is on
- * a subsegment per call.
+ * (read on every attempt: they rotate), DynamoDB Local's endpoint in local runs. A composition root builds
+ * one per process and hands it to every store (wireEngine, wireOps) and to wireTracing; its connections go
+ * through the process's one keep-alive agent (lib/adapters/signed-http.ts).
  */
 export function wireDynamoDb(config: EngineConfig): DynamoDocumentClient {
-  const region = process.env.AWS_REGION ?? 'us-east-1';
-  const doc = dynamoDocumentClient({
-    region,
+  return dynamoDocumentClient({
+    region: functionRegion(),
     credentials: () => environmentCredentials(),
     ...(config.DYNAMODB_ENDPOINT ? { endpoint: config.DYNAMODB_ENDPOINT } : {}),
   });
-  withTracer((tracer) => doc.use(tracedDynamoCalls(tracer, region)));
-  return doc;
+}
+
+/** The region Lambda puts in the environment (us-east-1 where none is set, as in local runs). */
+export function functionRegion(env: NodeJS.ProcessEnv = process.env): string {
+  return env.AWS_REGION ?? 'us-east-1';
 }

@@ -1,5 +1,6 @@
 import type { AwsJsonClient } from '#lib/adapters/aws-json.js';
 import { environmentCredentials } from '#lib/adapters/aws-signing.js';
+import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbRuleSetStore } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { EventBridgeMarketReevaluationQueue } from '#lib/adapters/eventbridge/market-reevaluation-queue.js';
@@ -14,20 +15,22 @@ import type { EngineDeps } from '#lib/engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics } from '#lib/observability.js';
 import { readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
-import { wireDynamoDb } from './wire-dynamodb.js';
 
 /** The engine's release, carried in every signal's provenance. */
 export const ENGINE_VERSION = '0.1.0';
 
-/** Builds the engine's dependencies from validated config; endpoints differ locally, code does not. */
+/**
+ * Builds the engine's dependencies from validated config over the process's DynamoDB client
+ * (wire-dynamodb.ts); endpoints differ locally, code does not.
+ */
 export function wireEngine(
   config: EngineConfig,
+  dynamo: DynamoDocumentClient,
   overrides: Partial<EngineDeps> = {},
   bundled?: FallbackRuleSets,
 ): EngineDeps {
   const local = config.DYNAMODB_ENDPOINT !== undefined;
   dimensionedCounts.perWorld = config.PER_WORLD_METRICS;
-  const dynamo = wireDynamoDb(config);
   const events = eventBridge(config);
   const s3 =
     local && !config.S3_ENDPOINT
