@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
+import { usePipeline } from './support/pipeline.js';
 import { cloudEvent } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /** A snapshot entry whose CloudEvent the test bends out of bounds. */
 function entry(world: string, bend: (ce: Record<string, unknown>) => void): PutEventsRequestEntry {
@@ -27,33 +26,10 @@ function nested(depth: number): Record<string, unknown> {
 }
 
 describe('input bounds at the edge: every oversize input is recorded, never retried into the DLQ', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
-  let read: ReturnType<typeof tableReader>;
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-bounds-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-    read = tableReader(stack);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.destroy();
-    read?.destroy();
-    await stack?.stop();
-  });
-
-  const send = async (e: PutEventsRequestEntry) => {
-    const out = await client.send(new PutEventsCommand({ Entries: [e] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
-  const rejections = async (world: string) => (await read.audit(world)).filter((r) => r.kind === 'rejection');
+  const p = usePipeline({ name: 'bounds', clock: 'event-time' });
+  const send = (e: PutEventsRequestEntry) => p.put(e);
+  const rejections = async (world: string) =>
+    (await p.read.audit(world)).filter((r) => r.kind === 'rejection');
 
   const cases: {
     name: string;
@@ -116,7 +92,7 @@ describe('input bounds at the edge: every oversize input is recorded, never retr
       const mine = found.filter((r) => c.reason.test((r.reasons as string[]).join('\n')));
       expect(mine).toHaveLength(1);
       expect(mine[0]).toMatchObject({ category: 'input_bounds' });
-      expect(stack.bus.deadLetters()).toHaveLength(0);
+      expect(p.stack.bus.deadLetters()).toHaveLength(0);
     }, 60_000);
   }
 
@@ -133,6 +109,6 @@ describe('input bounds at the edge: every oversize input is recorded, never retr
     const reasons = r!.reasons as string[];
     expect(reasons).toHaveLength(51);
     expect(reasons[50]).toMatch(/^…and \d+ more$/);
-    expect(stack.bus.deadLetters()).toHaveLength(0);
+    expect(p.stack.bus.deadLetters()).toHaveLength(0);
   }, 60_000);
 });

@@ -1,11 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import type { SignalPublisher } from '#lib/engine/ports.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { describe, expect, it } from 'vitest';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
-import { tableReader } from './support/tables.js';
+import { killedPublisher } from './support/killed-publisher.js';
+import { usePipeline } from './support/pipeline.js';
 
 const N = 1_000;
 const NOW_MS = Date.now();
@@ -46,82 +44,31 @@ function bigSnapshot(world: string, worstStress: number): Record<string, unknown
   };
 }
 
-/** Wraps the real publisher: `die` drops the next publish as a killed invocation would. */
-function dyingPublisher(real: SignalPublisher) {
-  const control = { die: 0 };
-  const publisher: SignalPublisher = {
-    async publish(events, options) {
-      if (control.die > 0) {
-        control.die--;
-        throw new Error('simulated: the invocation was killed during PutEvents');
-      }
-      return real.publish(events, options);
-    },
-  };
-  return { publisher, control };
-}
-
 describe('a 1,000-strategy world in breach (DynamoDB Local + local EventBridge)', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
-  let read: ReturnType<typeof tableReader>;
-  let dying: ReturnType<typeof dyingPublisher>['control'];
-  const clock = { offsetMs: 0 };
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-large-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      overrides: (deps) => {
-        const wrapped = dyingPublisher(deps.publisher);
-        dying = wrapped.control;
-        return { publisher: wrapped.publisher, wallClock: () => Date.now() + clock.offsetMs };
-      },
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-    read = tableReader(stack);
-  }, 60_000);
-
-  afterAll(async () => {
-    client?.destroy();
-    read?.destroy();
-    await stack?.stop();
-  });
-
-  const emittedFor = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const faults = killedPublisher();
+  const p = usePipeline({ name: 'large', clock: 'event-time', overrides: faults.overrides });
+  const emittedFor = (world: string) => p.emitted(world);
 
   /** Runs the sweeper as it would run once every lease has run out, then lets the bus deliver. */
   const sweepLater = async () => {
-    clock.offsetMs = 120_000;
-    const swept = await stack.engine.sweepOutboxes({
+    faults.offsetMs = 120_000;
+    const swept = await p.stack.engine.sweepOutboxes({
       invocationId: randomUUID(),
       remainingMs: () => 120_000,
     });
-    clock.offsetMs = 0;
-    await stack.bus.drain();
+    faults.offsetMs = 0;
+    await p.stack.bus.drain();
     return swept;
   };
 
-  const put = async (world: string) => {
-    const out = await client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'qmtl.services.worldservice',
-            DetailType: 'risk_snapshot_updated',
-            Detail: JSON.stringify(bigSnapshot(world, 0.45)),
-            Time: new Date(NOW_MS),
-          },
-        ],
-      }),
-    );
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
+  const put = (world: string) =>
+    p.put({
+      EventBusName: LOCAL_BUS_NAME,
+      Source: 'qmtl.services.worldservice',
+      DetailType: 'risk_snapshot_updated',
+      Detail: JSON.stringify(bigSnapshot(world, 0.45)),
+      Time: new Date(NOW_MS),
+    });
 
   it('is evaluated, stored and published in parts, each under 256 KB and valid upstream', async () => {
     const world = 'w-big';
@@ -130,7 +77,7 @@ describe('a 1,000-strategy world in breach (DynamoDB Local + local EventBridge)'
     // the outbox back, or its lease runs out): the sweeper completes it. Either way each part goes
     // out once, and at most one invocation publishes.
     await sweepLater();
-    const outcomes = stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome);
+    const outcomes = p.stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome);
     expect(
       outcomes.filter((o) => o === 'published' || o === 'completed_on_retry').length,
     ).toBeLessThanOrEqual(1);
@@ -150,14 +97,14 @@ describe('a 1,000-strategy world in breach (DynamoDB Local + local EventBridge)'
     const strategies = parts.flatMap((p) => p.data.signals.map((s) => s.strategy_id));
     expect(new Set(strategies).size).toBe(N);
     expect(strategies).toHaveLength(N);
-    const stored = await read.signals(world);
+    const stored = await p.read.signals(world);
     expect(stored).toHaveLength(N);
     expect(stored.every((s) => s.status === 'published')).toBe(true);
   }, 300_000);
 
   it('survives a crash between commit and publish: the sweeper publishes every part once', async () => {
     const world = 'w-big-crash';
-    dying.die = 1;
+    faults.die = 1;
     await put(world);
     expect(emittedFor(world)).toHaveLength(0);
     const swept = await sweepLater();
@@ -167,6 +114,6 @@ describe('a 1,000-strategy world in breach (DynamoDB Local + local EventBridge)'
     expect(parts.length).toBeGreaterThan(1);
     expect(new Set(parts.map((p) => p.id)).size).toBe(parts.length);
     expect(parts.flatMap((p) => p.data.signals)).toHaveLength(N);
-    expect((await read.signals(world)).every((s) => s.status === 'published')).toBe(true);
+    expect((await p.read.signals(world)).every((s) => s.status === 'published')).toBe(true);
   }, 300_000);
 });

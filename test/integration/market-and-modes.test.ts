@@ -1,23 +1,20 @@
-import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
-import { type Pipeline, startPipeline } from './support/pipeline.js';
+import { usePipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 function marketEntry(id: string, asOf: string, vix: number, worlds?: string[]): PutEventsRequestEntry {
   return marketPutEntry(id, asOf, vix, LOCAL_BUS_NAME, worlds);
 }
 
 describe('market data re-evaluates the latest fresh snapshot', () => {
-  let p: Pipeline;
-  beforeAll(async () => {
-    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/market', clock: 'event-time' });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
+  const p = usePipeline({
+    name: 'market',
+    rulesetsPath: 'test/fixtures/rulesets/market',
+    clock: 'event-time',
   });
   const put = (entry: PutEventsRequestEntry) => p.put(entry);
   const emitted = (world: string) => p.emitted(world);
@@ -108,24 +105,13 @@ describe('market data re-evaluates the latest fresh snapshot', () => {
 });
 
 describe('rule modes through the pipeline', () => {
-  let p: Pipeline;
-  beforeAll(async () => {
-    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/modes', clock: 'event-time' });
-  }, 60_000);
-  afterAll(async () => {
-    await p?.stop();
-  });
+  const p = usePipeline({ name: 'modes', rulesetsPath: 'test/fixtures/rulesets/modes', clock: 'event-time' });
 
   it('publishes the enforce rule, stores shadow and approval signals without publishing them', async () => {
     const world = 'w-modes';
-    await p.client.send(
-      new PutEventsCommand({
-        Entries: [
-          putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME),
-        ],
-      }),
+    await p.send(
+      putEntry({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.03 }, LOCAL_BUS_NAME),
     );
-    await p.stack.bus.drain();
     const published = p.stack.emitted.map((e) => e.detail as ExitSignalEvent);
     expect(published).toHaveLength(1);
     expect(
@@ -133,9 +119,7 @@ describe('rule modes through the pipeline', () => {
     ).toBe(true);
     expect(published[0]!.data.signals.some((s) => s.tags?.includes('rule:var_shadow'))).toBe(false);
 
-    const read = tableReader(p.stack);
-    const stored = await read.signals(world);
-    read.destroy();
+    const stored = await p.read.signals(world);
     const byStatus = (status: string) => stored.filter((s) => s.status === status);
     expect(byStatus('published')).toHaveLength(3);
     expect(byStatus('shadow')).toHaveLength(3);

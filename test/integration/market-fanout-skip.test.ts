@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import {
   MARKET_REEVALUATION_DETAIL_TYPE,
@@ -9,9 +9,8 @@ import {
 import type { Outcome } from '#lib/engine/engine.js';
 import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { loadRuleSetFile, parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
-import { type Pipeline, startPipeline } from './support/pipeline.js';
+import { usePipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /**
  * A global market event through the real path (DynamoDB Local, the local bus, the market handler, the
@@ -34,23 +33,14 @@ function ruleSets(): RuleSetRegistry {
 }
 
 describe('market fan-out on DynamoDB Local: worlds that keep only their weights are not asked', () => {
-  let p: Pipeline;
-  let reader: ReturnType<typeof tableReader>;
-  beforeAll(async () => {
-    p = await startPipeline({ ruleSets: ruleSets(), clock: 'event-time' });
-    reader = tableReader(p.stack);
-  }, 60_000);
-  afterAll(async () => {
-    reader?.destroy();
-    await p?.stop();
-  });
+  const p = usePipeline(() => ({ name: 'skip', ruleSets: ruleSets(), clock: 'event-time' }));
   const put = (entry: PutEventsRequestEntry) => p.put(entry);
 
   it('asks only the VIX world, which exits on VIX 45; the default world is listed as keeping its weights', async () => {
     for (const world of [DEFAULT_WORLD, VIX_WORLD])
       await put(putEntry({ world, version: 'v1', asOf: '2025-03-12T21:00:00Z' }, LOCAL_BUS_NAME));
     // The registry the fan-out lists says what each world's record keeps.
-    const state = await reader.state();
+    const state = await p.read.state();
     const entry = (world: string) => state.find((i) => i.pk === 'WORLDS' && i.sk === world);
     expect(entry(DEFAULT_WORLD)).toMatchObject({ body_kept: 'weights' });
     expect(entry(VIX_WORLD)).toMatchObject({ body_kept: 'positions' });

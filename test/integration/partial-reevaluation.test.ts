@@ -1,10 +1,9 @@
 import { gunzipSync } from 'node:zlib';
 import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
-import { type Pipeline, startPipeline } from './support/pipeline.js';
+import { usePipeline } from './support/pipeline.js';
 import { marketPutEntry, putEntry, WEIGHTS } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /**
  * A world whose rule set has a VaR limit and a VIX rule, through the local pipeline on DynamoDB
@@ -13,20 +12,15 @@ import { tableReader } from './support/tables.js';
  * evaluation left it (lib/engine/snapshot-reuse.ts).
  */
 describe('partial market re-evaluation from the compact record (DynamoDB Local)', () => {
-  let p: Pipeline;
-  let reader: ReturnType<typeof tableReader>;
-  beforeAll(async () => {
-    p = await startPipeline({ rulesetsPath: 'test/fixtures/rulesets/market', clock: 'event-time' });
-    reader = tableReader(p.stack);
-  }, 60_000);
-  afterAll(async () => {
-    reader?.destroy();
-    await p?.stop();
+  const p = usePipeline({
+    name: 'partial',
+    rulesetsPath: 'test/fixtures/rulesets/market',
+    clock: 'event-time',
   });
   const put = (entry: PutEventsRequestEntry) => p.put(entry);
   const emitted = (world: string) => p.emitted(world);
   const stored = async (world: string) => {
-    const items = await reader.state();
+    const items = await p.read.state();
     const record = items.find((i) => i.pk === `WORLD#${world}` && i.sk === 'LATEST');
     const body = items.find((i) => i.pk === `WORLD#${world}` && i.sk === record?.snapshot_ref);
     const bytes = body?.body as Uint8Array | undefined;
@@ -62,7 +56,7 @@ describe('partial market re-evaluation from the compact record (DynamoDB Local)'
       ['gamma', 'exit', 'volatility_regime_breach'],
     ]);
     // The re-evaluation's audit row lists the rule it re-ran; the VaR episode was carried, not re-measured.
-    const audits = await reader.audit(world);
+    const audits = await p.read.audit(world);
     const market = audits.find(
       (a) =>
         a.kind === 'evaluation' &&
