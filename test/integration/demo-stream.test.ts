@@ -1,10 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { replayStream } from '#lib/cli/local/replay-stream.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
+import { startPipeline, usePipeline } from './support/pipeline.js';
 
 /**
  * The bundled example stream (examples/README.md tells its story) through the real local
@@ -12,22 +11,15 @@ import { upstreamValidator } from '#test/support/upstream-schemas.js';
  * against upstream's JSON Schema.
  */
 describe('demo stream through the local pipeline', () => {
-  let stack: LocalStack;
   const printed: string[] = [];
   let counts: Record<string, number>;
 
+  const p = usePipeline({ name: 'demo', clock: 'event-time' });
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-demo-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-    });
-    counts = await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) =>
+    counts = await replayStream(p.stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) =>
       printed.push(l),
     );
   });
-  afterAll(async () => stack?.stop());
 
   const signalsOnLine = (line: number) => printed.filter((p) => p.startsWith(`line ${line}:  SIGNAL`));
 
@@ -60,13 +52,13 @@ describe('demo stream through the local pipeline', () => {
 
   it('publishes four events in all and dead-letters nothing', () => {
     expect(counts.published_events).toBe(4);
-    expect(stack.emitted).toHaveLength(4);
-    expect(stack.bus.deadLetters()).toHaveLength(0);
+    expect(p.stack.emitted).toHaveLength(4);
+    expect(p.stack.bus.deadLetters()).toHaveLength(0);
   });
 
   it('publishes only events that validate against the upstream exit_signal_emitted schema', () => {
     const validate = upstreamValidator();
-    for (const event of stack.emitted) {
+    for (const event of p.stack.emitted) {
       expect(event['detail-type']).toBe('exit_signal_emitted');
       expect(event.source).toBe('qmtl.services.exit_engine');
       expect(validate.exitSignal(event.detail)).toBe('');
@@ -74,7 +66,7 @@ describe('demo stream through the local pipeline', () => {
   });
 
   it('keeps the upstream idempotency-key pattern and full provenance on every event', () => {
-    for (const e of stack.emitted.map((x) => x.detail as ExitSignalEvent)) {
+    for (const e of p.stack.emitted.map((x) => x.detail as ExitSignalEvent)) {
       expect(e.data.idempotency_key).toMatch(
         new RegExp(`^exit_signal_emitted:demo-world:${e.data.snapshot_version}:1:[0-9a-f]{16}$`),
       );
@@ -90,19 +82,14 @@ describe('demo stream through the local pipeline', () => {
 
 describe('demo stream with --verbose', () => {
   it('lists every strategy of a world-wide decision', async () => {
-    const stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-demo-v-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-    });
+    const p = await startPipeline({ name: 'demo-v', clock: 'event-time' });
     const printed: string[] = [];
     try {
-      await replayStream(stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) => printed.push(l), {
+      await replayStream(p.stack, readFileSync('examples/demo-world.jsonl', 'utf8'), (l) => printed.push(l), {
         verbose: true,
       });
     } finally {
-      await stack.stop();
+      await p.stop();
     }
     const line12 = printed.filter((p) => p.startsWith('line 12:  SIGNAL'));
     expect(line12).toHaveLength(5);

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { type HubStub, startHubStub } from './support/hub-stub-server.js';
-import { tableReader } from './support/tables.js';
+import { startPipeline, usePipeline } from './support/pipeline.js';
 
 const TOKEN = 'hub-token-for-tests';
 /** Upstream's inline fixture (test/fixtures/upstream): the hub's expanded answer for that snapshot. */
@@ -28,10 +27,19 @@ function offloaded(world: string, version = 'v1') {
   return { ...inline, id: randomUUID(), data };
 }
 
+/** The snapshot entry as the hub puts it on the bus. */
+function entry(detail: unknown): PutEventsRequestEntry {
+  return {
+    EventBusName: LOCAL_BUS_NAME,
+    Source: 'qmtl.services.worldservice',
+    DetailType: 'risk_snapshot_updated',
+    Detail: JSON.stringify(detail),
+    Time: new Date(inline.time),
+  };
+}
+
 describe('redis:// refs resolved through the hub API (a local stand-in for the hub)', () => {
-  let stack: LocalStack;
   let hub: HubStub;
-  let client: EventBridgeClient;
 
   beforeAll(async () => {
     const expanded = (world: string) => ({ ...inline.data, world_id: world, version: 'v1' });
@@ -39,47 +47,16 @@ describe('redis:// refs resolved through the hub API (a local stand-in for the h
       { 'w-hub@v1': expanded('w-hub'), 'w-hub-flaky@v1': expanded('w-hub-flaky') },
       TOKEN,
     );
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-hub-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      hubUrl: hub.url,
-      hubToken: TOKEN,
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
   });
   afterAll(async () => {
-    client?.destroy();
-    await stack?.stop();
     await hub?.stop();
   });
+  // Started after the hub stand-in, stopped before it.
+  const p = usePipeline(() => ({ name: 'hub', clock: 'event-time', hubUrl: hub.url, hubToken: TOKEN }));
 
-  const put = async (detail: unknown) => {
-    const out = await client.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'qmtl.services.worldservice',
-            DetailType: 'risk_snapshot_updated',
-            Detail: JSON.stringify(detail),
-            Time: new Date(inline.time),
-          },
-        ],
-      }),
-    );
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
-  const rejection = async (world: string) => {
-    const read = tableReader(stack);
-    const records = await read.audit(world);
-    read.destroy();
-    return records.find((r) => r.kind === 'rejection');
-  };
+  const put = (detail: unknown) => p.put(entry(detail));
+  const emitted = (world: string) => p.emitted(world);
+  const rejection = async (world: string) => (await p.read.audit(world)).find((r) => r.kind === 'rejection');
 
   it('evaluates a snapshot whose three refs are redis://, with one bearer-token lookup', async () => {
     await put(offloaded('w-hub'));
@@ -116,40 +93,21 @@ describe('redis:// refs resolved through the hub API (a local stand-in for the h
 describe('the hub API with a wrong token', () => {
   it('rejects with 401 naming the field, once (not retried)', async () => {
     const hub = await startHubStub({}, 'the-right-token');
-    const stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-hub401-${randomUUID().slice(0, 8)}-`,
+    const p = await startPipeline({
+      name: 'hub401',
       clock: 'event-time',
       hubUrl: hub.url,
       hubToken: 'a-wrong-token',
     });
     try {
-      const client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-      await client.send(
-        new PutEventsCommand({
-          Entries: [
-            {
-              EventBusName: LOCAL_BUS_NAME,
-              Source: 'qmtl.services.worldservice',
-              DetailType: 'risk_snapshot_updated',
-              Detail: JSON.stringify(offloaded('w-hub-401')),
-              Time: new Date(inline.time),
-            },
-          ],
-        }),
-      );
-      client.destroy();
-      await stack.bus.drain();
+      await p.send(entry(offloaded('w-hub-401')));
       expect(hub.requests).toHaveLength(1);
-      const read = tableReader(stack);
-      const record = (await read.audit('w-hub-401')).find((r) => r.kind === 'rejection');
-      read.destroy();
+      const record = (await p.read.audit('w-hub-401')).find((r) => r.kind === 'rejection');
       expect(String((record?.reasons as string[] | undefined)?.[0])).toMatch(
         /^covariance_ref: .* answered 401: the hub refused our token/,
       );
     } finally {
-      await stack.stop();
+      await p.stop();
       await hub.stop();
     }
   });

@@ -1,15 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
+import { usePipeline } from './support/pipeline.js';
 import { startS3Stub } from './support/s3-stub-server.js';
 import { putEntry, varianceFor } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /** A covariance that puts 1-day 99% VaR at 3.4%, as a referenced document. */
 function covarianceDoc(): string {
@@ -25,8 +22,6 @@ function covarianceDoc(): string {
 }
 
 describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
   let s3: Awaited<ReturnType<typeof startS3Stub>>;
   const dir = mkdtempSync(join(tmpdir(), 'exit-engine-refs-'));
 
@@ -35,20 +30,12 @@ describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)
       'risk-bucket/worlds/w-s3/cov.json': covarianceDoc(),
       'risk-bucket/bad.json': '{"alpha,alpha": "x"',
     });
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-refs-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      s3Endpoint: s3.endpoint,
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
   });
   afterAll(async () => {
-    client?.destroy();
-    await stack?.stop();
     await s3?.stop();
   });
+  // Started after the S3 stand-in, stopped before it.
+  const p = usePipeline(() => ({ name: 'refs', clock: 'event-time', s3Endpoint: s3.endpoint }));
 
   const putWithRef = async (world: string, ref: string) => {
     const entry = putEntry(
@@ -63,17 +50,10 @@ describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)
     // A snapshot that carries a ref instead of the inline covariance.
     const detail = JSON.parse(entry.Detail!);
     delete detail.data.covariance;
-    await client.send(new PutEventsCommand({ Entries: [{ ...entry, Detail: JSON.stringify(detail) }] }));
-    await stack.bus.drain();
+    await p.send({ ...entry, Detail: JSON.stringify(detail) });
   };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
-  const rejection = async (world: string) => {
-    const read = tableReader(stack);
-    const records = await read.audit(world);
-    read.destroy();
-    return records.find((r) => r.kind === 'rejection');
-  };
+  const emitted = (world: string) => p.emitted(world);
+  const rejection = async (world: string) => (await p.read.audit(world)).find((r) => r.kind === 'rejection');
 
   it('evaluates a covariance_ref read from a file:// document', async () => {
     const path = join(dir, 'cov.json');
@@ -94,7 +74,7 @@ describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)
     expect((await rejection('w-s3-missing'))?.reasons).toEqual([
       expect.stringMatching(/^covariance_ref: s3:\/\/risk-bucket\/nope\.json: NoSuchKey/),
     ]);
-    expect(stack.outcomes.filter((o) => o.world_id === 'w-s3-missing')).toHaveLength(1);
+    expect(p.stack.outcomes.filter((o) => o.world_id === 'w-s3-missing')).toHaveLength(1);
   });
 
   it('rejects a referenced document that is not valid JSON', async () => {

@@ -1,10 +1,8 @@
 import { spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { controlbusToStream, replayStream } from '#lib/cli/commands/local.js';
-import { type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
-import { tableReader } from './support/tables.js';
+import { usePipeline } from './support/pipeline.js';
 
 /**
  * Snapshots as upstream QMTL's own producer path makes them (test/fixtures/upstream/generate.py
@@ -29,32 +27,26 @@ const WORLDS = [
 type Outcome = { rule_id: string; scope_key: string; measure: number | null; unavailable?: string };
 
 describe('upstream producer shapes through the local pipeline', () => {
-  let stack: LocalStack;
   let counts: Record<string, number>;
   const printed: string[] = [];
   const evaluation = new Map<string, Outcome[]>();
 
+  const p = usePipeline({
+    name: 'upstream',
+    clock: 'event-time',
+    rulesetsPath: RULES,
+    fileRefRoot: FIXTURES,
+  });
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-upstream-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      rulesetsPath: RULES,
-      fileRefRoot: FIXTURES,
-    });
     // Verbose: one line per strategy, so each strategy's decision can be checked.
-    counts = await replayStream(stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l), {
+    counts = await replayStream(p.stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l), {
       verbose: true,
     });
-    const read = tableReader(stack);
     for (const world of WORLDS) {
-      const record = (await read.audit(world)).find((r) => r.kind === 'evaluation');
+      const record = (await p.read.audit(world)).find((r) => r.kind === 'evaluation');
       evaluation.set(world, (record?.rules as Outcome[] | undefined) ?? []);
     }
-    read.destroy();
   });
-  afterAll(async () => stack?.stop());
 
   const measure = (world: string, rule: string, key = 'world') =>
     evaluation.get(world)?.find((o) => o.rule_id === rule && o.scope_key === key)?.measure;
@@ -103,20 +95,12 @@ describe('upstream producer shapes through the local pipeline', () => {
 });
 
 describe("upstream's relative file:// refs without --file-ref-root", () => {
-  let stack: LocalStack;
   const printed: string[] = [];
 
+  const p = usePipeline({ name: 'upstream-rel', clock: 'event-time', rulesetsPath: RULES });
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-upstream-rel-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      rulesetsPath: RULES,
-    });
-    await replayStream(stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l));
+    await replayStream(p.stack, readFileSync(STREAM, 'utf8'), (l) => printed.push(l));
   });
-  afterAll(async () => stack?.stop());
 
   it('rejects them saying what to configure, not with a URL parser error', () => {
     const line = printed.find((l) => l.includes('REJECTED up-hub-bare'));
@@ -143,30 +127,26 @@ describe('npm start -- --events (the upstream fixtures, as a user runs them)', (
 });
 
 describe('ControlBus records (as the EventBridge Pipe delivers them) through the local pipeline', () => {
-  let stack: LocalStack;
   const printed: string[] = [];
   let counts: Record<string, number>;
 
+  const p = usePipeline({
+    name: 'controlbus',
+    clock: 'event-time',
+    rulesetsPath: RULES,
+    fileRefRoot: FIXTURES,
+  });
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-controlbus-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      rulesetsPath: RULES,
-      fileRefRoot: FIXTURES,
-    });
     const print = (l: string) => printed.push(l);
     const text = controlbusToStream(readFileSync(`${FIXTURES}/controlbus.jsonl`, 'utf8'), print);
-    counts = await replayStream(stack, text, print);
+    counts = await replayStream(p.stack, text, print);
   });
-  afterAll(async () => stack?.stop());
 
   it('evaluates every hub snapshot on the topic, as --events does, and filters the rest', () => {
     expect(counts).toMatchObject({ events: 9, published_events: 8, signals: 42 });
     expect(counts.rejected).toBeUndefined();
     expect(printed).toContain('line 10:  FILTERED by the pipe (type "policy_updated"): not a hub snapshot');
-    const sources = new Set(stack.outcomes.map((o) => o.world_id));
+    const sources = new Set(p.stack.outcomes.map((o) => o.world_id));
     expect([...sources].sort()).toEqual([...WORLDS].sort());
   });
 });
