@@ -1,13 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
+import { PutEventsCommand } from '@aws-sdk/client-eventbridge';
+import { describe, expect, it } from 'vitest';
+import { EXIT_ENGINE_SOURCE } from '#lib/contracts/exit-signal.js';
 import { PublishError } from '#lib/engine/errors.js';
 import type { EngineMetrics, SignalPublisher } from '#lib/engine/ports.js';
 import { createSnapshotHandler } from '#lib/handlers/snapshot-handler.js';
-import { LOCAL_BUS_NAME, type LocalStack, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME, lambdaContext } from '#lib/local/local-stack.js';
+import { usePipeline } from './support/pipeline.js';
 import { cloudEvent, eventBridgeEvent, putEntry } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /** Counts what the engine reports, so a test can see a rejection was also a metric. */
 function metricRecorder() {
@@ -40,43 +39,21 @@ function crashingPublisher(real: SignalPublisher) {
 }
 
 describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda handler)', () => {
-  let stack: LocalStack;
-  let client: EventBridgeClient;
-  let read: ReturnType<typeof tableReader>;
   const recorder = metricRecorder();
   let crash: ReturnType<typeof crashingPublisher>['control'];
-
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-delivery-${randomUUID().slice(0, 8)}-`,
-      clock: 'event-time',
-      overrides: (deps) => {
-        const wrapped = crashingPublisher(deps.publisher);
-        crash = wrapped.control;
-        return { publisher: wrapped.publisher, metrics: recorder.metrics };
-      },
-    });
-    client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
-    read = tableReader(stack);
+  const p = usePipeline({
+    name: 'delivery',
+    clock: 'event-time',
+    overrides: (deps) => {
+      const wrapped = crashingPublisher(deps.publisher);
+      crash = wrapped.control;
+      return { publisher: wrapped.publisher, metrics: recorder.metrics };
+    },
   });
 
-  afterAll(async () => {
-    client?.destroy();
-    read?.destroy();
-    await stack?.stop();
-  });
-
-  const put = async (...entries: Parameters<typeof putEntry>[0][]) => {
-    const out = await client.send(
-      new PutEventsCommand({ Entries: entries.map((e) => putEntry(e, LOCAL_BUS_NAME)) }),
-    );
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
-  };
-  const emittedFor = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const put = (...entries: Parameters<typeof putEntry>[0][]) =>
+    p.put(...entries.map((e) => putEntry(e, LOCAL_BUS_NAME)));
+  const emittedFor = (world: string) => p.emitted(world);
 
   it('publishes one event and stores one signal per strategy when a snapshot breaches the VaR limit', async () => {
     const world = 'w-breach';
@@ -91,7 +68,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
       expect(s.reduction_ratio).toBeCloseTo(1 - 0.02 / 0.034, 6);
       expect(s.tags).toContain('rule:var_99_limit');
     }
-    const stored = await read.signals(world);
+    const stored = await p.read.signals(world);
     expect(stored).toHaveLength(3);
     expect(stored.every((s) => s.status === 'published' && s.event_id === emitted[0]!.id)).toBe(true);
   });
@@ -102,11 +79,8 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     await put(spec);
     await put(spec);
     expect(emittedFor(world)).toHaveLength(1);
-    expect(await read.signals(world)).toHaveLength(3);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
-      'published',
-      'duplicate',
-    ]);
+    expect(await p.read.signals(world)).toHaveLength(3);
+    expect(p.outcomes(world)).toEqual(['published', 'duplicate']);
   });
 
   it('turns two concurrent deliveries of the same event into one published event', async () => {
@@ -115,8 +89,8 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     // One PutEvents call with the same entry twice: both are routed at once.
     await put(spec, spec);
     expect(emittedFor(world)).toHaveLength(1);
-    expect(await read.signals(world)).toHaveLength(3);
-    const outcomes = stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome);
+    expect(await p.read.signals(world)).toHaveLength(3);
+    const outcomes = p.outcomes(world);
     expect(outcomes.filter((o) => o === 'published')).toHaveLength(1);
     expect(outcomes).toContain('duplicate');
   });
@@ -126,34 +100,32 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     crash.crashes = 1;
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 });
     expect(crash.crashes).toBe(0);
-    const outcomes = stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome);
+    const outcomes = p.outcomes(world);
     expect(outcomes).toEqual(['completed_on_retry']);
     expect(emittedFor(world)).toHaveLength(1);
-    const stored = await read.signals(world);
+    const stored = await p.read.signals(world);
     expect(stored).toHaveLength(3);
     expect(stored.every((s) => s.status === 'published')).toBe(true);
   });
 
   it('retries only the failed PutEvents entries and publishes once', async () => {
     const world = 'w-partial';
-    const before = stack.emitted.length;
-    stack.bus.injectPutEventsFailures({ count: 1, source: EXIT_ENGINE_SOURCE });
+    const before = p.stack.emitted.length;
+    p.stack.bus.injectPutEventsFailures({ count: 1, source: EXIT_ENGINE_SOURCE });
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 });
     expect(emittedFor(world)).toHaveLength(1);
-    expect(stack.emitted.length - before).toBe(1);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual(['published']);
+    expect(p.stack.emitted.length - before).toBe(1);
+    expect(p.outcomes(world)).toEqual(['published']);
   });
 
   it('fails the invocation when PutEvents keeps failing, and the retried invocation publishes', async () => {
     const world = 'w-unrecoverable';
     // The publisher tries 3 times per invocation: 4 failures exhaust the first invocation.
-    stack.bus.injectPutEventsFailures({ count: 4, source: EXIT_ENGINE_SOURCE });
+    p.stack.bus.injectPutEventsFailures({ count: 4, source: EXIT_ENGINE_SOURCE });
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.034 });
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
-      'completed_on_retry',
-    ]);
+    expect(p.outcomes(world)).toEqual(['completed_on_retry']);
     expect(emittedFor(world)).toHaveLength(1);
-    expect(stack.bus.deadLetters()).toHaveLength(0);
+    expect(p.stack.bus.deadLetters()).toHaveLength(0);
   });
 
   it('records and ignores an older snapshot that arrives after a newer one', async () => {
@@ -161,11 +133,8 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     await put({ world, version: 'v2', asOf: '2025-03-11T21:00:00Z', varLevel: 0.014 });
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.05 });
     expect(emittedFor(world)).toHaveLength(0);
-    expect(stack.outcomes.filter((o) => o.world_id === world).map((o) => o.outcome)).toEqual([
-      'no_signal',
-      'out_of_order',
-    ]);
-    const audit = await read.audit(world);
+    expect(p.outcomes(world)).toEqual(['no_signal', 'out_of_order']);
+    const audit = await p.read.audit(world);
     const late = audit.find((r) => r.kind === 'out_of_order');
     expect(late).toMatchObject({ snapshot_version: 'v1', latest_version: 'v2' });
   });
@@ -180,7 +149,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
   it('records every evaluation in the audit trail, including rules that did not fire', async () => {
     const world = 'w-audit';
     await put({ world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.014 });
-    const evaluation = (await read.audit(world)).find((r) => r.kind === 'evaluation');
+    const evaluation = (await p.read.audit(world)).find((r) => r.kind === 'evaluation');
     expect(evaluation).toBeDefined();
     const rules = evaluation!.rules as { rule_id: string; measure: number; limit: number; verdict: string }[];
     const varRule = rules.find((r) => r.rule_id === 'var_99_limit')!;
@@ -196,7 +165,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
 
   describe('bad input: recorded with a reason naming the field, counted, never retried', () => {
     const rejectionsFor = async (world: string) =>
-      (await read.audit(world)).filter((r) => r.kind === 'rejection');
+      (await p.read.audit(world)).filter((r) => r.kind === 'rejection');
     const cases: { name: string; world: string; data: Record<string, unknown>; reason: RegExp }[] = [
       {
         name: 'weights summing to 0.5',
@@ -231,7 +200,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
         expect((rejections[0]!.reasons as string[]).join('\n')).toMatch(c.reason);
         // The raw event is kept so an operator can fix and redrive it.
         expect(String(rejections[0]!.raw_event)).toContain(c.world);
-        expect(stack.outcomes.filter((o) => o.world_id === c.world)).toHaveLength(1);
+        expect(p.stack.outcomes.filter((o) => o.world_id === c.world)).toHaveLength(1);
         expect(emittedFor(c.world)).toHaveLength(0);
       });
     }
@@ -244,7 +213,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
       const world = 'w-expired';
       const spec = { world, version: 'v1', asOf: '2025-03-10T21:00:00Z', varLevel: 0.05, ttlSec: 60 };
       const handler = createSnapshotHandler({
-        engine: stack.engine,
+        engine: p.stack.engine,
         clock: () => Date.parse('2025-03-10T21:05:00Z'),
       });
       const outcome = await handler(
@@ -252,9 +221,9 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
         lambdaContext('t'),
       );
       expect(outcome).toMatchObject({ outcome: 'expired', expired_at: '2025-03-10T21:01:10.000Z' });
-      const audit = await read.audit(world);
+      const audit = await p.read.audit(world);
       expect(audit.map((r) => r.kind)).toEqual(['expired']);
-      expect(await read.signals(world)).toHaveLength(0);
+      expect(await p.read.signals(world)).toHaveLength(0);
     });
 
     it('rejects an oversize detail with its size', async () => {
@@ -266,7 +235,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
         data: { padding: 'x'.repeat(300_000) },
       });
       const handler = createSnapshotHandler({
-        engine: stack.engine,
+        engine: p.stack.engine,
         clock: () => Date.parse('2025-03-10T21:00:20Z'),
       });
       const outcome = await handler(
@@ -281,13 +250,13 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     });
 
     it('rejects a detail that is not a JSON object, and the bus refuses unparsable JSON', async () => {
-      const handler = createSnapshotHandler({ engine: stack.engine, clock: () => Date.now() });
+      const handler = createSnapshotHandler({ engine: p.stack.engine, clock: () => Date.now() });
       const outcome = await handler(
         eventBridgeEvent('{"world_id": "w-string"', '2025-03-10T21:00:10Z') as never,
         lambdaContext('t'),
       );
       expect(outcome).toMatchObject({ outcome: 'rejected', world_id: '_unknown' });
-      const out = await client.send(
+      const out = await p.client.send(
         new PutEventsCommand({
           Entries: [
             {
@@ -304,7 +273,7 @@ describe('delivery guarantees (DynamoDB Local + local EventBridge + the Lambda h
     });
 
     it('sent nothing to the dead-letter queue: bad input is not retried', () => {
-      expect(stack.bus.deadLetters()).toHaveLength(0);
+      expect(p.stack.bus.deadLetters()).toHaveLength(0);
     });
   });
 });

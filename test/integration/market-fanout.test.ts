@@ -1,7 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
+import { PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { EXIT_ENGINE_SOURCE, type ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { MARKET_REEVALUATION_DETAIL_TYPE } from '#lib/contracts/market-reevaluation.js';
@@ -9,11 +7,11 @@ import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { digest } from '#lib/engine/ids.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { localDocumentClient } from '#lib/local/dynamodb-server.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
+import { usePipeline } from './support/pipeline.js';
 import { marketPutEntry, snapshotData } from './support/snapshots.js';
-import { tableReader } from './support/tables.js';
 
 /*
  * A global market event over many worlds through the real path: DynamoDB Local, the local bus, the
@@ -30,28 +28,18 @@ function marketEntry(id: string, atMs: number, vix: number, worlds?: string[]): 
 }
 
 describe('market fan-out: one delivery per world through the bus', () => {
-  let stack: LocalStack;
-  let events: EventBridgeClient;
-  let dynamo: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
   const ruleSetVersion = loadRuleSetDirectory(RULES).forWorld('any')!.version;
 
-  beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-${randomUUID().slice(0, 8)}-`,
-      rulesetsPath: RULES,
-      clock: 'event-time',
-      recentLimit: 5_000,
-    });
-    events = new EventBridgeClient({ endpoint: stack.busEndpoint, region: LOCAL_REGION });
-    dynamo = localDocumentClient(stack.dynamoEndpoint);
-    store = new DynamoDbEngineStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
-  });
-  afterAll(async () => {
-    events?.destroy();
-    await stack?.stop();
+  const p = usePipeline({ name: 'fanout', rulesetsPath: RULES, clock: 'event-time', recentLimit: 5_000 });
+  beforeAll(() => {
+    // The test's own store on the pipeline's tables, to seed and read records directly.
+    const { stack } = p;
+    store = new DynamoDbEngineStore(
+      localDocumentClient(stack.dynamoEndpoint),
+      stack.tables,
+      stack.config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS,
+    );
   });
 
   /** Seeds each world's latest snapshot straight into the store (calm: nothing fires without the VIX). */
@@ -70,7 +58,7 @@ describe('market fan-out: one delivery per world through the bus', () => {
   /** What the gateway saw per world for one market event, and what every world's delivery ended in. */
   function tally(worlds: readonly string[], marketId: string, outcomes: readonly Outcome[]) {
     const published = new Map<string, number>();
-    for (const e of stack.emitted) {
+    for (const e of p.stack.emitted) {
       const ce = e.detail as ExitSignalEvent;
       if (ce.data.provenance?.source_event_id !== marketId) continue;
       published.set(ce.data.world_id, (published.get(ce.data.world_id) ?? 0) + 1);
@@ -99,23 +87,23 @@ describe('market fan-out: one delivery per world through the bus', () => {
     const worlds = Array.from({ length: 200 }, (_, i) => `fan-${String(i).padStart(3, '0')}`);
     await seed(worlds);
     const outcomes: Outcome[] = [];
-    const stop = stack.onOutcome((o) => outcomes.push(o));
+    const stop = p.stack.onOutcome((o) => outcomes.push(o));
     let requests = 0;
-    const stopCounting = stack.bus.onEvent((e) => {
+    const stopCounting = p.stack.bus.onEvent((e) => {
       if (e['detail-type'] === MARKET_REEVALUATION_DETAIL_TYPE) requests++;
     });
-    const deadBefore = stack.bus.deadLetterCount;
+    const deadBefore = p.stack.bus.deadLetterCount;
     const marketId = 'm-fanout-200';
     const entry = marketEntry(marketId, AS_OF + 5 * 60_000, 45);
     try {
       // Two copies at once (EventBridge's at-least-once: two deliveries, two market invocations).
-      const twice = await events.send(new PutEventsCommand({ Entries: [entry, entry] }));
+      const twice = await p.client.send(new PutEventsCommand({ Entries: [entry, entry] }));
       expect(twice.FailedEntryCount).toBe(0);
-      await stack.bus.drain();
+      await p.stack.bus.drain();
       // And once more, later: a redelivery after everything completed.
-      const again = await events.send(new PutEventsCommand({ Entries: [entry] }));
+      const again = await p.client.send(new PutEventsCommand({ Entries: [entry] }));
       expect(again.FailedEntryCount).toBe(0);
-      await stack.bus.drain();
+      await p.stack.bus.drain();
     } finally {
       stop();
       stopCounting();
@@ -129,8 +117,8 @@ describe('market fan-out: one delivery per world through the bus', () => {
     expect(t.publishedOutcomes).toBe(200);
     expect(t.unexpected).toEqual([]);
     expect(await completedEvaluations(worlds, marketId)).toBe(200);
-    expect(stack.bus.deadLetterCount - deadBefore).toBe(0);
-    const one = stack.emitted.find((e) => (e.detail as ExitSignalEvent).data.world_id === 'fan-042');
+    expect(p.stack.bus.deadLetterCount - deadBefore).toBe(0);
+    const one = p.stack.emitted.find((e) => (e.detail as ExitSignalEvent).data.world_id === 'fan-042');
     expect((one!.detail as ExitSignalEvent).data.provenance).toMatchObject({
       trigger: 'market_snapshot_updated',
       source_event_id: marketId,
@@ -141,25 +129,25 @@ describe('market fan-out: one delivery per world through the bus', () => {
     const worlds = Array.from({ length: 30 }, (_, i) => `retry-${String(i).padStart(2, '0')}`);
     await seed(worlds);
     const outcomes: Outcome[] = [];
-    const stop = stack.onOutcome((o) => outcomes.push(o));
+    const stop = p.stack.onOutcome((o) => outcomes.push(o));
     let requests = 0;
-    const stopCounting = stack.bus.onEvent((e) => {
+    const stopCounting = p.stack.bus.onEvent((e) => {
       if (e['detail-type'] === MARKET_REEVALUATION_DETAIL_TYPE) requests++;
     });
     const marketId = 'm-fanout-retry';
     // The first market delivery's PutEvents entries fail (all but the last five, after the
     // publisher's in-call retries), so it fails and the bus retries it.
-    stack.bus.injectPutEventsFailures({ count: 85, source: EXIT_ENGINE_SOURCE });
+    p.stack.bus.injectPutEventsFailures({ count: 85, source: EXIT_ENGINE_SOURCE });
     try {
-      const out = await events.send(
+      const out = await p.client.send(
         new PutEventsCommand({ Entries: [marketEntry(marketId, AS_OF + 6 * 60_000, 50, worlds)] }),
       );
       expect(out.FailedEntryCount).toBe(0);
-      await stack.bus.drain();
+      await p.stack.bus.drain();
     } finally {
       stop();
       stopCounting();
-      stack.bus.injectPutEventsFailures({ count: 0 });
+      p.stack.bus.injectPutEventsFailures({ count: 0 });
     }
     // Some requests went out twice (the failed delivery's accepted ones, then the retry's).
     expect(requests).toBeGreaterThan(worlds.length);
@@ -173,9 +161,9 @@ describe('market fan-out: one delivery per world through the bus', () => {
   it('records a malformed request under its world, naming the field and the problem, and does not retry it', async () => {
     const world = 'fan-malformed';
     const outcomes: Outcome[] = [];
-    const stop = stack.onOutcome((o) => outcomes.push(o));
+    const stop = p.stack.onOutcome((o) => outcomes.push(o));
     try {
-      const out = await events.send(
+      const out = await p.client.send(
         new PutEventsCommand({
           Entries: [
             {
@@ -196,7 +184,7 @@ describe('market fan-out: one delivery per world through the bus', () => {
         }),
       );
       expect(out.FailedEntryCount).toBe(0);
-      await stack.bus.drain();
+      await p.stack.bus.drain();
     } finally {
       stop();
     }
@@ -206,7 +194,7 @@ describe('market fan-out: one delivery per world through the bus', () => {
     const reasons = (rejected as { reasons: string[] }).reasons.join('\n');
     expect(reasons).toMatch(/detail\.data\.market_event_id: /);
     expect(reasons).toMatch(/detail\.data\.market_as_of: must be an ISO 8601 date-time/);
-    const audit = await tableReader(stack).audit(world);
+    const audit = await p.read.audit(world);
     expect(audit).toEqual([expect.objectContaining({ kind: 'rejection', category: 'schema_violation' })]);
   });
 });

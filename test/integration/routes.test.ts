@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import type { PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
@@ -15,8 +15,9 @@ import { MARKET_DATA_SOURCE } from '#lib/contracts/market-snapshot.js';
 import { DEFAULT_SNAPSHOT_SOURCE } from '#lib/contracts/routes.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { compileEventPattern } from '#lib/local/event-pattern.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { CDK_JSON_CONTEXT } from '#test/infra/synth.js';
+import { usePipeline } from './support/pipeline.js';
 import { putEntry } from './support/snapshots.js';
 
 /**
@@ -114,8 +115,6 @@ const envelope = (e: PutEventsRequestEntry) => ({
 });
 
 describe('event routes: the CDK rules and the local stack', () => {
-  let stack: LocalStack;
-  let bus: EventBridgeClient;
   let doc: DynamoDBDocumentClient;
   const cdk = new Map<Route, (event: unknown) => boolean>();
 
@@ -136,31 +135,20 @@ describe('event routes: the CDK rules and the local stack', () => {
               : undefined;
       if (route) cdk.set(route, compileEventPattern(rule.Properties.EventPattern));
     }
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-routes-${randomUUID().slice(0, 8)}-`,
-      snapshotSource: HUB,
-    });
-    bus = new EventBridgeClient({
-      endpoint: stack.busEndpoint,
-      region: LOCAL_REGION,
-      credentials: LOCAL_CREDENTIALS,
-    });
+    // The suite's DynamoDB Local, which the pipeline below runs on.
     doc = DynamoDBDocumentClient.from(
       new DynamoDBClient({
-        endpoint: stack.dynamoEndpoint,
+        endpoint: inject('dynamoEndpoint'),
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
       }),
     );
   });
-
-  afterAll(async () => {
-    bus?.destroy();
+  afterAll(() => {
     doc?.destroy();
-    await stack?.stop();
   });
+
+  const p = usePipeline({ name: 'routes', snapshotSource: HUB });
 
   it('synthesizes one rule per route', () => {
     expect([...cdk.keys()].sort()).toEqual(['gateway', 'market', 'market-world', 'snapshot']);
@@ -170,25 +158,24 @@ describe('event routes: the CDK rules and the local stack', () => {
     const viaCdk = [...cdk].filter(([, match]) => match(envelope(entry))).map(([route]) => route);
     expect(viaCdk).toEqual(routes);
 
-    const before = { outcomes: stack.outcomes.length, emitted: stack.emitted.length };
-    const out = await bus.send(new PutEventsCommand({ Entries: [entry] }));
+    const before = { outcomes: p.stack.outcomes.length, emitted: p.stack.emitted.length };
+    const out = await p.send(entry);
     expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
     const detail = JSON.parse(entry.Detail ?? '{}');
     const local: Route[] = [];
-    if (stack.outcomes.slice(before.outcomes).some((o) => o.world_id === detail.data?.world_id))
+    if (p.stack.outcomes.slice(before.outcomes).some((o) => o.world_id === detail.data?.world_id))
       local.push(entry.DetailType === MARKET_REEVALUATION_DETAIL_TYPE ? 'market-world' : 'snapshot');
     if (entry.DetailType === 'market_snapshot_updated') {
       const stored = await doc.send(
         new GetCommand({
-          TableName: stack.tables.state,
+          TableName: p.stack.tables.state,
           Key: { pk: `MARKET#${detail.data.scope}`, sk: 'LATEST' },
           ConsistentRead: true,
         }),
       );
       if (stored.Item) local.push('market');
     }
-    if (stack.emitted.length > before.emitted) local.push('gateway');
+    if (p.stack.emitted.length > before.emitted) local.push('gateway');
     expect(local).toEqual(routes);
   });
 });

@@ -1,14 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { main } from '#lib/cli/main.js';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { ruleSetVersion } from '#lib/rules/ruleset-loader.js';
+import { usePipeline } from './support/pipeline.js';
 import { putEntry } from './support/snapshots.js';
 
 /**
@@ -35,27 +33,18 @@ async function runCli(argv: string[]) {
 }
 
 describe('rules publish to the local runtime', () => {
-  let stack: LocalStack;
-  let events: EventBridgeClient;
   let dir: string;
   let endpoints: string;
   let file: string;
+  const p = usePipeline({ name: 'rules' });
   beforeAll(async () => {
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-      tablePrefix: `it-rules-${randomUUID().slice(0, 8)}-`,
-    });
-    events = new EventBridgeClient({ endpoint: stack.busEndpoint });
     dir = await mkdtemp(join(tmpdir(), 'rules-publish-'));
     endpoints = join(dir, 'endpoints.json');
-    await writeFile(endpoints, JSON.stringify({ ...stack.env, pid: process.pid }));
+    await writeFile(endpoints, JSON.stringify({ ...p.stack.env, pid: process.pid }));
     file = join(dir, 'w-pub.yaml');
     await writeFile(file, LOOSER);
   });
   afterAll(async () => {
-    events?.destroy();
-    await stack?.stop();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -65,11 +54,9 @@ describe('rules publish to the local runtime', () => {
       { world: 'w-pub', version, asOf: new Date(now - 10_000).toISOString(), varLevel },
       LOCAL_BUS_NAME,
     );
-    expect((await events.send(new PutEventsCommand({ Entries: [entry] }))).FailedEntryCount).toBe(0);
-    await stack.bus.drain();
+    expect((await p.send(entry)).FailedEntryCount).toBe(0);
   };
-  const emitted = () =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === 'w-pub');
+  const emitted = () => p.emitted('w-pub');
 
   it('a breach under the bundled default; after the publish the same level passes, evaluated under the new version', async () => {
     await put('v1', 0.028);
@@ -157,7 +144,7 @@ describe('rules publish to the local runtime', () => {
     const wrong = join(dir, 'wrong-table.json');
     await writeFile(
       wrong,
-      JSON.stringify({ ...stack.env, STATE_TABLE_NAME: 'no-such-table', pid: process.pid }),
+      JSON.stringify({ ...p.stack.env, STATE_TABLE_NAME: 'no-such-table', pid: process.pid }),
     );
     const r = await runCli(['rules', 'history', '--world', 'w-pub', '--endpoints', wrong]);
     expect(r.code).toBe(1);
