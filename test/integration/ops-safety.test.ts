@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
-import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from '#lib/engine/ops.js';
 import type { AuditRecord } from '#lib/engine/ports.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
 import { localDocumentClient } from '#lib/local/dynamodb-server.js';
-import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME, lambdaContext } from '#lib/local/local-stack.js';
+import { startPipeline } from './support/pipeline.js';
 import { putEntry } from './support/snapshots.js';
 
 /**
@@ -21,16 +20,10 @@ const ROLE_SESSION = (role: string, session: string) =>
 
 async function start() {
   const clock = { now: T0 };
-  const stack = await startLocalStack({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-    tablePrefix: `it-ops-safety-${randomUUID().slice(0, 8)}-`,
-    rulesetsPath: RULES,
-    clock: () => clock.now,
-  });
+  const pipeline = await startPipeline({ name: 'ops-safety', rulesetsPath: RULES, clock: () => clock.now });
+  const { stack } = pipeline;
   const dynamo = localDocumentClient(stack.dynamoEndpoint);
-  const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
-  const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
+  const store = new DynamoDbOpsStore(dynamo, stack.tables, stack.config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS);
   const handler = createOpsHandler({ ops: stack.ops, clock: () => clock.now });
   /** One signed call to the ops function URL, as the caller `userArn`. */
   const call = async (
@@ -79,12 +72,8 @@ async function start() {
       { world, version, asOf: new Date(clock.now - 10_000).toISOString(), varLevel },
       LOCAL_BUS_NAME,
     );
-    const out = await events.send(new PutEventsCommand({ Entries: [entry] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
+    await pipeline.put(entry);
   };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
   return {
     stack,
     clock,
@@ -92,11 +81,8 @@ async function start() {
     ops: stack.ops,
     call,
     put,
-    emitted,
-    async stop() {
-      events.destroy();
-      await stack.stop();
-    },
+    emitted: pipeline.emitted,
+    stop: pipeline.stop,
   };
 }
 

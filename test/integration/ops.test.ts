@@ -2,15 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { eventBridgeClient } from '#lib/adapters/eventbridge/put-events.js';
 import { EventBridgeSignalPublisher } from '#lib/adapters/eventbridge/signal-publisher.js';
 import { forwardEmitted, loopbackUrl } from '#lib/cli/commands/local.js';
 import { main } from '#lib/cli/main.js';
-import type { ExitSignalEvent, ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
+import type { ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
 import {
   catalogFrom,
   OpsConflictError,
@@ -23,10 +22,11 @@ import type { AuditRecord, OpsSignalItem, SignalPublisher } from '#lib/engine/po
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
-import { LOCAL_BUS_NAME, lambdaContext, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME, lambdaContext } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
 import { serveWebhook } from '../../examples/gateway-consumer.js';
+import { startPipeline } from './support/pipeline.js';
 import { proposedEventValidator } from './support/proposed-schema.js';
 import { putEntry } from './support/snapshots.js';
 
@@ -40,13 +40,8 @@ const T0 = Date.now();
 /** A local pipeline whose clock the test moves, plus the ops service over the same tables and bus. */
 async function startOps() {
   const clock = { now: T0 };
-  const stack = await startLocalStack({
-    dynamoEndpoint: inject('dynamoEndpoint'),
-    dynamoTransactions: inject('dynamoKind') === 'dynamodb-local',
-    tablePrefix: `it-ops-${randomUUID().slice(0, 8)}-`,
-    rulesetsPath: RULES,
-    clock: () => clock.now,
-  });
+  const pipeline = await startPipeline({ name: 'ops', rulesetsPath: RULES, clock: () => clock.now });
+  const { stack } = pipeline;
   const proposed: EventBridgeEvent[] = [];
   stack.bus.putRule({
     name: 'proposed-recorder',
@@ -55,9 +50,8 @@ async function startOps() {
     targets: [{ id: 'ops-tooling', invoke: async (e) => void proposed.push(e) }],
   });
   const dynamo = localDocumentClient(stack.dynamoEndpoint);
-  const events = new EventBridgeClient({ endpoint: stack.busEndpoint });
-  const store = new DynamoDbOpsStore(dynamo, stack.tables, inject('dynamoKind') === 'dynamodb-local');
-  // The engine's publisher as the functions wire it (PutEvents over aws-json); `events` puts the test's input.
+  const store = new DynamoDbOpsStore(dynamo, stack.tables, stack.config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS);
+  // The engine's publisher as the functions wire it (PutEvents over aws-json); the pipeline's SDK client puts the test's input.
   const publisher = new EventBridgeSignalPublisher(
     eventBridgeClient({
       endpoint: stack.busEndpoint,
@@ -84,12 +78,8 @@ async function startOps() {
       { world, version, asOf: new Date(atMs - 10_000).toISOString(), varLevel },
       LOCAL_BUS_NAME,
     );
-    const out = await events.send(new PutEventsCommand({ Entries: [entry] }));
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
+    await pipeline.put(entry);
   };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
   // From the base table (a scan), not the by-world index: what a test asserts must not wait on an index.
   const signals = async (world: string) =>
     (await store.listSignals({}))
@@ -102,13 +92,10 @@ async function startOps() {
     ops: opsWith(publisher),
     opsWith,
     put,
-    emitted,
+    emitted: pipeline.emitted,
     proposed,
     signals,
-    async stop() {
-      events.destroy();
-      await stack.stop();
-    },
+    stop: pipeline.stop,
   };
 }
 
