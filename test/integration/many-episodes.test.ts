@@ -1,18 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import { DynamoDBDocumentClient, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
-import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { EPISODE_LOCK_SK } from '#lib/adapters/dynamodb/episode-log.js';
-import type { ExitSignalEvent, ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
+import type { ExitSignalProposedEvent } from '#lib/contracts/exit-signal.js';
 import type { EventBridgeEvent } from '#lib/local/bus/put-events.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
-import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
+import { LOCAL_BUS_NAME } from '#lib/local/local-stack.js';
 import { parseRuleSet, RuleSetRegistry } from '#lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
+import { usePipeline } from './support/pipeline.js';
 import { proposedEventValidator } from './support/proposed-schema.js';
 
 const N = 300;
@@ -84,80 +82,66 @@ function faultyClient(endpoint: string) {
 }
 
 describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + local EventBridge)`, () => {
-  let stack: LocalStack;
-  let events: EventBridgeClient;
   let store: DynamoDbEngineStore;
   let crash: ReturnType<typeof faultyClient>['control'];
-  let faulty: DynamoDocumentClient;
   let doc: DynamoDBDocumentClient;
   const proposedSeen: EventBridgeEvent[] = [];
   const clock = { offsetMs: 0 };
   const transactions = inject('dynamoKind') === 'dynamodb-local';
 
-  beforeAll(async () => {
-    const prefix = `it-episodes-${randomUUID().slice(0, 8)}-`;
-    const f = faultyClient(inject('dynamoEndpoint'));
-    faulty = f.client;
-    crash = f.control;
-    store = new DynamoDbEngineStore(faulty, tableNames(prefix), transactions);
+  const p = usePipeline(() => {
     const sets = ['w-many', 'w-many-crash-before', 'w-many-crash-after'].map((w) =>
       parseRuleSet(rules(w, 'enforce'), `${w}.yaml`),
     );
     sets.push(parseRuleSet(rules('w-many-approval', 'approval'), 'w-many-approval.yaml'));
-    stack = await startLocalStack({
-      dynamoEndpoint: inject('dynamoEndpoint'),
-      dynamoTransactions: transactions,
-      tablePrefix: prefix,
+    return {
+      name: 'episodes',
       ruleSets: new RuleSetRegistry(sets),
       clock: 'event-time',
       maximumRetryAttempts: 0,
-      overrides: () => ({ store, wallClock: () => Date.now() + clock.offsetMs }),
-    });
-    events = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
+      overrides: (_deps, tables) => {
+        // The engine's store on the pipeline's tables, over a client the test can make fail.
+        const f = faultyClient(inject('dynamoEndpoint'));
+        crash = f.control;
+        store = new DynamoDbEngineStore(f.client, tables, transactions);
+        return { store, wallClock: () => Date.now() + clock.offsetMs };
+      },
+    };
+  });
+  beforeAll(() => {
     doc = DynamoDBDocumentClient.from(
       new DynamoDBClient({
-        endpoint: stack.dynamoEndpoint,
+        endpoint: p.stack.dynamoEndpoint,
         region: LOCAL_REGION,
         credentials: LOCAL_CREDENTIALS,
       }),
     );
-    stack.bus.putRule({
+    p.stack.bus.putRule({
       name: 'proposed-recorder',
       eventBusName: LOCAL_BUS_NAME,
       eventPattern: { 'detail-type': ['exit_signal_proposed'] },
       targets: [{ id: 'ops-tooling', invoke: async (e) => void proposedSeen.push(e) }],
     });
-  }, 60_000);
-
-  afterAll(async () => {
-    events?.destroy();
+  });
+  afterAll(() => {
     doc?.destroy();
-    await stack?.stop();
   });
 
   const put = async (world: string, version = 'v1', n = N) => {
-    const out = await events.send(
-      new PutEventsCommand({
-        Entries: [
-          {
-            EventBusName: LOCAL_BUS_NAME,
-            Source: 'qmtl.services.worldservice',
-            DetailType: 'risk_snapshot_updated',
-            Detail: JSON.stringify(snapshot(world, version, n)),
-            Time: new Date(NOW_MS),
-          },
-        ],
-      }),
-    );
-    expect(out.FailedEntryCount).toBe(0);
-    await stack.bus.drain();
+    await p.put({
+      EventBusName: LOCAL_BUS_NAME,
+      Source: 'qmtl.services.worldservice',
+      DetailType: 'risk_snapshot_updated',
+      Detail: JSON.stringify(snapshot(world, version, n)),
+      Time: new Date(NOW_MS),
+    });
     // On a loaded machine the invocation may pass its deadline before publishing (it then hands the
     // outbox back): the sweeper completes it, as it runs once every lease has run out.
     if (crash.dead) return;
     clock.offsetMs = 120_000;
-    await stack.engine.sweepOutboxes({ invocationId: randomUUID(), remainingMs: () => 120_000 });
+    await p.stack.engine.sweepOutboxes({ invocationId: randomUUID(), remainingMs: () => 120_000 });
     clock.offsetMs = 0;
-    await stack.bus.drain();
+    await p.stack.bus.drain();
   };
   /** The same delivery again once every lease of the dead invocation has run out. */
   const redeliverLater = async (world: string) => {
@@ -165,13 +149,12 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
     clock.offsetMs = 120_000;
     await put(world);
   };
-  const emitted = (world: string) =>
-    stack.emitted.map((e) => e.detail as ExitSignalEvent).filter((e) => e.data.world_id === world);
+  const emitted = (world: string) => p.emitted(world);
   const lockOf = async (world: string) =>
     (
       await doc.send(
         new GetCommand({
-          TableName: stack.tables.state,
+          TableName: p.stack.tables.state,
           Key: { pk: `WORLD#${world}`, sk: EPISODE_LOCK_SK },
           ConsistentRead: true,
         }),
@@ -232,7 +215,7 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
     await expectEpisodes(world, 1);
     await put(world, 'v2');
     expectPublishedOnce(world); // still active: no new signal, nothing published twice
-    expect(stack.outcomes.filter((o) => o.world_id === world).at(-1)?.outcome).not.toBe('error');
+    expect(p.stack.outcomes.filter((o) => o.world_id === world).at(-1)?.outcome).not.toBe('error');
   }, 300_000);
 
   it('splits a large exit_signal_proposed by size in approval mode, each part schema-valid', async () => {
@@ -258,7 +241,7 @@ describe(`${N} strategies changing episode in one evaluation (DynamoDB Local + l
     // Its audit record would pass DynamoDB's 400 KB: kept with the first entries and the totals.
     const audit = await doc.send(
       new QueryCommand({
-        TableName: stack.tables.audit,
+        TableName: p.stack.tables.audit,
         KeyConditionExpression: 'world_id = :w',
         ExpressionAttributeValues: { ':w': world },
         ConsistentRead: true,

@@ -6,8 +6,10 @@ import {
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
 import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
+import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
-import type { Outcome } from '#lib/engine/engine.js';
+import type { EngineDeps, Outcome } from '#lib/engine/engine.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#lib/local/local-stack.js';
 import { tableReader } from './tables.js';
 
@@ -30,7 +32,7 @@ export interface Pipeline {
 
 /** What a test may choose of the local stack; the DynamoDB endpoint and the table prefix are the suite's. */
 export interface PipelineOptions
-  extends Omit<LocalStackOptions, 'dynamoEndpoint' | 'dynamoTransactions' | 'tablePrefix'> {
+  extends Omit<LocalStackOptions, 'dynamoEndpoint' | 'dynamoTransactions' | 'tablePrefix' | 'overrides'> {
   /** Names the tables (`it-<name>-<random>-`), so a run's leftovers say which file made them. */
   name?: string;
   /**
@@ -38,14 +40,18 @@ export interface PipelineOptions
    * pipeline uses transactions where the emulator has them.
    */
   transactions?: boolean;
+  /** Replaces engine dependencies (fault injection); `tables` are the pipeline's, for a store of the test's own. */
+  overrides?: (deps: EngineDeps, tables: TableNames) => Partial<EngineDeps>;
 }
 
 export async function startPipeline(options: PipelineOptions = {}): Promise<Pipeline> {
-  const { name = 'pipeline', transactions, ...rest } = options;
+  const { name = 'pipeline', transactions, overrides, ...rest } = options;
+  const tablePrefix = `it-${name}-${randomUUID().slice(0, 8)}-`;
   const stack = await startLocalStack({
     dynamoEndpoint: inject('dynamoEndpoint'),
     dynamoTransactions: (transactions ?? true) && inject('dynamoKind') === 'dynamodb-local',
-    tablePrefix: `it-${name}-${randomUUID().slice(0, 8)}-`,
+    tablePrefix,
+    ...(overrides ? { overrides: (deps: EngineDeps) => overrides(deps, tableNames(tablePrefix)) } : {}),
     ...rest,
   });
   const client = new EventBridgeClient({ endpoint: stack.busEndpoint, region: 'us-east-1' });
