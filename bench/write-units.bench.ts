@@ -22,11 +22,10 @@ import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { startLocalStack } from '#lib/local/local-stack.js';
-import { mulberry32 } from '#lib/prng.js';
 import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
 import { RuleSetRegistry } from '#lib/rules/ruleset-registry.js';
 import { breakdown, type CapacityEntry, meterClient, totals } from './capacity-meter.js';
-import { hubSnapshotEntry, marketEntry } from './hub-entries.js';
+import { calibratedBody, hubSnapshotEntry, marketEntry } from './hub-entries.js';
 import type { BenchFigure } from './types.js';
 import { defaultWithVix } from './vix-rule-set.js';
 
@@ -43,35 +42,18 @@ function ruleSets(worlds: readonly string[]): RuleSetRegistry {
   ]);
 }
 
-/** Per-strategy variance that puts 1-day 99% normal VaR at `varLevel` (equal weights, no correlation). */
-function varianceFor(varLevel: number): number {
-  const sigmaP = varLevel / 2.3263478740408408;
-  return sigmaP * sigmaP * STRATEGIES.length;
+/** The snapshot body at `varLevel` (see calibratedBody), its returns drawn from `seed`. */
+function content(varLevel: number, seed: number): ReturnType<typeof calibratedBody> {
+  return calibratedBody(STRATEGIES, varLevel, seed, POINTS);
 }
 
-interface Content {
-  covariance: Record<string, number>;
-  realized_returns: Record<string, number[]>;
-}
-
-function content(varLevel: number, seed: number): Content {
-  const v = varianceFor(varLevel);
-  const rand = mulberry32(seed);
-  const covariance: Record<string, number> = {};
-  for (let i = 0; i < STRATEGIES.length; i++)
-    for (let j = i; j < STRATEGIES.length; j++)
-      covariance[`${STRATEGIES[i]},${STRATEGIES[j]}`] = i === j ? v : 0;
-  const realized_returns = Object.fromEntries(
-    STRATEGIES.map((s) => [s, Array.from({ length: POINTS }, () => (rand() - 0.5) * 0.02)]),
-  );
-  return { covariance, realized_returns };
-}
-
-function snapshotEntry(world: string, n: number, asOfMs: number, c: Content): PutEventsRequestEntry {
-  return hubSnapshotEntry(world, `v${n}`, asOfMs, {
-    weights: Object.fromEntries(STRATEGIES.map((s) => [s, 1 / STRATEGIES.length])),
-    ...c,
-  });
+function snapshotEntry(
+  world: string,
+  n: number,
+  asOfMs: number,
+  body: ReturnType<typeof calibratedBody>,
+): PutEventsRequestEntry {
+  return hubSnapshotEntry(world, `v${n}`, asOfMs, body);
 }
 
 function median(xs: readonly number[]): number {
