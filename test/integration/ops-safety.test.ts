@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { OpsConflictError, OpsNotFoundError, OpsValidationError } from '#lib/engine/ops.js';
@@ -6,6 +5,7 @@ import type { AuditRecord } from '#lib/engine/ports.js';
 import { createOpsHandler } from '#lib/handlers/ops-handler.js';
 import { localDocumentClient } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, lambdaContext } from '#lib/local/local-stack.js';
+import { functionUrlEvent } from './support/function-url.js';
 import { startPipeline } from './support/pipeline.js';
 import { putEntry } from './support/snapshots.js';
 
@@ -30,41 +30,10 @@ async function start() {
     userArn: string,
     body: Record<string, unknown>,
   ): Promise<Record<string, unknown> & { http: number }> => {
-    const r = (await handler(
-      {
-        version: '2.0',
-        routeKey: '$default',
-        rawPath: '/',
-        rawQueryString: '',
-        headers: { 'content-type': 'application/json' },
-        requestContext: {
-          accountId: '123456789012',
-          apiId: 'url-id',
-          domainName: 'url-id.lambda-url.us-east-1.on.aws',
-          domainPrefix: 'url-id',
-          http: { method: 'POST', path: '/', protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-          requestId: randomUUID(),
-          routeKey: '$default',
-          stage: '$default',
-          time: '10/Mar/2025:21:00:00 +0000',
-          timeEpoch: 0,
-          authorizer: {
-            iam: {
-              accessKey: 'ASIA',
-              accountId: '123456789012',
-              callerId: 'AROA',
-              userArn,
-              userId: 'AROA',
-              cognitoIdentity: null,
-              principalOrgId: null,
-            },
-          },
-        },
-        body: JSON.stringify(body),
-        isBase64Encoded: false,
-      } as never,
-      lambdaContext('ops-command'),
-    )) as { statusCode: number; body: string };
+    const r = (await handler(functionUrlEvent(body, userArn), lambdaContext('ops-command'))) as {
+      statusCode: number;
+      body: string;
+    };
     return { http: r.statusCode, ...(JSON.parse(r.body) as Record<string, unknown>) };
   };
   const put = async (world: string, version: string, varLevel: number) => {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +25,7 @@ import { LOCAL_BUS_NAME, lambdaContext } from '#lib/local/local-stack.js';
 import { loadRuleSetDirectory } from '#lib/rules/ruleset-loader.js';
 import { upstreamValidator } from '#test/support/upstream-schemas.js';
 import { serveWebhook } from '../../examples/gateway-consumer.js';
+import { functionUrlEvent } from './support/function-url.js';
 import { startPipeline } from './support/pipeline.js';
 import { proposedEventValidator } from './support/proposed-schema.js';
 import { putEntry } from './support/snapshots.js';
@@ -377,51 +377,10 @@ describe('ops guards through the local pipeline', () => {
     const handler = createOpsHandler({ ops: t.ops, clock: () => t.clock.now + 5_000 });
     const arn = 'arn:aws:iam::123456789012:user/risk-ops';
     const call = async (body: unknown, userArn: string | null = arn) =>
-      (await handler(
-        {
-          version: '2.0',
-          routeKey: '$default',
-          rawPath: '/',
-          rawQueryString: '',
-          headers: { 'content-type': 'application/json' },
-          requestContext: {
-            accountId: '123456789012',
-            apiId: 'url-id',
-            domainName: 'url-id.lambda-url.us-east-1.on.aws',
-            domainPrefix: 'url-id',
-            http: {
-              method: 'POST',
-              path: '/',
-              protocol: 'HTTP/1.1',
-              sourceIp: '127.0.0.1',
-              userAgent: 'test',
-            },
-            requestId: randomUUID(),
-            routeKey: '$default',
-            stage: '$default',
-            time: '10/Mar/2025:21:00:00 +0000',
-            timeEpoch: 0,
-            ...(userArn
-              ? {
-                  authorizer: {
-                    iam: {
-                      accessKey: 'AKIA',
-                      accountId: '123456789012',
-                      callerId: 'AIDA',
-                      userArn,
-                      userId: 'AIDA',
-                      cognitoIdentity: null,
-                      principalOrgId: null,
-                    },
-                  },
-                }
-              : {}),
-          },
-          body: typeof body === 'string' ? body : JSON.stringify(body),
-          isBase64Encoded: false,
-        } as never,
-        lambdaContext('ops-command'),
-      )) as { statusCode: number; body: string };
+      (await handler(functionUrlEvent(body, userArn), lambdaContext('ops-command'))) as {
+        statusCode: number;
+        body: string;
+      };
     const parse = (r: { statusCode: number; body: string }) => ({
       ...JSON.parse(r.body),
       http: r.statusCode,
