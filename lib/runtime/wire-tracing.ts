@@ -18,9 +18,6 @@ export async function wireTracing(
   clients: TracedClients = {},
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<void> {
-  const { dynamo } = clients;
-  withTracer((tracer) => {
-    if (dynamo) dynamo.use(tracedDynamoCalls(tracer, functionRegion(env)));
-  }, env);
-  await tracingReady();
+  withTracer((tracer) => clients.dynamo?.use(tracedDynamoCalls(tracer, functionRegion(env))), env);
+  return tracingReady();
 }
