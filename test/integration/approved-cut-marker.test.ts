@@ -1,12 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
-import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { catalogFrom, OpsService } from '#lib/engine/ops.js';
 import type { SignalItem } from '#lib/engine/ports.js';
-import { freshTables } from './support/tables.js';
+import { useFreshTables } from './support/tables.js';
 
 /**
  * An approved cut is seen by the engine at once, not only when the signals table's by-world index
@@ -38,19 +36,14 @@ const proposal: SignalItem = {
 };
 
 describe('approved-cut markers (DynamoDB Local)', () => {
-  let client: DynamoDBClient;
-  let storeClient: DynamoDocumentClient;
-  let doc: DynamoDBDocumentClient;
   let engine: DynamoDbEngineStore;
   let ops: OpsService;
-  let tables: TableNames;
 
+  const db = useFreshTables('it-marker-');
   beforeAll(async () => {
-    let transactions: boolean;
-    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-marker-'));
-    engine = new DynamoDbEngineStore(storeClient, tables, transactions);
+    engine = new DynamoDbEngineStore(db.storeClient, db.tables, db.transactions);
     ops = new OpsService({
-      store: new DynamoDbOpsStore(storeClient, tables, transactions),
+      store: new DynamoDbOpsStore(db.storeClient, db.tables, db.transactions),
       catalog: catalogFrom({ forWorld: () => undefined }, engine),
       publisher: { publish: async () => undefined },
       logger: { info: () => undefined, warn: () => undefined, error: () => undefined },
@@ -60,7 +53,6 @@ describe('approved-cut markers (DynamoDB Local)', () => {
       auditRetentionDays: 30,
     });
   }, 60_000);
-  afterAll(() => client?.destroy());
 
   it('an approval writes a marker the engine reads consistently, whatever the index says', async () => {
     await engine.putSignals([proposal]);
@@ -75,9 +67,9 @@ describe('approved-cut markers (DynamoDB Local)', () => {
     expect(await engine.loadApprovedCuts(W, '2025-03-10T00:00:00Z')).toEqual(expected);
 
     // The index (and its base row) not showing the approval yet: the marker still does.
-    await doc.send(
+    await db.doc.send(
       new UpdateCommand({
-        TableName: tables.signals,
+        TableName: db.tables.signals,
         Key: { signal_id: proposal.signal_id },
         UpdateExpression: 'SET #s = :p',
         ExpressionAttributeNames: { '#s': 'status' },

@@ -1,18 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
-import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import type { EngineStore, EvaluationCommit, SignalItem } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { freshTables } from './support/tables.js';
+import { useFreshTables } from './support/tables.js';
 
 const W = 'w1';
 const T0 = Date.parse('2025-03-10T21:00:00Z');
@@ -66,25 +58,18 @@ const signal: SignalItem = {
 
 /** The conditions of the DynamoDB engine store, each with its refusal case, on DynamoDB Local. */
 describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
-  let client: DynamoDBClient;
-  let storeClient: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
-  let doc: DynamoDBDocumentClient;
-  let tables: TableNames;
 
+  const db = useFreshTables('it-conditions-');
   beforeAll(async () => {
-    let transactions: boolean;
-    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-conditions-'));
-    store = new DynamoDbEngineStore(storeClient, tables, transactions);
+    store = new DynamoDbEngineStore(db.storeClient, db.tables, db.transactions);
   }, 60_000);
-
-  afterAll(() => client?.destroy());
 
   it('never overwrites a stored signal row: an approved signal stays approved when an outbox is retried', async () => {
     await store.putSignals([signal]);
-    await doc.send(
+    await db.doc.send(
       new UpdateCommand({
-        TableName: tables.signals,
+        TableName: db.tables.signals,
         Key: { signal_id: 'sig-1' },
         UpdateExpression: 'SET #s = :a',
         ExpressionAttributeNames: { '#s': 'status' },
@@ -92,9 +77,9 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
       }),
     );
     await store.putSignals([signal]);
-    const row = await doc.send(
+    const row = await db.doc.send(
       new UpdateCommand({
-        TableName: tables.signals,
+        TableName: db.tables.signals,
         Key: { signal_id: 'sig-1' },
         UpdateExpression: 'SET touched = :t',
         ExpressionAttributeValues: { ':t': true },
@@ -161,8 +146,8 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     const events = [{ id: 'evt-size', type: 'exit_signal_emitted', data: { signals: items } } as never];
     const c = { ...commit('size-1', 'inv-1', Number.NaN), events, signal_items: items, outcome: 'publish' };
     expect(await store.commitEvaluation(c)).toBe('committed');
-    const raw = await doc.send(
-      new GetCommand({ TableName: tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
+    const raw = await db.doc.send(
+      new GetCommand({ TableName: db.tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
     );
     const evalBytes = Buffer.byteLength(JSON.stringify(raw.Item));
     const bodyBytes = Buffer.byteLength(JSON.stringify(events)) + Buffer.byteLength(JSON.stringify(items));
@@ -171,8 +156,8 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     expect(bodyBytes).toBeGreaterThan(3 * 1024);
     expect((await store.getEvaluation(W, 'size-1'))?.events).toEqual(events);
     await store.markPublished(W, 'size-1', [], '2025-03-10T21:00:31.000Z');
-    const after = await doc.send(
-      new GetCommand({ TableName: tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
+    const after = await db.doc.send(
+      new GetCommand({ TableName: db.tables.state, Key: { pk: `WORLD#${W}`, sk: 'EVAL#size-1' } }),
     );
     expect(Buffer.byteLength(JSON.stringify(after.Item))).toBeLessThan(1024);
     expect(after.Item?.outbox_status).toBe('published');
@@ -195,9 +180,9 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     ];
     const c = { ...commit('gz-1', 'inv-1', Number.NaN), events, signal_items: items, outcome: 'publish' };
     expect(await store.commitEvaluation(c)).toBe('committed');
-    const chunks = await doc.send(
+    const chunks = await db.doc.send(
       new QueryCommand({
-        TableName: tables.state,
+        TableName: db.tables.state,
         KeyConditionExpression: 'pk = :pk AND begins_with(sk, :p)',
         ExpressionAttributeValues: { ':pk': `WORLD#${W}`, ':p': 'EVAL#gz-1#OUTBOX#' },
       }),
@@ -209,7 +194,7 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     const record = await store.getEvaluation(W, 'gz-1');
     expect(record?.events).toEqual(events);
     expect(record?.signal_items).toEqual(items);
-    const ops = new DynamoDbOpsStore(storeClient, tables);
+    const ops = new DynamoDbOpsStore(db.storeClient, db.tables);
     expect(await ops.proposalContext({ world_id: W, evaluation_key: 'gz-1', signal_id: 'sig-gz-3' })).toEqual(
       {
         event_version: 1,
@@ -226,9 +211,9 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
         data: { event_version: 1, provenance: { actor: 'old' }, proposals: [signal] },
       },
     ];
-    await doc.send(
+    await db.doc.send(
       new PutCommand({
-        TableName: tables.state,
+        TableName: db.tables.state,
         Item: {
           pk: `WORLD#${W}`,
           sk: 'EVAL#old-chunks',
@@ -242,9 +227,9 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
         },
       }),
     );
-    await doc.send(
+    await db.doc.send(
       new PutCommand({
-        TableName: tables.state,
+        TableName: db.tables.state,
         Item: {
           pk: `WORLD#${W}`,
           sk: 'EVAL#old-chunks#OUTBOX#inv-old#0000',
@@ -257,7 +242,7 @@ describe('DynamoDbEngineStore conditions (DynamoDB Local)', () => {
     const record = await store.getEvaluation(W, 'old-chunks');
     expect(record?.events).toEqual(events);
     expect(record?.signal_items).toEqual([signal]);
-    const ops = new DynamoDbOpsStore(storeClient, tables);
+    const ops = new DynamoDbOpsStore(db.storeClient, db.tables);
     expect(
       await ops.proposalContext({ world_id: W, evaluation_key: 'old-chunks', signal_id: signal.signal_id }),
     ).toEqual({ event_version: 1, provenance: { actor: 'old' } });

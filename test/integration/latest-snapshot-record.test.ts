@@ -1,12 +1,10 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
-import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
 import type { EvaluationCommit } from '#lib/engine/ports.js';
 import { latestRecord } from '#lib/engine/records.js';
-import { freshTables } from './support/tables.js';
+import { useFreshTables } from './support/tables.js';
 
 const T0 = Date.parse('2025-03-10T21:00:00Z');
 
@@ -50,25 +48,22 @@ function commit(world: string, key: string, asOfMs: number): EvaluationCommit {
 
 /** The latest-snapshot record on DynamoDB Local: compact, and records of the old full layout still read. */
 describe('latest-snapshot record (DynamoDB Local)', () => {
-  let client: DynamoDBClient;
-  let storeClient: DynamoDocumentClient;
   let store: DynamoDbEngineStore;
-  let doc: DynamoDBDocumentClient;
-  let tables: TableNames;
+  const db = useFreshTables('it-latest-');
   const raw = async (world: string, sk = 'LATEST') =>
     (
-      await doc.send(
-        new GetCommand({ TableName: tables.state, Key: { pk: `WORLD#${world}`, sk }, ConsistentRead: true }),
+      await db.doc.send(
+        new GetCommand({
+          TableName: db.tables.state,
+          Key: { pk: `WORLD#${world}`, sk },
+          ConsistentRead: true,
+        }),
       )
     ).Item;
 
   beforeAll(async () => {
-    let transactions: boolean;
-    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-latest-'));
-    store = new DynamoDbEngineStore(storeClient, tables, transactions);
+    store = new DynamoDbEngineStore(db.storeClient, db.tables, db.transactions);
   }, 60_000);
-
-  afterAll(() => client?.destroy());
 
   it('keeps the record under 1 KB for a ~20 KB snapshot, the body gzipped beside it', async () => {
     const data = bigSnapshot('w-big', T0, 'v1');
@@ -111,9 +106,9 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
     const world = 'w-legacy';
     const old = bigSnapshot(world, T0, 'v1');
     // As the store wrote it before the record was compact.
-    await doc.send(
+    await db.doc.send(
       new PutCommand({
-        TableName: tables.state,
+        TableName: db.tables.state,
         Item: {
           pk: `WORLD#${world}`,
           sk: 'LATEST',
@@ -127,8 +122,8 @@ describe('latest-snapshot record (DynamoDB Local)', () => {
         },
       }),
     );
-    await doc.send(
-      new PutCommand({ TableName: tables.state, Item: { pk: 'WORLDS', sk: world, world_id: world } }),
+    await db.doc.send(
+      new PutCommand({ TableName: db.tables.state, Item: { pk: 'WORLDS', sk: world, world_id: world } }),
     );
 
     const latest = await store.getLatestSnapshot(world);

@@ -1,13 +1,11 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
-import { DynamoDbEngineStore, type TableNames } from '#lib/adapters/dynamodb/engine-store.js';
+import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { DynamoDbEngineStore } from '#lib/adapters/dynamodb/engine-store.js';
 import { DynamoDbOpsStore } from '#lib/adapters/dynamodb/ops-store.js';
 import { SIGNALS_BY_STATUS_INDEX } from '#lib/adapters/dynamodb/tables.js';
 import type { SignalItem, SignalStatus, SignalTransition } from '#lib/engine/ports.js';
 import { signal } from '#test/support/ports/ops-store-contract.js';
-import { freshTables } from './support/tables.js';
+import { useFreshTables } from './support/tables.js';
 
 /**
  * The signals table's `by-status` index holds only open rows (proposed, approved): a closed status is
@@ -29,29 +27,22 @@ const row = (id: string, status: SignalStatus, over: Partial<SignalItem> = {}): 
   });
 
 describe('signals table: the by-status index holds open rows only', () => {
-  let client: DynamoDBClient;
-  let storeClient: DynamoDocumentClient;
-  let doc: DynamoDBDocumentClient;
-  let tables: TableNames;
   let engine: DynamoDbEngineStore;
   let ops: DynamoDbOpsStore;
 
+  const db = useFreshTables('it-status-index-');
   beforeAll(async () => {
-    let transactions: boolean;
-    ({ client, doc, storeClient, tables, transactions } = await freshTables('it-status-index-'));
-    engine = new DynamoDbEngineStore(storeClient, tables, transactions);
-    ops = new DynamoDbOpsStore(storeClient, tables, transactions);
+    engine = new DynamoDbEngineStore(db.storeClient, db.tables, db.transactions);
+    ops = new DynamoDbOpsStore(db.storeClient, db.tables, db.transactions);
   }, 60_000);
-
-  afterAll(() => client?.destroy());
 
   /** The ids the index holds under a status value, straight from the index. */
   const indexed = async (status: string) =>
     (
       (
-        await doc.send(
+        await db.doc.send(
           new QueryCommand({
-            TableName: tables.signals,
+            TableName: db.tables.signals,
             IndexName: SIGNALS_BY_STATUS_INDEX,
             KeyConditionExpression: '#s = :s',
             ExpressionAttributeNames: { '#s': 'status' },
@@ -66,8 +57,8 @@ describe('signals table: the by-status index holds open rows only', () => {
     ops.transitionSignal({ signal_id, from, set });
   const stored = async (id: string) =>
     (
-      await doc.send(
-        new GetCommand({ TableName: tables.signals, Key: { signal_id: id }, ConsistentRead: true }),
+      await db.doc.send(
+        new GetCommand({ TableName: db.tables.signals, Key: { signal_id: id }, ConsistentRead: true }),
       )
     ).Item;
 
@@ -125,7 +116,7 @@ describe('signals table: the by-status index holds open rows only', () => {
   });
 
   it('reads, lists and moves rows an older version wrote, with every status in `status`', async () => {
-    const old = (r: SignalItem) => doc.send(new PutCommand({ TableName: tables.signals, Item: r }));
+    const old = (r: SignalItem) => db.doc.send(new PutCommand({ TableName: db.tables.signals, Item: r }));
     const world = 'w-old-rows';
     const mk = (id: string, status: SignalStatus) =>
       row(id, status, { world_id: world, emitted_at: `2025-03-09T10:00:00.000Z#${id}` });

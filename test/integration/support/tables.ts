@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { inject } from 'vitest';
+import { afterAll, beforeAll, inject } from 'vitest';
 import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
@@ -56,8 +56,8 @@ export function tableReader(stack: LocalStack) {
   };
 }
 
-/** A client on the run's DynamoDB Local and a fresh set of the engine's tables under their own prefix. */
-export async function freshTables(prefix: string): Promise<{
+/** Clients on the run's DynamoDB Local and a fresh set of the engine's tables. */
+export interface FreshTables {
   /** The SDK's client (table creation) and document client: tests seed and read items through the SDK. */
   client: DynamoDBClient;
   doc: DynamoDBDocumentClient;
@@ -65,7 +65,10 @@ export async function freshTables(prefix: string): Promise<{
   storeClient: DynamoDocumentClient;
   tables: TableNames;
   transactions: boolean;
-}> {
+}
+
+/** A client on the run's DynamoDB Local and a fresh set of the engine's tables under their own prefix. */
+export async function freshTables(prefix: string): Promise<FreshTables> {
   const client = new DynamoDBClient({
     endpoint: inject('dynamoEndpoint'),
     region: LOCAL_REGION,
@@ -79,5 +82,39 @@ export async function freshTables(prefix: string): Promise<{
     storeClient: localDocumentClient(inject('dynamoEndpoint')),
     tables,
     transactions: inject('dynamoKind') === 'dynamodb-local',
+  };
+}
+
+/**
+ * Fresh tables for the enclosing `describe`: created in its `beforeAll` (before the hooks registered after
+ * this call), the SDK client destroyed in its `afterAll`. The members are usable inside tests and later hooks.
+ */
+export function useFreshTables(prefix: string): FreshTables {
+  let fresh: FreshTables | undefined;
+  beforeAll(async () => {
+    fresh = await freshTables(prefix);
+  });
+  afterAll(() => fresh?.client.destroy());
+  const get = (): FreshTables => {
+    if (!fresh)
+      throw new Error('the tables are created in beforeAll: use them inside a test or a later hook');
+    return fresh;
+  };
+  return {
+    get client() {
+      return get().client;
+    },
+    get doc() {
+      return get().doc;
+    },
+    get storeClient() {
+      return get().storeClient;
+    },
+    get tables() {
+      return get().tables;
+    },
+    get transactions() {
+      return get().transactions;
+    },
   };
 }
