@@ -5,12 +5,13 @@ import {
   type PutEventsCommandOutput,
   type PutEventsRequestEntry,
 } from '@aws-sdk/client-eventbridge';
-import { afterAll, beforeAll, expect, inject } from 'vitest';
+import { expect, inject } from 'vitest';
 import { tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import type { EngineDeps, Outcome } from '#lib/engine/engine.js';
 import { type LocalStack, type LocalStackOptions, startLocalStack } from '#lib/local/local-stack.js';
+import { describeFixture } from './describe-fixture.js';
 import { tableReader } from './tables.js';
 
 /** The local pipeline on the suite's DynamoDB Local (or dynalite), in tables of its own, with a real SDK client on its bus. */
@@ -80,37 +81,10 @@ export async function startPipeline(options: PipelineOptions = {}): Promise<Pipe
   };
 }
 
-/**
- * A pipeline for the enclosing `describe`: started in its `beforeAll` (after the hooks registered before
- * this call, so `options` may read what they started), stopped in its `afterAll`. The members are usable
- * inside tests and later hooks.
- */
+/** A pipeline for the enclosing `describe`: started in its `beforeAll`, stopped in its `afterAll` (see describeFixture). */
 export function usePipeline(options: PipelineOptions | (() => PipelineOptions) = {}): Pipeline {
-  let started: Pipeline | undefined;
-  beforeAll(async () => {
-    started = await startPipeline(typeof options === 'function' ? options() : options);
-  });
-  afterAll(async () => {
-    await started?.stop();
-  });
-  const get = (): Pipeline => {
-    if (!started) throw new Error('the pipeline starts in beforeAll: use it inside a test or a later hook');
-    return started;
-  };
-  return {
-    get stack() {
-      return get().stack;
-    },
-    get client() {
-      return get().client;
-    },
-    get read() {
-      return get().read;
-    },
-    put: (...entries) => get().put(...entries),
-    send: (...entries) => get().send(...entries),
-    emitted: (world) => get().emitted(world),
-    outcomes: (world) => get().outcomes(world),
-    stop: () => get().stop(),
-  };
+  return describeFixture(
+    () => startPipeline(typeof options === 'function' ? options() : options),
+    (pipeline) => pipeline.stop(),
+  );
 }

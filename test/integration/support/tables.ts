@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { inject } from 'vitest';
 import type { DynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
 import { createTables, tableNames } from '#lib/adapters/dynamodb/create-tables.js';
 import type { TableNames } from '#lib/adapters/dynamodb/engine-store.js';
 import { fromStoredRow } from '#lib/adapters/dynamodb/signal-rows.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION, localDocumentClient } from '#lib/local/dynamodb-server.js';
 import type { LocalStack } from '#lib/local/local-stack.js';
+import { describeFixture } from './describe-fixture.js';
 
 /** Reads the tables the way an operator would, to check what the pipeline stored. */
 export function tableReader(stack: LocalStack) {
@@ -85,36 +86,10 @@ export async function freshTables(prefix: string): Promise<FreshTables> {
   };
 }
 
-/**
- * Fresh tables for the enclosing `describe`: created in its `beforeAll` (before the hooks registered after
- * this call), the SDK client destroyed in its `afterAll`. The members are usable inside tests and later hooks.
- */
+/** Fresh tables for the enclosing `describe`: created in its `beforeAll`, the SDK client destroyed in its `afterAll`. */
 export function useFreshTables(prefix: string): FreshTables {
-  let fresh: FreshTables | undefined;
-  beforeAll(async () => {
-    fresh = await freshTables(prefix);
-  });
-  afterAll(() => fresh?.client.destroy());
-  const get = (): FreshTables => {
-    if (!fresh)
-      throw new Error('the tables are created in beforeAll: use them inside a test or a later hook');
-    return fresh;
-  };
-  return {
-    get client() {
-      return get().client;
-    },
-    get doc() {
-      return get().doc;
-    },
-    get storeClient() {
-      return get().storeClient;
-    },
-    get tables() {
-      return get().tables;
-    },
-    get transactions() {
-      return get().transactions;
-    },
-  };
+  return describeFixture(
+    () => freshTables(prefix),
+    (fresh) => fresh.client.destroy(),
+  );
 }
