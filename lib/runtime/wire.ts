@@ -15,6 +15,7 @@ import type { EngineDeps } from '#lib/engine/engine.js';
 import { dimensionedCounts, engineLogger, engineMetrics } from '#lib/observability.js';
 import { readCompiledRuleSets } from '#lib/rules/compiled-rule-sets.js';
 import { type FallbackRuleSets, LiveRuleSets } from '#lib/rulesets/live-rule-sets.js';
+import { functionRegion } from './wire-dynamodb.js';
 
 /** The engine's release, carried in every signal's provenance. */
 export const ENGINE_VERSION = '0.1.0';
@@ -36,7 +37,7 @@ export function wireEngine(
     local && !config.S3_ENDPOINT
       ? undefined
       : new HttpS3ObjectReader({
-          region: process.env.AWS_REGION ?? 'us-east-1',
+          region: functionRegion(),
           credentials: () => environmentCredentials(),
           ...(config.S3_ENDPOINT ? { endpoint: config.S3_ENDPOINT } : {}),
         });
@@ -96,7 +97,7 @@ export function wireMarketRequests(config: EngineConfig): EventBridgeMarketReeva
  */
 function eventBridge(config: EngineConfig): AwsJsonClient {
   return eventBridgeClient({
-    region: process.env.AWS_REGION ?? 'us-east-1',
+    region: functionRegion(),
     credentials: () => environmentCredentials(),
     ...(config.EVENTBRIDGE_ENDPOINT ? { endpoint: config.EVENTBRIDGE_ENDPOINT } : {}),
   });
@@ -107,7 +108,7 @@ function hubResolver(config: EngineConfig, baseUrl: string): HubRefResolver {
   const secretName = config.HUB_TOKEN_SECRET_NAME;
   const token = secretName
     ? cachedSecret(secretName, {
-        region: process.env.AWS_REGION ?? 'us-east-1',
+        region: functionRegion(),
         credentials: () => environmentCredentials(),
       })
     : async () => config.HUB_TOKEN;
