@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import type { AwsCredentials } from '../aws-signing.js';
+import { type AwsCredentials, escapeUri } from '../aws-signing.js';
 import { BodyTooLargeError, type HttpAnswer, signedHttpRequest } from '../signed-http.js';
 
 /** A GetObject that failed; `code` is S3's error code (`NoSuchKey`, `AccessDenied`, …) or the HTTP status. */
@@ -37,15 +37,7 @@ export interface S3ObjectReader {
 
 /** Each path segment escaped as S3 expects (RFC 3986 unreserved kept), the slashes kept. */
 function escapeKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) =>
-      encodeURIComponent(segment).replace(
-        /[!'()*]/g,
-        (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
-      ),
-    )
-    .join('/');
+  return key.split('/').map(escapeUri).join('/');
 }
 
 /**
