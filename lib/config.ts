@@ -141,17 +141,6 @@ class EnvReader {
   }
 }
 
-/** The variables that may be absent: left out of the config rather than set to undefined. */
-const OPTIONAL = [
-  'DYNAMODB_ENDPOINT',
-  'EVENTBRIDGE_ENDPOINT',
-  'S3_ENDPOINT',
-  'HUB_BASE_URL',
-  'HUB_TOKEN_SECRET_NAME',
-  'HUB_TOKEN',
-  'FILE_REF_ROOT',
-] as const;
-
 /** Reads and validates the environment once; throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
   const read = new EnvReader(env);
@@ -178,6 +167,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     FILE_REF_ROOT: read.optionalText('FILE_REF_ROOT'),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
-  for (const key of OPTIONAL) if (config[key] === undefined) delete config[key];
+  // With no problem, only optional variables can be unset: left out of the config rather than undefined.
+  for (const [key, value] of Object.entries(config))
+    if (value === undefined) delete config[key as keyof typeof config];
   return config as EngineConfig;
 }
