@@ -3,7 +3,7 @@ import { type HttpAnswer, signedHttpRequest } from './signed-http.js';
 
 /**
  * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over node:https,
- * SigV4-signed, retried as the SDK's standard mode retries. The functions make every AWS call
+ * SigV4-signed, retried as the SDK's standard mode retries (its backoff and its retry quota). The functions make every AWS call
  * through this module instead of an SDK client: the SDK's client core (`@smithy/core`, the middleware
  * stack, the Node HTTP handler) was most of a cold start's bundle and init.
  */
@@ -45,7 +45,30 @@ export interface AwsJsonClientOptions {
   sleep?: (ms: number) => Promise<void>;
   /** Backoff jitter in [0, 1). */
   random?: () => number;
+  /** The client's retry quota (`RETRY_QUOTA`); a test lowers it. */
+  retryQuota?: Partial<RetryQuotaSettings>;
 }
+
+/**
+ * The retry quota of the SDK's standard mode (pre-2026 figures, with the backoff bases below): each client
+ * holds a bucket of tokens; a retry takes 5 (10 after a timed-out attempt), a call that succeeds gives back
+ * what its last retry took, or 1 if it needed none, up to the initial 500. An empty bucket means no retries
+ * until calls succeed again: when a service is down or throttling hard, every call fails after one attempt
+ * instead of three, so retries do not multiply the load on a struggling service (a Lambda container in an
+ * outage stops retrying after ~50 failed calls; the event's own retry and DLQ take over).
+ */
+export interface RetryQuotaSettings {
+  initial: number;
+  retryCost: number;
+  timeoutRetryCost: number;
+  noRetryIncrement: number;
+}
+export const RETRY_QUOTA: Readonly<RetryQuotaSettings> = {
+  initial: 500,
+  retryCost: 5,
+  timeoutRetryCost: 10,
+  noRetryIncrement: 1,
+};
 
 export interface AwsJsonCallOptions {
   /** The caller's deadline or cancellation: aborts the attempt under way and stops retrying. */
@@ -62,6 +85,8 @@ export interface AwsJsonClient {
     input: unknown,
     options?: AwsJsonCallOptions,
   ): Promise<T>;
+  /** The tokens left in this client's retry quota (`RETRY_QUOTA`). */
+  retryTokens(): number;
 }
 
 /** The service answered with an error document; `name` and `code` are its error code. */
@@ -80,6 +105,8 @@ export class AwsServiceError extends Error {
    * `call`: above 0, the request may have been applied although this answer refuses it.
    */
   attemptsInDoubt = 0;
+  /** Set by `call` when the client's retry quota had no tokens left for another attempt. */
+  retryQuotaExhausted = false;
 
   constructor(fault: ServiceFault, options?: ErrorOptions) {
     super(fault.message === '' ? `${fault.code} (HTTP ${fault.status})` : fault.message, options);
@@ -99,6 +126,8 @@ export class AwsTransportError extends Error {
   override readonly name = 'AwsTransportError';
   readonly timedOut: boolean;
   readonly aborted: boolean;
+  /** Set by `call` when the client's retry quota had no tokens left for another attempt. */
+  retryQuotaExhausted = false;
 
   constructor(message: string, how: { timedOut: boolean; aborted: boolean }, options?: ErrorOptions) {
     super(message, options);
@@ -148,6 +177,8 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const random = options.random ?? Math.random;
   const contentType = `application/x-amz-json-${protocol.jsonVersion}`;
+  const quota = { ...RETRY_QUOTA, ...options.retryQuota };
+  let tokens = quota.initial;
 
   async function attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
     const timeout = AbortSignal.timeout(attemptTimeoutMs);
@@ -186,9 +217,12 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
       const body = JSON.stringify(input ?? {});
       const { signal } = callOptions;
       let inDoubt = 0;
+      // The tokens the last retry took: given back if the call succeeds.
+      let held = 0;
       for (let n = 1; ; n++) {
+        let answer: T;
         try {
-          return (await attempt(operation, body, signal)) as T;
+          answer = (await attempt(operation, body, signal)) as T;
         } catch (error) {
           if (error instanceof AwsServiceError) error.attemptsInDoubt = inDoubt;
           if (error instanceof AwsTransportError || (error instanceof AwsServiceError && error.status >= 500))
@@ -198,13 +232,25 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
               ? !error.aborted
               : error instanceof AwsServiceError && error.retryable;
           if (!retryable || n >= maxAttempts || signal?.aborted) throw error;
+          const cost =
+            error instanceof AwsTransportError && error.timedOut ? quota.timeoutRetryCost : quota.retryCost;
+          if (tokens < cost) {
+            (error as AwsServiceError | AwsTransportError).retryQuotaExhausted = true;
+            throw error;
+          }
+          tokens -= cost;
+          held = cost;
           const base =
             error instanceof AwsServiceError && error.throttling ? THROTTLING_BASE_DELAY_MS : BASE_DELAY_MS;
           await sleep(Math.floor(random() * Math.min(MAX_DELAY_MS, base * 2 ** (n - 1))));
           if (signal?.aborted) throw error;
+          continue;
         }
+        tokens = Math.min(quota.initial, tokens + (held > 0 ? held : quota.noRetryIncrement));
+        return answer;
       }
     },
+    retryTokens: () => tokens,
   };
 }
 
