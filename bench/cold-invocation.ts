@@ -63,6 +63,11 @@ export interface Arm {
   bundle: BuiltBundle | 'empty';
   tracing: boolean;
   invocation: Invocation;
+  /**
+   * Import into the process Lambda's runtime hands a function (http loaded, an Agent built, stdout and
+   * stderr opened: bench/cold-invocation-child.mjs) rather than into a bare fresh Node process.
+   */
+  afterLambdaRuntime?: boolean;
 }
 
 /** What one fresh process measured (ms). */
@@ -269,11 +274,10 @@ export async function runColdInvocations(
       arm.bundle === 'empty' ? 'data:text/javascript,export{}' : pathToFileURL(arm.bundle.path).href;
     const bundleDir = arm.bundle === 'empty' ? work : arm.bundle.dir;
     const eventFile = arm.invocation === 'none' ? '-' : writeEvent(work, world, arm.invocation, seed++);
-    const { report, processMs } = await runChild(
-      bundleUrl,
-      eventFile,
-      lambdaEnv(target, bundleDir, arm.tracing),
-    );
+    const { report, processMs } = await runChild(bundleUrl, eventFile, {
+      ...lambdaEnv(target, bundleDir, arm.tracing),
+      ...(arm.afterLambdaRuntime ? { BENCH_AFTER_LAMBDA_RUNTIME: '1' } : {}),
+    });
     checkOutcome(arm, report);
     if (arm.invocation === 'publishing') publishingWorlds.push(world);
     return { report, processMs };

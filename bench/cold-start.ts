@@ -54,6 +54,8 @@ function snapshotArms(prefix: string, bundle: BuiltBundle | 'empty'): Arm[] {
 
 const ARM_LABELS: Record<string, string> = {
   'silent-off': 'evaluate-snapshot, silent, tracing off',
+  'runtime-silent-off': 'evaluate-snapshot, silent, tracing off, after Lambda runtime start-up',
+  'runtime-silent-on': 'evaluate-snapshot, silent, tracing on, after Lambda runtime start-up',
   'silent-on': 'evaluate-snapshot, silent, tracing on (as in Lambda)',
   'publishing-off': 'evaluate-snapshot, publishing 20 signals, tracing off',
   'publishing-on': 'evaluate-snapshot, publishing 20 signals, tracing on (as in Lambda)',
@@ -111,6 +113,14 @@ export async function measureColdStart(opts: {
     const fn = buildBundle(buildLambdaBundle, ROOT, ENTRY, dir);
     const arms: Arm[] = [
       ...snapshotArms('', fn),
+      // The silent pair again, imported where Lambda's runtime has already loaded http (context, not the budget).
+      ...[false, true].map((tracing) => ({
+        key: `runtime-silent-${tracing ? 'on' : 'off'}`,
+        bundle: fn,
+        tracing,
+        invocation: 'silent' as const,
+        afterLambdaRuntime: true,
+      })),
       {
         key: 'aws-json-floor',
         bundle: buildBundle(buildLambdaBundle, ROOT, AWS_JSON_FLOOR, dir),

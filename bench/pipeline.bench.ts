@@ -254,6 +254,16 @@ function coldFigures(run: ColdStartRun): BenchFigure[] {
   return [
     figure('bundle module init, CPU, tracing off', 'silent-off', init, INIT_BUDGET_MS),
     figure('bundle module init, CPU, tracing on (as in Lambda)', 'silent-on', init, INIT_BUDGET_MS),
+    figure(
+      'bundle module init after Lambda runtime start-up (http loaded), CPU, tracing off',
+      'runtime-silent-off',
+      init,
+    ),
+    figure(
+      'bundle module init after Lambda runtime start-up (http loaded), CPU, tracing on',
+      'runtime-silent-on',
+      init,
+    ),
     figure('cold invocation, init + first invocation, CPU, silent, tracing off', 'silent-off', total),
     figure('cold invocation, init + first invocation, CPU, silent, tracing on', 'silent-on', total),
     figure(
