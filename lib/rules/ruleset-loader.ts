@@ -1,37 +1,25 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { load as parseYaml } from 'js-yaml';
-import { formatZodIssues } from '#lib/contracts/issues.js';
-import { type RuleSet, RuleSetSchema } from './rule-schema.js';
+import { documentFromText, ruleSetFromDocument } from './rule-document.js';
+import type { RuleSet } from './rule-schema.js';
 import { RuleSetError, RuleSetRegistry } from './ruleset-registry.js';
 
 // The registry and its error live apart (no YAML, no schema) for the Lambda bundle; re-exported here
 // for everything that reads rule-set files.
+export { ruleSetVersion } from './rule-document.js';
 export { DEFAULT_WORLD, RuleSetError, RuleSetRegistry } from './ruleset-registry.js';
 
 const EXTENSIONS = new Set(['.yaml', '.yml', '.json']);
 
-/** Content hash of a rule-set file: its version, carried in every signal and audit record. */
-export function ruleSetVersion(text: string): string {
-  return `sha256:${createHash('sha256').update(text).digest('hex').slice(0, 16)}`;
+/** The document a rule set's text holds (JSON or YAML); throws RuleSetError naming the file. */
+export function readRuleSetDocument(text: string, source: string): unknown {
+  return documentFromText(text, source, parseYaml);
 }
 
 /** Parses and validates one rule set from its text; throws RuleSetError naming each bad field. */
 export function parseRuleSet(text: string, source: string): RuleSet {
-  let raw: unknown;
-  try {
-    raw = source.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
-  } catch (error) {
-    throw new RuleSetError(
-      [`${source}: not valid ${source.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`],
-      { cause: error },
-    );
-  }
-  const parsed = RuleSetSchema.safeParse(raw);
-  if (!parsed.success)
-    throw new RuleSetError(formatZodIssues(parsed.error).map((line) => `${source}: ${line}`));
-  return { ...parsed.data, version: ruleSetVersion(text), source };
+  return ruleSetFromDocument(readRuleSetDocument(text, source), text, source);
 }
 
 /** Reads one rule-set file. */

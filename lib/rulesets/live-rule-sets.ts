@@ -91,12 +91,13 @@ export class LiveRuleSets implements BundledRuleSets {
     const key = `${stored.world_id}\u0000${stored.revision}\u0000${stored.version}`;
     const hit = this.parsed.get(key);
     if (hit) return hit;
-    // The YAML parser and the rule-set schema load with the first published rule set: a Lambda whose
-    // worlds run on the bundled (precompiled) sets never builds them.
-    const { parseRuleSet } = await import('#lib/rules/ruleset-loader.js');
+    // The rule-set schema loads with the first published rule set: a Lambda whose worlds run on the
+    // bundled (precompiled) sets never builds it. A revision published with its document as JSON (since
+    // round 7) is validated from that; only an earlier one loads the YAML parser to read its text.
     let set: RuleSet;
     try {
-      set = parseRuleSet(stored.text, stored.source);
+      const { storedRuleSet } = await import('#lib/rules/rule-document.js');
+      set = await storedRuleSet(stored);
     } catch (error) {
       const detail = error instanceof RuleSetError ? error.errors.join('; ') : (error as Error).message;
       throw new StoredRuleSetError(

@@ -1,8 +1,9 @@
 import { digest } from '#lib/engine/ids.js';
 import type { AuditRecord } from '#lib/engine/ports.js';
 import { principalOf } from '#lib/engine/principal.js';
+import { ruleSetFromDocument, storableDocumentJson } from '#lib/rules/rule-document.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
-import { parseRuleSet } from '#lib/rules/ruleset-loader.js';
+import { readRuleSetDocument } from '#lib/rules/ruleset-loader.js';
 import type { PendingRuleSet, RuleSetStore, StoredRuleSet } from './store.js';
 
 /**
@@ -55,6 +56,9 @@ export interface VersionRef {
   revision: number;
   source: string;
 }
+
+/** A rule set validated for publishing, with the document JSON to store beside its text (if any). */
+type Validated = RuleSet & { documentJson: string | undefined };
 
 interface Who {
   actor: string;
@@ -207,15 +211,19 @@ export class RuleSetPublisher {
     return proposal;
   }
 
-  /** Parses as `rules validate` does, and checks the set is for the world named. */
-  private validate(text: string, source: string, world: string): RuleSet {
-    const set = parseRuleSet(text, source);
+  /**
+   * Parses as `rules validate` does, and checks the set is for the world named; with the document as the
+   * JSON the functions will read (`document_json`), where it validates to the same set.
+   */
+  private validate(text: string, source: string, world: string): Validated {
+    const document = readRuleSetDocument(text, source);
+    const set = ruleSetFromDocument(document, text, source);
     if (set.world !== world)
       throw new RuleSetPublishError(
         '--world',
         `${source} declares world '${set.world}', not '${world}'; publish it with --world ${set.world}`,
       );
-    return set;
+    return { ...set, documentJson: storableDocumentJson(document, set, text) };
   }
 
   private before(world: string, current: StoredRuleSet | undefined): VersionRef | undefined {
@@ -226,7 +234,7 @@ export class RuleSetPublisher {
 
   private next(
     world: string,
-    set: RuleSet,
+    set: Validated,
     text: string,
     source: string,
     current: StoredRuleSet | undefined,
@@ -240,6 +248,7 @@ export class RuleSetPublisher {
       version: set.version,
       text,
       source,
+      ...(set.documentJson === undefined ? {} : { document_json: set.documentJson }),
       published_by: publishedBy,
       published_at: at,
       require_approval: requireApproval || current?.require_approval === true,

@@ -18,6 +18,11 @@ export interface StoredRuleSet {
   text: string;
   /** The file name it was published from (`.json` means JSON, anything else YAML). */
   source: string;
+  /**
+   * The document `text` parses to, as JSON, written at publish (absent on earlier revisions, and where the
+   * JSON would not validate to the same rule set): what the functions validate, without a YAML parser.
+   */
+  document_json?: string;
   published_by: string;
   published_at: string;
   /** The second person, when the publish needed one. */

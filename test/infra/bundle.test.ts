@@ -89,6 +89,13 @@ describe('EngineFunction bundle', () => {
     expect(allSources).toContain('lib/rules/rule-schema.ts');
     expect(initCode.includes('must list at least one rule')).toBe(false);
     expect(chunks.filter((chunk) => chunk.includes('must list at least one rule'))).toHaveLength(1);
+    // …and the YAML parser is a chunk apart from the schema's: a revision published with its document as
+    // JSON is validated without it (lib/rules/rule-document.ts).
+    expect(
+      chunks.filter(
+        (chunk) => chunk.includes('YAMLException') && chunk.includes('must list at least one rule'),
+      ),
+    ).toEqual([]);
     expect(allSources.filter((source) => source.includes('node_modules/zod/v4/classic/'))).toEqual([]);
     expect(allSources.filter((source) => /node_modules\/zod\/v4\/core\/.*json-schema/.test(source))).toEqual(
       [],
