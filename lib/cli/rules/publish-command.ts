@@ -88,7 +88,7 @@ export async function runPublishSubcommand(sub: PublishSubcommand, argv: string[
           target.store.pending(world),
           target.live.forWorld(world),
         ]);
-        const view = revisions.map(({ text: _t, ...r }) => r);
+        const view = revisions.map(({ text: _t, document_json: _d, ...r }) => r);
         const lines = [
           `${world} on ${target.description}: in force ${now ? `${now.version} (${now.source})` : 'no rule set'}`,
           ...view.map(
