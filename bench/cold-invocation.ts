@@ -1,14 +1,18 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Metafile } from 'esbuild';
+import { PutCommand } from '#lib/adapters/dynamodb/client/commands.js';
+import { dynamoDocumentClient } from '#lib/adapters/dynamodb/client/document-client.js';
+import { DynamoDbRuleSetStore, RULESET_PK_PREFIX } from '#lib/adapters/dynamodb/ruleset-store.js';
 import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { RuleSetPublisher } from '#lib/rulesets/publish.js';
 import { alternationOrder, summarize } from './cold-stats.js';
 import { calibratedBody, hubSnapshotEntry } from './hub-entries.js';
 
@@ -31,6 +35,7 @@ const STRATEGIES = Array.from({ length: 20 }, (_, i) => `strategy-${String(i + 1
 const SILENT_VAR = 0.014;
 const PUBLISHING_VAR = 0.04;
 const WARM_UP_SNAPSHOTS = 30;
+const DEFAULT_RULE_SET = readFileSync(join(ROOT, 'rulesets', 'default.yaml'), 'utf8');
 
 /** A function bundled into a folder of its own: `index.mjs`, chunks, rulesets.json. */
 export interface BuiltBundle {
@@ -68,6 +73,11 @@ export interface Arm {
    * stderr opened: bench/cold-invocation-child.mjs) rather than into a bare fresh Node process.
    */
   afterLambdaRuntime?: boolean;
+  /**
+   * The world runs on a rule set published for it (rather than the bundled default): stored with its
+   * document as JSON, as a publish writes it since round 7, or as text only (a revision published before).
+   */
+  publishedRuleSet?: 'document' | 'text';
 }
 
 /** What one fresh process measured (ms). */
@@ -184,6 +194,38 @@ export function snapshotEvent(world: string, varLevel: number, seed: number, now
   };
 }
 
+/**
+ * Publishes the bundled default, declared for `world`, through the publisher the CLI uses; `text` then
+ * rewrites the current revision without its document JSON, as a revision published before round 7 is.
+ */
+async function publishRuleSet(target: ColdTarget, world: string, stored: 'document' | 'text'): Promise<void> {
+  const { stack } = target;
+  const doc = dynamoDocumentClient({
+    region: LOCAL_REGION,
+    credentials: () => LOCAL_CREDENTIALS,
+    endpoint: stack.dynamoEndpoint,
+  });
+  const store = new DynamoDbRuleSetStore(doc, stack.tables, stack.config.EXIT_ENGINE_DYNAMODB_TRANSACTIONS);
+  const publisher = new RuleSetPublisher({
+    store,
+    bundled: { exact: () => undefined },
+    auditRetentionDays: 1,
+  });
+  const text = DEFAULT_RULE_SET.replace('world: default', `world: ${world}`);
+  await publisher.publish({ world, text, source: `${world}.yaml`, actor: 'bench', nowMs: Date.now() });
+  const current = await store.current(world);
+  if (current?.document_json === undefined) throw new Error(`${world}: the publish stored no document JSON`);
+  if (stored === 'text') {
+    const { document_json: _, ...revision } = current;
+    await doc.send(
+      new PutCommand({
+        TableName: stack.tables.state,
+        Item: { pk: `${RULESET_PK_PREFIX}${world}`, sk: 'CURRENT', ...revision },
+      }),
+    );
+  }
+}
+
 /** Writes the event of a first invocation of `world` into `dir` and returns its path. */
 export function writeEvent(
   dir: string,
@@ -274,6 +316,7 @@ export async function runColdInvocations(
       arm.bundle === 'empty' ? 'data:text/javascript,export{}' : pathToFileURL(arm.bundle.path).href;
     const bundleDir = arm.bundle === 'empty' ? work : arm.bundle.dir;
     const eventFile = arm.invocation === 'none' ? '-' : writeEvent(work, world, arm.invocation, seed++);
+    if (arm.publishedRuleSet) await publishRuleSet(target, world, arm.publishedRuleSet);
     const { report, processMs } = await runChild(bundleUrl, eventFile, {
       ...lambdaEnv(target, bundleDir, arm.tracing),
       ...(arm.afterLambdaRuntime ? { BENCH_AFTER_LAMBDA_RUNTIME: '1' } : {}),

@@ -54,6 +54,8 @@ function snapshotArms(prefix: string, bundle: BuiltBundle | 'empty'): Arm[] {
 
 const ARM_LABELS: Record<string, string> = {
   'silent-off': 'evaluate-snapshot, silent, tracing off',
+  'published-document-off': 'evaluate-snapshot, silent, tracing off, published rule set (document)',
+  'published-text-off': 'evaluate-snapshot, silent, tracing off, published rule set (text only)',
   'runtime-silent-off': 'evaluate-snapshot, silent, tracing off, after Lambda runtime start-up',
   'runtime-silent-on': 'evaluate-snapshot, silent, tracing on, after Lambda runtime start-up',
   'silent-on': 'evaluate-snapshot, silent, tracing on (as in Lambda)',
@@ -113,6 +115,15 @@ export async function measureColdStart(opts: {
     const fn = buildBundle(buildLambdaBundle, ROOT, ENTRY, dir);
     const arms: Arm[] = [
       ...snapshotArms('', fn),
+      // A world under a rule set published for it: its first invocation loads the rule-set schema, and the
+      // YAML parser only for a revision stored without its document JSON (before round 7).
+      ...(['document', 'text'] as const).map((stored) => ({
+        key: `published-${stored}-off`,
+        bundle: fn,
+        tracing: false,
+        invocation: 'silent' as const,
+        publishedRuleSet: stored,
+      })),
       // The silent pair again, imported where Lambda's runtime has already loaded http (context, not the budget).
       ...[false, true].map((tracing) => ({
         key: `runtime-silent-${tracing ? 'on' : 'off'}`,

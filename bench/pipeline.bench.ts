@@ -272,6 +272,16 @@ function coldFigures(run: ColdStartRun): BenchFigure[] {
       (s) => s.totalMs,
     ),
     figure('cold invocation, init + first invocation, CPU, publishing, tracing off', 'publishing-off', total),
+    figure(
+      'first invocation, CPU, silent, tracing off, world on a published rule set stored with its document JSON',
+      'published-document-off',
+      (s) => s.invokeCpuMs,
+    ),
+    figure(
+      'first invocation, CPU, silent, tracing off, world on a published rule set stored as text only',
+      'published-text-off',
+      (s) => s.invokeCpuMs,
+    ),
     figure('cold invocation, init + first invocation, CPU, publishing, tracing on', 'publishing-on', total),
     figure('floor: one GetItem through aws-json, init + first call, CPU', 'aws-json-floor', total),
     figure('floor: the DynamoDB SDK client, init + first GetItem, CPU', 'sdk-floor', total),
