@@ -51,6 +51,9 @@ async function verify(req: IncomingMessage, body: string): Promise<boolean> {
 describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
   const seen: { verified: boolean; signedHeaders: string; body: string }[] = [];
   let answer: { status: number; body: string } = { status: 200, body: '{"ok":true}' };
+  // The service's clock, as far from this machine's as a drifting laptop's can be (0: the same).
+  let serviceClockMs = 0;
+  let sendDate = true;
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -61,7 +64,26 @@ describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
         signedHeaders: /SignedHeaders=([^,]+)/.exec(req.headers.authorization ?? '')?.[1] ?? '',
         body,
       });
-      res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+      const now = Date.now() + serviceClockMs;
+      res.sendDate = false;
+      const headers = {
+        'content-type': 'application/json',
+        ...(sendDate ? { date: new Date(now).toUTCString() } : {}),
+      };
+      // As AWS refuses a signature more than 5 minutes from its own clock.
+      const d = String(req.headers['x-amz-date']);
+      const signedAt = Date.parse(
+        `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
+      );
+      if (Math.abs(now - signedAt) > 5 * 60_000)
+        return void res
+          .writeHead(403, headers)
+          .end(
+            JSON.stringify({
+              message: `Signature expired: ${d} is now earlier than the service's time - 5 min.`,
+            }),
+          );
+      res.writeHead(answer.status, headers).end(answer.body);
     });
   });
   let base = '';
@@ -104,5 +126,49 @@ describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
     expect(error).toBeInstanceOf(OpsCliError);
     expect((error as Error).message).toBe('403: forbidden: your identity lacks the ops-approve policy');
     expect(seen.at(-1)!.verified).toBe(true);
+  });
+
+  it('signs again with the service’s clock when its Date header shows this machine’s clock over 5 minutes off', async () => {
+    answer = { status: 200, body: '{"ok":true}' };
+    for (const skew of [11 * 60_000, -7 * 60_000]) {
+      serviceClockMs = skew;
+      const client = new SignedOpsClient(new URL(`${base}/`), 'eu-west-1', credentials);
+      const before = seen.length;
+      await expect(client.send({ command: 'mutes' } as never)).resolves.toEqual({ ok: true });
+      expect(seen.length - before).toBe(2); // refused, then accepted
+      expect(seen.at(-1)!.verified).toBe(true);
+      // The offset is kept: the next command is accepted at once.
+      await client.send({ command: 'mutes' } as never);
+      expect(seen.length - before).toBe(3);
+    }
+    serviceClockMs = 0;
+  });
+
+  it('says what the service said when it refuses a signature, and that the clock was tried, naming the skew', async () => {
+    serviceClockMs = 9 * 60_000;
+    sendDate = false;
+    try {
+      const client = new SignedOpsClient(new URL(`${base}/`), 'eu-west-1', credentials);
+      const error = (await client.send({ command: 'mutes' } as never).catch((e: unknown) => e)) as Error;
+      expect(error).toBeInstanceOf(OpsCliError);
+      // No Date header: nothing to correct by; the service's own message, not the policy guess.
+      expect(error.message).toMatch(/^403: forbidden: Signature expired: \d{8}T\d{6}Z is now earlier/);
+    } finally {
+      serviceClockMs = 0;
+      sendDate = true;
+    }
+    // Still refused after signing with the service's clock (another secret, say): the skew is named too.
+    serviceClockMs = 20 * 60_000;
+    try {
+      const client = new SignedOpsClient(new URL(`${base}/`), 'eu-west-1', credentials);
+      answer = { status: 403, body: '{"Message":"The security token included in the request is invalid"}' };
+      const error = (await client.send({ command: 'mutes' } as never).catch((e: unknown) => e)) as Error;
+      expect(error.message).toBe(
+        "403: forbidden: The security token included in the request is invalid (signed again with the service's clock, which is 20 min ahead of this machine's: set its clock right)",
+      );
+    } finally {
+      serviceClockMs = 0;
+      answer = { status: 200, body: '{"ok":true}' };
+    }
   });
 });
