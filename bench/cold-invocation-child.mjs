@@ -12,14 +12,13 @@ const cpuMs = () => {
 };
 
 // With BENCH_AFTER_LAMBDA_RUNTIME=1, first what Lambda's runtime interface client does before it imports a
-// handler (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`: `LogPatch.patchConsole()`,
-// then `new RAPIDClient(...)`, which requires `http` and builds a keep-alive Agent, then
-// `UserFunction.load`): so init counts only what the function adds to the process Lambda hands it.
+// handler (aws/aws-lambda-nodejs-runtime-interface-client, src/index.mjs `run`: `new RAPIDClient(...)`,
+// which requires `http` and builds a keep-alive Agent, then `UserFunction.load`), so init counts only what
+// the function adds to the process Lambda hands it. Its console patch writes to stdout only when something
+// logs, so stdout is left for the function to open, as Powertools' Logger does at init.
 if (process.env.BENCH_AFTER_LAMBDA_RUNTIME === '1') {
   const { default: http } = await import('node:http');
   new http.Agent({ keepAlive: true, maxSockets: 1 });
-  void process.stdout;
-  void process.stderr;
 }
 
 const start = performance.now();

@@ -69,8 +69,8 @@ export interface Arm {
   tracing: boolean;
   invocation: Invocation;
   /**
-   * Import into the process Lambda's runtime hands a function (http loaded, an Agent built, stdout and
-   * stderr opened: bench/cold-invocation-child.mjs) rather than into a bare fresh Node process.
+   * Import into the process Lambda's runtime hands a function (http loaded, an Agent built:
+   * bench/cold-invocation-child.mjs) rather than into a bare fresh Node process.
    */
   afterLambdaRuntime?: boolean;
   /**
