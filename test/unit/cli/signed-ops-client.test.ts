@@ -76,13 +76,11 @@ describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
         `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
       );
       if (Math.abs(now - signedAt) > 5 * 60_000)
-        return void res
-          .writeHead(403, headers)
-          .end(
-            JSON.stringify({
-              message: `Signature expired: ${d} is now earlier than the service's time - 5 min.`,
-            }),
-          );
+        return void res.writeHead(403, headers).end(
+          JSON.stringify({
+            message: `Signature expired: ${d} is now earlier than the service's time - 5 min.`,
+          }),
+        );
       res.writeHead(answer.status, headers).end(answer.body);
     });
   });
