@@ -1,7 +1,7 @@
 // zod/mini with the English messages (zod-messages.ts): issues read as in classic zod, and the ops
 // function's bundle holds no classic zod (README, cold start round 4).
 import * as z from 'zod/mini';
-import '#lib/contracts/zod-messages.js';
+import { isoDateTime } from '#lib/contracts/zod-shared.js';
 import { type OpsService, parseDuration } from '#lib/engine/ops.js';
 import { principalOf } from '#lib/engine/principal.js';
 
@@ -34,7 +34,7 @@ export const OpsCommandSchema = z.discriminatedUnion('command', [
       world: nonEmpty('world'),
       strategy: optionalId,
       rule: optionalId,
-      until: z.optional(z.iso.datetime({ offset: true })),
+      until: z.optional(isoDateTime({ offset: true })),
       for: z.optional(z.string()),
       reason: nonEmpty('reason'),
     })

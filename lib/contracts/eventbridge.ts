@@ -1,7 +1,5 @@
 import * as z from 'zod/mini';
-import './zod-messages.js';
-
-const text = z.string();
+import { isoDateTime, text } from './zod-shared.js';
 
 /**
  * The EventBridge envelope as Lambda receives it. Our own copy of Powertools' `EventBridgeSchema`:
@@ -15,7 +13,7 @@ const ENVELOPE_FIELDS = {
   'detail-type': text,
   source: text,
   account: text,
-  time: z.iso.datetime({ offset: true }),
+  time: isoDateTime({ offset: true }),
   region: text,
   resources: z.array(text),
   'replay-name': z.optional(text),

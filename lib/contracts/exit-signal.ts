@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { EXIT_SIGNAL_DETAIL_TYPE, EXIT_SIGNAL_PROPOSED_DETAIL_TYPE } from './exit-signal-ids.js';
-import './zod-messages.js';
+import { isoDateTime } from './zod-shared.js';
 
 /**
  * Outbound contract: upstream's `exit_signal_emitted` (contracts/qmtl/event_exit_signal_emitted.schema.json).
@@ -35,7 +35,7 @@ const envelopeShape = {
   specversion: z.literal('1.0'),
   id: z.string(),
   source: z.string(),
-  time: z.iso.datetime({ offset: true }),
+  time: isoDateTime({ offset: true }),
   datacontenttype: z.literal('application/json'),
   correlation_id: z.string(),
 };
@@ -43,7 +43,7 @@ const envelopeShape = {
 /** The snapshot-identifying `data` fields both our outbound events share. */
 const dataShape = {
   world_id: z.string(),
-  as_of: z.iso.datetime({ offset: true }),
+  as_of: isoDateTime({ offset: true }),
   snapshot_version: z.string(),
   event_version: z.number().check(z.int(), z.gte(1)),
   idempotency_key: z.string(),
@@ -66,7 +66,7 @@ export const ExitSignalProposalSchema = z.strictObject({
   reason: z.string(),
   metrics: z.optional(z.record(z.string(), z.unknown())),
   tags: z.optional(z.array(z.string())),
-  approval_deadline: z.iso.datetime({ offset: true }),
+  approval_deadline: isoDateTime({ offset: true }),
   default_on_timeout: z.enum(['emit', 'drop']),
   four_eyes: z.boolean(),
 });

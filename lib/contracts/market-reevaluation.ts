@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { EXIT_ENGINE_SOURCE } from './exit-signal.js';
 import { MARKET_REEVALUATION_DETAIL_TYPE } from './market-reevaluation-event.js';
-import './zod-messages.js';
+import { isoDateTime as isoDateTimeSchema } from './zod-shared.js';
 
 /**
  * The engine's own internal event, `market_reevaluation_requested`: the market function stores market
@@ -13,7 +13,7 @@ import './zod-messages.js';
 
 export { MARKET_REEVALUATION_DETAIL_TYPE };
 
-const isoDateTime = z.iso.datetime({
+const isoDateTime = isoDateTimeSchema({
   offset: true,
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });

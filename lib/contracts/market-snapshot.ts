@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import './zod-messages.js';
+import { isoDateTime as isoDateTimeSchema } from './zod-shared.js';
 
 /**
  * Our own contract for market indicators, `market_snapshot_updated` (BRIEF §3): the same
@@ -13,7 +13,7 @@ export const MARKET_SNAPSHOT_DETAIL_TYPE = 'market_snapshot_updated';
 /** The source our market-data producer uses (any non-empty source is accepted). */
 export const MARKET_DATA_SOURCE = 'qmtl.services.market_data';
 
-const isoDateTime = z.iso.datetime({
+const isoDateTime = isoDateTimeSchema({
   offset: true,
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });

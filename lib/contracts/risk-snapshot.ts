@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { covarianceProblemIssues, scanCovarianceMap } from './covariance-map.js';
-import './zod-messages.js';
+import { isoDateTime as isoDateTimeSchema, text } from './zod-shared.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -15,13 +15,12 @@ export const WEIGHT_SUM_TOLERANCE = 1e-3;
 export const DEFAULT_TTL_SEC = 900;
 export const MAX_TTL_SEC = 86_400;
 
-const isoDateTime = z.iso.datetime({
+const isoDateTime = isoDateTimeSchema({
   offset: true,
   message: 'must be an ISO 8601 date-time with a zone (Z or ±hh:mm)',
 });
 // One instance of each repeated sub-schema, shared by every field that uses it: zod builds a schema when
 // its module loads, and each `.check()` builds the schema twice (README, Cold start, round 6).
-const text = z.string();
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const anyMap = z.record(text, z.unknown());
 const finite = z.number({ message: 'must be a finite number' });
