@@ -9,5 +9,14 @@ import en from 'zod/v4/locales/en.js';
  * messages classic zod uses, so every issue reads exactly as before. (Import zod as a namespace,
  * `import * as z from 'zod/mini'`: esbuild then keeps only what is used; re-exporting the namespace
  * would pull in every locale.)
+ *
+ * The locale's message tables are built when the first issue needs a message, not when a function
+ * loads: only bad input reads them, and `en()` builds the same tables either way.
  */
-config(en());
+let english: ReturnType<typeof en>['localeError'] | undefined;
+config({
+  localeError: (issue) => {
+    english ??= en().localeError;
+    return english(issue);
+  },
+});
