@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { covarianceProblemIssues, scanCovarianceMap } from './covariance-map.js';
-import { isoDateTime as isoDateTimeSchema, text } from './zod-shared.js';
+import { int, isoDateTime as isoDateTimeSchema, text } from './zod-shared.js';
 
 /**
  * Inbound contract: upstream's `risk_snapshot_updated` CloudEvent (BRIEF §2) and the portfolio
@@ -24,6 +24,7 @@ const isoDateTime = isoDateTimeSchema({
 const nonEmpty = z.string().check(z.minLength(1, 'must not be empty'));
 const anyMap = z.record(text, z.unknown());
 const finite = z.number({ message: 'must be a finite number' });
+const atLeastOne = z.gte(1);
 const finiteSeries = z.array(finite);
 const refUri = z
   .string()
@@ -91,10 +92,10 @@ const SnapshotShapeSchema = z.looseObject({
   provenance: z.optional(anyMap),
   hash: z.optional(text),
   ttl_sec: z.optional(
-    z.number().check(z.int('must be a whole number of seconds'), z.gte(1), z.lte(MAX_TTL_SEC)),
+    z.number().check(int('must be a whole number of seconds'), atLeastOne, z.lte(MAX_TTL_SEC)),
   ),
   created_at: z.optional(isoDateTime),
-  event_version: z.optional(z.number().check(z.int(), z.gte(1))),
+  event_version: z.optional(z.number().check(int(), atLeastOne)),
   idempotency_key: z.optional(text),
 });
 

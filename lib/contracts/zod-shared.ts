@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { _isoDateTime } from 'zod/v4/core';
+import { $ZodCheckNumberFormat, _isoDateTime } from 'zod/v4/core';
 import './zod-messages.js';
 
 /**
@@ -17,4 +17,18 @@ export const text = z.string();
  */
 export function isoDateTime(params?: Parameters<typeof z.iso.datetime>[0]): z.ZodMiniISODateTime {
   return _isoDateTime(z.ZodMiniISODateTime, params);
+}
+
+/**
+ * `z.int(message)` as the check alone, for `.check()`. `z.int()` builds a whole number schema that
+ * `.check()` only ever runs as its check, and that schema is a type of its own to set up at load (its
+ * prototype's members, its initializers' compile). The same check class, definition and message.
+ */
+export function int(message?: string): $ZodCheckNumberFormat {
+  return new $ZodCheckNumberFormat({
+    check: 'number_format',
+    format: 'safeint',
+    abort: false,
+    ...(message === undefined ? {} : { error: () => message }),
+  });
 }
