@@ -100,6 +100,11 @@ describe('EngineFunction bundle', () => {
     expect(allSources.filter((source) => /node_modules\/zod\/v4\/core\/.*json-schema/.test(source))).toEqual(
       [],
     );
+    // The date-time is the only ISO schema the functions build: reading the z.iso namespace kept the ISO
+    // date, time and duration schemas in the files a cold start loads too (lib/contracts/zod-shared.ts).
+    expect(initCode.includes('"ZodMiniISODateTime"')).toBe(true);
+    for (const unused of ['"ZodMiniISODate"', '"ZodMiniISOTime"', '"ZodMiniISODuration"'])
+      expect(initCode.includes(unused)).toBe(false);
     // The stores' DynamoDB client is our own over aws-json (lib/adapters/dynamodb/client): no file a cold
     // start loads holds the SDK's DynamoDB client, lib-dynamodb, its codec, endpoint discovery or the SDK's
     // Node HTTP handler, no lazy chunk the SDK's DynamoDB client or lib-dynamodb; the document client and
