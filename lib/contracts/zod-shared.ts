@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { $ZodCheckNumberFormat, _isoDateTime } from 'zod/v4/core';
+import { _isoDateTime, $ZodCheckNumberFormat } from 'zod/v4/core';
 import './zod-messages.js';
 
 /**
