@@ -13,7 +13,9 @@ import {
 
 /**
  * The snapshot function's edge schemas, built with fewer schema objects (round 6 of "Cold start",
- * README), against the schemas as they were (test/support/reference-edge): over valid snapshot events
+ * README) and fewer schema types (round 7: an overwrite check for the pipe into a transform, z.int()'s
+ * check without its schema, the ISO date-time built by name, the locale's tables on the first issue),
+ * against the schemas as they were (test/support/reference-edge): over valid snapshot events
  * and their mutations, both accept the same events with the same parsed data, and reject the rest
  * with the same issues (code, path, message and the rest of each issue), so the same lines are recorded.
  */
