@@ -5,6 +5,7 @@ import { buildSync, type Metafile } from 'esbuild';
 import { compileRuleSetDirectory } from '#lib/rules/compile-rule-sets.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { builtinAliases } from './node-builtin-shims.js';
+import { trimmedXraySdkAliases } from './xray-sdk-trim.js';
 
 /**
  * How every Lambda bundle is built, in one place: the house construct (infra/constructs/engine-function.ts)
@@ -24,13 +25,18 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Module replacements in the Lambda bundle only. Lambda always gives a function its credentials in the
  * environment, so the SDK's default chain (ini files, SSO, STS web identity, IMDS, with the STS and SSO
- * clients they carry: ~130 KB) is swapped for an environment-only provider; aws-xray-sdk-core's one use
- * of `semver` (its SDK v2 patcher, never called) gets the one function it calls.
+ * clients they carry: ~130 KB) is swapped for an environment-only provider. aws-xray-sdk-core is replaced
+ * by a copy without what our functions never run (`trimmedXraySdkAliases`, infra/constructs/xray-sdk-trim.ts;
+ * added by `buildLambdaBundle`, which knows where to write it).
  */
 export const LAMBDA_ALIASES: Readonly<Record<string, string>> = {
   '@aws-sdk/credential-provider-node': './lib/adapters/lambda-credentials.ts',
-  semver: './lib/adapters/xray-semver.ts',
 };
+
+/** How a bundle takes aws-xray-sdk-core: trimmed (deployed) or whole, as published (the reference the tests compare it with). */
+export interface LambdaBundleOptions {
+  xraySdk?: 'trimmed' | 'whole';
+}
 
 /**
  * Node 22 ESM, minified, ES modules preferred (they tree-shake), no legal comments, and split: what a
@@ -68,11 +74,20 @@ export const LAMBDA_ESBUILD = {
  * their source maps, and the compiled rule sets (`rulesets.json`) the function reads at cold start.
  * Compiling validates every rule set: an invalid one fails the bundle (and `cdk synth`), every problem named.
  */
-export function buildLambdaBundle(projectRoot: string, entry: string, outDir: string): Metafile {
+export function buildLambdaBundle(
+  projectRoot: string,
+  entry: string,
+  outDir: string,
+  { xraySdk = 'trimmed' }: LambdaBundleOptions = {},
+): Metafile {
   const result = buildSync({
     ...LAMBDA_ESBUILD,
     mainFields: [...LAMBDA_ESBUILD.mainFields],
-    alias: { ...builtinAliases(projectRoot), ...LAMBDA_ESBUILD.alias },
+    alias: {
+      ...builtinAliases(projectRoot),
+      ...(xraySdk === 'trimmed' ? trimmedXraySdkAliases(projectRoot) : {}),
+      ...LAMBDA_ESBUILD.alias,
+    },
     outExtension: { ...LAMBDA_ESBUILD.outExtension },
     banner: { ...LAMBDA_ESBUILD.banner },
     entryPoints: [join(projectRoot, entry)],

@@ -53,7 +53,7 @@ describe('EngineFunction bundle', () => {
     for (const file of [code, ...chunks]) expect(/\/\*!|@license/.test(file)).toBe(false);
     for (const file of chunks)
       expect(file.includes('Could not load credentials from any providers')).toBe(false);
-    // semver is aliased to the one function aws-xray-sdk-core calls (lib/adapters/xray-semver.ts).
+    // semver, which only aws-xray-sdk-core's SDK v2 patcher requires, is left out with it (infra/constructs/xray-sdk-trim.ts).
     for (const file of [code, ...chunks]) expect(file.includes('Invalid Version')).toBe(false);
     // The maps name sources relative to the project (what lib/source-mapped-stack.ts prints), not by the
     // build machine's layout.
