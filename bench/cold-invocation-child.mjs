@@ -49,11 +49,13 @@ if (event !== undefined) {
     fail: () => undefined,
     succeed: () => undefined,
   };
+  const xraySent = whenXraySent();
   const invokeStart = performance.now();
   const invokeStartCpu = cpuMs();
   result = await mod.handler(event, context);
   invokeMs = performance.now() - invokeStart;
   invokeCpuMs = cpuMs() - invokeStartCpu;
+  await xraySent();
 }
 
 writeSync(
@@ -70,3 +72,35 @@ writeSync(
 );
 // Keep-alive sockets would hold the process open for seconds; Lambda freezes it instead.
 process.exit(0);
+
+/**
+ * Where the function traces (its init loaded node:dgram for the X-Ray emitter), counts the UDP sends it
+ * makes from here on; the returned function resolves once none is in flight, so every segment the
+ * invocation sent reached the daemon's socket before the process exits (Lambda would freeze it with sends
+ * pending and finish them on the next thaw; a process that exits loses them). The emitter batches its sends
+ * through temporary sockets, each send started from the callback of the one before, so the count only
+ * reaches zero when the queue is empty. Not measured: set up after init, awaited after the invocation.
+ */
+function whenXraySent() {
+  if (!process.moduleLoadList.includes('NativeModule dgram')) return async () => {};
+  const { Socket } = process.getBuiltinModule('node:dgram');
+  const send = Socket.prototype.send;
+  let inFlight = 0;
+  let idle = () => {};
+  Socket.prototype.send = function (...args) {
+    const last = args.length - 1;
+    const callback = typeof args[last] === 'function' ? args[last] : undefined;
+    inFlight++;
+    const done = (...results) => {
+      try {
+        callback?.(...results);
+      } finally {
+        if (--inFlight === 0) idle();
+      }
+    };
+    if (callback) args[last] = done;
+    else args.push(done);
+    return send.apply(this, args);
+  };
+  return () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => (idle = resolve)));
+}

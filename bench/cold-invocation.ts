@@ -98,6 +98,11 @@ export interface ColdTarget {
   stack: LocalStack;
   xrayAddress: string;
   xraySegments(): number;
+  /**
+   * The X-Ray documents received since the last call (each UDP message's JSON after its protocol header),
+   * every one sent so far included: a marker sent to the sink after them arrives last.
+   */
+  takeXrayDocuments(): Promise<Record<string, unknown>[]>;
 }
 
 /** Starts DynamoDB Local with fresh tables, the local bus, and a UDP sink standing in for the X-Ray daemon. */
@@ -116,8 +121,14 @@ export async function startColdTarget(): Promise<ColdTarget & { stop(): Promise<
   // The X-Ray daemon cannot run here; traced processes send their UDP segments to this socket instead.
   const sink = createSocket('udp4');
   let segments = 0;
-  sink.on('message', () => {
+  let messages: string[] = [];
+  const markers = new Map<string, () => void>();
+  sink.on('message', (message) => {
+    const text = message.toString('utf8');
+    const marker = markers.get(text);
+    if (marker) return marker();
     segments++;
+    messages.push(text);
   });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -132,6 +143,17 @@ export async function startColdTarget(): Promise<ColdTarget & { stop(): Promise<
     stack,
     xrayAddress: `127.0.0.1:${sink.address().port}`,
     xraySegments: () => segments,
+    async takeXrayDocuments() {
+      // Datagrams on the loopback arrive in the order sent: once the marker is in, so is everything before it.
+      const marker = `marker-${randomUUID()}`;
+      const arrived = new Promise<void>((resolve) => markers.set(marker, resolve));
+      sink.send(marker, sink.address().port, '127.0.0.1');
+      await arrived;
+      markers.delete(marker);
+      const taken = messages;
+      messages = [];
+      return taken.map((text) => JSON.parse(text.slice(text.indexOf('\n') + 1)) as Record<string, unknown>);
+    },
     async stop() {
       sink.close();
       await stack.stop();
