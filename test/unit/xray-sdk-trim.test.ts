@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -152,5 +153,24 @@ describe('aws-xray-sdk-core trimmed for the Lambda bundles', () => {
     expect(() =>
       (require(join(COPY_LIB, 'patchers/aws3_p.js')) as { captureAWSClient: () => void }).captureAWSClient(),
     ).toThrow(/captureAWSClient .* is not in this Lambda bundle/);
+  });
+
+  it('is not what the functions call: no code of theirs names a member the trim leaves out', () => {
+    // What reaches a left-out module: the Tracer's SDK client captures and the SDK's own API for them.
+    const leftOut =
+      /\b(captureAWS|captureAWSClient|captureAWSv3Client|capturePromise|uncapturePromise|setAWSWhitelist|appendAWSWhitelist|SqlData|IncomingRequestData|EC2Plugin|ECSPlugin|ElasticBeanstalkPlugin|enableDynamicNaming|traceRequestResponseCycle|setSamplingRules|bindEmitter)\b/;
+    const files = ['lib', 'functions'].flatMap((dir) =>
+      readdirSync(join(PROJECT_ROOT, dir), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts'))
+        .map((file) => join(dir, file)),
+    );
+    expect(files.length).toBeGreaterThan(50);
+    const code = (file: string) =>
+      readFileSync(join(PROJECT_ROOT, file), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/^\s*\/\/.*$/gm, '');
+    expect(files.filter((file) => leftOut.test(code(file)))).toEqual([]);
+    // The pattern finds such a call where there is one.
+    expect(leftOut.test('tracer.captureAWSv3Client(new S3Client({}))')).toBe(true);
   });
 });
