@@ -34,6 +34,8 @@ interface CpuProfile {
 
 /** The npm package a source path belongs to, or `(our code)`. */
 function packageOf(source: string): string {
+  // The trimmed copy the Lambda bundles take it from (infra/constructs/xray-sdk-trim.ts).
+  if (source.includes('node_modules/.cache/lambda-xray-sdk-core/')) return 'aws-xray-sdk-core';
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source);
   return match?.[1] ?? '(our code)';
 }
