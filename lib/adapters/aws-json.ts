@@ -3,9 +3,9 @@ import { type HttpAnswer, signedHttpRequest } from './signed-http.js';
 
 /**
  * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over node:https,
- * SigV4-signed, retried as the SDK's standard mode retries (its backoff and its retry quota). The functions make every AWS call
- * through this module instead of an SDK client: the SDK's client core (`@smithy/core`, the middleware
- * stack, the Node HTTP handler) was most of a cold start's bundle and init.
+ * SigV4-signed, retried as the SDK's standard mode retries (its backoff and its retry quota). The
+ * functions make every AWS call through this module instead of an SDK client: the SDK's client core
+ * (`@smithy/core`, the middleware stack, the Node HTTP handler) was most of a cold start's bundle and init.
  */
 
 /** What differs between JSON-protocol services. */
