@@ -5,6 +5,7 @@
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import type { Outcome } from '#lib/engine/engine.js';
 import type { DeadLetter, UnroutedEvent } from '#lib/local/local-event-bus.js';
+import { opsActionChange } from '../ops/format.js';
 import { formatRuleValue } from '../rules/explain-rule.js';
 
 const pct = (x: unknown) => (typeof x === 'number' ? `${(x * 100).toFixed(2)}%` : 'n/a');
@@ -141,7 +142,7 @@ export function describeUnrouted(
 /** An ops action from the audit trail (approve, reject, mute, timeout), one line. */
 export function describeOpsAction(r: Record<string, unknown>): string {
   const target = r.target as { id?: unknown } | undefined;
-  const change =
-    r.before !== undefined || r.after !== undefined ? ` ${String(r.before)} -> ${String(r.after)}` : '';
+  // The same words as `exit-engine audit` (a rule set's `none -> r1 sha256:…`, not `null -> [object Object]`).
+  const change = r.before !== undefined || r.after !== undefined ? ` ${opsActionChange(r)}` : '';
   return `  OPS ${String(r.action)} ${String(r.world_id)} ${String(target?.id ?? '')}${change} by ${String(r.actor)}: ${String(r.reason ?? '')}`;
 }

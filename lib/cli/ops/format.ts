@@ -73,27 +73,30 @@ function rulesetRef(v: Record<string, unknown> | null): string | undefined {
   return `${v.version} (proposed)`;
 }
 
+/** What an ops action changed, in the words ops use: `pending -> approved`, `none -> r1 sha256:…`. */
+export function opsActionChange(rec: Record<string, unknown>): string {
+  const before = (rec.before ?? {}) as Record<string, unknown> | null;
+  const after = (rec.after ?? {}) as Record<string, unknown> | null;
+  if (before?.status !== undefined || after?.status !== undefined) {
+    const from = String(before?.status ?? '-');
+    const to = String(after?.status ?? '-');
+    const approvals = Array.isArray(after?.approvals) ? after.approvals.length : undefined;
+    // The first of two four-eyes approvals leaves the status as it was: say what did change.
+    return from !== to
+      ? `${from} -> ${to}`
+      : `still ${to}${rec.note ? `: ${String(rec.note)}` : approvals !== undefined ? `, ${approvals} approval(s) recorded` : ''}`;
+  }
+  if (rulesetRef(before) !== undefined || rulesetRef(after) !== undefined)
+    return `${rulesetRef(before) ?? 'none'} -> ${rulesetRef(after) ?? '-'}`;
+  return `${String(before?.state ?? 'none')} -> ${String(after?.state ?? '-')}`;
+}
+
 /** What an audit record says, in one line, in the words ops use. */
 export function auditSummary(r: AuditRecord): string {
   const rec = r as Record<string, unknown>;
   if (r.kind === 'ops_action') {
-    const before = (rec.before ?? {}) as Record<string, unknown> | null;
-    const after = (rec.after ?? {}) as Record<string, unknown> | null;
     const target = rec.target as { id?: string } | undefined;
-    let change: string;
-    if (before?.status !== undefined || after?.status !== undefined) {
-      const from = String(before?.status ?? '-');
-      const to = String(after?.status ?? '-');
-      const approvals = Array.isArray(after?.approvals) ? after.approvals.length : undefined;
-      // The first of two four-eyes approvals leaves the status as it was: say what did change.
-      change =
-        from !== to
-          ? `${from} -> ${to}`
-          : `still ${to}${rec.note ? `: ${String(rec.note)}` : approvals !== undefined ? `, ${approvals} approval(s) recorded` : ''}`;
-    } else if (rulesetRef(before) !== undefined || rulesetRef(after) !== undefined) {
-      change = `${rulesetRef(before) ?? 'none'} -> ${rulesetRef(after) ?? '-'}`;
-    } else change = `${String(before?.state ?? 'none')} -> ${String(after?.state ?? '-')}`;
-    return `${String(rec.action)} ${target?.id ?? ''} by ${String(rec.actor)}: ${change} (${String(rec.reason)})`;
+    return `${String(rec.action)} ${target?.id ?? ''} by ${String(rec.actor)}: ${opsActionChange(rec)} (${String(rec.reason)})`;
   }
   if (r.kind === 'evaluation') {
     const decisions = (rec.decisions ?? []) as { status?: string }[];

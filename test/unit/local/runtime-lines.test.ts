@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { describeDecisions, describeOutcome, describeUnrouted } from '#lib/cli/local/lines.js';
+import {
+  describeDecisions,
+  describeOpsAction,
+  describeOutcome,
+  describeUnrouted,
+} from '#lib/cli/local/lines.js';
 import type { ExitSignalEvent } from '#lib/contracts/exit-signal.js';
 import type { EventBridgeEvent } from '#lib/local/local-event-bus.js';
 
@@ -90,5 +95,28 @@ describe('runtime lines', () => {
     ).toMatch(/matched no rule/);
     const ours = { ...e, source: 'engine' };
     expect(describeUnrouted({ event: ours, busName: 'x', rulesOnBus: 3 }, 'x', 'engine')).toBeUndefined();
+  });
+
+  it('says what an ops action changed in the words of `exit-engine audit`, a rule-set publish included', () => {
+    const publish = {
+      action: 'ruleset_publish',
+      world_id: 'w1',
+      target: { id: 'w1' },
+      actor: 'local:alice',
+      reason: 'tighter VaR',
+      before: null,
+      after: { version: 'sha256:fc31e1baadd2c6fd', revision: 1, source: 'w1.yaml' },
+    };
+    expect(describeOpsAction(publish)).toBe(
+      '  OPS ruleset_publish w1 w1 none -> r1 sha256:fc31e1baadd2c6fd by local:alice: tighter VaR',
+    );
+    const approve = {
+      ...publish,
+      action: 'approve',
+      target: { id: 'sig-1' },
+      before: { status: 'proposed' },
+      after: { status: 'approved' },
+    };
+    expect(describeOpsAction(approve)).toMatch(/ proposed -> approved by /);
   });
 });
