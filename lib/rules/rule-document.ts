@@ -62,13 +62,16 @@ export async function storedRuleSet(stored: {
   return ruleSetFromDocument(document, stored.text, stored.source);
 }
 
-/** What a stored rule set may hold beside its text, at most (DynamoDB items stop at 400 KB). */
-const MAX_DOCUMENT_JSON_BYTES = 150 * 1024;
+/**
+ * What a stored revision's text and document JSON may take together, at most: DynamoDB items stop at
+ * 400 KB, and a text that fitted before the document was stored beside it must still publish.
+ */
+const MAX_TEXT_AND_DOCUMENT_BYTES = 300 * 1024;
 
 /**
  * The document of a validated rule set as the JSON to store beside its text, when that JSON validates to
  * exactly `set` again (a YAML timestamp, say, would come back from JSON as a string and is not stored so)
- * and fits the item; undefined otherwise, and the text is parsed on read as before.
+ * and fits the item beside the text; undefined otherwise, and the text is parsed on read as before.
  */
 export function storableDocumentJson(raw: unknown, set: RuleSet, text: string): string | undefined {
   let json: string;
@@ -77,7 +80,8 @@ export function storableDocumentJson(raw: unknown, set: RuleSet, text: string): 
   } catch {
     return undefined;
   }
-  if (json === undefined || Buffer.byteLength(json) > MAX_DOCUMENT_JSON_BYTES) return undefined;
+  if (json === undefined || Buffer.byteLength(json) + Buffer.byteLength(text) > MAX_TEXT_AND_DOCUMENT_BYTES)
+    return undefined;
   try {
     return isDeepStrictEqual(ruleSetFromDocument(JSON.parse(json), text, set.source), set) ? json : undefined;
   } catch {

@@ -80,6 +80,13 @@ describe('rule sets from their stored document (lib/rules/rule-document.ts)', ()
     expect(storableDocumentJson(document, { ...set, description: 'another' }, DEFAULT_TEXT)).toBeUndefined();
     const huge = { ...(document as object), description: 'x'.repeat(200 * 1024) };
     expect(storableDocumentJson(huge, set, DEFAULT_TEXT)).toBeUndefined();
+    // A text that is large on its own (a comment block, say) still publishes: without the document beside it.
+    const longText = `${'# a long comment\n'.repeat(18_000)}${DEFAULT_TEXT}`;
+    const longSet = parseRuleSet(longText, 'default.yaml');
+    expect(
+      storableDocumentJson(readRuleSetDocument(longText, 'default.yaml'), longSet, longText),
+    ).toBeUndefined();
+    expect(storableDocumentJson(document, set, DEFAULT_TEXT)).toBeDefined();
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     expect(storableDocumentJson(cyclic, set, DEFAULT_TEXT)).toBeUndefined();
