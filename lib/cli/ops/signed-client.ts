@@ -37,6 +37,7 @@ export class SignedOpsClient {
       corrected = this.skewFrom(res.headers.get('date'));
       if (corrected !== undefined) {
         this.clockOffsetMs = corrected;
+        await res.body?.cancel();
         res = await this.post(body, credentials);
       }
     }
