@@ -1,6 +1,6 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
+import { writeIfChanged } from './build-cache-files.js';
 
 /**
  * Node's built-ins in the Lambda bundles without their ES module facades (infra/constructs/lambda-bundling.ts
@@ -26,7 +26,6 @@ import { join, relative } from 'node:path';
  */
 export function builtinAliases(projectRoot: string): Record<string, string> {
   const dir = join(projectRoot, 'node_modules', '.cache', 'lambda-node-builtins');
-  mkdirSync(dir, { recursive: true });
   const aliases: Record<string, string> = {};
   for (const name of builtinModules) {
     if (name.startsWith('_') || UNSHIMMED.has(name)) continue;
@@ -88,19 +87,6 @@ function lazyShim(name: string): string {
 
 /** Writes `text` to `file` unless it holds it already; returns the alias target (project-relative). */
 function writeShim(projectRoot: string, file: string, text: string): string {
-  if (readIfExists(file) !== text) {
-    // Written aside and renamed: parallel builds (test workers, a synth) never read a half-written shim.
-    const partial = `${file}.${process.pid}.tmp`;
-    writeFileSync(partial, text);
-    renameSync(partial, file);
-  }
+  writeIfChanged(file, text);
   return `./${relative(projectRoot, file)}`;
-}
-
-function readIfExists(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }

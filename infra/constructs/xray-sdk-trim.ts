@@ -1,6 +1,7 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative } from 'node:path';
+import { writeIfChanged } from './build-cache-files.js';
 
 /**
  * aws-xray-sdk-core in the Lambda bundles without what can never run in our functions (issue 12 item 5:
@@ -257,14 +258,4 @@ function standInText(module: string, standIn: StandIn, file: string, copy: strin
     `module.exports = standIn(${[module, standIn.name, standIn.exports].map((v) => JSON.stringify(v)).join(', ')});`,
     '',
   ].join('\n');
-}
-
-/** Writes `text` to `file` unless it holds it already; aside and renamed, so parallel builds never read half a file. */
-function writeIfChanged(file: string, text: string | Buffer): void {
-  const wanted = typeof text === 'string' ? Buffer.from(text) : text;
-  if (existsSync(file) && readFileSync(file).equals(wanted)) return;
-  mkdirSync(dirname(file), { recursive: true });
-  const partial = `${file}.${process.pid}.tmp`;
-  writeFileSync(partial, wanted);
-  renameSync(partial, file);
 }
