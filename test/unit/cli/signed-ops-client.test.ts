@@ -13,13 +13,18 @@ const SECRET = 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
  * the caller's secret — here with `@smithy/signature-v4`, the signer the CLI used before — and compare.
  * Function URLs cannot run here: a loopback stand-in checks the signature and answers as the ops function.
  */
+/** The signing time a request's `x-amz-date` (`20261202T102348Z`) names. */
+function signedAt(req: IncomingMessage): Date {
+  const d = String(req.headers['x-amz-date']);
+  return new Date(
+    `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
+  );
+}
+
 async function verify(req: IncomingMessage, body: string): Promise<boolean> {
   const auth = req.headers.authorization ?? '';
   const signed = /SignedHeaders=([^,]+)/.exec(auth)?.[1]?.split(';') ?? [];
-  const date = String(req.headers['x-amz-date']);
-  const signingDate = new Date(
-    `${date.slice(0, 4)}-${date.slice(4, 6)}-${date.slice(6, 8)}T${date.slice(9, 11)}:${date.slice(11, 13)}:${date.slice(13, 15)}Z`,
-  );
+  const signingDate = signedAt(req);
   const headers: Record<string, string> = {};
   for (const name of signed) headers[name] = String(req.headers[name]);
   const url = new URL(req.url ?? '/', `http://${req.headers.host}`);
@@ -72,10 +77,7 @@ describe('SignedOpsClient (the ops CLI’s signed function URL calls)', () => {
       };
       // As AWS refuses a signature more than 5 minutes from its own clock.
       const d = String(req.headers['x-amz-date']);
-      const signedAt = Date.parse(
-        `${d.slice(0, 4)}-${d.slice(4, 6)}-${d.slice(6, 8)}T${d.slice(9, 11)}:${d.slice(11, 13)}:${d.slice(13, 15)}Z`,
-      );
-      if (Math.abs(now - signedAt) > 5 * 60_000)
+      if (Math.abs(now - signedAt(req).getTime()) > 5 * 60_000)
         return void res.writeHead(403, headers).end(
           JSON.stringify({
             message: `Signature expired: ${d} is now earlier than the service's time - 5 min.`,
