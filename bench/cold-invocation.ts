@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -274,11 +274,29 @@ interface ChildReport {
   signals: number | null;
 }
 
+let childNode = process.execPath;
+
+/**
+ * Runs the fresh processes on the Node binary at `path` instead of this one (`bench/cold-start.ts --node`):
+ * Lambda's runtime is Node.js 22, and a machine may have another version installed. Returns its version;
+ * throws a UsageError-like message when `path` is not a Node binary that runs.
+ */
+export function useChildNode(path: string): string {
+  const probe = spawnSync(path, ['-p', 'process.version'], { encoding: 'utf8' });
+  const version = probe.stdout?.trim() ?? '';
+  if (probe.error || probe.status !== 0 || !/^v\d+\.\d+\.\d+$/.test(version))
+    throw new Error(
+      `--node ${path}: not a Node binary that runs (${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)})`,
+    );
+  childNode = path;
+  return version;
+}
+
 /** One fresh process: imports `bundleUrl`, invokes it with the event in `eventFile` (`-`: none). */
 function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) {
   return new Promise<{ report: ChildReport; processMs: number }>((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(process.execPath, [CHILD, bundleUrl, eventFile], {
+    const child = spawn(childNode, [CHILD, bundleUrl, eventFile], {
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });

@@ -17,6 +17,7 @@ import {
   SAMPLE_HEADER,
   sampleRow,
   startColdTarget,
+  useChildNode,
   writeEvent,
 } from './cold-invocation.js';
 import { type Comparison, compare } from './cold-stats.js';
@@ -304,16 +305,26 @@ export function printBeforeAfter(r: BeforeAfter): void {
   }
 }
 
-const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]
+function useChildNodeOrUsage(path: string): string {
+  try {
+    return useChildNode(path);
+  } catch (error) {
+    throw new UsageError((error as Error).message, { cause: error });
+  }
+}
+
+const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--node PATH] [--quick]
   no --base   this tree's snapshot function (silent and publishing, tracing off and on) and the floors
   --base REV  REV's snapshot function (bundled by REV's own construct code) against this tree's
-  --rounds N  fresh processes per arm (default 21; --quick 5)`;
+  --rounds N  fresh processes per arm (default 21; --quick 5)
+  --node PATH run the fresh processes on this Node binary (e.g. a Node.js 22 like Lambda's) instead of this one`;
 
 /** The command line: `npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]`. */
 export async function main(argv: string[]): Promise<number> {
   const flags = {
     base: { type: 'string' },
     rounds: { type: 'string' },
+    node: { type: 'string' },
     quick: { type: 'boolean' },
     help: { type: 'boolean' },
   } as const;
@@ -332,6 +343,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const rounds = numberFlag('rounds', values.rounds, values.quick ? 5 : 21, { min: 1, integer: true });
+  const node = values.node === undefined ? process.version : useChildNodeOrUsage(values.node);
+  console.log(`fresh processes run on Node ${node}`);
   if (values.base !== undefined) printBeforeAfter(await measureBeforeAfter({ base: values.base, rounds }));
   else printColdStart(await measureColdStart({ rounds, profileRuns: values.quick ? 1 : 3 }));
   return 0;

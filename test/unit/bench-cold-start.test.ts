@@ -59,4 +59,14 @@ describe('bench/cold-start.ts command line', () => {
     await expect(main(['--bse', '31dd6a5'])).rejects.toThrow("Unknown option '--bse'; did you mean 'base'?");
     await expect(main(['--rounds', '0'])).rejects.toThrow("--rounds: must be at least 1 (got '0')");
   });
+
+  it('refuses a --node that is not a Node binary, naming the flag and the path', async () => {
+    const { main } = await import('../../bench/cold-start.js');
+    await expect(main(['--node', '/nonexistent/node'])).rejects.toThrow(
+      '--node /nonexistent/node: not a Node binary that runs',
+    );
+    await expect(main(['--node', '/bin/false'])).rejects.toThrow(
+      '--node /bin/false: not a Node binary that runs (exit 1)',
+    );
+  });
 });
