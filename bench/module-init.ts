@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,7 +21,16 @@ import { checkoutRevision, type RevisionTree } from './revision-tree.js';
  *
  * A module under `functions/` is a Lambda entry point: it is bundled by its tree's own
  * `buildLambdaBundle` (chunks and all, as deployed) and imported with the configuration a function gets
- * (tables, bus, compiled rule sets; no endpoint, so nothing is called at import), tracing off.
+ * (tables, bus, compiled rule sets; no endpoint, so nothing is called at import), tracing off unless
+ * `--tracing` (then the function loads the Tracer, as under Lambda's active tracing).
+ *
+ * `--instructions` counts instead the instructions each process executes, under valgrind's callgrind
+ * (threads included, as `process.cpuUsage` includes them), minus the empty module's. A count does not move
+ * with other processes' load, where CPU time does by tens of percent on a shared machine; it is not a
+ * time (one process runs ~20x slower under valgrind), and what it leaves out (cache misses, page faults)
+ * is in the CPU figures. `--node PATH` runs the processes on another Node binary (Lambda runs Node.js 22).
+ *
+ *   npx tsx bench/module-init.ts --instructions --tracing --rounds 3 --base main functions/evaluate-snapshot.ts
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -69,14 +78,20 @@ const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math
 
 type LambdaBundler = (projectRoot: string, entry: string, outDir: string) => Metafile;
 
-async function bundleFunction(treeRoot: string, entry: string, outDir: string, name: string): Promise<Arm> {
+async function bundleFunction(
+  treeRoot: string,
+  entry: string,
+  outDir: string,
+  name: string,
+  tracing: boolean,
+): Promise<Arm> {
   const { buildLambdaBundle } = (await import(
     pathToFileURL(join(treeRoot, 'infra/constructs/lambda-bundling.ts')).href
   )) as { buildLambdaBundle: LambdaBundler };
   const dir = join(outDir, name);
   mkdirSync(dir, { recursive: true });
   const metafile = buildLambdaBundle(treeRoot, entry, dir);
-  return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile).off };
+  return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile)[tracing ? 'on' : 'off'] };
 }
 
 /** What a function's configuration needs at import; no endpoints, tracing off. */
@@ -93,33 +108,78 @@ const FUNCTION_ENV = {
   EVENT_BUS_NAME: 'bus',
 };
 
-function timeImport(arm: Arm): number {
-  const env = arm.function
-    ? {
-        PATH: process.env.PATH,
-        ...FUNCTION_ENV,
-        RULESETS_PATH: join(dirname(arm.file), COMPILED_RULESETS_FILE),
-      }
-    : { PATH: process.env.PATH };
-  const out = execFileSync(
-    process.execPath,
-    ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href],
+/** What Lambda's active tracing adds to a function's environment at init (the Tracer is loaded). */
+const TRACING_ENV = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'true' };
+
+interface Measure {
+  node: string;
+  tracing: boolean;
+  instructions: boolean;
+}
+
+function importEnv(arm: Arm, how: Measure): NodeJS.ProcessEnv {
+  if (!arm.function) return { PATH: process.env.PATH };
+  return {
+    PATH: process.env.PATH,
+    ...FUNCTION_ENV,
+    RULESETS_PATH: join(dirname(arm.file), COMPILED_RULESETS_FILE),
+    ...(how.tracing ? { ...TRACING_ENV, LAMBDA_TASK_ROOT: dirname(arm.file) } : {}),
+  };
+}
+
+/** One fresh process importing `arm`: CPU ms, or millions of instructions with `--instructions`. */
+function measureImport(arm: Arm, how: Measure): number {
+  const args = ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href];
+  const env = importEnv(arm, how);
+  if (!how.instructions) return Number(execFileSync(how.node, args, { encoding: 'utf8', env }));
+  const run = spawnSync(
+    'valgrind',
+    ['--tool=callgrind', '--callgrind-out-file=/dev/null', how.node, ...args],
     {
       encoding: 'utf8',
       env,
+      maxBuffer: 16 * 1024 * 1024,
     },
   );
-  return Number(out);
+  const collected = /Collected : (\d+)/.exec(run.stderr ?? '');
+  if (run.status !== 0 || !collected)
+    throw new Error(
+      `valgrind on ${arm.label} failed (exit ${run.status}): ${(run.stderr ?? '').slice(-600)}`,
+    );
+  return Number(collected[1]) / 1e6;
+}
+
+/** The Node binary to run (`--node`), checked to run; and that valgrind is there for `--instructions`. */
+function checkTools(node: string, instructions: boolean): string {
+  const probe = spawnSync(node, ['-p', 'process.version'], { encoding: 'utf8' });
+  const version = probe.stdout?.trim() ?? '';
+  if (probe.error || probe.status !== 0 || !/^v\d+\.\d+\.\d+$/.test(version))
+    throw new UsageError(`--node ${node}: not a Node binary that runs`);
+  if (instructions && spawnSync('valgrind', ['--version']).status !== 0)
+    throw new UsageError('--instructions needs valgrind on the PATH (apt-get install valgrind)');
+  return version;
 }
 
 async function main(): Promise<void> {
   const { values: flags, positionals: positional } = parseFlags(
     process.argv.slice(2),
-    { base: { type: 'string' }, rounds: { type: 'string' } },
+    {
+      base: { type: 'string' },
+      rounds: { type: 'string' },
+      instructions: { type: 'boolean' },
+      tracing: { type: 'boolean' },
+      node: { type: 'string' },
+    },
     true,
   );
-  const rounds = numberFlag('--rounds', flags.rounds, 21, { min: 1, integer: true });
+  const how: Measure = {
+    node: typeof flags.node === 'string' ? flags.node : process.execPath,
+    tracing: flags.tracing === true,
+    instructions: flags.instructions === true,
+  };
+  const rounds = numberFlag('--rounds', flags.rounds, how.instructions ? 3 : 21, { min: 1, integer: true });
   if (positional.length === 0) throw new UsageError('name at least one module, e.g. lib/config.ts');
+  const version = checkTools(how.node, how.instructions);
   const base: RevisionTree | undefined =
     typeof flags.base === 'string' ? checkoutRevision(ROOT, flags.base) : undefined;
   const outDir = mkdtempSync(join(tmpdir(), 'exit-engine-module-init-'));
@@ -130,7 +190,9 @@ async function main(): Promise<void> {
     for (const [i, module] of positional.entries()) {
       const isFunction = module.startsWith('functions/');
       const build = (tree: string, name: string) =>
-        isFunction ? bundleFunction(tree, module, outDir, name) : bundleModule(tree, module, outDir, name);
+        isFunction
+          ? bundleFunction(tree, module, outDir, name, how.tracing)
+          : bundleModule(tree, module, outDir, name);
       if (base)
         arms.push({
           ...(await build(base.dir, `base-${i}`)),
@@ -140,12 +202,15 @@ async function main(): Promise<void> {
       arms.push({ ...(await build(ROOT, `this-${i}`)), label: `${module} @this`, function: isFunction });
     }
     const samples = new Map<Arm, number[]>(arms.map((arm) => [arm, []]));
-    for (const { arm } of alternationOrder(arms, rounds)) samples.get(arm)!.push(timeImport(arm));
+    for (const { arm } of alternationOrder(arms, rounds)) samples.get(arm)!.push(measureImport(arm, how));
     const floor = quantile(samples.get(empty)!, 0.5);
+    const unit = how.instructions ? 'M instr' : 'ms';
     console.log(
-      `fresh Node processes, CPU of await import(), medians of ${rounds}, minus the empty module's`,
+      `fresh Node ${version} processes${how.tracing ? ', functions traced' : ''}, ${
+        how.instructions ? 'instructions (callgrind) of the process' : 'CPU of await import()'
+      }, medians of ${rounds}, minus the empty module's`,
     );
-    console.log(`empty module: ${floor.toFixed(1)} ms (subtracted below)`);
+    console.log(`empty module: ${floor.toFixed(1)} ${unit} (subtracted below)`);
     for (const [i, arm] of arms.entries()) {
       if (i === 0) continue;
       const median = quantile(samples.get(arm)!, 0.5) - floor;
@@ -157,11 +222,11 @@ async function main(): Promise<void> {
               samples.get(arm)!.map((ms, round) => ms - before[round]!),
               0.5,
             ),
-          )} ms,` +
+          )} ${unit},` +
           ` lower in ${samples.get(arm)!.filter((ms, round) => ms < before[round]!).length} / ${rounds} rounds`
         : '';
       console.log(
-        `${arm.label.padEnd(44)} ${arm.kb.toFixed(1).padStart(6)} KB ${median.toFixed(1).padStart(6)} ms${lower}`,
+        `${arm.label.padEnd(44)} ${arm.kb.toFixed(1).padStart(6)} KB ${median.toFixed(1).padStart(6)} ${unit}${lower}`,
       );
     }
   } finally {
