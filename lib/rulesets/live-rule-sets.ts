@@ -9,10 +9,15 @@ import type { RuleSetStore, StoredRuleSet } from './store.js';
  * (bundled with every deploy) stay the initial versions, and a publish overrides them without one.
  *
  * Each world's lookup is cached for `ttlMs` (a publish takes effect within it); a stored text is
- * parsed once per version. The version a signal carries is the content hash of the text it was
+ * parsed once per revision. The version a signal carries is the content hash of the text it was
  * evaluated under, published or bundled alike. When the store cannot be read, the last resolved set
  * is used if there is one (an outage does not stop evaluation), else the error propagates (the
  * invocation is retried).
+ *
+ * A warm function lives for hours and may see every world: the cache keeps the `maxWorlds` most
+ * recently used worlds (default RULE_SET_CACHE_WORLDS) and, per world, only its current revision's
+ * parsed set, so its memory is bounded by the bound, not by the worlds or publishes it has seen. A world
+ * dropped from it is read from the store again on its next evaluation (as after its TTL).
  */
 
 /** The bundled rule sets, as the engine has always seen them; may change (`--rules DIR` reload). */
@@ -21,8 +26,13 @@ export interface FallbackRuleSets {
   all(): RuleSet[];
 }
 
+/** How many worlds' rule-set lookups a process keeps by default (LiveRuleSetsOptions.maxWorlds). */
+export const RULE_SET_CACHE_WORLDS = 1_000;
+
 export interface LiveRuleSetsOptions {
   ttlMs: number;
+  /** The most worlds kept, least recently used dropped first. Default RULE_SET_CACHE_WORLDS. */
+  maxWorlds?: number;
   /** Monotonic enough for a cache: wall-clock ms. */
   clock: () => number;
   onError?: (message: string, error: unknown) => void;
@@ -31,6 +41,8 @@ export interface LiveRuleSetsOptions {
 interface Entry {
   at: number;
   value: StoredRuleSet | null;
+  /** `value` parsed, once it has been asked for. */
+  parsed?: RuleSet;
 }
 
 /** The store's text in a rule set it can no longer parse: a bug or a schema change; never silently skipped. */
@@ -40,7 +52,6 @@ export class StoredRuleSetError extends Error {
 
 export class LiveRuleSets implements BundledRuleSets {
   private readonly cache = new Map<string, Entry>();
-  private readonly parsed = new Map<string, RuleSet>();
 
   constructor(
     private readonly store: Pick<RuleSetStore, 'current'>,
@@ -66,6 +77,18 @@ export class LiveRuleSets implements BundledRuleSets {
     return this.fallback.all().find((s) => s.world === worldId);
   }
 
+  /** How many worlds' lookups are cached (at most `maxWorlds`). */
+  get cachedWorlds(): number {
+    return this.cache.size;
+  }
+
+  /** How many parsed published rule sets are cached (at most one per cached world). */
+  get cachedRuleSets(): number {
+    let n = 0;
+    for (const entry of this.cache.values()) if (entry.parsed) n++;
+    return n;
+  }
+
   /** Forgets cached lookups (a local publish, tests). */
   invalidate(worldId?: string): void {
     if (worldId === undefined) this.cache.clear();
@@ -77,20 +100,26 @@ export class LiveRuleSets implements BundledRuleSets {
     let entry = this.cache.get(worldId);
     if (!entry || now - entry.at >= this.options.ttlMs) {
       try {
-        entry = { at: now, value: (await this.store.current(worldId)) ?? null };
-        this.cache.set(worldId, entry);
+        const value = (await this.store.current(worldId)) ?? null;
+        const kept =
+          entry?.parsed && value && sameRevision(entry.value, value) ? { parsed: entry.parsed } : {};
+        entry = { at: now, value, ...kept };
       } catch (error) {
         if (!entry) throw error;
         this.options.onError?.(`rule-set store unreadable; using the cached rule set of '${worldId}'`, error);
       }
     }
-    return entry.value ? await this.parse(entry.value) : undefined;
+    // Most recently used last, so the first key is the one to drop.
+    this.cache.delete(worldId);
+    this.cache.set(worldId, entry);
+    const maxWorlds = this.options.maxWorlds ?? RULE_SET_CACHE_WORLDS;
+    while (this.cache.size > maxWorlds) this.cache.delete(this.cache.keys().next().value as string);
+    if (!entry.value) return undefined;
+    entry.parsed ??= await this.parse(entry.value);
+    return entry.parsed;
   }
 
   private async parse(stored: StoredRuleSet): Promise<RuleSet> {
-    const key = `${stored.world_id}\u0000${stored.revision}\u0000${stored.version}`;
-    const hit = this.parsed.get(key);
-    if (hit) return hit;
     // The rule-set schema loads with the first published rule set: a Lambda whose worlds run on the
     // bundled (precompiled) sets never builds it. A revision published with its document as JSON (since
     // round 7) is validated from that; only an earlier one loads the YAML parser to read its text.
@@ -105,8 +134,10 @@ export class LiveRuleSets implements BundledRuleSets {
         { cause: error },
       );
     }
-    const labelled = { ...set, source: `${stored.source} (published r${stored.revision})` };
-    this.parsed.set(key, labelled);
-    return labelled;
+    return { ...set, source: `${stored.source} (published r${stored.revision})` };
   }
+}
+
+function sameRevision(a: StoredRuleSet | null, b: StoredRuleSet): boolean {
+  return a !== null && a.world_id === b.world_id && a.revision === b.revision && a.version === b.version;
 }
