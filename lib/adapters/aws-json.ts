@@ -181,7 +181,13 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
   let tokens = quota.initial;
 
   async function attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
-    const timeout = AbortSignal.timeout(attemptTimeoutMs);
+    // Not AbortSignal.timeout: its timer (and the signal) would outlive the call for the whole attempt time,
+    // thousands of them at a time on a busy process; this one is cleared as soon as the answer is in.
+    const timeout = new AbortController();
+    const timer = setTimeout(
+      () => timeout.abort(new DOMException(`no answer in ${attemptTimeoutMs} ms`, 'TimeoutError')),
+      attemptTimeoutMs,
+    );
     let answer: HttpAnswer;
     try {
       answer = await signedHttpRequest({
@@ -192,11 +198,11 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
         url,
         headers: { 'content-type': contentType, 'x-amz-target': `${protocol.targetPrefix}.${operation}` },
         body,
-        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+        signal: signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal,
       });
     } catch (error) {
       const aborted = signal?.aborted === true;
-      const timedOut = !aborted && timeout.aborted;
+      const timedOut = !aborted && timeout.signal.aborted;
       const why = aborted
         ? 'aborted by the caller'
         : timedOut
@@ -207,6 +213,8 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
         { timedOut, aborted },
         { cause: error },
       );
+    } finally {
+      clearTimeout(timer);
     }
     if (answer.status >= 200 && answer.status < 300) return parseBody(answer.text, operation, answer.status);
     throw errorFor(faultOf(answer));

@@ -1,3 +1,4 @@
+import { createHook } from 'node:async_hooks';
 import http from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -234,6 +235,33 @@ describe('awsJsonClient (signed JSON-protocol calls over node:http)', () => {
     ];
     expect(await client().call('GetItem', {})).toEqual({ a: 1 });
     expect(seen()).toHaveLength(2);
+  });
+
+  it('leaves no timer behind once a call has its answer (a busy process would hold one per call for the attempt time)', async () => {
+    // A timer per call that outlives it (AbortSignal.timeout's) kept ~11,000 timers and their signals alive
+    // at a time in the soak bench: each call's attempt time after it had its answer.
+    const timers = new Set<number>();
+    const hook = createHook({
+      // Only the attempt timers (60 s here): the in-process stand-in's server sets socket timers of its own.
+      init(id, type, _trigger, resource) {
+        if (type === 'Timeout' && (resource as { _idleTimeout?: number })._idleTimeout === 60_000)
+          timers.add(id);
+      },
+      destroy(id) {
+        timers.delete(id);
+      },
+    });
+    service.script = Array.from({ length: 20 }, () => ({ status: 200, body: '{}' }));
+    const c = client({ attemptTimeoutMs: 60_000 });
+    hook.enable();
+    try {
+      for (let i = 0; i < 20; i++) await c.call('GetItem', {});
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      hook.disable();
+    }
+    expect(seen()).toHaveLength(20);
+    expect(timers.size).toBe(0);
   });
 
   it('sends through the http module’s current request function, so a tracer patching it later sees every call', async () => {
