@@ -69,17 +69,21 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
           continue;
         }
         let out: PutEventsResponse;
+        // The deadline stops the client's own retries too, and a call in flight (its abort is a transport
+        // error: ambiguous). Cleared once the call is over (an AbortSignal.timeout's timer would outlive it).
+        const deadlineReached = new AbortController();
+        const timer = Number.isFinite(left) ? setTimeout(() => deadlineReached.abort(), left) : undefined;
         try {
           out = await this.client.call<PutEventsResponse>(
             'PutEvents',
             { Entries: batch.map((b) => b.entry) },
-            // The deadline stops the client's own retries too, and a call in flight (its abort is a
-            // transport error: ambiguous).
-            Number.isFinite(left) ? { signal: AbortSignal.timeout(left) } : {},
+            timer ? { signal: deadlineReached.signal } : {},
           );
         } catch (error) {
           const unsent = calls.slice(c + 1).flat();
           throw callFailed(error, batch, [...lastFailures, ...notSent(unsent)], accepted);
+        } finally {
+          clearTimeout(timer);
         }
         const results = out.Entries ?? [];
         if ((out.FailedEntryCount ?? 0) === 0) {
