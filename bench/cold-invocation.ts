@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -91,6 +91,8 @@ export interface ColdSample {
   totalCpuMs: number;
   /** Spawn to exit, as the parent saw it: Node's start-up, init, the invocation and exit. */
   processMs: number;
+  /** With `useInstructionCounting()`: millions of instructions the whole process executed (callgrind). */
+  instructions?: number;
 }
 
 /** The local services the processes talk to, and the X-Ray sink traced processes send segments to. */
@@ -275,6 +277,19 @@ interface ChildReport {
 }
 
 let childNode = process.execPath;
+let countInstructions = false;
+
+/**
+ * Runs each fresh process under valgrind's callgrind and records the instructions it executed, start to
+ * exit, threads included (`bench/cold-start.ts --instructions`). A count does not move with the machine's
+ * load as CPU time does, so a change of a few percent shows; the times measured meanwhile are valgrind's
+ * (~20-50x slower) and mean nothing. Throws where valgrind is not on the PATH.
+ */
+export function useInstructionCounting(): void {
+  if (spawnSync('valgrind', ['--version']).status !== 0)
+    throw new Error('--instructions needs valgrind on the PATH (apt-get install valgrind)');
+  countInstructions = true;
+}
 
 /**
  * Runs the fresh processes on the Node binary at `path` instead of this one (`bench/cold-start.ts --node`):
@@ -294,9 +309,26 @@ export function useChildNode(path: string): string {
 
 /** One fresh process: imports `bundleUrl`, invokes it with the event in `eventFile` (`-`: none). */
 function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) {
-  return new Promise<{ report: ChildReport; processMs: number }>((resolve, reject) => {
+  return new Promise<{ report: ChildReport; processMs: number; instructions?: number }>((resolve, reject) => {
     const start = performance.now();
-    const child = spawn(childNode, [CHILD, bundleUrl, eventFile], {
+    const valgrindLog = countInstructions
+      ? `${eventFile === '-' ? tmpdir() : dirname(eventFile)}/valgrind-${randomUUID()}.log`
+      : '';
+    const [command, args] = countInstructions
+      ? [
+          'valgrind',
+          [
+            '--tool=callgrind',
+            '--callgrind-out-file=/dev/null',
+            `--log-file=${valgrindLog}`,
+            childNode,
+            CHILD,
+            bundleUrl,
+            eventFile,
+          ],
+        ]
+      : [childNode, [CHILD, bundleUrl, eventFile]];
+    const child = spawn(command, args, {
       env,
       stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
@@ -312,9 +344,22 @@ function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) 
     child.on('error', reject);
     child.on('close', (code) => {
       const processMs = performance.now() - start;
+      let instructions: number | undefined;
+      if (countInstructions) {
+        const collected = /Collected : (\d+)/.exec(
+          existsSync(valgrindLog) ? readFileSync(valgrindLog, 'utf8') : '',
+        );
+        rmSync(valgrindLog, { force: true });
+        if (!collected) return reject(new Error(`valgrind counted nothing (exit ${code}): ${err.trim()}`));
+        instructions = Number(collected[1]) / 1e6;
+      }
       if (code !== 0) return reject(new Error(`cold invocation failed (exit ${code}): ${err.trim()}`));
       try {
-        resolve({ report: JSON.parse(report) as ChildReport, processMs });
+        resolve({
+          report: JSON.parse(report) as ChildReport,
+          processMs,
+          ...(instructions === undefined ? {} : { instructions }),
+        });
       } catch {
         reject(new Error(`cold invocation reported nothing: ${err.trim()}`));
       }
@@ -357,19 +402,19 @@ export async function runColdInvocations(
     const bundleDir = arm.bundle === 'empty' ? work : arm.bundle.dir;
     const eventFile = arm.invocation === 'none' ? '-' : writeEvent(work, world, arm.invocation, seed++);
     if (arm.publishedRuleSet) await publishRuleSet(target, world, arm.publishedRuleSet);
-    const { report, processMs } = await runChild(bundleUrl, eventFile, {
+    const { report, processMs, instructions } = await runChild(bundleUrl, eventFile, {
       ...lambdaEnv(target, bundleDir, arm.tracing),
       ...(arm.afterLambdaRuntime ? { BENCH_AFTER_LAMBDA_RUNTIME: '1' } : {}),
     });
     checkOutcome(arm, report);
     if (arm.invocation === 'publishing') publishingWorlds.push(world);
-    return { report, processMs };
+    return { report, processMs, instructions };
   };
   try {
     for (const arm of arms) await once(arm, `cold-prime-${arm.key}`);
     const order = alternationOrder(arms, rounds);
     for (const [i, { round, arm }] of order.entries()) {
-      const { report, processMs } = await once(arm, `cold-${arm.key}-${round}`);
+      const { report, processMs, instructions } = await once(arm, `cold-${arm.key}-${round}`);
       samples.get(arm.key)!.push({
         startupCpuMs: report.startupCpuMs,
         initMs: report.initMs,
@@ -379,6 +424,7 @@ export async function runColdInvocations(
         totalMs: report.initMs + report.invokeMs,
         totalCpuMs: report.initCpuMs + report.invokeCpuMs,
         processMs,
+        ...(instructions === undefined ? {} : { instructions }),
       });
       onProgress?.(i + 1, order.length);
     }

@@ -18,6 +18,7 @@ import {
   sampleRow,
   startColdTarget,
   useChildNode,
+  useInstructionCounting,
   writeEvent,
 } from './cold-invocation.js';
 import { type Comparison, compare } from './cold-stats.js';
@@ -210,12 +211,17 @@ export interface BeforeAfter {
   kb: { before: { off: number; on: number }; after: { off: number; on: number } };
 }
 
-const MEASURES: [string, (s: ColdSample) => number][] = [
+type Measures = [string, (s: ColdSample) => number][];
+
+const MEASURES: Measures = [
   ['init CPU', (s) => s.initCpuMs],
   ['first invocation CPU', (s) => s.invokeCpuMs],
   ['init + first invocation CPU', (s) => s.totalCpuMs],
   ['init + first invocation wall', (s) => s.totalMs],
 ];
+
+/** With `--instructions`: the whole process's instructions, M (start-up, init, first invocation, exit). */
+const INSTRUCTION_MEASURES: Measures = [['process instructions', (s) => s.instructions ?? Number.NaN]];
 
 /** Whether two trees name the same packages (the --base tree is bundled with this tree's node_modules). */
 function samePackages(a: string, b: string): boolean {
@@ -227,7 +233,12 @@ function samePackages(a: string, b: string): boolean {
 }
 
 /** REV's snapshot function against this tree's, alternating fresh processes over `rounds` rounds. */
-export async function measureBeforeAfter(opts: { base: string; rounds: number }): Promise<BeforeAfter> {
+export async function measureBeforeAfter(opts: {
+  base: string;
+  rounds: number;
+  instructions?: boolean;
+}): Promise<BeforeAfter> {
+  const measures = opts.instructions ? INSTRUCTION_MEASURES : MEASURES;
   return withRevisionTree(ROOT, opts.base, async (tree) => {
     const dir = mkdtempSync(join(tmpdir(), 'exit-engine-cold-start-'));
     try {
@@ -253,7 +264,7 @@ export async function measureBeforeAfter(opts: { base: string; rounds: number })
         const arms = [...snapshotArms('before:', before), ...snapshotArms('after:', after)];
         const samples = await runColdInvocations(target, arms, opts.rounds, progress);
         const rows = snapshotArms('', after).flatMap(({ key }) =>
-          MEASURES.map(([measure, pick]) => ({
+          measures.map(([measure, pick]) => ({
             arm: key,
             measure,
             comparison: compare(
@@ -286,19 +297,28 @@ export function printBeforeAfter(r: BeforeAfter): void {
   console.log(
     `  JavaScript loaded at init, KB, tracing off / on: ${kb0.off.toFixed(0)} / ${kb0.on.toFixed(0)} → ${kb1.off.toFixed(0)} / ${kb1.on.toFixed(0)}`,
   );
+  const instructions = r.rows.some((row) => row.measure === INSTRUCTION_MEASURES[0]![0]);
+  const measures = instructions ? INSTRUCTION_MEASURES : MEASURES;
+  const paired = instructions ? INSTRUCTION_MEASURES[0]![0] : 'init + first invocation CPU';
   console.log(
-    '  (ms, medians before → after, × = after / before; the last column: the median of the per-round',
+    instructions
+      ? '  (millions of instructions of the whole process, start-up to exit, under callgrind: medians before → after,'
+      : '  (ms, medians before → after, × = after / before; the last column: the median of the per-round',
   );
-  console.log('  ratios of init + first invocation CPU, and in how many rounds after was lower)');
-  const width = 20;
   console.log(
-    `  ${''.padEnd(50)}${MEASURES.map(([m]) => m.replace('init + first invocation', 'init+1st').replace('first invocation', '1st call').padEnd(width)).join('')}paired ×, after lower`,
+    instructions
+      ? '  × = after / before; the last column: the median of the per-round ratios, and in how many rounds after was lower)'
+      : '  ratios of init + first invocation CPU, and in how many rounds after was lower)',
+  );
+  const width = instructions ? 28 : 20;
+  console.log(
+    `  ${''.padEnd(50)}${measures.map(([m]) => m.replace('init + first invocation', 'init+1st').replace('first invocation', '1st call').padEnd(width)).join('')}paired ×, after lower`,
   );
   for (const { key } of snapshotArms('', 'empty')) {
     const cells = r.rows.filter((row) => row.arm === key);
     const cell = ({ comparison: c }: (typeof cells)[number]) =>
-      `${c.before.median.toFixed(0)} → ${c.after.median.toFixed(0)} ×${c.ratio.toFixed(2)}`.padEnd(width);
-    const sum = cells.find((row) => row.measure === 'init + first invocation CPU')!.comparison;
+      `${c.before.median.toFixed(0)} → ${c.after.median.toFixed(0)} ×${c.ratio.toFixed(3)}`.padEnd(width);
+    const sum = cells.find((row) => row.measure === paired)!.comparison;
     console.log(
       `  ${(ARM_LABELS[key] ?? key).replace('evaluate-snapshot, ', '').padEnd(50)}${cells.map(cell).join('')}×${sum.pairedRatio.toFixed(2)}, ${sum.afterLower}/${sum.before.n}`,
     );
@@ -306,18 +326,24 @@ export function printBeforeAfter(r: BeforeAfter): void {
 }
 
 function useChildNodeOrUsage(path: string): string {
+  return toUsageError(() => useChildNode(path));
+}
+
+/** A setup step's refusal (a missing tool, a bad path) as a UsageError: a message, not a stack trace. */
+function toUsageError<T>(step: () => T): T {
   try {
-    return useChildNode(path);
+    return step();
   } catch (error) {
     throw new UsageError((error as Error).message, { cause: error });
   }
 }
 
-const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--node PATH] [--quick]
+const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--node PATH] [--instructions] [--quick]
   no --base   this tree's snapshot function (silent and publishing, tracing off and on) and the floors
   --base REV  REV's snapshot function (bundled by REV's own construct code) against this tree's
   --rounds N  fresh processes per arm (default 21; --quick 5)
-  --node PATH run the fresh processes on this Node binary (e.g. a Node.js 22 like Lambda's) instead of this one`;
+  --node PATH run the fresh processes on this Node binary (e.g. a Node.js 22 like Lambda's) instead of this one
+  --instructions  with --base: count each process's instructions under valgrind (load-independent; default 3 rounds)`;
 
 /** The command line: `npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--quick]`. */
 export async function main(argv: string[]): Promise<number> {
@@ -325,6 +351,7 @@ export async function main(argv: string[]): Promise<number> {
     base: { type: 'string' },
     rounds: { type: 'string' },
     node: { type: 'string' },
+    instructions: { type: 'boolean' },
     quick: { type: 'boolean' },
     help: { type: 'boolean' },
   } as const;
@@ -342,10 +369,19 @@ export async function main(argv: string[]): Promise<number> {
     console.log(USAGE);
     return 0;
   }
-  const rounds = numberFlag('rounds', values.rounds, values.quick ? 5 : 21, { min: 1, integer: true });
+  const rounds = numberFlag('rounds', values.rounds, values.instructions ? 3 : values.quick ? 5 : 21, {
+    min: 1,
+    integer: true,
+  });
+  if (values.instructions && values.base === undefined)
+    throw new UsageError('--instructions compares two trees: give --base REV');
   const node = values.node === undefined ? process.version : useChildNodeOrUsage(values.node);
+  if (values.instructions) toUsageError(useInstructionCounting);
   console.log(`fresh processes run on Node ${node}`);
-  if (values.base !== undefined) printBeforeAfter(await measureBeforeAfter({ base: values.base, rounds }));
+  if (values.base !== undefined)
+    printBeforeAfter(
+      await measureBeforeAfter({ base: values.base, rounds, instructions: values.instructions === true }),
+    );
   else printColdStart(await measureColdStart({ rounds, profileRuns: values.quick ? 1 : 3 }));
   return 0;
 }

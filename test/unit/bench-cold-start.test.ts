@@ -60,6 +60,13 @@ describe('bench/cold-start.ts command line', () => {
     await expect(main(['--rounds', '0'])).rejects.toThrow("--rounds: must be at least 1 (got '0')");
   });
 
+  it('refuses --instructions without a --base to compare with', async () => {
+    const { main } = await import('../../bench/cold-start.js');
+    await expect(main(['--instructions'])).rejects.toThrow(
+      '--instructions compares two trees: give --base REV',
+    );
+  });
+
   it('refuses a --node that is not a Node binary, naming the flag and the path', async () => {
     const { main } = await import('../../bench/cold-start.js');
     await expect(main(['--node', '/nonexistent/node'])).rejects.toThrow(
