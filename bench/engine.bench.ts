@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { SnapshotDataSchema } from '#lib/contracts/risk-snapshot.js';
 import { evaluateRuleSet } from '#lib/engine/evaluate.js';
 import { mulberry32 } from '#lib/prng.js';
+import { loadAllRuleKinds } from '#lib/rules/kinds/index.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import { loadRuleSetFile } from '#lib/rules/ruleset-loader.js';
 import type { MarketScopeView, RuleInput } from '#lib/rules/types.js';
@@ -138,6 +139,7 @@ export function setup() {
 export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
   const quick = opts.quick === true;
   const { ruleSet, data, args } = setup();
+  await loadAllRuleKinds();
   const check = evaluateRuleSet(args);
   const kinds = new Set(ruleSet.rules.map((r) => r.kind));
   const unavailable = check.outcomes.filter((o) => o.unavailable !== undefined);

@@ -1,5 +1,6 @@
 import type { EngineEvent } from '#lib/contracts/exit-signal.js';
 import type { SnapshotData } from '#lib/contracts/risk-snapshot.js';
+import { loadRuleKinds } from '#lib/rules/kinds/index.js';
 import { marketLoadScopes, marketViewsForWorld } from '#lib/rules/market-views.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
@@ -77,6 +78,8 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
 
   const prepared = prepareSnapshot(data);
   const now = new Date(a.nowMs).toISOString();
+  // Kinds the default rule set lacks are loaded the first time a rule set uses one, while the reads run.
+  const kindsLoaded = loadRuleKinds(a.ruleSet.rules);
   for (let attempt = 1; attempt <= MAX_COMMIT_ATTEMPTS; attempt++) {
     const [episodes, mutes, market] = await Promise.all([
       store.loadEpisodes(a.world),
@@ -84,6 +87,7 @@ async function evaluateOwned(ctx: EngineContext, a: EvaluationRequest): Promise<
       store
         .loadMarket(marketLoadScopes(marketScopes(a.ruleSet, a.world), a.world))
         .then((views) => marketViewsForWorld(views, marketScopes(a.ruleSet, a.world), a.world)),
+      kindsLoaded,
     ]);
     const approvalSince = openApprovalSince(a.ruleSet, episodes);
     const approvedCuts = approvalSince ? await store.loadApprovedCuts(a.world, approvalSince) : [];

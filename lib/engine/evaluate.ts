@@ -63,7 +63,10 @@ function quietSizing(rule: Rule): Sizing {
   return rule.action.type === 'exit' ? QUIET_EXIT : QUIET_REDUCE;
 }
 
-/** Evaluates a rule set against one prepared snapshot and the current episode states. */
+/**
+ * Evaluates a rule set against one prepared snapshot and the current episode states. Its kinds must be
+ * loaded (`loadRuleKinds`); a kind that is not throws `RuleKindNotLoadedError`.
+ */
 export function evaluateRuleSet({
   ruleSet,
   input: given,

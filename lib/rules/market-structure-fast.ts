@@ -1,11 +1,11 @@
+import { commonLength } from '#lib/risk/covariance.js';
 import { symmetricEigenvaluesInPlace } from '#lib/risk/eigenvalues-only.js';
 import {
   absorptionShift,
-  commonLength,
   correlationZScore,
   type WindowShift,
   windowShift,
-} from '#lib/risk/index.js';
+} from '#lib/risk/market-structure.js';
 import { scratchBuffers } from './kernel-scratch.js';
 import { lowerProducts } from './turbulence-fast.js';
 

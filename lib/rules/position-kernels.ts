@@ -1,4 +1,5 @@
-import type { Drawdown, SeriesMoments } from '#lib/risk/index.js';
+import type { Drawdown } from '#lib/risk/drawdown.js';
+import type { SeriesMoments } from '#lib/risk/stats.js';
 
 // Per-strategy series kernels that take four strategies per pass. Their running quantities are
 // chains of dependent operations (a sum, a compounded equity), so one series per loop waits on each

@@ -1,26 +1,13 @@
-import {
-  absorptionShift,
-  correlationZScore,
-  type Drawdown,
-  drawdown,
-  type HistoricalTail,
-  historicalTail,
-  historicalTailCount,
-  moments,
-  type SeriesMoments,
-  type Turbulence,
-  turbulence,
-  type WindowShift,
-} from '#lib/risk/index.js';
-import { fastAbsorptionShift, fastCorrelationZScore } from './market-structure-fast.js';
+import { type Drawdown, drawdown } from '#lib/risk/drawdown.js';
+import { type HistoricalTail, historicalTail, historicalTailCount } from '#lib/risk/historical.js';
+import { moments, type SeriesMoments } from '#lib/risk/stats.js';
 import { momentsOfFour, troughDrawdownOfFour } from './position-kernels.js';
-import { fastTurbulence } from './turbulence-fast.js';
 import type { PreparedSnapshot } from './types.js';
 
 /**
- * What rules measure from the snapshot's series: moments, historical tails, drawdowns, each
- * strategy's position series wᵢ·rᵢ and the market-structure indicators of the per-strategy returns.
- * Callers must not change the arrays they get.
+ * What rules measure from the snapshot's series: moments, historical tails, drawdowns and each
+ * strategy's position series wᵢ·rᵢ. Callers must not change the arrays they get. (The market-structure
+ * indicators, which only `correlation_breakdown` reads, are that kind's own: kinds/correlation-breakdown.ts.)
  */
 export interface Measures {
   moments(series: Float64Array): SeriesMoments;
@@ -31,10 +18,6 @@ export interface Measures {
   position(i: number): Float64Array | undefined;
   /** `moments` of strategy i's position series, or undefined without per-strategy returns. */
   positionMoments(i: number): SeriesMoments | undefined;
-  /** `turbulence` of the per-strategy returns (throws the library's RangeError for a window they cannot fill). */
-  turbulence(returns: readonly Float64Array[], window: number): Turbulence;
-  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
-  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
 }
 
 /**
@@ -60,22 +43,12 @@ export class PlainMeasures implements Measures {
     const position = this.position(i);
     return position && moments(position);
   }
-  turbulence(returns: readonly Float64Array[], window: number): Turbulence {
-    return turbulence(returns, window);
-  }
-  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
-    return absorptionShift(returns, shortWindow, longWindow);
-  }
-  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
-    return correlationZScore(returns, shortWindow, longWindow);
-  }
 }
 
 /**
  * The engine's measures for one evaluation (`evaluateRuleSet` makes one): each quantity computed
  * once however many rules read it, and by kernels that allocate little. Moments, tails, drawdowns and
- * positions are the very numbers `PlainMeasures` gives; the market-structure indicators agree with
- * them to rounding (market-structure-fast.ts, turbulence-fast.ts). Nothing is kept after the evaluation.
+ * positions are the very numbers `PlainMeasures` gives. Nothing is kept after the evaluation.
  */
 export class SharedMeasures implements Measures {
   // Maps, not WeakMaps: the measures live one evaluation, and a fresh WeakMap's first entries (and
@@ -203,18 +176,6 @@ export class SharedMeasures implements Measures {
       w[at(3)]!,
     );
     for (let k = 0; k < group.length; k++) this.positionMomentsOf[group[k]!] = four[k];
-  }
-
-  turbulence(returns: readonly Float64Array[], window: number): Turbulence {
-    return fastTurbulence(returns, window);
-  }
-
-  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
-    return fastAbsorptionShift(returns, shortWindow, longWindow);
-  }
-
-  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift {
-    return fastCorrelationZScore(returns, shortWindow, longWindow);
   }
 }
 

@@ -1,4 +1,5 @@
-import { commonLength, type Turbulence, turbulence } from '#lib/risk/index.js';
+import { commonLength } from '#lib/risk/covariance.js';
+import { type Turbulence, turbulence } from '#lib/risk/market-structure.js';
 import { scratchBuffers } from './kernel-scratch.js';
 
 /**

@@ -8,6 +8,7 @@ import { type SnapshotData, snapshotExpiresAt } from '#lib/contracts/risk-snapsh
 import { buildExitSignalEvent } from '#lib/engine/build-event.js';
 import { type DecidedSignal, evaluateRuleSet, type RuleOutcome } from '#lib/engine/evaluate.js';
 import { digest } from '#lib/engine/ids.js';
+import { loadRuleKinds } from '#lib/rules/kinds/index.js';
 import { prepareSnapshot } from '#lib/rules/prepare.js';
 import type { RuleSet } from '#lib/rules/rule-schema.js';
 import type { MarketScopeView } from '#lib/rules/types.js';
@@ -77,7 +78,8 @@ function isoFlag(raw: string | undefined): number | undefined {
 /**
  * One evaluation with no episode history, as the engine would run it for a first delivery: every
  * rule's numbers and verdict (persistence > 1 shows as `breach_pending`), and the event it would
- * publish, with the same id and idempotency key the engine would give it.
+ * publish, with the same id and idempotency key the engine would give it. The rule set's kinds must be
+ * loaded first (`loadRuleKinds`).
  */
 export function dryRun(args: {
   data: SnapshotData;
@@ -269,6 +271,7 @@ export const command: CliCommand = {
         `no rule set for world '${data.world_id}' in ${values.rules ?? DEFAULT_RULES} and no default rule set`,
       );
     const nowMs = flagNow ?? Date.parse(data.created_at ?? data.as_of);
+    await loadRuleKinds(ruleSet.rules);
     const run = dryRun({ data, ruleSet, market, nowMs });
     if (values.json) console.log(JSON.stringify(run, null, 2));
     else console.log(describeDryRun(run, ruleSet, values['show-event'] ?? false).join('\n'));

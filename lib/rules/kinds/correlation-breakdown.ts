@@ -1,12 +1,41 @@
-import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
+import {
+  absorptionShift,
+  correlationZScore,
+  type Turbulence,
+  turbulence,
+  type WindowShift,
+} from '#lib/risk/market-structure.js';
+import { fastAbsorptionShift, fastCorrelationZScore } from '#lib/rules/market-structure-fast.js';
+import { fastTurbulence } from '#lib/rules/turbulence-fast.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { fanOut, round, unavailable } from './shared.js';
 
+/**
+ * The market-structure statistics of the per-strategy returns (each throws the library's RangeError for
+ * a window the returns cannot fill). Only this kind reads them, so they live with it, loaded with the
+ * kinds the default rule set lacks (kinds/on-demand.ts) rather than with the evaluation's shared measures.
+ */
+interface StructureStatistics {
+  turbulence(returns: readonly Float64Array[], window: number): Turbulence;
+  absorptionShift(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
+  correlationZScore(returns: readonly Float64Array[], shortWindow: number, longWindow: number): WindowShift;
+}
+
+/** The engine's kernels (market-structure-fast.ts, turbulence-fast.ts): they agree with PLAIN to rounding. */
+const FAST: StructureStatistics = {
+  turbulence: fastTurbulence,
+  absorptionShift: fastAbsorptionShift,
+  correlationZScore: fastCorrelationZScore,
+};
+
+/** The lib/risk functions as first written, for a rule measured on its own (tests, tools). */
+const PLAIN: StructureStatistics = { turbulence, absorptionShift, correlationZScore };
+
 type CorrelationRule = RuleOf<'correlation_breakdown'>;
 type Outcome = { value: number; evidence: Record<string, unknown> } | { value: null; reason: string };
 
-function compute(rule: CorrelationRule, snapshot: PreparedSnapshot, measures: Measures): Outcome {
+function compute(rule: CorrelationRule, snapshot: PreparedSnapshot, measures: StructureStatistics): Outcome {
   const returns = snapshot.returns;
   if (!returns) return { value: null, reason: 'needs realized returns per strategy; the snapshot has none' };
   if (returns.length < 2)
@@ -56,7 +85,8 @@ export const correlationBreakdown: RuleKindEvaluator<'correlation_breakdown'> = 
   homogeneous: false,
   measure: (rule, input) => {
     const { snapshot } = input;
-    const outcome = compute(rule, snapshot, sharedMeasuresOf(input));
+    // In an engine evaluation (`input.shared` set) the fast kernels, as the shared measures gave them before.
+    const outcome = compute(rule, snapshot, input.shared ? FAST : PLAIN);
     const head = { measure: rule.measure, short_window: rule.short_window, long_window: rule.long_window };
     return fanOut(rule.scope, snapshot, (scopeKey, strategies): RuleMeasurement => {
       if (outcome.value === null) return unavailable(scopeKey, strategies, outcome.reason, head);

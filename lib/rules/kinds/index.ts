@@ -1,42 +1,78 @@
 import type { Rule, RuleKind, RuleOf } from '../rule-schema.js';
 import type { RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
-import { concentration } from './concentration.js';
-import { correlationBreakdown } from './correlation-breakdown.js';
-import { drawdown } from './drawdown.js';
-import { liquidity } from './liquidity.js';
-import { riskContribution } from './risk-contribution.js';
-import { heldStrategies, unavailable, WORLD } from './shared.js';
-import { staleness } from './staleness.js';
+import { heldStrategies, RuleKindNotLoadedError, unavailable, WORLD } from './shared.js';
 import { stressDrawdown } from './stress-drawdown.js';
-import { esLimit, varLimit } from './var-limit.js';
-import { volatilityRegime } from './volatility-regime.js';
+import { esLimit, isBuiltInVarMethod, provideSeriesMethods, varLimit } from './var-limit.js';
 
 /** Every rule kind's evaluator, keyed by kind (the mapped type makes a missing kind a type error). */
-export const ruleKinds: { [K in RuleKind]: RuleKindEvaluator<K> } = {
-  var_limit: varLimit,
-  es_limit: esLimit,
-  stress_drawdown: stressDrawdown,
-  drawdown,
-  concentration,
-  volatility_regime: volatilityRegime,
-  correlation_breakdown: correlationBreakdown,
-  liquidity,
-  staleness,
-  risk_contribution: riskContribution,
-};
+export type RuleKindEvaluators = { [K in RuleKind]: RuleKindEvaluator<K> };
 
-function measureKind<K extends RuleKind>(rule: RuleOf<K>, input: RuleInput): RuleMeasurement[] {
-  return (ruleKinds[rule.kind as K] as RuleKindEvaluator<K>).measure(rule, input);
+/**
+ * The kinds of the bundled default rule set (rulesets/default.yaml; VaR and ES by the normal method):
+ * loaded with the engine, so a world on the default set evaluates without loading anything more. Every
+ * other kind, and the VaR/ES series methods, are in `on-demand.ts`, a module of its own (a chunk of the
+ * Lambda bundles) that the engine loads the first time a rule set uses one of them (`loadRuleKinds`),
+ * so a cold start that never meets one never parses their code.
+ */
+const builtIn = { var_limit: varLimit, es_limit: esLimit, stress_drawdown: stressDrawdown } as const;
+
+/** The kinds loaded only when a rule set uses one (`loadRuleKinds`). */
+export type OnDemandRuleKind = Exclude<RuleKind, keyof typeof builtIn>;
+
+const loaded: Partial<RuleKindEvaluators> = { ...builtIn };
+
+export { RuleKindNotLoadedError };
+
+/** What decides the code a rule is measured by (a rule as written or resolved, overrides aside). */
+type MeasuredBy = { kind: RuleKind; method?: unknown };
+
+let onDemandLoaded = false;
+
+/** Whether measuring `rule` needs on-demand code: a kind, or a VaR/ES method, the default set lacks. */
+export function needsOnDemandCode(rule: MeasuredBy): boolean {
+  if (rule.kind === 'var_limit' || rule.kind === 'es_limit') return !isBuiltInVarMethod(rule.method);
+  return !(rule.kind in builtIn);
+}
+
+/**
+ * Loads what measuring `rules` needs beyond the built-in kinds (all on-demand code comes together, once),
+ * so `measureRule` can measure every rule of a rule set. Resolves at once when nothing is missing.
+ */
+export async function loadRuleKinds(rules: Iterable<MeasuredBy>): Promise<void> {
+  if (onDemandLoaded) return;
+  for (const rule of rules) if (needsOnDemandCode(rule)) return void (await loadOnDemand());
+}
+
+/** Loads every kind and method and returns the whole table (tools and tests that measure any kind). */
+export async function loadAllRuleKinds(): Promise<RuleKindEvaluators> {
+  const { onDemandRuleKinds } = await loadOnDemand();
+  return { ...builtIn, ...onDemandRuleKinds };
+}
+
+async function loadOnDemand() {
+  const onDemand = await import('./on-demand.js');
+  Object.assign(loaded, onDemand.onDemandRuleKinds);
+  provideSeriesMethods(onDemand.seriesVarMethods);
+  onDemandLoaded = true;
+  return onDemand;
+}
+
+function evaluatorOf<K extends RuleKind>(kind: K): RuleKindEvaluator<K> {
+  const evaluator = loaded[kind] as RuleKindEvaluator<K> | undefined;
+  if (evaluator === undefined) throw new RuleKindNotLoadedError(kind);
+  return evaluator;
 }
 
 /**
  * Measures one rule against the inputs. An exception from the math (an input the validators let
  * through) becomes a null measurement with the error as its reason, so one bad number fails this
- * rule closed instead of aborting the whole world's evaluation.
+ * rule closed instead of aborting the whole world's evaluation. A kind not loaded throws
+ * `RuleKindNotLoadedError` (the evaluation fails and is retried; no rule is skipped).
  */
 export function measureRule(rule: Rule, input: RuleInput): RuleMeasurement[] {
+  const evaluator = evaluatorOf(rule.kind);
   try {
-    return measureKind(rule, input);
+    return evaluator.measure(rule as RuleOf<typeof rule.kind>, input);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     return [
@@ -46,5 +82,3 @@ export function measureRule(rule: Rule, input: RuleInput): RuleMeasurement[] {
     ];
   }
 }
-
-export { MISSING_DATA_AGE_SEC } from './staleness.js';

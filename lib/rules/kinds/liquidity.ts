@@ -1,4 +1,4 @@
-import { deterioration } from '#lib/risk/index.js';
+import { deterioration } from '#lib/risk/liquidity.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { freshMarket, heldStrategies, marketEvidence, round, unavailable, WORLD } from './shared.js';

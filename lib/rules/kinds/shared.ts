@@ -107,3 +107,16 @@ export function fanOut(
   if (scope === 'world') return [build(WORLD, heldStrategies(snapshot))];
   return snapshot.ids.map((id) => build(id, [id]));
 }
+
+/** A rule was measured before the code for its kind (or method) was loaded: a wiring bug, never a rule passed over. */
+export class RuleKindNotLoadedError extends Error {
+  override readonly name = 'RuleKindNotLoadedError';
+  constructor(
+    readonly kind: string,
+    readonly method?: string,
+  ) {
+    super(
+      `rule kind '${kind}'${method === undefined ? '' : ` by method '${method}'`} is not loaded: await loadRuleKinds() for the rule set before measuring it`,
+    );
+  }
+}

@@ -1,151 +1,57 @@
-import {
-  componentEs,
-  componentVar,
-  contributionCut,
-  cornishFisherFromMoments,
-  dofFromKurtosis,
-  type HistoricalTail,
-  historicalTail,
-  moments,
-  normalEs,
-  normalEsMultiplier,
-  normalVar,
-  normalVarMultiplier,
-  portfolioSigma,
-  type SeriesMoments,
-  studentTVarEs,
-} from '#lib/risk/index.js';
-import {
-  numericEulerContributions,
-  seriesContributionCut,
-  tailContributions,
-} from '#lib/risk/series-sizing.js';
+import { componentEs, componentVar } from '#lib/risk/components.js';
+import { normalEs, normalEsMultiplier, normalVar, normalVarMultiplier } from '#lib/risk/parametric.js';
+import { portfolioSigma } from '#lib/risk/portfolio.js';
+import { contributionCut } from '#lib/risk/sizing.js';
 import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
-import { heldStrategies, round, unavailable, WORLD } from './shared.js';
+import { heldStrategies, RuleKindNotLoadedError, round, unavailable, WORLD } from './shared.js';
 
-type VarRule = RuleOf<'var_limit'> | RuleOf<'es_limit'>;
-type Which = 'var' | 'es';
-
-/** Fewest returns for the moment estimates behind Student-t and Cornish–Fisher. */
-export const MIN_MOMENT_OBSERVATIONS = 4;
-
-/** What one method produced for one return series or σ: the measure, or why it cannot be had. */
-type Outcome =
-  | { value: number; evidence: Record<string, unknown> }
-  | { value: null; reason: string; evidence: Record<string, unknown> };
-
-/** A return series as the series methods read it: its length, its historical tail and its moments. */
-interface SeriesSource {
-  n: number;
-  tail(confidence: number, horizon: number): HistoricalTail;
-  moments(): SeriesMoments;
-}
+export type VarRule = RuleOf<'var_limit'> | RuleOf<'es_limit'>;
+export type Which = 'var' | 'es';
 
 /**
- * A series through the evaluation's measures, for series that do not change during it; straight
- * from the lib/risk functions (`measures` null) for scratch series.
+ * The series methods (student_t, cornish_fisher, historical): var-limit-series.ts, loaded with the
+ * kinds the default rule set lacks (`loadRuleKinds`), which hands them over through `provideSeriesMethods`.
  */
-class ArraySource implements SeriesSource {
-  readonly n: number;
-  constructor(
-    private readonly series: Float64Array,
-    private readonly measures: Measures | null,
-  ) {
-    this.n = series.length;
-  }
-  tail(confidence: number, horizon: number): HistoricalTail {
-    return this.measures
-      ? this.measures.historicalTail(this.series, confidence, horizon)
-      : historicalTail(this.series, confidence, horizon);
-  }
-  moments(): SeriesMoments {
-    return this.measures ? this.measures.moments(this.series) : moments(this.series);
-  }
+export interface SeriesMethods {
+  /** The world's measure of the portfolio series, with contribution sizing where the rule asks for it. */
+  world(
+    rule: VarRule,
+    which: Which,
+    snapshot: PreparedSnapshot,
+    series: Float64Array,
+    measures: Measures,
+    strategies: string[],
+    head: Record<string, unknown>,
+  ): RuleMeasurement;
+  /** Strategy `id`'s stand-alone measure of its position wᵢ·rᵢ (n returns). */
+  position(
+    rule: VarRule,
+    which: Which,
+    id: string,
+    i: number,
+    n: number,
+    measures: Measures,
+    head: Record<string, unknown>,
+  ): RuleMeasurement;
 }
 
-/** Strategy i's position wᵢ·rᵢ: the moment methods get its moments without the series being built. */
-class PositionSource implements SeriesSource {
-  constructor(
-    readonly n: number,
-    private readonly i: number,
-    private readonly measures: Measures,
-  ) {}
-  tail(confidence: number, horizon: number): HistoricalTail {
-    return this.measures.historicalTail(this.measures.position(this.i)!, confidence, horizon);
-  }
-  moments(): SeriesMoments {
-    return this.measures.positionMoments(this.i)!;
-  }
+let seriesMethods: SeriesMethods | undefined;
+
+/** Called by `loadRuleKinds` once the series methods are loaded. */
+export function provideSeriesMethods(methods: SeriesMethods): void {
+  seriesMethods = methods;
 }
 
-/** VaR or ES of a return series by a series method (student_t, cornish_fisher, historical), as a positive loss at the rule's confidence and horizon (√h scaling, zero-mean convention). */
-function seriesMeasure(rule: VarRule, which: Which, series: SeriesSource): Outcome {
-  const { confidence, horizon } = rule;
-  const n = series.n;
-  const base = { observations: n };
-  if (rule.method === 'historical') {
-    // Below n·(1 − α) = 1 the "tail" is not even one observation deep: the quantile is the sample minimum.
-    const needed = Math.ceil(1 / (1 - confidence) - 1e-9);
-    if (n < needed) {
-      return {
-        value: null,
-        reason: `historical ${pct(confidence)} needs at least ${needed} returns, has ${n}`,
-        evidence: base,
-      };
-    }
-    const tail = series.tail(confidence, horizon);
-    return {
-      value: tail[which],
-      evidence: { observations: n, tail_count: tail.k, var: round(tail.var), es: round(tail.es) },
-    };
-  }
-  if (n < MIN_MOMENT_OBSERVATIONS) {
-    return {
-      value: null,
-      reason: `${rule.method} needs at least ${MIN_MOMENT_OBSERVATIONS} returns, has ${n}`,
-      evidence: base,
-    };
-  }
-  const m = series.moments();
-  if (rule.method === 'cornish_fisher') {
-    // Zero-mean convention, as for the normal method: the sample mean of a short window is mostly noise.
-    const cf = cornishFisherFromMoments(Object.assign({}, m, { mean: 0 }), confidence, horizon);
-    const shape = {
-      observations: n,
-      sigma: round(m.std),
-      skewness: Number.isFinite(m.skewness) ? round(m.skewness) : null,
-      excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
-    };
-    if (!cf.ok) return { value: null, reason: `cornish_fisher: ${cf.reason}`, evidence: shape };
-    return {
-      value: cf[which],
-      evidence: Object.assign({}, shape, { z_cf: round(cf.zcf), var: round(cf.var), es: round(cf.es) }),
-    };
-  }
-  if (!Number.isFinite(m.std))
-    return {
-      value: null,
-      reason: 'student_t: the return series has no finite standard deviation',
-      evidence: base,
-    };
-  const estimated = rule.dof === undefined ? dofFromKurtosis(m.excessKurtosis) : null;
-  const dof = rule.dof ?? estimated?.dof ?? Number.NaN;
-  // Both from one quantile (an iterative inverse of the incomplete beta), as studentTVar and studentTEs give them.
-  const { var: v, es: e } = studentTVarEs(m.std, confidence, dof, horizon);
-  return {
-    value: which === 'var' ? v : e,
-    evidence: {
-      observations: n,
-      sigma: round(m.std),
-      excess_kurtosis: Number.isFinite(m.excessKurtosis) ? round(m.excessKurtosis) : null,
-      dof: round(dof),
-      dof_source: estimated === null ? 'rule' : estimated.bounded ? 'kurtosis_bounded' : 'kurtosis',
-      var: round(v),
-      es: round(e),
-    },
-  };
+/** Whether rules by this method can be measured without loading the series methods. */
+export function isBuiltInVarMethod(method: unknown): boolean {
+  return method === 'normal';
+}
+
+function series(rule: VarRule): SeriesMethods {
+  if (seriesMethods === undefined) throw new RuleKindNotLoadedError(rule.kind, rule.method);
+  return seriesMethods;
 }
 
 /** World VaR/ES by the normal method on the snapshot covariance, with Euler components and sizing. */
@@ -217,51 +123,6 @@ function worldNormal(
   return measurement;
 }
 
-/**
- * Contribution sizing for a series method (student_t, cornish_fisher, historical) on the world:
- * greedy cuts ordered by each strategy's contribution (tail average for historical, numerical Euler
- * for the moment methods), each trial re-measured by the rule's own method.
- */
-function seriesContribution(
-  rule: VarRule,
-  which: Which,
-  snapshot: PreparedSnapshot,
-  measurement: RuleMeasurement,
-): void {
-  const target = rule.target ?? rule.limit;
-  if (measurement.value === null || !(measurement.value > target)) return;
-  if (rule.action.type !== 'reduce' || rule.action.sizing !== 'contribution') return;
-  const returns = snapshot.returns;
-  if (!returns) {
-    measurement.contributionUnavailable = `${rule.method} contribution sizing needs realized_returns per strategy; the snapshot sent a portfolio series only`;
-    return;
-  }
-  // Not shared: the sizing search re-measures one scratch array whose contents change between calls.
-  const measure = (series: Float64Array) =>
-    seriesMeasure(rule, which, new ArraySource(series, null)).value ?? Number.NaN;
-  const contributions =
-    rule.method === 'historical'
-      ? (w: Float64Array, p: Float64Array) => tailContributions(returns, w, p, rule.confidence, rule.horizon)
-      : (w: Float64Array) => numericEulerContributions(returns, w, measure);
-  const before = contributions(snapshot.weights, snapshot.portfolioReturns ?? new Float64Array(0));
-  const cut = seriesContributionCut(returns, snapshot.weights, measure, contributions, target);
-  const ratios: Record<string, number> = {};
-  const parts: Record<string, number> = {};
-  snapshot.ids.forEach((id, i) => {
-    parts[id] = round(before[i]!);
-    const r = cut.ratios[i]!;
-    if (r > 0) ratios[id] = r;
-  });
-  measurement.evidence.components = parts;
-  measurement.evidence.contribution_cut_reached = cut.reached;
-  measurement.contributionSizing = {
-    ratios,
-    after: cut.after,
-    reached: cut.reached,
-    order: cut.order.map((i) => snapshot.ids[i]!),
-  };
-}
-
 function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurement[] {
   const { snapshot } = input;
   const shared = sharedMeasuresOf(input);
@@ -269,19 +130,12 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
   if (rule.scope === 'world') {
     const strategies = heldStrategies(snapshot);
     if (rule.method === 'normal') return [worldNormal(rule, which, snapshot, strategies)];
-    const series = snapshot.portfolioReturns;
-    if (!series)
+    const portfolio = snapshot.portfolioReturns;
+    if (!portfolio)
       return [
         unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
       ];
-    const measurement = toMeasurement(
-      WORLD,
-      strategies,
-      seriesMeasure(rule, which, new ArraySource(series, shared)),
-      head,
-    );
-    seriesContribution(rule, which, snapshot, measurement);
-    return [measurement];
+    return [series(rule).world(rule, which, snapshot, portfolio, shared, strategies, head)];
   }
   // Strategy scope: each strategy's stand-alone VaR/ES of its own position wᵢ·rᵢ (not its component).
   return snapshot.ids.map((id, i) => {
@@ -317,24 +171,8 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
         `${rule.method} needs realized returns per strategy; the snapshot has none`,
         head_,
       );
-    const position = new PositionSource(returns.length, i, shared);
-    return toMeasurement(id, [id], seriesMeasure(rule, which, position), head_);
+    return series(rule).position(rule, which, id, i, returns.length, shared, head_);
   });
-}
-
-function toMeasurement(
-  scopeKey: string,
-  strategies: string[],
-  outcome: Outcome,
-  head: Record<string, unknown>,
-): RuleMeasurement {
-  if (outcome.value === null)
-    return unavailable(scopeKey, strategies, outcome.reason, Object.assign({}, head, outcome.evidence));
-  return { scopeKey, value: outcome.value, strategies, evidence: Object.assign({}, head, outcome.evidence) };
-}
-
-function pct(confidence: number): string {
-  return `${round(confidence * 100)}%`;
 }
 
 /**

@@ -4,12 +4,16 @@ import type { EvaluateArgs, EvaluationResult } from '#lib/engine/evaluate.js';
 import { type Channel, channelFor } from '#lib/engine/merge-asks.js';
 import { findMute, wasApproved } from '#lib/engine/mutes-and-cuts.js';
 import { notApplicable, type RuleOutcome, unevaluable } from '#lib/engine/rule-outcomes.js';
+import { loadAllRuleKinds } from '#lib/rules/kinds/index.js';
 import { measureWithOverrides, whenApplies } from '#lib/rules/overrides.js';
 import { resolveLevels } from '#lib/rules/relative-levels.js';
 import { durationMs, effectiveMode } from '#lib/rules/rule-schema.js';
 import type { RuleInput } from '#lib/rules/types.js';
 import { dataKey, joinerRatio, sameEpisode, standingRatios, stepEpisode } from './episode-step.js';
 import { type Ask, forStrategy, mergeAsks, sizeAction } from './sizing-and-merge.js';
+
+// The reference measures every kind as the engine does, after the engine's `loadRuleKinds`.
+await loadAllRuleKinds();
 
 /**
  * The engine's evaluation as first written: every rule measured on its own (no evaluation-wide

@@ -6,9 +6,13 @@ import {
   evaluateRuleSet,
   type Mute,
 } from '#lib/engine/evaluate.js';
+import { loadAllRuleKinds } from '#lib/rules/kinds/index.js';
 import { type RuleSet, RuleSetSchema } from '#lib/rules/rule-schema.js';
 import type { MarketScopeView, PreparedSnapshot } from '#lib/rules/types.js';
 import { input } from '../rules/fixtures.js';
+
+// Scenarios use every rule kind; the engine loads the default set's others on first use (loadRuleKinds).
+await loadAllRuleKinds();
 
 /**
  * Scenario harness for the engine tests: drives `evaluateRuleSet` over a sequence of evaluations,

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { load as parse } from 'js-yaml';
 import { describe, expect, it } from 'vitest';
-import { MISSING_DATA_AGE_SEC, measureRule, ruleKinds } from '#lib/rules/kinds/index.js';
+import { loadAllRuleKinds, measureRule } from '#lib/rules/kinds/index.js';
+import { MISSING_DATA_AGE_SEC } from '#lib/rules/kinds/staleness.js';
 import { resolveLevels } from '#lib/rules/relative-levels.js';
 import {
   type Rule,
@@ -16,6 +17,7 @@ import type { RuleInput } from '#lib/rules/types.js';
 import { input, marketView, rule, snapshot } from './fixtures.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const ruleKinds = await loadAllRuleKinds();
 const ALL_KINDS = RuleSchema._zod.def.options.map((o) => o.shape.kind._zod.def.values[0]) as RuleKind[];
 
 /** Four strategies, 300 periods of deterministic returns, covariance, stress and market data. */

@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { loadAllRuleKinds } from '#lib/rules/kinds/index.js';
 import { esLimit, varLimit } from '#lib/rules/kinds/var-limit.js';
 import { input, only, rule, snapshot } from './fixtures.js';
+
+// The series methods (historical, Cornish–Fisher, Student-t) are loaded on demand, as the engine does.
+await loadAllRuleKinds();
 
 // Closed-form constants, independent of the library: z₀.₉₉ = Φ⁻¹(0.99), φ(z) the standard normal density.
 const Z99 = 2.3263478740408408;
