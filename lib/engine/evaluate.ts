@@ -1,8 +1,8 @@
 import type { SignalAction } from '#lib/contracts/exit-signal.js';
+import { evaluationMeasures } from '#lib/rules/kinds/index.js';
 import { measureWithOverrides, whenApplies } from '#lib/rules/overrides.js';
 import { resolveLevels } from '#lib/rules/relative-levels.js';
 import type { Rule, RuleSet } from '#lib/rules/rule-schema.js';
-import { SharedMeasures } from '#lib/rules/shared-measures.js';
 import type { RuleInput } from '#lib/rules/types.js';
 import { carriedOpenEpisodes } from './carried-episodes.js';
 import { compileRuleSet } from './compiled-rules.js';
@@ -76,8 +76,9 @@ export function evaluateRuleSet({
   now,
   rerun,
 }: EvaluateArgs): EvaluationResult {
-  // Rules measuring the same series share the work, within this evaluation only.
-  const input: RuleInput = Object.assign({}, given, { shared: new SharedMeasures(given.snapshot) });
+  // Rules measuring the same series share the work, within this evaluation only (none reads them
+  // before the on-demand kinds are loaded: the built-in kinds measure no series).
+  const input: RuleInput = Object.assign({}, given, { shared: evaluationMeasures(given.snapshot) });
   const outcomes: RuleOutcome[] = [];
   const changed: EpisodeState[] = [];
   const asks: Ask[] = [];

@@ -1,5 +1,6 @@
 import type { Rule, RuleKind, RuleOf } from '../rule-schema.js';
-import type { RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
+import type { Measures } from '../shared-measures.js';
+import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, RuleKindNotLoadedError, unavailable, WORLD } from './shared.js';
 import { stressDrawdown } from './stress-drawdown.js';
 import { esLimit, isBuiltInVarMethod, provideSeriesMethods, varLimit } from './var-limit.js';
@@ -53,8 +54,19 @@ async function loadOnDemand() {
   const onDemand = await import('./on-demand.js');
   Object.assign(loaded, onDemand.onDemandRuleKinds);
   provideSeriesMethods(onDemand.seriesVarMethods);
+  measuresOf = (snapshot) => new onDemand.SharedMeasures(snapshot);
   onDemandLoaded = true;
   return onDemand;
+}
+
+let measuresOf: ((snapshot: PreparedSnapshot) => Measures) | undefined;
+
+/**
+ * The measures one evaluation's rules share (rules/shared-measures.ts): only on-demand code reads them
+ * (the built-in kinds measure no return series), so they come with it, and none before it is loaded.
+ */
+export function evaluationMeasures(snapshot: PreparedSnapshot): Measures | undefined {
+  return measuresOf?.(snapshot);
 }
 
 function evaluatorOf<K extends RuleKind>(kind: K): RuleKindEvaluator<K> {

@@ -7,7 +7,7 @@ import {
 } from '#lib/risk/series-sizing.js';
 import { moments, type SeriesMoments } from '#lib/risk/stats.js';
 import { dofFromKurtosis, studentTVarEs } from '#lib/risk/student-t.js';
-import type { Measures } from '#lib/rules/shared-measures.js';
+import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { PreparedSnapshot, RuleMeasurement } from '../types.js';
 import { round, unavailable, WORLD } from './shared.js';
 import type { SeriesMethods, VarRule, Which } from './var-limit.js';
@@ -200,17 +200,18 @@ function pct(confidence: number): string {
 
 /** The series methods as var-limit.ts calls them once loaded. */
 export const seriesVarMethods: SeriesMethods = {
-  world(rule, which, snapshot, series, measures, strategies, head) {
+  world(rule, which, snapshot, series, input, strategies, head) {
     const measurement = toMeasurement(
       WORLD,
       strategies,
-      seriesMeasure(rule, which, new ArraySource(series, measures)),
+      seriesMeasure(rule, which, new ArraySource(series, sharedMeasuresOf(input))),
       head,
     );
     seriesContribution(rule, which, snapshot, measurement);
     return measurement;
   },
-  position(rule, which, id, i, n, measures, head) {
-    return toMeasurement(id, [id], seriesMeasure(rule, which, new PositionSource(n, i, measures)), head);
+  position(rule, which, id, i, n, input, head) {
+    const position = new PositionSource(n, i, sharedMeasuresOf(input));
+    return toMeasurement(id, [id], seriesMeasure(rule, which, position), head);
   },
 };

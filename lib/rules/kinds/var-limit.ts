@@ -2,7 +2,6 @@ import { componentEs, componentVar } from '#lib/risk/components.js';
 import { normalEs, normalEsMultiplier, normalVar, normalVarMultiplier } from '#lib/risk/parametric.js';
 import { portfolioSigma } from '#lib/risk/portfolio.js';
 import { contributionCut } from '#lib/risk/sizing.js';
-import { type Measures, sharedMeasuresOf } from '#lib/rules/shared-measures.js';
 import type { RuleOf } from '../rule-schema.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, RuleKindNotLoadedError, round, unavailable, WORLD } from './shared.js';
@@ -21,7 +20,7 @@ export interface SeriesMethods {
     which: Which,
     snapshot: PreparedSnapshot,
     series: Float64Array,
-    measures: Measures,
+    input: RuleInput,
     strategies: string[],
     head: Record<string, unknown>,
   ): RuleMeasurement;
@@ -32,7 +31,7 @@ export interface SeriesMethods {
     id: string,
     i: number,
     n: number,
-    measures: Measures,
+    input: RuleInput,
     head: Record<string, unknown>,
   ): RuleMeasurement;
 }
@@ -125,7 +124,6 @@ function worldNormal(
 
 function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurement[] {
   const { snapshot } = input;
-  const shared = sharedMeasuresOf(input);
   const head = { method: rule.method, measure: which, confidence: rule.confidence, horizon: rule.horizon };
   if (rule.scope === 'world') {
     const strategies = heldStrategies(snapshot);
@@ -135,7 +133,7 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
       return [
         unavailable(WORLD, strategies, `${rule.method} needs realized returns; the snapshot has none`, head),
       ];
-    return [series(rule).world(rule, which, snapshot, portfolio, shared, strategies, head)];
+    return [series(rule).world(rule, which, snapshot, portfolio, input, strategies, head)];
   }
   // Strategy scope: each strategy's stand-alone VaR/ES of its own position wᵢ·rᵢ (not its component).
   return snapshot.ids.map((id, i) => {
@@ -171,7 +169,7 @@ function measureVar(which: Which, rule: VarRule, input: RuleInput): RuleMeasurem
         `${rule.method} needs realized returns per strategy; the snapshot has none`,
         head_,
       );
-    return series(rule).position(rule, which, id, i, returns.length, shared, head_);
+    return series(rule).position(rule, which, id, i, returns.length, input, head_);
   });
 }
 
