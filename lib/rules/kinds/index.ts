@@ -86,6 +86,8 @@ export function measureRule(rule: Rule, input: RuleInput): RuleMeasurement[] {
   try {
     return evaluator.measure(rule as RuleOf<typeof rule.kind>, input);
   } catch (error) {
+    // Code not loaded (a series method of a built-in kind) is a wiring bug, not this snapshot's numbers.
+    if (error instanceof RuleKindNotLoadedError) throw error;
     const message = error instanceof Error ? error.message : String(error);
     return [
       unavailable(WORLD, heldStrategies(input.snapshot), `${rule.kind} measurement failed: ${message}`, {
