@@ -1,4 +1,4 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { createSocket } from 'node:dgram';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { RuleSetPublisher } from '#lib/rulesets/publish.js';
+import { CALLGRIND, collectedMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
 import { alternationOrder, summarize } from './cold-stats.js';
 import { calibratedBody, hubSnapshotEntry } from './hub-entries.js';
 
@@ -283,26 +284,20 @@ let countInstructions = false;
  * Runs each fresh process under valgrind's callgrind and records the instructions it executed, start to
  * exit, threads included (`bench/cold-start.ts --instructions`). A count does not move with the machine's
  * load as CPU time does, so a change of a few percent shows; the times measured meanwhile are valgrind's
- * (~20-50x slower) and mean nothing. Throws where valgrind is not on the PATH.
+ * (~20-50x slower) and mean nothing. Refuses where valgrind is not on the PATH.
  */
 export function useInstructionCounting(): void {
-  if (spawnSync('valgrind', ['--version']).status !== 0)
-    throw new Error('--instructions needs valgrind on the PATH (apt-get install valgrind)');
+  requireValgrind();
   countInstructions = true;
 }
 
 /**
  * Runs the fresh processes on the Node binary at `path` instead of this one (`bench/cold-start.ts --node`):
  * Lambda's runtime is Node.js 22, and a machine may have another version installed. Returns its version;
- * throws a UsageError-like message when `path` is not a Node binary that runs.
+ * refuses a path that is not a Node binary that runs.
  */
 export function useChildNode(path: string): string {
-  const probe = spawnSync(path, ['-p', 'process.version'], { encoding: 'utf8' });
-  const version = probe.stdout?.trim() ?? '';
-  if (probe.error || probe.status !== 0 || !/^v\d+\.\d+\.\d+$/.test(version))
-    throw new Error(
-      `--node ${path}: not a Node binary that runs (${probe.error?.message ?? (probe.stderr.trim() || `exit ${probe.status}`)})`,
-    );
+  const version = nodeBinaryVersion(path);
   childNode = path;
   return version;
 }
@@ -315,18 +310,7 @@ function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) 
       ? `${eventFile === '-' ? tmpdir() : dirname(eventFile)}/valgrind-${randomUUID()}.log`
       : '';
     const [command, args] = countInstructions
-      ? [
-          'valgrind',
-          [
-            '--tool=callgrind',
-            '--callgrind-out-file=/dev/null',
-            `--log-file=${valgrindLog}`,
-            childNode,
-            CHILD,
-            bundleUrl,
-            eventFile,
-          ],
-        ]
+      ? ['valgrind', [...CALLGRIND, `--log-file=${valgrindLog}`, childNode, CHILD, bundleUrl, eventFile]]
       : [childNode, [CHILD, bundleUrl, eventFile]];
     const child = spawn(command, args, {
       env,
@@ -346,12 +330,10 @@ function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) 
       const processMs = performance.now() - start;
       let instructions: number | undefined;
       if (countInstructions) {
-        const collected = /Collected : (\d+)/.exec(
-          existsSync(valgrindLog) ? readFileSync(valgrindLog, 'utf8') : '',
-        );
+        instructions = collectedMillions(existsSync(valgrindLog) ? readFileSync(valgrindLog, 'utf8') : '');
         rmSync(valgrindLog, { force: true });
-        if (!collected) return reject(new Error(`valgrind counted nothing (exit ${code}): ${err.trim()}`));
-        instructions = Number(collected[1]) / 1e6;
+        if (instructions === undefined)
+          return reject(new Error(`valgrind counted nothing (exit ${code}): ${err.trim()}`));
       }
       if (code !== 0) return reject(new Error(`cold invocation failed (exit ${code}): ${err.trim()}`));
       try {

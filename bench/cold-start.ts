@@ -325,19 +325,6 @@ export function printBeforeAfter(r: BeforeAfter): void {
   }
 }
 
-function useChildNodeOrUsage(path: string): string {
-  return toUsageError(() => useChildNode(path));
-}
-
-/** A setup step's refusal (a missing tool, a bad path) as a UsageError: a message, not a stack trace. */
-function toUsageError<T>(step: () => T): T {
-  try {
-    return step();
-  } catch (error) {
-    throw new UsageError((error as Error).message, { cause: error });
-  }
-}
-
 const USAGE = `usage: npx tsx bench/cold-start.ts [--base REV] [--rounds N] [--node PATH] [--instructions] [--quick]
   no --base   this tree's snapshot function (silent and publishing, tracing off and on) and the floors
   --base REV  REV's snapshot function (bundled by REV's own construct code) against this tree's
@@ -375,8 +362,8 @@ export async function main(argv: string[]): Promise<number> {
   });
   if (values.instructions && values.base === undefined)
     throw new UsageError('--instructions compares two trees: give --base REV');
-  const node = values.node === undefined ? process.version : useChildNodeOrUsage(values.node);
-  if (values.instructions) toUsageError(useInstructionCounting);
+  const node = values.node === undefined ? process.version : useChildNode(values.node);
+  if (values.instructions) useInstructionCounting();
   console.log(`fresh processes run on Node ${node}`);
   if (values.base !== undefined)
     printBeforeAfter(

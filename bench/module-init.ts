@@ -7,6 +7,7 @@ import { buildSync, type Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { loadedKb } from './bundle-bytes.js';
+import { CALLGRIND, collectedMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
 import { alternationOrder, quantile } from './cold-stats.js';
 import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
@@ -132,32 +133,17 @@ function measureImport(arm: Arm, how: Measure): number {
   const args = ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href];
   const env = importEnv(arm, how);
   if (!how.instructions) return Number(execFileSync(how.node, args, { encoding: 'utf8', env }));
-  const run = spawnSync(
-    'valgrind',
-    ['--tool=callgrind', '--callgrind-out-file=/dev/null', how.node, ...args],
-    {
-      encoding: 'utf8',
-      env,
-      maxBuffer: 16 * 1024 * 1024,
-    },
-  );
-  const collected = /Collected : (\d+)/.exec(run.stderr ?? '');
-  if (run.status !== 0 || !collected)
+  const run = spawnSync('valgrind', [...CALLGRIND, how.node, ...args], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const instructions = collectedMillions(run.stderr ?? '');
+  if (run.status !== 0 || instructions === undefined)
     throw new Error(
       `valgrind on ${arm.label} failed (exit ${run.status}): ${(run.stderr ?? '').slice(-600)}`,
     );
-  return Number(collected[1]) / 1e6;
-}
-
-/** The Node binary to run (`--node`), checked to run; and that valgrind is there for `--instructions`. */
-function checkTools(node: string, instructions: boolean): string {
-  const probe = spawnSync(node, ['-p', 'process.version'], { encoding: 'utf8' });
-  const version = probe.stdout?.trim() ?? '';
-  if (probe.error || probe.status !== 0 || !/^v\d+\.\d+\.\d+$/.test(version))
-    throw new UsageError(`--node ${node}: not a Node binary that runs`);
-  if (instructions && spawnSync('valgrind', ['--version']).status !== 0)
-    throw new UsageError('--instructions needs valgrind on the PATH (apt-get install valgrind)');
-  return version;
+  return instructions;
 }
 
 async function main(): Promise<void> {
@@ -179,7 +165,8 @@ async function main(): Promise<void> {
   };
   const rounds = numberFlag('--rounds', flags.rounds, how.instructions ? 3 : 21, { min: 1, integer: true });
   if (positional.length === 0) throw new UsageError('name at least one module, e.g. lib/config.ts');
-  const version = checkTools(how.node, how.instructions);
+  const version = nodeBinaryVersion(how.node);
+  if (how.instructions) requireValgrind();
   const base: RevisionTree | undefined =
     typeof flags.base === 'string' ? checkoutRevision(ROOT, flags.base) : undefined;
   const outDir = mkdtempSync(join(tmpdir(), 'exit-engine-module-init-'));
