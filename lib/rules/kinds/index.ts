@@ -1,5 +1,5 @@
+import type { Measures } from '#lib/rules/shared-measures.js';
 import type { Rule, RuleKind, RuleOf } from '../rule-schema.js';
-import type { Measures } from '../shared-measures.js';
 import type { PreparedSnapshot, RuleInput, RuleKindEvaluator, RuleMeasurement } from '../types.js';
 import { heldStrategies, RuleKindNotLoadedError, unavailable, WORLD } from './shared.js';
 import { stressDrawdown } from './stress-drawdown.js';
@@ -27,8 +27,6 @@ export { RuleKindNotLoadedError };
 /** What decides the code a rule is measured by (a rule as written or resolved, overrides aside). */
 type MeasuredBy = { kind: RuleKind; method?: unknown };
 
-let onDemandLoaded = false;
-
 /** Whether measuring `rule` needs on-demand code: a kind, or a VaR/ES method, the default set lacks. */
 export function needsOnDemandCode(rule: MeasuredBy): boolean {
   if (rule.kind === 'var_limit' || rule.kind === 'es_limit') return !isBuiltInVarMethod(rule.method);
@@ -40,7 +38,7 @@ export function needsOnDemandCode(rule: MeasuredBy): boolean {
  * so `measureRule` can measure every rule of a rule set. Resolves at once when nothing is missing.
  */
 export async function loadRuleKinds(rules: Iterable<MeasuredBy>): Promise<void> {
-  if (onDemandLoaded) return;
+  if (measuresOf !== undefined) return;
   for (const rule of rules) if (needsOnDemandCode(rule)) return void (await loadOnDemand());
 }
 
@@ -50,15 +48,27 @@ export async function loadAllRuleKinds(): Promise<RuleKindEvaluators> {
   return { ...builtIn, ...onDemandRuleKinds };
 }
 
-async function loadOnDemand() {
-  const onDemand = await import('./on-demand.js');
-  Object.assign(loaded, onDemand.onDemandRuleKinds);
-  provideSeriesMethods(onDemand.seriesVarMethods);
-  measuresOf = (snapshot) => new onDemand.SharedMeasures(snapshot);
-  onDemandLoaded = true;
-  return onDemand;
+let onDemandModule: Promise<typeof import('./on-demand.js')> | undefined;
+
+/** Imports the on-demand module and registers what it holds, once however many callers ask at a time. */
+function loadOnDemand() {
+  if (onDemandModule === undefined) {
+    const loading = import('./on-demand.js').then((onDemand) => {
+      Object.assign(loaded, onDemand.onDemandRuleKinds);
+      provideSeriesMethods(onDemand.seriesVarMethods);
+      measuresOf = (snapshot) => new onDemand.SharedMeasures(snapshot);
+      return onDemand;
+    });
+    // A failed import is tried again by the next caller (the retried invocation), not remembered.
+    loading.catch(() => {
+      onDemandModule = undefined;
+    });
+    onDemandModule = loading;
+  }
+  return onDemandModule;
 }
 
+/** Set once the on-demand module is registered (so also: whether it is). */
 let measuresOf: ((snapshot: PreparedSnapshot) => Measures) | undefined;
 
 /**

@@ -9,7 +9,7 @@ import { staleness } from './staleness.js';
 import { seriesVarMethods } from './var-limit-series.js';
 import { volatilityRegime } from './volatility-regime.js';
 
-export { SharedMeasures } from '../shared-measures.js';
+export { SharedMeasures } from '#lib/rules/shared-measures.js';
 export { seriesVarMethods };
 
 /**
