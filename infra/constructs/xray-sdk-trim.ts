@@ -7,7 +7,8 @@ import { writeIfChanged } from './build-cache-files.js';
  * aws-xray-sdk-core in the Lambda bundles without what can never run in our functions (issue 12 item 5:
  * the Tracer's chunk, loaded at every cold start where tracing is on).
  *
- * Powertools' Tracer uses the SDK for its context (cls-hooked), segments and subsegments, the UDP emitter,
+ * Powertools' Tracer uses the SDK for its context (cls-hooked's namespace, which the bundles take from
+ * lib/runtime/cls-namespace.ts instead: `CLS_NAMESPACE_MODULE`), segments and subsegments, the UDP emitter,
  * the Lambda facade segment (env/aws_lambda.js) and the http(s) patcher (`captureHTTPsGlobal`); its fetch
  * instrumentation is its own (diagnostics_channel). What the SDK loads besides, and we never call, is
  * listed in `XRAY_STAND_INS` with the reason it cannot run. Those modules are reached by *relative*
@@ -19,8 +20,7 @@ import { writeIfChanged } from './build-cache-files.js';
  * lean aggregator of our own (the package's own `aws-xray.js` stays the API, so every export stays where it
  * was) and over an async esbuild with a resolve plugin in a child process (a second Node process per
  * function in every `cdk synth` and infra test). The copy is under the same `node_modules` as the package
- * (installed at its top level), so its bare `require`s (cls-hooked, atomic-batcher) resolve as the
- * package's own do.
+ * (installed at its top level), so its bare `require`s (atomic-batcher) resolve as the package's own do.
  *
  * A stand-in throws `XraySdkNotBundledError`, naming the member, whenever it is called or a value of it
  * read: nothing is silently skipped. Loading one does nothing, and that is all our functions do with them
@@ -136,23 +136,17 @@ export const XRAY_STAND_INS: Readonly<Record<string, StandIn>> = {
   },
 };
 
-/**
- * Bare packages replaced in the bundles. `emitter-listener` (with `shimmer`, which only it requires) serves
- * cls-hooked's `Namespace.bindEmitter`, which neither the SDK nor the Tracer calls; cls-hooked requires it
- * when it loads.
- */
-export const PACKAGE_STAND_INS: Readonly<Record<string, StandIn>> = {
-  'emitter-listener': {
-    name: 'wrapEmitter',
-    reason: "cls-hooked's Namespace.bindEmitter: neither aws-xray-sdk-core nor the Tracer binds an emitter",
-    exports: 'function',
-  },
-};
-
 /** Where the trimmed copy is written, under the project's `node_modules/.cache`. */
 export const TRIMMED_XRAY_DIR = join('node_modules', '.cache', 'lambda-xray-sdk-core');
 
 const ERROR_MODULE = 'not-bundled.js';
+
+/**
+ * cls-hooked's namespace on `AsyncLocalStorage` (lib/runtime/cls-namespace.ts says why), for the one module of
+ * cls-hooked the SDK requires (`context_utils.js`); with it go `emitter-listener` and `shimmer`, which only
+ * cls-hooked requires.
+ */
+export const CLS_NAMESPACE_MODULE = './lib/runtime/cls-namespace.ts';
 
 /**
  * Writes the trimmed copy of aws-xray-sdk-core (and the package stand-ins) under `projectRoot` and returns
@@ -198,13 +192,7 @@ export function trimmedXraySdkAliases(projectRoot: string): Record<string, strin
         : readFileSync(join(source, path)),
     );
   }
-  const aliases: Record<string, string> = { 'aws-xray-sdk-core': `./${TRIMMED_XRAY_DIR}` };
-  for (const [name, standIn] of Object.entries(PACKAGE_STAND_INS)) {
-    const target = join(copy, 'packages', `${name}.js`);
-    writeIfChanged(target, standInText(name, standIn, target, copy));
-    aliases[name] = `./${relative(projectRoot, target)}`;
-  }
-  return aliases;
+  return { 'aws-xray-sdk-core': `./${TRIMMED_XRAY_DIR}`, 'cls-hooked/context': CLS_NAMESPACE_MODULE };
 }
 
 /** The package's JavaScript and JSON under `dist/lib`, relative to it (not its type declarations). */
