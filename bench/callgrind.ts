@@ -7,13 +7,45 @@ import { UsageError } from '#lib/cli/args.js';
  * for whole cold processes.
  */
 
-/** valgrind's arguments before the command: callgrind, counting only (no profile file kept). */
-export const CALLGRIND = ['--tool=callgrind', '--callgrind-out-file=/dev/null'] as const;
+/** valgrind's arguments before the command: callgrind, its profile written to `profileFile`. */
+export function callgrindArgs(profileFile: string): string[] {
+  return ['--tool=callgrind', `--callgrind-out-file=${profileFile}`];
+}
 
-/** Millions of instructions from callgrind's own output (its `Collected :` line), or undefined. */
-export function collectedMillions(valgrindOutput: string): number | undefined {
-  const collected = /Collected : (\d+)/.exec(valgrindOutput);
-  return collected ? Number(collected[1]) / 1e6 : undefined;
+/**
+ * V8's hash seed set-up at process start: it searches for random primes (`detail::sprp`), so its cost
+ * differs from process to process by up to ~9 M instructions, whatever the process then does. Measured:
+ * the same bundle's init counted 630–636 M with it and within 0.3 M of each other without it.
+ */
+export const RANDOM_START_UP = /^v8::internal::HashSeed::InitializeRoots\b/;
+
+/**
+ * Millions of instructions in a callgrind profile (its `totals:` line), less the inclusive cost of the
+ * functions `excluded` names (by default `RANDOM_START_UP`), or undefined for a text that is no profile.
+ * Reads the format callgrind writes (valgrind.org/docs/manual/cl-format.html): `fn=` opens a function's
+ * cost lines, `calls=` says the next cost line is a call's inclusive cost, names are compressed as `(id)`.
+ */
+export function profileMillions(profile: string, excluded: RegExp = RANDOM_START_UP): number | undefined {
+  const names = new Map<string, string>();
+  const nameOf = (spec: string): string => {
+    const match = /^\((\d+)\)(?: (.*))?$/.exec(spec.trim());
+    if (!match) return spec.trim();
+    if (match[2] !== undefined) names.set(match[1]!, match[2]);
+    return names.get(match[1]!) ?? '';
+  };
+  let total: number | undefined;
+  let inExcluded = false;
+  let excludedCost = 0;
+  for (const line of profile.split('\n')) {
+    if (line.startsWith('totals:')) total = Number(line.slice(7).trim().split(/\s+/)[0]);
+    else if (line.startsWith('fn=')) inExcluded = excluded.test(nameOf(line.slice(3)));
+    else if (line.startsWith('cfn=')) nameOf(line.slice(4));
+    else if (inExcluded && /^[+\-*\d]/.test(line)) {
+      const fields = line.trim().split(/\s+/);
+      if (fields.length >= 2) excludedCost += Number(fields[fields.length - 1]);
+    }
+  }
+  return total === undefined || !Number.isFinite(total) ? undefined : (total - excludedCost) / 1e6;
 }
 
 /** Refuses `--instructions` where valgrind is not on the PATH. */

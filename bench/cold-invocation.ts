@@ -13,7 +13,7 @@ import { LOCAL_CREDENTIALS, LOCAL_REGION } from '#lib/local/dynamodb-server.js';
 import { LOCAL_BUS_NAME, type LocalStack, startLocalStack } from '#lib/local/local-stack.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { RuleSetPublisher } from '#lib/rulesets/publish.js';
-import { CALLGRIND, collectedMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
+import { callgrindArgs, nodeBinaryVersion, profileMillions, requireValgrind } from './callgrind.js';
 import { alternationOrder, summarize } from './cold-stats.js';
 import { calibratedBody, hubSnapshotEntry } from './hub-entries.js';
 
@@ -306,11 +306,13 @@ export function useChildNode(path: string): string {
 function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) {
   return new Promise<{ report: ChildReport; processMs: number; instructions?: number }>((resolve, reject) => {
     const start = performance.now();
-    const valgrindLog = countInstructions
-      ? `${eventFile === '-' ? tmpdir() : dirname(eventFile)}/valgrind-${randomUUID()}.log`
-      : '';
+    const scratch = `${eventFile === '-' ? tmpdir() : dirname(eventFile)}/valgrind-${randomUUID()}`;
+    const [valgrindLog, profile] = [`${scratch}.log`, `${scratch}.callgrind`];
     const [command, args] = countInstructions
-      ? ['valgrind', [...CALLGRIND, `--log-file=${valgrindLog}`, childNode, CHILD, bundleUrl, eventFile]]
+      ? [
+          'valgrind',
+          [...callgrindArgs(profile), `--log-file=${valgrindLog}`, childNode, CHILD, bundleUrl, eventFile],
+        ]
       : [childNode, [CHILD, bundleUrl, eventFile]];
     const child = spawn(command, args, {
       env,
@@ -330,8 +332,9 @@ function runChild(bundleUrl: string, eventFile: string, env: NodeJS.ProcessEnv) 
       const processMs = performance.now() - start;
       let instructions: number | undefined;
       if (countInstructions) {
-        instructions = collectedMillions(existsSync(valgrindLog) ? readFileSync(valgrindLog, 'utf8') : '');
+        instructions = existsSync(profile) ? profileMillions(readFileSync(profile, 'utf8')) : undefined;
         rmSync(valgrindLog, { force: true });
+        rmSync(profile, { force: true });
         if (instructions === undefined)
           return reject(new Error(`valgrind counted nothing (exit ${code}): ${err.trim()}`));
       }

@@ -1,5 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -7,7 +8,7 @@ import { buildSync, type Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { loadedKb } from './bundle-bytes.js';
-import { CALLGRIND, collectedMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
+import { callgrindArgs, nodeBinaryVersion, profileMillions, requireValgrind } from './callgrind.js';
 import { alternationOrder, quantile } from './cold-stats.js';
 import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
@@ -133,12 +134,14 @@ function measureImport(arm: Arm, how: Measure): number {
   const args = ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href];
   const env = importEnv(arm, how);
   if (!how.instructions) return Number(execFileSync(how.node, args, { encoding: 'utf8', env }));
-  const run = spawnSync('valgrind', [...CALLGRIND, how.node, ...args], {
+  const profile = join(tmpdir(), `module-init-${randomUUID()}.callgrind`);
+  const run = spawnSync('valgrind', [...callgrindArgs(profile), how.node, ...args], {
     encoding: 'utf8',
     env,
     maxBuffer: 16 * 1024 * 1024,
   });
-  const instructions = collectedMillions(run.stderr ?? '');
+  const instructions = existsSync(profile) ? profileMillions(readFileSync(profile, 'utf8')) : undefined;
+  rmSync(profile, { force: true });
   if (run.status !== 0 || instructions === undefined)
     throw new Error(
       `valgrind on ${arm.label} failed (exit ${run.status}): ${(run.stderr ?? '').slice(-600)}`,
