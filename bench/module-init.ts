@@ -1,10 +1,10 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { buildSync, type Metafile } from 'esbuild';
+import type { Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { loadedKb } from './bundle-bytes.js';
@@ -14,7 +14,7 @@ import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
 /**
  * What one module costs to load on its own (issue 12 item 5): each module given on the command line is
- * bundled alone (esbuild, minified ESM, node22, as the Lambda bundles are), and fresh Node processes
+ * bundled alone, as the Lambda bundles are (its tree's `buildLambdaBundle`), and fresh Node processes
  * time `await import()` of it with `process.cpuUsage`, alternating with an empty module's bundle, whose
  * median is subtracted. With `--base REV` the same modules of REV's tree are bundled and timed in the
  * same alternation, so the before/after stands on one machine load.
@@ -53,32 +53,34 @@ interface Arm {
   function?: boolean;
 }
 
-function bundleModule(treeRoot: string, module: string | undefined, outDir: string, name: string): Arm {
+type LambdaBundler = (projectRoot: string, entry: string, outDir: string) => Metafile;
+
+/**
+ * `module` (a path in `treeRoot`; none: an empty module) bundled alone as the Lambda bundles are, by the
+ * tree's own `buildLambdaBundle`: Node's built-ins through their shims, the X-Ray SDK trimmed, no arrow
+ * functions, a chunk for what it imports dynamically.
+ */
+async function bundleModule(
+  treeRoot: string,
+  module: string | undefined,
+  outDir: string,
+  name: string,
+): Promise<Arm> {
   const entry = join(outDir, `${name}-entry.ts`);
   writeFileSync(
     entry,
     module === undefined ? 'export {};\n' : `export * from '${join(treeRoot, module)}';\n`,
   );
-  const file = join(outDir, `${name}.mjs`);
-  buildSync({
-    entryPoints: [entry],
-    outfile: file,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    minify: true,
-    legalComments: 'none',
-    nodePaths: [join(treeRoot, 'node_modules')],
-    absWorkingDir: treeRoot,
-    logLevel: 'error',
-  });
-  return { label: name, file, kb: statSync(file).size / 1024 };
+  const { buildLambdaBundle } = (await import(
+    pathToFileURL(join(treeRoot, 'infra/constructs/lambda-bundling.ts')).href
+  )) as { buildLambdaBundle: LambdaBundler };
+  const dir = join(outDir, name);
+  mkdirSync(dir, { recursive: true });
+  const metafile = buildLambdaBundle(treeRoot, relative(treeRoot, entry), dir);
+  return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile).off };
 }
 
 const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math.abs(ms).toFixed(1)}`;
-
-type LambdaBundler = (projectRoot: string, entry: string, outDir: string) => Metafile;
 
 async function bundleFunction(
   treeRoot: string,
@@ -119,13 +121,13 @@ interface Measure {
   instructions: boolean;
 }
 
+/** A function's configuration for every arm (a module such as lib/config.ts reads it at load); tracing for functions. */
 function importEnv(arm: Arm, how: Measure): NodeJS.ProcessEnv {
-  if (!arm.function) return { PATH: process.env.PATH };
   return {
     PATH: process.env.PATH,
     ...FUNCTION_ENV,
     RULESETS_PATH: join(dirname(arm.file), COMPILED_RULESETS_FILE),
-    ...(how.tracing ? { ...TRACING_ENV, LAMBDA_TASK_ROOT: dirname(arm.file) } : {}),
+    ...(how.tracing && arm.function ? { ...TRACING_ENV, LAMBDA_TASK_ROOT: dirname(arm.file) } : {}),
   };
 }
 
@@ -175,7 +177,7 @@ async function main(): Promise<void> {
   const outDir = mkdtempSync(join(tmpdir(), 'exit-engine-module-init-'));
   try {
     mkdirSync(outDir, { recursive: true });
-    const empty = bundleModule(ROOT, undefined, outDir, 'empty');
+    const empty = await bundleModule(ROOT, undefined, outDir, 'empty');
     const arms: Arm[] = [empty];
     for (const [i, module] of positional.entries()) {
       const isFunction = module.startsWith('functions/');

@@ -1,0 +1,2 @@
+/** Powertools' Logger module, loaded but not constructed. */
+export { Logger } from '@aws-lambda-powertools/logger';
