@@ -1,4 +1,9 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import type { AsyncLocalStorage as Storage } from 'node:async_hooks';
+
+// Taken from Node directly rather than imported: the built-in's shim (infra/constructs/node-builtin-shims.ts) is
+// also imported dynamically (by @aws/lambda-invoke-store), and a module imported both ways would put the shim
+// in a chunk of its own, one more file for the Tracer's chunk to load at init.
+const { AsyncLocalStorage } = process.getBuiltinModule('node:async_hooks');
 
 /**
  * `cls-hooked/context` for aws-xray-sdk-core in the Lambda bundles, on Node's `AsyncLocalStorage`
@@ -29,7 +34,7 @@ export class Namespace {
   readonly name: string;
   /** cls-hooked's field: the id it was created under (never 0, so `destroyNamespace` accepts it). */
   readonly id = -1;
-  private readonly storage = new AsyncLocalStorage<Context>();
+  private readonly storage: Storage<Context> = new AsyncLocalStorage<Context>();
   /** What `enter` outside any `run` made active, for everything that carries no context of its own. */
   private base: Context | null = null;
   private readonly entered: (Context | null)[] = [];
