@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -33,6 +33,7 @@ describe('*_ref resolution (file:// locally, s3:// through the signed S3 reader)
   });
   afterAll(async () => {
     await s3?.stop();
+    rmSync(dir, { recursive: true, force: true });
   });
   // Started after the S3 stand-in, stopped before it.
   const p = usePipeline(() => ({ name: 'refs', clock: 'event-time', s3Endpoint: s3.endpoint }));
