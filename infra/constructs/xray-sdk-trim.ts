@@ -149,8 +149,8 @@ const ERROR_MODULE = 'not-bundled.js';
 export const CLS_NAMESPACE_MODULE = './lib/runtime/cls-namespace.ts';
 
 /**
- * Writes the trimmed copy of aws-xray-sdk-core (and the package stand-ins) under `projectRoot` and returns
- * the esbuild aliases to it. Files are rewritten only when their text changed. Fails the build, naming the
+ * Writes the trimmed copy of aws-xray-sdk-core under `projectRoot` and returns the esbuild aliases to it
+ * and to cls-hooked's namespace (`CLS_NAMESPACE_MODULE`). Files are rewritten only when their text changed. Fails the build, naming the
  * file, when the installed package no longer has a module listed in `XRAY_STAND_INS` (a new version moved
  * it: the list needs a look) or has a `node_modules` of its own (the copy would resolve its dependencies
  * elsewhere).
