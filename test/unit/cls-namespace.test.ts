@@ -9,13 +9,13 @@ import * as ours from '#lib/runtime/cls-namespace.js';
 const SCENARIOS = join(PROJECT_ROOT, 'test', 'fixtures', 'cls', 'scenarios.mjs');
 
 /** What cls-hooked itself answers, in a child process (it installs an async hook where it loads). */
-function clsHookedRecords(): unknown {
+function clsHookedRecords(call = 'runScenarios(cls)'): unknown {
   const context = createRequire(import.meta.url).resolve('cls-hooked/context');
   const script = `
     const { createRequire } = await import('node:module');
     const cls = createRequire(${JSON.stringify(context)})(${JSON.stringify(context)});
-    const { runScenarios } = await import(${JSON.stringify(pathToFileURL(SCENARIOS).href)});
-    console.log(JSON.stringify(await runScenarios(cls)));
+    const { runScenarios, runRandomPrograms } = await import(${JSON.stringify(pathToFileURL(SCENARIOS).href)});
+    console.log(JSON.stringify(await ${call}));
   `;
   const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`cls-hooked scenarios failed: ${child.stderr}`);
@@ -41,6 +41,20 @@ describe("cls-hooked's namespace on AsyncLocalStorage (the Lambda bundles' X-Ray
     });
     expect(JSON.parse(JSON.stringify(records))).toEqual(reference);
   }, 30_000);
+
+  it('answers random programs of nested runs, sets, reads and awaits as cls-hooked does (property)', async () => {
+    const { runRandomPrograms } = (await import(pathToFileURL(SCENARIOS).href)) as {
+      runRandomPrograms: (cls: typeof ours, seeds: number[]) => Promise<string[]>;
+    };
+    const seeds = Array.from({ length: 200 }, (_, i) => 1 + i * 7919);
+    const reference = clsHookedRecords(`runRandomPrograms(cls, ${JSON.stringify(seeds)})`) as string[];
+    const records = await runRandomPrograms(ours, seeds);
+    // Not vacuous: the programs nest, and reads inside runs see values set inside them.
+    expect(reference.length).toBeGreaterThan(5_000);
+    expect(reference.some((r) => /^\d+:root\/\d+\/\d+:/.test(r))).toBe(true);
+    expect(reference.some((r) => /segment=root\//.test(r))).toBe(true);
+    expect(records).toEqual(reference);
+  }, 60_000);
 
   it("leaves a rejected runPromise's context, where cls-hooked keeps it active for the caller", async () => {
     const ns = ours.createNamespace('rejections');
