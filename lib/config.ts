@@ -21,6 +21,11 @@ export interface EngineConfig {
   RULESETS_PATH: string;
   /** How long a function trusts its read of a world's published rule set: a publish takes effect within it. 0-3600, default 30. */
   RULESET_CACHE_TTL_SEC: number;
+  /**
+   * How many worlds' rule-set lookups a function keeps, the least recently used dropped beyond it (a world
+   * dropped is read again on its next snapshot). Whole, 1-100000, default 1000.
+   */
+  RULESET_CACHE_WORLDS: number;
   /** Whole days, 1-3650, default 400. */
   SIGNAL_RETENTION_DAYS: number;
   /** Whole days, 1-3650, default 2555. */
@@ -152,6 +157,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): EngineConfig {
     EVENT_BUS_NAME: read.text('EVENT_BUS_NAME'),
     RULESETS_PATH: read.text('RULESETS_PATH', 'rulesets'),
     RULESET_CACHE_TTL_SEC: read.number('RULESET_CACHE_TTL_SEC', 30, { min: 0, max: 3600 }),
+    RULESET_CACHE_WORLDS: read.number('RULESET_CACHE_WORLDS', 1000, {
+      min: 1,
+      max: 100_000,
+      integer: true,
+    }),
     SIGNAL_RETENTION_DAYS: read.number('SIGNAL_RETENTION_DAYS', 400, { min: 1, max: 3650, integer: true }),
     AUDIT_RETENTION_DAYS: read.number('AUDIT_RETENTION_DAYS', 2555, { min: 1, max: 3650, integer: true }),
     MARKET_DATA_MAX_AGE_SEC: read.number('MARKET_DATA_MAX_AGE_SEC', 3600, { min: 1, integer: true }),

@@ -15,9 +15,10 @@ import type { RuleSetStore, StoredRuleSet } from './store.js';
  * invocation is retried).
  *
  * A warm function lives for hours and may see every world: the cache keeps the `maxWorlds` most
- * recently used worlds (default RULE_SET_CACHE_WORLDS) and, per world, only its current revision's
- * parsed set, so its memory is bounded by the bound, not by the worlds or publishes it has seen. A world
- * dropped from it is read from the store again on its next evaluation (as after its TTL).
+ * recently used worlds (default RULE_SET_CACHE_WORLDS; the functions take it from `RULESET_CACHE_WORLDS`
+ * in their configuration) and, per world, only its current revision's parsed set, so its memory is bounded
+ * by the bound, not by the worlds or publishes it has seen. A world dropped from it is read from the store
+ * again on its next evaluation (as after its TTL).
  */
 
 /** The bundled rule sets, as the engine has always seen them; may change (`--rules DIR` reload). */

@@ -64,6 +64,7 @@ export function wireEngine(
         bundled ?? readCompiledRuleSets(config.RULESETS_PATH),
         {
           ttlMs: config.RULESET_CACHE_TTL_SEC * 1000,
+          maxWorlds: config.RULESET_CACHE_WORLDS,
           clock: Date.now,
           onError: (message, error) => engineLogger.warn(message, { error: (error as Error).message }),
         },

@@ -18,6 +18,8 @@ export const ReferenceEnvSchema = z.object({
   RULESETS_PATH: z._default(z.string().check(z.minLength(1)), 'rulesets'),
   /** How long a function trusts its read of a world's published rule set: a publish takes effect within it. */
   RULESET_CACHE_TTL_SEC: z._default(z.coerce.number().check(z.gte(0), z.lte(3600)), 30),
+  /** How many worlds' rule-set lookups a function keeps (added after round 6, in the same style). */
+  RULESET_CACHE_WORLDS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(100_000)), 1000),
   SIGNAL_RETENTION_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 400),
   AUDIT_RETENTION_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1), z.lte(3650)), 2555),
   /** Stale market data older than this is not used (fail closed per the rule set's staleness rules). */

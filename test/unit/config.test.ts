@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { ConfigError, type EngineConfig, loadConfig } from '#lib/config.js';
+import { RULE_SET_CACHE_WORLDS } from '#lib/rulesets/live-rule-sets.js';
 import { type ReferenceEngineConfig, ReferenceEnvSchema } from '#test/support/reference-config.js';
 
 const REQUIRED = {
@@ -20,6 +21,7 @@ const TEXT = [
 const OPTIONAL_TEXT = ['HUB_TOKEN_SECRET_NAME', 'HUB_TOKEN', 'FILE_REF_ROOT'];
 const NUMBERS = [
   'RULESET_CACHE_TTL_SEC',
+  'RULESET_CACHE_WORLDS',
   'SIGNAL_RETENTION_DAYS',
   'AUDIT_RETENTION_DAYS',
   'MARKET_DATA_MAX_AGE_SEC',
@@ -169,6 +171,7 @@ describe('loadConfig', () => {
       ...REQUIRED,
       RULESETS_PATH: 'rulesets',
       RULESET_CACHE_TTL_SEC: 30,
+      RULESET_CACHE_WORLDS: 1000,
       SIGNAL_RETENTION_DAYS: 400,
       AUDIT_RETENTION_DAYS: 2555,
       MARKET_DATA_MAX_AGE_SEC: 3600,
@@ -176,6 +179,8 @@ describe('loadConfig', () => {
       MONITORED_WORLDS: [],
       EXIT_ENGINE_DYNAMODB_TRANSACTIONS: true,
     });
+    // The cache's own default, which the local runtime and the CLI get without a configuration.
+    expect(loadConfig(REQUIRED).RULESET_CACHE_WORLDS).toBe(RULE_SET_CACHE_WORLDS);
     const config = loadConfig({
       ...REQUIRED,
       RULESET_CACHE_TTL_SEC: '0.5',
