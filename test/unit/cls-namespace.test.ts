@@ -17,7 +17,11 @@ function clsHookedRecords(call = 'runScenarios(cls)'): unknown {
     const { runScenarios, runRandomPrograms } = await import(${JSON.stringify(pathToFileURL(SCENARIOS).href)});
     console.log(JSON.stringify(await ${call}));
   `;
-  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  // The random programs' records are ~650 KB of JSON, near spawnSync's default 1 MB buffer.
+  const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    maxBuffer: 16 * 1024 * 1024,
+  });
   if (child.status !== 0) throw new Error(`cls-hooked scenarios failed: ${child.stderr}`);
   return JSON.parse(child.stdout);
 }
