@@ -1,5 +1,5 @@
 import type { AwsCredentials } from './aws-signing.js';
-import { type HttpAnswer, signedHttpRequest } from './signed-http.js';
+import { callTimeout, type HttpAnswer, signedHttpRequest } from './signed-http.js';
 
 /**
  * One AWS JSON-protocol call (awsJson1_0 / awsJson1_1: DynamoDB, EventBridge) over node:https,
@@ -181,13 +181,7 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
   let tokens = quota.initial;
 
   async function attempt(operation: string, body: string, signal: AbortSignal | undefined): Promise<unknown> {
-    // Not AbortSignal.timeout: its timer (and the signal) would outlive the call for the whole attempt time,
-    // thousands of them at a time on a busy process; this one is cleared as soon as the answer is in.
-    const timeout = new AbortController();
-    const timer = setTimeout(
-      () => timeout.abort(new DOMException(`no answer in ${attemptTimeoutMs} ms`, 'TimeoutError')),
-      attemptTimeoutMs,
-    );
+    const timeout = callTimeout(attemptTimeoutMs);
     let answer: HttpAnswer;
     try {
       answer = await signedHttpRequest({
@@ -214,7 +208,7 @@ export function awsJsonClient(protocol: AwsJsonProtocol, options: AwsJsonClientO
         { cause: error },
       );
     } finally {
-      clearTimeout(timer);
+      timeout.clear();
     }
     if (answer.status >= 200 && answer.status < 300) return parseBody(answer.text, operation, answer.status);
     throw errorFor(faultOf(answer));

@@ -1,4 +1,5 @@
 import { type AwsJsonClient, AwsServiceError } from '#lib/adapters/aws-json.js';
+import { callTimeout } from '#lib/adapters/signed-http.js';
 import { PublishError } from '#lib/engine/errors.js';
 import type { SignalPublisher } from '#lib/engine/ports.js';
 import {
@@ -70,20 +71,19 @@ export class EventBridgeSignalPublisher implements SignalPublisher {
         }
         let out: PutEventsResponse;
         // The deadline stops the client's own retries too, and a call in flight (its abort is a transport
-        // error: ambiguous). Cleared once the call is over (an AbortSignal.timeout's timer would outlive it).
-        const deadlineReached = new AbortController();
-        const timer = Number.isFinite(left) ? setTimeout(() => deadlineReached.abort(), left) : undefined;
+        // error: ambiguous).
+        const deadlineReached = Number.isFinite(left) ? callTimeout(left) : undefined;
         try {
           out = await this.client.call<PutEventsResponse>(
             'PutEvents',
             { Entries: batch.map((b) => b.entry) },
-            timer ? { signal: deadlineReached.signal } : {},
+            deadlineReached ? { signal: deadlineReached.signal } : {},
           );
         } catch (error) {
           const unsent = calls.slice(c + 1).flat();
           throw callFailed(error, batch, [...lastFailures, ...notSent(unsent)], accepted);
         } finally {
-          clearTimeout(timer);
+          deadlineReached?.clear();
         }
         const results = out.Entries ?? [];
         if ((out.FailedEntryCount ?? 0) === 0) {

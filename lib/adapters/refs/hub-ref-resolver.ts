@@ -1,7 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import { RefResolutionError } from '#lib/engine/errors.js';
 import type { RefOwner, RefResolver } from '#lib/engine/ports.js';
-import { BodyTooLargeError, type HttpAnswer, httpRequest } from '../signed-http.js';
+import { BodyTooLargeError, callTimeout, type HttpAnswer, httpRequest } from '../signed-http.js';
 import { MAX_REF_BYTES } from './ref-resolver.js';
 
 export interface HubRefResolverOptions {
@@ -70,14 +70,14 @@ export class HubRefResolver implements RefResolver {
     }
     const timeoutMs = this.options.timeoutMs ?? 5_000;
     const maxBytes = this.options.maxBytes ?? MAX_REF_BYTES;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = callTimeout(timeoutMs);
     let res: HttpAnswer;
     try {
       res = await httpRequest({
         method: 'GET',
         url: new URL(url),
         headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-        signal: timeout,
+        signal: timeout.signal,
         maxBodyBytes: maxBytes,
       });
     } catch (error) {
@@ -92,10 +92,12 @@ export class HubRefResolver implements RefResolver {
         );
       }
       if (error instanceof BodyTooLargeError) throw statusError(url, error.status, field);
-      const reason = timeout.aborted
+      const reason = timeout.signal.aborted
         ? `timed out after ${timeoutMs} ms`
         : (error as Error).message || (error as Error).name;
       throw new RefResolutionError(`hub lookup ${url}: ${reason}`, field, true, { cause: error });
+    } finally {
+      timeout.clear();
     }
     if (res.status < 200 || res.status >= 300)
       throw statusError(url, res.status, field, res.header('location'));

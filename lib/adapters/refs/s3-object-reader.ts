@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { type AwsCredentials, escapeUri } from '../aws-signing.js';
-import { BodyTooLargeError, type HttpAnswer, signedHttpRequest } from '../signed-http.js';
+import { BodyTooLargeError, callTimeout, type HttpAnswer, signedHttpRequest } from '../signed-http.js';
 
 /** A GetObject that failed; `code` is S3's error code (`NoSuchKey`, `AccessDenied`, …) or the HTTP status. */
 export class S3ReadError extends Error {
@@ -66,7 +66,7 @@ export class HttpS3ObjectReader implements S3ObjectReader {
   async getText(bucket: string, key: string, maxBytes: number): Promise<string> {
     const url = this.objectUrl(bucket, key);
     const timeoutMs = this.options.timeoutMs ?? 20_000;
-    const timeout = AbortSignal.timeout(timeoutMs);
+    const timeout = callTimeout(timeoutMs);
     let res: HttpAnswer;
     try {
       res = await signedHttpRequest({
@@ -77,7 +77,7 @@ export class HttpS3ObjectReader implements S3ObjectReader {
         url,
         // S3 requires the payload hash header; a GET has an empty payload.
         headers: { 'x-amz-content-sha256': EMPTY_SHA256 },
-        signal: timeout,
+        signal: timeout.signal,
         // An error answer's XML is read as well: S3's are a few hundred bytes, and a limit under that
         // would only hide the code (the answer is then classified by its status).
         maxBodyBytes: maxBytes,
@@ -92,10 +92,12 @@ export class HttpS3ObjectReader implements S3ObjectReader {
           cause: error,
         });
       }
-      const reason = timeout.aborted
+      const reason = timeout.signal.aborted
         ? `timed out after ${timeoutMs} ms`
         : (error as Error).message || (error as Error).name;
       throw new S3ReadError(reason, 'NetworkError', true, { cause: error });
+    } finally {
+      timeout.clear();
     }
     if (res.status < 200 || res.status >= 300) throw httpError(res.status, res.text);
     return res.text;
