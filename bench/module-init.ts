@@ -56,33 +56,11 @@ interface Arm {
 type LambdaBundler = (projectRoot: string, entry: string, outDir: string) => Metafile;
 
 /**
- * `module` (a path in `treeRoot`; none: an empty module) bundled alone as the Lambda bundles are, by the
- * tree's own `buildLambdaBundle`: Node's built-ins through their shims, the X-Ray SDK trimmed, no arrow
- * functions, a chunk for what it imports dynamically.
+ * `entry` (a path relative to `treeRoot`) bundled by the tree's own `buildLambdaBundle` into `outDir/name`,
+ * as deployed: Node's built-ins through their shims, the X-Ray SDK trimmed, no arrow functions, a chunk for
+ * what it imports dynamically. Its KB are those loaded at import, with tracing on or off.
  */
-async function bundleModule(
-  treeRoot: string,
-  module: string | undefined,
-  outDir: string,
-  name: string,
-): Promise<Arm> {
-  const entry = join(outDir, `${name}-entry.ts`);
-  writeFileSync(
-    entry,
-    module === undefined ? 'export {};\n' : `export * from '${join(treeRoot, module)}';\n`,
-  );
-  const { buildLambdaBundle } = (await import(
-    pathToFileURL(join(treeRoot, 'infra/constructs/lambda-bundling.ts')).href
-  )) as { buildLambdaBundle: LambdaBundler };
-  const dir = join(outDir, name);
-  mkdirSync(dir, { recursive: true });
-  const metafile = buildLambdaBundle(treeRoot, relative(treeRoot, entry), dir);
-  return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile).off };
-}
-
-const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math.abs(ms).toFixed(1)}`;
-
-async function bundleFunction(
+async function bundleAsLambda(
   treeRoot: string,
   entry: string,
   outDir: string,
@@ -97,6 +75,23 @@ async function bundleFunction(
   const metafile = buildLambdaBundle(treeRoot, entry, dir);
   return { label: name, file: join(dir, 'index.mjs'), kb: loadedKb(metafile)[tracing ? 'on' : 'off'] };
 }
+
+/** `module` (a path in `treeRoot`; none: an empty module) bundled alone, as a function is (`bundleAsLambda`). */
+function bundleModule(
+  treeRoot: string,
+  module: string | undefined,
+  outDir: string,
+  name: string,
+): Promise<Arm> {
+  const entry = join(outDir, `${name}-entry.ts`);
+  writeFileSync(
+    entry,
+    module === undefined ? 'export {};\n' : `export * from '${join(treeRoot, module)}';\n`,
+  );
+  return bundleAsLambda(treeRoot, relative(treeRoot, entry), outDir, name, false);
+}
+
+const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math.abs(ms).toFixed(1)}`;
 
 /** What a function's configuration needs at import; no endpoints, tracing off. */
 const FUNCTION_ENV = {
@@ -183,7 +178,7 @@ async function main(): Promise<void> {
       const isFunction = module.startsWith('functions/');
       const build = (tree: string, name: string) =>
         isFunction
-          ? bundleFunction(tree, module, outDir, name, how.tracing)
+          ? bundleAsLambda(tree, module, outDir, name, how.tracing)
           : bundleModule(tree, module, outDir, name);
       if (base)
         arms.push({
