@@ -1,4 +1,8 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from '#lib/cli/args.js';
 
 /**
@@ -46,6 +50,29 @@ export function profileMillions(profile: string, excluded: RegExp = RANDOM_START
     }
   }
   return total === undefined || !Number.isFinite(total) ? undefined : (total - excludedCost) / 1e6;
+}
+
+/**
+ * Millions of instructions one process (`node` with `args`, in `env`) executes under callgrind, less V8's
+ * random start-up (`profileMillions`); throws, naming `label`, when the process or valgrind fails.
+ */
+export function countProcessMillions(
+  label: string,
+  node: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+): number {
+  const profile = join(tmpdir(), `callgrind-${randomUUID()}.out`);
+  const run = spawnSync('valgrind', [...callgrindArgs(profile), node, ...args], {
+    encoding: 'utf8',
+    env,
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  const millions = existsSync(profile) ? profileMillions(readFileSync(profile, 'utf8')) : undefined;
+  rmSync(profile, { force: true });
+  if (run.status !== 0 || millions === undefined)
+    throw new Error(`valgrind on ${label} failed (exit ${run.status}): ${(run.stderr ?? '').slice(-600)}`);
+  return millions;
 }
 
 /** Refuses `--instructions` where valgrind is not on the PATH. */

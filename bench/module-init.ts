@@ -1,6 +1,5 @@
-import { execFileSync, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -8,8 +7,9 @@ import type { Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { loadedKb } from './bundle-bytes.js';
-import { callgrindArgs, nodeBinaryVersion, profileMillions, requireValgrind } from './callgrind.js';
+import { countProcessMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
 import { alternationOrder, quantile } from './cold-stats.js';
+import { FUNCTION_IMPORT_ENV, IMPORT_CHILD, TRACING_IMPORT_ENV } from './import-child.js';
 import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
 /**
@@ -36,14 +36,6 @@ import { checkoutRevision, type RevisionTree } from './revision-tree.js';
  */
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-const CHILD = `
-const url = process.argv[1];
-const before = process.cpuUsage();
-await import(url);
-const used = process.cpuUsage(before);
-process.stdout.write(String((used.user + used.system) / 1000));
-`;
 
 interface Arm {
   label: string;
@@ -93,23 +85,6 @@ function bundleModule(
 
 const formatDelta = (ms: number) => `${ms > 0 ? '+' : ms < 0 ? '−' : ''}${Math.abs(ms).toFixed(1)}`;
 
-/** What a function's configuration needs at import; no endpoints, tracing off. */
-const FUNCTION_ENV = {
-  AWS_REGION: 'eu-west-1',
-  AWS_ACCESS_KEY_ID: 'bench',
-  AWS_SECRET_ACCESS_KEY: 'bench',
-  AWS_LAMBDA_FUNCTION_NAME: 'module-init-bench',
-  POWERTOOLS_SERVICE_NAME: 'exit-engine',
-  POWERTOOLS_METRICS_NAMESPACE: 'ExitEngine',
-  SIGNALS_TABLE_NAME: 'signals',
-  STATE_TABLE_NAME: 'state',
-  AUDIT_TABLE_NAME: 'audit',
-  EVENT_BUS_NAME: 'bus',
-};
-
-/** What Lambda's active tracing adds to a function's environment at init (the Tracer is loaded). */
-const TRACING_ENV = { AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x', POWERTOOLS_TRACE_ENABLED: 'true' };
-
 interface Measure {
   node: string;
   tracing: boolean;
@@ -120,30 +95,18 @@ interface Measure {
 function importEnv(arm: Arm, how: Measure): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    ...FUNCTION_ENV,
+    ...FUNCTION_IMPORT_ENV,
     RULESETS_PATH: join(dirname(arm.file), COMPILED_RULESETS_FILE),
-    ...(how.tracing && arm.function ? { ...TRACING_ENV, LAMBDA_TASK_ROOT: dirname(arm.file) } : {}),
+    ...(how.tracing && arm.function ? { ...TRACING_IMPORT_ENV, LAMBDA_TASK_ROOT: dirname(arm.file) } : {}),
   };
 }
 
 /** One fresh process importing `arm`: CPU ms, or millions of instructions with `--instructions`. */
 function measureImport(arm: Arm, how: Measure): number {
-  const args = ['--input-type=module', '-e', CHILD, pathToFileURL(arm.file).href];
+  const args = ['--input-type=module', '-e', IMPORT_CHILD, pathToFileURL(arm.file).href];
   const env = importEnv(arm, how);
   if (!how.instructions) return Number(execFileSync(how.node, args, { encoding: 'utf8', env }));
-  const profile = join(tmpdir(), `module-init-${randomUUID()}.callgrind`);
-  const run = spawnSync('valgrind', [...callgrindArgs(profile), how.node, ...args], {
-    encoding: 'utf8',
-    env,
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  const instructions = existsSync(profile) ? profileMillions(readFileSync(profile, 'utf8')) : undefined;
-  rmSync(profile, { force: true });
-  if (run.status !== 0 || instructions === undefined)
-    throw new Error(
-      `valgrind on ${arm.label} failed (exit ${run.status}): ${(run.stderr ?? '').slice(-600)}`,
-    );
-  return instructions;
+  return countProcessMillions(arm.label, how.node, args, env);
 }
 
 async function main(): Promise<void> {

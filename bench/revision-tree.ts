@@ -6,8 +6,9 @@ import { join } from 'node:path';
 /**
  * Another git revision's source tree, to bundle it the way that revision's construct bundled it
  * (bench/cold-invocation.ts `--base REV`): `git archive` of the revision into a temporary folder (no
- * second worktree registered in the repository), with this checkout's node_modules linked in. The
- * caller must `remove()` it; `withRevisionTree` does.
+ * second worktree registered in the repository), with this checkout's node_modules linked in, or with
+ * the revision's own dependencies installed from its lockfile (`install`: a revision whose dependencies
+ * this checkout no longer has). The caller must `remove()` it; `withRevisionTree` does.
  */
 export interface RevisionTree {
   /** The full commit id the name resolved to. */
@@ -21,7 +22,11 @@ export class RevisionTreeError extends Error {
   override readonly name = 'RevisionTreeError';
 }
 
-export function checkoutRevision(repoRoot: string, revision: string): RevisionTree {
+export function checkoutRevision(
+  repoRoot: string,
+  revision: string,
+  dependencies: 'link' | 'install' = 'link',
+): RevisionTree {
   let commit: string;
   try {
     commit = execFileSync(
@@ -44,7 +49,13 @@ export function checkoutRevision(repoRoot: string, revision: string): RevisionTr
     execFileSync('tar', ['-x', '-C', dir], { input: tar });
     if (!existsSync(join(dir, 'package.json')))
       throw new RevisionTreeError(`--base: ${commit} has no package.json at its root`);
-    symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    if (dependencies === 'link')
+      symlinkSync(join(repoRoot, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    else
+      execFileSync('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'], {
+        cwd: dir,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
   } catch (error) {
     remove();
     if (error instanceof RevisionTreeError) throw error;

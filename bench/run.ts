@@ -28,6 +28,8 @@ const SUITES: Record<string, () => Promise<BenchModule>> = {
   'write-units': () => import('./write-units.bench.js'),
   // A global market event over 2,000 worlds through the market handler, against the 30 s timeout.
   'market-fanout': () => import('./market-fanout.bench.js'),
+  // Module init of the bundle issue 12 measured against today's, alternating on this machine's clock.
+  baseline: () => import('./issue-baseline.bench.js'),
 };
 
 /** Suites a run of everything runs quick. */

@@ -1,0 +1,232 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { build } from 'esbuild';
+import { buildLambdaBundle } from '#infra/constructs/lambda-bundling.js';
+import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
+import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
+import { countProcessMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
+import { alternationOrder, compare, summarize } from './cold-stats.js';
+import { FUNCTION_IMPORT_ENV, IMPORT_CHILD, TRACING_IMPORT_ENV } from './import-child.js';
+import { checkoutRevision } from './revision-tree.js';
+import type { BenchFigure } from './types.js';
+
+/**
+ * Module init of the evaluate-snapshot bundle issue 12 measured (951 KB, "module init 110 ms") against
+ * today's, in one run of alternating fresh processes on this machine (issue 12 item 5).
+ *
+ * Why: a CPU time is a property of the host as much as of the code. The machines this project has been
+ * measured on differed by 3–4× in speed for the same code (Node's own start-up read 74–110 ms on one and
+ * 28 ms on another), so "≤ 60 ms" read against one host's clock says little on its own. The issue's
+ * figures came from one machine; running its bundle beside today's on the same machine, alternating,
+ * gives both figures on one clock, and the ratio holds from host to host.
+ *
+ * The issue's bundle is main as it stood when the issue was filed (ISSUE_REVISION: its bundle is 951 KiB,
+ * the figure in the issue), bundled as that revision's construct bundled it (NodejsFunction's esbuild
+ * settings of its infra/constructs/engine-function.ts, repeated below) with that revision's own
+ * dependencies installed from its lockfile (it still had @aws-sdk/client-s3 and @stdlib). It is imported
+ * as deployed then (`NODE_OPTIONS=--enable-source-maps`, which its construct set) and without the maps;
+ * today's bundle tracing off and on (the Tracer loaded, as under Lambda's active tracing). The first
+ * invocation is left out: the issue's budget is module init.
+ *
+ *   npx tsx bench/issue-baseline.bench.ts [--rounds 21] [--node PATH] [--instructions]
+ *
+ * `--instructions` counts each process's instructions under callgrind (minus an empty module's process),
+ * which do not move with the host's speed or load; `--node` runs another Node binary (Lambda's is 22).
+ */
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** main when issue 12 was filed: "README: … --forward …" of 2026-11-25, whose snapshot bundle is 951 KiB. */
+export const ISSUE_REVISION = '106fd96';
+/** The issue's own figure for that bundle's init, on the machine it was measured on. */
+const ISSUE_INIT_MS = 110;
+const INIT_BUDGET_MS = 60;
+
+interface Arm {
+  key: 'empty' | 'issue-deployed' | 'issue-no-maps' | 'today-off' | 'today-on';
+  file: string;
+  env: NodeJS.ProcessEnv;
+}
+
+interface Options {
+  rounds: number;
+  node: string;
+  instructions: boolean;
+}
+
+/** The issue's bundle: ISSUE_REVISION's tree with its own dependencies, bundled with its construct's settings. */
+async function buildIssueBundle(outDir: string): Promise<{ file: string; kib: number; rulesets: string }> {
+  const tree = checkoutRevision(ROOT, ISSUE_REVISION, 'install');
+  try {
+    const file = join(outDir, 'issue', 'index.mjs');
+    // NodejsFunction's bundling props at ISSUE_REVISION (format ESM, target node22, minify, source map
+    // without sources content, mainFields module/main, the AWS SDK bundled, the createRequire banner);
+    // NodejsFunction itself adds --bundle and --platform=node.
+    await build({
+      entryPoints: [join(tree.dir, 'functions', 'evaluate-snapshot.ts')],
+      absWorkingDir: tree.dir,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node22',
+      minify: true,
+      sourcemap: true,
+      sourcesContent: false,
+      mainFields: ['module', 'main'],
+      banner: {
+        js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+      },
+      outfile: file,
+      logLevel: 'error',
+    });
+    // Its construct copied the YAML rule sets beside the code (afterBundling) and read them at init.
+    const rulesets = join(outDir, 'issue', 'rulesets');
+    cpSync(join(tree.dir, 'rulesets'), rulesets, { recursive: true });
+    return { file, kib: statSync(file).size / 1024, rulesets };
+  } finally {
+    tree.remove();
+  }
+}
+
+function measure(arm: Arm, opts: Options): number {
+  const args = ['--input-type=module', '-e', IMPORT_CHILD, pathToFileURL(arm.file).href];
+  const env = { PATH: process.env.PATH, ...arm.env };
+  if (!opts.instructions) return Number(execFileSync(opts.node, args, { encoding: 'utf8', env }));
+  return countProcessMillions(arm.key, opts.node, args, env);
+}
+
+export interface BaselineRun {
+  opts: Options;
+  issueKib: number;
+  todayKib: number;
+  samples: Map<Arm['key'], number[]>;
+}
+
+export async function measureBaseline(opts: Options): Promise<BaselineRun> {
+  const outDir = mkdtempSync(join(tmpdir(), 'exit-engine-issue-baseline-'));
+  try {
+    const issue = await buildIssueBundle(outDir);
+    const todayDir = join(outDir, 'today');
+    buildLambdaBundle(ROOT, 'functions/evaluate-snapshot.ts', todayDir);
+    const today = join(todayDir, 'index.mjs');
+    const empty = join(outDir, 'empty.mjs');
+    writeFileSync(empty, 'export {};\n');
+    const issueEnv = { ...FUNCTION_IMPORT_ENV, RULESETS_PATH: issue.rulesets };
+    const todayEnv = { ...FUNCTION_IMPORT_ENV, RULESETS_PATH: join(todayDir, COMPILED_RULESETS_FILE) };
+    const arms: Arm[] = [
+      { key: 'issue-deployed', file: issue.file, env: { ...issueEnv, NODE_OPTIONS: '--enable-source-maps' } },
+      { key: 'issue-no-maps', file: issue.file, env: issueEnv },
+      { key: 'today-off', file: today, env: todayEnv },
+      {
+        key: 'today-on',
+        file: today,
+        env: {
+          ...todayEnv,
+          ...TRACING_IMPORT_ENV,
+          LAMBDA_TASK_ROOT: todayDir,
+        },
+      },
+    ];
+    // Counted instructions are of whole processes: an empty module's process is subtracted.
+    if (opts.instructions) arms.unshift({ key: 'empty', file: empty, env: FUNCTION_IMPORT_ENV });
+    const samples = new Map<Arm['key'], number[]>(arms.map((arm) => [arm.key, []]));
+    for (const { arm } of alternationOrder(arms, opts.rounds)) samples.get(arm.key)!.push(measure(arm, opts));
+    const floor = samples.get('empty');
+    if (floor)
+      for (const [key, values] of samples)
+        if (key !== 'empty')
+          samples.set(
+            key,
+            values.map((v, round) => v - floor[round]!),
+          );
+    samples.delete('empty');
+    return { opts, issueKib: issue.kib, todayKib: statSync(today).size / 1024, samples };
+  } finally {
+    rmSync(outDir, { recursive: true, force: true });
+  }
+}
+
+const round1 = (x: number) => Math.round(x * 10) / 10;
+const round3 = (x: number) => Math.round(x * 1000) / 1000;
+
+/** The figures: each arm's init, today's against the budget, and today's / the issue's, paired by round. */
+export function baselineFigures(run: BaselineRun): BenchFigure[] {
+  const unit = run.opts.instructions ? 'M instr' : 'ms';
+  const n = `${run.opts.rounds} alternating fresh processes`;
+  const get = (key: Arm['key']) => run.samples.get(key)!;
+  const arm = (name: string, key: Arm['key'], budget?: number): BenchFigure => {
+    const { median, p90 } = summarize(get(key));
+    const timed = budget !== undefined && !run.opts.instructions;
+    return {
+      name: `${name} (${n}; p90 ${round1(p90)})`,
+      unit,
+      median: round1(median),
+      budget: timed ? `< ${budget} ms` : 'report',
+      ok: !timed || median < budget,
+    };
+  };
+  // What the issue asked, as a ratio that does not depend on the host: 110 → 60 ms.
+  const target = INIT_BUDGET_MS / ISSUE_INIT_MS;
+  const ratio = (name: string, before: Arm['key'], after: Arm['key']): BenchFigure => {
+    const c = compare(get(before), get(after));
+    return {
+      name: `${name}, paired by round (lower in ${c.afterLower} / ${run.opts.rounds})`,
+      unit: '×',
+      median: round3(c.pairedRatio),
+      budget: `≤ ${round3(target)} (${ISSUE_INIT_MS} → ${INIT_BUDGET_MS} ms)`,
+      ok: c.pairedRatio <= target,
+    };
+  };
+  const issue = `issue 12's snapshot bundle (${ISSUE_REVISION}, ${Math.round(run.issueKib)} KiB)`;
+  return [
+    arm(`module init, ${issue}, as deployed then (--enable-source-maps)`, 'issue-deployed'),
+    arm(`module init, ${issue}, without source maps`, 'issue-no-maps'),
+    arm(`module init, today's bundle beside it, tracing off`, 'today-off', INIT_BUDGET_MS),
+    arm(`module init, today's bundle beside it, tracing on (as in Lambda)`, 'today-on', INIT_BUDGET_MS),
+    ratio(`module init, today's tracing off / issue's without maps`, 'issue-no-maps', 'today-off'),
+    ratio(`module init, today's tracing on / issue's as deployed then`, 'issue-deployed', 'today-on'),
+  ];
+}
+
+/** The suite (`npm run bench -- --only baseline`): CPU time on this machine's Node. */
+export async function run(opts: { quick?: boolean } = {}): Promise<BenchFigure[]> {
+  const result = await measureBaseline({
+    rounds: opts.quick === true ? 3 : 21,
+    node: process.execPath,
+    instructions: false,
+  });
+  return baselineFigures(result);
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values: flags } = parseFlags(argv, {
+    rounds: { type: 'string' },
+    node: { type: 'string' },
+    instructions: { type: 'boolean' },
+  });
+  const instructions = flags.instructions === true;
+  const opts: Options = {
+    rounds: numberFlag('--rounds', flags.rounds, instructions ? 3 : 21, { min: 1, integer: true }),
+    node: typeof flags.node === 'string' ? flags.node : process.execPath,
+    instructions,
+  };
+  if (instructions) requireValgrind();
+  const version = nodeBinaryVersion(opts.node);
+  const result = await measureBaseline(opts);
+  console.log(
+    `Node ${version}, ${instructions ? 'instructions (callgrind) of await import(), minus an empty module' : 'CPU of await import()'}, medians:`,
+  );
+  for (const f of baselineFigures(result))
+    console.log(`${String(f.median).padStart(8)} ${f.unit.padEnd(7)} ${f.name}  [${f.budget}]`);
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href)
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    if (error instanceof UsageError) {
+      console.error(error.message);
+      process.exitCode = 2;
+    } else throw error;
+  });
