@@ -138,25 +138,40 @@ export async function runBench(opts: {
   const out = resolve(opts.out ?? 'bench/results.json');
 
   const figures: BenchFigure[] = [];
+  const failed: string[] = [];
   if (opts.only !== undefined) {
     figures.push(...(await runSuiteHere(opts.only, quick)));
     if (opts.part !== undefined) {
       writeFileSync(opts.part, JSON.stringify(figures));
       return 0;
     }
-  }
-  // The full soak and fan-out take minutes: they run in full only when asked for (`npm run bench -- soak`).
-  else
+  } else
     for (const suite of SUITE_NAMES)
-      figures.push(...(await runSuiteApart(suite, quick || LONG_SUITES.has(suite))));
+      try {
+        // The full soak and fan-out take minutes: they run in full only when asked (`npm run bench -- soak`).
+        figures.push(...(await runSuiteApart(suite, quick || LONG_SUITES.has(suite))));
+      } catch (error) {
+        // One suite failing does not lose the others' figures; the run still fails.
+        console.error(`bench: ${(error as Error).message}`);
+        failed.push(suite);
+      }
 
   const cpuList = cpus();
   const results: BenchResults = {
     generated_at: new Date().toISOString(),
     node: process.version,
     machine: { cpus: cpuList.length, model: cpuList[0]?.model.trim() ?? 'unknown' },
-    // One suite run replaces that suite's figures and keeps the others' (and the notes).
-    ...(opts.only !== undefined ? keptFrom(out, [opts.only], figures) : { figures }),
+    // One suite run replaces that suite's figures and keeps the others' (and the notes); a whole run in
+    // which suites failed keeps those suites' earlier figures.
+    ...(opts.only !== undefined
+      ? keptFrom(out, [opts.only], figures)
+      : failed.length > 0
+        ? keptFrom(
+            out,
+            SUITE_NAMES.filter((s) => !failed.includes(s)),
+            figures,
+          )
+        : { figures }),
   };
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
@@ -171,6 +186,10 @@ export async function runBench(opts: {
   console.log(
     `figures written to ${out} (${results.machine.cpus} × ${results.machine.model}, node ${results.node})`,
   );
+  if (failed.length > 0) {
+    console.error(`FAILED (${failed.length}): ${failed.join(', ')}; their earlier figures were kept`);
+    return 1;
+  }
   return 0;
 }
 
