@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '#lib/cli/args.js';
-import { command } from '#lib/cli/commands/bench.js';
+import { BENCH_SUITES, command } from '#lib/cli/commands/bench.js';
+import { SUITE_NAMES } from '../../bench/run.js';
 
 // The benchmarks themselves run in the integration tier (test/integration/bench-command.test.ts):
 // a real measurement has no place among millisecond unit tests on a shared machine.
@@ -10,5 +11,13 @@ describe('bench command', () => {
     await expect(command.run(['--only', 'nope'])).rejects.toThrow(
       /--only: must be one of pipeline, engine, risk/,
     );
+  });
+
+  it('names the suite a typo was meant to be', async () => {
+    await expect(command.run(['baselin'])).rejects.toThrow(/\(got 'baselin'\); did you mean 'baseline'\?/);
+  });
+
+  it('knows the same suites as the runner, so a suite the runner has is never refused', () => {
+    expect(BENCH_SUITES).toEqual(SUITE_NAMES);
   });
 });

@@ -2,10 +2,19 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type CliCommand, parseFlags, UsageError } from '../args.js';
+import { type CliCommand, didYouMean, parseFlags, UsageError } from '../args.js';
 
 /** The suites bench/run.ts knows (kept here so a wrong --only is a usage error without starting it). */
-const SUITES = ['pipeline', 'engine', 'risk', 'pattern', 'soak', 'write-units', 'market-fanout', 'baseline'];
+export const BENCH_SUITES = [
+  'pipeline',
+  'engine',
+  'risk',
+  'pattern',
+  'soak',
+  'write-units',
+  'market-fanout',
+  'baseline',
+];
 const RUNNER = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench', 'run.ts');
 
 /**
@@ -30,8 +39,10 @@ export const command: CliCommand = {
         `one suite at a time: '${[values.only, ...positionals].filter(Boolean).join("', '")}'`,
       );
     if (positionals[0] !== undefined) values.only = positionals[0];
-    if (values.only !== undefined && !SUITES.includes(values.only))
-      throw new UsageError(`--only: must be one of ${SUITES.join(', ')} (got '${values.only}')`);
+    if (values.only !== undefined && !BENCH_SUITES.includes(values.only))
+      throw new UsageError(
+        `--only: must be one of ${BENCH_SUITES.join(', ')} (got '${values.only}')${didYouMean(values.only, BENCH_SUITES)}`,
+      );
     if (!existsSync(RUNNER)) {
       console.error(`bench: ${RUNNER} is not here; the benchmarks ship with the repository, not the package`);
       return 1;
