@@ -74,7 +74,8 @@ async function buildIssueBundle(outDir: string): Promise<{ file: string; kib: nu
     const file = join(outDir, 'issue', 'index.mjs');
     // NodejsFunction's bundling props at ISSUE_REVISION (format ESM, target node22, minify, source map
     // without sources content, mainFields module/main, the AWS SDK bundled, the createRequire banner);
-    // NodejsFunction itself adds --bundle and --platform=node.
+    // NodejsFunction itself adds --bundle and --platform=node. This checkout's esbuild is the revision's
+    // (0.28.2 in both lockfiles).
     await build({
       entryPoints: [join(tree.dir, 'functions', 'evaluate-snapshot.ts')],
       absWorkingDir: tree.dir,
@@ -111,7 +112,6 @@ function measure(arm: Arm, opts: Options): number {
 export interface BaselineRun {
   opts: Options;
   issueKib: number;
-  todayKib: number;
   samples: Map<Arm['key'], number[]>;
 }
 
@@ -153,7 +153,7 @@ export async function measureBaseline(opts: Options): Promise<BaselineRun> {
             values.map((v, round) => v - floor[round]!),
           );
     samples.delete('empty');
-    return { opts, issueKib: issue.kib, todayKib: statSync(today).size / 1024, samples };
+    return { opts, issueKib: issue.kib, samples };
   } finally {
     rmSync(outDir, { recursive: true, force: true });
   }

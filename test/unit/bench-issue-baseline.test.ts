@@ -6,7 +6,6 @@ function runOf(samples: Record<string, number[]>, instructions = false): Baselin
   return {
     opts: { rounds: 3, node: 'node', instructions },
     issueKib: 951.2,
-    todayKib: 160.4,
     samples: new Map(Object.entries(samples)) as BaselineRun['samples'],
   };
 }
