@@ -2,11 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { type BaselineRun, baselineFigures } from '../../bench/issue-baseline.bench.js';
 
 /** A run of three rounds with the given samples (ms, or millions of instructions). */
-function runOf(samples: Record<string, number[]>, instructions = false): BaselineRun {
+function runOf(
+  samples: Record<string, number[]>,
+  instructions = false,
+  engine?: BaselineRun['engine'],
+): BaselineRun {
   return {
     opts: { rounds: 3, node: 'node', instructions },
     issueKib: 951.2,
     samples: new Map(Object.entries(samples)) as BaselineRun['samples'],
+    ...(engine ? { engine } : {}),
   };
 }
 
@@ -79,5 +84,39 @@ describe('issue 12 baseline figures', () => {
       median: 115,
     });
     expect(figure(counted, "module init, today's tracing off / issue's without maps").ok).toBe(true);
+  });
+
+  it("gives the engines' figures against 1.9 → 0.5 ms, and none without an engine run", () => {
+    const samples = {
+      'issue-deployed': [150, 140, 160],
+      'issue-no-maps': [100, 120, 110],
+      'today-off': [20, 30, 22],
+      'today-on': [30, 28, 48],
+    };
+    expect(baselineFigures(runOf(samples)).some((f) => f.name.startsWith('engine'))).toBe(false);
+    const engine = {
+      issue: [1.9, 2.0],
+      today: [0.45, 0.6],
+      issueWork: '21 rules of 9 kinds',
+      todayWork: '23 rules of 10 kinds',
+    };
+    const run = runOf(samples, false, engine);
+    expect(figure(run, "engine full evaluation, issue 12's (106fd96: 21 rules of 9 kinds)")).toMatchObject({
+      median: 1.9,
+      budget: 'report',
+    });
+    // Nearest-rank median of two: the lower. 0.45 < 0.5, ok.
+    expect(figure(run, "engine full evaluation, today's beside it (23 rules of 10 kinds)")).toMatchObject({
+      median: 0.45,
+      budget: '< 0.5 ms',
+      ok: true,
+    });
+    // Paired: 0.45/1.9 = 0.237, 0.6/2.0 = 0.3 → the lower, 0.237 ≤ 0.263.
+    const ratio = figure(run, "engine full evaluation, today's / issue's");
+    expect(ratio).toMatchObject({ median: 0.237, unit: '×', budget: '≤ 0.263 (1.9 → 0.5 ms)', ok: true });
+    expect(ratio.name).toContain('lower in 2 / 2');
+    const slow = runOf(samples, false, { ...engine, today: [0.55, 0.6] });
+    expect(figure(slow, "engine full evaluation, today's beside it").ok).toBe(false);
+    expect(figure(slow, "engine full evaluation, today's / issue's").ok).toBe(false);
   });
 });
