@@ -1,7 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { countProcessMillions } from './callgrind.js';
+
 /**
  * What the init benches (bench/module-init.ts, bench/issue-baseline.bench.ts) share: the script a fresh
- * Node process runs to import one module and print the CPU its `await import()` took, and the
- * configuration a function is given at import.
+ * Node process runs to import one module and print the CPU its `await import()` took, the measurement
+ * of one such process, and the configuration a function is given at import.
  */
 
 /** Run as `node --input-type=module -e IMPORT_CHILD <file URL>`; prints CPU ms of the import alone. */
@@ -34,3 +38,20 @@ export const TRACING_IMPORT_ENV = {
   AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
   POWERTOOLS_TRACE_ENABLED: 'true',
 };
+
+/**
+ * One fresh `node` process importing `file` in `env`: the CPU ms of its `await import()`, or with
+ * `instructions` the millions of instructions the whole process executed (callgrind; `label` names it
+ * in a failure).
+ */
+export function measureImport(
+  node: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+  instructions: boolean,
+  label: string,
+): number {
+  const args = ['--input-type=module', '-e', IMPORT_CHILD, pathToFileURL(file).href];
+  if (!instructions) return Number(execFileSync(node, args, { encoding: 'utf8', env }));
+  return countProcessMillions(label, node, args, env);
+}

@@ -1,4 +1,3 @@
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -7,9 +6,9 @@ import type { Metafile } from 'esbuild';
 import { numberFlag, parseFlags, UsageError } from '#lib/cli/args.js';
 import { COMPILED_RULESETS_FILE } from '#lib/rules/compiled-rule-sets.js';
 import { loadedKb } from './bundle-bytes.js';
-import { countProcessMillions, nodeBinaryVersion, requireValgrind } from './callgrind.js';
+import { nodeBinaryVersion, requireValgrind } from './callgrind.js';
 import { alternationOrder, quantile } from './cold-stats.js';
-import { FUNCTION_IMPORT_ENV, IMPORT_CHILD, TRACING_IMPORT_ENV } from './import-child.js';
+import { FUNCTION_IMPORT_ENV, measureImport, TRACING_IMPORT_ENV } from './import-child.js';
 import { checkoutRevision, type RevisionTree } from './revision-tree.js';
 
 /**
@@ -101,14 +100,6 @@ function importEnv(arm: Arm, how: Measure): NodeJS.ProcessEnv {
   };
 }
 
-/** One fresh process importing `arm`: CPU ms, or millions of instructions with `--instructions`. */
-function measureImport(arm: Arm, how: Measure): number {
-  const args = ['--input-type=module', '-e', IMPORT_CHILD, pathToFileURL(arm.file).href];
-  const env = importEnv(arm, how);
-  if (!how.instructions) return Number(execFileSync(how.node, args, { encoding: 'utf8', env }));
-  return countProcessMillions(arm.label, how.node, args, env);
-}
-
 async function main(): Promise<void> {
   const { values: flags, positionals: positional } = parseFlags(
     process.argv.slice(2),
@@ -152,7 +143,10 @@ async function main(): Promise<void> {
       arms.push({ ...(await build(ROOT, `this-${i}`)), label: `${module} @this`, function: isFunction });
     }
     const samples = new Map<Arm, number[]>(arms.map((arm) => [arm, []]));
-    for (const { arm } of alternationOrder(arms, rounds)) samples.get(arm)!.push(measureImport(arm, how));
+    for (const { arm } of alternationOrder(arms, rounds))
+      samples
+        .get(arm)!
+        .push(measureImport(how.node, arm.file, importEnv(arm, how), how.instructions, arm.label));
     const floor = quantile(samples.get(empty)!, 0.5);
     const unit = how.instructions ? 'M instr' : 'ms';
     console.log(
